@@ -1,0 +1,12 @@
+"""istio-eks-mesh: a multi-cluster Istio mesh on EKS from one stack config."""
+
+import pulumi
+
+from components.config import load_mesh_spec
+from components.mesh import IstioMesh, IstioMeshArgs
+
+# Validation runs before any resource exists: a bad config creates nothing.
+spec = load_mesh_spec()
+mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws_profile=pulumi.Config("aws").get("profile")))
+
+pulumi.export("clusters", mesh.cluster_outputs)

@@ -1,0 +1,1 @@
+"""Pulumi components of istio-eks-mesh, one module per concern."""

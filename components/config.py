@@ -1,0 +1,485 @@
+"""Stack configuration: read once, validated, turned into frozen typed objects.
+
+`parse_mesh_spec` is a pure function of the raw config values, so every rule is testable without the
+Pulumi engine. It collects every problem before it raises, and each message names the key path
+(`clusters[1].vpcCidr`), what is wrong, and what would be right. `load_mesh_spec` reads the values
+from the stack and is the only place that touches `pulumi.Config`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pulumi
+
+from . import versions
+
+PROJECT = "istio-eks-mesh"
+
+# EKS only takes the control plane's subnets in these zones (AWS returns
+# UnsupportedAvailabilityZoneException elsewhere), so they are never picked automatically.
+EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
+
+MIN_AZS, MAX_AZS = 2, 6
+# A /16 is the largest VPC AWS allows; /20 still leaves /23 private subnets (510 pod/node addresses
+# each, the VPC CNI gives every pod a VPC address) and /26 public ones for NAT and load balancers.
+LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX = 16, 20
+# EKS accepts at most this many CIDR blocks in publicAccessCidrs.
+MAX_PUBLIC_ACCESS_CIDRS = 40
+# Names derived from a cluster name: the EKS cluster `<name>-<stack>` and IAM roles with a suffix and
+# Pulumi's random 8 characters must fit IAM's 64-character limit for role names.
+MAX_EKS_NAME = 38
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_ISTIO_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+CLUSTER_FIELDS = (
+    "name",
+    "region",
+    "network",
+    "vpcCidr",
+    "availabilityZones",
+    "kubernetesVersion",
+    "nodeGroup",
+    "natGateways",
+)
+NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
+TOP_LEVEL_KEYS = ("meshId", "istioVersion", "clusters", "apiAccessCidrs")
+
+NAT_GATEWAY_MODES = ("single", "perAz")
+CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack configuration. A RunError, so Pulumi prints the message without a traceback."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        lines = [f"  - {PROJECT}:{path}: {message}" for path, message in problems]
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        super().__init__(
+            f"invalid stack configuration ({count}); nothing was created:\n"
+            + "\n".join(lines)
+            + "\nFix the keys with `pulumi config set --path '<key>' <value>` or edit"
+            " Pulumi.<stack>.yaml (see the README's config reference)."
+        )
+
+
+@dataclass(frozen=True)
+class NodeGroupSpec:
+    instance_types: tuple[str, ...] = ("m6i.large",)
+    desired_size: int = 2
+    min_size: int = 2
+    max_size: int = 4
+    capacity_type: str = "ON_DEMAND"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    region: str
+    network: str
+    vpc_cidr: ipaddress.IPv4Network
+    # A count (zones picked from the region at deploy time) or explicit zone names.
+    availability_zones: int | tuple[str, ...]
+    kubernetes_version: str
+    node_group: NodeGroupSpec
+    nat_gateways: str
+    # The EKS cluster's name in AWS; unique per stack so two stacks can share an account.
+    eks_name: str
+
+    @property
+    def az_count(self) -> int:
+        zones = self.availability_zones
+        return zones if isinstance(zones, int) else len(zones)
+
+
+@dataclass(frozen=True)
+class MeshSpec:
+    mesh_id: str
+    istio_version: str
+    clusters: tuple[ClusterSpec, ...]
+    # CIDRs of operators allowed to reach the EKS public endpoints (the NAT addresses of every VPC
+    # in the mesh are added to them).
+    api_access_cidrs: tuple[str, ...]
+
+    @property
+    def api_open_to_internet(self) -> bool:
+        return "0.0.0.0/0" in self.api_access_cidrs
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append((path, message))
+
+
+def _type_name(value: Any) -> str:
+    return {
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def _expect(value: Any, kind: type, path: str, problems: _Problems, example: str) -> bool:
+    # bool is an int in Python; a YAML `true` must not pass for a node count.
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        problems.add(path, f"must be {_type_name(kind())}, got {_type_name(value)} {value!r}; e.g. {example}")
+    return ok
+
+
+def _unknown_fields(obj: Mapping[str, Any], known: tuple[str, ...], path: str, problems: _Problems) -> None:
+    lowered = {k.lower(): k for k in known}
+    for key in obj:
+        if key not in known:
+            guess = lowered.get(str(key).lower())
+            hint = f"did you mean `{guess}`?" if guess else f"known fields: {', '.join(known)}"
+            problems.add(f"{path}.{key}", f"unknown field; {hint}")
+
+
+def _parse_cidr(value: Any, path: str, problems: _Problems) -> ipaddress.IPv4Network | None:
+    if not _expect(value, str, path, problems, '"10.0.0.0/16"'):
+        return None
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as err:
+        try:
+            fixed = ipaddress.IPv4Network(value, strict=False)
+            problems.add(path, f"{value!r} has host bits set; did you mean {str(fixed)!r}?")
+        except ValueError:
+            problems.add(path, f"{value!r} is not an IPv4 CIDR ({err}); e.g. \"10.0.0.0/16\"")
+        return None
+
+
+def parse_cidr_list(value: Any, path: str, problems: _Problems) -> tuple[str, ...] | None:
+    if not _expect(value, list, path, problems, '["203.0.113.10/32"]'):
+        return None
+    if not value:
+        problems.add(path, "is empty; list at least one CIDR, or remove the key")
+        return None
+    cidrs = [_parse_cidr(item, f"{path}[{i}]", problems) for i, item in enumerate(value)]
+    if any(c is None for c in cidrs):
+        return None
+    return tuple(dict.fromkeys(str(c) for c in cidrs))
+
+
+def _parse_node_group(value: Any, path: str, problems: _Problems) -> NodeGroupSpec:
+    defaults = NodeGroupSpec()
+    if value is None:
+        return defaults
+    if not _expect(value, dict, path, problems, '{"instanceTypes": ["m6i.large"], "desiredSize": 2}'):
+        return defaults
+    _unknown_fields(value, NODE_GROUP_FIELDS, path, problems)
+
+    instance_types = defaults.instance_types
+    raw_types = value.get("instanceTypes")
+    if raw_types is not None and _expect(raw_types, list, f"{path}.instanceTypes", problems, '["m6i.large"]'):
+        if not raw_types:
+            problems.add(f"{path}.instanceTypes", 'is empty; list at least one EC2 instance type, e.g. ["m6i.large"]')
+        for i, item in enumerate(raw_types):
+            if not isinstance(item, str) or not _INSTANCE_TYPE.match(item):
+                problems.add(f"{path}.instanceTypes[{i}]", f"{item!r} is not an EC2 instance type such as \"m6i.large\"")
+        instance_types = tuple(raw_types)
+
+    sizes = {}
+    for key, default in (("desiredSize", defaults.desired_size), ("minSize", defaults.min_size), ("maxSize", defaults.max_size)):
+        raw = value.get(key, default)
+        if _expect(raw, int, f"{path}.{key}", problems, str(default)) and raw >= 0:
+            sizes[key] = raw
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            problems.add(f"{path}.{key}", f"is {raw}; node counts cannot be negative")
+    if len(sizes) == 3:
+        lo, want, hi = sizes["minSize"], sizes["desiredSize"], sizes["maxSize"]
+        if hi < 1:
+            problems.add(f"{path}.maxSize", "must be at least 1: Istio needs nodes to run on")
+        if not lo <= want <= hi:
+            problems.add(
+                f"{path}.desiredSize",
+                f"sizes out of order (minSize {lo}, desiredSize {want}, maxSize {hi});"
+                " they must satisfy minSize <= desiredSize <= maxSize",
+            )
+
+    capacity_type = value.get("capacityType", defaults.capacity_type)
+    if capacity_type not in CAPACITY_TYPES:
+        problems.add(f"{path}.capacityType", f"{capacity_type!r} is not one of {', '.join(CAPACITY_TYPES)}")
+
+    return NodeGroupSpec(
+        instance_types=instance_types,
+        desired_size=sizes.get("desiredSize", defaults.desired_size),
+        min_size=sizes.get("minSize", defaults.min_size),
+        max_size=sizes.get("maxSize", defaults.max_size),
+        capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
+    )
+
+
+def _parse_zones(value: Any, region: str, path: str, problems: _Problems) -> int | tuple[str, ...]:
+    if value is None:
+        return 3
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not MIN_AZS <= value <= MAX_AZS:
+            problems.add(path, f"is {value}; use between {MIN_AZS} and {MAX_AZS} zones (EKS needs at least two)")
+        return value
+    if isinstance(value, list):
+        if not MIN_AZS <= len(value) <= MAX_AZS:
+            problems.add(path, f"lists {len(value)} zones; list between {MIN_AZS} and {MAX_AZS}")
+        for i, zone in enumerate(value):
+            if not isinstance(zone, str) or not re.fullmatch(re.escape(region) + r"[a-z]", zone):
+                problems.add(f"{path}[{i}]", f"{zone!r} is not a zone of region {region}, e.g. \"{region}a\"")
+        if len(set(map(str, value))) != len(value):
+            problems.add(path, "lists a zone twice; each subnet pair needs its own zone")
+        return tuple(map(str, value))
+    problems.add(path, f"must be a zone count or a list of zone names, got {_type_name(value)} {value!r}; e.g. 3")
+    return 3
+
+
+def _stack_slug(stack: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
+
+
+def _next_free_cidr(taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
+    for second in range(256):
+        candidate = ipaddress.IPv4Network(f"10.{second}.0.0/16")
+        if not any(candidate.overlaps(t) for t in taken):
+            return candidate
+    raise ConfigError([("clusters", "no free 10.x.0.0/16 left for a default vpcCidr; set vpcCidr explicitly")])
+
+
+def parse_mesh_spec(raw: Mapping[str, Any], *, default_region: str | None, stack: str) -> MeshSpec:
+    """Validates raw stack config (key -> already JSON-decoded value) and returns the MeshSpec.
+
+    Raises ConfigError listing every problem found.
+    """
+    problems = _Problems()
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            lowered = {k.lower(): k for k in TOP_LEVEL_KEYS}
+            guess = lowered.get(key.lower())
+            problems.add(key, f"unknown key; did you mean `{guess}`?" if guess else f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}")
+
+    mesh_id = raw.get("meshId", "mesh1")
+    if _expect(mesh_id, str, "meshId", problems, '"mesh1"') and not (_DNS_LABEL.match(mesh_id) and len(mesh_id) <= 63):
+        problems.add("meshId", f"{mesh_id!r} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"mesh1\"")
+
+    istio_version = raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION)
+    if _expect(istio_version, str, "istioVersion", problems, f'"{versions.DEFAULT_ISTIO_VERSION}"'):
+        match = _ISTIO_VERSION.match(istio_version)
+        minimum = ".".join(map(str, versions.MIN_ISTIO_VERSION))
+        if not match:
+            problems.add(
+                "istioVersion",
+                f"{istio_version!r} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or"
+                f" pre-release suffix); e.g. \"{versions.DEFAULT_ISTIO_VERSION}\"",
+            )
+        elif tuple(map(int, match.groups())) < versions.MIN_ISTIO_VERSION:
+            problems.add("istioVersion", f"{istio_version} is older than {minimum}, the oldest release this program's Helm values fit")
+
+    api_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    if raw.get("apiAccessCidrs") is not None:
+        api_access_cidrs = parse_cidr_list(raw["apiAccessCidrs"], "apiAccessCidrs", problems) or api_access_cidrs
+
+    clusters_raw = raw.get("clusters")
+    clusters: list[ClusterSpec] = []
+    if clusters_raw is None or clusters_raw == []:
+        problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
+    elif _expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
+        clusters = _parse_clusters(clusters_raw, default_region, stack, problems)
+
+    nat_addresses = sum(1 if c.nat_gateways == "single" else c.az_count for c in clusters)
+    if len(api_access_cidrs) + nat_addresses > MAX_PUBLIC_ACCESS_CIDRS:
+        problems.add(
+            "apiAccessCidrs",
+            f"{len(api_access_cidrs)} CIDRs plus {nat_addresses} NAT addresses of the mesh exceed the"
+            f" {MAX_PUBLIC_ACCESS_CIDRS} EKS allows on a public endpoint; merge CIDRs or use"
+            " natGateways: single",
+        )
+
+    if problems.items:
+        raise ConfigError(problems.items)
+    return MeshSpec(mesh_id=mesh_id, istio_version=istio_version, clusters=tuple(clusters), api_access_cidrs=api_access_cidrs)
+
+
+def _parse_clusters(items: list, default_region: str | None, stack: str, problems: _Problems) -> list[ClusterSpec]:
+    slug = _stack_slug(stack)
+    explicit_cidrs: dict[int, ipaddress.IPv4Network] = {}
+    parsed: list[dict[str, Any]] = []
+
+    for i, item in enumerate(items):
+        path = f"clusters[{i}]"
+        if not _expect(item, dict, path, problems, '{"name": "east"}'):
+            continue
+        _unknown_fields(item, CLUSTER_FIELDS, path, problems)
+
+        name = item.get("name")
+        if name is None:
+            problems.add(f"{path}.name", 'is required, e.g. "east"')
+        elif _expect(name, str, f"{path}.name", problems, '"east"'):
+            eks_name = f"{name}-{slug}"
+            if not _DNS_LABEL.match(name):
+                problems.add(
+                    f"{path}.name",
+                    f"{name!r} is not a DNS-1123 label: use lowercase letters, digits and '-',"
+                    " starting with a letter, e.g. \"east\"",
+                )
+            elif len(eks_name) > MAX_EKS_NAME:
+                problems.add(
+                    f"{path}.name",
+                    f"{name!r} is too long: the EKS cluster name {eks_name!r} (<name>-<stack>) has"
+                    f" {len(eks_name)} characters, at most {MAX_EKS_NAME} fit the IAM role names derived"
+                    " from it; shorten the cluster name",
+                )
+
+        region = item.get("region", default_region)
+        if region is None:
+            problems.add(f"{path}.region", "no region: set it here or set aws:region for the stack")
+            region = ""
+        elif not (isinstance(region, str) and _REGION.match(region)):
+            problems.add(f"{path}.region", f"{region!r} is not an AWS region name such as \"us-east-1\"")
+            region = ""
+
+        network = item.get("network", f"network-{name}" if isinstance(name, str) else None)
+        if network is not None and _expect(network, str, f"{path}.network", problems, '"network1"'):
+            if not (_LABEL_VALUE.match(network) and len(network) <= 63):
+                problems.add(
+                    f"{path}.network",
+                    f"{network!r} is not a valid Kubernetes label value (letters, digits, '-', '_',"
+                    " '.', at most 63, alphanumeric at both ends), e.g. \"network1\"",
+                )
+
+        if "vpcCidr" in item:
+            cidr = _parse_cidr(item["vpcCidr"], f"{path}.vpcCidr", problems)
+            if cidr is not None:
+                if not LARGEST_VPC_PREFIX <= cidr.prefixlen <= SMALLEST_VPC_PREFIX:
+                    problems.add(
+                        f"{path}.vpcCidr",
+                        f"{cidr} is a /{cidr.prefixlen}; use a /{LARGEST_VPC_PREFIX} to /{SMALLEST_VPC_PREFIX}"
+                        " (AWS allows at most /16; smaller than /20 leaves too few addresses for"
+                        " pods and load balancers)",
+                    )
+                explicit_cidrs[i] = cidr
+
+        version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
+        if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
+            problems.add(
+                f"{path}.kubernetesVersion",
+                f"{version!r} is not supported; use one of {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}"
+                " (a string, quoted in YAML)",
+            )
+
+        nat = item.get("natGateways", "single")
+        if nat not in NAT_GATEWAY_MODES:
+            problems.add(f"{path}.natGateways", f"{nat!r} is not one of {', '.join(NAT_GATEWAY_MODES)}")
+
+        parsed.append(
+            dict(
+                index=i,
+                name=name,
+                eks_name=f"{name}-{slug}",
+                region=region,
+                network=network,
+                availability_zones=_parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems),
+                kubernetes_version=version,
+                node_group=_parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
+                nat_gateways=nat,
+            )
+        )
+
+    _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
+    _check_unique(parsed, "network", "each cluster needs its own network in a multi-primary, multi-network mesh", problems)
+
+    ordered = sorted(explicit_cidrs.items())
+    for a, (i, first) in enumerate(ordered):
+        for j, second in ordered[a + 1 :]:
+            if first.overlaps(second):
+                problems.add(
+                    f"clusters[{j}].vpcCidr",
+                    f"{second} overlaps clusters[{i}].vpcCidr ({first}); give every cluster a distinct range",
+                )
+
+    taken = list(explicit_cidrs.values())
+    specs = []
+    for entry in parsed:
+        cidr = explicit_cidrs.get(entry["index"])
+        if cidr is None:
+            cidr = _next_free_cidr(taken)
+            taken.append(cidr)
+        if problems.items:
+            continue
+        specs.append(
+            ClusterSpec(
+                name=entry["name"],
+                region=entry["region"],
+                network=entry["network"],
+                vpc_cidr=cidr,
+                availability_zones=entry["availability_zones"],
+                kubernetes_version=entry["kubernetes_version"],
+                node_group=entry["node_group"],
+                nat_gateways=entry["nat_gateways"],
+                eks_name=entry["eks_name"],
+            )
+        )
+    return specs
+
+
+def _check_unique(entries: list[dict[str, Any]], field: str, why: str, problems: _Problems) -> None:
+    seen: dict[str, int] = {}
+    for entry in entries:
+        value = entry[field]
+        if not isinstance(value, str):
+            continue
+        if value in seen:
+            problems.add(
+                f"clusters[{entry['index']}].{field}",
+                f"{value!r} is already used by clusters[{seen[value]}]; {why}",
+            )
+        else:
+            seen[value] = entry["index"]
+
+
+def _decode(value: str) -> Any:
+    # Pulumi hands structured config over as JSON text and plain strings as they are; a string where
+    # a list belongs must reach validation as a string, not fail here.
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _project_config_keys() -> dict[str, str]:
+    values = dict(pulumi.runtime.config.get_config_env())
+    values.update(pulumi.runtime.config.CONFIG.get())
+    prefix = f"{PROJECT}:"
+    return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+
+
+def load_mesh_spec() -> MeshSpec:
+    """Reads the stack's config and validates it. Call before creating any resource."""
+    config = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    for key in _project_config_keys():
+        raw[key] = None
+    for key in list(raw) + list(TOP_LEVEL_KEYS):
+        value = config.get(key)
+        if value is not None:
+            raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
+    raw = {k: v for k, v in raw.items() if v is not None}
+    spec = parse_mesh_spec(raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack())
+    if spec.api_open_to_internet:
+        pulumi.log.warn(
+            f"{PROJECT}:apiAccessCidrs is not set, so the EKS API endpoints accept connections from"
+            " 0.0.0.0/0. Set it to the CIDRs you run Pulumi and kubectl from."
+        )
+    return spec

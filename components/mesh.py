@@ -1,0 +1,96 @@
+"""The whole mesh: every cluster's network and EKS cluster, built side by side from one MeshSpec.
+
+The order between resources lives only in the dependency graph, so `pulumi up` creates clusters
+in parallel and `pulumi destroy` removes everything in reverse, in one command each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .cluster import EksCluster, EksClusterArgs
+from .config import MeshSpec
+from .network import Vpc, VpcArgs
+
+
+@dataclass
+class IstioMeshArgs:
+    spec: MeshSpec
+    # Credentials profile for every AWS provider and kubeconfig; None uses the environment's.
+    aws_profile: str | None = None
+
+
+@dataclass
+class ClusterHandles:
+    """What later stages need of one cluster."""
+
+    network: Vpc
+    eks: EksCluster
+
+
+class IstioMesh(pulumi.ComponentResource):
+    clusters: dict[str, ClusterHandles]
+
+    def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:mesh:IstioMesh", name, None, opts)
+        spec = args.spec
+
+        # One AWS provider per region, shared by the clusters there.
+        providers: dict[str, aws.Provider] = {}
+        for region in dict.fromkeys(c.region for c in spec.clusters):
+            providers[region] = aws.Provider(
+                f"aws-{region}",
+                region=region,
+                profile=args.aws_profile,
+                default_tags={"tags": {"istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        networks = {
+            c.name: Vpc(
+                f"{c.name}-network",
+                VpcArgs(cluster=c),
+                opts=pulumi.ResourceOptions(parent=self, providers={"aws": providers[c.region]}),
+            )
+            for c in spec.clusters
+        }
+
+        # Every istiod talks to every other cluster's API server from its VPC's NAT addresses; those
+        # addresses join the operators' CIDRs on every public endpoint.
+        nat_cidrs = pulumi.Output.all(*[n.nat_public_ips for n in networks.values()]).apply(
+            lambda per_vpc: sorted({f"{ip}/32" for ips in per_vpc for ip in ips})
+        )
+        public_access_cidrs = nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats])
+
+        self.clusters = {}
+        for c in spec.clusters:
+            network = networks[c.name]
+            cluster = EksCluster(
+                c.name,
+                EksClusterArgs(
+                    cluster=c,
+                    vpc_id=network.vpc_id,
+                    public_subnet_ids=network.public_subnet_ids,
+                    private_subnet_ids=network.private_subnet_ids,
+                    public_access_cidrs=public_access_cidrs,
+                    node_dependencies=list(network.egress_routes),
+                    aws_profile=args.aws_profile,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers={"aws": providers[c.region]}),
+            )
+            self.clusters[c.name] = ClusterHandles(network=network, eks=cluster)
+
+        self.cluster_outputs = {
+            c.name: {
+                "region": c.region,
+                "network": c.network,
+                "vpcId": self.clusters[c.name].network.vpc_id,
+                "endpoint": self.clusters[c.name].eks.endpoint,
+                "kubeconfig": self.clusters[c.name].eks.kubeconfig,
+            }
+            for c in spec.clusters
+        }
+        self.register_outputs({"clusters": self.cluster_outputs})

@@ -1,0 +1,46 @@
+"""Shared fixtures: stack configs for 1, 2 and 6 clusters, and a cache of program runs.
+
+A run of the whole program under mocks is deterministic, so one run per config serves every test
+that only reads it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.harness import Run, run_program
+
+OPERATOR_CIDR = "203.0.113.0/24"
+
+
+def mesh_config(count: int, **extra) -> dict:
+    """`count` clusters alternating between two regions, the way a user would write them."""
+    regions = ["us-east-1", "us-west-2"]
+    clusters = [{"name": f"c{i}", "region": regions[i % 2]} for i in range(count)]
+    return {"clusters": clusters, "apiAccessCidrs": [OPERATOR_CIDR], **extra}
+
+
+_runs: dict[str, Run] = {}
+
+
+def cached_run(config: dict, **kwargs) -> Run:
+    key = json.dumps([config, kwargs], sort_keys=True)
+    if key not in _runs:
+        _runs[key] = run_program(config, **kwargs)
+    return _runs[key]
+
+
+@pytest.fixture(params=[2, 6], ids=lambda n: f"{n}-clusters")
+def mesh_run(request) -> Run:
+    run = cached_run(mesh_config(request.param))
+    assert run.error is None, run.error
+    return run
+
+
+@pytest.fixture
+def two_cluster_run() -> Run:
+    run = cached_run(mesh_config(2))
+    assert run.error is None, run.error
+    return run

@@ -1,0 +1,271 @@
+"""Runs `__main__.py` under Pulumi's mock runtime and captures the resource graph.
+
+`run_program(config)` sets the stack config, runs the whole program as `pulumi up` would (no
+preview, every value known), and returns a `Run`: every registered resource with its type, inputs
+(secrets unwrapped, secret paths remembered), parent, provider(s) and dependencies, plus the stack
+exports. Provider behaviour that matters to assertions lives in `mocks.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "istio-eks-mesh"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def unwrap(value: Any) -> Any:
+    """Plain value with every secret marker removed."""
+    if _is_secret(value):
+        return unwrap(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def _flatten_references(value: struct_pb2.Value | struct_pb2.Struct) -> None:
+    """Replaces resource references in a request's inputs by their URNs, in place.
+
+    The stock monitor would rehydrate them into live resources inside the monitor, which fails for
+    components (e.g. `ManagedNodeGroup(cluster=<eks.Cluster>)`); tests only need the URN.
+    """
+    if isinstance(value, struct_pb2.Struct):
+        for key in list(value.keys()):
+            item = value.fields[key]
+            if item.HasField("struct_value"):
+                inner = item.struct_value
+                if rpc._special_sig_key in inner and inner[rpc._special_sig_key] == rpc._special_resource_sig:
+                    item.string_value = inner["urn"]
+                    continue
+            _flatten_references(item)
+    elif value.HasField("struct_value"):
+        _flatten_references(value.struct_value)
+    elif value.HasField("list_value"):
+        for index, item in enumerate(value.list_value.values):
+            if item.HasField("struct_value"):
+                inner = item.struct_value
+                if rpc._special_sig_key in inner and inner[rpc._special_sig_key] == rpc._special_resource_sig:
+                    value.list_value.values[index].string_value = inner["urn"]
+                    continue
+            _flatten_references(item)
+
+
+@dataclass
+class Registered:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    remote: bool
+    raw_inputs: dict[str, Any]
+    parent: str
+    provider: str
+    providers: dict[str, str]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return unwrap(self.raw_inputs)
+
+    def is_secret(self, *path: str | int) -> bool:
+        """True if the input at `path` (or any container on the way to it) is a Pulumi secret."""
+        value: Any = self.raw_inputs
+        for key in path:
+            if _is_secret(value):
+                return True
+            value = value[key]
+        return _is_secret(value)
+
+    @property
+    def provider_urn(self) -> str:
+        # Provider references are "<urn>::<id>".
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
+
+
+class CapturingMonitor(mocks.MockMonitor):
+    def __init__(self, mock: mocks.Mocks):
+        super().__init__(mock)
+        self.registered: dict[str, Registered] = {}
+
+    def RegisterResource(self, request):
+        if request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        mocks._ensure_event_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _flatten_references(request.object)
+        raw = rpc.deserialize_properties(request.object, keep_unknowns=False)
+        record = Registered(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=request.custom,
+            remote=request.remote,
+            raw_inputs=raw,
+            parent=request.parent,
+            provider=request.provider,
+            providers=dict(request.providers),
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+        )
+        if urn in self.registered:
+            raise AssertionError(f"two resources share the URN {urn}")
+        self.registered[urn] = record
+
+        args = mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=record.inputs, provider=request.provider, custom=request.custom
+        )
+        id_, computed = self.mocks.new_resource(args)
+        # Like a real provider: outputs are the inputs (secrets stay secret) plus what it computes.
+        state = {**raw, **computed} if request.custom else computed
+        record.id, record.outputs = id_ or "", state
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+
+    def add_resource(self, urn: str, id_: str, state: dict) -> dict:
+        """Registers a resource a remote component creates, so references to it can be read back."""
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "id": id_, "packageVersion": ""}
+
+
+@dataclass
+class Run:
+    resources: list[Registered]
+    exports: dict[str, pulumi.Output]
+    error: BaseException | None
+    warnings: list[str]
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Registered:
+        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children(self, parent: Registered) -> list[Registered]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def descendants(self, ancestor: Registered) -> list[Registered]:
+        found, frontier = [], [ancestor.urn]
+        while frontier:
+            urn = frontier.pop()
+            for r in self.resources:
+                if r.parent == urn:
+                    found.append(r)
+                    frontier.append(r.urn)
+        return found
+
+    def depends_on(self, dependent: Registered, dependency: Registered) -> bool:
+        """True if `dependent` waits for `dependency` as Pulumi orders them: a direct or transitive
+        edge (dependencies, property dependencies, or a parent's dependencies), or waiting on a
+        component, which means waiting on everything inside it."""
+        targets = {dependency.urn}
+        # Depending on any ancestor component of `dependency` includes it.
+        for r in self.resources:
+            if r.urn != dependency.urn and dependency.urn in {d.urn for d in self.descendants(r)}:
+                targets.add(r.urn)
+        seen: set[str] = set()
+        frontier = [dependent.urn]
+        while frontier:
+            urn = frontier.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            node = self.by_urn(urn) if any(r.urn == urn for r in self.resources) else None
+            if node is None:
+                continue
+            edges = set(node.dependencies)
+            for urns in node.property_dependencies.values():
+                edges.update(urns)
+            if node.provider_urn:
+                edges.add(node.provider_urn)
+            edges.update(ref.rsplit("::", 1)[0] for ref in node.providers.values())
+            if node.parent:
+                edges.add(node.parent)
+            if edges & targets:
+                return True
+            # Waiting on a component waits on all of its descendants.
+            for edge in list(edges):
+                if any(r.urn == edge for r in self.resources):
+                    edges.update(d.urn for d in self.descendants(self.by_urn(edge)))
+            if edges & targets:
+                return True
+            frontier.extend(edges)
+        return False
+
+
+def resolve(output: Any) -> tuple[Any, bool]:
+    """(value, is_secret) of an Output or a plain value."""
+    out = pulumi.Output.from_input(output)
+    return _sync_await(out.future()), bool(_sync_await(out.is_secret()))
+
+
+class _WarningCatcher:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def debug(self, msg, *a, **k): ...
+    def info(self, msg, *a, **k): ...
+    def error(self, msg, *a, **k): ...
+
+    def warning(self, msg, *a, **k):
+        self.messages.append(str(msg))
+
+
+def run_program(
+    config: dict[str, Any],
+    *,
+    stack: str = "dev",
+    aws_region: str | None = "us-east-1",
+    secret_keys: Iterable[str] = (),
+    mock_factory=None,
+) -> Run:
+    """Runs the program with `config` (project keys without namespace; JSON-encoded like the CLI)."""
+    from tests.mocks import MeshMocks
+
+    values = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    if aws_region:
+        values["aws:region"] = aws_region
+    runtime_config.set_all_config(values, [f"{PROJECT}:{k}" for k in secret_keys])
+
+    settings.ROOT.set(None)
+    monitor = CapturingMonitor(mock_factory() if mock_factory else MeshMocks())
+    monitor.mocks.monitor = monitor
+    catcher = _WarningCatcher()
+    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=catcher)
+    error: BaseException | None = None
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+    except Exception as err:  # the tests look at it
+        error = err
+    root = settings.get_root_resource()
+    exports = dict(getattr(root, "outputs", {}) or {})
+    return Run(resources=list(monitor.registered.values()), exports=exports, error=error, warnings=catcher.messages)

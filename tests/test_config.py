@@ -1,0 +1,179 @@
+"""Validation of the stack config: a pure function, tested without the Pulumi engine."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi
+import pytest
+
+from components import versions
+from components.config import ConfigError, parse_mesh_spec
+
+
+def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev"):
+    return parse_mesh_spec(raw, default_region=region, stack=stack)
+
+
+def problems_of(raw: dict, **kwargs) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, **kwargs)
+    return dict(caught.value.problems)
+
+
+def one_cluster(**fields) -> dict:
+    return {"clusters": [{"name": "east", **fields}]}
+
+
+def test_defaults_fill_a_minimal_config():
+    spec = parse({"clusters": [{"name": "east"}, {"name": "west", "region": "eu-west-1"}]})
+    east, west = spec.clusters
+    assert spec.mesh_id == "mesh1"
+    assert spec.istio_version == versions.DEFAULT_ISTIO_VERSION
+    assert spec.api_open_to_internet
+    assert (east.region, west.region) == ("us-east-1", "eu-west-1")
+    assert east.network != west.network
+    assert not east.vpc_cidr.overlaps(west.vpc_cidr)
+    assert east.availability_zones == 3 and east.nat_gateways == "single"
+    assert east.kubernetes_version in versions.SUPPORTED_KUBERNETES_VERSIONS
+    assert east.node_group.min_size <= east.node_group.desired_size <= east.node_group.max_size
+    assert east.eks_name == "east-dev"
+
+
+def test_default_cidrs_avoid_explicit_ones():
+    spec = parse({"clusters": [{"name": "a"}, {"name": "b", "vpcCidr": "10.0.0.0/16"}, {"name": "c"}]})
+    cidrs = [c.vpc_cidr for c in spec.clusters]
+    assert cidrs[1] == ipaddress.IPv4Network("10.0.0.0/16")
+    assert all(not x.overlaps(y) for i, x in enumerate(cidrs) for y in cidrs[i + 1 :])
+
+
+def test_explicit_values_are_kept():
+    spec = parse(
+        {
+            "meshId": "prod-mesh",
+            "istioVersion": "1.30.3",
+            "apiAccessCidrs": ["198.51.100.7/32", "203.0.113.0/24"],
+            "clusters": [
+                {
+                    "name": "east",
+                    "region": "us-east-2",
+                    "network": "net-a",
+                    "vpcCidr": "172.20.0.0/18",
+                    "availabilityZones": ["us-east-2a", "us-east-2c"],
+                    "kubernetesVersion": "1.33",
+                    "natGateways": "perAz",
+                    "nodeGroup": {"instanceTypes": ["m7i.xlarge"], "desiredSize": 3, "minSize": 1, "maxSize": 5, "capacityType": "SPOT"},
+                }
+            ],
+        }
+    )
+    c = spec.clusters[0]
+    assert spec.api_access_cidrs == ("198.51.100.7/32", "203.0.113.0/24") and not spec.api_open_to_internet
+    assert (c.region, c.network, str(c.vpc_cidr), c.az_count) == ("us-east-2", "net-a", "172.20.0.0/18", 2)
+    assert c.node_group.instance_types == ("m7i.xlarge",) and c.node_group.capacity_type == "SPOT"
+    assert (c.node_group.min_size, c.node_group.desired_size, c.node_group.max_size) == (1, 3, 5)
+
+
+BAD_CONFIGS = [
+    # (raw config, key path the error must name, a fragment of the message)
+    ({}, "clusters", "no clusters"),
+    ({"clusters": []}, "clusters", "no clusters"),
+    ({"clusters": "east"}, "clusters", "must be a list"),
+    ({"clusters": ["east"]}, "clusters[0]", "must be an object"),
+    ({"clusters": [{"region": "us-east-1"}]}, "clusters[0].name", "required"),
+    ({"clusters": [{"name": "East_1"}]}, "clusters[0].name", "DNS-1123"),
+    ({"clusters": [{"name": "a" * 40}]}, "clusters[0].name", "too long"),
+    ({"clusters": [{"name": "east"}, {"name": "east"}]}, "clusters[1].name", "already used"),
+    ({"clusters": [{"name": "a", "network": "n1"}, {"name": "b", "network": "n1"}]}, "clusters[1].network", "already used"),
+    (one_cluster(network="net work"), "clusters[0].network", "label value"),
+    (one_cluster(vpcCidr="10.0.0.0/33"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
+    (one_cluster(vpcCidr="10.0.0.1/16"), "clusters[0].vpcCidr", "did you mean '10.0.0.0/16'"),
+    (one_cluster(vpcCidr="10.0.0.0/24"), "clusters[0].vpcCidr", "/16 to /20"),
+    (one_cluster(vpcCidr="10.0.0.0/8"), "clusters[0].vpcCidr", "/16 to /20"),
+    (
+        {"clusters": [{"name": "a", "vpcCidr": "10.0.0.0/16"}, {"name": "b", "vpcCidr": "10.0.128.0/17"}]},
+        "clusters[1].vpcCidr",
+        "overlaps clusters[0].vpcCidr",
+    ),
+    (one_cluster(vpcCIDR="10.0.0.0/16"), "clusters[0].vpcCIDR", "did you mean `vpcCidr`"),
+    (one_cluster(nodegroup={}), "clusters[0].nodegroup", "did you mean `nodeGroup`"),
+    (one_cluster(nodeGroup={"desiredsize": 3}), "clusters[0].nodeGroup.desiredsize", "did you mean `desiredSize`"),
+    (one_cluster(region="US-East-1"), "clusters[0].region", "not an AWS region"),
+    (one_cluster(availabilityZones=1), "clusters[0].availabilityZones", "between 2 and 6"),
+    (one_cluster(availabilityZones=7), "clusters[0].availabilityZones", "between 2 and 6"),
+    (one_cluster(availabilityZones="3"), "clusters[0].availabilityZones", "zone count or a list"),
+    (one_cluster(availabilityZones=["us-west-2a", "us-east-1b"]), "clusters[0].availabilityZones[0]", "not a zone of region us-east-1"),
+    (one_cluster(availabilityZones=["us-east-1a", "us-east-1a"]), "clusters[0].availabilityZones", "twice"),
+    (one_cluster(kubernetesVersion="1.20"), "clusters[0].kubernetesVersion", "not supported"),
+    (one_cluster(kubernetesVersion=1.34), "clusters[0].kubernetesVersion", "quoted"),
+    (one_cluster(nodeGroup={"minSize": 3, "desiredSize": 2, "maxSize": 4}), "clusters[0].nodeGroup.desiredSize", "minSize <= desiredSize <= maxSize"),
+    (one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 0}), "clusters[0].nodeGroup.maxSize", "at least 1"),
+    (one_cluster(nodeGroup={"desiredSize": "2"}), "clusters[0].nodeGroup.desiredSize", "must be a number"),
+    (one_cluster(nodeGroup={"desiredSize": True}), "clusters[0].nodeGroup.desiredSize", "must be a number"),
+    (one_cluster(nodeGroup={"minSize": -1}), "clusters[0].nodeGroup.minSize", "negative"),
+    (one_cluster(nodeGroup={"instanceTypes": "m6i.large"}), "clusters[0].nodeGroup.instanceTypes", "must be a list"),
+    (one_cluster(nodeGroup={"instanceTypes": []}), "clusters[0].nodeGroup.instanceTypes", "is empty"),
+    (one_cluster(nodeGroup={"instanceTypes": ["large"]}), "clusters[0].nodeGroup.instanceTypes[0]", "instance type"),
+    (one_cluster(nodeGroup={"capacityType": "spot"}), "clusters[0].nodeGroup.capacityType", "ON_DEMAND, SPOT"),
+    (one_cluster(natGateways="each"), "clusters[0].natGateways", "single, perAz"),
+    ({**one_cluster(), "istioVersion": "v1.30.3"}, "istioVersion", "not a released Istio version"),
+    ({**one_cluster(), "istioVersion": "1.31.0-rc.0"}, "istioVersion", "pre-release"),
+    ({**one_cluster(), "istioVersion": "1.22.0"}, "istioVersion", "older than"),
+    ({**one_cluster(), "istioVersion": 1.3}, "istioVersion", "must be a string"),
+    ({**one_cluster(), "meshId": "Mesh 1"}, "meshId", "DNS label"),
+    ({**one_cluster(), "apiAccessCidrs": "203.0.113.0/24"}, "apiAccessCidrs", "must be a list"),
+    ({**one_cluster(), "apiAccessCidrs": []}, "apiAccessCidrs", "is empty"),
+    ({**one_cluster(), "apiAccessCidrs": ["office"]}, "apiAccessCidrs[0]", "not an IPv4 CIDR"),
+    ({**one_cluster(), "apiAccessCidrs": ["2001:db8::/32"]}, "apiAccessCidrs[0]", "IPv4"),
+    ({**one_cluster(), "apiAccesCidrs": ["203.0.113.0/24"]}, "apiAccesCidrs", "unknown key"),
+    ({**one_cluster(), "meshid": "m"}, "meshid", "did you mean `meshId`"),
+    (
+        {"clusters": [{"name": f"c{i}", "natGateways": "perAz", "availabilityZones": 6} for i in range(6)], "apiAccessCidrs": ["10.0.0.0/8"] * 1 + [f"203.0.113.{i}/32" for i in range(10)]},
+        "apiAccessCidrs",
+        "exceed the 40",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "path", "fragment"), BAD_CONFIGS, ids=[c[1] + ":" + str(c[2]) for c in BAD_CONFIGS])
+def test_bad_config_names_the_key(raw, path, fragment):
+    problems = problems_of(raw)
+    assert path in problems, f"expected a problem at {path}, got {problems}"
+    assert fragment in problems[path]
+
+
+def test_all_problems_are_reported_together():
+    problems = problems_of(
+        {
+            "istioVersion": "latest",
+            "clusters": [
+                {"name": "east", "vpcCidr": "10.0.0.0/16", "natGateways": "many"},
+                {"name": "east", "vpcCidr": "10.0.0.0/16", "nodeGroup": {"minSize": 5, "maxSize": 1}},
+            ],
+        }
+    )
+    assert {"istioVersion", "clusters[0].natGateways", "clusters[1].name", "clusters[1].vpcCidr", "clusters[1].nodeGroup.desiredSize"} <= set(problems)
+
+
+def test_error_is_a_run_error_with_a_readable_message():
+    # Pulumi prints a RunError's message without a Python traceback.
+    with pytest.raises(pulumi.RunError) as caught:
+        parse(one_cluster(vpcCIDR="10.0.0.0/16"))
+    message = str(caught.value)
+    assert "istio-eks-mesh:clusters[0].vpcCIDR: unknown field; did you mean `vpcCidr`?" in message
+    assert "nothing was created" in message
+
+
+def test_region_comes_from_aws_region_or_must_be_set():
+    assert parse(one_cluster(), region="eu-central-1").clusters[0].region == "eu-central-1"
+    assert "aws:region" in problems_of(one_cluster(), region=None)["clusters[0].region"]
+
+
+def test_a_bare_address_is_a_host_cidr():
+    assert parse({**one_cluster(), "apiAccessCidrs": ["203.0.113.5"]}).api_access_cidrs == ("203.0.113.5/32",)
+
+
+def test_long_stack_names_shorten_allowed_cluster_names():
+    assert parse(one_cluster(), stack="dev").clusters[0].eks_name == "east-dev"
+    problems = problems_of(one_cluster(), stack="production-" + "x" * 30)
+    assert "too long" in problems["clusters[0].name"]
