@@ -10,3 +10,4 @@ spec = load_mesh_spec()
 mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws_profile=pulumi.Config("aws").get("profile")))
 
 pulumi.export("clusters", mesh.cluster_outputs)
+pulumi.export("rootCertPem", mesh.root_ca.cert_pem)

@@ -8,13 +8,16 @@ from the stack and is the only place that touches `pulumi.Config`.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import pulumi
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from . import versions
 
@@ -51,7 +54,10 @@ CLUSTER_FIELDS = (
     "natGateways",
 )
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
-TOP_LEVEL_KEYS = ("meshId", "istioVersion", "clusters", "apiAccessCidrs")
+PKI_FIELDS = ("organization", "keyAlgorithm", "rootValidityDays", "intermediateValidityDays", "earlyRenewalDays")
+ROOT_CA_FIELDS = ("certPem", "keyPem")
+TOP_LEVEL_KEYS = ("meshId", "istioVersion", "clusters", "apiAccessCidrs", "pki", "rootCa")
+KEY_ALGORITHMS = ("RSA", "ECDSA")
 
 NAT_GATEWAY_MODES = ("single", "perAz")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
@@ -102,6 +108,25 @@ class ClusterSpec:
 
 
 @dataclass(frozen=True)
+class PkiSpec:
+    organization: str = "Istio"
+    # RSA 4096 (what Istio's own tools make) or ECDSA P-256.
+    key_algorithm: str = "RSA"
+    root_validity_days: int = 3650
+    intermediate_validity_days: int = 730
+    # An intermediate is re-issued on the first `pulumi up` this many days before it expires.
+    early_renewal_days: int = 30
+
+
+@dataclass(frozen=True)
+class ImportedRootCa:
+    """A root CA brought from elsewhere (e.g. a vault), already checked to be usable."""
+
+    cert_pem: str
+    key_pem: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class MeshSpec:
     mesh_id: str
     istio_version: str
@@ -109,6 +134,8 @@ class MeshSpec:
     # CIDRs of operators allowed to reach the EKS public endpoints (the NAT addresses of every VPC
     # in the mesh are added to them).
     api_access_cidrs: tuple[str, ...]
+    pki: PkiSpec = PkiSpec()
+    root_ca: ImportedRootCa | None = field(default=None, repr=False)
 
     @property
     def api_open_to_internet(self) -> bool:
@@ -258,10 +285,17 @@ def _next_free_cidr(taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network
     raise ConfigError([("clusters", "no free 10.x.0.0/16 left for a default vpcCidr; set vpcCidr explicitly")])
 
 
-def parse_mesh_spec(raw: Mapping[str, Any], *, default_region: str | None, stack: str) -> MeshSpec:
+def parse_mesh_spec(
+    raw: Mapping[str, Any],
+    *,
+    default_region: str | None,
+    stack: str,
+    secret_keys: frozenset[str] = frozenset(),
+    now: datetime.datetime | None = None,
+) -> MeshSpec:
     """Validates raw stack config (key -> already JSON-decoded value) and returns the MeshSpec.
 
-    Raises ConfigError listing every problem found.
+    `secret_keys` are the top-level keys stored encrypted. Raises ConfigError listing every problem.
     """
     problems = _Problems()
     for key in raw:
@@ -307,9 +341,122 @@ def parse_mesh_spec(raw: Mapping[str, Any], *, default_region: str | None, stack
             " natGateways: single",
         )
 
+    pki = _parse_pki(raw.get("pki"), problems)
+    root_ca = None
+    if raw.get("rootCa") is not None:
+        root_ca = _parse_root_ca(raw["rootCa"], "rootCa" in secret_keys, pki, now or datetime.datetime.now(datetime.timezone.utc), problems)
+
     if problems.items:
         raise ConfigError(problems.items)
-    return MeshSpec(mesh_id=mesh_id, istio_version=istio_version, clusters=tuple(clusters), api_access_cidrs=api_access_cidrs)
+    return MeshSpec(
+        mesh_id=mesh_id,
+        istio_version=istio_version,
+        clusters=tuple(clusters),
+        api_access_cidrs=api_access_cidrs,
+        pki=pki,
+        root_ca=root_ca,
+    )
+
+
+def _parse_pki(value: Any, problems: _Problems) -> PkiSpec:
+    defaults = PkiSpec()
+    if value is None or not _expect(value, dict, "pki", problems, '{"organization": "Example Corp"}'):
+        return defaults
+    _unknown_fields(value, PKI_FIELDS, "pki", problems)
+    organization = value.get("organization", defaults.organization)
+    if _expect(organization, str, "pki.organization", problems, '"Example Corp"') and not organization.strip():
+        problems.add("pki.organization", "is empty; name the organization that owns the mesh's CA")
+    algorithm = value.get("keyAlgorithm", defaults.key_algorithm)
+    if algorithm not in KEY_ALGORITHMS:
+        problems.add("pki.keyAlgorithm", f"{algorithm!r} is not one of {', '.join(KEY_ALGORITHMS)} (ECDSA means P-256)")
+    days = {}
+    for key, default in (
+        ("rootValidityDays", defaults.root_validity_days),
+        ("intermediateValidityDays", defaults.intermediate_validity_days),
+        ("earlyRenewalDays", defaults.early_renewal_days),
+    ):
+        raw_days = value.get(key, default)
+        if _expect(raw_days, int, f"pki.{key}", problems, str(default)):
+            if raw_days < 1:
+                problems.add(f"pki.{key}", f"is {raw_days}; use a positive number of days")
+            else:
+                days[key] = raw_days
+    if len(days) == 3:
+        if days["intermediateValidityDays"] >= days["rootValidityDays"]:
+            problems.add(
+                "pki.intermediateValidityDays",
+                f"{days['intermediateValidityDays']} days would outlive the root ({days['rootValidityDays']});"
+                " an intermediate must expire before the root that signs it",
+            )
+        if days["earlyRenewalDays"] >= days["intermediateValidityDays"]:
+            problems.add(
+                "pki.earlyRenewalDays",
+                f"{days['earlyRenewalDays']} days is not less than the intermediate's validity"
+                f" ({days['intermediateValidityDays']}); every run would re-issue it",
+            )
+    return PkiSpec(
+        organization=organization if isinstance(organization, str) else defaults.organization,
+        key_algorithm=algorithm if algorithm in KEY_ALGORITHMS else defaults.key_algorithm,
+        root_validity_days=days.get("rootValidityDays", defaults.root_validity_days),
+        intermediate_validity_days=days.get("intermediateValidityDays", defaults.intermediate_validity_days),
+        early_renewal_days=days.get("earlyRenewalDays", defaults.early_renewal_days),
+    )
+
+
+def _parse_root_ca(value: Any, is_secret: bool, pki: PkiSpec, now: datetime.datetime, problems: _Problems) -> ImportedRootCa | None:
+    """Checks an imported root the way istiod will use it. Messages never quote the PEM text."""
+    how = "pulumi config set --secret --path rootCa.certPem \"$(cat root-cert.pem)\" (and rootCa.keyPem likewise)"
+    if not isinstance(value, dict):
+        problems.add("rootCa", f"must be an object with certPem and keyPem, got {_type_name(value)}; set it with {how}")
+        return None
+    if not is_secret:
+        problems.add("rootCa", f"holds a private key in plain text; store it encrypted: {how}")
+    _unknown_fields(value, ROOT_CA_FIELDS, "rootCa", problems)
+    missing = [k for k in ROOT_CA_FIELDS if not isinstance(value.get(k), str) or not value.get(k).strip()]
+    for key in missing:
+        problems.add(f"rootCa.{key}", f"is missing; an imported root needs both certPem and keyPem ({how})")
+    if missing:
+        return None
+
+    try:
+        cert = x509.load_pem_x509_certificate(value["certPem"].encode())
+    except ValueError:
+        problems.add("rootCa.certPem", "is not a PEM X.509 certificate (expected -----BEGIN CERTIFICATE-----)")
+        cert = None
+    try:
+        key = serialization.load_pem_private_key(value["keyPem"].encode(), password=None)
+    except (ValueError, TypeError):
+        problems.add("rootCa.keyPem", "is not an unencrypted PEM private key (PKCS#1, SEC1 or PKCS#8)")
+        key = None
+    if cert is None:
+        return None
+
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        problems.add("rootCa.certPem", "is not a CA certificate (basicConstraints CA:TRUE is missing); import the root, not a leaf")
+    try:
+        if not cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign:
+            problems.add("rootCa.certPem", "may not sign certificates (keyUsage lacks keyCertSign)")
+    except x509.ExtensionNotFound:
+        pass
+    if cert.not_valid_after_utc <= now:
+        problems.add("rootCa.certPem", f"expired on {cert.not_valid_after_utc:%Y-%m-%d}; import a valid root")
+    elif cert.not_valid_before_utc > now:
+        problems.add("rootCa.certPem", f"is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
+    elif cert.not_valid_after_utc < now + datetime.timedelta(days=pki.intermediate_validity_days):
+        problems.add(
+            "rootCa.certPem",
+            f"expires on {cert.not_valid_after_utc:%Y-%m-%d}, before an intermediate valid for"
+            f" {pki.intermediate_validity_days} days would; renew the root or lower pki.intermediateValidityDays",
+        )
+    if key is not None and cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
+        problems.add("rootCa.keyPem", "does not match rootCa.certPem (their public keys differ)")
+    return ImportedRootCa(cert_pem=value["certPem"], key_pem=value["keyPem"])
 
 
 def _parse_clusters(items: list, default_region: str | None, stack: str, problems: _Problems) -> list[ClusterSpec]:
@@ -469,14 +616,14 @@ def load_mesh_spec() -> MeshSpec:
     """Reads the stack's config and validates it. Call before creating any resource."""
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
-    for key in _project_config_keys():
-        raw[key] = None
-    for key in list(raw) + list(TOP_LEVEL_KEYS):
+    for key in dict.fromkeys([*_project_config_keys(), *TOP_LEVEL_KEYS]):
         value = config.get(key)
         if value is not None:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
-    raw = {k: v for k, v in raw.items() if v is not None}
-    spec = parse_mesh_spec(raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack())
+    secret_keys = frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}"))
+    spec = parse_mesh_spec(
+        raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys
+    )
     if spec.api_open_to_internet:
         pulumi.log.warn(
             f"{PROJECT}:apiAccessCidrs is not set, so the EKS API endpoints accept connections from"

@@ -13,7 +13,9 @@ import pulumi_aws as aws
 
 from .cluster import EksCluster, EksClusterArgs
 from .config import MeshSpec
+from .istio import IstioControlPlane, IstioControlPlaneArgs
 from .network import Vpc, VpcArgs
+from .pki import IntermediateCa, IntermediateCaArgs, RootCa, RootCaArgs
 
 
 @dataclass
@@ -29,6 +31,8 @@ class ClusterHandles:
 
     network: Vpc
     eks: EksCluster
+    ca: IntermediateCa
+    istio: IstioControlPlane
 
 
 class IstioMesh(pulumi.ComponentResource):
@@ -65,6 +69,8 @@ class IstioMesh(pulumi.ComponentResource):
         )
         public_access_cidrs = nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats])
 
+        self.root_ca = RootCa("root-ca", RootCaArgs(pki=spec.pki, imported=spec.root_ca), opts=pulumi.ResourceOptions(parent=self))
+
         self.clusters = {}
         for c in spec.clusters:
             network = networks[c.name]
@@ -81,7 +87,17 @@ class IstioMesh(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"aws": providers[c.region]}),
             )
-            self.clusters[c.name] = ClusterHandles(network=network, eks=cluster)
+            ca = IntermediateCa(
+                f"{c.name}-ca",
+                IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, root=self.root_ca),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            istio = IstioControlPlane(
+                f"{c.name}-istio",
+                IstioControlPlaneArgs(cluster=c, ca=ca),
+                opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider}),
+            )
+            self.clusters[c.name] = ClusterHandles(network=network, eks=cluster, ca=ca, istio=istio)
 
         self.cluster_outputs = {
             c.name: {
@@ -93,4 +109,4 @@ class IstioMesh(pulumi.ComponentResource):
             }
             for c in spec.clusters
         }
-        self.register_outputs({"clusters": self.cluster_outputs})
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_ca.cert_pem})

@@ -6,11 +6,9 @@ that only reads it.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.harness import Run, run_program
+from tests.harness import Run, cached_run
 
 OPERATOR_CIDR = "203.0.113.0/24"
 
@@ -20,16 +18,6 @@ def mesh_config(count: int, **extra) -> dict:
     regions = ["us-east-1", "us-west-2"]
     clusters = [{"name": f"c{i}", "region": regions[i % 2]} for i in range(count)]
     return {"clusters": clusters, "apiAccessCidrs": [OPERATOR_CIDR], **extra}
-
-
-_runs: dict[str, Run] = {}
-
-
-def cached_run(config: dict, **kwargs) -> Run:
-    key = json.dumps([config, kwargs], sort_keys=True)
-    if key not in _runs:
-        _runs[key] = run_program(config, **kwargs)
-    return _runs[key]
 
 
 @pytest.fixture(params=[2, 6], ids=lambda n: f"{n}-clusters")

@@ -141,6 +141,11 @@ class CapturingMonitor(mocks.MockMonitor):
         id_, computed = self.mocks.new_resource(args)
         # Like a real provider: outputs are the inputs (secrets stay secret) plus what it computes.
         state = {**raw, **computed} if request.custom else computed
+        # The engine, not the SDK, makes `additional_secret_outputs` secret (pulumi-tls uses it for
+        # private keys); do the same.
+        for key in request.additionalSecretOutputs:
+            if key in state and not _is_secret(state[key]):
+                state[key] = rpc.wrap_rpc_secret(state[key])
         record.id, record.outputs = id_ or "", state
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))
@@ -269,3 +274,14 @@ def run_program(
     root = settings.get_root_resource()
     exports = dict(getattr(root, "outputs", {}) or {})
     return Run(resources=list(monitor.registered.values()), exports=exports, error=error, warnings=catcher.messages)
+
+
+_runs: dict[str, Run] = {}
+
+
+def cached_run(config: dict[str, Any], **kwargs: Any) -> Run:
+    """`run_program`, once per distinct config in a test session (runs are deterministic)."""
+    key = json.dumps([config, kwargs], sort_keys=True)
+    if key not in _runs:
+        _runs[key] = run_program(config, **kwargs)
+    return _runs[key]

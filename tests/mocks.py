@@ -148,3 +148,141 @@ class MeshMocks(mocks.Mocks):
             if record.type == args.typ and record.name == args.name:
                 return list(record.providers.values())
         return []
+
+
+# --- pulumi-tls: real keys and certificates, following the provider's semantics ----------------
+
+KEY_USAGES = {
+    "digital_signature": "digital_signature",
+    "content_commitment": "content_commitment",
+    "key_encipherment": "key_encipherment",
+    "data_encipherment": "data_encipherment",
+    "key_agreement": "key_agreement",
+    "cert_signing": "key_cert_sign",
+    "crl_signing": "crl_sign",
+    "encipher_only": "encipher_only",
+    "decipher_only": "decipher_only",
+}
+EXTENDED_KEY_USAGES = {
+    "any_extended": x509.oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
+    "server_auth": x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
+    "client_auth": x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH,
+    "code_signing": x509.oid.ExtendedKeyUsageOID.CODE_SIGNING,
+    "email_protection": x509.oid.ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    "timestamping": x509.oid.ExtendedKeyUsageOID.TIME_STAMPING,
+    "ocsp_signing": x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING,
+}
+SUBJECT_FIELDS = {
+    "commonName": NameOID.COMMON_NAME,
+    "organization": NameOID.ORGANIZATION_NAME,
+    "organizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "locality": NameOID.LOCALITY_NAME,
+    "province": NameOID.STATE_OR_PROVINCE_NAME,
+    "country": NameOID.COUNTRY_NAME,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _generated_key(name: str, algorithm: str, size: str):
+    # Cached by resource name: RSA 4096 takes a while, and the same name must give the same key
+    # in every run of a test session (two runs of one config must not differ).
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if algorithm == "RSA":
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(size))
+    curves = {"P224": ec.SECP224R1(), "P256": ec.SECP256R1(), "P384": ec.SECP384R1(), "P521": ec.SECP521R1()}
+    return ec.generate_private_key(curves[size])
+
+
+def _load_key(pem: str):
+    return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
+def _subject(fields: dict | None) -> x509.Name:
+    return x509.Name([x509.NameAttribute(oid, fields[key]) for key, oid in SUBJECT_FIELDS.items() if fields and fields.get(key)])
+
+
+def _build_certificate(inputs: dict, subject: x509.Name, public_key, dns_names, issuer: x509.Name, signing_key, issuer_cert=None) -> str:
+    validity = datetime.timedelta(hours=int(inputs["validityPeriodHours"]))
+    serial = int(digest(str(subject), str(issuer), length=30), 16)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(EPOCH)
+        .not_valid_after(EPOCH + validity)
+    )
+    if inputs.get("isCaCertificate"):
+        path = int(inputs.get("maxPathLength") or 0)
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path or None), critical=True)
+    uses = inputs.get("allowedUses") or []
+    usage = {v: False for v in KEY_USAGES.values()}
+    for use in uses:
+        if use in KEY_USAGES:
+            usage[KEY_USAGES[use]] = True
+    if any(usage.values()):
+        builder = builder.add_extension(x509.KeyUsage(**usage), critical=True)
+    extended = [EXTENDED_KEY_USAGES[u] for u in uses if u in EXTENDED_KEY_USAGES]
+    if extended:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=False)
+    if dns_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False)
+    if inputs.get("setSubjectKeyId"):
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    if issuer_cert is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
+        )
+    algorithm = hashes.SHA256()
+    cert = builder.sign(signing_key, algorithm)
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _tls_index_privateKey_PrivateKey(self, args):
+    algorithm = args.inputs.get("algorithm", "RSA")
+    size = str(int(args.inputs.get("rsaBits", 2048))) if algorithm == "RSA" else args.inputs.get("ecdsaCurve", "P224")
+    key = _generated_key(args.name, algorithm, size)
+    traditional = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode()
+    pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return digest(public, length=40), {"privateKeyPem": traditional, "privateKeyPemPkcs8": pkcs8, "publicKeyPem": public}
+
+
+def _tls_index_selfSignedCert_SelfSignedCert(self, args):
+    key = _load_key(args.inputs["privateKeyPem"])
+    subject = _subject(args.inputs.get("subject"))
+    pem = _build_certificate(args.inputs, subject, key.public_key(), args.inputs.get("dnsNames"), subject, key)
+    return digest(pem, length=20), {"certPem": pem, "validityStartTime": EPOCH.isoformat(), "readyForRenewal": False}
+
+
+def _tls_index_certRequest_CertRequest(self, args):
+    key = _load_key(args.inputs["privateKeyPem"])
+    builder = x509.CertificateSigningRequestBuilder().subject_name(_subject(args.inputs.get("subject")))
+    if args.inputs.get("dnsNames"):
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in args.inputs["dnsNames"]]), critical=False)
+    pem = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+    return digest(pem, length=20), {"certRequestPem": pem}
+
+
+def _tls_index_locallySignedCert_LocallySignedCert(self, args):
+    # Like the provider: subject and SANs come from the request, the issuer from the CA cert.
+    request = x509.load_pem_x509_csr(args.inputs["certRequestPem"].encode())
+    ca_cert = x509.load_pem_x509_certificate(args.inputs["caCertPem"].encode())
+    ca_key = _load_key(args.inputs["caPrivateKeyPem"])
+    try:
+        dns = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        dns = []
+    pem = _build_certificate(args.inputs, request.subject, request.public_key(), dns, ca_cert.subject, ca_key, ca_cert)
+    return digest(pem, length=20), {"certPem": pem, "validityStartTime": EPOCH.isoformat(), "readyForRenewal": False}
+
+
+for _fn in (
+    _tls_index_privateKey_PrivateKey,
+    _tls_index_selfSignedCert_SelfSignedCert,
+    _tls_index_certRequest_CertRequest,
+    _tls_index_locallySignedCert_LocallySignedCert,
+):
+    setattr(MeshMocks, _fn.__name__, _fn)

@@ -1,0 +1,130 @@
+"""Mesh trust: one root CA, and an intermediate CA per cluster signed by it (pulumi-tls).
+
+Every istiod signs workload certificates with its cluster's intermediate; because all
+intermediates chain to one root, a workload in one cluster verifies a peer in another. The root's
+private key stays in Pulumi state (encrypted) and never reaches a cluster. Certificate profiles
+follow Istio's own `tools/certs`: CA:TRUE, key usage cert signing, CRL signing and digital
+signature, no extended key usage. pulumi-tls cannot express pathlen:0 (`max_path_length` 0 means
+"no constraint"), so the intermediate carries no path length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_tls as tls
+
+from .config import ImportedRootCa, PkiSpec
+
+CA_USES = ["cert_signing", "crl_signing", "digital_signature"]
+# istiod's serving certificate name; Istio's tools put it in the intermediate's SAN.
+ISTIOD_SAN = "istiod.istio-system.svc"
+
+
+def _private_key(name: str, pki: PkiSpec, parent: pulumi.Resource) -> tls.PrivateKey:
+    if pki.key_algorithm == "ECDSA":
+        return tls.PrivateKey(name, algorithm="ECDSA", ecdsa_curve="P256", opts=pulumi.ResourceOptions(parent=parent))
+    return tls.PrivateKey(name, algorithm="RSA", rsa_bits=4096, opts=pulumi.ResourceOptions(parent=parent))
+
+
+@dataclass
+class RootCaArgs:
+    pki: PkiSpec
+    # Use this root instead of generating one (validated with the stack config).
+    imported: ImportedRootCa | None = None
+
+
+class RootCa(pulumi.ComponentResource):
+    """The mesh's root CA: generated (self-signed, `pki.rootValidityDays`) or imported."""
+
+    cert_pem: pulumi.Output[str]
+    private_key_pem: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RootCaArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:pki:RootCa", name, None, opts)
+        if args.imported is not None:
+            self.cert_pem = pulumi.Output.from_input(args.imported.cert_pem)
+            self.private_key_pem = pulumi.Output.secret(args.imported.key_pem)
+        else:
+            key = _private_key(f"{name}-key", args.pki, self)
+            cert = tls.SelfSignedCert(
+                f"{name}-cert",
+                private_key_pem=key.private_key_pem,
+                subject=tls.SelfSignedCertSubjectArgs(organization=args.pki.organization, common_name="Root CA"),
+                is_ca_certificate=True,
+                set_subject_key_id=True,
+                allowed_uses=CA_USES,
+                validity_period_hours=args.pki.root_validity_days * 24,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.cert_pem = cert.cert_pem
+            self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
+        self.register_outputs({"certPem": self.cert_pem})
+
+
+@dataclass
+class IntermediateCaArgs:
+    cluster_name: str
+    pki: PkiSpec
+    root: RootCa
+
+
+class IntermediateCa(pulumi.ComponentResource):
+    """A cluster's intermediate CA and the four files istiod reads from the `cacerts` Secret."""
+
+    cert_pem: pulumi.Output[str]
+    private_key_pem: pulumi.Output[str]
+    root_cert_pem: pulumi.Output[str]
+    cert_chain_pem: pulumi.Output[str]
+    checksum: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IntermediateCaArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:pki:IntermediateCa", name, None, opts)
+        pki = args.pki
+        key = _private_key(f"{name}-key", pki, self)
+        request = tls.CertRequest(
+            f"{name}-csr",
+            private_key_pem=key.private_key_pem,
+            subject=tls.CertRequestSubjectArgs(
+                organization=pki.organization, common_name="Intermediate CA", locality=args.cluster_name
+            ),
+            dns_names=[ISTIOD_SAN],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        cert = tls.LocallySignedCert(
+            f"{name}-cert",
+            cert_request_pem=request.cert_request_pem,
+            ca_private_key_pem=args.root.private_key_pem,
+            ca_cert_pem=args.root.cert_pem,
+            is_ca_certificate=True,
+            set_subject_key_id=True,
+            allowed_uses=CA_USES,
+            validity_period_hours=pki.intermediate_validity_days * 24,
+            # A `pulumi up` inside this window re-issues the certificate; istiod restarts with it
+            # because the CA checksum below changes its pod annotation.
+            early_renewal_hours=pki.early_renewal_days * 24,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.cert_pem = cert.cert_pem
+        self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
+        self.root_cert_pem = args.root.cert_pem
+        # istiod expects the chain from its own certificate up to the root.
+        self.cert_chain_pem = pulumi.Output.all(cert.cert_pem, args.root.cert_pem).apply(
+            lambda pems: "".join(p if p.endswith("\n") else p + "\n" for p in pems)
+        )
+        # Public material only, so the checksum itself is not a secret.
+        self.checksum = pulumi.Output.all(cert.cert_pem, args.root.cert_pem).apply(
+            lambda pems: hashlib.sha256("".join(pems).encode()).hexdigest()
+        )
+        self.register_outputs({"certPem": self.cert_pem, "certChainPem": self.cert_chain_pem})
+
+    def cacerts_data(self) -> dict[str, pulumi.Output[str]]:
+        """The `cacerts` Secret's keys, as istiod's plugged-in CA reads them."""
+        return {
+            "ca-cert.pem": self.cert_pem,
+            "ca-key.pem": self.private_key_pem,
+            "root-cert.pem": self.root_cert_pem,
+            "cert-chain.pem": self.cert_chain_pem,
+        }

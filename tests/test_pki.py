@@ -1,0 +1,221 @@
+"""Mesh trust: the `cacerts` Secrets hold a real chain to one root, as istiod checks it."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import subprocess
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from components.config import ConfigError
+from tests.conftest import mesh_config
+from tests.harness import Run, cached_run, resolve, run_program
+
+SECRET = "kubernetes:core/v1:Secret"
+
+
+def cacerts(run: Run) -> dict[str, dict[str, str]]:
+    """Cluster name -> the four PEM files of its `cacerts` Secret."""
+    found = {}
+    for s in run.of_type(SECRET):
+        if s.inputs["metadata"]["name"] == "cacerts":
+            assert s.inputs["metadata"]["namespace"] == "istio-system"
+            found[s.name.removesuffix("-istio-cacerts")] = s.inputs["stringData"]
+    return found
+
+
+def pem_certs(text: str) -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(text.encode())
+
+
+def public_der(key) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def assert_ca_profile(cert: x509.Certificate) -> None:
+    constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert constraints.critical and constraints.value.ca
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.key_cert_sign and usage.crl_sign and usage.digital_signature
+    assert not (usage.key_agreement or usage.data_encipherment)
+    with pytest.raises(x509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_every_cluster_gets_its_own_intermediate_chained_to_one_root(count, tmp_path):
+    run = cached_run(mesh_config(count))
+    assert run.error is None, run.error
+    secrets = cacerts(run)
+    assert sorted(secrets) == sorted(f"c{i}" for i in range(count))
+    root_pem, root_secret = resolve(run.exports["rootCertPem"])
+    assert not root_secret  # the root certificate is public
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    assert_ca_profile(root)
+    assert root.subject == root.issuer
+    assert root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Root CA"
+    assert (root.not_valid_after_utc - root.not_valid_before_utc).days == 3650
+    assert isinstance(root.public_key(), rsa.RSAPublicKey) and root.public_key().key_size == 4096
+
+    intermediates = set()
+    for name, files in secrets.items():
+        assert set(files) == {"ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem"}
+        assert files["root-cert.pem"] == root_pem
+        cert = x509.load_pem_x509_certificate(files["ca-cert.pem"].encode())
+        chain = pem_certs(files["cert-chain.pem"])
+        # Intermediate first, then the root, each signed by the next.
+        assert [c.fingerprint(hashes.SHA256()) for c in chain] == [cert.fingerprint(hashes.SHA256()), root.fingerprint(hashes.SHA256())]
+        cert.verify_directly_issued_by(root)
+        assert_ca_profile(cert)
+        subject = {a.oid: a.value for a in cert.subject}
+        assert subject[NameOID.COMMON_NAME] == "Intermediate CA" and subject[NameOID.LOCALITY_NAME] == name
+        assert subject[NameOID.ORGANIZATION_NAME] == "Istio"
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert san.get_values_for_type(x509.DNSName) == ["istiod.istio-system.svc"]
+        assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days == 730
+        key = serialization.load_pem_private_key(files["ca-key.pem"].encode(), password=None)
+        assert public_der(key.public_key()) == public_der(cert.public_key())
+        intermediates.add(cert.fingerprint(hashes.SHA256()))
+
+        if shutil.which("openssl"):
+            (tmp_path / "root.pem").write_text(files["root-cert.pem"])
+            (tmp_path / "ca.pem").write_text(files["ca-cert.pem"])
+            result = subprocess.run(
+                ["openssl", "verify", "-CAfile", str(tmp_path / "root.pem"), str(tmp_path / "ca.pem")],
+                capture_output=True, text=True,
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+    assert len(intermediates) == count
+
+
+def test_root_key_stays_out_of_clusters_and_keys_are_secret(two_cluster_run):
+    run = two_cluster_run
+    root_key = run.one("tls:index/privateKey:PrivateKey", "root-ca-key")
+    root_key_pem = root_key.outputs["privateKeyPem"]
+    for s in run.of_type(SECRET):
+        assert all(root_key_pem["value"] not in value for value in s.inputs.get("stringData", {}).values())
+        assert s.is_secret("stringData")
+    for cert in run.of_type("tls:index/locallySignedCert:LocallySignedCert"):
+        assert cert.is_secret("caPrivateKeyPem")
+        assert cert.inputs["earlyRenewalHours"] == 30 * 24
+        assert cert.inputs["isCaCertificate"] and "maxPathLength" not in cert.inputs
+    for key in run.of_type("tls:index/privateKey:PrivateKey"):
+        assert key.outputs["privateKeyPem"]["4dabf18193072939515e22adb298388d"]  # wrapped as a secret
+
+
+def test_istio_system_is_a_resource_labelled_with_the_network(two_cluster_run):
+    for i in range(2):
+        ns = two_cluster_run.one("kubernetes:core/v1:Namespace", f"c{i}-istio-namespace")
+        assert ns.inputs["metadata"] == {"name": "istio-system", "labels": {"topology.istio.io/network": f"network-c{i}"}}
+        secret = two_cluster_run.one(SECRET, f"c{i}-istio-cacerts")
+        assert two_cluster_run.depends_on(secret, ns)
+        assert secret.provider_urn == two_cluster_run.one("pulumi:providers:kubernetes", f"c{i}-k8s").urn
+
+
+def test_pki_settings_shape_the_certificates():
+    run = cached_run(mesh_config(1, pki={"organization": "Example Corp", "keyAlgorithm": "ECDSA", "intermediateValidityDays": 365, "earlyRenewalDays": 14}))
+    assert run.error is None, run.error
+    files = cacerts(run)["c0"]
+    cert = x509.load_pem_x509_certificate(files["ca-cert.pem"].encode())
+    root = x509.load_pem_x509_certificate(files["root-cert.pem"].encode())
+    assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey) and cert.public_key().curve.name == "secp256r1"
+    assert isinstance(root.public_key(), ec.EllipticCurvePublicKey)
+    assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Example Corp"
+    assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days == 365
+    assert run.one("tls:index/locallySignedCert:LocallySignedCert", "c0-ca-cert").inputs["earlyRenewalHours"] == 14 * 24
+
+
+# --- imported root ---------------------------------------------------------------------------------
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+
+
+def make_cert(*, ca=True, days=3650, start=NOW - datetime.timedelta(days=1), key=None, sign_usage=True):
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, "Imported Root")])
+    builder = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, sign_usage and ca, sign_usage and ca, False, False), critical=True
+        )
+    )
+    cert_pem = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return cert_pem, key_pem
+
+
+def run_with_root(root_ca, secret=True) -> Run:
+    return run_program(mesh_config(2, rootCa=root_ca), secret_keys=["rootCa"] if secret else [])
+
+
+def test_a_good_imported_root_is_used_unchanged():
+    cert_pem, key_pem = make_cert()
+    run = run_with_root({"certPem": cert_pem, "keyPem": key_pem})
+    assert run.error is None, run.error
+    assert run.of_type("tls:index/selfSignedCert:SelfSignedCert") == []
+    assert resolve(run.exports["rootCertPem"])[0] == cert_pem
+    root = x509.load_pem_x509_certificate(cert_pem.encode())
+    for files in cacerts(run).values():
+        assert files["root-cert.pem"] == cert_pem
+        x509.load_pem_x509_certificate(files["ca-cert.pem"].encode()).verify_directly_issued_by(root)
+    for signed in run.of_type("tls:index/locallySignedCert:LocallySignedCert"):
+        assert signed.is_secret("caPrivateKeyPem")
+
+
+GOOD_CERT, GOOD_KEY = make_cert()
+BAD_ROOTS = [
+    ({"certPem": "garbage", "keyPem": GOOD_KEY}, "rootCa.certPem", "not a PEM X.509 certificate"),
+    ({"certPem": GOOD_CERT, "keyPem": "garbage"}, "rootCa.keyPem", "not an unencrypted PEM private key"),
+    ({"certPem": make_cert(ca=False)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "not a CA certificate"),
+    ({"certPem": make_cert(sign_usage=False)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "keyCertSign"),
+    ({"certPem": make_cert(start=NOW - datetime.timedelta(days=400), days=30)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "expired"),
+    ({"certPem": make_cert(days=100)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "before an intermediate"),
+    ({"certPem": GOOD_CERT, "keyPem": make_cert()[1]}, "rootCa.keyPem", "does not match"),
+    ({"certPem": GOOD_CERT}, "rootCa.keyPem", "is missing"),
+    ({"keyPem": GOOD_KEY}, "rootCa.certPem", "is missing"),
+    ("-----BEGIN CERTIFICATE-----", "rootCa", "must be an object"),
+]
+
+
+@pytest.mark.parametrize(("root_ca", "key", "fragment"), BAD_ROOTS, ids=[f"{k}:{f}" for _, k, f in BAD_ROOTS])
+def test_a_bad_imported_root_fails_clearly_and_registers_nothing(root_ca, key, fragment):
+    run = run_with_root(root_ca)
+    assert isinstance(run.error, ConfigError)
+    messages = " | ".join(message for path, message in run.error.problems if path == key)
+    assert fragment in messages
+    assert run.resources == []
+    # Never echo key material back.
+    assert "PRIVATE KEY" not in str(run.error)
+
+
+def test_an_imported_root_in_plain_text_is_refused():
+    run = run_with_root({"certPem": GOOD_CERT, "keyPem": GOOD_KEY}, secret=False)
+    assert isinstance(run.error, ConfigError)
+    assert "--secret" in dict(run.error.problems)["rootCa"]
+    assert run.resources == []
+
+
+@pytest.mark.parametrize(
+    ("pki", "key"),
+    [
+        ({"keyAlgorithm": "DSA"}, "pki.keyAlgorithm"),
+        ({"intermediateValidityDays": 4000}, "pki.intermediateValidityDays"),
+        ({"earlyRenewalDays": 800}, "pki.earlyRenewalDays"),
+        ({"rootValidityDays": "ten years"}, "pki.rootValidityDays"),
+        ({"organisation": "x"}, "pki.organisation"),
+        ("Example Corp", "pki"),
+    ],
+)
+def test_bad_pki_settings_name_the_key(pki, key):
+    with pytest.raises(ConfigError) as caught:
+        from components.config import parse_mesh_spec
+
+        parse_mesh_spec({"clusters": [{"name": "a"}], "pki": pki}, default_region="us-east-1", stack="dev")
+    assert key in dict(caught.value.problems)
