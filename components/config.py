@@ -56,7 +56,17 @@ CLUSTER_FIELDS = (
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 PKI_FIELDS = ("organization", "keyAlgorithm", "rootValidityDays", "intermediateValidityDays", "earlyRenewalDays")
 ROOT_CA_FIELDS = ("certPem", "keyPem")
-TOP_LEVEL_KEYS = ("meshId", "istioVersion", "clusters", "apiAccessCidrs", "pki", "rootCa")
+ISTIO_CHARTS = ("base", "istiod", "gateway")
+TOP_LEVEL_KEYS = (
+    "meshId",
+    "istioVersion",
+    "clusters",
+    "apiAccessCidrs",
+    "eastWestAllowedCidrs",
+    "pki",
+    "rootCa",
+    "istioValues",
+)
 KEY_ALGORITHMS = ("RSA", "ECDSA")
 
 NAT_GATEWAY_MODES = ("single", "perAz")
@@ -136,6 +146,11 @@ class MeshSpec:
     api_access_cidrs: tuple[str, ...]
     pki: PkiSpec = PkiSpec()
     root_ca: ImportedRootCa | None = field(default=None, repr=False)
+    # Who may reach the east-west gateways (15443 and friends); None means the NAT addresses of
+    # every VPC in the mesh, i.e. only mesh peers.
+    east_west_allowed_cidrs: tuple[str, ...] | None = None
+    # Extra Helm values per Istio chart, merged over the program's own.
+    istio_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def api_open_to_internet(self) -> bool:
@@ -341,6 +356,18 @@ def parse_mesh_spec(
             " natGateways: single",
         )
 
+    east_west = None
+    if raw.get("eastWestAllowedCidrs") is not None:
+        east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
+
+    istio_values: dict[str, dict[str, Any]] = {}
+    extra = raw.get("istioValues")
+    if extra is not None and _expect(extra, dict, "istioValues", problems, '{"istiod": {"pilot": {"resources": {}}}}'):
+        _unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
+        for chart in ISTIO_CHARTS:
+            if chart in extra and _expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
+                istio_values[chart] = extra[chart]
+
     pki = _parse_pki(raw.get("pki"), problems)
     root_ca = None
     if raw.get("rootCa") is not None:
@@ -355,6 +382,8 @@ def parse_mesh_spec(
         api_access_cidrs=api_access_cidrs,
         pki=pki,
         root_ca=root_ca,
+        east_west_allowed_cidrs=east_west,
+        istio_values=istio_values,
     )
 
 

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 from .cluster import EksCluster, EksClusterArgs
 from .config import MeshSpec
 from .istio import IstioControlPlane, IstioControlPlaneArgs
+from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from .network import Vpc, VpcArgs
 from .pki import IntermediateCa, IntermediateCaArgs, RootCa, RootCaArgs
 
@@ -31,6 +32,7 @@ class ClusterHandles:
 
     network: Vpc
     eks: EksCluster
+    load_balancer_controller: LoadBalancerController
     ca: IntermediateCa
     istio: IstioControlPlane
 
@@ -68,6 +70,11 @@ class IstioMesh(pulumi.ComponentResource):
             lambda per_vpc: sorted({f"{ip}/32" for ips in per_vpc for ip in ips})
         )
         public_access_cidrs = nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats])
+        # Cross-cluster traffic leaves each VPC through its NAT gateways too: by default only those
+        # addresses reach the east-west gateways.
+        east_west_cidrs = (
+            list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs
+        )
 
         self.root_ca = RootCa("root-ca", RootCaArgs(pki=spec.pki, imported=spec.root_ca), opts=pulumi.ResourceOptions(parent=self))
 
@@ -92,12 +99,35 @@ class IstioMesh(pulumi.ComponentResource):
                 IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, root=self.root_ca),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            k8s_and_aws = {"aws": providers[c.region], "kubernetes": cluster.provider}
+            controller = LoadBalancerController(
+                f"{c.name}-lb-controller",
+                LoadBalancerControllerArgs(
+                    cluster=c,
+                    vpc_id=network.vpc_id,
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_provider_url=cluster.oidc_provider_url,
+                    node_group=cluster.node_group,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
+            )
             istio = IstioControlPlane(
                 f"{c.name}-istio",
-                IstioControlPlaneArgs(cluster=c, ca=ca),
-                opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider}),
+                IstioControlPlaneArgs(
+                    cluster=c,
+                    mesh_id=spec.mesh_id,
+                    istio_version=spec.istio_version,
+                    ca=ca,
+                    node_group=cluster.node_group,
+                    load_balancer_controller=controller.release,
+                    east_west_allowed_cidrs=east_west_cidrs,
+                    extra_values=spec.istio_values,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
             )
-            self.clusters[c.name] = ClusterHandles(network=network, eks=cluster, ca=ca, istio=istio)
+            self.clusters[c.name] = ClusterHandles(
+                network=network, eks=cluster, load_balancer_controller=controller, ca=ca, istio=istio
+            )
 
         self.cluster_outputs = {
             c.name: {
@@ -106,6 +136,7 @@ class IstioMesh(pulumi.ComponentResource):
                 "vpcId": self.clusters[c.name].network.vpc_id,
                 "endpoint": self.clusters[c.name].eks.endpoint,
                 "kubeconfig": self.clusters[c.name].eks.kubeconfig,
+                "eastWestAddress": self.clusters[c.name].istio.east_west_address,
             }
             for c in spec.clusters
         }

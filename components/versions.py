@@ -16,3 +16,7 @@ ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
 # Istio releases above support. The default is the newest of them that has been run with this mesh.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.34"
+
+# AWS Load Balancer Controller chart (eks-charts); since v3 the chart version equals the app's.
+EKS_CHART_REPO = "https://aws.github.io/eks-charts"
+LOAD_BALANCER_CONTROLLER_CHART_VERSION = "3.5.0"

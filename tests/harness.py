@@ -172,9 +172,6 @@ class Run:
         assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
         return found[0]
 
-    def by_urn(self, urn: str) -> Registered:
-        return next(r for r in self.resources if r.urn == urn)
-
     def children(self, parent: Registered) -> list[Registered]:
         return [r for r in self.resources if r.parent == parent.urn]
 
@@ -188,43 +185,62 @@ class Run:
                     frontier.append(r.urn)
         return found
 
+    def edges(self, node: Registered) -> set[str]:
+        """URNs `node` waits for: explicit and property dependencies and its providers. Waiting on
+        a component means waiting on everything inside it, as the SDK expands it."""
+        edges = set(node.dependencies)
+        for urns in node.property_dependencies.values():
+            edges.update(urns)
+        if node.provider_urn:
+            edges.add(node.provider_urn)
+        edges.update(ref.rsplit("::", 1)[0] for ref in node.providers.values())
+        for urn in list(edges):
+            component = self._by_urn.get(urn)
+            if component is not None and not component.custom:
+                edges.update(d.urn for d in self.descendants(component))
+        return edges
+
     def depends_on(self, dependent: Registered, dependency: Registered) -> bool:
-        """True if `dependent` waits for `dependency` as Pulumi orders them: a direct or transitive
-        edge (dependencies, property dependencies, or a parent's dependencies), or waiting on a
-        component, which means waiting on everything inside it."""
-        targets = {dependency.urn}
-        # Depending on any ancestor component of `dependency` includes it.
-        for r in self.resources:
-            if r.urn != dependency.urn and dependency.urn in {d.urn for d in self.descendants(r)}:
-                targets.add(r.urn)
+        """True if `dependent` is created after (and destroyed before) `dependency`: a direct or
+        transitive edge of the graph."""
         seen: set[str] = set()
         frontier = [dependent.urn]
         while frontier:
             urn = frontier.pop()
-            if urn in seen:
+            node = self._by_urn.get(urn)
+            if urn in seen or node is None:
                 continue
             seen.add(urn)
-            node = self.by_urn(urn) if any(r.urn == urn for r in self.resources) else None
-            if node is None:
-                continue
-            edges = set(node.dependencies)
-            for urns in node.property_dependencies.values():
-                edges.update(urns)
-            if node.provider_urn:
-                edges.add(node.provider_urn)
-            edges.update(ref.rsplit("::", 1)[0] for ref in node.providers.values())
-            if node.parent:
-                edges.add(node.parent)
-            if edges & targets:
-                return True
-            # Waiting on a component waits on all of its descendants.
-            for edge in list(edges):
-                if any(r.urn == edge for r in self.resources):
-                    edges.update(d.urn for d in self.descendants(self.by_urn(edge)))
-            if edges & targets:
+            edges = self.edges(node)
+            if dependency.urn in edges:
                 return True
             frontier.extend(edges)
         return False
+
+    def destroy_order(self) -> list[str]:
+        """URNs in an order `pulumi destroy` may delete them: every resource before anything it
+        depends on (a reverse topological order of the graph)."""
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(urn: str) -> None:
+            if state.get(urn) == 2:
+                return
+            assert state.get(urn) != 1, f"dependency cycle through {urn}"
+            state[urn] = 1
+            for edge in sorted(self.edges(self._by_urn[urn])):
+                if edge in self._by_urn:
+                    visit(edge)
+            state[urn] = 2
+            order.append(urn)
+
+        for r in self.resources:
+            visit(r.urn)
+        return list(reversed(order))
+
+    @property
+    def _by_urn(self) -> dict[str, Registered]:
+        return {r.urn: r for r in self.resources}
 
 
 def resolve(output: Any) -> tuple[Any, bool]:

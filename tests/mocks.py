@@ -286,3 +286,16 @@ for _fn in (
     _tls_index_locallySignedCert_LocallySignedCert,
 ):
     setattr(MeshMocks, _fn.__name__, _fn)
+
+
+def _kubernetes_core_v1_Service(self, args):
+    # A read of the east-west gateway Service: the controller has given it an NLB.
+    if args.resource_id:
+        name = args.resource_id.split("/")[-1]
+        region = self.region_of(args.provider) if args.provider else "us-east-1"
+        host = f"k8s-istiosys-{name[:10]}-{digest(args.name, length=10)}.elb.{region}.amazonaws.com"
+        return args.resource_id, {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
+    return args.name, {}
+
+
+MeshMocks._kubernetes_core_v1_Service = _kubernetes_core_v1_Service

@@ -149,7 +149,9 @@ def test_node_group_in_private_subnets_sized_from_config_after_nat():
     assert ng.inputs["instanceTypes"] == ["m7i.xlarge", "m6i.xlarge"] and ng.inputs["capacityType"] == "SPOT"
     assert ng.inputs["cluster"] == run.one("eks:index:Cluster", "c0-eks").urn
     assert run.depends_on(ng, run.one("aws:ec2/route:Route", "c0-network-private-default-0"))
-    for attachment in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+    node_policies = [a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.name.startswith("c0-node-")]
+    assert len(node_policies) == 3
+    for attachment in node_policies:
         assert run.depends_on(ng, attachment)
 
 

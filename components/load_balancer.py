@@ -1,0 +1,180 @@
+"""AWS Load Balancer Controller in one cluster: its IAM role (IRSA) and its official Helm chart.
+
+It turns the east-west gateway's LoadBalancer Service into an NLB, and its finalizer
+(`service.k8s.aws/resources`) makes deleting that Service wait until the NLB, its ENIs and security
+groups are gone. That only works while the controller runs, which is why the gateway depends on
+this component: `pulumi destroy` removes the gateway first, waits, then the controller.
+
+The IAM policy grants what the controller needs for NLBs from Services, scoped like the
+controller's published policy: it may change or delete only load balancers, target groups and
+security groups tagged `elbv2.k8s.aws/cluster`, which it tags when it creates them. The ALB
+Ingress extras (WAF, Shield, Cognito, ACM) are left out: this program creates no Ingress.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from . import versions
+from .config import ClusterSpec
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "aws-load-balancer-controller"
+CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+
+_DESCRIBE = [
+    *(
+        f"ec2:{a}"
+        for a in (
+            "DescribeAccountAttributes", "DescribeAddresses", "DescribeAvailabilityZones", "DescribeInternetGateways",
+            "DescribeVpcs", "DescribeVpcPeeringConnections", "DescribeSubnets", "DescribeSecurityGroups",
+            "DescribeInstances", "DescribeNetworkInterfaces", "DescribeTags", "DescribeRouteTables",
+            "GetCoipPoolUsage", "DescribeCoipPools", "GetSecurityGroupsForVpc", "DescribeIpamPools",
+        )
+    ),
+    *(
+        f"elasticloadbalancing:{a}"
+        for a in (
+            "DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeListeners",
+            "DescribeListenerCertificates", "DescribeSSLPolicies", "DescribeRules", "DescribeTargetGroups",
+            "DescribeTargetGroupAttributes", "DescribeTargetHealth", "DescribeTags", "DescribeTrustStores",
+            "DescribeListenerAttributes", "DescribeCapacityReservation",
+        )
+    ),
+]
+_TAGGED_ELB = [
+    f"elasticloadbalancing:{a}"
+    for a in (
+        "ModifyLoadBalancerAttributes", "SetIpAddressType", "SetSecurityGroups", "SetSubnets", "DeleteLoadBalancer",
+        "ModifyTargetGroup", "ModifyTargetGroupAttributes", "DeleteTargetGroup", "ModifyListenerAttributes",
+        "ModifyCapacityReservation", "ModifyIpPools",
+    )
+]
+
+
+def controller_policy(partition: str) -> str:
+    """The controller's IAM policy document (JSON) for an AWS partition."""
+    sg = f"arn:{partition}:ec2:*:*:security-group/*"
+    elb = f"arn:{partition}:elasticloadbalancing:*:*"
+    balancers = [f"{elb}:targetgroup/*/*", f"{elb}:loadbalancer/net/*/*", f"{elb}:loadbalancer/app/*/*"]
+    tagged_request = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "false"}}
+    tagged_resource = {"Null": {f"aws:ResourceTag/{CLUSTER_TAG}": "false"}}
+    # Changing tags of an owned resource, but never adding the ownership tag to a foreign one.
+    retag_owned = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "true", f"aws:ResourceTag/{CLUSTER_TAG}": "false"}}
+
+    def allow(actions, resource="*", condition=None):
+        statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
+        if condition:
+            statement["Condition"] = condition
+        return statement
+
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                allow(["iam:CreateServiceLinkedRole"], condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}),
+                allow(_DESCRIBE),
+                allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateSecurityGroup"]),
+                allow(["ec2:CreateTags"], sg, {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}, **tagged_request}),
+                allow(["ec2:CreateTags", "ec2:DeleteTags"], sg, retag_owned),
+                allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"], condition=tagged_resource),
+                allow(["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"], condition=tagged_request),
+                allow([f"elasticloadbalancing:{a}" for a in ("CreateListener", "DeleteListener", "CreateRule", "DeleteRule")]),
+                allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], balancers, retag_owned),
+                allow(
+                    ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+                    [f"{elb}:listener/net/*/*/*", f"{elb}:listener/app/*/*/*", f"{elb}:listener-rule/net/*/*/*", f"{elb}:listener-rule/app/*/*/*"],
+                ),
+                allow(_TAGGED_ELB, condition=tagged_resource),
+                allow(
+                    ["elasticloadbalancing:AddTags"],
+                    balancers,
+                    {"StringEquals": {"elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]}, **tagged_request},
+                ),
+                allow(["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], f"{elb}:targetgroup/*/*"),
+                allow([f"elasticloadbalancing:{a}" for a in ("ModifyListener", "ModifyRule", "SetRulePriorities")]),
+            ],
+        },
+        indent=2,
+    )
+
+
+def irsa_trust_policy(oidc_provider_arn: str, oidc_provider_url: str) -> str:
+    """Lets only the controller's ServiceAccount assume the role, through the cluster's OIDC provider."""
+    issuer = oidc_provider_url.removeprefix("https://")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": oidc_provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{issuer}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
+                            f"{issuer}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+@dataclass
+class LoadBalancerControllerArgs:
+    cluster: ClusterSpec
+    vpc_id: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+    # Pods need nodes: the release waits for the node group.
+    node_group: pulumi.Resource
+
+
+class LoadBalancerController(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:load_balancer:LoadBalancerController", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        policy = aws.iam.Policy(f"{name}-policy", policy=partition.apply(controller_policy), opts=child)
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
+                lambda v: irsa_trust_policy(v[0], v[1])
+            ),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(f"{name}-policy", role=role.name, policy_arn=policy.arn, opts=child)
+
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="aws-load-balancer-controller",
+            chart="aws-load-balancer-controller",
+            version=versions.LOAD_BALANCER_CONTROLLER_CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.EKS_CHART_REPO),
+            namespace=NAMESPACE,
+            values={
+                "clusterName": args.cluster.eks_name,
+                "region": args.cluster.region,
+                "vpcId": args.vpc_id,
+                "serviceAccount": {
+                    "create": True,
+                    "name": SERVICE_ACCOUNT,
+                    "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                },
+                # Without this the controller claims every new LoadBalancer Service in the cluster;
+                # the east-west gateway asks for it explicitly by annotation.
+                "enableServiceMutatorWebhook": False,
+            },
+            # The role must carry its policy before the controller first calls AWS.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, attachment]),
+        )
+        self.register_outputs({"roleArn": role.arn})

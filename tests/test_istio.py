@@ -1,0 +1,195 @@
+"""Istio per cluster: Helm values with the charts' real keys, the dependency order (and what
+`pulumi destroy` does with it), load balancer exposure, and the load balancer controller's IAM."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from components.config import ConfigError, parse_mesh_spec
+from tests.conftest import OPERATOR_CIDR, mesh_config
+from tests.harness import Run, cached_run, resolve
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
+
+
+def release(run: Run, cluster: str, role: str):
+    return run.one(RELEASE, f"{cluster}-istio-{role}")
+
+
+def nat_cidrs(run: Run) -> list[str]:
+    return sorted(f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip"))
+
+
+def test_releases_pin_the_official_charts_with_fixed_names(mesh_run):
+    for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
+        for role, chart, name in (("base", "base", "istio-base"), ("istiod", "istiod", "istiod"), ("eastwest", "gateway", "istio-eastwestgateway")):
+            r = release(mesh_run, f"c{i}", role).inputs
+            assert (r["chart"], r["name"], r["namespace"], r["version"]) == (chart, name, "istio-system", "1.30.3")
+            assert r["repositoryOpts"] == {"repo": ISTIO_REPO}
+        lbc = mesh_run.one(RELEASE, f"c{i}-lb-controller-release").inputs
+        assert (lbc["chart"], lbc["name"], lbc["namespace"]) == ("aws-load-balancer-controller", "aws-load-balancer-controller", "kube-system")
+        assert lbc["repositoryOpts"] == {"repo": "https://aws.github.io/eks-charts"} and lbc["version"]
+
+
+def test_istiod_values_name_mesh_cluster_and_network_with_the_charts_keys(mesh_run):
+    for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
+        values = release(mesh_run, f"c{i}", "istiod").inputs["values"]
+        assert values["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": f"c{i}"}, "network": f"network-c{i}"}
+        # The CA checksum covers the intermediate and root in this cluster's cacerts.
+        data = mesh_run.one("kubernetes:core/v1:Secret", f"c{i}-istio-cacerts").inputs["stringData"]
+        expected = hashlib.sha256((data["ca-cert.pem"] + data["root-cert.pem"]).encode()).hexdigest()
+        assert values["podAnnotations"] == {"istio-eks-mesh/ca-checksum": expected}
+        assert release(mesh_run, f"c{i}", "base").inputs.get("values", {}) == {}
+
+
+def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
+    peers = nat_cidrs(mesh_run)
+    for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
+        values = release(mesh_run, f"c{i}", "eastwest").inputs["values"]
+        assert values == {
+            "networkGateway": f"network-c{i}",
+            "service": {
+                "type": "LoadBalancer",
+                "annotations": {
+                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                    "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
+                },
+                "loadBalancerSourceRanges": peers,
+            },
+        }
+        gateway = mesh_run.one("kubernetes:networking.istio.io/v1:Gateway", f"c{i}-istio-cross-network-gateway").inputs
+        assert gateway["metadata"] == {"name": "cross-network-gateway", "namespace": "istio-system"}
+        assert gateway["spec"] == {
+            "selector": {"istio": "eastwestgateway"},
+            "servers": [{"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "tls": {"mode": "AUTO_PASSTHROUGH"}, "hosts": ["*.local"]}],
+        }
+
+
+def test_nothing_is_open_to_the_internet_unless_configured(mesh_run):
+    for cluster in mesh_run.of_type("eks:index:Cluster"):
+        assert "0.0.0.0/0" not in cluster.inputs["publicAccessCidrs"]
+    for r in mesh_run.of_type(RELEASE):
+        assert "0.0.0.0/0" not in json.dumps(r.inputs.get("values", {}))
+
+    opened = cached_run(mesh_config(2, eastWestAllowedCidrs=["0.0.0.0/0"]))
+    assert opened.error is None
+    assert release(opened, "c0", "eastwest").inputs["values"]["service"]["loadBalancerSourceRanges"] == ["0.0.0.0/0"]
+    assert OPERATOR_CIDR in opened.one("eks:index:Cluster", "c0-eks").inputs["publicAccessCidrs"]
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_creation_order_is_in_the_graph(count):
+    run = cached_run(mesh_config(count))
+    assert run.error is None
+    for i in range(count):
+        c = f"c{i}"
+        nodes = run.one("eks:index:ManagedNodeGroup", f"{c}-nodes")
+        base, istiod, eastwest = (release(run, c, r) for r in ("base", "istiod", "eastwest"))
+        controller = run.one(RELEASE, f"{c}-lb-controller-release")
+        cacerts = run.one("kubernetes:core/v1:Secret", f"{c}-istio-cacerts")
+        gateway_cr = run.one("kubernetes:networking.istio.io/v1:Gateway", f"{c}-istio-cross-network-gateway")
+        for helm in (base, istiod, eastwest, controller):
+            assert run.depends_on(helm, nodes), helm.name
+        assert run.depends_on(istiod, cacerts) and run.depends_on(istiod, base)
+        assert run.depends_on(eastwest, istiod)
+        assert run.depends_on(eastwest, controller)
+        assert run.depends_on(gateway_cr, base)
+        # Each cluster's Istio talks to its own API server only.
+        own = run.one("pulumi:providers:kubernetes", f"{c}-k8s").urn
+        for r in (base, istiod, eastwest, controller, cacerts, gateway_cr):
+            assert r.provider_urn == own
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_destroy_removes_the_gateway_before_the_controller_nodes_and_vpc(count):
+    run = cached_run(mesh_config(count))
+    order = run.destroy_order()
+    for i in range(count):
+        c = f"c{i}"
+        chain = {
+                "gateway": release(run, c, "eastwest"),
+                "controller": run.one(RELEASE, f"{c}-lb-controller-release"),
+                "controller-role": run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{c}-lb-controller-policy"),
+                "nodes": run.one("eks:index:ManagedNodeGroup", f"{c}-nodes"),
+                "nat-route": run.one("aws:ec2/route:Route", f"{c}-network-private-default-0"),
+                "vpc": run.one("aws:ec2/vpc:Vpc", f"{c}-network-vpc"),
+        }
+        # Pulumi guarantees an order only along edges of the graph: each step must be one.
+        for later, earlier in (("gateway", "controller"), ("controller", "nodes"), ("nodes", "nat-route"), ("nat-route", "vpc"), ("controller", "controller-role")):
+            assert run.depends_on(chain[later], chain[earlier]), (later, earlier)
+        position = {name: order.index(r.urn) for name, r in chain.items()}
+        assert position["gateway"] < position["controller"] < position["nodes"] < position["nat-route"] < position["vpc"]
+        # The controller keeps its AWS permissions until it is gone.
+        assert position["controller"] < position["controller-role"]
+
+
+def test_east_west_address_is_exported_per_cluster(two_cluster_run):
+    clusters, _ = resolve(two_cluster_run.exports["clusters"])
+    addresses = {name: entry["eastWestAddress"] for name, entry in clusters.items()}
+    assert set(addresses) == {"c0", "c1"}
+    assert all(a.endswith(".elb.us-east-1.amazonaws.com") or a.endswith(".elb.us-west-2.amazonaws.com") for a in addresses.values())
+    assert len(set(addresses.values())) == 2
+
+
+def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_cluster_run):
+    run = two_cluster_run
+    eks = run.one("eks:index:Cluster", "c0-eks")
+    role = run.one("aws:iam/role:Role", "c0-lb-controller-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Federated": eks.outputs["oidcProviderArn"]}
+    issuer = eks.outputs["oidcProviderUrl"].removeprefix("https://")
+    assert trust["Condition"]["StringEquals"] == {
+        f"{issuer}:sub": "system:serviceaccount:kube-system:aws-load-balancer-controller",
+        f"{issuer}:aud": "sts.amazonaws.com",
+    }
+    values = run.one(RELEASE, "c0-lb-controller-release").inputs["values"]
+    assert values["serviceAccount"] == {
+        "create": True,
+        "name": "aws-load-balancer-controller",
+        "annotations": {"eks.amazonaws.com/role-arn": role.outputs["arn"]},
+    }
+    assert (values["clusterName"], values["region"]) == ("c0-dev", "us-east-1")
+    assert values["vpcId"] == run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").id
+    policy = json.loads(run.one("aws:iam/policy:Policy", "c0-lb-controller-policy").inputs["policy"])
+    # Deleting load balancers and security groups is limited to those the controller tagged.
+    for statement in policy["Statement"]:
+        if {"elasticloadbalancing:DeleteLoadBalancer", "ec2:DeleteSecurityGroup"} & set(statement["Action"]):
+            assert statement["Condition"] == {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    assert "0.0.0.0/0" not in json.dumps(policy)
+
+
+def test_extra_values_merge_over_ours():
+    run = cached_run(
+        mesh_config(1, istioValues={"istiod": {"global": {"logAsJson": True}, "autoscaleMin": 2}, "gateway": {"service": {"annotations": {"example.com/team": "mesh"}}}})
+    )
+    assert run.error is None
+    istiod = release(run, "c0", "istiod").inputs["values"]
+    assert istiod["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": "c0"}, "network": "network-c0", "logAsJson": True}
+    assert istiod["autoscaleMin"] == 2
+    annotations = release(run, "c0", "eastwest").inputs["values"]["service"]["annotations"]
+    assert annotations["example.com/team"] == "mesh"
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "fragment"),
+    [
+        ({"istioValues": ["istiod"]}, "istioValues", "must be an object"),
+        ({"istioValues": {"istiod": "pilot.env=x"}}, "istioValues.istiod", "must be an object"),
+        ({"istioValues": {"pilot": {}}}, "istioValues.pilot", "known fields"),
+        ({"eastWestAllowedCidrs": "0.0.0.0/0"}, "eastWestAllowedCidrs", "must be a list"),
+        ({"eastWestAllowedCidrs": ["10.0.0.0/33"]}, "eastWestAllowedCidrs[0]", "not an IPv4 CIDR"),
+        ({"eastWestAllowedCidrs": []}, "eastWestAllowedCidrs", "is empty"),
+        ({"istioVersion": "1.30"}, "istioVersion", "MAJOR.MINOR.PATCH"),
+    ],
+)
+def test_bad_istio_settings_name_the_key(extra, key, fragment):
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec({"clusters": [{"name": "a"}], **extra}, default_region="us-east-1", stack="dev")
+    assert fragment in dict(caught.value.problems)[key]
