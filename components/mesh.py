@@ -17,6 +17,7 @@ from .istio import IstioControlPlane, IstioControlPlaneArgs
 from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from .network import Vpc, VpcArgs
 from .pki import IntermediateCa, IntermediateCaArgs, RootCa, RootCaArgs
+from .remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
 
 
 @dataclass
@@ -35,6 +36,7 @@ class ClusterHandles:
     load_balancer_controller: LoadBalancerController
     ca: IntermediateCa
     istio: IstioControlPlane
+    reader_token: ReaderToken
 
 
 class IstioMesh(pulumi.ComponentResource):
@@ -125,9 +127,36 @@ class IstioMesh(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
             )
-            self.clusters[c.name] = ClusterHandles(
-                network=network, eks=cluster, load_balancer_controller=controller, ca=ca, istio=istio
+            reader_token = ReaderToken(
+                f"{c.name}-reader-token",
+                ReaderTokenArgs(istio_base=istio.base),
+                opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider}),
             )
+            self.clusters[c.name] = ClusterHandles(
+                network=network,
+                eks=cluster,
+                load_balancer_controller=controller,
+                ca=ca,
+                istio=istio,
+                reader_token=reader_token,
+            )
+
+        # Every istiod discovers every other cluster: one remote secret per ordered pair.
+        for local, here in self.clusters.items():
+            for peer, there in self.clusters.items():
+                if peer == local:
+                    continue
+                RemoteSecret(
+                    f"{local}-remote-secret-{peer}",
+                    RemoteSecretArgs(
+                        peer_name=peer,
+                        peer_endpoint=there.eks.endpoint,
+                        peer_certificate_authority=there.eks.certificate_authority,
+                        peer_token=there.reader_token.token,
+                        namespace=here.istio.namespace,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": here.eks.provider}),
+                )
 
         self.cluster_outputs = {
             c.name: {

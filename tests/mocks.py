@@ -299,3 +299,16 @@ def _kubernetes_core_v1_Service(self, args):
 
 
 MeshMocks._kubernetes_core_v1_Service = _kubernetes_core_v1_Service
+
+
+def _kubernetes_core_v1_Secret(self, args):
+    # The token controller fills a service-account-token Secret; the provider waits for it.
+    if args.inputs.get("type") == "kubernetes.io/service-account-token":
+        account = args.inputs["metadata"]["annotations"]["kubernetes.io/service-account.name"]
+        token = f"eyJhbGciOiJSUzI1NiJ9.{digest(args.name, account, length=40)}.sig"
+        data = {"token": base64.b64encode(token.encode()).decode(), "namespace": base64.b64encode(b"istio-system").decode()}
+        return f"{args.name}-id", {"data": data}
+    return f"{args.name}-id", {}
+
+
+MeshMocks._kubernetes_core_v1_Secret = _kubernetes_core_v1_Secret

@@ -1,0 +1,108 @@
+"""Cross-cluster discovery: remote secrets, built declaratively instead of `istioctl create-remote-secret`.
+
+Each cluster gets a token for `istio-reader-service-account` (the ServiceAccount comes from the base
+chart, its read-only RBAC from the istiod chart). For every ordered pair (A, B), A ≠ B, A's
+istio-system holds `istio-remote-secret-<B>`: a kubeconfig for B's API server with that token, from
+which A's istiod watches B's services and endpoints. N clusters give N tokens and N·(N−1) secrets.
+
+istiod rejects kubeconfigs with `exec`, auth providers, client keys or token files, so the EKS
+`aws eks get-token` kubeconfig cannot serve; since Kubernetes 1.24 a long-lived token exists only
+as a `kubernetes.io/service-account-token` Secret, which the Kubernetes provider waits on until
+the token controller has filled it.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from .istio import NAMESPACE
+
+READER_SERVICE_ACCOUNT = "istio-reader-service-account"
+READER_TOKEN_SECRET = "istio-reader-service-account-istio-remote-secret-token"
+
+
+def remote_kubeconfig(cluster: str, server: str, ca_data: str, token: str) -> str:
+    """The kubeconfig istiod reads from a remote secret: cluster, context and user all named
+    after the peer, a bearer token and nothing else for authentication."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+            "current-context": cluster,
+            "users": [{"name": cluster, "user": {"token": token}}],
+            "preferences": {},
+        },
+        sort_keys=False,
+    )
+
+
+@dataclass
+class ReaderTokenArgs:
+    # The base chart's release, which creates the ServiceAccount the token is for.
+    istio_base: pulumi.Resource
+
+
+class ReaderToken(pulumi.ComponentResource):
+    """A long-lived token of `istio-reader-service-account`, for the other clusters' istiod."""
+
+    secret: k8s.core.v1.Secret
+    token: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ReaderTokenArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:remote_secrets:ReaderToken", name, None, opts)
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=READER_TOKEN_SECRET,
+                namespace=NAMESPACE,
+                annotations={"kubernetes.io/service-account.name": READER_SERVICE_ACCOUNT},
+            ),
+            type="kubernetes.io/service-account-token",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.istio_base]),
+        )
+        self.token = pulumi.Output.secret(self.secret.data.apply(lambda data: base64.b64decode(data["token"]).decode()))
+        self.register_outputs({})
+
+
+@dataclass
+class RemoteSecretArgs:
+    # The peer cluster (B) this secret lets the local istiod (A) discover.
+    peer_name: str
+    peer_endpoint: pulumi.Input[str]
+    peer_certificate_authority: pulumi.Input[str]
+    peer_token: pulumi.Input[str]
+    # The local istio-system namespace resource.
+    namespace: k8s.core.v1.Namespace
+
+
+class RemoteSecret(pulumi.ComponentResource):
+    """`istio-remote-secret-<peer>` in the local cluster's istio-system."""
+
+    secret: k8s.core.v1.Secret
+
+    def __init__(self, name: str, args: RemoteSecretArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:remote_secrets:RemoteSecret", name, None, opts)
+        peer = args.peer_name
+        kubeconfig = pulumi.Output.all(args.peer_endpoint, args.peer_certificate_authority, args.peer_token).apply(
+            lambda v: remote_kubeconfig(peer, v[0], v[1], v[2])
+        )
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"istio-remote-secret-{peer}",
+                namespace=args.namespace.metadata.name,
+                labels={"istio/multiCluster": "true"},
+                annotations={"networking.istio.io/cluster": peer},
+            ),
+            type="Opaque",
+            string_data={peer: pulumi.Output.secret(kubeconfig)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
