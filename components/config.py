@@ -66,6 +66,7 @@ TOP_LEVEL_KEYS = (
     "pki",
     "rootCa",
     "istioValues",
+    "deploySamples",
 )
 KEY_ALGORITHMS = ("RSA", "ECDSA")
 
@@ -151,6 +152,8 @@ class MeshSpec:
     east_west_allowed_cidrs: tuple[str, ...] | None = None
     # Extra Helm values per Istio chart, merged over the program's own.
     istio_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Deploy helloworld and a curl client in every cluster, for `python -m verify`.
+    deploy_samples: bool = False
 
     @property
     def api_open_to_internet(self) -> bool:
@@ -368,6 +371,10 @@ def parse_mesh_spec(
             if chart in extra and _expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
                 istio_values[chart] = extra[chart]
 
+    deploy_samples = raw.get("deploySamples", False)
+    if not isinstance(deploy_samples, bool):
+        problems.add("deploySamples", f"must be true or false, got {_type_name(deploy_samples)} {deploy_samples!r}")
+
     pki = _parse_pki(raw.get("pki"), problems)
     root_ca = None
     if raw.get("rootCa") is not None:
@@ -384,6 +391,7 @@ def parse_mesh_spec(
         root_ca=root_ca,
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
+        deploy_samples=deploy_samples,
     )
 
 

@@ -18,6 +18,7 @@ from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from .network import Vpc, VpcArgs
 from .pki import IntermediateCa, IntermediateCaArgs, RootCa, RootCaArgs
 from .remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
+from .samples import SampleWorkloads, SampleWorkloadsArgs, sample_version
 
 
 @dataclass
@@ -158,6 +159,14 @@ class IstioMesh(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": here.eks.provider}),
                 )
 
+        if spec.deploy_samples:
+            for index, c in enumerate(spec.clusters):
+                SampleWorkloads(
+                    f"{c.name}-samples",
+                    SampleWorkloadsArgs(version=sample_version(index), istiod=self.clusters[c.name].istio.istiod),
+                    opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.clusters[c.name].eks.provider}),
+                )
+
         self.cluster_outputs = {
             c.name: {
                 "region": c.region,
@@ -166,7 +175,9 @@ class IstioMesh(pulumi.ComponentResource):
                 "endpoint": self.clusters[c.name].eks.endpoint,
                 "kubeconfig": self.clusters[c.name].eks.kubeconfig,
                 "eastWestAddress": self.clusters[c.name].istio.east_west_address,
+                # What `verify` expects helloworld in this cluster to answer; absent without samples.
+                **({"sampleVersion": sample_version(index)} if spec.deploy_samples else {}),
             }
-            for c in spec.clusters
+            for index, c in enumerate(spec.clusters)
         }
         self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_ca.cert_pem})

@@ -20,3 +20,8 @@ DEFAULT_KUBERNETES_VERSION = "1.34"
 # AWS Load Balancer Controller chart (eks-charts); since v3 the chart version equals the app's.
 EKS_CHART_REPO = "https://aws.github.io/eks-charts"
 LOAD_BALANCER_CONTROLLER_CHART_VERSION = "3.5.0"
+
+# Sample workloads (`deploySamples`): Istio's helloworld app, which answers with $SERVICE_VERSION,
+# and a curl client that only sleeps until `verify` execs into it.
+HELLOWORLD_IMAGE = "registry.istio.io/release/examples-helloworld-v1:1.0"
+CURL_IMAGE = "docker.io/curlimages/curl:8.16.0"

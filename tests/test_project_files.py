@@ -18,6 +18,7 @@ def test_project_declares_its_defaults_as_the_program_applies_them():
     spec = parse_mesh_spec({"clusters": [{"name": "a"}]}, default_region="us-east-1", stack="dev")
     assert declared["meshId"]["default"] == spec.mesh_id
     assert declared["istioVersion"]["default"] == versions.DEFAULT_ISTIO_VERSION == spec.istio_version
+    assert declared["deploySamples"]["default"] is spec.deploy_samples is False
     assert all(entry["type"] and entry["description"] for entry in declared.values())
 
 

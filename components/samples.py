@@ -1,0 +1,100 @@
+"""Sample workloads that prove the mesh works (`deploySamples: true`).
+
+In every cluster: namespace `sample` with sidecar injection, the `helloworld` Service, a
+`helloworld-<version>` Deployment answering with that cluster's version (v1, v2, … in cluster
+order), and a `sleep` Deployment (curl) to call it from. The Service exists in every cluster, so
+each istiod merges the endpoints of all clusters and a call from any cluster reaches every
+version. `python -m verify` checks exactly that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import versions
+
+NAMESPACE = "sample"
+
+
+def sample_version(index: int) -> str:
+    return f"v{index + 1}"
+
+
+@dataclass
+class SampleWorkloadsArgs:
+    version: str
+    # Pods must be created after the injection webhook exists, or they start without sidecars.
+    istiod: pulumi.Resource
+
+
+class SampleWorkloads(pulumi.ComponentResource):
+    def __init__(self, name: str, args: SampleWorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:samples:SampleWorkloads", name, None, opts)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels={"istio-injection": "enabled"}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.istiod]),
+        )
+        ns = namespace.metadata.name
+        child = pulumi.ResourceOptions(parent=self)
+
+        k8s.core.v1.Service(
+            f"{name}-helloworld",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="helloworld", namespace=ns, labels={"app": "helloworld", "service": "helloworld"}),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                ports=[k8s.core.v1.ServicePortArgs(port=5000, name="http")],
+                selector={"app": "helloworld"},
+            ),
+            opts=child,
+        )
+        labels = {"app": "helloworld", "version": args.version}
+        k8s.apps.v1.Deployment(
+            f"{name}-helloworld",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"helloworld-{args.version}", namespace=ns, labels=labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name="helloworld",
+                                image=versions.HELLOWORLD_IMAGE,
+                                # The app answers "Hello version: $SERVICE_VERSION".
+                                env=[k8s.core.v1.EnvVarArgs(name="SERVICE_VERSION", value=args.version)],
+                                ports=[k8s.core.v1.ContainerPortArgs(container_port=5000)],
+                                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "100m"}),
+                            )
+                        ]
+                    ),
+                ),
+            ),
+            opts=child,
+        )
+
+        k8s.core.v1.ServiceAccount(f"{name}-sleep", metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns), opts=child)
+        sleep_labels = {"app": "sleep"}
+        k8s.apps.v1.Deployment(
+            f"{name}-sleep",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns, labels=sleep_labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=sleep_labels),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=sleep_labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        service_account_name="sleep",
+                        termination_grace_period_seconds=0,
+                        containers=[
+                            k8s.core.v1.ContainerArgs(name="sleep", image=versions.CURL_IMAGE, command=["/bin/sleep", "infinity"])
+                        ],
+                    ),
+                ),
+            ),
+            opts=child,
+        )
+        self.register_outputs({"version": args.version})

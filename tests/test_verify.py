@@ -1,0 +1,153 @@
+"""The `verify` command's logic against fake clusters: reading outputs, judging answers, messages."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from verify.checks import NOT_DEPLOYED, TimedOut, Unreachable, judge_traffic, parse_versions
+from verify.cli import main
+
+
+class FakeCluster:
+    """Answers like a cluster of a mesh; `reaches` lists the versions its curl gets answers from."""
+
+    def __init__(self, name, peers, reaches, *, samples=True, istiod_ready=(1, 1), address="nlb.example", unreachable=False, slow=False):
+        self.name, self.peers, self.reaches, self.samples = name, peers, reaches, samples
+        self.istiod_ready, self.address, self.unreachable, self.slow = istiod_ready, address, unreachable, slow
+
+    def deployment_status(self, namespace, name):
+        if self.unreachable:
+            raise Unreachable("connect timeout")
+        if name == "istiod":
+            return self.istiod_ready
+        if name == "sleep" and not self.samples:
+            return None
+        return (1, 1)
+
+    def service_addresses(self, namespace, name):
+        return [self.address] if self.address else []
+
+    def remote_secret_clusters(self):
+        return list(self.peers)
+
+    def run_in_deployment(self, namespace, app, command, timeout):
+        if self.slow:
+            raise TimedOut("read timeout")
+        count = int(command[-1].split("seq ")[1].split(")")[0])
+        return "".join(f"Hello version: {self.reaches[i % len(self.reaches)]}, instance: helloworld-{i}\n" for i in range(count))
+
+
+def outputs(names, samples=True):
+    return {
+        "clusters": {
+            n: {
+                "kubeconfig": json.dumps({"clusters": [], "users": []}),
+                "endpoint": f"https://{n}.eks.example",
+                **({"sampleVersion": f"v{i + 1}"} if samples else {}),
+            }
+            for i, n in enumerate(names)
+        }
+    }
+
+
+def run_verify(tmp_path, capsys, clusters: dict, out: dict, *extra):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(out))
+    code = main(["--outputs", str(path), "--requests", "10", *extra], connect=lambda t: clusters[t.name])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def healthy(names):
+    versions = [f"v{i + 1}" for i in range(len(names))]
+    return {n: FakeCluster(n, [p for p in names if p != n], versions) for n in names}
+
+
+@pytest.mark.parametrize("names", [["east", "west"], [f"c{i}" for i in range(6)]])
+def test_a_healthy_mesh_passes_with_a_table(tmp_path, capsys, names):
+    code, out, err = run_verify(tmp_path, capsys, healthy(names), outputs(names))
+    assert code == 0, out
+    assert "mesh OK" in out
+    assert out.count(" pass ") == 5 * len(names) and "FAIL" not in out
+    assert f"[{len(names)}/{len(names)}]" in err  # progress
+
+
+def test_a_cluster_that_never_reaches_a_peer_fails_and_says_which(tmp_path, capsys):
+    clusters = healthy(["east", "west"])
+    clusters["east"].reaches = ["v1"]  # only its own version answers
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]))
+    assert code == 1
+    line = next(l for l in out.splitlines() if l.startswith("east") and "traffic" in l)
+    assert "FAIL" in line and "v1: 10" in line and "never reached west (v2)" in line
+    assert "mesh NOT OK: 1 of 10" in out
+
+
+def test_missing_remote_secret_not_ready_istiod_and_no_address_fail(tmp_path, capsys):
+    clusters = healthy(["east", "west"])
+    clusters["west"].peers = []
+    clusters["west"].istiod_ready = (0, 1)
+    clusters["west"].address = None
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]))
+    assert code == 1
+    west = [l for l in out.splitlines() if l.startswith("west")]
+    assert any("remote secrets" in l and "missing for east" in l for l in west)
+    assert any("istiod" in l and "0/1 ready" in l and "FAIL" in l for l in west)
+    assert any("gateway address" in l and "no external address" in l for l in west)
+
+
+def test_unreachable_api_server_is_named_with_a_hint(tmp_path, capsys):
+    clusters = healthy(["east", "west"])
+    clusters["west"].unreachable = True
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]))
+    assert code == 1
+    assert "cannot reach https://west.eks.example" in out and "apiAccessCidrs" in out
+
+
+def test_samples_not_deployed(tmp_path, capsys):
+    code, out, _ = run_verify(tmp_path, capsys, healthy(["east", "west"]), outputs(["east", "west"], samples=False))
+    assert code == 1
+    assert out.count(NOT_DEPLOYED) == 2
+    clusters = healthy(["east", "west"])
+    clusters["east"].samples = False
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]))
+    assert code == 1 and NOT_DEPLOYED in out
+
+
+def test_timeouts_are_reported(tmp_path, capsys):
+    clusters = healthy(["east", "west"])
+    clusters["east"].slow = True
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]), "--timeout", "30")
+    assert code == 1
+    assert "10 requests took longer than 30s" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({}, "no stack outputs"),
+        ({"clusters": {}}, "no stack outputs"),
+        ({"clusters": {"east": {"kubeconfig": "[secret]"}}}, "--show-secrets"),
+        ("not json", "not JSON"),
+    ],
+)
+def test_unusable_outputs_exit_2_with_a_message(tmp_path, capsys, content, message):
+    path = tmp_path / "outputs.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    assert main(["--outputs", str(path)], connect=lambda t: pytest.fail("must not connect")) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_outputs_file(capsys, tmp_path):
+    assert main(["--outputs", str(tmp_path / "nope.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_answers_are_counted_by_version_and_failures_kept():
+    counts = parse_versions("Hello version: v1, instance: a\nHello version: v2, instance: b\nFAILED\nupstream connect error\n\nHello version: v1, instance: c\n")
+    assert counts == Counter({"v1": 2, "v2": 1, "failed": 2})
+    result = judge_traffic("east", counts, {"east": "v1", "west": "v2", "north": "v3"})
+    assert not result.passed and "never reached north (v3)" in result.detail and "failed: 2" in result.detail
+    assert judge_traffic("east", counts, {"east": "v1", "west": "v2"}).passed

@@ -1,0 +1,1 @@
+"""`python -m verify`: checks that a deployed mesh works, cluster by cluster, and says why not."""

@@ -1,0 +1,152 @@
+"""What `verify` checks and how it judges the answers; no I/O here beyond the `ClusterApi` it is given.
+
+For each cluster: istiod and the east-west gateway are ready and the gateway has an external
+address; istiod has a remote secret for every other cluster; and requests from the cluster's
+`sleep` pod to `helloworld` reach the version of every cluster in the mesh.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+ISTIO_NAMESPACE = "istio-system"
+SAMPLE_NAMESPACE = "sample"
+_ANSWER = re.compile(r"^Hello version: (?P<version>[^,]+), instance: ")
+NOT_DEPLOYED = "samples not deployed: set `pulumi config set istio-eks-mesh:deploySamples true` and run `pulumi up`"
+
+
+class Unreachable(Exception):
+    """The cluster's API server did not answer (network, access CIDRs, credentials)."""
+
+
+class TimedOut(Exception):
+    """A call into the cluster took longer than allowed."""
+
+
+class ClusterApi(Protocol):
+    def deployment_status(self, namespace: str, name: str) -> tuple[int, int] | None:
+        """(ready replicas, desired replicas), or None if there is no such Deployment."""
+
+    def service_addresses(self, namespace: str, name: str) -> list[str] | None:
+        """The Service's load balancer hostnames/IPs, or None if there is no such Service."""
+
+    def remote_secret_clusters(self) -> list[str]:
+        """Cluster names of the remote secrets in istio-system."""
+
+    def run_in_deployment(self, namespace: str, app: str, command: list[str], timeout: int) -> str:
+        """Runs `command` in a pod of the Deployment labelled app=<app>; returns its stdout."""
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    name: str
+    kubeconfig: dict
+    endpoint: str
+    sample_version: str | None
+
+
+@dataclass(frozen=True)
+class Result:
+    cluster: str
+    check: str
+    passed: bool
+    detail: str
+
+
+def parse_versions(output: str) -> Counter:
+    """Counts answers by version; lines that are not a helloworld answer count as `failed`."""
+    counts: Counter = Counter()
+    for line in output.splitlines():
+        if not line.strip():
+            continue
+        match = _ANSWER.match(line.strip())
+        counts[match.group("version") if match else "failed"] += 1
+    return counts
+
+
+def judge_traffic(source: str, counts: Counter, expected: dict[str, str]) -> Result:
+    """Passes if every cluster's version answered at least once from `source`."""
+    shown = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())) or "no answers"
+    missing = [f"{cluster} ({version})" for cluster, version in expected.items() if counts.get(version, 0) == 0]
+    if missing:
+        return Result(source, "traffic", False, f"{shown}; never reached {', '.join(missing)}")
+    return Result(source, "traffic", True, shown)
+
+
+def judge_remote_secrets(cluster: str, found: list[str], everyone: list[str]) -> Result:
+    expected = sorted(set(everyone) - {cluster})
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        return Result(cluster, "remote secrets", False, f"missing for {', '.join(missing)}")
+    return Result(cluster, "remote secrets", True, f"{len(expected)} peer(s): {', '.join(expected)}" if expected else "no peers")
+
+
+def _ready(api: ClusterApi, cluster: str, check: str, namespace: str, name: str) -> Result:
+    status = api.deployment_status(namespace, name)
+    if status is None:
+        return Result(cluster, check, False, f"deployment {namespace}/{name} not found")
+    ready, desired = status
+    return Result(cluster, check, ready >= 1 and ready >= desired, f"{ready}/{desired} ready")
+
+
+def check_cluster(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int) -> list[Result]:
+    """Every check for one cluster; never raises for a failing cluster, it reports it."""
+    name = target.name
+    try:
+        results = [
+            _ready(api, name, "istiod", ISTIO_NAMESPACE, "istiod"),
+            _ready(api, name, "east-west gateway", ISTIO_NAMESPACE, "istio-eastwestgateway"),
+        ]
+        addresses = api.service_addresses(ISTIO_NAMESPACE, "istio-eastwestgateway")
+        results.append(
+            Result(name, "gateway address", bool(addresses), ", ".join(addresses) if addresses else "no external address yet (NLB pending?)")
+        )
+        results.append(judge_remote_secrets(name, api.remote_secret_clusters(), list(everyone)))
+        results.append(_traffic(target, api, everyone, requests, timeout))
+        return results
+    except Unreachable as err:
+        return [Result(name, "api server", False, f"cannot reach {target.endpoint}: {err}; is this machine in apiAccessCidrs?")]
+    except TimedOut as err:
+        return [Result(name, "api server", False, f"timed out: {err}")]
+
+
+def _traffic(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int) -> Result:
+    if target.sample_version is None or any(v is None for v in everyone.values()):
+        return Result(target.name, "traffic", False, NOT_DEPLOYED)
+    if api.deployment_status(SAMPLE_NAMESPACE, "sleep") is None:
+        return Result(target.name, "traffic", False, NOT_DEPLOYED)
+    loop = (
+        f"for i in $(seq {requests}); do curl -s --max-time 5 http://helloworld.{SAMPLE_NAMESPACE}:5000/hello"
+        " || echo FAILED; done"
+    )
+    try:
+        output = api.run_in_deployment(SAMPLE_NAMESPACE, "sleep", ["sh", "-c", loop], timeout)
+    except TimedOut:
+        return Result(target.name, "traffic", False, f"{requests} requests took longer than {timeout}s")
+    return judge_traffic(target.name, parse_versions(output), {c: v for c, v in everyone.items() if v})
+
+
+def verify_mesh(
+    targets: list[ClusterTarget],
+    connect: Callable[[ClusterTarget], ClusterApi],
+    requests: int = 10,
+    timeout: int = 120,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Result]:
+    everyone = {t.name: t.sample_version for t in targets}
+    results: list[Result] = []
+    for index, target in enumerate(targets, 1):
+        progress(f"[{index}/{len(targets)}] {target.name}: checking istiod, gateway, remote secrets, traffic ...")
+        try:
+            api = connect(target)
+        except Unreachable as err:
+            results.append(Result(target.name, "api server", False, f"cannot reach {target.endpoint}: {err}"))
+            continue
+        cluster_results = check_cluster(target, api, everyone, requests, timeout)
+        for r in cluster_results:
+            progress(f"    {'ok  ' if r.passed else 'FAIL'} {r.check}: {r.detail}")
+        results.extend(cluster_results)
+    return results

@@ -1,0 +1,78 @@
+"""The real `ClusterApi`: the official Kubernetes client, with the stack's kubeconfig."""
+
+from __future__ import annotations
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from kubernetes.stream import stream
+
+from verify.checks import ISTIO_NAMESPACE, ClusterTarget, TimedOut, Unreachable
+
+REQUEST_TIMEOUT = 15
+
+
+class KubernetesClusterApi:
+    def __init__(self, target: ClusterTarget):
+        try:
+            api_client = config.new_client_from_config_dict(target.kubeconfig)
+        except Exception as err:  # the exec plugin (aws eks get-token) or a broken kubeconfig
+            raise Unreachable(f"cannot load the kubeconfig ({err}); is the AWS CLI installed and logged in?") from err
+        self.core = client.CoreV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            if err.status in (401, 403):
+                raise Unreachable(f"access denied ({err.status}); check the AWS identity") from err
+            raise
+        except urllib3.exceptions.ReadTimeoutError as err:
+            raise TimedOut(str(err)) from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise Unreachable(str(err)) from err
+
+    def deployment_status(self, namespace, name):
+        deployment = self._call(self.apps.read_namespaced_deployment_status, name, namespace)
+        if deployment is None:
+            return None
+        return deployment.status.ready_replicas or 0, deployment.spec.replicas or 0
+
+    def service_addresses(self, namespace, name):
+        service = self._call(self.core.read_namespaced_service, name, namespace)
+        if service is None:
+            return None
+        ingress = (service.status.load_balancer.ingress if service.status and service.status.load_balancer else None) or []
+        return [i.hostname or i.ip for i in ingress if i.hostname or i.ip]
+
+    def remote_secret_clusters(self):
+        secrets = self._call(self.core.list_namespaced_secret, ISTIO_NAMESPACE, label_selector="istio/multiCluster=true")
+        return [
+            (s.metadata.annotations or {}).get("networking.istio.io/cluster", s.metadata.name.removeprefix("istio-remote-secret-"))
+            for s in (secrets.items if secrets else [])
+        ]
+
+    def run_in_deployment(self, namespace, app, command, timeout):
+        pods = self._call(self.core.list_namespaced_pod, namespace, label_selector=f"app={app}", field_selector="status.phase=Running")
+        if not pods or not pods.items:
+            raise TimedOut(f"no running pod with app={app} in {namespace}")
+        try:
+            return stream(
+                self.core.connect_get_namespaced_pod_exec,
+                pods.items[0].metadata.name,
+                namespace,
+                container=app,
+                command=command,
+                stderr=False,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _request_timeout=timeout,
+            )
+        except urllib3.exceptions.ReadTimeoutError as err:
+            raise TimedOut(str(err)) from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise Unreachable(str(err)) from err
