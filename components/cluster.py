@@ -141,6 +141,8 @@ class EksCluster(pulumi.ComponentResource):
         eks_cluster = control_plane.eks_cluster
         self.endpoint = eks_cluster.endpoint
         self.certificate_authority = eks_cluster.certificate_authority.data
+        # The security group EKS attaches to the control plane and to managed nodes.
+        self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id
         self.oidc_provider_arn = control_plane.oidc_provider_arn
         self.oidc_provider_url = control_plane.oidc_provider_url
         self.kubeconfig = pulumi.Output.secret(

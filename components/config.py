@@ -52,7 +52,11 @@ CLUSTER_FIELDS = (
     "kubernetesVersion",
     "nodeGroup",
     "natGateways",
+    "role",
+    "primary",
+    "eastWestStaticIps",
 )
+ROLES = ("primary", "remote")
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 PKI_FIELDS = ("organization", "keyAlgorithm", "rootValidityDays", "intermediateValidityDays", "earlyRenewalDays")
 ROOT_CA_FIELDS = ("certPem", "keyPem")
@@ -111,11 +115,20 @@ class ClusterSpec:
     nat_gateways: str
     # The EKS cluster's name in AWS; unique per stack so two stacks can share an account.
     eks_name: str
+    # `primary` runs istiod; `remote` is served by the istiod of the cluster named in `primary`.
+    role: str = "primary"
+    primary: str | None = None
+    # Elastic IPs for the east-west gateway's NLB, one per public subnet.
+    east_west_static_ips: bool = False
 
     @property
     def az_count(self) -> int:
         zones = self.availability_zones
         return zones if isinstance(zones, int) else len(zones)
+
+    @property
+    def is_remote(self) -> bool:
+        return self.role == "remote"
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,40 @@ class MeshSpec:
     @property
     def api_open_to_internet(self) -> bool:
         return "0.0.0.0/0" in self.api_access_cidrs
+
+    def cluster(self, name: str) -> ClusterSpec:
+        return next(c for c in self.clusters if c.name == name)
+
+    def remotes_of(self, name: str) -> list[ClusterSpec]:
+        return [c for c in self.clusters if c.primary == name]
+
+    @property
+    def single_network(self) -> bool:
+        """Several clusters, all on one network: no traffic crosses networks. (A lone cluster
+        keeps its cross-network gateway, ready for the clusters added next.)"""
+        return len(self.clusters) > 1 and len({c.network for c in self.clusters}) == 1
+
+    def has_east_west_gateway(self, cluster: ClusterSpec) -> bool:
+        """A network needs a gateway for traffic from other networks, and a primary with remotes
+        exposes istiod through one; a remote on its primary's network is reached through the
+        primary's gateway."""
+        if cluster.is_remote:
+            return not self.single_network and cluster.network != self.cluster(cluster.primary).network
+        return not self.single_network or bool(self.remotes_of(cluster.name))
+
+    def discovers(self, local: ClusterSpec, peer: ClusterSpec) -> bool:
+        """Whether `local`'s istiod needs a remote secret for `peer`: every primary watches every
+        other cluster (its remotes and the other primaries with theirs); remotes run no istiod."""
+        return not local.is_remote and local.name != peer.name
+
+    def peered_pairs(self) -> list[tuple[ClusterSpec, ClusterSpec]]:
+        """Clusters on one network reach each other's pods directly: their VPCs are peered."""
+        return [
+            (a, b)
+            for i, a in enumerate(self.clusters)
+            for b in self.clusters[i + 1 :]
+            if a.network == b.network
+        ]
 
 
 class _Problems:
@@ -578,11 +625,14 @@ def _parse_clusters(items: list, default_region: str | None, stack: str, problem
                 kubernetes_version=version,
                 node_group=_parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
                 nat_gateways=nat,
+                role=item.get("role", "primary"),
+                primary=item.get("primary"),
+                east_west_static_ips=item.get("eastWestStaticIps"),
             )
         )
 
     _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
-    _check_unique(parsed, "network", "each cluster needs its own network in a multi-primary, multi-network mesh", problems)
+    _check_topology(items, parsed, problems)
 
     ordered = sorted(explicit_cidrs.items())
     for a, (i, first) in enumerate(ordered):
@@ -613,9 +663,53 @@ def _parse_clusters(items: list, default_region: str | None, stack: str, problem
                 node_group=entry["node_group"],
                 nat_gateways=entry["nat_gateways"],
                 eks_name=entry["eks_name"],
+                role=entry["role"],
+                primary=entry["primary"],
+                east_west_static_ips=entry["east_west_static_ips"],
             )
         )
     return specs
+
+
+def _check_topology(items: list, parsed: list[dict[str, Any]], problems: _Problems) -> None:
+    """Roles and primaries; fills in each cluster's eastWestStaticIps default."""
+    by_name = {e["name"]: e for e in parsed if isinstance(e["name"], str)}
+    for entry in parsed:
+        path = f"clusters[{entry['index']}]"
+        role, primary = entry["role"], entry["primary"]
+        if role not in ROLES:
+            problems.add(f"{path}.role", f"{role!r} is not one of {', '.join(ROLES)}")
+            continue
+        if role == "primary" and primary is not None:
+            problems.add(f"{path}.primary", "only a remote names a primary; set role: remote, or remove primary")
+        if role == "remote":
+            if primary is None:
+                problems.add(f"{path}.primary", "a remote must name the primary cluster whose istiod serves it")
+            elif primary not in by_name:
+                problems.add(f"{path}.primary", f"{primary!r} is not a cluster of this mesh; known: {', '.join(by_name)}")
+            elif primary == entry["name"]:
+                problems.add(f"{path}.primary", "a cluster cannot be its own primary")
+            elif by_name[primary]["role"] != "primary":
+                problems.add(f"{path}.primary", f"{primary!r} is a remote itself; a primary cannot be remote, so name a primary")
+    if parsed and all(e["role"] == "remote" for e in parsed):
+        problems.add("clusters", "every cluster is a remote; at least one must be a primary (role: primary) to run istiod")
+
+    served = {e["primary"] for e in parsed if e["role"] == "remote"}
+    for entry in parsed:
+        path = f"clusters[{entry['index']}].eastWestStaticIps"
+        needed = entry["role"] == "primary" and entry["name"] in served
+        value = entry["east_west_static_ips"]
+        if value is None:
+            entry["east_west_static_ips"] = needed
+        elif not isinstance(value, bool):
+            problems.add(path, f"must be true or false, got {_type_name(value)} {value!r}")
+            entry["east_west_static_ips"] = needed
+        elif needed and not value:
+            problems.add(
+                path,
+                f"is false, but {entry['name']!r} has remotes, whose istiod address must be a static IP"
+                " of this gateway (a hostname cannot map the webhook port); remove the key or set it true",
+            )
 
 
 def _check_unique(entries: list[dict[str, Any]], field: str, why: str, problems: _Problems) -> None:

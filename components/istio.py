@@ -33,6 +33,8 @@ EAST_WEST_RELEASE = "istio-eastwestgateway"
 # The gateway chart labels pods `istio: <release name without the istio- prefix>`.
 EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
 CA_CHECKSUM_ANNOTATION = "istio-eks-mesh/ca-checksum"
+EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
+SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
 NLB_ANNOTATIONS = {
     # Handled by the AWS Load Balancer Controller, not the legacy in-tree cloud provider.
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
@@ -57,30 +59,92 @@ def merge_values(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def istiod_values(mesh_id: str, cluster: ClusterSpec, ca_checksum: pulumi.Input[str]) -> dict[str, Any]:
-    return {
-        "global": {
-            "meshID": mesh_id,
-            "multiCluster": {"clusterName": cluster.name},
-            "network": cluster.network,
-        },
+@dataclass
+class Topology:
+    """Where a cluster sits in the mesh; the default is a primary on a network of its own."""
+
+    role: str = "primary"
+    # A remote: the primary whose istiod serves it, and that istiod's address (a static IP of the
+    # primary's east-west gateway).
+    primary: str | None = None
+    remote_pilot_address: pulumi.Input[str] | None = None
+    # A primary with remotes exposes istiod (15012) and its webhook (15017) on its gateway.
+    has_remotes: bool = False
+    east_west_gateway: bool = True
+    # More than one network in the mesh: the gateway also carries cross-network traffic (15443).
+    cross_network: bool = True
+    # Static addresses for the NLB: allocation ids, and the public subnets they belong to.
+    static_eip_allocation_ids: list[pulumi.Input[str]] = field(default_factory=list)
+    public_subnet_ids: pulumi.Input[list[str]] | None = None
+    # A remote's Istio waits for these (its primary's gateway and addresses).
+    after: list[pulumi.Resource] = field(default_factory=list)
+
+
+def istiod_values(mesh_id: str, cluster: ClusterSpec, ca_checksum: pulumi.Input[str], topology: Topology) -> dict[str, Any]:
+    identity = {
+        "meshID": mesh_id,
+        "multiCluster": {"clusterName": cluster.name},
+        "network": cluster.network,
+    }
+    if topology.role == "remote":
+        return {
+            # Installs only what a remote needs: the injection webhook and the `istiod` Service
+            # that points at the primary (an IP renders a Service and an EndpointSlice, which map
+            # the webhook's 443 to 15017; a hostname would render an ExternalName, which cannot).
+            "profile": "remote",
+            "global": {**identity, "remotePilotAddress": topology.remote_pilot_address, "configCluster": True},
+            "istiodRemote": {"injectionPath": f"/inject/cluster/{cluster.name}/net/{cluster.network}"},
+        }
+    values: dict[str, Any] = {
+        "global": identity,
         # A new intermediate (renewal, new root) changes this annotation and so rolls istiod,
         # which reads `cacerts` only at start-up.
         "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
     }
+    if topology.has_remotes:
+        # Lets istiod serve remote clusters (their injection and discovery) besides its own.
+        values["pilot"] = {"env": {"EXTERNAL_ISTIOD": "true"}}
+    return values
 
 
-def east_west_gateway_values(cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]]) -> dict[str, Any]:
+def east_west_gateway_values(cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], topology: Topology) -> dict[str, Any]:
+    annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
+    if topology.static_eip_allocation_ids:
+        # One allocation per subnet, so the subnets are pinned too.
+        annotations[EIP_ANNOTATION] = pulumi.Output.all(*topology.static_eip_allocation_ids).apply(",".join)
+        annotations[SUBNETS_ANNOTATION] = pulumi.Output.from_input(topology.public_subnet_ids).apply(",".join)
     return {
         # Sets the network label and env var, and the ports 15021/15443/15012/15017.
         "networkGateway": cluster.network,
         "service": {
             "type": "LoadBalancer",
-            "annotations": dict(NLB_ANNOTATIONS),
+            "annotations": annotations,
             # The controller turns these into the NLB's security group rules.
             "loadBalancerSourceRanges": allowed_cidrs,
         },
     }
+
+
+def expose_istiod_resources() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Gateway and VirtualService specs that pass 15012 (xDS) and 15017 (webhook) through the
+    east-west gateway to istiod, as Istio's expose-istiod sample does."""
+    gateway = {
+        "selector": dict(EAST_WEST_SELECTOR),
+        "servers": [
+            {"port": {"name": "tls-istiod", "number": 15012, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
+            {"port": {"name": "tls-istiodwebhook", "number": 15017, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
+        ],
+    }
+    istiod = "istiod.istio-system.svc.cluster.local"
+    virtual_service = {
+        "hosts": ["*"],
+        "gateways": ["istiod-gateway"],
+        "tls": [
+            {"match": [{"port": 15012, "sniHosts": ["*"]}], "route": [{"destination": {"host": istiod, "port": {"number": 15012}}}]},
+            {"match": [{"port": 15017, "sniHosts": ["*"]}], "route": [{"destination": {"host": istiod, "port": {"number": 443}}}]},
+        ],
+    }
+    return gateway, virtual_service
 
 
 def cross_network_gateway_spec() -> dict[str, Any]:
@@ -105,6 +169,7 @@ class IstioControlPlaneArgs:
     node_group: pulumi.Resource
     load_balancer_controller: pulumi.Resource
     east_west_allowed_cidrs: pulumi.Input[list[str]]
+    topology: Topology = field(default_factory=Topology)
     # Extra values per chart (`base`, `istiod`, `gateway`), merged over ours.
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -114,18 +179,22 @@ class IstioControlPlane(pulumi.ComponentResource):
     cacerts: k8s.core.v1.Secret
     base: k8s.helm.v3.Release
     istiod: k8s.helm.v3.Release
-    east_west_gateway: k8s.helm.v3.Release
-    east_west_address: pulumi.Output[str]
+    east_west_gateway: k8s.helm.v3.Release | None
+    east_west_address: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: IstioControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:istio:IstioControlPlane", name, None, opts)
         spec = args.cluster
+        topology = args.topology
+        remote = topology.role == "remote"
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE,
                 # Tells istiod which network this cluster's workloads are on.
                 labels={"topology.istio.io/network": spec.network},
+                # Tells a remote's webhook and the primary which istiod manages this cluster.
+                annotations={"topology.istio.io/controlPlaneClusters": topology.primary} if remote else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -147,39 +216,53 @@ class IstioControlPlane(pulumi.ComponentResource):
                 namespace=self.namespace.metadata.name,
                 values=merge_values(values, args.extra_values.get(chart, {})),
                 timeout=timeout,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *depends_on]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *topology.after, *depends_on]),
             )
 
-        self.base = release("base", "base", "istio-base", {}, [self.namespace])
+        self.base = release("base", "base", "istio-base", {"profile": "remote"} if remote else {}, [self.namespace])
         self.istiod = release(
-            "istiod", "istiod", "istiod", istiod_values(args.mesh_id, spec, args.ca.checksum), [self.base, self.cacerts]
+            "istiod",
+            "istiod",
+            "istiod",
+            istiod_values(args.mesh_id, spec, args.ca.checksum, topology),
+            [self.base, self.cacerts],
         )
-        self.east_west_gateway = release(
-            "eastwest",
-            "gateway",
-            EAST_WEST_RELEASE,
-            east_west_gateway_values(spec, args.east_west_allowed_cidrs),
-            [self.istiod, args.load_balancer_controller],
-            # The NLB must be provisioned before the Service reports an address.
-            timeout=900,
-        )
+        self.east_west_gateway = self.east_west_address = None
+        if topology.east_west_gateway:
+            self.east_west_gateway = release(
+                "eastwest",
+                "gateway",
+                EAST_WEST_RELEASE,
+                east_west_gateway_values(spec, args.east_west_allowed_cidrs, topology),
+                [self.istiod, args.load_balancer_controller],
+                # The NLB must be provisioned before the Service reports an address.
+                timeout=900,
+            )
+            if topology.cross_network:
+                self._istio_resource("cross-network-gateway", "Gateway", cross_network_gateway_spec(), name)
+            if topology.has_remotes:
+                gateway, virtual_service = expose_istiod_resources()
+                self._istio_resource("istiod-gateway", "Gateway", gateway, name)
+                self._istio_resource("istiod-vs", "VirtualService", virtual_service, name)
+            # Read back the gateway Service for the NLB's DNS name once the release has made it.
+            service = k8s.core.v1.Service.get(
+                f"{name}-eastwest-service",
+                f"{NAMESPACE}/{EAST_WEST_RELEASE}",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.east_west_gateway]),
+            )
+            self.east_west_address = service.status.apply(_load_balancer_address)
+        self.register_outputs({"eastWestAddress": self.east_west_address})
+
+    def _istio_resource(self, object_name: str, kind: str, spec: dict[str, Any], name: str) -> None:
+        # After base (the CRDs) and istiod (its validating webhook).
         k8s.apiextensions.CustomResource(
-            f"{name}-cross-network-gateway",
+            f"{name}-{object_name}",
             api_version="networking.istio.io/v1",
-            kind="Gateway",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="cross-network-gateway", namespace=NAMESPACE),
-            spec=cross_network_gateway_spec(),
+            kind=kind,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=NAMESPACE),
+            spec=spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.base, self.istiod]),
         )
-
-        # Read back the gateway Service for the NLB's DNS name once the release has made it.
-        service = k8s.core.v1.Service.get(
-            f"{name}-eastwest-service",
-            f"{NAMESPACE}/{EAST_WEST_RELEASE}",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.east_west_gateway]),
-        )
-        self.east_west_address = service.status.apply(_load_balancer_address)
-        self.register_outputs({"eastWestAddress": self.east_west_address})
 
 
 def _load_balancer_address(status: Any) -> str:

@@ -13,9 +13,10 @@ import pulumi_aws as aws
 
 from .cluster import EksCluster, EksClusterArgs
 from .config import MeshSpec
-from .istio import IstioControlPlane, IstioControlPlaneArgs
+from .istio import IstioControlPlane, IstioControlPlaneArgs, Topology
 from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from .network import Vpc, VpcArgs
+from .peering import PeerSide, VpcPeering, VpcPeeringArgs
 from .pki import IntermediateCa, IntermediateCaArgs, RootCa, RootCaArgs
 from .remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
 from .samples import SampleWorkloads, SampleWorkloadsArgs, sample_version
@@ -82,7 +83,8 @@ class IstioMesh(pulumi.ComponentResource):
         self.root_ca = RootCa("root-ca", RootCaArgs(pki=spec.pki, imported=spec.root_ca), opts=pulumi.ResourceOptions(parent=self))
 
         self.clusters = {}
-        for c in spec.clusters:
+        # Primaries first: a remote's Istio waits for its primary's gateway.
+        for c in sorted(spec.clusters, key=lambda c: c.is_remote):
             network = networks[c.name]
             cluster = EksCluster(
                 c.name,
@@ -114,6 +116,19 @@ class IstioMesh(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
             )
+            topology = Topology(
+                role=c.role,
+                primary=c.primary,
+                has_remotes=bool(spec.remotes_of(c.name)),
+                east_west_gateway=spec.has_east_west_gateway(c),
+                cross_network=not spec.single_network,
+                static_eip_allocation_ids=[e.allocation_id for e in network.east_west_eips],
+                public_subnet_ids=network.public_subnet_ids,
+            )
+            if c.is_remote:
+                primary = self.clusters[c.primary]
+                topology.remote_pilot_address = primary.network.east_west_eips[0].public_ip
+                topology.after = [primary.istio.east_west_gateway, *primary.network.east_west_eips]
             istio = IstioControlPlane(
                 f"{c.name}-istio",
                 IstioControlPlaneArgs(
@@ -124,6 +139,7 @@ class IstioMesh(pulumi.ComponentResource):
                     node_group=cluster.node_group,
                     load_balancer_controller=controller.release,
                     east_west_allowed_cidrs=east_west_cidrs,
+                    topology=topology,
                     extra_values=spec.istio_values,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
@@ -142,15 +158,26 @@ class IstioMesh(pulumi.ComponentResource):
                 reader_token=reader_token,
             )
 
-        # Every istiod discovers every other cluster: one remote secret per ordered pair.
-        for local, here in self.clusters.items():
-            for peer, there in self.clusters.items():
-                if peer == local:
+        for a, b in spec.peered_pairs():
+            VpcPeering(
+                f"{a.name}-{b.name}-peering",
+                VpcPeeringArgs(
+                    requester=PeerSide(a, networks[a.name], self.clusters[a.name].eks.cluster_security_group_id, providers[a.region]),
+                    accepter=PeerSide(b, networks[b.name], self.clusters[b.name].eks.cluster_security_group_id, providers[b.region]),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        # Every primary's istiod discovers every other cluster: a remote secret per such pair.
+        for local in spec.clusters:
+            for peer in spec.clusters:
+                if not spec.discovers(local, peer):
                     continue
+                here, there = self.clusters[local.name], self.clusters[peer.name]
                 RemoteSecret(
-                    f"{local}-remote-secret-{peer}",
+                    f"{local.name}-remote-secret-{peer.name}",
                     RemoteSecretArgs(
-                        peer_name=peer,
+                        peer_name=peer.name,
                         peer_endpoint=there.eks.endpoint,
                         peer_certificate_authority=there.eks.certificate_authority,
                         peer_token=there.reader_token.token,
@@ -174,7 +201,9 @@ class IstioMesh(pulumi.ComponentResource):
                 "vpcId": self.clusters[c.name].network.vpc_id,
                 "endpoint": self.clusters[c.name].eks.endpoint,
                 "kubeconfig": self.clusters[c.name].eks.kubeconfig,
+                "role": c.role,
                 "eastWestAddress": self.clusters[c.name].istio.east_west_address,
+                "eastWestStaticIps": pulumi.Output.all(*[e.public_ip for e in self.clusters[c.name].network.east_west_eips]),
                 # What `verify` expects helloworld in this cluster to answer; absent without samples.
                 **({"sampleVersion": sample_version(index)} if spec.deploy_samples else {}),
             }

@@ -147,7 +147,17 @@ class Vpc(pulumi.ComponentResource):
             table = private_route_tables[i if nat_count > 1 else 0]
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
 
+        # Static addresses for the east-west gateway's NLB: one per public subnet, as the load
+        # balancer controller requires when it pins them with the subnets.
+        self.east_west_eips = [
+            aws.ec2.Eip(f"{name}-eastwest-{i}", domain="vpc", tags=tags(f"eastwest-{i}"), opts=child)
+            for i in range(spec.az_count if spec.east_west_static_ips else 0)
+        ]
+
         self.vpc_id = vpc.id
+        self.cidr_block = str(spec.vpc_cidr)
+        # Every table that routes the VPC's subnets, for routes added later (VPC peering).
+        self.route_table_ids: list[pulumi.Output[str]] = [public_rt.id, *[t.id for t in private_route_tables]]
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.nat_public_ips = pulumi.Output.all(*nat_ips)
@@ -159,6 +169,7 @@ class Vpc(pulumi.ComponentResource):
                 "publicSubnetIds": self.public_subnet_ids,
                 "privateSubnetIds": self.private_subnet_ids,
                 "natPublicIps": self.nat_public_ips,
+                "eastWestPublicIps": pulumi.Output.all(*[e.public_ip for e in self.east_west_eips]),
             }
         )
 

@@ -103,6 +103,9 @@ class MeshMocks(mocks.Mocks):
             "allocationId": f"eipalloc-{digest(args.name, length=17)}",
         }
 
+    def _aws_ec2_vpcPeeringConnection_VpcPeeringConnection(self, args):
+        return f"pcx-{digest(args.name, length=17)}", {"acceptStatus": "active" if args.inputs.get("autoAccept") else "pending-acceptance"}
+
     def _aws_ec2_natGateway_NatGateway(self, args):
         return f"nat-{digest(args.name, length=17)}", {}
 
@@ -130,6 +133,7 @@ class MeshMocks(mocks.Mocks):
                 "endpoint": endpoint,
                 "certificateAuthority": {"data": ca_b64},
                 "arn": f"arn:aws:eks:{region}:123456789012:cluster/{eks_name}",
+                "vpcConfig": {"clusterSecurityGroupId": f"sg-{digest(eks_name, 'eks-cluster-sg', length=17)}"},
                 "version": args.inputs.get("version"),
             },
         )

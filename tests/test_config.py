@@ -40,6 +40,26 @@ def test_defaults_fill_a_minimal_config():
     assert east.eks_name == "east-dev"
 
 
+def test_topology_defaults_and_shared_networks():
+    spec = parse(
+        {
+            "clusters": [
+                {"name": "p1", "network": "n1"},
+                {"name": "r1", "role": "remote", "primary": "p1", "network": "n1"},
+                {"name": "p2", "network": "n2"},
+                {"name": "p3", "network": "n2", "eastWestStaticIps": True},
+            ]
+        }
+    )
+    p1, r1, p2, p3 = spec.clusters
+    assert (p1.role, r1.role, r1.primary) == ("primary", "remote", "p1")
+    # Static gateway addresses by default only where remotes need them.
+    assert (p1.east_west_static_ips, r1.east_west_static_ips, p2.east_west_static_ips, p3.east_west_static_ips) == (True, False, False, True)
+    assert [(a.name, b.name) for a, b in spec.peered_pairs()] == [("p1", "r1"), ("p2", "p3")]
+    assert [c.name for c in spec.clusters if spec.has_east_west_gateway(c)] == ["p1", "p2", "p3"]
+    assert spec.discovers(p1, r1) and spec.discovers(p2, r1) and not spec.discovers(r1, p1)
+
+
 def test_default_cidrs_avoid_explicit_ones():
     spec = parse({"clusters": [{"name": "a"}, {"name": "b", "vpcCidr": "10.0.0.0/16"}, {"name": "c"}]})
     cidrs = [c.vpc_cidr for c in spec.clusters]
@@ -84,7 +104,23 @@ BAD_CONFIGS = [
     ({"clusters": [{"name": "East_1"}]}, "clusters[0].name", "DNS-1123"),
     ({"clusters": [{"name": "a" * 40}]}, "clusters[0].name", "too long"),
     ({"clusters": [{"name": "east"}, {"name": "east"}]}, "clusters[1].name", "already used"),
-    ({"clusters": [{"name": "a", "network": "n1"}, {"name": "b", "network": "n1"}]}, "clusters[1].network", "already used"),
+    ({"clusters": [{"name": "a", "role": "secondary"}]}, "clusters[0].role", "primary, remote"),
+    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote"}]}, "clusters[1].primary", "must name the primary"),
+    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "z"}]}, "clusters[1].primary", "not a cluster of this mesh"),
+    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "b"}]}, "clusters[1].primary", "its own primary"),
+    (
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "a"}, {"name": "c", "role": "remote", "primary": "b"}]},
+        "clusters[2].primary",
+        "a primary cannot be remote",
+    ),
+    ({"clusters": [{"name": "a", "primary": "b"}, {"name": "b"}]}, "clusters[0].primary", "only a remote names a primary"),
+    ({"clusters": [{"name": "a", "role": "remote", "primary": "b"}, {"name": "b", "role": "remote", "primary": "a"}]}, "clusters", "at least one must be a primary"),
+    (
+        {"clusters": [{"name": "a", "eastWestStaticIps": False}, {"name": "b", "role": "remote", "primary": "a"}]},
+        "clusters[0].eastWestStaticIps",
+        "has remotes",
+    ),
+    (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", "true or false"),
     (one_cluster(network="net work"), "clusters[0].network", "label value"),
     (one_cluster(vpcCidr="10.0.0.0/33"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
     (one_cluster(vpcCidr="10.0.0.1/16"), "clusters[0].vpcCidr", "did you mean '10.0.0.0/16'"),
