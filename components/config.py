@@ -9,6 +9,7 @@ from the stack and is the only place that touches `pulumi.Config`.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import json
 import re
@@ -33,6 +34,9 @@ MIN_AZS, MAX_AZS = 2, 6
 LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX = 16, 20
 # EKS accepts at most this many CIDR blocks in publicAccessCidrs.
 MAX_PUBLIC_ACCESS_CIDRS = 40
+# The load balancer controller writes one security group rule per source CIDR and Service port;
+# the east-west gateway has 4 ports and a security group holds 60 inbound rules by default.
+MAX_EAST_WEST_CIDRS = 15
 # Names derived from a cluster name: the EKS cluster `<name>-<stack>` and IAM roles with a suffix and
 # Pulumi's random 8 characters must fit IAM's 64-character limit for role names.
 MAX_EKS_NAME = 38
@@ -167,6 +171,8 @@ class MeshSpec:
     istio_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Deploy helloworld and a curl client in every cluster, for `python -m verify`.
     deploy_samples: bool = False
+    # `istioValues` was stored encrypted: the Helm values that carry it stay secret.
+    istio_values_secret: bool = False
 
     @property
     def api_open_to_internet(self) -> bool:
@@ -342,9 +348,12 @@ def _stack_slug(stack: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
 
 
-def _next_free_cidr(taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
-    for second in range(256):
-        candidate = ipaddress.IPv4Network(f"10.{second}.0.0/16")
+def _default_cidr(name: str, taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
+    """A 10.x.0.0/16 chosen from the cluster's name, so adding or reordering clusters does not move
+    (and so replace) the VPCs of the others."""
+    start = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 256
+    for step in range(256):
+        candidate = ipaddress.IPv4Network(f"10.{(start + step) % 256}.0.0/16")
         if not any(candidate.overlaps(t) for t in taken):
             return candidate
     raise ConfigError([("clusters", "no free 10.x.0.0/16 left for a default vpcCidr; set vpcCidr explicitly")])
@@ -427,6 +436,16 @@ def parse_mesh_spec(
     if raw.get("rootCa") is not None:
         root_ca = _parse_root_ca(raw["rootCa"], "rootCa" in secret_keys, pki, now or datetime.datetime.now(datetime.timezone.utc), problems)
 
+    east_west_count = len(east_west) if east_west is not None else nat_addresses
+    if east_west_count > MAX_EAST_WEST_CIDRS:
+        key = "eastWestAllowedCidrs"
+        problems.add(
+            key,
+            f"{east_west_count} source CIDRs{'' if east_west is not None else ' (the NAT addresses of the mesh, the default)'}"
+            f" would need {east_west_count * 4} security group rules on each east-west NLB (4 ports);"
+            f" a security group holds 60, so use at most {MAX_EAST_WEST_CIDRS} (merge CIDRs, or use natGateways: single)",
+        )
+
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -439,6 +458,7 @@ def parse_mesh_spec(
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
         deploy_samples=deploy_samples,
+        istio_values_secret="istioValues" in secret_keys,
     )
 
 
@@ -644,12 +664,14 @@ def _parse_clusters(items: list, default_region: str | None, stack: str, problem
                 )
 
     taken = list(explicit_cidrs.values())
+    defaults: dict[int, ipaddress.IPv4Network] = {}
+    for entry in sorted(parsed, key=lambda e: str(e["name"])):
+        if entry["index"] not in explicit_cidrs:
+            defaults[entry["index"]] = _default_cidr(str(entry["name"]), taken)
+            taken.append(defaults[entry["index"]])
     specs = []
     for entry in parsed:
-        cidr = explicit_cidrs.get(entry["index"])
-        if cidr is None:
-            cidr = _next_free_cidr(taken)
-            taken.append(cidr)
+        cidr = explicit_cidrs.get(entry["index"]) or defaults[entry["index"]]
         if problems.items:
             continue
         specs.append(
@@ -756,8 +778,9 @@ def load_mesh_spec() -> MeshSpec:
         raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys
     )
     if spec.api_open_to_internet:
+        why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"
         pulumi.log.warn(
-            f"{PROJECT}:apiAccessCidrs is not set, so the EKS API endpoints accept connections from"
+            f"{PROJECT}:apiAccessCidrs {why}, so the EKS API endpoints accept connections from"
             " 0.0.0.0/0. Set it to the CIDRs you run Pulumi and kubectl from."
         )
     return spec

@@ -172,6 +172,8 @@ class IstioControlPlaneArgs:
     topology: Topology = field(default_factory=Topology)
     # Extra values per chart (`base`, `istiod`, `gateway`), merged over ours.
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The extra values came from an encrypted config key: keep the releases' values secret.
+    extra_values_secret: bool = False
 
 
 class IstioControlPlane(pulumi.ComponentResource):
@@ -214,7 +216,7 @@ class IstioControlPlane(pulumi.ComponentResource):
                 version=args.istio_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
                 namespace=self.namespace.metadata.name,
-                values=merge_values(values, args.extra_values.get(chart, {})),
+                values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
                 timeout=timeout,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *topology.after, *depends_on]),
             )
@@ -263,6 +265,10 @@ class IstioControlPlane(pulumi.ComponentResource):
             spec=spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.base, self.istiod]),
         )
+
+
+def _maybe_secret(values: dict[str, Any], secret: bool) -> Any:
+    return pulumi.Output.secret(values) if secret else values
 
 
 def _load_balancer_address(status: Any) -> str:

@@ -5,9 +5,11 @@ It turns the east-west gateway's LoadBalancer Service into an NLB, and its final
 groups are gone. That only works while the controller runs, which is why the gateway depends on
 this component: `pulumi destroy` removes the gateway first, waits, then the controller.
 
-The IAM policy grants what the controller needs for NLBs from Services, scoped like the
-controller's published policy: it may change or delete only load balancers, target groups and
-security groups tagged `elbv2.k8s.aws/cluster`, which it tags when it creates them. The ALB
+The IAM policy grants what the controller needs for NLBs from Services. It follows the
+controller's published policy, scoped tighter: it may create load balancers, target groups and
+security groups only with the tag `elbv2.k8s.aws/cluster=<this cluster>`, change or delete only
+those carrying that tag with this cluster's name (so one cluster's controller cannot touch another
+cluster's load balancers), and edit security group rules only inside this cluster's VPC. The ALB
 Ingress extras (WAF, Shield, Cognito, ACM) are left out: this program creates no Ingress.
 """
 
@@ -57,15 +59,16 @@ _TAGGED_ELB = [
 ]
 
 
-def controller_policy(partition: str) -> str:
-    """The controller's IAM policy document (JSON) for an AWS partition."""
+def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
+    """The controller's IAM policy document (JSON) for one cluster."""
     sg = f"arn:{partition}:ec2:*:*:security-group/*"
     elb = f"arn:{partition}:elasticloadbalancing:*:*"
     balancers = [f"{elb}:targetgroup/*/*", f"{elb}:loadbalancer/net/*/*", f"{elb}:loadbalancer/app/*/*"]
-    tagged_request = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "false"}}
-    tagged_resource = {"Null": {f"aws:ResourceTag/{CLUSTER_TAG}": "false"}}
-    # Changing tags of an owned resource, but never adding the ownership tag to a foreign one.
-    retag_owned = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "true", f"aws:ResourceTag/{CLUSTER_TAG}": "false"}}
+    tagged_request = {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": cluster_name}}
+    tagged_resource = {"StringEquals": {f"aws:ResourceTag/{CLUSTER_TAG}": cluster_name}}
+    # Changing tags of an owned resource, but never the ownership tag itself.
+    retag_owned = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "true"}, **tagged_resource}
+    in_vpc = {"ArnEquals": {"ec2:Vpc": vpc_arn}}
 
     def allow(actions, resource="*", condition=None):
         statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
@@ -79,10 +82,16 @@ def controller_policy(partition: str) -> str:
             "Statement": [
                 allow(["iam:CreateServiceLinkedRole"], condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}),
                 allow(_DESCRIBE),
-                allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateSecurityGroup"]),
-                allow(["ec2:CreateTags"], sg, {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}, **tagged_request}),
+                allow(["ec2:CreateSecurityGroup"]),
+                # Rules on the node security group for NLB traffic, and on its own groups.
+                allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], sg, in_vpc),
+                allow(
+                    ["ec2:CreateTags"],
+                    sg,
+                    {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", f"aws:RequestTag/{CLUSTER_TAG}": cluster_name}},
+                ),
                 allow(["ec2:CreateTags", "ec2:DeleteTags"], sg, retag_owned),
-                allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"], condition=tagged_resource),
+                allow(["ec2:DeleteSecurityGroup"], condition=tagged_resource),
                 allow(["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"], condition=tagged_request),
                 allow([f"elasticloadbalancing:{a}" for a in ("CreateListener", "DeleteListener", "CreateRule", "DeleteRule")]),
                 allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], balancers, retag_owned),
@@ -94,7 +103,12 @@ def controller_policy(partition: str) -> str:
                 allow(
                     ["elasticloadbalancing:AddTags"],
                     balancers,
-                    {"StringEquals": {"elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]}, **tagged_request},
+                    {
+                        "StringEquals": {
+                            "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
+                            f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
+                        }
+                    },
                 ),
                 allow(["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], f"{elb}:targetgroup/*/*"),
                 allow([f"elasticloadbalancing:{a}" for a in ("ModifyListener", "ModifyRule", "SetRulePriorities")]),
@@ -131,6 +145,7 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_provider_url: str) -> str:
 class LoadBalancerControllerArgs:
     cluster: ClusterSpec
     vpc_id: pulumi.Input[str]
+    vpc_arn: pulumi.Input[str]
     oidc_provider_arn: pulumi.Input[str]
     oidc_provider_url: pulumi.Input[str]
     # Pods need nodes: the release waits for the node group.
@@ -144,7 +159,13 @@ class LoadBalancerController(pulumi.ComponentResource):
         super().__init__("istio-eks-mesh:load_balancer:LoadBalancerController", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        policy = aws.iam.Policy(f"{name}-policy", policy=partition.apply(controller_policy), opts=child)
+        policy = aws.iam.Policy(
+            f"{name}-policy",
+            policy=pulumi.Output.all(partition, args.vpc_arn).apply(
+                lambda v: controller_policy(v[0], args.cluster.eks_name, v[1])
+            ),
+            opts=child,
+        )
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(

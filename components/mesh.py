@@ -110,6 +110,7 @@ class IstioMesh(pulumi.ComponentResource):
                 LoadBalancerControllerArgs(
                     cluster=c,
                     vpc_id=network.vpc_id,
+                    vpc_arn=network.vpc_arn,
                     oidc_provider_arn=cluster.oidc_provider_arn,
                     oidc_provider_url=cluster.oidc_provider_url,
                     node_group=cluster.node_group,
@@ -141,6 +142,7 @@ class IstioMesh(pulumi.ComponentResource):
                     east_west_allowed_cidrs=east_west_cidrs,
                     topology=topology,
                     extra_values=spec.istio_values,
+                    extra_values_secret=spec.istio_values_secret,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
             )

@@ -66,8 +66,8 @@ class Vpc(pulumi.ComponentResource):
         if isinstance(spec.availability_zones, tuple):
             zones: list[pulumi.Input[str]] = list(spec.availability_zones)
         else:
+            # No `state` filter: a zone impaired at plan time must not move subnets elsewhere.
             available = aws.get_availability_zones_output(
-                state="available",
                 exclude_zone_ids=list(EKS_UNSUPPORTED_ZONE_IDS),
                 # Local and Wavelength zones are opt-in; EKS control planes cannot use them.
                 filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
@@ -155,6 +155,7 @@ class Vpc(pulumi.ComponentResource):
         ]
 
         self.vpc_id = vpc.id
+        self.vpc_arn = vpc.arn
         self.cidr_block = str(spec.vpc_cidr)
         # Every table that routes the VPC's subnets, for routes added later (VPC peering).
         self.route_table_ids: list[pulumi.Output[str]] = [public_rt.id, *[t.id for t in private_route_tables]]

@@ -23,10 +23,17 @@ CA_USES = ["cert_signing", "crl_signing", "digital_signature"]
 ISTIOD_SAN = "istiod.istio-system.svc"
 
 
-def _private_key(name: str, pki: PkiSpec, parent: pulumi.Resource) -> tls.PrivateKey:
+# A root is replaced only on purpose (`pulumi up --replace`): a new root breaks cross-cluster mTLS
+# until every workload has a certificate from it, so later `pki` edits must not regenerate it.
+ROOT_KEY_FIXED = ["algorithm", "rsaBits", "ecdsaCurve"]
+ROOT_CERT_FIXED = ["subject", "validityPeriodHours", "allowedUses", "isCaCertificate", "setSubjectKeyId"]
+
+
+def _private_key(name: str, pki: PkiSpec, parent: pulumi.Resource, ignore_changes: list[str] | None = None) -> tls.PrivateKey:
+    opts = pulumi.ResourceOptions(parent=parent, ignore_changes=ignore_changes)
     if pki.key_algorithm == "ECDSA":
-        return tls.PrivateKey(name, algorithm="ECDSA", ecdsa_curve="P256", opts=pulumi.ResourceOptions(parent=parent))
-    return tls.PrivateKey(name, algorithm="RSA", rsa_bits=4096, opts=pulumi.ResourceOptions(parent=parent))
+        return tls.PrivateKey(name, algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
+    return tls.PrivateKey(name, algorithm="RSA", rsa_bits=4096, opts=opts)
 
 
 @dataclass
@@ -48,7 +55,7 @@ class RootCa(pulumi.ComponentResource):
             self.cert_pem = pulumi.Output.from_input(args.imported.cert_pem)
             self.private_key_pem = pulumi.Output.secret(args.imported.key_pem)
         else:
-            key = _private_key(f"{name}-key", args.pki, self)
+            key = _private_key(f"{name}-key", args.pki, self, ignore_changes=ROOT_KEY_FIXED)
             cert = tls.SelfSignedCert(
                 f"{name}-cert",
                 private_key_pem=key.private_key_pem,
@@ -57,7 +64,7 @@ class RootCa(pulumi.ComponentResource):
                 set_subject_key_id=True,
                 allowed_uses=CA_USES,
                 validity_period_hours=args.pki.root_validity_days * 24,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=ROOT_CERT_FIXED),
             )
             self.cert_pem = cert.cert_pem
             self.private_key_pem = pulumi.Output.secret(key.private_key_pem)

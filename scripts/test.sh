@@ -9,7 +9,7 @@ if [ ! -x venv/bin/python ]; then
   "$python" -m venv venv
 fi
 stamp=venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$("$python" -c 'import hashlib; print(hashlib.sha256(open("requirements.txt", "rb").read()).hexdigest())')
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"

@@ -86,6 +86,9 @@ class Registered:
     property_dependencies: dict[str, list[str]]
     outputs: dict[str, Any] = field(default_factory=dict)
     id: str = ""
+    # Read with `Resource.get`, not managed.
+    read: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -130,6 +133,7 @@ class CapturingMonitor(mocks.MockMonitor):
             providers=dict(request.providers),
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            ignore_changes=list(request.ignoreChanges),
         )
         if urn in self.registered:
             raise AssertionError(f"two resources share the URN {urn}")
@@ -150,6 +154,30 @@ class CapturingMonitor(mocks.MockMonitor):
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+
+    def ReadResource(self, request):
+        # A `Resource.get`: recorded like a registration (read=True) so tests see its provider and
+        # what it waits for.
+        response = super().ReadResource(request)
+        urn = response.urn
+        registration = self.resources[urn]
+        self.registered[urn] = Registered(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=True,
+            remote=False,
+            raw_inputs={},
+            parent=request.parent,
+            provider=request.provider,
+            providers={},
+            dependencies=list(request.dependencies),
+            property_dependencies={},
+            outputs=registration.state,
+            id=request.id,
+            read=True,
+        )
+        return response
 
     def add_resource(self, urn: str, id_: str, state: dict) -> dict:
         """Registers a resource a remote component creates, so references to it can be read back."""

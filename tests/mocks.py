@@ -92,7 +92,8 @@ class MeshMocks(mocks.Mocks):
     # --- AWS -------------------------------------------------------------------------------------
 
     def _aws_ec2_vpc_Vpc(self, args):
-        return f"vpc-{digest(args.name, length=17)}", {"arn": f"arn:aws:ec2:::vpc/{args.name}"}
+        vpc_id = f"vpc-{digest(args.name, length=17)}"
+        return vpc_id, {"arn": f"arn:aws:ec2:{self.region_of(args.provider)}:123456789012:vpc/{vpc_id}"}
 
     def _aws_ec2_subnet_Subnet(self, args):
         return f"subnet-{digest(args.name, length=17)}", {}

@@ -67,6 +67,19 @@ def test_default_cidrs_avoid_explicit_ones():
     assert all(not x.overlaps(y) for i, x in enumerate(cidrs) for y in cidrs[i + 1 :])
 
 
+def test_adding_a_cluster_does_not_move_the_others_vpcs():
+    before = {c.name: c.vpc_cidr for c in parse({"clusters": [{"name": "east"}, {"name": "west"}]}).clusters}
+    after = {c.name: c.vpc_cidr for c in parse({"clusters": [{"name": "north"}, {"name": "west"}, {"name": "east"}]}).clusters}
+    assert after["east"] == before["east"] and after["west"] == before["west"]
+    assert len(set(after.values())) == 3
+
+
+def test_default_nat_addresses_must_fit_the_gateway_security_group():
+    six_per_az = {"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]}
+    assert "60" in problems_of(six_per_az)["eastWestAllowedCidrs"]
+    assert parse({"clusters": [{"name": f"c{i}"} for i in range(6)]})
+
+
 def test_explicit_values_are_kept():
     spec = parse(
         {

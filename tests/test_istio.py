@@ -39,11 +39,21 @@ def test_istiod_values_name_mesh_cluster_and_network_with_the_charts_keys(mesh_r
     for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
         values = release(mesh_run, f"c{i}", "istiod").inputs["values"]
         assert values["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": f"c{i}"}, "network": f"network-c{i}"}
-        # The CA checksum covers the intermediate and root in this cluster's cacerts.
-        data = mesh_run.one("kubernetes:core/v1:Secret", f"c{i}-istio-cacerts").inputs["stringData"]
-        expected = hashlib.sha256((data["ca-cert.pem"] + data["root-cert.pem"]).encode()).hexdigest()
-        assert values["podAnnotations"] == {"istio-eks-mesh/ca-checksum": expected}
+        assert set(values["podAnnotations"]) == {"istio-eks-mesh/ca-checksum"}
         assert release(mesh_run, f"c{i}", "base").inputs.get("values", {}) == {}
+
+
+def test_a_new_intermediate_rolls_istiod():
+    def annotations(config):
+        run = cached_run(config)
+        assert run.error is None
+        return [release(run, f"c{i}", "istiod").inputs["values"]["podAnnotations"]["istio-eks-mesh/ca-checksum"] for i in range(2)]
+
+    before = annotations(mesh_config(2))
+    assert before == annotations(mesh_config(2))  # same CA, no restart
+    assert before[0] != before[1]  # each cluster has its own intermediate
+    after = annotations(mesh_config(2, pki={"intermediateValidityDays": 365}))
+    assert after[0] != before[0] and after[1] != before[1]
 
 
 def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
@@ -129,12 +139,16 @@ def test_destroy_removes_the_gateway_before_the_controller_nodes_and_vpc(count):
         assert position["controller"] < position["controller-role"]
 
 
-def test_east_west_address_is_exported_per_cluster(two_cluster_run):
-    clusters, _ = resolve(two_cluster_run.exports["clusters"])
-    addresses = {name: entry["eastWestAddress"] for name, entry in clusters.items()}
-    assert set(addresses) == {"c0", "c1"}
-    assert all(a.endswith(".elb.us-east-1.amazonaws.com") or a.endswith(".elb.us-west-2.amazonaws.com") for a in addresses.values())
-    assert len(set(addresses.values())) == 2
+def test_east_west_address_is_read_from_the_gateway_service_after_the_release(two_cluster_run):
+    run = two_cluster_run
+    clusters, _ = resolve(run.exports["clusters"])
+    for name in ("c0", "c1"):
+        read = run.one("kubernetes:core/v1:Service", f"{name}-istio-eastwest-service")
+        assert read.read and read.id == "istio-system/istio-eastwestgateway"
+        assert read.provider_urn == run.one("pulumi:providers:kubernetes", f"{name}-k8s").urn
+        assert release(run, name, "eastwest").urn in read.dependencies
+        assert clusters[name]["eastWestAddress"] == read.outputs["status"]["loadBalancer"]["ingress"][0]["hostname"]
+    assert clusters["c0"]["eastWestAddress"] != clusters["c1"]["eastWestAddress"]
 
 
 def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_cluster_run):
@@ -157,11 +171,20 @@ def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_clu
     assert (values["clusterName"], values["region"]) == ("c0-dev", "us-east-1")
     assert values["vpcId"] == run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").id
     policy = json.loads(run.one("aws:iam/policy:Policy", "c0-lb-controller-policy").inputs["policy"])
-    # Deleting load balancers and security groups is limited to those the controller tagged.
-    for statement in policy["Statement"]:
-        if {"elasticloadbalancing:DeleteLoadBalancer", "ec2:DeleteSecurityGroup"} & set(statement["Action"]):
-            assert statement["Condition"] == {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
-    assert "0.0.0.0/0" not in json.dumps(policy)
+
+    def conditions_of(action: str) -> list:
+        return [st.get("Condition") for st in policy["Statement"] if action in st["Action"]]
+
+    own = {"StringEquals": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "c0-dev"}}
+    # Only what this cluster's controller tagged can be changed or deleted, never a peer's.
+    for action in ("elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup", "ec2:DeleteSecurityGroup"):
+        assert conditions_of(action) == [own], action
+    assert conditions_of("elasticloadbalancing:CreateLoadBalancer") == [{"StringEquals": {"aws:RequestTag/elbv2.k8s.aws/cluster": "c0-dev"}}]
+    vpc_arn = run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").outputs["arn"]
+    assert conditions_of("ec2:AuthorizeSecurityGroupIngress") == [{"ArnEquals": {"ec2:Vpc": vpc_arn}}]
+    assert all(not a.endswith(":*") for st in policy["Statement"] for a in st["Action"])
+    other = run.one("aws:iam/policy:Policy", "c1-lb-controller-policy").inputs["policy"]
+    assert "c0-dev" not in other and "c1-dev" in other
 
 
 def test_extra_values_merge_over_ours():
@@ -177,6 +200,16 @@ def test_extra_values_merge_over_ours():
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
 
 
+def test_extra_values_from_an_encrypted_key_stay_secret():
+    from tests.harness import run_program
+
+    run = run_program(mesh_config(1, istioValues={"istiod": {"meshConfig": {"accessLogFile": "/dev/stdout"}}}), secret_keys=["istioValues"])
+    assert run.error is None
+    for role in ("base", "istiod", "eastwest"):
+        assert release(run, "c0", role).is_secret("values")
+    assert not cached_run(mesh_config(1)).one(RELEASE, "c0-istio-istiod").is_secret("values")
+
+
 @pytest.mark.parametrize(
     ("extra", "key", "fragment"),
     [
@@ -187,6 +220,7 @@ def test_extra_values_merge_over_ours():
         ({"eastWestAllowedCidrs": ["10.0.0.0/33"]}, "eastWestAllowedCidrs[0]", "not an IPv4 CIDR"),
         ({"eastWestAllowedCidrs": []}, "eastWestAllowedCidrs", "is empty"),
         ({"istioVersion": "1.30"}, "istioVersion", "MAJOR.MINOR.PATCH"),
+        ({"eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(16)]}, "eastWestAllowedCidrs", "60"),
     ],
 )
 def test_bad_istio_settings_name_the_key(extra, key, fragment):

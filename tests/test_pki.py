@@ -105,8 +105,8 @@ def test_root_key_stays_out_of_clusters_and_keys_are_secret(two_cluster_run):
         assert cert.is_secret("caPrivateKeyPem")
         assert cert.inputs["earlyRenewalHours"] == 30 * 24
         assert cert.inputs["isCaCertificate"] and "maxPathLength" not in cert.inputs
-    for key in run.of_type("tls:index/privateKey:PrivateKey"):
-        assert key.outputs["privateKeyPem"]["4dabf18193072939515e22adb298388d"]  # wrapped as a secret
+    for i in range(2):
+        assert run.one(SECRET, f"c{i}-istio-cacerts").is_secret("stringData", "ca-key.pem")
 
 
 def test_istio_system_is_a_resource_labelled_with_the_network(two_cluster_run):
@@ -220,3 +220,14 @@ def test_bad_pki_settings_name_the_key(pki, key):
 
         parse_mesh_spec({"clusters": [{"name": "a"}], "pki": pki}, default_region="us-east-1", stack="dev")
     assert key in dict(caught.value.problems)
+
+
+def test_pki_edits_reissue_intermediates_but_never_regenerate_the_root(two_cluster_run):
+    # A new root would break cross-cluster mTLS until every workload renews: it is replaced only
+    # with an explicit `pulumi up --replace`.
+    key = two_cluster_run.one("tls:index/privateKey:PrivateKey", "root-ca-key")
+    cert = two_cluster_run.one("tls:index/selfSignedCert:SelfSignedCert", "root-ca-cert")
+    assert {"algorithm", "rsaBits", "ecdsaCurve"} <= set(key.ignore_changes)
+    assert {"subject", "validityPeriodHours"} <= set(cert.ignore_changes)
+    for intermediate in two_cluster_run.of_type("tls:index/locallySignedCert:LocallySignedCert"):
+        assert intermediate.ignore_changes == []
