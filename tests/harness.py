@@ -191,6 +191,8 @@ class Run:
     exports: dict[str, pulumi.Output]
     error: BaseException | None
     warnings: list[str]
+    # Resources the mocks made on behalf of remote components, by name.
+    inner: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -266,6 +268,10 @@ class Run:
             visit(r.urn)
         return list(reversed(order))
 
+    def _monitor_state(self, component: Registered) -> dict[str, Any]:
+        """State of the aws.eks.Cluster a pulumi-eks Cluster component made (registered by the mock)."""
+        return unwrap(self.inner[component.name + "-eksCluster"])
+
     @property
     def _by_urn(self) -> dict[str, Registered]:
         return {r.urn: r for r in self.resources}
@@ -317,7 +323,8 @@ def run_program(
         error = err
     root = settings.get_root_resource()
     exports = dict(getattr(root, "outputs", {}) or {})
-    return Run(resources=list(monitor.registered.values()), exports=exports, error=error, warnings=catcher.messages)
+    inner = {urn.rsplit("::", 1)[1]: reg.state for urn, reg in monitor.resources.items() if urn not in monitor.registered}
+    return Run(resources=list(monitor.registered.values()), exports=exports, error=error, warnings=catcher.messages, inner=inner)
 
 
 _runs: dict[str, Run] = {}

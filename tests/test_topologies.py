@@ -1,0 +1,196 @@
+"""The four Istio multi-cluster models (and a mixed mesh) from one config, under mocks."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from components.config import ConfigError
+from tests.conftest import OPERATOR_CIDR
+from tests.harness import Run, cached_run, resolve, run_program
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+CR = "kubernetes:networking.istio.io/v1:{}"
+
+
+def mesh(*clusters: dict) -> Run:
+    run = cached_run({"clusters": list(clusters), "apiAccessCidrs": [OPERATOR_CIDR]})
+    assert run.error is None, run.error
+    return run
+
+
+def values(run: Run, cluster: str, role: str) -> dict:
+    return run.one(RELEASE, f"{cluster}-istio-{role}").inputs.get("values", {})
+
+
+def has(run: Run, type_: str, name: str) -> bool:
+    return any(r.type == type_ and r.name == name for r in run.resources)
+
+
+def secret_pairs(run: Run) -> set[tuple[str, str]]:
+    pairs = set()
+    for s in run.of_type(SECRET):
+        meta = s.inputs["metadata"]
+        if meta["name"].startswith("istio-remote-secret-"):
+            owner = run._by_urn[s.provider_urn].name.removesuffix("-k8s")
+            pairs.add((owner, meta["annotations"]["networking.istio.io/cluster"]))
+    return pairs
+
+
+def peerings(run: Run) -> list:
+    return run.of_type("istio-eks-mesh:peering:VpcPeering")
+
+
+PRIMARY_REMOTE_NETWORKS = (
+    {"name": "p", "region": "us-east-1", "network": "n1"},
+    {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"},
+)
+PRIMARY_REMOTE_ONE_NETWORK = (
+    {"name": "p", "region": "us-east-1", "network": "n1"},
+    {"name": "r", "region": "us-east-1", "network": "n1", "role": "remote", "primary": "p"},
+)
+MULTI_PRIMARY_ONE_NETWORK = (
+    {"name": "a", "region": "us-east-1", "network": "n1"},
+    {"name": "b", "region": "us-west-2", "network": "n1"},
+)
+MIXED = (
+    {"name": "p1", "region": "us-east-1", "network": "n1"},
+    {"name": "r1", "region": "us-east-1", "network": "n1", "role": "remote", "primary": "p1"},
+    {"name": "p2", "region": "us-west-2", "network": "n2"},
+)
+
+
+def test_the_default_model_is_unchanged():
+    run = mesh({"name": "a", "region": "us-east-1"}, {"name": "b", "region": "us-west-2"})
+    assert peerings(run) == []
+    for c in ("a", "b"):
+        assert "pilot" not in values(run, c, "istiod") and "profile" not in values(run, c, "istiod")
+        annotations = values(run, c, "eastwest")["service"]["annotations"]
+        assert not any("eip-allocations" in k or "subnets" in k for k in annotations)
+        assert has(run, CR.format("Gateway"), f"{c}-istio-cross-network-gateway")
+        assert not has(run, CR.format("Gateway"), f"{c}-istio-istiod-gateway")
+        assert "annotations" not in run.one("kubernetes:core/v1:Namespace", f"{c}-istio-namespace").inputs["metadata"]
+    assert not [e for e in run.of_type("aws:ec2/eip:Eip") if "-eastwest-" in e.name]
+    assert secret_pairs(run) == {("a", "b"), ("b", "a")}
+
+
+def test_primary_remote_on_two_networks():
+    run = mesh(*PRIMARY_REMOTE_NETWORKS)
+    # The primary's gateway has one static address per public subnet, pinned with the subnets.
+    eips = sorted((e for e in run.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")), key=lambda e: e.name)
+    assert len(eips) == 3
+    public = sorted((s for s in run.of_type("aws:ec2/subnet:Subnet") if s.name.startswith("p-network-public-")), key=lambda s: s.name)
+    annotations = values(run, "p", "eastwest")["service"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == ",".join(e.outputs["allocationId"] for e in eips)
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-subnets"] == ",".join(s.id for s in public)
+    clusters, _ = resolve(run.exports["clusters"])
+    assert clusters["p"]["eastWestStaticIps"] == [e.outputs["publicIp"] for e in eips]
+    assert clusters["r"]["role"] == "remote"
+
+    # The primary serves remotes and exposes istiod and its webhook on the gateway.
+    assert values(run, "p", "istiod")["pilot"] == {"env": {"EXTERNAL_ISTIOD": "true"}}
+    gateway = run.one(CR.format("Gateway"), "p-istio-istiod-gateway").inputs["spec"]
+    assert {(s["port"]["number"], s["tls"]["mode"]) for s in gateway["servers"]} == {(15012, "PASSTHROUGH"), (15017, "PASSTHROUGH")}
+    routes = run.one(CR.format("VirtualService"), "p-istio-istiod-vs").inputs["spec"]["tls"]
+    assert {(r["match"][0]["port"], r["route"][0]["destination"]["port"]["number"]) for r in routes} == {(15012, 15012), (15017, 443)}
+    assert all(r["route"][0]["destination"]["host"] == "istiod.istio-system.svc.cluster.local" for r in routes)
+
+    # The remote: served by the primary's istiod through a static IP.
+    ns = run.one("kubernetes:core/v1:Namespace", "r-istio-namespace").inputs["metadata"]
+    assert ns["annotations"] == {"topology.istio.io/controlPlaneClusters": "p"}
+    assert ns["labels"] == {"topology.istio.io/network": "n2"}
+    assert values(run, "r", "base") == {"profile": "remote"}
+    remote = values(run, "r", "istiod")
+    assert remote["profile"] == "remote"
+    assert remote["istiodRemote"] == {"injectionPath": "/inject/cluster/r/net/n2"}
+    address = remote["global"].pop("remotePilotAddress")
+    ipaddress.IPv4Address(address)  # an IP, never a hostname (ExternalName cannot map 443 -> 15017)
+    assert address == eips[0].outputs["publicIp"]
+    assert remote["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": "r"}, "network": "n2", "configCluster": True}
+    # Its own network, so its own east-west gateway; no istiod to expose.
+    assert has(run, RELEASE, "r-istio-eastwest") and has(run, CR.format("Gateway"), "r-istio-cross-network-gateway")
+    assert not has(run, CR.format("Gateway"), "r-istio-istiod-gateway")
+    assert not [e for e in run.of_type("aws:ec2/eip:Eip") if e.name.startswith("r-network-eastwest-")]
+
+    # The primary watches the remote; the remote holds nothing.
+    assert secret_pairs(run) == {("p", "r")}
+    assert peerings(run) == []
+
+
+def test_primary_remote_ordering():
+    run = mesh(*PRIMARY_REMOTE_NETWORKS)
+    primary_gateway = run.one(RELEASE, "p-istio-eastwest")
+    eips = [e for e in run.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")]
+    for role in ("base", "istiod", "eastwest"):
+        r = run.one(RELEASE, f"r-istio-{role}")
+        assert run.depends_on(r, primary_gateway)
+        assert all(run.depends_on(r, e) for e in eips)
+    secret = next(s for s in run.of_type(SECRET) if s.name == "p-remote-secret-r-secret")
+    assert run.depends_on(secret, run.one(SECRET, "r-reader-token-secret"))
+
+
+def test_primary_remote_on_one_network():
+    run = mesh(*PRIMARY_REMOTE_ONE_NETWORK)
+    assert values(run, "r", "istiod")["istiodRemote"] == {"injectionPath": "/inject/cluster/r/net/n1"}
+    # The primary's gateway exposes istiod only: nothing crosses networks.
+    assert has(run, CR.format("Gateway"), "p-istio-istiod-gateway")
+    assert not has(run, CR.format("Gateway"), "p-istio-cross-network-gateway")
+    assert not has(run, RELEASE, "r-istio-eastwest")
+    assert secret_pairs(run) == {("p", "r")}
+    assert len(peerings(run)) == 1
+
+
+def test_multi_primary_on_one_network_peers_the_vpcs_across_regions():
+    run = mesh(*MULTI_PRIMARY_ONE_NETWORK)
+    assert not has(run, RELEASE, "a-istio-eastwest") and not has(run, RELEASE, "b-istio-eastwest")
+    assert secret_pairs(run) == {("a", "b"), ("b", "a")}
+    providers = {p.urn: p.inputs["region"] for p in run.of_type("pulumi:providers:aws")}
+    connection = run.one("aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "a-b-peering-connection")
+    vpc_a, vpc_b = (run.one("aws:ec2/vpc:Vpc", f"{c}-network-vpc") for c in ("a", "b"))
+    assert (connection.inputs["vpcId"], connection.inputs["peerVpcId"]) == (vpc_a.id, vpc_b.id)
+    assert connection.inputs["peerRegion"] == "us-west-2" and not connection.inputs["autoAccept"]
+    assert providers[connection.provider_urn] == "us-east-1"
+    accepter = run.one("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "a-b-peering-accepter")
+    assert accepter.inputs["autoAccept"] and providers[accepter.provider_urn] == "us-west-2"
+    # Routes both ways, in every route table of each VPC, through the peering.
+    for side, other, region in (("a", vpc_b, "us-east-1"), ("b", vpc_a, "us-west-2")):
+        tables = {t.id for t in run.of_type("aws:ec2/routeTable:RouteTable") if t.name.startswith(f"{side}-network-")}
+        routes = [r for r in run.of_type("aws:ec2/route:Route") if r.name.startswith(f"a-b-peering-{side}-route-")]
+        assert {r.inputs["routeTableId"] for r in routes} == tables
+        for r in routes:
+            assert r.inputs["destinationCidrBlock"] == other.inputs["cidrBlock"]
+            assert r.inputs["vpcPeeringConnectionId"] == connection.id
+            assert providers[r.provider_urn] == region
+            assert run.depends_on(r, accepter)
+        rule = run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", f"a-b-peering-{side}-ingress")
+        eks = run.one("eks:index:Cluster", f"{side}-eks")
+        inner = run._monitor_state(eks)
+        assert rule.inputs["securityGroupId"] == inner["vpcConfig"]["clusterSecurityGroupId"]
+        assert rule.inputs["cidrIpv4"] == other.inputs["cidrBlock"] and rule.inputs["ipProtocol"] == "-1"
+
+
+def test_same_region_peering_is_accepted_at_once():
+    run = mesh(*PRIMARY_REMOTE_ONE_NETWORK)
+    connection = run.one("aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "p-r-peering-connection")
+    assert connection.inputs["autoAccept"] and "peerRegion" not in connection.inputs
+    assert run.of_type("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter") == []
+
+
+def test_mixed_mesh():
+    run = mesh(*MIXED)
+    assert [(p.name) for p in peerings(run)] == ["p1-r1-peering"]
+    assert has(run, CR.format("Gateway"), "p1-istio-istiod-gateway") and has(run, CR.format("Gateway"), "p1-istio-cross-network-gateway")
+    assert has(run, CR.format("Gateway"), "p2-istio-cross-network-gateway") and not has(run, CR.format("Gateway"), "p2-istio-istiod-gateway")
+    assert not has(run, RELEASE, "r1-istio-eastwest")
+    assert "pilot" not in values(run, "p2", "istiod")
+    assert len([e for e in run.of_type("aws:ec2/eip:Eip") if "-eastwest-" in e.name]) == 3
+    # Primaries watch every other cluster, the other primary's remote included; remotes nothing.
+    assert secret_pairs(run) == {("p1", "r1"), ("p1", "p2"), ("p2", "p1"), ("p2", "r1")}
+
+
+def test_bad_topology_registers_nothing():
+    run = run_program({"clusters": [{"name": "a", "role": "remote", "primary": "b"}, {"name": "b", "role": "remote", "primary": "a"}]})
+    assert isinstance(run.error, ConfigError) and run.resources == []
+    assert "at least one must be a primary" in str(run.error)
