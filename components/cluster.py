@@ -38,31 +38,31 @@ class EksClusterArgs:
     aws_profile: str | None = None
 
 
+def kubeconfig_document(name: str, server: str, ca_data: str, user: dict) -> dict:
+    """A kubeconfig with one cluster, context and user, all called `name`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "current-context": name,
+        "users": [{"name": name, "user": user}],
+    }
+
+
 def build_kubeconfig(
     eks_name: str, region: str, endpoint: str, ca_data: str, aws_profile: str | None = None
 ) -> str:
     """A kubeconfig that authenticates with `aws eks get-token`, as JSON (valid YAML)."""
-    user: dict = {
-        "exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "aws",
-            "args": ["--region", region, "eks", "get-token", "--cluster-name", eks_name, "--output", "json"],
-            "interactiveMode": "Never",
-        }
+    exec_config: dict = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "aws",
+        "args": ["--region", region, "eks", "get-token", "--cluster-name", eks_name, "--output", "json"],
+        "interactiveMode": "Never",
     }
     if aws_profile:
-        user["exec"]["env"] = [{"name": "AWS_PROFILE", "value": aws_profile}]
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": eks_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": eks_name, "context": {"cluster": eks_name, "user": eks_name}}],
-            "current-context": eks_name,
-            "users": [{"name": eks_name, "user": user}],
-        },
-        indent=2,
-    )
+        exec_config["env"] = [{"name": "AWS_PROFILE", "value": aws_profile}]
+    return json.dumps(kubeconfig_document(eks_name, endpoint, ca_data, {"exec": exec_config}), indent=2)
 
 
 class EksCluster(pulumi.ComponentResource):

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from .cluster import kubeconfig_document
 from .istio import NAMESPACE
 
 READER_SERVICE_ACCOUNT = "istio-reader-service-account"
@@ -29,18 +30,7 @@ READER_TOKEN_SECRET = "istio-reader-service-account-istio-remote-secret-token"
 def remote_kubeconfig(cluster: str, server: str, ca_data: str, token: str) -> str:
     """The kubeconfig istiod reads from a remote secret: cluster, context and user all named
     after the peer, a bearer token and nothing else for authentication."""
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
-            "current-context": cluster,
-            "users": [{"name": cluster, "user": {"token": token}}],
-            "preferences": {},
-        },
-        sort_keys=False,
-    )
+    return yaml.safe_dump(kubeconfig_document(cluster, server, ca_data, {"token": token}), sort_keys=False)
 
 
 @dataclass

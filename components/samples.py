@@ -50,51 +50,46 @@ class SampleWorkloads(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        labels = {"app": "helloworld", "version": args.version}
-        k8s.apps.v1.Deployment(
+        self._deployment(
             f"{name}-helloworld",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"helloworld-{args.version}", namespace=ns, labels=labels),
+            f"helloworld-{args.version}",
+            ns,
+            {"app": "helloworld", "version": args.version},
+            k8s.core.v1.PodSpecArgs(
+                containers=[
+                    k8s.core.v1.ContainerArgs(
+                        name="helloworld",
+                        image=versions.HELLOWORLD_IMAGE,
+                        # The app answers "Hello version: $SERVICE_VERSION".
+                        env=[k8s.core.v1.EnvVarArgs(name="SERVICE_VERSION", value=args.version)],
+                        ports=[k8s.core.v1.ContainerPortArgs(container_port=5000)],
+                        resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "100m"}),
+                    )
+                ]
+            ),
+        )
+        k8s.core.v1.ServiceAccount(f"{name}-sleep", metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns), opts=child)
+        self._deployment(
+            f"{name}-sleep",
+            "sleep",
+            ns,
+            {"app": "sleep"},
+            k8s.core.v1.PodSpecArgs(
+                service_account_name="sleep",
+                termination_grace_period_seconds=0,
+                containers=[k8s.core.v1.ContainerArgs(name="sleep", image=versions.CURL_IMAGE, command=["/bin/sleep", "infinity"])],
+            ),
+        )
+        self.register_outputs({"version": args.version})
+
+    def _deployment(self, resource_name: str, name: str, namespace: pulumi.Input[str], labels: dict, pod: k8s.core.v1.PodSpecArgs) -> None:
+        k8s.apps.v1.Deployment(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        containers=[
-                            k8s.core.v1.ContainerArgs(
-                                name="helloworld",
-                                image=versions.HELLOWORLD_IMAGE,
-                                # The app answers "Hello version: $SERVICE_VERSION".
-                                env=[k8s.core.v1.EnvVarArgs(name="SERVICE_VERSION", value=args.version)],
-                                ports=[k8s.core.v1.ContainerPortArgs(container_port=5000)],
-                                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "100m"}),
-                            )
-                        ]
-                    ),
-                ),
+                template=k8s.core.v1.PodTemplateSpecArgs(metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        k8s.core.v1.ServiceAccount(f"{name}-sleep", metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns), opts=child)
-        sleep_labels = {"app": "sleep"}
-        k8s.apps.v1.Deployment(
-            f"{name}-sleep",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns, labels=sleep_labels),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=sleep_labels),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=sleep_labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        service_account_name="sleep",
-                        termination_grace_period_seconds=0,
-                        containers=[
-                            k8s.core.v1.ContainerArgs(name="sleep", image=versions.CURL_IMAGE, command=["/bin/sleep", "infinity"])
-                        ],
-                    ),
-                ),
-            ),
-            opts=child,
-        )
-        self.register_outputs({"version": args.version})
