@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 
 import pytest
@@ -12,40 +13,49 @@ from verify.cli import main
 
 
 class FakeCluster:
-    """Answers like a cluster of a mesh; `reaches` lists the versions its curl gets answers from."""
+    """Answers like a cluster of a mesh. Only the objects a real cluster of its role has exist;
+    helloworld answers come from `reaches`, picked at random as a load balancer would."""
 
-    def __init__(self, name, peers, reaches, *, samples=True, istiod_ready=(1, 1), address="nlb.example", unreachable=False, slow=False):
-        self.name, self.peers, self.reaches, self.samples = name, peers, reaches, samples
-        self.istiod_ready, self.address, self.unreachable, self.slow = istiod_ready, address, unreachable, slow
+    def __init__(self, name, peers, reaches, *, role="primary", gateway=True, address="nlb.example", unreachable=False, slow=False):
+        self.name, self.peers, self.reaches = name, peers, reaches
+        self.address, self.unreachable, self.slow = address, unreachable, slow
+        self.deployments = {("sample", "sleep"): (1, 1)}
+        if role == "primary":
+            self.deployments[("istio-system", "istiod")] = (1, 1)
+        if gateway:
+            self.deployments[("istio-system", "istio-eastwestgateway")] = (1, 1)
+        self.random = random.Random(name)
 
     def deployment_status(self, namespace, name):
         if self.unreachable:
             raise Unreachable("connect timeout")
-        if name == "istiod":
-            return self.istiod_ready
-        if name == "sleep" and not self.samples:
-            return None
-        return (1, 1)
+        return self.deployments.get((namespace, name))
 
     def service_addresses(self, namespace, name):
+        if ("istio-system", "istio-eastwestgateway") not in self.deployments:
+            return None
         return [self.address] if self.address else []
 
     def remote_secret_clusters(self):
         return list(self.peers)
 
     def run_in_deployment(self, namespace, app, command, timeout):
+        assert (namespace, app) == ("sample", "sleep") and "helloworld.sample:5000/hello" in command[-1]
         if self.slow:
-            raise TimedOut("read timeout")
+            raise TimedOut("still running")
         count = int(command[-1].split("seq ")[1].split(")")[0])
-        return "".join(f"Hello version: {self.reaches[i % len(self.reaches)]}, instance: helloworld-{i}\n" for i in range(count))
+        return "".join(f"Hello version: {self.random.choice(self.reaches)}, instance: helloworld-{i}\n" for i in range(count))
 
 
-def outputs(names, samples=True):
+def outputs(names, samples=True, roles=None, gateways=None):
+    roles, gateways = roles or {}, gateways or {}
     return {
         "clusters": {
             n: {
                 "kubeconfig": json.dumps({"clusters": [], "users": []}),
                 "endpoint": f"https://{n}.eks.example",
+                "role": roles.get(n, "primary"),
+                "eastWestAddress": f"{n}.elb.example" if gateways.get(n, True) else None,
                 **({"sampleVersion": f"v{i + 1}"} if samples else {}),
             }
             for i, n in enumerate(names)
@@ -56,7 +66,7 @@ def outputs(names, samples=True):
 def run_verify(tmp_path, capsys, clusters: dict, out: dict, *extra):
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(out))
-    code = main(["--outputs", str(path), "--requests", "10", *extra], connect=lambda t: clusters[t.name])
+    code = main(["--outputs", str(path), *extra], connect=lambda t: clusters[t.name])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -72,6 +82,8 @@ def test_a_healthy_mesh_passes_with_a_table(tmp_path, capsys, names):
     assert code == 0, out
     assert "mesh OK" in out
     assert out.count(" pass ") == 5 * len(names) and "FAIL" not in out
+    # 10 requests per cluster by default, spread over every version.
+    assert all(f"v{i + 1}: " in out for i in range(len(names)))
     assert f"[{len(names)}/{len(names)}]" in err  # progress
 
 
@@ -81,14 +93,14 @@ def test_a_cluster_that_never_reaches_a_peer_fails_and_says_which(tmp_path, caps
     code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]))
     assert code == 1
     line = next(l for l in out.splitlines() if l.startswith("east") and "traffic" in l)
-    assert "FAIL" in line and "v1: 10" in line and "never reached west (v2)" in line
+    assert "FAIL" in line and "v1: 20" in line and "never reached west (v2)" in line
     assert "mesh NOT OK: 1 of 10" in out
 
 
 def test_missing_remote_secret_not_ready_istiod_and_no_address_fail(tmp_path, capsys):
     clusters = healthy(["east", "west"])
     clusters["west"].peers = []
-    clusters["west"].istiod_ready = (0, 1)
+    clusters["west"].deployments[("istio-system", "istiod")] = (0, 1)
     clusters["west"].address = None
     code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]))
     assert code == 1
@@ -111,7 +123,7 @@ def test_samples_not_deployed(tmp_path, capsys):
     assert code == 1
     assert out.count(NOT_DEPLOYED) == 2
     clusters = healthy(["east", "west"])
-    clusters["east"].samples = False
+    del clusters["east"].deployments[("sample", "sleep")]
     code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]))
     assert code == 1 and NOT_DEPLOYED in out
 
@@ -119,9 +131,9 @@ def test_samples_not_deployed(tmp_path, capsys):
 def test_timeouts_are_reported(tmp_path, capsys):
     clusters = healthy(["east", "west"])
     clusters["east"].slow = True
-    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]), "--timeout", "30")
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]), "--timeout", "30", "--requests", "7")
     assert code == 1
-    assert "10 requests took longer than 30s" in out
+    assert "7 requests took longer than 30s" in out
 
 
 @pytest.mark.parametrize(
@@ -149,5 +161,24 @@ def test_answers_are_counted_by_version_and_failures_kept():
     counts = parse_versions("Hello version: v1, instance: a\nHello version: v2, instance: b\nFAILED\nupstream connect error\n\nHello version: v1, instance: c\n")
     assert counts == Counter({"v1": 2, "v2": 1, "failed": 2})
     result = judge_traffic("east", counts, {"east": "v1", "west": "v2", "north": "v3"})
-    assert not result.passed and "never reached north (v3)" in result.detail and "failed: 2" in result.detail
-    assert judge_traffic("east", counts, {"east": "v1", "west": "v2"}).passed
+    assert not result.passed and "never reached north (v3)" in result.detail and "2 of 5 requests failed" in result.detail
+    # Every version answered, but failed requests still fail the check.
+    assert not judge_traffic("east", counts, {"east": "v1", "west": "v2"}).passed
+    assert judge_traffic("east", Counter({"v1": 3, "v2": 1}), {"east": "v1", "west": "v2"}).passed
+
+
+def test_remotes_and_gatewayless_clusters_are_checked_for_what_they_have(tmp_path, capsys):
+    # Primary-remote on one network: the remote has no istiod, no gateway, no remote secrets.
+    names = ["p", "r"]
+    clusters = {
+        "p": FakeCluster("p", ["r"], ["v1", "v2"]),
+        "r": FakeCluster("r", [], ["v1", "v2"], role="remote", gateway=False),
+    }
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(names, roles={"r": "remote"}, gateways={"r": False}))
+    assert code == 0, out
+    remote_checks = [l.split()[1] for l in out.splitlines() if l.startswith("r ")]
+    assert remote_checks == ["traffic"]
+    # The primary still has to hold a remote secret for its remote.
+    clusters["p"].peers = []
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(names, roles={"r": "remote"}, gateways={"r": False}))
+    assert code == 1 and "missing for r" in out

@@ -1,8 +1,9 @@
 """What `verify` checks and how it judges the answers; no I/O here beyond the `ClusterApi` it is given.
 
-For each cluster: istiod and the east-west gateway are ready and the gateway has an external
-address; istiod has a remote secret for every other cluster; and requests from the cluster's
-`sleep` pod to `helloworld` reach the version of every cluster in the mesh.
+For each cluster, as its role and model call for: istiod is ready (primaries), the east-west
+gateway is ready and has an external address (clusters that have one), istiod has a remote secret
+for every other cluster (primaries), and requests from the cluster's `sleep` pod to `helloworld`
+all succeed and reach the version of every cluster in the mesh.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class ClusterTarget:
     kubeconfig: dict
     endpoint: str
     sample_version: str | None
+    # `remote` clusters run no istiod and hold no remote secrets.
+    role: str = "primary"
+    # Clusters on their primary's network, or in a one-network mesh, have no east-west gateway.
+    has_gateway: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,15 @@ def parse_versions(output: str) -> Counter:
 
 
 def judge_traffic(source: str, counts: Counter, expected: dict[str, str]) -> Result:
-    """Passes if every cluster's version answered at least once from `source`."""
+    """Passes if every request succeeded and every cluster's version answered at least once."""
     shown = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())) or "no answers"
+    problems = []
     missing = [f"{cluster} ({version})" for cluster, version in expected.items() if counts.get(version, 0) == 0]
     if missing:
-        return Result(source, "traffic", False, f"{shown}; never reached {', '.join(missing)}")
-    return Result(source, "traffic", True, shown)
+        problems.append(f"never reached {', '.join(missing)}")
+    if counts.get("failed"):
+        problems.append(f"{counts['failed']} of {sum(counts.values())} requests failed")
+    return Result(source, "traffic", not problems, "; ".join([shown, *problems]))
 
 
 def judge_remote_secrets(cluster: str, found: list[str], everyone: list[str]) -> Result:
@@ -95,16 +103,21 @@ def _ready(api: ClusterApi, cluster: str, check: str, namespace: str, name: str)
 def check_cluster(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int) -> list[Result]:
     """Every check for one cluster; never raises for a failing cluster, it reports it."""
     name = target.name
+    primary = target.role != "remote"
     try:
-        results = [
-            _ready(api, name, "istiod", ISTIO_NAMESPACE, "istiod"),
-            _ready(api, name, "east-west gateway", ISTIO_NAMESPACE, "istio-eastwestgateway"),
-        ]
-        addresses = api.service_addresses(ISTIO_NAMESPACE, "istio-eastwestgateway")
-        results.append(
-            Result(name, "gateway address", bool(addresses), ", ".join(addresses) if addresses else "no external address yet (NLB pending?)")
-        )
-        results.append(judge_remote_secrets(name, api.remote_secret_clusters(), list(everyone)))
+        results = []
+        if primary:
+            results.append(_ready(api, name, "istiod", ISTIO_NAMESPACE, "istiod"))
+        if target.has_gateway:
+            results.append(_ready(api, name, "east-west gateway", ISTIO_NAMESPACE, "istio-eastwestgateway"))
+            addresses = api.service_addresses(ISTIO_NAMESPACE, "istio-eastwestgateway")
+            if addresses is None:
+                detail = "service istio-system/istio-eastwestgateway not found"
+            else:
+                detail = ", ".join(addresses) if addresses else "no external address yet (NLB pending?)"
+            results.append(Result(name, "gateway address", bool(addresses), detail))
+        if primary:
+            results.append(judge_remote_secrets(name, api.remote_secret_clusters(), list(everyone)))
         results.append(_traffic(target, api, everyone, requests, timeout))
         return results
     except Unreachable as err:
@@ -118,8 +131,10 @@ def _traffic(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | N
         return Result(target.name, "traffic", False, NOT_DEPLOYED)
     if api.deployment_status(SAMPLE_NAMESPACE, "sleep") is None:
         return Result(target.name, "traffic", False, NOT_DEPLOYED)
+    # -f: an HTTP error (e.g. Envoy's 503, whose body has no newline) prints nothing and counts as
+    # FAILED on a line of its own.
     loop = (
-        f"for i in $(seq {requests}); do curl -s --max-time 5 http://helloworld.{SAMPLE_NAMESPACE}:5000/hello"
+        f"for i in $(seq {requests}); do curl -sf --max-time 5 http://helloworld.{SAMPLE_NAMESPACE}:5000/hello"
         " || echo FAILED; done"
     )
     try:
@@ -129,14 +144,21 @@ def _traffic(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | N
     return judge_traffic(target.name, parse_versions(output), {c: v for c, v in everyone.items() if v})
 
 
+def default_requests(cluster_count: int) -> int:
+    """Enough requests that a healthy mesh almost surely reaches every version: with k equally
+    likely versions and 10·k requests, the chance one never answers is k·(1−1/k)^(10k) < 0.001."""
+    return 10 * max(cluster_count, 1)
+
+
 def verify_mesh(
     targets: list[ClusterTarget],
     connect: Callable[[ClusterTarget], ClusterApi],
-    requests: int = 10,
+    requests: int | None = None,
     timeout: int = 120,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Result]:
     everyone = {t.name: t.sample_version for t in targets}
+    requests = requests or default_requests(len(targets))
     results: list[Result] = []
     for index, target in enumerate(targets, 1):
         progress(f"[{index}/{len(targets)}] {target.name}: checking istiod, gateway, remote secrets, traffic ...")

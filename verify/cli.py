@@ -51,6 +51,8 @@ def targets_from_outputs(outputs: dict) -> list[ClusterTarget]:
                 kubeconfig=json.loads(kubeconfig) if isinstance(kubeconfig, str) else kubeconfig,
                 endpoint=entry.get("endpoint", "?"),
                 sample_version=entry.get("sampleVersion"),
+                role=entry.get("role", "primary"),
+                has_gateway=entry.get("eastWestAddress") is not None,
             )
         )
     return targets
@@ -66,10 +68,10 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
     parser = argparse.ArgumentParser(prog="python -m verify", description="Check that the deployed mesh works.")
     parser.add_argument("--stack", help="Pulumi stack to read (default: the selected stack)")
     parser.add_argument("--outputs", help="read stack outputs from this JSON file ('-' for stdin) instead of the Pulumi CLI")
-    parser.add_argument("--requests", type=int, default=10, help="requests from each cluster to helloworld (default 10)")
+    parser.add_argument("--requests", type=int, help="requests from each cluster to helloworld (default: 10 per cluster)")
     parser.add_argument("--timeout", type=int, default=120, help="seconds allowed for each cluster's requests (default 120)")
     args = parser.parse_args(argv)
-    if args.requests < 1:
+    if args.requests is not None and args.requests < 1:
         parser.error("--requests must be at least 1")
 
     try:

@@ -28,8 +28,11 @@ class KubernetesClusterApi:
             if err.status == 404:
                 return None
             if err.status in (401, 403):
-                raise Unreachable(f"access denied ({err.status}); check the AWS identity") from err
-            raise
+                raise Unreachable(
+                    f"access denied ({err.status}): `aws eks get-token` found no usable credentials (is the AWS CLI"
+                    " installed and logged in?) or the identity has no access entry on the cluster"
+                ) from err
+            raise Unreachable(f"API error {err.status}: {err.reason}") from err
         except urllib3.exceptions.ReadTimeoutError as err:
             raise TimedOut(str(err)) from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
@@ -60,7 +63,7 @@ class KubernetesClusterApi:
         if not pods or not pods.items:
             raise TimedOut(f"no running pod with app={app} in {namespace}")
         try:
-            return stream(
+            session = stream(
                 self.core.connect_get_namespaced_pod_exec,
                 pods.items[0].metadata.name,
                 namespace,
@@ -70,9 +73,16 @@ class KubernetesClusterApi:
                 stdin=False,
                 stdout=True,
                 tty=False,
-                _request_timeout=timeout,
+                _preload_content=False,
             )
-        except urllib3.exceptions.ReadTimeoutError as err:
-            raise TimedOut(str(err)) from err
+            session.run_forever(timeout=timeout)
+            finished = not session.is_open()
+            output = session.read_all()
+            session.close()
+        except ApiException as err:
+            raise Unreachable(f"exec into {namespace}/{app} failed: {err.status} {err.reason}") from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise Unreachable(str(err)) from err
+        if not finished:
+            raise TimedOut(f"still running after {timeout}s")
+        return output
