@@ -37,6 +37,8 @@ MAX_PUBLIC_ACCESS_CIDRS = 40
 # The load balancer controller writes one security group rule per source CIDR and Service port;
 # the east-west gateway has 4 ports and a security group holds 60 inbound rules by default.
 MAX_EAST_WEST_CIDRS = 15
+# Elastic IPs per region an AWS account gets by default.
+DEFAULT_EIP_QUOTA = 5
 # Names derived from a cluster name: the EKS cluster `<name>-<stack>` and IAM roles with a suffix and
 # Pulumi's random 8 characters must fit IAM's 64-character limit for role names.
 MAX_EKS_NAME = 38
@@ -202,6 +204,14 @@ class MeshSpec:
         """Whether `local`'s istiod needs a remote secret for `peer`: every primary watches every
         other cluster (its remotes and the other primaries with theirs); remotes run no istiod."""
         return not local.is_remote and local.name != peer.name
+
+    def elastic_ips_by_region(self) -> dict[str, int]:
+        """Elastic IPs the mesh allocates per region: NAT gateways and static gateway addresses."""
+        counts: dict[str, int] = {}
+        for c in self.clusters:
+            nats = 1 if c.nat_gateways == "single" else c.az_count
+            counts[c.region] = counts.get(c.region, 0) + nats + (c.az_count if c.east_west_static_ips else 0)
+        return counts
 
     def peered_pairs(self) -> list[tuple[ClusterSpec, ClusterSpec]]:
         """Clusters on one network reach each other's pods directly: their VPCs are peered."""
@@ -448,7 +458,7 @@ def parse_mesh_spec(
 
     if problems.items:
         raise ConfigError(problems.items)
-    return MeshSpec(
+    spec = MeshSpec(
         mesh_id=mesh_id,
         istio_version=istio_version,
         clusters=tuple(clusters),
@@ -460,6 +470,16 @@ def parse_mesh_spec(
         deploy_samples=deploy_samples,
         istio_values_secret="istioValues" in secret_keys,
     )
+    for index, cluster in enumerate(spec.clusters):
+        if cluster.east_west_static_ips and not spec.has_east_west_gateway(cluster):
+            problems.add(
+                f"clusters[{index}].eastWestStaticIps",
+                f"{cluster.name!r} has no east-west gateway in this topology (its network needs none, or its"
+                " primary's gateway serves it), so the addresses would sit unused; remove the key",
+            )
+    if problems.items:
+        raise ConfigError(problems.items)
+    return spec
 
 
 def _parse_pki(value: Any, problems: _Problems) -> PkiSpec:
@@ -777,6 +797,13 @@ def load_mesh_spec() -> MeshSpec:
     spec = parse_mesh_spec(
         raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys
     )
+    for region, count in spec.elastic_ips_by_region().items():
+        if count > DEFAULT_EIP_QUOTA:
+            pulumi.log.warn(
+                f"the mesh allocates {count} Elastic IPs in {region} (NAT gateways and static gateway"
+                f" addresses); the default quota is {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas,"
+                " EC2 'EC2-VPC Elastic IPs') before `pulumi up`, or allocation fails half-way"
+            )
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"
         pulumi.log.warn(

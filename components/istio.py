@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from . import versions
@@ -35,6 +36,12 @@ EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
 CA_CHECKSUM_ANNOTATION = "istio-eks-mesh/ca-checksum"
 EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
 SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
+SECURITY_GROUPS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
+BACKEND_RULES_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules"
+# Ports of the east-west gateway (the gateway chart's network gateway ports); 15017 is istiod's
+# webhook, which only a primary with remotes exposes to the outside.
+MESH_PORTS = (15021, 15443, 15012)
+WEBHOOK_PORT = 15017
 NLB_ANNOTATIONS = {
     # Handled by the AWS Load Balancer Controller, not the legacy in-tree cloud provider.
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
@@ -107,21 +114,29 @@ def istiod_values(mesh_id: str, cluster: ClusterSpec, ca_checksum: pulumi.Input[
     return values
 
 
-def east_west_gateway_values(cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], topology: Topology) -> dict[str, Any]:
+def east_west_gateway_values(
+    cluster: ClusterSpec,
+    allowed_cidrs: pulumi.Input[list[str]],
+    topology: Topology,
+    security_group_id: pulumi.Input[str] | None = None,
+) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
     if topology.static_eip_allocation_ids:
         # One allocation per subnet, so the subnets are pinned too.
         annotations[EIP_ANNOTATION] = pulumi.Output.all(*topology.static_eip_allocation_ids).apply(",".join)
         annotations[SUBNETS_ANNOTATION] = pulumi.Output.from_input(topology.public_subnet_ids).apply(",".join)
+    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations}
+    if security_group_id is None:
+        # The controller turns these into the NLB's security group rules.
+        service["loadBalancerSourceRanges"] = allowed_cidrs
+    else:
+        # Our own security group, with per-port rules; the controller still opens the targets to it.
+        annotations[SECURITY_GROUPS_ANNOTATION] = security_group_id
+        annotations[BACKEND_RULES_ANNOTATION] = "true"
     return {
         # Sets the network label and env var, and the ports 15021/15443/15012/15017.
         "networkGateway": cluster.network,
-        "service": {
-            "type": "LoadBalancer",
-            "annotations": annotations,
-            # The controller turns these into the NLB's security group rules.
-            "loadBalancerSourceRanges": allowed_cidrs,
-        },
+        "service": service,
     }
 
 
@@ -169,6 +184,9 @@ class IstioControlPlaneArgs:
     node_group: pulumi.Resource
     load_balancer_controller: pulumi.Resource
     east_west_allowed_cidrs: pulumi.Input[list[str]]
+    # The cluster's VPC, for the gateway's own security group (a primary with remotes).
+    vpc_id: pulumi.Input[str] | None = None
+    vpc_cidr: str | None = None
     topology: Topology = field(default_factory=Topology)
     # Extra values per chart (`base`, `istiod`, `gateway`), merged over ours.
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -230,12 +248,14 @@ class IstioControlPlane(pulumi.ComponentResource):
             [self.base, self.cacerts],
         )
         self.east_west_gateway = self.east_west_address = None
+        self.istiod_exposure: list[pulumi.Resource] = []
         if topology.east_west_gateway:
+            security_group = self._webhook_security_group(name, args) if topology.has_remotes else None
             self.east_west_gateway = release(
                 "eastwest",
                 "gateway",
                 EAST_WEST_RELEASE,
-                east_west_gateway_values(spec, args.east_west_allowed_cidrs, topology),
+                east_west_gateway_values(spec, args.east_west_allowed_cidrs, topology, security_group.id if security_group else None),
                 [self.istiod, args.load_balancer_controller],
                 # The NLB must be provisioned before the Service reports an address.
                 timeout=900,
@@ -244,8 +264,10 @@ class IstioControlPlane(pulumi.ComponentResource):
                 self._istio_resource("cross-network-gateway", "Gateway", cross_network_gateway_spec(), name)
             if topology.has_remotes:
                 gateway, virtual_service = expose_istiod_resources()
-                self._istio_resource("istiod-gateway", "Gateway", gateway, name)
-                self._istio_resource("istiod-vs", "VirtualService", virtual_service, name)
+                self.istiod_exposure = [
+                    self._istio_resource("istiod-gateway", "Gateway", gateway, name),
+                    self._istio_resource("istiod-vs", "VirtualService", virtual_service, name),
+                ]
             # Read back the gateway Service for the NLB's DNS name once the release has made it.
             service = k8s.core.v1.Service.get(
                 f"{name}-eastwest-service",
@@ -255,9 +277,34 @@ class IstioControlPlane(pulumi.ComponentResource):
             self.east_west_address = service.status.apply(_load_balancer_address)
         self.register_outputs({"eastWestAddress": self.east_west_address})
 
-    def _istio_resource(self, object_name: str, kind: str, spec: dict[str, Any], name: str) -> None:
+    def _webhook_security_group(self, name: str, args: IstioControlPlaneArgs) -> aws.ec2.SecurityGroup:
+        """The NLB's security group on a primary with remotes: mesh ports from the allowed CIDRs as
+        usual, and istiod's webhook (15017) from anywhere. A remote's API server calls that webhook
+        from the EKS control plane's own egress addresses, which AWS neither routes through the
+        cluster's NAT nor publishes; the webhook is TLS and only answers admission reviews."""
+        return aws.ec2.SecurityGroup(
+            f"{name}-eastwest-sg",
+            description=f"east-west gateway of {args.cluster.name}: mesh ports from peers, istiod webhook for remotes",
+            vpc_id=args.vpc_id,
+            ingress=[
+                *(
+                    aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=port, to_port=port, cidr_blocks=args.east_west_allowed_cidrs)
+                    for port in MESH_PORTS
+                ),
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp", from_port=WEBHOOK_PORT, to_port=WEBHOOK_PORT, cidr_blocks=["0.0.0.0/0"],
+                    description="istiod webhook, called by remote clusters' EKS control planes",
+                ),
+            ],
+            # To the gateway pods, which are VPC addresses (IP targets).
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=[args.vpc_cidr])],
+            tags={"Name": f"{args.cluster.eks_name}-eastwest"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _istio_resource(self, object_name: str, kind: str, spec: dict[str, Any], name: str) -> k8s.apiextensions.CustomResource:
         # After base (the CRDs) and istiod (its validating webhook).
-        k8s.apiextensions.CustomResource(
+        return k8s.apiextensions.CustomResource(
             f"{name}-{object_name}",
             api_version="networking.istio.io/v1",
             kind=kind,

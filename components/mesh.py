@@ -129,7 +129,7 @@ class IstioMesh(pulumi.ComponentResource):
             if c.is_remote:
                 primary = self.clusters[c.primary]
                 topology.remote_pilot_address = primary.network.east_west_eips[0].public_ip
-                topology.after = [primary.istio.east_west_gateway, *primary.network.east_west_eips]
+                topology.after = [primary.istio.east_west_gateway, *primary.istio.istiod_exposure, *primary.network.east_west_eips]
             istio = IstioControlPlane(
                 f"{c.name}-istio",
                 IstioControlPlaneArgs(
@@ -140,6 +140,8 @@ class IstioMesh(pulumi.ComponentResource):
                     node_group=cluster.node_group,
                     load_balancer_controller=controller.release,
                     east_west_allowed_cidrs=east_west_cidrs,
+                    vpc_id=network.vpc_id,
+                    vpc_cidr=network.cidr_block,
                     topology=topology,
                     extra_values=spec.istio_values,
                     extra_values_secret=spec.istio_values_secret,
@@ -171,12 +173,13 @@ class IstioMesh(pulumi.ComponentResource):
             )
 
         # Every primary's istiod discovers every other cluster: a remote secret per such pair.
+        remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
         for local in spec.clusters:
             for peer in spec.clusters:
                 if not spec.discovers(local, peer):
                     continue
                 here, there = self.clusters[local.name], self.clusters[peer.name]
-                RemoteSecret(
+                remote_secrets[local.name, peer.name] = RemoteSecret(
                     f"{local.name}-remote-secret-{peer.name}",
                     RemoteSecretArgs(
                         peer_name=peer.name,
@@ -190,9 +193,14 @@ class IstioMesh(pulumi.ComponentResource):
 
         if spec.deploy_samples:
             for index, c in enumerate(spec.clusters):
+                # A remote's pods get their sidecars and config from the primary's istiod, which
+                # needs its remote secret for the remote to serve (and authenticate) them.
+                istiod = [self.clusters[c.name].istio.istiod]
+                if c.is_remote:
+                    istiod += [self.clusters[c.primary].istio.istiod, remote_secrets[c.primary, c.name]]
                 SampleWorkloads(
                     f"{c.name}-samples",
-                    SampleWorkloadsArgs(version=sample_version(index), istiod=self.clusters[c.name].istio.istiod),
+                    SampleWorkloadsArgs(version=sample_version(index), istiod=istiod),
                     opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.clusters[c.name].eks.provider}),
                 )
 

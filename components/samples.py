@@ -26,8 +26,9 @@ def sample_version(index: int) -> str:
 @dataclass
 class SampleWorkloadsArgs:
     version: str
-    # Pods must be created after the injection webhook exists, or they start without sidecars.
-    istiod: pulumi.Resource
+    # Pods must be created after the injection webhook exists, or they start without sidecars:
+    # the istiod release(s) that serve this cluster.
+    istiod: list[pulumi.Resource]
 
 
 class SampleWorkloads(pulumi.ComponentResource):
@@ -36,7 +37,7 @@ class SampleWorkloads(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels={"istio-injection": "enabled"}),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.istiod]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.istiod),
         )
         ns = namespace.metadata.name
         child = pulumi.ResourceOptions(parent=self)

@@ -119,16 +119,51 @@ def test_primary_remote_on_two_networks():
     assert peerings(run) == []
 
 
+def test_a_primary_with_remotes_opens_only_the_webhook_beyond_its_peers():
+    # A remote's API server calls the webhook from EKS control plane addresses, not its NAT.
+    run = mesh(*PRIMARY_REMOTE_NETWORKS)
+    nats = sorted(f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip") if "-nat-" in e.name)
+    group = run.one("aws:ec2/securityGroup:SecurityGroup", "p-istio-eastwest-sg")
+    ingress = {(r["fromPort"], r["toPort"], r["protocol"]): r["cidrBlocks"] for r in group.inputs["ingress"]}
+    assert ingress == {
+        (15021, 15021, "tcp"): nats,
+        (15443, 15443, "tcp"): nats,
+        (15012, 15012, "tcp"): nats,
+        (15017, 15017, "tcp"): ["0.0.0.0/0"],
+    }
+    assert group.inputs["vpcId"] == run.one("aws:ec2/vpc:Vpc", "p-network-vpc").id
+    assert [e["cidrBlocks"] for e in group.inputs["egress"]] == [[run.one("aws:ec2/vpc:Vpc", "p-network-vpc").inputs["cidrBlock"]]]
+    service = values(run, "p", "eastwest")["service"]
+    assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-security-groups"] == group.id
+    assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules"] == "true"
+    assert "loadBalancerSourceRanges" not in service  # ignored by the controller once a group is given
+    # The remote's own gateway (no remotes of its own) keeps the plain source ranges.
+    assert values(run, "r", "eastwest")["service"]["loadBalancerSourceRanges"] == nats
+    assert run.depends_on(run.one(RELEASE, "p-istio-eastwest"), group)
+
+
 def test_primary_remote_ordering():
     run = mesh(*PRIMARY_REMOTE_NETWORKS)
     primary_gateway = run.one(RELEASE, "p-istio-eastwest")
     eips = [e for e in run.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")]
+    exposure = [run.one(CR.format(k), f"p-istio-{n}") for k, n in (("Gateway", "istiod-gateway"), ("VirtualService", "istiod-vs"))]
     for role in ("base", "istiod", "eastwest"):
         r = run.one(RELEASE, f"r-istio-{role}")
         assert run.depends_on(r, primary_gateway)
         assert all(run.depends_on(r, e) for e in eips)
+        assert all(run.depends_on(r, x) for x in exposure)
     secret = next(s for s in run.of_type(SECRET) if s.name == "p-remote-secret-r-secret")
     assert run.depends_on(secret, run.one(SECRET, "r-reader-token-secret"))
+
+
+def test_samples_in_a_remote_wait_for_the_primary_to_serve_it():
+    run = cached_run({"clusters": list(PRIMARY_REMOTE_NETWORKS), "apiAccessCidrs": [OPERATOR_CIDR], "deploySamples": True})
+    assert run.error is None, run.error
+    namespace = run.one("kubernetes:core/v1:Namespace", "r-samples-namespace")
+    assert run.depends_on(namespace, run.one(RELEASE, "p-istio-istiod"))
+    assert run.depends_on(namespace, run.one(SECRET, "p-remote-secret-r-secret"))
+    clusters, _ = resolve(run.exports["clusters"])
+    assert {n: (c["role"], c["sampleVersion"]) for n, c in clusters.items()} == {"p": ("primary", "v1"), "r": ("remote", "v2")}
 
 
 def test_primary_remote_on_one_network():
@@ -144,6 +179,11 @@ def test_primary_remote_on_one_network():
 
 def test_multi_primary_on_one_network_peers_the_vpcs_across_regions():
     run = mesh(*MULTI_PRIMARY_ONE_NETWORK)
+    for c in ("a", "b"):
+        assert values(run, c, "istiod")["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": c}, "network": "n1"}
+        assert "pilot" not in values(run, c, "istiod") and values(run, c, "base") == {}
+    clusters, _ = resolve(run.exports["clusters"])
+    assert clusters["a"]["eastWestAddress"] is None and clusters["b"]["eastWestAddress"] is None
     assert not has(run, RELEASE, "a-istio-eastwest") and not has(run, RELEASE, "b-istio-eastwest")
     assert secret_pairs(run) == {("a", "b"), ("b", "a")}
     providers = {p.urn: p.inputs["region"] for p in run.of_type("pulumi:providers:aws")}
@@ -185,7 +225,14 @@ def test_mixed_mesh():
     assert has(run, CR.format("Gateway"), "p2-istio-cross-network-gateway") and not has(run, CR.format("Gateway"), "p2-istio-istiod-gateway")
     assert not has(run, RELEASE, "r1-istio-eastwest")
     assert "pilot" not in values(run, "p2", "istiod")
-    assert len([e for e in run.of_type("aws:ec2/eip:Eip") if "-eastwest-" in e.name]) == 3
+    eips = sorted((e for e in run.of_type("aws:ec2/eip:Eip") if "-eastwest-" in e.name), key=lambda e: e.name)
+    assert [e.name for e in eips] == [f"p1-network-eastwest-{i}" for i in range(3)]
+    remote = values(run, "r1", "istiod")
+    assert remote["global"]["remotePilotAddress"] == eips[0].outputs["publicIp"] and remote["profile"] == "remote"
+    assert remote["istiodRemote"] == {"injectionPath": "/inject/cluster/r1/net/n1"}
+    assert run.one("kubernetes:core/v1:Namespace", "r1-istio-namespace").inputs["metadata"]["annotations"] == {
+        "topology.istio.io/controlPlaneClusters": "p1"
+    }
     # Primaries watch every other cluster, the other primary's remote included; remotes nothing.
     assert secret_pairs(run) == {("p1", "r1"), ("p1", "p2"), ("p2", "p1"), ("p2", "r1")}
 
@@ -194,3 +241,18 @@ def test_bad_topology_registers_nothing():
     run = run_program({"clusters": [{"name": "a", "role": "remote", "primary": "b"}, {"name": "b", "role": "remote", "primary": "a"}]})
     assert isinstance(run.error, ConfigError) and run.resources == []
     assert "at least one must be a primary" in str(run.error)
+
+
+def test_static_addresses_without_a_gateway_are_refused():
+    run = run_program({"clusters": [{"name": "a", "network": "n"}, {"name": "b", "network": "n", "eastWestStaticIps": True}]})
+    assert isinstance(run.error, ConfigError) and run.resources == []
+    assert "clusters[1].eastWestStaticIps" in dict(run.error.problems)
+
+
+def test_elastic_ip_quota_is_warned_about():
+    run = mesh(
+        {"name": "p", "region": "us-east-1", "natGateways": "perAz"},
+        {"name": "r", "region": "us-west-2", "role": "remote", "primary": "p"},
+    )
+    assert any("allocates 6 Elastic IPs in us-east-1" in w for w in run.warnings)
+    assert not any("us-west-2" in w and "Elastic IPs" in w for w in run.warnings)
