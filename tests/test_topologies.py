@@ -164,6 +164,8 @@ def test_samples_in_a_remote_wait_for_the_primary_to_serve_it():
     assert run.depends_on(namespace, run.one(SECRET, "p-remote-secret-r-secret"))
     clusters, _ = resolve(run.exports["clusters"])
     assert {n: (c["role"], c["sampleVersion"]) for n, c in clusters.items()} == {"p": ("primary", "v1"), "r": ("remote", "v2")}
+    # The graph stays acyclic across clusters (destroy_order asserts it).
+    assert len(run.destroy_order()) == len(run.resources)
 
 
 def test_primary_remote_on_one_network():
