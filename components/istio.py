@@ -1,5 +1,7 @@
-"""Istio in one cluster, from the official Helm charts: namespace, `cacerts`, base, istiod, and the
-east-west gateway on an internet-facing NLB with the cross-network Gateway.
+"""Istio in one cluster, from the official Helm charts: namespace, `cacerts`, base, istiod, and
+(where the topology has one) the east-west gateway on an internet-facing NLB with the
+cross-network Gateway; on a primary with remotes, istiod exposed through that gateway; on a remote,
+the remote profile pointing at its primary's istiod.
 
 Order lives in the dependency graph:
 - every release waits for the node group (pods need nodes);
@@ -8,7 +10,8 @@ Order lives in the dependency graph:
 - the gateway waits for istiod, and for the load balancer controller, so that `pulumi destroy`
   removes the gateway first and waits until its Service, and with it the NLB (the controller's
   finalizer), is gone before the controller, the nodes and the VPC go;
-- the cross-network Gateway waits for base (its CRD) and istiod (its validating webhook).
+- the cross-network Gateway waits for base (its CRD) and istiod (its validating webhook);
+- a remote's releases wait for everything through which its primary's istiod serves it.
 
 Helm silently ignores misspelt values keys; the keys below are those of the charts' values.yaml
 (1.30): `global.meshID`, `global.multiCluster.clusterName`, `global.network`, `podAnnotations`,

@@ -1,4 +1,6 @@
-"""The whole mesh: every cluster's network and EKS cluster, built side by side from one MeshSpec.
+"""The whole mesh, built side by side from one MeshSpec: per cluster its network, EKS cluster, load
+balancer controller, CA and Istio; once, the root CA; per pair, VPC peering (clusters sharing a
+network) and remote secrets (every primary watches every other cluster).
 
 The order between resources lives only in the dependency graph, so `pulumi up` creates clusters
 in parallel and `pulumi destroy` removes everything in reverse, in one command each.
