@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 
-import pytest
 
 from components.config import ConfigError
 from tests.conftest import OPERATOR_CIDR
