@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from . import migrations
 from .cluster import EksCluster, EksClusterArgs
 from .config import MeshSpec
 from .istio import IstioControlPlane, IstioControlPlaneArgs, Topology
@@ -47,6 +48,8 @@ class IstioMesh(pulumi.ComponentResource):
     clusters: dict[str, ClusterHandles]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
+        # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[migrations.add_aliases]))
         super().__init__("istio-eks-mesh:mesh:IstioMesh", name, None, opts)
         spec = args.spec
 

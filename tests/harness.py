@@ -89,6 +89,9 @@ class Registered:
     # Read with `Resource.get`, not managed.
     read: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    # URNs this resource was known by before (its aliases), as the engine would compute them.
+    alias_urns: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -114,6 +117,24 @@ class CapturingMonitor(mocks.MockMonitor):
         super().__init__(mock)
         self.registered: dict[str, Registered] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # Like the engine (unlike the stock mock): the type part carries every ancestor's type.
+        parent_type = parent.split("::")[2] if parent else ""
+        if parent_type and parent_type != "pulumi:pulumi:Stack":
+            type_ = parent_type + "$" + type_
+        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+
+    def _alias_urns(self, request) -> list[str]:
+        urns = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return urns
+
     def RegisterResource(self, request):
         if request.type == "pulumi:pulumi:Stack":
             return super().RegisterResource(request)
@@ -134,6 +155,8 @@ class CapturingMonitor(mocks.MockMonitor):
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             ignore_changes=list(request.ignoreChanges),
+            alias_urns=self._alias_urns(request),
+            delete_before_replace=request.deleteBeforeReplace,
         )
         if urn in self.registered:
             raise AssertionError(f"two resources share the URN {urn}")
