@@ -16,7 +16,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from .config import ClusterSpec
+from .spec import ClusterSpec
 
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",

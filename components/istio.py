@@ -29,8 +29,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from . import versions
-from .config import ClusterSpec
+from .network import StaticAddresses
 from .pki import IntermediateCa
+from .spec import ClusterSpec, ClusterTopology
 
 NAMESPACE = "istio-system"
 EAST_WEST_RELEASE = "istio-eastwestgateway"
@@ -69,40 +70,37 @@ def merge_values(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str
     return merged
 
 
-@dataclass
-class Topology:
-    """Where a cluster sits in the mesh; the default is a primary on a network of its own."""
+@dataclass(frozen=True)
+class ControlPlaneAccess:
+    """How a remote reaches the istiod of its primary."""
 
-    role: str = "primary"
-    # A remote: the primary whose istiod serves it, and that istiod's address (a static IP of the
-    # primary's east-west gateway).
-    primary: str | None = None
-    remote_pilot_address: pulumi.Input[str] | None = None
-    # A primary with remotes exposes istiod (15012) and its webhook (15017) on its gateway.
-    has_remotes: bool = False
-    east_west_gateway: bool = True
-    # More than one network in the mesh: the gateway also carries cross-network traffic (15443).
-    cross_network: bool = True
-    # Static addresses for the NLB: allocation ids, and the public subnets they belong to.
-    static_eip_allocation_ids: list[pulumi.Input[str]] = field(default_factory=list)
-    public_subnet_ids: pulumi.Input[list[str]] | None = None
-    # A remote's Istio waits for these (its primary's gateway and addresses).
-    after: list[pulumi.Resource] = field(default_factory=list)
+    # istiod's address on the primary's east-west gateway (one of its static IPs).
+    address: pulumi.Output[str]
+    # What must exist before the remote's Istio is installed: everything through which the
+    # primary's istiod serves remotes.
+    ready: list[pulumi.Resource]
 
 
-def istiod_values(mesh_id: str, cluster: ClusterSpec, ca_checksum: pulumi.Input[str], topology: Topology) -> dict[str, Any]:
+def istiod_values(
+    mesh_id: str,
+    cluster: ClusterSpec,
+    topology: ClusterTopology,
+    ca_checksum: pulumi.Input[str],
+    primary: ControlPlaneAccess | None = None,
+) -> dict[str, Any]:
     identity = {
         "meshID": mesh_id,
         "multiCluster": {"clusterName": cluster.name},
         "network": cluster.network,
     }
-    if topology.role == "remote":
+    if topology.is_remote:
+        assert primary is not None, "a remote needs its primary's address"
         return {
             # Installs only what a remote needs: the injection webhook and the `istiod` Service
             # that points at the primary (an IP renders a Service and an EndpointSlice, which map
             # the webhook's 443 to 15017; a hostname would render an ExternalName, which cannot).
             "profile": "remote",
-            "global": {**identity, "remotePilotAddress": topology.remote_pilot_address, "configCluster": True},
+            "global": {**identity, "remotePilotAddress": primary.address, "configCluster": True},
             "istiodRemote": {"injectionPath": f"/inject/cluster/{cluster.name}/net/{cluster.network}"},
         }
     values: dict[str, Any] = {
@@ -111,7 +109,7 @@ def istiod_values(mesh_id: str, cluster: ClusterSpec, ca_checksum: pulumi.Input[
         # which reads `cacerts` only at start-up.
         "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
     }
-    if topology.has_remotes:
+    if topology.exposes_istiod:
         # Lets istiod serve remote clusters (their injection and discovery) besides its own.
         values["pilot"] = {"env": {"EXTERNAL_ISTIOD": "true"}}
     return values
@@ -120,14 +118,14 @@ def istiod_values(mesh_id: str, cluster: ClusterSpec, ca_checksum: pulumi.Input[
 def east_west_gateway_values(
     cluster: ClusterSpec,
     allowed_cidrs: pulumi.Input[list[str]],
-    topology: Topology,
+    addresses: StaticAddresses | None = None,
     security_group_id: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
-    if topology.static_eip_allocation_ids:
+    if addresses is not None:
         # One allocation per subnet, so the subnets are pinned too.
-        annotations[EIP_ANNOTATION] = pulumi.Output.all(*topology.static_eip_allocation_ids).apply(",".join)
-        annotations[SUBNETS_ANNOTATION] = pulumi.Output.from_input(topology.public_subnet_ids).apply(",".join)
+        annotations[EIP_ANNOTATION] = addresses.allocation_ids.apply(",".join)
+        annotations[SUBNETS_ANNOTATION] = addresses.subnet_ids.apply(",".join)
     service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations}
     if security_group_id is None:
         # The controller turns these into the NLB's security group rules.
@@ -181,16 +179,22 @@ def cross_network_gateway_spec() -> dict[str, Any]:
 @dataclass
 class IstioControlPlaneArgs:
     cluster: ClusterSpec
+    topology: ClusterTopology
     mesh_id: str
     istio_version: str
     ca: IntermediateCa
+    # Pods need nodes: every release waits for them.
     node_group: pulumi.Resource
+    # The gateway's NLB exists only while the controller runs: the gateway waits for all of it.
     load_balancer_controller: pulumi.Resource
     east_west_allowed_cidrs: pulumi.Input[list[str]]
     # The cluster's VPC, for the gateway's own security group (a primary with remotes).
-    vpc_id: pulumi.Input[str] | None = None
-    vpc_cidr: str | None = None
-    topology: Topology = field(default_factory=Topology)
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    # Elastic IPs for the gateway's NLB (`eastWestStaticIps`).
+    gateway_addresses: StaticAddresses | None = None
+    # A remote: how it reaches its primary's istiod.
+    primary: ControlPlaneAccess | None = None
     # Extra values per chart (`base`, `istiod`, `gateway`), merged over ours.
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # The extra values came from an encrypted config key: keep the releases' values secret.
@@ -198,36 +202,44 @@ class IstioControlPlaneArgs:
 
 
 class IstioControlPlane(pulumi.ComponentResource):
-    namespace: k8s.core.v1.Namespace
-    cacerts: k8s.core.v1.Secret
-    base: k8s.helm.v3.Release
-    istiod: k8s.helm.v3.Release
-    east_west_gateway: k8s.helm.v3.Release | None
+    """What other components use of a cluster's Istio."""
+
+    # The istio-system namespace's name, known once the namespace exists.
+    namespace: pulumi.Output[str]
+    # The release that creates `istio-reader-service-account` (the base chart).
+    reader_account: pulumi.Resource
+    # The release whose webhook injects sidecars into this cluster's pods (istiod; on a remote,
+    # the remote profile's webhook that calls the primary).
+    injector: pulumi.Resource
+    # The east-west gateway's load balancer address (a DNS name); None without a gateway.
     east_west_address: pulumi.Output[str] | None
+    # A primary with remotes: how they reach its istiod.
+    remote_access: ControlPlaneAccess | None
 
     def __init__(self, name: str, args: IstioControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:istio:IstioControlPlane", name, None, opts)
-        spec = args.cluster
-        topology = args.topology
-        remote = topology.role == "remote"
-        self.namespace = k8s.core.v1.Namespace(
+        spec, topology = args.cluster, args.topology
+        namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE,
                 # Tells istiod which network this cluster's workloads are on.
                 labels={"topology.istio.io/network": spec.network},
                 # Tells a remote's webhook and the primary which istiod manages this cluster.
-                annotations={"topology.istio.io/controlPlaneClusters": topology.primary} if remote else None,
+                annotations={"topology.istio.io/controlPlaneClusters": topology.control_plane} if topology.is_remote else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.cacerts = k8s.core.v1.Secret(
+        self.namespace = namespace.metadata.name
+        cacerts = k8s.core.v1.Secret(
             f"{name}-cacerts",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="cacerts", namespace=self.namespace.metadata.name),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="cacerts", namespace=self.namespace),
             type="Opaque",
             string_data={key: pulumi.Output.secret(value) for key, value in args.ca.cacerts_data().items()},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # A remote's Istio waits for everything through which its primary's istiod serves it.
+        after_primary = list(args.primary.ready) if args.primary else []
 
         def release(role: str, chart: str, release_name: str, values: dict, depends_on: list, timeout: int = 600):
             return k8s.helm.v3.Release(
@@ -236,46 +248,57 @@ class IstioControlPlane(pulumi.ComponentResource):
                 chart=chart,
                 version=args.istio_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
-                namespace=self.namespace.metadata.name,
+                namespace=self.namespace,
                 values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
                 timeout=timeout,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *topology.after, *depends_on]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *after_primary, *depends_on]),
             )
 
-        self.base = release("base", "base", "istio-base", {"profile": "remote"} if remote else {}, [self.namespace])
-        self.istiod = release(
+        base = release("base", "base", "istio-base", {"profile": "remote"} if topology.is_remote else {}, [namespace])
+        istiod = release(
             "istiod",
             "istiod",
             "istiod",
-            istiod_values(args.mesh_id, spec, args.ca.checksum, topology),
-            [self.base, self.cacerts],
+            istiod_values(args.mesh_id, spec, topology, args.ca.checksum, args.primary),
+            [base, cacerts],
         )
-        self.east_west_gateway = self.east_west_address = None
-        self.istiod_exposure: list[pulumi.Resource] = []
+        self.reader_account = base
+        self.injector = istiod
+        self.east_west_address = None
+        self.remote_access = None
         if topology.east_west_gateway:
-            security_group = self._webhook_security_group(name, args) if topology.has_remotes else None
-            self.east_west_gateway = release(
+            security_group = self._webhook_security_group(name, args) if topology.exposes_istiod else None
+            gateway = release(
                 "eastwest",
                 "gateway",
                 EAST_WEST_RELEASE,
-                east_west_gateway_values(spec, args.east_west_allowed_cidrs, topology, security_group.id if security_group else None),
-                [self.istiod, args.load_balancer_controller],
+                east_west_gateway_values(
+                    spec, args.east_west_allowed_cidrs, args.gateway_addresses, security_group.id if security_group else None
+                ),
+                [istiod, args.load_balancer_controller],
                 # The NLB must be provisioned before the Service reports an address.
                 timeout=900,
             )
+            # After base (the CRDs) and istiod (its validating webhook).
+            istio_config = pulumi.ResourceOptions(parent=self, depends_on=[base, istiod])
             if topology.cross_network:
-                self._istio_resource("cross-network-gateway", "Gateway", cross_network_gateway_spec(), name)
-            if topology.has_remotes:
-                gateway, virtual_service = expose_istiod_resources()
-                self.istiod_exposure = [
-                    self._istio_resource("istiod-gateway", "Gateway", gateway, name),
-                    self._istio_resource("istiod-vs", "VirtualService", virtual_service, name),
+                _istio_resource(name, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
+            if topology.exposes_istiod:
+                assert args.gateway_addresses is not None, "a primary with remotes has static gateway addresses"
+                gateway_spec, virtual_service_spec = expose_istiod_resources()
+                exposure = [
+                    _istio_resource(name, "istiod-gateway", "Gateway", gateway_spec, istio_config),
+                    _istio_resource(name, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),
                 ]
+                self.remote_access = ControlPlaneAccess(
+                    address=args.gateway_addresses.public_ips.apply(lambda ips: ips[0]),
+                    ready=[gateway, *exposure],
+                )
             # Read back the gateway Service for the NLB's DNS name once the release has made it.
             service = k8s.core.v1.Service.get(
                 f"{name}-eastwest-service",
                 f"{NAMESPACE}/{EAST_WEST_RELEASE}",
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.east_west_gateway]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
             self.east_west_address = service.status.apply(_load_balancer_address)
         self.register_outputs({"eastWestAddress": self.east_west_address})
@@ -305,16 +328,19 @@ class IstioControlPlane(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _istio_resource(self, object_name: str, kind: str, spec: dict[str, Any], name: str) -> k8s.apiextensions.CustomResource:
-        # After base (the CRDs) and istiod (its validating webhook).
-        return k8s.apiextensions.CustomResource(
-            f"{name}-{object_name}",
-            api_version="networking.istio.io/v1",
-            kind=kind,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=NAMESPACE),
-            spec=spec,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.base, self.istiod]),
-        )
+
+
+def _istio_resource(
+    component: str, object_name: str, kind: str, spec: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        f"{component}-{object_name}",
+        api_version="networking.istio.io/v1",
+        kind=kind,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=NAMESPACE),
+        spec=spec,
+        opts=opts,
+    )
 
 
 def _maybe_secret(values: dict[str, Any], secret: bool) -> Any:

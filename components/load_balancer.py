@@ -23,7 +23,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from . import versions
-from .config import ClusterSpec
+from .spec import ClusterSpec
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
@@ -153,7 +153,8 @@ class LoadBalancerControllerArgs:
 
 
 class LoadBalancerController(pulumi.ComponentResource):
-    release: k8s.helm.v3.Release
+    """The controller and its AWS permissions. What needs it (a LoadBalancer Service) depends on the
+    whole component, so on destroy the role outlives the controller and the controller the Service."""
 
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:load_balancer:LoadBalancerController", name, None, opts)
@@ -175,7 +176,7 @@ class LoadBalancerController(pulumi.ComponentResource):
         )
         attachment = aws.iam.RolePolicyAttachment(f"{name}-policy", role=role.name, policy_arn=policy.arn, opts=child)
 
-        self.release = k8s.helm.v3.Release(
+        k8s.helm.v3.Release(
             f"{name}-release",
             name="aws-load-balancer-controller",
             chart="aws-load-balancer-controller",

@@ -3,7 +3,9 @@ balancer controller, CA and Istio; once, the root CA; per pair, VPC peering (clu
 network) and remote secrets (every primary watches every other cluster).
 
 The order between resources lives only in the dependency graph, so `pulumi up` creates clusters
-in parallel and `pulumi destroy` removes everything in reverse, in one command each.
+in parallel and `pulumi destroy` removes everything in reverse, in one command each. Who runs
+istiod, who serves whom, who has a gateway and who peers were decided with the config
+(`spec.ClusterTopology`); the steps below only read it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ import pulumi_aws as aws
 
 from . import migrations
 from .cluster import EksCluster, EksClusterArgs
-from .config import MeshSpec
-from .istio import IstioControlPlane, IstioControlPlaneArgs, Topology
+from .istio import IstioControlPlane, IstioControlPlaneArgs
 from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from .network import Vpc, VpcArgs
 from .peering import PeerSide, VpcPeering, VpcPeeringArgs
 from .pki import IntermediateCa, IntermediateCaArgs, RootCa, RootCaArgs
 from .remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
 from .samples import SampleWorkloads, SampleWorkloadsArgs, sample_version
+from .spec import ClusterSpec, MeshSpec
 
 
 @dataclass
@@ -33,195 +35,197 @@ class IstioMeshArgs:
 
 
 @dataclass
-class ClusterHandles:
-    """What later stages need of one cluster."""
+class MeshCluster:
+    """What the later steps need of one cluster: its components, each used through its own attributes."""
 
     network: Vpc
     eks: EksCluster
-    load_balancer_controller: LoadBalancerController
-    ca: IntermediateCa
     istio: IstioControlPlane
     reader_token: ReaderToken
 
 
+@dataclass
+class MeshAccess:
+    """Who may reach what, mesh-wide."""
+
+    # EKS public endpoints: the operators' CIDRs plus every VPC's NAT addresses (the other istiods).
+    api: pulumi.Input[list[str]]
+    # East-west gateways: `eastWestAllowedCidrs`, or by default the mesh's NAT addresses.
+    east_west: pulumi.Input[list[str]]
+
+
 class IstioMesh(pulumi.ComponentResource):
-    clusters: dict[str, ClusterHandles]
+    clusters: dict[str, MeshCluster]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[migrations.add_aliases]))
         super().__init__("istio-eks-mesh:mesh:IstioMesh", name, None, opts)
-        spec = args.spec
+        spec, self._profile = args.spec, args.aws_profile
 
-        # One AWS provider per region, shared by the clusters there.
-        providers: dict[str, aws.Provider] = {}
-        for region in dict.fromkeys(c.region for c in spec.clusters):
-            providers[region] = aws.Provider(
+        self._aws = self._aws_providers(spec)
+        networks = {c.name: self._network(c) for c in spec.clusters}
+        access = self._access(spec, networks)
+        self.root_ca = RootCa("root-ca", RootCaArgs(pki=spec.pki, imported=spec.root_ca), opts=self._child())
+        self.clusters = {}
+        for c in spec.primaries_first:
+            self.clusters[c.name] = self._cluster(spec, c, networks[c.name], access)
+        self._peerings(spec)
+        remote_secrets = self._remote_secrets(spec)
+        if spec.deploy_samples:
+            self._samples(spec, remote_secrets)
+        self.cluster_outputs = self._outputs(spec)
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_ca.cert_pem})
+
+    def _child(self, **providers: pulumi.ProviderResource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, providers=providers or None)
+
+    def _aws_providers(self, spec: MeshSpec) -> dict[str, aws.Provider]:
+        """One AWS provider per region, shared by the clusters there."""
+        return {
+            region: aws.Provider(
                 f"aws-{region}",
                 region=region,
-                profile=args.aws_profile,
+                profile=self._profile,
                 default_tags={"tags": {"istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}},
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._child(),
             )
-
-        networks = {
-            c.name: Vpc(
-                f"{c.name}-network",
-                VpcArgs(cluster=c),
-                opts=pulumi.ResourceOptions(parent=self, providers={"aws": providers[c.region]}),
-            )
-            for c in spec.clusters
+            for region in dict.fromkeys(c.region for c in spec.clusters)
         }
 
-        # Every istiod talks to every other cluster's API server from its VPC's NAT addresses; those
-        # addresses join the operators' CIDRs on every public endpoint.
+    def _network(self, c: ClusterSpec) -> Vpc:
+        return Vpc(f"{c.name}-network", VpcArgs(cluster=c), opts=self._child(aws=self._aws[c.region]))
+
+    @staticmethod
+    def _access(spec: MeshSpec, networks: dict[str, Vpc]) -> MeshAccess:
+        # Every istiod talks to every other cluster's API server, and cross-cluster traffic leaves
+        # each VPC, through its NAT gateways.
         nat_cidrs = pulumi.Output.all(*[n.nat_public_ips for n in networks.values()]).apply(
             lambda per_vpc: sorted({f"{ip}/32" for ips in per_vpc for ip in ips})
         )
-        public_access_cidrs = nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats])
-        # Cross-cluster traffic leaves each VPC through its NAT gateways too: by default only those
-        # addresses reach the east-west gateways.
-        east_west_cidrs = (
-            list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs
+        return MeshAccess(
+            api=nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats]),
+            east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs,
         )
 
-        self.root_ca = RootCa("root-ca", RootCaArgs(pki=spec.pki, imported=spec.root_ca), opts=pulumi.ResourceOptions(parent=self))
-
-        self.clusters = {}
-        # Primaries first: a remote's Istio waits for its primary's gateway.
-        for c in sorted(spec.clusters, key=lambda c: c.is_remote):
-            network = networks[c.name]
-            cluster = EksCluster(
-                c.name,
-                EksClusterArgs(
-                    cluster=c,
-                    vpc_id=network.vpc_id,
-                    public_subnet_ids=network.public_subnet_ids,
-                    private_subnet_ids=network.private_subnet_ids,
-                    public_access_cidrs=public_access_cidrs,
-                    node_dependencies=list(network.egress_routes),
-                    aws_profile=args.aws_profile,
-                ),
-                opts=pulumi.ResourceOptions(parent=self, providers={"aws": providers[c.region]}),
-            )
-            ca = IntermediateCa(
-                f"{c.name}-ca",
-                IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, root=self.root_ca),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            k8s_and_aws = {"aws": providers[c.region], "kubernetes": cluster.provider}
-            controller = LoadBalancerController(
-                f"{c.name}-lb-controller",
-                LoadBalancerControllerArgs(
-                    cluster=c,
-                    vpc_id=network.vpc_id,
-                    vpc_arn=network.vpc_arn,
-                    oidc_provider_arn=cluster.oidc_provider_arn,
-                    oidc_provider_url=cluster.oidc_provider_url,
-                    node_group=cluster.node_group,
-                ),
-                opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
-            )
-            topology = Topology(
-                role=c.role,
-                primary=c.primary,
-                has_remotes=bool(spec.remotes_of(c.name)),
-                east_west_gateway=spec.has_east_west_gateway(c),
-                cross_network=not spec.single_network,
-                static_eip_allocation_ids=[e.allocation_id for e in network.east_west_eips],
+    def _cluster(self, spec: MeshSpec, c: ClusterSpec, network: Vpc, access: MeshAccess) -> MeshCluster:
+        """One cluster: EKS, its intermediate CA, the load balancer controller, Istio, a reader token."""
+        region = self._aws[c.region]
+        topology = spec.topology[c.name]
+        eks = EksCluster(
+            c.name,
+            EksClusterArgs(
+                cluster=c,
+                vpc_id=network.vpc_id,
                 public_subnet_ids=network.public_subnet_ids,
-            )
-            if c.is_remote:
-                primary = self.clusters[c.primary]
-                topology.remote_pilot_address = primary.network.east_west_eips[0].public_ip
-                topology.after = [primary.istio.east_west_gateway, *primary.istio.istiod_exposure, *primary.network.east_west_eips]
-            istio = IstioControlPlane(
-                f"{c.name}-istio",
-                IstioControlPlaneArgs(
-                    cluster=c,
-                    mesh_id=spec.mesh_id,
-                    istio_version=spec.istio_version,
-                    ca=ca,
-                    node_group=cluster.node_group,
-                    load_balancer_controller=controller.release,
-                    east_west_allowed_cidrs=east_west_cidrs,
-                    vpc_id=network.vpc_id,
-                    vpc_cidr=network.cidr_block,
-                    topology=topology,
-                    extra_values=spec.istio_values,
-                    extra_values_secret=spec.istio_values_secret,
-                ),
-                opts=pulumi.ResourceOptions(parent=self, providers=k8s_and_aws),
-            )
-            reader_token = ReaderToken(
-                f"{c.name}-reader-token",
-                ReaderTokenArgs(istio_base=istio.base),
-                opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider}),
-            )
-            self.clusters[c.name] = ClusterHandles(
-                network=network,
-                eks=cluster,
-                load_balancer_controller=controller,
+                private_subnet_ids=network.private_subnet_ids,
+                public_access_cidrs=access.api,
+                # The nodes join only through NAT: they wait for the whole network.
+                node_dependencies=[network],
+                aws_profile=self._profile,
+            ),
+            opts=self._child(aws=region),
+        )
+        ca = IntermediateCa(
+            f"{c.name}-ca", IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, root=self.root_ca), opts=self._child()
+        )
+        in_cluster = self._child(aws=region, kubernetes=eks.provider)
+        controller = LoadBalancerController(
+            f"{c.name}-lb-controller",
+            LoadBalancerControllerArgs(
+                cluster=c,
+                vpc_id=network.vpc_id,
+                vpc_arn=network.vpc_arn,
+                oidc_provider_arn=eks.oidc_provider_arn,
+                oidc_provider_url=eks.oidc_provider_url,
+                node_group=eks.node_group,
+            ),
+            opts=in_cluster,
+        )
+        istio = IstioControlPlane(
+            f"{c.name}-istio",
+            IstioControlPlaneArgs(
+                cluster=c,
+                topology=topology,
+                mesh_id=spec.mesh_id,
+                istio_version=spec.istio_version,
                 ca=ca,
-                istio=istio,
-                reader_token=reader_token,
-            )
+                node_group=eks.node_group,
+                load_balancer_controller=controller,
+                east_west_allowed_cidrs=access.east_west,
+                vpc_id=network.vpc_id,
+                vpc_cidr=network.cidr_block,
+                gateway_addresses=network.gateway_addresses,
+                primary=self.clusters[topology.control_plane].istio.remote_access if topology.is_remote else None,
+                extra_values=spec.istio_values,
+                extra_values_secret=spec.istio_values_secret,
+            ),
+            opts=in_cluster,
+        )
+        reader_token = ReaderToken(
+            f"{c.name}-reader-token",
+            ReaderTokenArgs(reader_account=istio.reader_account),
+            opts=self._child(kubernetes=eks.provider),
+        )
+        return MeshCluster(network=network, eks=eks, istio=istio, reader_token=reader_token)
 
-        for a, b in spec.peered_pairs():
-            VpcPeering(
-                f"{a.name}-{b.name}-peering",
-                VpcPeeringArgs(
-                    requester=PeerSide(a, networks[a.name], self.clusters[a.name].eks.cluster_security_group_id, providers[a.region]),
-                    accepter=PeerSide(b, networks[b.name], self.clusters[b.name].eks.cluster_security_group_id, providers[b.region]),
+    def _peerings(self, spec: MeshSpec) -> None:
+        """Clusters on one network reach each other's pods directly: their VPCs are peered."""
+
+        def side(c: ClusterSpec) -> PeerSide:
+            here = self.clusters[c.name]
+            return PeerSide(c, here.network, here.eks.cluster_security_group_id, self._aws[c.region])
+
+        for a, b in spec.peerings:
+            VpcPeering(f"{a.name}-{b.name}-peering", VpcPeeringArgs(requester=side(a), accepter=side(b)), opts=self._child())
+
+    def _remote_secrets(self, spec: MeshSpec) -> dict[tuple[str, str], RemoteSecret]:
+        """A remote secret per (local, peer) pair whose local istiod discovers the peer."""
+        secrets = {}
+        for local, peer in spec.discovery_pairs:
+            here, there = self.clusters[local.name], self.clusters[peer.name]
+            secrets[local.name, peer.name] = RemoteSecret(
+                f"{local.name}-remote-secret-{peer.name}",
+                RemoteSecretArgs(
+                    peer_name=peer.name,
+                    peer_endpoint=there.eks.endpoint,
+                    peer_certificate_authority=there.eks.certificate_authority,
+                    peer_token=there.reader_token.token,
+                    namespace=here.istio.namespace,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._child(kubernetes=here.eks.provider),
+            )
+        return secrets
+
+    def _samples(self, spec: MeshSpec, remote_secrets: dict[tuple[str, str], RemoteSecret]) -> None:
+        for index, c in enumerate(spec.clusters):
+            # A remote's pods get their sidecars and config from the primary's istiod, which needs
+            # its remote secret for the remote to serve (and authenticate) them.
+            control_plane = spec.topology[c.name].control_plane
+            injectors: list[pulumi.Resource] = [self.clusters[c.name].istio.injector]
+            if control_plane != c.name:
+                injectors += [self.clusters[control_plane].istio.injector, remote_secrets[control_plane, c.name]]
+            SampleWorkloads(
+                f"{c.name}-samples",
+                SampleWorkloadsArgs(version=sample_version(index), istiod=injectors),
+                opts=self._child(kubernetes=self.clusters[c.name].eks.provider),
             )
 
-        # Every primary's istiod discovers every other cluster: a remote secret per such pair.
-        remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
-        for local in spec.clusters:
-            for peer in spec.clusters:
-                if not spec.discovers(local, peer):
-                    continue
-                here, there = self.clusters[local.name], self.clusters[peer.name]
-                remote_secrets[local.name, peer.name] = RemoteSecret(
-                    f"{local.name}-remote-secret-{peer.name}",
-                    RemoteSecretArgs(
-                        peer_name=peer.name,
-                        peer_endpoint=there.eks.endpoint,
-                        peer_certificate_authority=there.eks.certificate_authority,
-                        peer_token=there.reader_token.token,
-                        namespace=here.istio.namespace,
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": here.eks.provider}),
-                )
-
-        if spec.deploy_samples:
-            for index, c in enumerate(spec.clusters):
-                # A remote's pods get their sidecars and config from the primary's istiod, which
-                # needs its remote secret for the remote to serve (and authenticate) them.
-                istiod = [self.clusters[c.name].istio.istiod]
-                if c.is_remote:
-                    istiod += [self.clusters[c.primary].istio.istiod, remote_secrets[c.primary, c.name]]
-                SampleWorkloads(
-                    f"{c.name}-samples",
-                    SampleWorkloadsArgs(version=sample_version(index), istiod=istiod),
-                    opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.clusters[c.name].eks.provider}),
-                )
-
-        self.cluster_outputs = {
-            c.name: {
+    def _outputs(self, spec: MeshSpec) -> dict[str, dict]:
+        def of(index: int, c: ClusterSpec) -> dict:
+            here = self.clusters[c.name]
+            addresses = here.network.gateway_addresses
+            return {
                 "region": c.region,
                 "network": c.network,
-                "vpcId": self.clusters[c.name].network.vpc_id,
-                "endpoint": self.clusters[c.name].eks.endpoint,
-                "kubeconfig": self.clusters[c.name].eks.kubeconfig,
+                "vpcId": here.network.vpc_id,
+                "endpoint": here.eks.endpoint,
+                "kubeconfig": here.eks.kubeconfig,
                 "role": c.role,
-                "eastWestAddress": self.clusters[c.name].istio.east_west_address,
-                "eastWestStaticIps": pulumi.Output.all(*[e.public_ip for e in self.clusters[c.name].network.east_west_eips]),
+                "eastWestAddress": here.istio.east_west_address,
+                "eastWestStaticIps": addresses.public_ips if addresses else [],
                 # What `verify` expects helloworld in this cluster to answer; absent without samples.
                 **({"sampleVersion": sample_version(index)} if spec.deploy_samples else {}),
             }
-            for index, c in enumerate(spec.clusters)
-        }
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_ca.cert_pem})
+
+        return {c.name: of(index, c) for index, c in enumerate(spec.clusters)}

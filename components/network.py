@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .config import EKS_UNSUPPORTED_ZONE_IDS, ClusterSpec
+from .spec import EKS_UNSUPPORTED_ZONE_IDS, ClusterSpec
 
 
 def subnet_cidrs(vpc_cidr: ipaddress.IPv4Network, az_count: int) -> tuple[list[str], list[str]]:
@@ -30,6 +30,15 @@ def subnet_cidrs(vpc_cidr: ipaddress.IPv4Network, az_count: int) -> tuple[list[s
 @dataclass
 class VpcArgs:
     cluster: ClusterSpec
+
+
+@dataclass(frozen=True)
+class StaticAddresses:
+    """Elastic IPs for a load balancer, one per public subnet, with those subnets in zone order."""
+
+    allocation_ids: pulumi.Output[list[str]]
+    public_ips: pulumi.Output[list[str]]
+    subnet_ids: pulumi.Output[list[str]]
 
 
 class Vpc(pulumi.ComponentResource):
@@ -45,6 +54,8 @@ class Vpc(pulumi.ComponentResource):
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
+    # The east-west gateway's Elastic IPs (`eastWestStaticIps`), else None.
+    gateway_addresses: StaticAddresses | None
 
     def __init__(self, name: str, args: VpcArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:network:Vpc", name, None, opts)
@@ -131,10 +142,10 @@ class Vpc(pulumi.ComponentResource):
                 )
             )
 
-        private_route_tables, egress_routes = [], []
+        private_route_tables = []
         for i in range(nat_count):
             table = aws.ec2.RouteTable(f"{name}-private-rt-{i}", vpc_id=vpc.id, tags=tags(f"private-{i}"), opts=child)
-            route = aws.ec2.Route(
+            aws.ec2.Route(
                 f"{name}-private-default-{i}",
                 route_table_id=table.id,
                 destination_cidr_block="0.0.0.0/0",
@@ -142,14 +153,13 @@ class Vpc(pulumi.ComponentResource):
                 opts=child,
             )
             private_route_tables.append(table)
-            egress_routes.append(route)
         for i, subnet in enumerate(private):
             table = private_route_tables[i if nat_count > 1 else 0]
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
 
         # Static addresses for the east-west gateway's NLB: one per public subnet, as the load
         # balancer controller requires when it pins them with the subnets.
-        self.east_west_eips = [
+        gateway_eips = [
             aws.ec2.Eip(f"{name}-eastwest-{i}", domain="vpc", tags=tags(f"eastwest-{i}"), opts=child)
             for i in range(spec.az_count if spec.east_west_static_ips else 0)
         ]
@@ -162,15 +172,22 @@ class Vpc(pulumi.ComponentResource):
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.nat_public_ips = pulumi.Output.all(*nat_ips)
-        # Nodes in private subnets join the cluster only through NAT: they wait for these routes.
-        self.egress_routes: list[aws.ec2.Route] = egress_routes
+        self.gateway_addresses = (
+            StaticAddresses(
+                allocation_ids=pulumi.Output.all(*[e.allocation_id for e in gateway_eips]),
+                public_ips=pulumi.Output.all(*[e.public_ip for e in gateway_eips]),
+                subnet_ids=self.public_subnet_ids,
+            )
+            if gateway_eips
+            else None
+        )
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
                 "publicSubnetIds": self.public_subnet_ids,
                 "privateSubnetIds": self.private_subnet_ids,
                 "natPublicIps": self.nat_public_ips,
-                "eastWestPublicIps": pulumi.Output.all(*[e.public_ip for e in self.east_west_eips]),
+                "eastWestPublicIps": pulumi.Output.all(*[e.public_ip for e in gateway_eips]),
             }
         )
 

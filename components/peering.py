@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .config import ClusterSpec
+from .spec import ClusterSpec
 from .network import Vpc
 
 

@@ -35,19 +35,19 @@ def remote_kubeconfig(cluster: str, server: str, ca_data: str, token: str) -> st
 
 @dataclass
 class ReaderTokenArgs:
-    # The base chart's release, which creates the ServiceAccount the token is for.
-    istio_base: pulumi.Resource
+    # What creates the ServiceAccount the token is for (the base chart's release).
+    reader_account: pulumi.Resource
 
 
 class ReaderToken(pulumi.ComponentResource):
     """A long-lived token of `istio-reader-service-account`, for the other clusters' istiod."""
 
-    secret: k8s.core.v1.Secret
+    # The token (a secret Output); reading it waits until the token controller has filled it.
     token: pulumi.Output[str]
 
     def __init__(self, name: str, args: ReaderTokenArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:remote_secrets:ReaderToken", name, None, opts)
-        self.secret = k8s.core.v1.Secret(
+        secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=READER_TOKEN_SECRET,
@@ -55,9 +55,9 @@ class ReaderToken(pulumi.ComponentResource):
                 annotations={"kubernetes.io/service-account.name": READER_SERVICE_ACCOUNT},
             ),
             type="kubernetes.io/service-account-token",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.istio_base]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.reader_account]),
         )
-        self.token = pulumi.Output.secret(self.secret.data.apply(lambda data: base64.b64decode(data["token"]).decode()))
+        self.token = pulumi.Output.secret(secret.data.apply(lambda data: base64.b64decode(data["token"]).decode()))
         self.register_outputs({})
 
 
@@ -68,14 +68,13 @@ class RemoteSecretArgs:
     peer_endpoint: pulumi.Input[str]
     peer_certificate_authority: pulumi.Input[str]
     peer_token: pulumi.Input[str]
-    # The local istio-system namespace resource.
-    namespace: k8s.core.v1.Namespace
+    # The local istio-system namespace (its name, an Output of the namespace resource).
+    namespace: pulumi.Input[str]
 
 
 class RemoteSecret(pulumi.ComponentResource):
-    """`istio-remote-secret-<peer>` in the local cluster's istio-system."""
-
-    secret: k8s.core.v1.Secret
+    """`istio-remote-secret-<peer>` in the local cluster's istio-system. What needs the local istiod
+    to know the peer (a remote's workloads) depends on this component."""
 
     def __init__(self, name: str, args: RemoteSecretArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:remote_secrets:RemoteSecret", name, None, opts)
@@ -83,11 +82,11 @@ class RemoteSecret(pulumi.ComponentResource):
         kubeconfig = pulumi.Output.all(args.peer_endpoint, args.peer_certificate_authority, args.peer_token).apply(
             lambda v: remote_kubeconfig(peer, v[0], v[1], v[2])
         )
-        self.secret = k8s.core.v1.Secret(
+        k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=f"istio-remote-secret-{peer}",
-                namespace=args.namespace.metadata.name,
+                namespace=args.namespace,
                 labels={"istio/multiCluster": "true"},
                 annotations={"networking.istio.io/cluster": peer},
             ),

@@ -8,7 +8,8 @@ import pulumi
 import pytest
 
 from components import versions
-from components.config import ConfigError, parse_mesh_spec
+from components.parse import parse_mesh_spec
+from components.validate import ConfigError
 
 
 def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev"):
@@ -40,7 +41,7 @@ def test_defaults_fill_a_minimal_config():
     assert east.eks_name == "east-dev"
 
 
-def test_topology_defaults_and_shared_networks():
+def test_topology_is_decided_once_from_roles_and_networks():
     spec = parse(
         {
             "clusters": [
@@ -48,16 +49,42 @@ def test_topology_defaults_and_shared_networks():
                 {"name": "r1", "role": "remote", "primary": "p1", "network": "n1"},
                 {"name": "p2", "network": "n2"},
                 {"name": "p3", "network": "n2", "eastWestStaticIps": True},
+                {"name": "r2", "role": "remote", "primary": "p2", "network": "n3"},
             ]
         }
     )
-    p1, r1, p2, p3 = spec.clusters
-    assert (p1.role, r1.role, r1.primary) == ("primary", "remote", "p1")
     # Static gateway addresses by default only where remotes need them.
-    assert (p1.east_west_static_ips, r1.east_west_static_ips, p2.east_west_static_ips, p3.east_west_static_ips) == (True, False, False, True)
-    assert [(a.name, b.name) for a, b in spec.peered_pairs()] == [("p1", "r1"), ("p2", "p3")]
-    assert [c.name for c in spec.clusters if spec.has_east_west_gateway(c)] == ["p1", "p2", "p3"]
-    assert spec.discovers(p1, r1) and spec.discovers(p2, r1) and not spec.discovers(r1, p1)
+    assert {c.name: c.east_west_static_ips for c in spec.clusters} == {"p1": True, "r1": False, "p2": True, "p3": True, "r2": False}
+    table = {
+        name: (t.role, t.control_plane, t.remotes, t.east_west_gateway, t.cross_network, t.exposes_istiod, t.peered_with, t.discovers)
+        for name, t in spec.topology.items()
+    }
+    everyone = ("p1", "r1", "p2", "p3", "r2")
+    others = lambda me: tuple(n for n in everyone if n != me)  # noqa: E731
+    assert table == {
+        # role, served by, remotes, gateway, cross-network, exposes istiod, peered with, discovers
+        "p1": ("primary", "p1", ("r1",), True, True, True, ("r1",), others("p1")),
+        # On its primary's network: reached through the primary's gateway.
+        "r1": ("remote", "p1", (), False, False, False, ("p1",), ()),
+        "p2": ("primary", "p2", ("r2",), True, True, True, ("p3",), others("p2")),
+        "p3": ("primary", "p3", (), True, True, False, ("p2",), others("p3")),
+        # On a network of its own: its own gateway for traffic from the others.
+        "r2": ("remote", "p2", (), True, True, False, (), ()),
+    }
+    assert [(a.name, b.name) for a, b in spec.peerings] == [("p1", "r1"), ("p2", "p3")]
+    assert [c.name for c in spec.primaries_first] == ["p1", "p2", "p3", "r1", "r2"]
+
+
+def test_one_network_needs_no_gateway_unless_a_primary_serves_remotes():
+    spec = parse({"clusters": [{"name": "a", "network": "n"}, {"name": "b", "network": "n"}, {"name": "r", "network": "n", "role": "remote", "primary": "a"}]})
+    assert {n: (t.east_west_gateway, t.cross_network) for n, t in spec.topology.items()} == {
+        "a": (True, False),
+        "b": (False, False),
+        "r": (False, False),
+    }
+    # A lone cluster keeps its cross-network gateway, ready for the clusters added next.
+    lone = parse({"clusters": [{"name": "a"}]}).topology["a"]
+    assert (lone.east_west_gateway, lone.cross_network) == (True, True)
 
 
 def test_default_cidrs_avoid_explicit_ones():

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from components.config import ConfigError, parse_mesh_spec
+from components.parse import parse_mesh_spec
+from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from components.config import ConfigError
+from components.validate import ConfigError
 from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve, run_program
 
@@ -216,7 +216,7 @@ def test_an_imported_root_in_plain_text_is_refused():
 )
 def test_bad_pki_settings_name_the_key(pki, key):
     with pytest.raises(ConfigError) as caught:
-        from components.config import parse_mesh_spec
+        from components.parse import parse_mesh_spec
 
         parse_mesh_spec({"clusters": [{"name": "a"}], "pki": pki}, default_region="us-east-1", stack="dev")
     assert key in dict(caught.value.problems)

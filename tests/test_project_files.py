@@ -5,7 +5,8 @@ from __future__ import annotations
 import yaml
 
 from components import versions
-from components.config import PROJECT, TOP_LEVEL_KEYS, parse_mesh_spec
+from components.parse import TOP_LEVEL_KEYS, parse_mesh_spec
+from components.spec import PROJECT
 from tests.harness import ROOT, run_program
 
 

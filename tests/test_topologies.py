@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 
-from components.config import ConfigError
+from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR
 from tests.harness import Run, cached_run, resolve, run_program
 

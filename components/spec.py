@@ -1,0 +1,190 @@
+"""The mesh as the stack config describes it: frozen, validated values, and the topology derived
+from them once (who runs istiod, who serves whom, who has a gateway, who peers, who discovers whom).
+
+Nothing here touches Pulumi; `parse.py` builds these from the raw config and `config.py` reads it
+from the stack. The wiring (`mesh.py`) only reads them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+PROJECT = "istio-eks-mesh"
+ROLES = ("primary", "remote")
+# EKS only takes the control plane's subnets in these zones (AWS returns
+# UnsupportedAvailabilityZoneException elsewhere), so they are never picked automatically.
+EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
+
+
+@dataclass(frozen=True)
+class NodeGroupSpec:
+    instance_types: tuple[str, ...] = ("m6i.large",)
+    desired_size: int = 2
+    min_size: int = 2
+    max_size: int = 4
+    capacity_type: str = "ON_DEMAND"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    region: str
+    network: str
+    vpc_cidr: ipaddress.IPv4Network
+    # A count (zones picked from the region at deploy time) or explicit zone names.
+    availability_zones: int | tuple[str, ...]
+    kubernetes_version: str
+    node_group: NodeGroupSpec
+    nat_gateways: str
+    # The EKS cluster's name in AWS; unique per stack so two stacks can share an account.
+    eks_name: str
+    # `primary` runs istiod; `remote` is served by the istiod of the cluster named in `primary`.
+    role: str = "primary"
+    primary: str | None = None
+    # Elastic IPs for the east-west gateway's NLB, one per public subnet.
+    east_west_static_ips: bool = False
+
+    @property
+    def az_count(self) -> int:
+        zones = self.availability_zones
+        return zones if isinstance(zones, int) else len(zones)
+
+    @property
+    def nat_count(self) -> int:
+        return 1 if self.nat_gateways == "single" else self.az_count
+
+    @property
+    def is_remote(self) -> bool:
+        return self.role == "remote"
+
+
+@dataclass(frozen=True)
+class PkiSpec:
+    organization: str = "Istio"
+    # RSA 4096 (what Istio's own tools make) or ECDSA P-256.
+    key_algorithm: str = "RSA"
+    root_validity_days: int = 3650
+    intermediate_validity_days: int = 730
+    # An intermediate is re-issued on the first `pulumi up` this many days before it expires.
+    early_renewal_days: int = 30
+
+
+@dataclass(frozen=True)
+class ImportedRootCa:
+    """A root CA brought from elsewhere (e.g. a vault), already checked to be usable."""
+
+    cert_pem: str
+    key_pem: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ClusterTopology:
+    """Where one cluster sits in the mesh, decided from the whole config."""
+
+    role: str
+    # The cluster whose istiod serves this one: itself for a primary, its primary for a remote.
+    control_plane: str
+    # The remotes this primary's istiod serves (its remote profile clusters).
+    remotes: tuple[str, ...]
+    # An east-west gateway: a network that other networks reach, or a primary exposing istiod.
+    east_west_gateway: bool
+    # The gateway also carries cross-network traffic (15443): the mesh has more than one network.
+    cross_network: bool
+    # The clusters on this cluster's network, whose VPCs are peered with its own.
+    peered_with: tuple[str, ...]
+    # The clusters this cluster's istiod has a remote secret for (none for a remote).
+    discovers: tuple[str, ...]
+
+    @property
+    def is_remote(self) -> bool:
+        return self.role == "remote"
+
+    @property
+    def exposes_istiod(self) -> bool:
+        """A primary with remotes serves their proxies and webhooks through its gateway."""
+        return bool(self.remotes)
+
+
+def plan_topology(clusters: tuple[ClusterSpec, ...]) -> dict[str, ClusterTopology]:
+    """The topology of every cluster. Multi-primary or primary-remote, one network or several,
+    follow from each cluster's role, primary and network alone."""
+    by_name = {c.name: c for c in clusters}
+    # Several clusters all on one network: nothing crosses networks. A lone cluster keeps its
+    # cross-network gateway, ready for the clusters added next.
+    single_network = len(clusters) > 1 and len({c.network for c in clusters}) == 1
+    plan = {}
+    for c in clusters:
+        remotes = tuple(r.name for r in clusters if r.primary == c.name)
+        if c.is_remote:
+            # A remote on its primary's network is reached through the primary's gateway.
+            gateway = not single_network and c.network != by_name[c.primary].network
+        else:
+            gateway = not single_network or bool(remotes)
+        plan[c.name] = ClusterTopology(
+            role=c.role,
+            control_plane=c.primary if c.is_remote else c.name,
+            remotes=remotes,
+            east_west_gateway=gateway,
+            cross_network=gateway and not single_network,
+            peered_with=tuple(p.name for p in clusters if p.network == c.network and p.name != c.name),
+            # Every primary watches every other cluster: its remotes, the other primaries and theirs.
+            discovers=() if c.is_remote else tuple(p.name for p in clusters if p.name != c.name),
+        )
+    return plan
+
+
+@dataclass(frozen=True)
+class MeshSpec:
+    mesh_id: str
+    istio_version: str
+    clusters: tuple[ClusterSpec, ...]
+    # CIDRs of operators allowed to reach the EKS public endpoints (the NAT addresses of every VPC
+    # in the mesh are added to them).
+    api_access_cidrs: tuple[str, ...]
+    pki: PkiSpec = PkiSpec()
+    root_ca: ImportedRootCa | None = field(default=None, repr=False)
+    # Who may reach the east-west gateways (15443 and friends); None means the NAT addresses of
+    # every VPC in the mesh, i.e. only mesh peers.
+    east_west_allowed_cidrs: tuple[str, ...] | None = None
+    # Extra Helm values per Istio chart, merged over the program's own.
+    istio_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Deploy helloworld and a curl client in every cluster, for `python -m verify`.
+    deploy_samples: bool = False
+    # `istioValues` was stored encrypted: the Helm values that carry it stay secret.
+    istio_values_secret: bool = False
+    # Derived from `clusters`, never set by hand.
+    topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "topology", plan_topology(self.clusters))
+
+    @property
+    def api_open_to_internet(self) -> bool:
+        return "0.0.0.0/0" in self.api_access_cidrs
+
+    def cluster(self, name: str) -> ClusterSpec:
+        return next(c for c in self.clusters if c.name == name)
+
+    @property
+    def primaries_first(self) -> list[ClusterSpec]:
+        """Clusters in config order, primaries before remotes: a remote's Istio needs its primary's."""
+        return sorted(self.clusters, key=lambda c: c.is_remote)
+
+    @property
+    def peerings(self) -> list[tuple[ClusterSpec, ClusterSpec]]:
+        """Each pair of clusters on one network once, in config order: their VPCs are peered."""
+        return [(a, b) for i, a in enumerate(self.clusters) for b in self.clusters[i + 1 :] if b.name in self.topology[a.name].peered_with]
+
+    @property
+    def discovery_pairs(self) -> list[tuple[ClusterSpec, ClusterSpec]]:
+        """(local, peer): the local istiod holds a remote secret for the peer."""
+        return [(local, peer) for local in self.clusters for peer in self.clusters if peer.name in self.topology[local.name].discovers]
+
+    def elastic_ips_by_region(self) -> dict[str, int]:
+        """Elastic IPs the mesh allocates per region: NAT gateways and static gateway addresses."""
+        counts: dict[str, int] = {}
+        for c in self.clusters:
+            counts[c.region] = counts.get(c.region, 0) + c.nat_count + (c.az_count if c.east_west_static_ips else 0)
+        return counts
