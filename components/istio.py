@@ -238,24 +238,9 @@ class IstioControlPlane(pulumi.ComponentResource):
             string_data={key: pulumi.Output.secret(value) for key, value in args.ca.cacerts_data().items()},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # A remote's Istio waits for everything through which its primary's istiod serves it.
-        after_primary = list(args.primary.ready) if args.primary else []
-
-        def release(role: str, chart: str, release_name: str, values: dict, depends_on: list, timeout: int = 600):
-            return k8s.helm.v3.Release(
-                f"{name}-{role}",
-                name=release_name,
-                chart=chart,
-                version=args.istio_version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
-                namespace=self.namespace,
-                values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
-                timeout=timeout,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *after_primary, *depends_on]),
-            )
-
-        base = release("base", "base", "istio-base", {"profile": "remote"} if topology.is_remote else {}, [namespace])
-        istiod = release(
+        self._name, self._args = name, args
+        base = self._release("base", "base", "istio-base", {"profile": "remote"} if topology.is_remote else {}, [namespace])
+        istiod = self._release(
             "istiod",
             "istiod",
             "istiod",
@@ -267,41 +252,62 @@ class IstioControlPlane(pulumi.ComponentResource):
         self.east_west_address = None
         self.remote_access = None
         if topology.east_west_gateway:
-            security_group = self._webhook_security_group(name, args) if topology.exposes_istiod else None
-            gateway = release(
-                "eastwest",
-                "gateway",
-                EAST_WEST_RELEASE,
-                east_west_gateway_values(
-                    spec, args.east_west_allowed_cidrs, args.gateway_addresses, security_group.id if security_group else None
-                ),
-                [istiod, args.load_balancer_controller],
-                # The NLB must be provisioned before the Service reports an address.
-                timeout=900,
-            )
-            # After base (the CRDs) and istiod (its validating webhook).
-            istio_config = pulumi.ResourceOptions(parent=self, depends_on=[base, istiod])
-            if topology.cross_network:
-                _istio_resource(name, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
-            if topology.exposes_istiod:
-                assert args.gateway_addresses is not None, "a primary with remotes has static gateway addresses"
-                gateway_spec, virtual_service_spec = expose_istiod_resources()
-                exposure = [
-                    _istio_resource(name, "istiod-gateway", "Gateway", gateway_spec, istio_config),
-                    _istio_resource(name, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),
-                ]
-                self.remote_access = ControlPlaneAccess(
-                    address=args.gateway_addresses.public_ips.apply(lambda ips: ips[0]),
-                    ready=[gateway, *exposure],
-                )
-            # Read back the gateway Service for the NLB's DNS name once the release has made it.
-            service = k8s.core.v1.Service.get(
-                f"{name}-eastwest-service",
-                f"{NAMESPACE}/{EAST_WEST_RELEASE}",
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
-            )
-            self.east_west_address = service.status.apply(_load_balancer_address)
+            self._east_west_gateway(base, istiod)
         self.register_outputs({"eastWestAddress": self.east_west_address})
+
+    def _release(self, role: str, chart: str, release_name: str, values: dict, depends_on: list, timeout: int = 600) -> k8s.helm.v3.Release:
+        args = self._args
+        # A remote's Istio waits for everything through which its primary's istiod serves it.
+        after_primary = list(args.primary.ready) if args.primary else []
+        return k8s.helm.v3.Release(
+            f"{self._name}-{role}",
+            name=release_name,
+            chart=chart,
+            version=args.istio_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
+            namespace=self.namespace,
+            values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
+            timeout=timeout,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *after_primary, *depends_on]),
+        )
+
+    def _east_west_gateway(self, base: pulumi.Resource, istiod: pulumi.Resource) -> None:
+        """The gateway release, its Istio Gateway objects, and (a primary with remotes) istiod's exposure."""
+        name, args, topology = self._name, self._args, self._args.topology
+        security_group = self._webhook_security_group(name, args) if topology.exposes_istiod else None
+        gateway = self._release(
+            "eastwest",
+            "gateway",
+            EAST_WEST_RELEASE,
+            east_west_gateway_values(
+                args.cluster, args.east_west_allowed_cidrs, args.gateway_addresses, security_group.id if security_group else None
+            ),
+            [istiod, args.load_balancer_controller],
+            # The NLB must be provisioned before the Service reports an address.
+            timeout=900,
+        )
+        # After base (the CRDs) and istiod (its validating webhook).
+        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[base, istiod])
+        if topology.cross_network:
+            _istio_resource(name, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
+        if topology.exposes_istiod:
+            assert args.gateway_addresses is not None, "a primary with remotes has static gateway addresses"
+            gateway_spec, virtual_service_spec = expose_istiod_resources()
+            exposure = [
+                _istio_resource(name, "istiod-gateway", "Gateway", gateway_spec, istio_config),
+                _istio_resource(name, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),
+            ]
+            self.remote_access = ControlPlaneAccess(
+                address=args.gateway_addresses.public_ips.apply(lambda ips: ips[0]),
+                ready=[gateway, *exposure],
+            )
+        # Read back the gateway Service for the NLB's DNS name once the release has made it.
+        service = k8s.core.v1.Service.get(
+            f"{name}-eastwest-service",
+            f"{NAMESPACE}/{EAST_WEST_RELEASE}",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+        self.east_west_address = service.status.apply(_load_balancer_address)
 
     def _webhook_security_group(self, name: str, args: IstioControlPlaneArgs) -> aws.ec2.SecurityGroup:
         """The NLB's security group on a primary with remotes: mesh ports from the allowed CIDRs as

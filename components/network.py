@@ -59,108 +59,31 @@ class Vpc(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VpcArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:network:Vpc", name, None, opts)
-        spec = args.cluster
-        child = pulumi.ResourceOptions(parent=self)
-
-        def tags(role: str, **extra: str) -> dict[str, str]:
-            return {"Name": f"{spec.eks_name}-{role}", **extra}
-
+        self._name, self._spec = name, args.cluster
+        self._nat_ips: list[pulumi.Output[str]] = []
+        spec = self._spec
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=str(spec.vpc_cidr),
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags=tags("vpc"),
-            opts=child,
+            tags=self._tags("vpc"),
+            opts=self._child(),
         )
-
-        if isinstance(spec.availability_zones, tuple):
-            zones: list[pulumi.Input[str]] = list(spec.availability_zones)
-        else:
-            # No `state` filter: a zone impaired at plan time must not move subnets elsewhere.
-            available = aws.get_availability_zones_output(
-                exclude_zone_ids=list(EKS_UNSUPPORTED_ZONE_IDS),
-                # Local and Wavelength zones are opt-in; EKS control planes cannot use them.
-                filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-                opts=pulumi.InvokeOutputOptions(parent=self),
-            )
-            zones = [available.names.apply(lambda names, i=i: _pick_zone(names, i, spec)) for i in range(spec.az_count)]
-
-        cluster_tag = {f"kubernetes.io/cluster/{spec.eks_name}": "shared"}
-        public_cidrs, private_cidrs = subnet_cidrs(spec.vpc_cidr, spec.az_count)
-        public, private = [], []
-        for i, zone in enumerate(zones):
-            public.append(
-                aws.ec2.Subnet(
-                    f"{name}-public-{i}",
-                    vpc_id=vpc.id,
-                    cidr_block=public_cidrs[i],
-                    availability_zone=zone,
-                    # Nothing in the public subnets needs an automatic public IP: NAT gateways and
-                    # NLBs bring their own.
-                    map_public_ip_on_launch=False,
-                    tags=tags(f"public-{i}", **cluster_tag, **{"kubernetes.io/role/elb": "1"}),
-                    opts=child,
-                )
-            )
-            private.append(
-                aws.ec2.Subnet(
-                    f"{name}-private-{i}",
-                    vpc_id=vpc.id,
-                    cidr_block=private_cidrs[i],
-                    availability_zone=zone,
-                    tags=tags(f"private-{i}", **cluster_tag, **{"kubernetes.io/role/internal-elb": "1"}),
-                    opts=child,
-                )
-            )
-
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child)
-        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags=tags("public"), opts=child)
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=public_rt.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=child,
-        )
-        for i, subnet in enumerate(public):
-            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child)
-
-        nat_count = 1 if spec.nat_gateways == "single" else spec.az_count
-        nat_ips, nats = [], []
-        for i in range(nat_count):
-            eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags=tags(f"nat-{i}"), opts=child)
-            nat_ips.append(eip.public_ip)
-            nats.append(
-                aws.ec2.NatGateway(
-                    f"{name}-nat-{i}",
-                    allocation_id=eip.allocation_id,
-                    subnet_id=public[i].id,
-                    tags=tags(f"nat-{i}"),
-                    # A NAT gateway only forwards once the VPC has its internet gateway.
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
-                )
-            )
-
-        private_route_tables = []
-        for i in range(nat_count):
-            table = aws.ec2.RouteTable(f"{name}-private-rt-{i}", vpc_id=vpc.id, tags=tags(f"private-{i}"), opts=child)
-            aws.ec2.Route(
-                f"{name}-private-default-{i}",
-                route_table_id=table.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nats[i].id,
-                opts=child,
-            )
-            private_route_tables.append(table)
-        for i, subnet in enumerate(private):
-            table = private_route_tables[i if nat_count > 1 else 0]
-            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
-
+        public, private = self._subnets(vpc.id, self._zones())
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags("igw"), opts=self._child())
+        public_table = self._route_table("public-rt", "public", vpc.id, "public-default", gateway_id=igw.id)
+        self._associate("public", public, [public_table])
+        nats = self._nat_gateways(public, igw)
+        private_tables = [
+            self._route_table(f"private-rt-{i}", f"private-{i}", vpc.id, f"private-default-{i}", nat_gateway_id=nat.id)
+            for i, nat in enumerate(nats)
+        ]
+        self._associate("private", private, private_tables)
         # Static addresses for the east-west gateway's NLB: one per public subnet, as the load
         # balancer controller requires when it pins them with the subnets.
         gateway_eips = [
-            aws.ec2.Eip(f"{name}-eastwest-{i}", domain="vpc", tags=tags(f"eastwest-{i}"), opts=child)
+            aws.ec2.Eip(f"{name}-eastwest-{i}", domain="vpc", tags=self._tags(f"eastwest-{i}"), opts=self._child())
             for i in range(spec.az_count if spec.east_west_static_ips else 0)
         ]
 
@@ -168,10 +91,10 @@ class Vpc(pulumi.ComponentResource):
         self.vpc_arn = vpc.arn
         self.cidr_block = str(spec.vpc_cidr)
         # Every table that routes the VPC's subnets, for routes added later (VPC peering).
-        self.route_table_ids: list[pulumi.Output[str]] = [public_rt.id, *[t.id for t in private_route_tables]]
+        self.route_table_ids: list[pulumi.Output[str]] = [public_table.id, *[t.id for t in private_tables]]
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
-        self.nat_public_ips = pulumi.Output.all(*nat_ips)
+        self.nat_public_ips = pulumi.Output.all(*self._nat_ips)
         self.gateway_addresses = (
             StaticAddresses(
                 allocation_ids=pulumi.Output.all(*[e.allocation_id for e in gateway_eips]),
@@ -190,6 +113,92 @@ class Vpc(pulumi.ComponentResource):
                 "eastWestPublicIps": pulumi.Output.all(*[e.public_ip for e in gateway_eips]),
             }
         )
+
+    def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+
+    def _tags(self, role: str, **extra: str) -> dict[str, str]:
+        return {"Name": f"{self._spec.eks_name}-{role}", **extra}
+
+    def _zones(self) -> list[pulumi.Input[str]]:
+        spec = self._spec
+        if isinstance(spec.availability_zones, tuple):
+            return list(spec.availability_zones)
+        # No `state` filter: a zone impaired at plan time must not move subnets elsewhere.
+        available = aws.get_availability_zones_output(
+            exclude_zone_ids=list(EKS_UNSUPPORTED_ZONE_IDS),
+            # Local and Wavelength zones are opt-in; EKS control planes cannot use them.
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return [available.names.apply(lambda names, i=i: _pick_zone(names, i, spec)) for i in range(spec.az_count)]
+
+    def _subnets(self, vpc_id: pulumi.Output[str], zones: list[pulumi.Input[str]]) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
+        spec, name = self._spec, self._name
+        cluster_tag = {f"kubernetes.io/cluster/{spec.eks_name}": "shared"}
+        public_cidrs, private_cidrs = subnet_cidrs(spec.vpc_cidr, spec.az_count)
+        public, private = [], []
+        for i, zone in enumerate(zones):
+            public.append(
+                aws.ec2.Subnet(
+                    f"{name}-public-{i}",
+                    vpc_id=vpc_id,
+                    cidr_block=public_cidrs[i],
+                    availability_zone=zone,
+                    # Nothing in the public subnets needs an automatic public IP: NAT gateways and
+                    # NLBs bring their own.
+                    map_public_ip_on_launch=False,
+                    tags=self._tags(f"public-{i}", **cluster_tag, **{"kubernetes.io/role/elb": "1"}),
+                    opts=self._child(),
+                )
+            )
+            private.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{i}",
+                    vpc_id=vpc_id,
+                    cidr_block=private_cidrs[i],
+                    availability_zone=zone,
+                    tags=self._tags(f"private-{i}", **cluster_tag, **{"kubernetes.io/role/internal-elb": "1"}),
+                    opts=self._child(),
+                )
+            )
+        return public, private
+
+    def _nat_gateways(self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway) -> list[aws.ec2.NatGateway]:
+        """`natGateways: single`: one, in the first zone; `perAz`: one per zone."""
+        nats = []
+        for i in range(self._spec.nat_count):
+            eip = aws.ec2.Eip(f"{self._name}-nat-{i}", domain="vpc", tags=self._tags(f"nat-{i}"), opts=self._child())
+            self._nat_ips.append(eip.public_ip)
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{self._name}-nat-{i}",
+                    allocation_id=eip.allocation_id,
+                    subnet_id=public[i].id,
+                    tags=self._tags(f"nat-{i}"),
+                    # A NAT gateway only forwards once the VPC has its internet gateway.
+                    opts=self._child(depends_on=[igw]),
+                )
+            )
+        return nats
+
+    def _route_table(self, table: str, role: str, vpc_id: pulumi.Output[str], default_route: str, **target: pulumi.Input[str]) -> aws.ec2.RouteTable:
+        """A route table and its default route, as a separate resource (see the module docstring)."""
+        route_table = aws.ec2.RouteTable(f"{self._name}-{table}", vpc_id=vpc_id, tags=self._tags(role), opts=self._child())
+        aws.ec2.Route(
+            f"{self._name}-{default_route}",
+            route_table_id=route_table.id,
+            destination_cidr_block="0.0.0.0/0",
+            **target,
+            opts=self._child(),
+        )
+        return route_table
+
+    def _associate(self, kind: str, subnets: list[aws.ec2.Subnet], tables: list[aws.ec2.RouteTable]) -> None:
+        # One table for all subnets, or one per zone (a NAT gateway per zone).
+        for i, subnet in enumerate(subnets):
+            table = tables[i if len(tables) > 1 else 0]
+            aws.ec2.RouteTableAssociation(f"{self._name}-{kind}-{i}", subnet_id=subnet.id, route_table_id=table.id, opts=self._child())
 
 
 def _pick_zone(names: list[str], index: int, spec: ClusterSpec) -> str:

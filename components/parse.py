@@ -53,28 +53,9 @@ def parse_mesh_spec(
     `secret_keys` are the top-level keys stored encrypted. Raises ConfigError listing every problem.
     """
     problems = Problems()
-    for key in raw:
-        if key not in TOP_LEVEL_KEYS:
-            lowered = {k.lower(): k for k in TOP_LEVEL_KEYS}
-            guess = lowered.get(key.lower())
-            problems.add(key, f"unknown key; did you mean `{guess}`?" if guess else f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}")
-
-    mesh_id = raw.get("meshId", "mesh1")
-    if expect(mesh_id, str, "meshId", problems, '"mesh1"') and not (DNS_LABEL.match(mesh_id) and len(mesh_id) <= 63):
-        problems.add("meshId", f"{mesh_id!r} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"mesh1\"")
-
-    istio_version = raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION)
-    if expect(istio_version, str, "istioVersion", problems, f'"{versions.DEFAULT_ISTIO_VERSION}"'):
-        match = _ISTIO_VERSION.match(istio_version)
-        minimum = ".".join(map(str, versions.MIN_ISTIO_VERSION))
-        if not match:
-            problems.add(
-                "istioVersion",
-                f"{istio_version!r} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or"
-                f" pre-release suffix); e.g. \"{versions.DEFAULT_ISTIO_VERSION}\"",
-            )
-        elif tuple(map(int, match.groups())) < versions.MIN_ISTIO_VERSION:
-            problems.add("istioVersion", f"{istio_version} is older than {minimum}, the oldest release this program's Helm values fit")
+    _unknown_keys(raw, problems)
+    mesh_id = _parse_mesh_id(raw.get("meshId", "mesh1"), problems)
+    istio_version = _parse_istio_version(raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION), problems)
 
     api_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     if raw.get("apiAccessCidrs") is not None:
@@ -87,26 +68,9 @@ def parse_mesh_spec(
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
         clusters = parse_clusters(clusters_raw, default_region, stack, problems)
 
-    nat_addresses = sum(1 if c.nat_gateways == "single" else c.az_count for c in clusters)
-    if len(api_access_cidrs) + nat_addresses > MAX_PUBLIC_ACCESS_CIDRS:
-        problems.add(
-            "apiAccessCidrs",
-            f"{len(api_access_cidrs)} CIDRs plus {nat_addresses} NAT addresses of the mesh exceed the"
-            f" {MAX_PUBLIC_ACCESS_CIDRS} EKS allows on a public endpoint; merge CIDRs or use"
-            " natGateways: single",
-        )
-
     east_west = None
     if raw.get("eastWestAllowedCidrs") is not None:
         east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
-
-    istio_values: dict[str, dict[str, Any]] = {}
-    extra = raw.get("istioValues")
-    if extra is not None and expect(extra, dict, "istioValues", problems, '{"istiod": {"pilot": {"resources": {}}}}'):
-        unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
-        for chart in ISTIO_CHARTS:
-            if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
-                istio_values[chart] = extra[chart]
 
     deploy_samples = raw.get("deploySamples", False)
     if not isinstance(deploy_samples, bool):
@@ -117,16 +81,8 @@ def parse_mesh_spec(
     if raw.get("rootCa") is not None:
         root_ca = parse_root_ca(raw["rootCa"], "rootCa" in secret_keys, pki, now or datetime.datetime.now(datetime.timezone.utc), problems)
 
-    east_west_count = len(east_west) if east_west is not None else nat_addresses
-    if east_west_count > MAX_EAST_WEST_CIDRS:
-        key = "eastWestAllowedCidrs"
-        problems.add(
-            key,
-            f"{east_west_count} source CIDRs{'' if east_west is not None else ' (the NAT addresses of the mesh, the default)'}"
-            f" would need {east_west_count * 4} security group rules on each east-west NLB (4 ports);"
-            f" a security group holds 60, so use at most {MAX_EAST_WEST_CIDRS} (merge CIDRs, or use natGateways: single)",
-        )
-
+    _check_access_limits(clusters, api_access_cidrs, east_west, problems)
+    istio_values = _parse_istio_values(raw.get("istioValues"), problems)
     if problems.items:
         raise ConfigError(problems.items)
     spec = MeshSpec(
@@ -151,6 +107,67 @@ def parse_mesh_spec(
     if problems.items:
         raise ConfigError(problems.items)
     return spec
+
+
+def _unknown_keys(raw: Mapping[str, Any], problems: Problems) -> None:
+    lowered = {k.lower(): k for k in TOP_LEVEL_KEYS}
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            guess = lowered.get(key.lower())
+            problems.add(key, f"unknown key; did you mean `{guess}`?" if guess else f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}")
+
+
+def _parse_mesh_id(mesh_id: Any, problems: Problems) -> Any:
+    if expect(mesh_id, str, "meshId", problems, '"mesh1"') and not (DNS_LABEL.match(mesh_id) and len(mesh_id) <= 63):
+        problems.add("meshId", f"{mesh_id!r} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"mesh1\"")
+    return mesh_id
+
+
+def _parse_istio_version(istio_version: Any, problems: Problems) -> Any:
+    if expect(istio_version, str, "istioVersion", problems, f'"{versions.DEFAULT_ISTIO_VERSION}"'):
+        match = _ISTIO_VERSION.match(istio_version)
+        minimum = ".".join(map(str, versions.MIN_ISTIO_VERSION))
+        if not match:
+            problems.add(
+                "istioVersion",
+                f"{istio_version!r} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or"
+                f" pre-release suffix); e.g. \"{versions.DEFAULT_ISTIO_VERSION}\"",
+            )
+        elif tuple(map(int, match.groups())) < versions.MIN_ISTIO_VERSION:
+            problems.add("istioVersion", f"{istio_version} is older than {minimum}, the oldest release this program's Helm values fit")
+    return istio_version
+
+
+def _parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, Any]]:
+    istio_values: dict[str, dict[str, Any]] = {}
+    if extra is not None and expect(extra, dict, "istioValues", problems, '{"istiod": {"pilot": {"resources": {}}}}'):
+        unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
+        for chart in ISTIO_CHARTS:
+            if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
+                istio_values[chart] = extra[chart]
+    return istio_values
+
+
+def _check_access_limits(
+    clusters: list[ClusterSpec], api_access_cidrs: tuple[str, ...], east_west: tuple[str, ...] | None, problems: Problems
+) -> None:
+    """AWS limits on who may reach the API endpoints and the east-west gateways."""
+    nat_addresses = sum(c.nat_count for c in clusters)
+    if len(api_access_cidrs) + nat_addresses > MAX_PUBLIC_ACCESS_CIDRS:
+        problems.add(
+            "apiAccessCidrs",
+            f"{len(api_access_cidrs)} CIDRs plus {nat_addresses} NAT addresses of the mesh exceed the"
+            f" {MAX_PUBLIC_ACCESS_CIDRS} EKS allows on a public endpoint; merge CIDRs or use"
+            " natGateways: single",
+        )
+    east_west_count = len(east_west) if east_west is not None else nat_addresses
+    if east_west_count > MAX_EAST_WEST_CIDRS:
+        problems.add(
+            "eastWestAllowedCidrs",
+            f"{east_west_count} source CIDRs{'' if east_west is not None else ' (the NAT addresses of the mesh, the default)'}"
+            f" would need {east_west_count * 4} security group rules on each east-west NLB (4 ports);"
+            f" a security group holds 60, so use at most {MAX_EAST_WEST_CIDRS} (merge CIDRs, or use natGateways: single)",
+        )
 
 
 def _parse_pki(value: Any, problems: Problems) -> PkiSpec:

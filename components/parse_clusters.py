@@ -130,96 +130,126 @@ def _default_cidr(name: str, taken: list[ipaddress.IPv4Network]) -> ipaddress.IP
 
 def parse_clusters(items: list, default_region: str | None, stack: str, problems: Problems) -> list[ClusterSpec]:
     slug = _stack_slug(stack)
-    explicit_cidrs: dict[int, ipaddress.IPv4Network] = {}
-    parsed: list[dict[str, Any]] = []
-
-    for i, item in enumerate(items):
-        path = f"clusters[{i}]"
-        if not expect(item, dict, path, problems, '{"name": "east"}'):
-            continue
-        unknown_fields(item, CLUSTER_FIELDS, path, problems)
-
-        name = item.get("name")
-        if name is None:
-            problems.add(f"{path}.name", 'is required, e.g. "east"')
-        elif expect(name, str, f"{path}.name", problems, '"east"'):
-            eks_name = f"{name}-{slug}"
-            if not DNS_LABEL.match(name):
-                problems.add(
-                    f"{path}.name",
-                    f"{name!r} is not a DNS-1123 label: use lowercase letters, digits and '-',"
-                    " starting with a letter, e.g. \"east\"",
-                )
-            elif len(eks_name) > MAX_EKS_NAME:
-                problems.add(
-                    f"{path}.name",
-                    f"{name!r} is too long: the EKS cluster name {eks_name!r} (<name>-<stack>) has"
-                    f" {len(eks_name)} characters, at most {MAX_EKS_NAME} fit the IAM role names derived"
-                    " from it; shorten the cluster name",
-                )
-
-        region = item.get("region", default_region)
-        if region is None:
-            problems.add(f"{path}.region", "no region: set it here or set aws:region for the stack")
-            region = ""
-        elif not (isinstance(region, str) and _REGION.match(region)):
-            problems.add(f"{path}.region", f"{region!r} is not an AWS region name such as \"us-east-1\"")
-            region = ""
-
-        network = item.get("network", f"network-{name}" if isinstance(name, str) else None)
-        if network is not None and expect(network, str, f"{path}.network", problems, '"network1"'):
-            if not (_LABEL_VALUE.match(network) and len(network) <= 63):
-                problems.add(
-                    f"{path}.network",
-                    f"{network!r} is not a valid Kubernetes label value (letters, digits, '-', '_',"
-                    " '.', at most 63, alphanumeric at both ends), e.g. \"network1\"",
-                )
-
-        if "vpcCidr" in item:
-            cidr = parse_cidr(item["vpcCidr"], f"{path}.vpcCidr", problems)
-            if cidr is not None:
-                if not LARGEST_VPC_PREFIX <= cidr.prefixlen <= SMALLEST_VPC_PREFIX:
-                    problems.add(
-                        f"{path}.vpcCidr",
-                        f"{cidr} is a /{cidr.prefixlen}; use a /{LARGEST_VPC_PREFIX} to /{SMALLEST_VPC_PREFIX}"
-                        " (AWS allows at most /16; smaller than /20 leaves too few addresses for"
-                        " pods and load balancers)",
-                    )
-                explicit_cidrs[i] = cidr
-
-        version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
-        if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-            problems.add(
-                f"{path}.kubernetesVersion",
-                f"{version!r} is not supported; use one of {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}"
-                " (a string, quoted in YAML)",
-            )
-
-        nat = item.get("natGateways", "single")
-        if nat not in NAT_GATEWAY_MODES:
-            problems.add(f"{path}.natGateways", f"{nat!r} is not one of {', '.join(NAT_GATEWAY_MODES)}")
-
-        parsed.append(
-            dict(
-                index=i,
-                name=name,
-                eks_name=f"{name}-{slug}",
-                region=region,
-                network=network,
-                availability_zones=_parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems),
-                kubernetes_version=version,
-                node_group=_parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
-                nat_gateways=nat,
-                role=item.get("role", "primary"),
-                primary=item.get("primary"),
-                east_west_static_ips=item.get("eastWestStaticIps"),
-            )
-        )
-
+    parsed = [
+        entry
+        for i, item in enumerate(items)
+        if (entry := _parse_cluster(i, item, default_region, slug, problems)) is not None
+    ]
     _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
     _check_topology(items, parsed, problems)
+    cidrs = _vpc_cidrs(parsed, problems)
+    if problems.items:
+        return []
+    return [
+        ClusterSpec(
+            name=entry["name"],
+            region=entry["region"],
+            network=entry["network"],
+            vpc_cidr=cidrs[entry["index"]],
+            availability_zones=entry["availability_zones"],
+            kubernetes_version=entry["kubernetes_version"],
+            node_group=entry["node_group"],
+            nat_gateways=entry["nat_gateways"],
+            eks_name=entry["eks_name"],
+            role=entry["role"],
+            primary=entry["primary"],
+            east_west_static_ips=entry["east_west_static_ips"],
+        )
+        for entry in parsed
+    ]
 
-    ordered = sorted(explicit_cidrs.items())
+
+def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, problems: Problems) -> dict[str, Any] | None:
+    """One entry of `clusters`, checked field by field; the checks between clusters come later."""
+    path = f"clusters[{i}]"
+    if not expect(item, dict, path, problems, '{"name": "east"}'):
+        return None
+    unknown_fields(item, CLUSTER_FIELDS, path, problems)
+    name = _parse_name(item.get("name"), f"{path}.name", slug, problems)
+
+    region = item.get("region", default_region)
+    if region is None:
+        problems.add(f"{path}.region", "no region: set it here or set aws:region for the stack")
+        region = ""
+    elif not (isinstance(region, str) and _REGION.match(region)):
+        problems.add(f"{path}.region", f"{region!r} is not an AWS region name such as \"us-east-1\"")
+        region = ""
+
+    network = item.get("network", f"network-{name}" if isinstance(name, str) else None)
+    if network is not None and expect(network, str, f"{path}.network", problems, '"network1"'):
+        if not (_LABEL_VALUE.match(network) and len(network) <= 63):
+            problems.add(
+                f"{path}.network",
+                f"{network!r} is not a valid Kubernetes label value (letters, digits, '-', '_',"
+                " '.', at most 63, alphanumeric at both ends), e.g. \"network1\"",
+            )
+
+    cidr = None
+    if "vpcCidr" in item:
+        cidr = parse_cidr(item["vpcCidr"], f"{path}.vpcCidr", problems)
+        if cidr is not None and not LARGEST_VPC_PREFIX <= cidr.prefixlen <= SMALLEST_VPC_PREFIX:
+            problems.add(
+                f"{path}.vpcCidr",
+                f"{cidr} is a /{cidr.prefixlen}; use a /{LARGEST_VPC_PREFIX} to /{SMALLEST_VPC_PREFIX}"
+                " (AWS allows at most /16; smaller than /20 leaves too few addresses for"
+                " pods and load balancers)",
+            )
+
+    version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
+    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
+        problems.add(
+            f"{path}.kubernetesVersion",
+            f"{version!r} is not supported; use one of {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}"
+            " (a string, quoted in YAML)",
+        )
+
+    nat = item.get("natGateways", "single")
+    if nat not in NAT_GATEWAY_MODES:
+        problems.add(f"{path}.natGateways", f"{nat!r} is not one of {', '.join(NAT_GATEWAY_MODES)}")
+
+    return dict(
+        index=i,
+        name=name,
+        eks_name=f"{name}-{slug}",
+        region=region,
+        network=network,
+        vpc_cidr=cidr,
+        explicit_cidr="vpcCidr" in item,
+        availability_zones=_parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems),
+        kubernetes_version=version,
+        node_group=_parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
+        nat_gateways=nat,
+        role=item.get("role", "primary"),
+        primary=item.get("primary"),
+        east_west_static_ips=item.get("eastWestStaticIps"),
+    )
+
+
+def _parse_name(name: Any, path: str, slug: str, problems: Problems) -> Any:
+    if name is None:
+        problems.add(path, 'is required, e.g. "east"')
+    elif expect(name, str, path, problems, '"east"'):
+        eks_name = f"{name}-{slug}"
+        if not DNS_LABEL.match(name):
+            problems.add(
+                path,
+                f"{name!r} is not a DNS-1123 label: use lowercase letters, digits and '-',"
+                " starting with a letter, e.g. \"east\"",
+            )
+        elif len(eks_name) > MAX_EKS_NAME:
+            problems.add(
+                path,
+                f"{name!r} is too long: the EKS cluster name {eks_name!r} (<name>-<stack>) has"
+                f" {len(eks_name)} characters, at most {MAX_EKS_NAME} fit the IAM role names derived"
+                " from it; shorten the cluster name",
+            )
+    return name
+
+
+def _vpc_cidrs(parsed: list[dict[str, Any]], problems: Problems) -> dict[int, ipaddress.IPv4Network]:
+    """Every cluster's VPC range: explicit ones must not overlap; defaults fill the gaps."""
+    explicit = {e["index"]: e["vpc_cidr"] for e in parsed if e["vpc_cidr"] is not None}
+    ordered = sorted(explicit.items())
     for a, (i, first) in enumerate(ordered):
         for j, second in ordered[a + 1 :]:
             if first.overlaps(second):
@@ -227,35 +257,13 @@ def parse_clusters(items: list, default_region: str | None, stack: str, problems
                     f"clusters[{j}].vpcCidr",
                     f"{second} overlaps clusters[{i}].vpcCidr ({first}); give every cluster a distinct range",
                 )
-
-    taken = list(explicit_cidrs.values())
-    defaults: dict[int, ipaddress.IPv4Network] = {}
+    cidrs = dict(explicit)
+    taken = list(explicit.values())
     for entry in sorted(parsed, key=lambda e: str(e["name"])):
-        if entry["index"] not in explicit_cidrs:
-            defaults[entry["index"]] = _default_cidr(str(entry["name"]), taken)
-            taken.append(defaults[entry["index"]])
-    specs = []
-    for entry in parsed:
-        cidr = explicit_cidrs.get(entry["index"]) or defaults[entry["index"]]
-        if problems.items:
-            continue
-        specs.append(
-            ClusterSpec(
-                name=entry["name"],
-                region=entry["region"],
-                network=entry["network"],
-                vpc_cidr=cidr,
-                availability_zones=entry["availability_zones"],
-                kubernetes_version=entry["kubernetes_version"],
-                node_group=entry["node_group"],
-                nat_gateways=entry["nat_gateways"],
-                eks_name=entry["eks_name"],
-                role=entry["role"],
-                primary=entry["primary"],
-                east_west_static_ips=entry["east_west_static_ips"],
-            )
-        )
-    return specs
+        if not entry["explicit_cidr"]:
+            cidrs[entry["index"]] = _default_cidr(str(entry["name"]), taken)
+            taken.append(cidrs[entry["index"]])
+    return cidrs
 
 
 def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:
