@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+from pathlib import Path
 
 import pulumi
 import pytest
@@ -253,3 +255,43 @@ def test_long_stack_names_shorten_allowed_cluster_names():
     assert parse(one_cluster(), stack="dev").clusters[0].eks_name == "east-dev"
     problems = problems_of(one_cluster(), stack="production-" + "x" * 30)
     assert "too long" in problems["clusters[0].name"]
+
+
+def _documented_defaults() -> dict[str, str]:
+    """The default column of the README's config reference tables, by key or field."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Config reference", 1)[1].split("\n## ", 1)[0]
+    defaults = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            defaults[cells[0]] = cells[2]
+    return defaults
+
+
+def test_the_documented_defaults_are_the_ones_applied():
+    documented = _documented_defaults()
+    spec = parse({"clusters": [{"name": "east"}]})
+    east, ng, pki = spec.clusters[0], spec.clusters[0].node_group, spec.pki
+
+    def code(text: str) -> list[str]:
+        return [part.strip("`") for part in text.split(" / ")]
+
+    assert code(documented["`meshId`"]) == [spec.mesh_id]
+    assert code(documented["`istioVersion`"]) == [spec.istio_version]
+    assert code(documented["`kubernetesVersion`"]) == [east.kubernetes_version]
+    assert code(documented["`natGateways`"]) == [east.nat_gateways]
+    assert code(documented["`availabilityZones`"]) == [str(east.availability_zones)]
+    assert code(documented["`role`"]) == [east.role]
+    assert documented["`nodeGroup.instanceTypes`"] == f'`{json.dumps(list(ng.instance_types))}`'
+    assert code(documented["`nodeGroup.desiredSize` / `minSize` / `maxSize`"]) == [str(ng.desired_size), str(ng.min_size), str(ng.max_size)]
+    assert code(documented["`nodeGroup.capacityType`"]) == [ng.capacity_type]
+    assert code(documented["`network`"]) == ["network-<name>"] and east.network == "network-east"
+    for key, value in (
+        ("organization", pki.organization),
+        ("keyAlgorithm", pki.key_algorithm),
+        ("rootValidityDays", pki.root_validity_days),
+        ("intermediateValidityDays", pki.intermediate_validity_days),
+        ("earlyRenewalDays", pki.early_renewal_days),
+    ):
+        assert code(documented[f"`pki.{key}`"]) == [str(value)], key

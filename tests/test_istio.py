@@ -11,6 +11,7 @@ from components.parse import parse_mesh_spec
 from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve
+from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
@@ -43,17 +44,22 @@ def test_istiod_values_name_mesh_cluster_and_network_with_the_charts_keys(mesh_r
         assert release(mesh_run, f"c{i}", "base").inputs.get("values", {}) == {}
 
 
-def test_a_new_intermediate_rolls_istiod():
-    def annotations(config):
-        run = cached_run(config)
-        assert run.error is None
-        return [release(run, f"c{i}", "istiod").inputs["values"]["podAnnotations"]["istio-eks-mesh/ca-checksum"] for i in range(2)]
+def test_a_new_intermediate_rolls_istiod_and_nothing_else_does(two_cluster_run):
+    def checksum(run: Run, cluster: str) -> str:
+        return release(run, cluster, "istiod").inputs["values"]["podAnnotations"]["istio-eks-mesh/ca-checksum"]
 
-    before = annotations(mesh_config(2))
-    assert before == annotations(mesh_config(2))  # same CA, no restart
-    assert before[0] != before[1]  # each cluster has its own intermediate
-    after = annotations(mesh_config(2, pki={"intermediateValidityDays": 365}))
-    assert after[0] != before[0] and after[1] != before[1]
+    # Each cluster has its own intermediate, so its own checksum.
+    assert checksum(two_cluster_run, "c0") != checksum(two_cluster_run, "c1")
+    # A change that leaves the CA alone leaves istiod alone (no restart).
+    unrelated = change_impact(two_cluster_run, cached_run(mesh_config(2, eastWestAllowedCidrs=["198.51.100.0/24"])))
+    assert unrelated[(RELEASE, "c0-istio-istiod")] == unrelated[(RELEASE, "c1-istio-istiod")] == "unchanged"
+    assert unrelated[(RELEASE, "c0-istio-eastwest")] == "updated"
+    # A new intermediate changes the checksum: istiod is upgraded in place and rolls.
+    reissued = cached_run(mesh_config(2, pki={"intermediateValidityDays": 365}))
+    impact = change_impact(two_cluster_run, reissued)
+    for c in ("c0", "c1"):
+        assert impact[(RELEASE, f"{c}-istio-istiod")] == "updated"
+        assert checksum(reissued, c) != checksum(two_cluster_run, c)
 
 
 def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):

@@ -15,6 +15,7 @@ from cryptography.x509.oid import NameOID
 from components.validate import ConfigError
 from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve, run_program
+from tests.impact import change_impact
 
 SECRET = "kubernetes:core/v1:Secret"
 
@@ -224,10 +225,16 @@ def test_bad_pki_settings_name_the_key(pki, key):
 
 def test_pki_edits_reissue_intermediates_but_never_regenerate_the_root(two_cluster_run):
     # A new root would break cross-cluster mTLS until every workload renews: it is replaced only
-    # with an explicit `pulumi up --replace`.
-    key = two_cluster_run.one("tls:index/privateKey:PrivateKey", "root-ca-key")
-    cert = two_cluster_run.one("tls:index/selfSignedCert:SelfSignedCert", "root-ca-cert")
-    assert {"algorithm", "rsaBits", "ecdsaCurve"} <= set(key.ignore_changes)
-    assert {"subject", "validityPeriodHours"} <= set(cert.ignore_changes)
-    for intermediate in two_cluster_run.of_type("tls:index/locallySignedCert:LocallySignedCert"):
-        assert intermediate.ignore_changes == []
+    # with an explicit `pulumi up --replace`, never by a `pki` edit.
+    edited = cached_run(mesh_config(2, pki={"organization": "Example Corp", "rootValidityDays": 4000, "intermediateValidityDays": 365}))
+    impact = change_impact(two_cluster_run, edited)
+    assert impact[("tls:index/privateKey:PrivateKey", "root-ca-key")] == "unchanged"
+    assert impact[("tls:index/selfSignedCert:SelfSignedCert", "root-ca-cert")] == "unchanged"
+    # The intermediates (and only the PKI objects) are re-issued; cacerts and istiod follow in place.
+    assert {name for (_, name), what in impact.items() if what == "replaced"} == {f"c{i}-ca-{r}" for i in range(2) for r in ("csr", "cert")}
+    assert {name for (_, name), what in impact.items() if what == "updated"} == {f"c{i}-istio-{r}" for i in range(2) for r in ("cacerts", "istiod")}
+
+    # Another key algorithm applies to new intermediates only; the root keeps its key.
+    algorithm = change_impact(two_cluster_run, cached_run(mesh_config(2, pki={"keyAlgorithm": "ECDSA"})))
+    assert algorithm[("tls:index/privateKey:PrivateKey", "root-ca-key")] == "unchanged"
+    assert all(algorithm[("tls:index/privateKey:PrivateKey", f"c{i}-ca-key")] == "replaced" for i in range(2))

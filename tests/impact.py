@@ -1,0 +1,159 @@
+"""What a config change does to a deployed stack: per resource, unchanged, updated in place,
+replaced, created or deleted.
+
+`change_impact(before, after)` compares two program runs the way the engine and the providers
+would: resources are matched by URN (or an alias of the old URN), inputs listed in
+`ignore_changes` are not compared, and a changed input is a replacement if the provider cannot
+update it in place (`REPLACED_ON`, from the providers' schemas and docs). A replacement also
+changes the outputs (IDs, ARNs, certificates) of the new resource, which the mocks cannot show:
+every input that depends on a replaced resource counts as changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.harness import Registered, Run
+
+# Inputs whose change replaces the resource ("ForceNew" / "requires replacement" in the providers'
+# schemas), for every type this program registers. A path is top-level or dotted ("metadata.name").
+# pulumi-aws 7.x:
+AWS = {
+    "aws:ec2/vpc:Vpc": {"cidrBlock", "instanceTenancy", "ipv4IpamPoolId"},
+    "aws:ec2/subnet:Subnet": {"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"},
+    "aws:ec2/internetGateway:InternetGateway": set(),
+    "aws:ec2/routeTable:RouteTable": {"vpcId"},
+    "aws:ec2/route:Route": {"routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"},
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": {"subnetId", "gatewayId"},
+    "aws:ec2/eip:Eip": {"domain", "address", "publicIpv4Pool", "networkBorderGroup", "customerOwnedIpv4Pool"},
+    "aws:ec2/natGateway:NatGateway": {"allocationId", "subnetId", "connectivityType", "privateIp"},
+    "aws:ec2/securityGroup:SecurityGroup": {"name", "namePrefix", "description", "vpcId"},
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {"vpcId", "peerVpcId", "peerOwnerId", "peerRegion"},
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": {"vpcPeeringConnectionId"},
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"securityGroupId"},
+    "aws:iam/role:Role": {"name", "namePrefix", "path"},
+    "aws:iam/policy:Policy": {"name", "namePrefix", "path", "description"},
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},
+    "aws:eks/addon:Addon": {"clusterName", "addonName"},
+    "aws:eks/accessEntry:AccessEntry": {"clusterName", "principalArn", "type"},
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {"clusterName", "principalArn", "policyArn"},
+}
+# pulumi-eks 4.x components, by the inputs that reach a replace-forcing input of what they create
+# (aws.eks.Cluster: name, role, subnets; aws.eks.NodeGroup: subnets, role, instance types,
+# capacity type, AMI type, disk size, name).
+EKS = {
+    "eks:index:Cluster": {"name", "vpcId", "publicSubnetIds", "privateSubnetIds", "subnetIds", "serviceRole", "ipFamily"},
+    "eks:index:ManagedNodeGroup": {
+        "cluster",
+        "clusterName",
+        "nodeRole",
+        "nodeRoleArn",
+        "subnetIds",
+        "instanceTypes",
+        "capacityType",
+        "amiType",
+        "diskSize",
+        "nodeGroupName",
+        "nodeGroupNamePrefix",
+    },
+}
+# pulumi-kubernetes 4.x: an object's identity is its name and namespace (and kind); a Release's is
+# its name and namespace. Everything else is patched or upgraded in place.
+_K8S_IDENTITY = {"metadata.name", "metadata.namespace"}
+KUBERNETES = {
+    "kubernetes:helm.sh/v3:Release": {"name", "namespace"},
+    "kubernetes:core/v1:Namespace": {"metadata.name"},
+    "kubernetes:core/v1:Secret": _K8S_IDENTITY | {"type"},
+    "kubernetes:core/v1:Service": _K8S_IDENTITY,
+    "kubernetes:core/v1:ServiceAccount": _K8S_IDENTITY,
+    "kubernetes:apps/v1:Deployment": _K8S_IDENTITY | {"spec.selector"},
+    "kubernetes:networking.istio.io/v1:Gateway": _K8S_IDENTITY,
+    "kubernetes:networking.istio.io/v1:VirtualService": _K8S_IDENTITY,
+    "kubernetes:networking.istio.io/v1:DestinationRule": _K8S_IDENTITY,
+}
+# pulumi-tls 5.x: every input but early renewal replaces a key or certificate.
+TLS = {
+    "tls:index/privateKey:PrivateKey": {"algorithm", "rsaBits", "ecdsaCurve"},
+    "tls:index/selfSignedCert:SelfSignedCert": {
+        "privateKeyPem", "subject", "validityPeriodHours", "allowedUses", "isCaCertificate", "setSubjectKeyId",
+        "setAuthorityKeyId", "dnsNames", "ipAddresses", "uris", "maxPathLength",
+    },
+    "tls:index/certRequest:CertRequest": {"privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"},
+    "tls:index/locallySignedCert:LocallySignedCert": {
+        "certRequestPem", "caCertPem", "caPrivateKeyPem", "validityPeriodHours", "allowedUses", "isCaCertificate",
+        "setSubjectKeyId", "maxPathLength",
+    },
+}
+REPLACED_ON: dict[str, set[str]] = {**AWS, **EKS, **KUBERNETES, **TLS}
+
+UNCHANGED, UPDATED, REPLACED, CREATED, DELETED = "unchanged", "updated", "replaced", "created", "deleted"
+
+
+def _get(inputs: dict[str, Any], path: str) -> Any:
+    value: Any = inputs
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _changed_inputs(old: Registered, new: Registered) -> set[str]:
+    """Top-level inputs that differ, and replace-forcing dotted paths that differ."""
+    ignored = set(old.ignore_changes) | set(new.ignore_changes)
+    a, b = old.inputs, new.inputs
+    changed = {k for k in set(a) | set(b) if k not in ignored and a.get(k) != b.get(k)}
+    changed |= {p for p in REPLACED_ON.get(new.type, ()) if "." in p and p.split(".")[0] not in ignored and _get(a, p) != _get(b, p)}
+    return changed
+
+
+def _forces_replacement(type_: str, changed: set[str]) -> bool:
+    if type_.startswith("pulumi:providers:"):
+        return False
+    if type_ not in REPLACED_ON:
+        raise AssertionError(f"no replacement rules for {type_}: add them to tests/impact.py from the provider's docs")
+    return bool(changed & REPLACED_ON[type_])
+
+
+def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
+    """(type, name) -> what `pulumi up` of `after` does to a stack deployed from `before`.
+
+    Components are skipped (they hold no cloud state), except remote components (pulumi-eks),
+    which stand for what they create."""
+    def managed(run: Run) -> dict[str, Registered]:
+        return {r.urn: r for r in run.resources if (r.custom or r.type.startswith("eks:")) and not r.read}
+
+    old, new = managed(before), managed(after)
+    renamed = {alias: r.urn for r in new.values() for alias in r.alias_urns if alias in old}
+    result: dict[str, str] = {}
+    changed: dict[str, set[str]] = {}
+    for urn, r in new.items():
+        previous = old.get(urn) or old.get(next((a for a in r.alias_urns if a in old), ""))
+        if previous is None:
+            result[urn] = CREATED
+            continue
+        changed[urn] = _changed_inputs(previous, r)
+        result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else (UPDATED if changed[urn] else UNCHANGED)
+    for urn in old:
+        if urn not in new and urn not in renamed:
+            result[urn] = DELETED
+
+    # A replaced resource comes back with new IDs and outputs: inputs that depend on it change too.
+    grew = True
+    while grew:
+        grew = False
+        replaced = {u for u, what in result.items() if what in (REPLACED, CREATED)}
+        for urn, r in new.items():
+            if result[urn] in (REPLACED, CREATED):
+                continue
+            moved = {prop for prop, deps in r.property_dependencies.items() if replaced & set(deps)}
+            if moved - changed[urn]:
+                changed[urn] |= moved
+                result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
+                grew = True
+    key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
+    return {key[urn]: what for urn, what in result.items()}
+
+
+def of_kind(impact: dict[tuple[str, str], str], kind: str) -> set[tuple[str, str]]:
+    return {k for k, what in impact.items() if what == kind}
