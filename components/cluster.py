@@ -9,7 +9,7 @@ operators' CIDRs plus the NAT addresses of every VPC in the mesh). Access is by 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -32,8 +32,9 @@ class EksClusterArgs:
     public_subnet_ids: pulumi.Input[list[str]]
     private_subnet_ids: pulumi.Input[list[str]]
     public_access_cidrs: pulumi.Input[list[str]]
-    # Resources the nodes need before they can join (the NAT routes of the private subnets).
-    node_dependencies: list[pulumi.Resource] = field(default_factory=list)
+    # The cluster's network (the whole component): the nodes join only through its NAT routes, and
+    # everything inside the cluster needs it to clean up on destroy (see `provider`).
+    network: pulumi.Resource | None = None
     # AWS CLI profile written into the kubeconfig; None uses the caller's default credentials.
     aws_profile: str | None = None
 
@@ -99,6 +100,7 @@ class EksCluster(pulumi.ComponentResource):
         )
 
         node_role, attachments = self._node_role(name)
+        network = [args.network] if args.network is not None else []
 
         ng = spec.node_group
         self.node_group = eks.ManagedNodeGroup(
@@ -114,7 +116,7 @@ class EksCluster(pulumi.ComponentResource):
             # Without its policies the node role cannot join nodes, and without NAT routes the
             # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
             # the nodes on destroy).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, *args.node_dependencies]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, *network]),
         )
 
         eks_cluster = control_plane.eks_cluster
@@ -129,10 +131,15 @@ class EksCluster(pulumi.ComponentResource):
                 lambda v: build_kubeconfig(spec.eks_name, spec.region, v[0], v[1], args.aws_profile)
             )
         )
+        # Every Kubernetes object of this cluster goes through this provider, so on destroy each is
+        # deleted before the provider, and the provider before what it depends on: the nodes (pods
+        # must terminate), the control plane, and the whole network (the load balancer controller
+        # reaches the AWS APIs through the NAT gateway and the subnets' routes while it deletes the
+        # east-west NLB). Nothing a cluster needs to clean up can go in the first wave of a destroy.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, self.node_group, *network]),
         )
         self.register_outputs(
             {

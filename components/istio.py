@@ -29,6 +29,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from . import versions
+from .load_balancer import CLUSTER_TAG
 from .network import StaticAddresses
 from .pki import IntermediateCa
 from .spec import ClusterSpec, ClusterTopology
@@ -46,6 +47,8 @@ BACKEND_RULES_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-manage-
 # webhook, which only a primary with remotes exposes to the outside.
 MESH_PORTS = (15021, 15443, 15012)
 WEBHOOK_PORT = 15017
+# The tag the load balancer controller puts on the NLB it makes for a Service, with its cluster's.
+LOAD_BALANCER_SERVICE_TAG = "service.k8s.aws/stack"
 NLB_ANNOTATIONS = {
     # Handled by the AWS Load Balancer Controller, not the legacy in-tree cloud provider.
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
@@ -268,7 +271,11 @@ class IstioControlPlane(pulumi.ComponentResource):
             namespace=self.namespace,
             values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
             timeout=timeout,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, *after_primary, *depends_on]),
+            # The release name is fixed, so a replacement must uninstall the old release before it
+            # installs the new one (Helm refuses a name still in use).
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[args.node_group, *after_primary, *depends_on], delete_before_replace=True
+            ),
         )
 
     def _east_west_gateway(self, base: pulumi.Resource, istiod: pulumi.Resource) -> None:
@@ -301,13 +308,17 @@ class IstioControlPlane(pulumi.ComponentResource):
                 address=args.gateway_addresses.public_ips.apply(lambda ips: ips[0]),
                 ready=[gateway, *exposure],
             )
-        # Read back the gateway Service for the NLB's DNS name once the release has made it.
-        service = k8s.core.v1.Service.get(
-            f"{name}-eastwest-service",
-            f"{NAMESPACE}/{EAST_WEST_RELEASE}",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
+        # the release: on a preview that adds the gateway it stays unknown, where a read of the
+        # Service would fail because the Service does not exist yet.
+        balancer = aws.lb.get_load_balancer_output(
+            tags={
+                CLUSTER_TAG: args.cluster.eks_name,
+                LOAD_BALANCER_SERVICE_TAG: f"{NAMESPACE}/{EAST_WEST_RELEASE}",
+            },
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[gateway]),
         )
-        self.east_west_address = service.status.apply(_load_balancer_address)
+        self.east_west_address = balancer.dns_name
 
     def _webhook_security_group(self, name: str, args: IstioControlPlaneArgs) -> aws.ec2.SecurityGroup:
         """The NLB's security group on a primary with remotes: mesh ports from the allowed CIDRs as
@@ -325,7 +336,7 @@ class IstioControlPlane(pulumi.ComponentResource):
                 ),
                 aws.ec2.SecurityGroupIngressArgs(
                     protocol="tcp", from_port=WEBHOOK_PORT, to_port=WEBHOOK_PORT, cidr_blocks=["0.0.0.0/0"],
-                    description="istiod webhook, called by remote clusters' EKS control planes",
+                    description="istiod webhook, called by the EKS control planes of remote clusters",
                 ),
             ],
             # To the gateway pods, which are VPC addresses (IP targets).
@@ -351,8 +362,3 @@ def _istio_resource(
 
 def _maybe_secret(values: dict[str, Any], secret: bool) -> Any:
     return pulumi.Output.secret(values) if secret else values
-
-
-def _load_balancer_address(status: Any) -> str:
-    ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
-    return (ingress[0].hostname or ingress[0].ip or "") if ingress else ""

@@ -196,7 +196,8 @@ class LoadBalancerController(pulumi.ComponentResource):
                 # the east-west gateway asks for it explicitly by annotation.
                 "enableServiceMutatorWebhook": False,
             },
-            # The role must carry its policy before the controller first calls AWS.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, attachment]),
+            # The role must carry its policy before the controller first calls AWS. The release
+            # name is fixed: a replacement uninstalls the old release first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, attachment], delete_before_replace=True),
         )
         self.register_outputs({"roleArn": role.arn})

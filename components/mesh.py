@@ -120,8 +120,7 @@ class IstioMesh(pulumi.ComponentResource):
                 public_subnet_ids=network.public_subnet_ids,
                 private_subnet_ids=network.private_subnet_ids,
                 public_access_cidrs=access.api,
-                # The nodes join only through NAT: they wait for the whole network.
-                node_dependencies=[network],
+                network=network,
                 aws_profile=self._profile,
             ),
             opts=self._child(aws=region),

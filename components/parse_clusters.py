@@ -10,7 +10,7 @@ from typing import Any
 
 from . import versions
 from .spec import ROLES, ClusterSpec, NodeGroupSpec
-from .validate import ConfigError, Problems, expect, parse_cidr, type_name, unknown_fields
+from .validate import Problems, expect, parse_cidr, type_name, unknown_fields
 
 MIN_AZS, MAX_AZS = 2, 6
 # A /16 is the largest VPC AWS allows; /20 still leaves /23 private subnets (510 pod/node addresses
@@ -116,16 +116,38 @@ def _stack_slug(stack: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
 
 
-def _default_cidr(name: str, taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
-    """A 10.x.0.0/16 chosen from the cluster's name, so adding or reordering clusters does not move
-    (and so replace) the VPCs of the others."""
-    start = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 256
-    for step in range(256):
-        candidate = ipaddress.IPv4Network(f"10.{(start + step) % 256}.0.0/16")
-        if not any(candidate.overlaps(t) for t in taken):
-            return candidate
-    raise ConfigError([("clusters", "no free 10.x.0.0/16 left for a default vpcCidr; set vpcCidr explicitly")])
+def default_vpc_cidr(name: str) -> ipaddress.IPv4Network:
+    """The 10.x.0.0/16 of a cluster without `vpcCidr`: a function of its name alone, so adding,
+    removing or reordering other clusters never moves (and so replaces) its VPC."""
+    return ipaddress.IPv4Network(f"10.{_name_slot(name)}.0.0/16")
 
+
+def _name_slot(name: str) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 256
+
+
+def _legacy_default_cidrs(parsed: list[dict[str, Any]], explicit: list[ipaddress.IPv4Network]) -> dict[int, ipaddress.IPv4Network]:
+    """What releases before defaults were pinned gave each defaulted cluster: in name order, the
+    first free slot from its own. Only used to tell the owner of such a stack what it has."""
+    taken, found = list(explicit), {}
+    for entry in sorted((e for e in parsed if not e["explicit_cidr"]), key=lambda e: str(e["name"])):
+        start = _name_slot(str(entry["name"]))
+        for step in range(256):
+            candidate = ipaddress.IPv4Network(f"10.{(start + step) % 256}.0.0/16")
+            if not any(candidate.overlaps(t) for t in taken):
+                found[entry["index"]] = candidate
+                taken.append(candidate)
+                break
+    return found
+
+
+def _free_range_near(cidr: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Network]) -> str | None:
+    second = int(cidr.network_address) >> 16 & 0xFF
+    for step in range(1, 256):
+        candidate = ipaddress.IPv4Network(f"10.{(second + step) % 256}.0.0/16")
+        if not any(candidate.overlaps(t) for t in taken):
+            return str(candidate)
+    return None
 
 
 def parse_clusters(items: list, default_region: str | None, stack: str, problems: Problems) -> list[ClusterSpec]:
@@ -247,22 +269,34 @@ def _parse_name(name: Any, path: str, slug: str, problems: Problems) -> Any:
 
 
 def _vpc_cidrs(parsed: list[dict[str, Any]], problems: Problems) -> dict[int, ipaddress.IPv4Network]:
-    """Every cluster's VPC range: explicit ones must not overlap; defaults fill the gaps."""
-    explicit = {e["index"]: e["vpc_cidr"] for e in parsed if e["vpc_cidr"] is not None}
-    ordered = sorted(explicit.items())
+    """Every cluster's VPC range: explicit, or the default its name gives it. Ranges must not
+    overlap; a clash is reported on the later cluster in config order (the one most likely just
+    added), and nothing is moved to make room."""
+    cidrs = {e["index"]: e["vpc_cidr"] if e["explicit_cidr"] else default_vpc_cidr(str(e["name"])) for e in parsed}
+    cidrs = {i: c for i, c in cidrs.items() if c is not None}
+    names = {e["index"]: e["name"] for e in parsed}
+    defaulted = {e["index"] for e in parsed if not e["explicit_cidr"]}
+    legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if i not in defaulted])
+    ordered = sorted(cidrs.items())
     for a, (i, first) in enumerate(ordered):
         for j, second in ordered[a + 1 :]:
-            if first.overlaps(second):
-                problems.add(
-                    f"clusters[{j}].vpcCidr",
-                    f"{second} overlaps clusters[{i}].vpcCidr ({first}); give every cluster a distinct range",
+            if not first.overlaps(second):
+                continue
+            other = f"clusters[{i}].vpcCidr ({first}{', its default' if i in defaulted else ''})"
+            if j in defaulted:
+                message = (
+                    f"{names[j]!r} has no vpcCidr, and its default {second} (picked from its name, so that"
+                    f" it never moves) overlaps {other}; set clusters[{j}].vpcCidr to a free range"
                 )
-    cidrs = dict(explicit)
-    taken = list(explicit.values())
-    for entry in sorted(parsed, key=lambda e: str(e["name"])):
-        if not entry["explicit_cidr"]:
-            cidrs[entry["index"]] = _default_cidr(str(entry["name"]), taken)
-            taken.append(cidrs[entry["index"]])
+            else:
+                message = f"{second} overlaps {other}; give every cluster a distinct range"
+            free = _free_range_near(second, list(cidrs.values()))
+            if free:
+                message += f', e.g. "{free}"'
+            # A stack deployed before defaults were pinned may hold a moved default: say which.
+            moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k]]
+            message += "".join(f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved)
+            problems.add(f"clusters[{j}].vpcCidr", message)
     return cidrs
 
 

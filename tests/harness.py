@@ -116,6 +116,11 @@ class CapturingMonitor(mocks.MockMonitor):
     def __init__(self, mock: mocks.Mocks):
         super().__init__(mock)
         self.registered: dict[str, Registered] = {}
+        # (token, args) of the invokes the mocks answered that tests look at.
+        self.invokes: list[tuple[str, dict]] = []
+        # A preview: resources of these names are about to be created, so their IDs and computed
+        # outputs are unknown; every other resource exists already.
+        self.creating: frozenset[str] = frozenset()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Like the engine (unlike the stock mock): the type part carries every ancestor's type.
@@ -166,6 +171,8 @@ class CapturingMonitor(mocks.MockMonitor):
             typ=request.type, name=request.name, inputs=record.inputs, provider=request.provider, custom=request.custom
         )
         id_, computed = self.mocks.new_resource(args)
+        if request.name in self.creating:
+            id_, computed = "", {}
         # Like a real provider: outputs are the inputs (secrets stay secret) plus what it computes.
         state = {**raw, **computed} if request.custom else computed
         # The engine, not the SDK, makes `additional_secret_outputs` secret (pulumi-tls uses it for
@@ -216,6 +223,8 @@ class Run:
     warnings: list[str]
     # Resources the mocks made on behalf of remote components, by name.
     inner: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Invokes the mocks answered (token, args), for those tests look at.
+    invokes: list[tuple[str, dict]] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -256,19 +265,24 @@ class Run:
     def depends_on(self, dependent: Registered, dependency: Registered) -> bool:
         """True if `dependent` is created after (and destroyed before) `dependency`: a direct or
         transitive edge of the graph."""
-        seen: set[str] = set()
-        frontier = [dependent.urn]
-        while frontier:
-            urn = frontier.pop()
-            node = self._by_urn.get(urn)
-            if urn in seen or node is None:
-                continue
-            seen.add(urn)
-            edges = self.edges(node)
-            if dependency.urn in edges:
-                return True
-            frontier.extend(edges)
-        return False
+        return dependency.urn in self.all_dependencies(dependent)
+
+    def all_dependencies(self, node: Registered) -> set[str]:
+        """Every URN `node` waits for, directly or transitively."""
+        cache = self.__dict__.setdefault("_closure", {})
+        if node.urn not in cache:
+            seen: set[str] = set()
+            frontier = list(self.edges(node))
+            while frontier:
+                urn = frontier.pop()
+                if urn in seen:
+                    continue
+                seen.add(urn)
+                other = self._by_urn.get(urn)
+                if other is not None:
+                    frontier.extend(cache[urn] if urn in cache else self.edges(other))
+            cache[node.urn] = seen
+        return cache[node.urn]
 
     def destroy_order(self) -> list[str]:
         """URNs in an order `pulumi destroy` may delete them: every resource before anything it
@@ -297,7 +311,9 @@ class Run:
 
     @property
     def _by_urn(self) -> dict[str, Registered]:
-        return {r.urn: r for r in self.resources}
+        if "_urns" not in self.__dict__:
+            self.__dict__["_urns"] = {r.urn: r for r in self.resources}
+        return self.__dict__["_urns"]
 
 
 def resolve(output: Any) -> tuple[Any, bool]:
@@ -325,8 +341,12 @@ def run_program(
     aws_region: str | None = "us-east-1",
     secret_keys: Iterable[str] = (),
     mock_factory=None,
+    preview_creating: Iterable[str] | None = None,
 ) -> Run:
-    """Runs the program with `config` (project keys without namespace; JSON-encoded like the CLI)."""
+    """Runs the program with `config` (project keys without namespace; JSON-encoded like the CLI).
+
+    With `preview_creating`, runs a preview of a deployed stack instead, on which the resources of
+    those names do not exist yet."""
     from tests.mocks import MeshMocks
 
     values = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -337,8 +357,10 @@ def run_program(
     settings.ROOT.set(None)
     monitor = CapturingMonitor(mock_factory() if mock_factory else MeshMocks())
     monitor.mocks.monitor = monitor
+    monitor.creating = frozenset(preview_creating or ())
     catcher = _WarningCatcher()
-    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=catcher)
+    preview = preview_creating is not None
+    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=catcher)
     error: BaseException | None = None
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
@@ -347,7 +369,14 @@ def run_program(
     root = settings.get_root_resource()
     exports = dict(getattr(root, "outputs", {}) or {})
     inner = {urn.rsplit("::", 1)[1]: reg.state for urn, reg in monitor.resources.items() if urn not in monitor.registered}
-    return Run(resources=list(monitor.registered.values()), exports=exports, error=error, warnings=catcher.messages, inner=inner)
+    return Run(
+        resources=list(monitor.registered.values()),
+        exports=exports,
+        error=error,
+        warnings=catcher.messages,
+        inner=inner,
+        invokes=monitor.invokes,
+    )
 
 
 _runs: dict[str, Run] = {}

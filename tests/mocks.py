@@ -87,6 +87,13 @@ class MeshMocks(mocks.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/ci", "userId": "AIDA", "id": "123456789012"}, []
+        if args.token == "aws:lb/getLoadBalancer:getLoadBalancer":
+            # The NLB the load balancer controller made for a Service, found by its tags.
+            tags = args.args["tags"]
+            region = self.region_of(args.provider)
+            self.monitor.invokes.append((args.token, dict(tags)))
+            name = f"k8s-{tags['service.k8s.aws/stack'].replace('/', '-')[:20]}-{digest(tags['elbv2.k8s.aws/cluster'], length=10)}"
+            return {"dnsName": f"{name}.elb.{region}.amazonaws.com", "arn": f"arn:aws:elasticloadbalancing:{region}:123456789012:loadbalancer/net/{name}/x", "tags": tags}, []
         if args.token == "aws:index/getRegion:getRegion":
             region = self.region_of(args.provider)
             return {"name": region, "region": region, "id": region}, []
@@ -310,19 +317,6 @@ for _fn in (
     _tls_index_locallySignedCert_LocallySignedCert,
 ):
     setattr(MeshMocks, _fn.__name__, _fn)
-
-
-def _kubernetes_core_v1_Service(self, args):
-    # A read of the east-west gateway Service: the controller has given it an NLB.
-    if args.resource_id:
-        name = args.resource_id.split("/")[-1]
-        region = self.region_of(args.provider) if args.provider else "us-east-1"
-        host = f"k8s-istiosys-{name[:10]}-{digest(args.name, length=10)}.elb.{region}.amazonaws.com"
-        return args.resource_id, {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
-    return args.name, {}
-
-
-MeshMocks._kubernetes_core_v1_Service = _kubernetes_core_v1_Service
 
 
 def _kubernetes_core_v1_Secret(self, args):

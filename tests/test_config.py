@@ -96,11 +96,35 @@ def test_default_cidrs_avoid_explicit_ones():
     assert all(not x.overlaps(y) for i, x in enumerate(cidrs) for y in cidrs[i + 1 :])
 
 
-def test_adding_a_cluster_does_not_move_the_others_vpcs():
+def test_a_default_vpc_range_depends_on_the_cluster_name_alone():
     before = {c.name: c.vpc_cidr for c in parse({"clusters": [{"name": "east"}, {"name": "west"}]}).clusters}
     after = {c.name: c.vpc_cidr for c in parse({"clusters": [{"name": "north"}, {"name": "west"}, {"name": "east"}]}).clusters}
     assert after["east"] == before["east"] and after["west"] == before["west"]
     assert len(set(after.values())) == 3
+    alone = parse({"clusters": [{"name": "west"}]}).clusters[0].vpc_cidr
+    assert alone == before["west"]
+
+
+def test_a_new_cluster_never_moves_a_deployed_default_range():
+    # "c6" and "c7" derive the same default; the existing one keeps it, the new one is refused.
+    deployed = parse({"clusters": [{"name": "c6"}]}).clusters[0].vpc_cidr
+    problems = problems_of({"clusters": [{"name": "c6"}, {"name": "c7"}]})
+    assert set(problems) == {"clusters[1].vpcCidr"}
+    message = problems["clusters[1].vpcCidr"]
+    assert f"overlaps clusters[0].vpcCidr ({deployed}, its default)" in message and "set clusters[1].vpcCidr" in message
+    suggested = ipaddress.IPv4Network(message.split('e.g. "')[1].split('"')[0])
+    assert not suggested.overlaps(deployed)
+    fixed = parse({"clusters": [{"name": "c6"}, {"name": "c7", "vpcCidr": str(suggested)}]})
+    assert [c.vpc_cidr for c in fixed.clusters] == [deployed, suggested]
+    # A stack deployed by a release that moved the later default gets told the range it has.
+    assert "if 'c7' is deployed already, its VPC is 10.134.0.0/16" in message
+
+
+def test_an_explicit_range_may_not_claim_a_default_one():
+    taken = parse({"clusters": [{"name": "east"}]}).clusters[0].vpc_cidr
+    problems = problems_of({"clusters": [{"name": "east"}, {"name": "west", "vpcCidr": str(taken)}]})
+    assert set(problems) == {"clusters[1].vpcCidr"}
+    assert f"overlaps clusters[0].vpcCidr ({taken}, its default)" in problems["clusters[1].vpcCidr"]
 
 
 def test_default_nat_addresses_must_fit_the_gateway_security_group():

@@ -145,18 +145,6 @@ def test_destroy_removes_the_gateway_before_the_controller_nodes_and_vpc(count):
         assert position["controller"] < position["controller-role"]
 
 
-def test_east_west_address_is_read_from_the_gateway_service_after_the_release(two_cluster_run):
-    run = two_cluster_run
-    clusters, _ = resolve(run.exports["clusters"])
-    for name in ("c0", "c1"):
-        read = run.one("kubernetes:core/v1:Service", f"{name}-istio-eastwest-service")
-        assert read.read and read.id == "istio-system/istio-eastwestgateway"
-        assert read.provider_urn == run.one("pulumi:providers:kubernetes", f"{name}-k8s").urn
-        assert release(run, name, "eastwest").urn in read.dependencies
-        assert clusters[name]["eastWestAddress"] == read.outputs["status"]["loadBalancer"]["ingress"][0]["hostname"]
-    assert clusters["c0"]["eastWestAddress"] != clusters["c1"]["eastWestAddress"]
-
-
 def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_cluster_run):
     run = two_cluster_run
     eks = run.one("eks:index:Cluster", "c0-eks")
