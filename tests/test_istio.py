@@ -10,7 +10,7 @@ import pytest
 from components.parse import parse_mesh_spec
 from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
-from tests.harness import Run, cached_run, resolve
+from tests.harness import Run, cached_run
 from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
