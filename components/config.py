@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from .parse import TOP_LEVEL_KEYS, parse_mesh_spec
+from .parse import TOP_LEVEL_KEYS, parse_mesh_spec, upgrade_notices
 from .spec import PROJECT, MeshSpec
 
 # Elastic IPs per region an AWS account gets by default.
@@ -47,6 +47,8 @@ def load_mesh_spec() -> MeshSpec:
     spec = parse_mesh_spec(
         raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys
     )
+    for notice in upgrade_notices(raw, spec):
+        pulumi.log.warn(f"{PROJECT}:{notice}")
     for region, count in spec.elastic_ips_by_region().items():
         if count > DEFAULT_EIP_QUOTA:
             pulumi.log.warn(

@@ -1,7 +1,8 @@
 """Istio in one cluster, from the official Helm charts: namespace, `cacerts`, base, istiod, and
 (where the topology has one) the east-west gateway on an internet-facing NLB with the
-cross-network Gateway; on a primary with remotes, istiod exposed through that gateway; on a remote,
-the remote profile pointing at its primary's istiod.
+cross-network Gateway; on a primary with remotes, istiod's xDS (15012) exposed through that
+gateway; on a remote, the remote profile with a local istiod that injects, validates and signs,
+while its proxies take xDS from the primary's istiod by the primary's NLB name.
 
 Order lives in the dependency graph:
 - every release waits for the node group (pods need nodes);
@@ -11,11 +12,15 @@ Order lives in the dependency graph:
   removes the gateway first and waits until its Service, and with it the NLB (the controller's
   finalizer), is gone before the controller, the nodes and the VPC go;
 - the cross-network Gateway waits for base (its CRD) and istiod (its validating webhook);
-- a remote's releases wait for everything through which its primary's istiod serves it.
+- a remote's releases wait for everything through which its primary's istiod serves it, and its
+  gateway (added by `add_east_west_gateway` once the mesh has made the primary's remote secret for
+  it) for that secret as well.
 
 Helm silently ignores misspelt values keys; the keys below are those of the charts' values.yaml
 (1.30): `global.meshID`, `global.multiCluster.clusterName`, `global.network`, `podAnnotations`,
-`networkGateway`, `service.annotations`, `service.loadBalancerSourceRanges`.
+`configMap`, `global.remotePilotAddress`, `global.configCluster`, `global.omitSidecarInjectorConfigMap`,
+`istiodRemote.enabledLocalInjectorIstiod`, `istiodRemote.injectionPath`, `networkGateway`,
+`service.annotations`, `service.loadBalancerSourceRanges`.
 """
 
 from __future__ import annotations
@@ -41,12 +46,6 @@ EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
 CA_CHECKSUM_ANNOTATION = "istio-eks-mesh/ca-checksum"
 EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
 SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
-SECURITY_GROUPS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
-BACKEND_RULES_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules"
-# Ports of the east-west gateway (the gateway chart's network gateway ports); 15017 is istiod's
-# webhook, which only a primary with remotes exposes to the outside.
-MESH_PORTS = (15021, 15443, 15012)
-WEBHOOK_PORT = 15017
 # The tag the load balancer controller puts on the NLB it makes for a Service, with its cluster's.
 LOAD_BALANCER_SERVICE_TAG = "service.k8s.aws/stack"
 NLB_ANNOTATIONS = {
@@ -77,7 +76,8 @@ def merge_values(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str
 class ControlPlaneAccess:
     """How a remote reaches the istiod of its primary."""
 
-    # istiod's address on the primary's east-west gateway (one of its static IPs).
+    # The DNS name of the primary's east-west NLB, which passes 15012 (xDS) to istiod. A name,
+    # not one of its addresses: it resolves to the NLB's nodes in every zone that is healthy.
     address: pulumi.Output[str]
     # What must exist before the remote's Istio is installed: everything through which the
     # primary's istiod serves remotes.
@@ -98,14 +98,7 @@ def istiod_values(
     }
     if topology.is_remote:
         assert primary is not None, "a remote needs its primary's address"
-        return {
-            # Installs only what a remote needs: the injection webhook and the `istiod` Service
-            # that points at the primary (an IP renders a Service and an EndpointSlice, which map
-            # the webhook's 443 to 15017; a hostname would render an ExternalName, which cannot).
-            "profile": "remote",
-            "global": {**identity, "remotePilotAddress": primary.address, "configCluster": True},
-            "istiodRemote": {"injectionPath": f"/inject/cluster/{cluster.name}/net/{cluster.network}"},
-        }
+        return remote_istiod_values(cluster, identity, ca_checksum, primary)
     values: dict[str, Any] = {
         "global": identity,
         # A new intermediate (renewal, new root) changes this annotation and so rolls istiod,
@@ -118,25 +111,53 @@ def istiod_values(
     return values
 
 
+def remote_istiod_values(
+    cluster: ClusterSpec, identity: dict[str, Any], ca_checksum: pulumi.Input[str], primary: ControlPlaneAccess
+) -> dict[str, Any]:
+    """A remote with a local istiod that injects sidecars and validates Istio config inside the
+    remote, while its proxies take xDS from the primary (the remote profile with
+    `istiodRemote.enabledLocalInjectorIstiod`, Istio 1.27+).
+
+    - `remotePilotAddress`, a hostname, renders `istiod-remote` as an ExternalName Service for it;
+      the mesh config (`configMap`, which the remote profile turns off) then gives injected proxies
+      `discoveryAddress: istiod-remote.istio-system.svc:15012`, a name istiod's serving
+      certificate carries. No API server ever calls the primary: the webhooks point at the local
+      `istiod` Service.
+    - Proxies' CA address stays the local `istiod`: it signs workload certificates (and its own
+      webhook certificate) with this cluster's intermediate from `cacerts`, so they chain to the
+      mesh root, and the root it publishes in every namespace's `istio-ca-root-cert` is the mesh
+      root, the same the primary writes there.
+    - The injector needs its ConfigMap (`omitSidecarInjectorConfigMap: false`), as in Istio's own
+      test of this mode.
+    """
+    return {
+        "profile": "remote",
+        "configMap": True,
+        "global": {
+            **identity,
+            "remotePilotAddress": primary.address,
+            "configCluster": True,
+            "omitSidecarInjectorConfigMap": False,
+        },
+        "istiodRemote": {
+            "enabledLocalInjectorIstiod": True,
+            "injectionPath": f"/inject/cluster/{cluster.name}/net/{cluster.network}",
+        },
+        # The local istiod signs with `cacerts`: a new intermediate rolls it like a primary's.
+        "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
+    }
+
+
 def east_west_gateway_values(
-    cluster: ClusterSpec,
-    allowed_cidrs: pulumi.Input[list[str]],
-    addresses: StaticAddresses | None = None,
-    security_group_id: pulumi.Input[str] | None = None,
+    cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], addresses: StaticAddresses | None = None
 ) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
     if addresses is not None:
         # One allocation per subnet, so the subnets are pinned too.
         annotations[EIP_ANNOTATION] = addresses.allocation_ids.apply(",".join)
         annotations[SUBNETS_ANNOTATION] = addresses.subnet_ids.apply(",".join)
-    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations}
-    if security_group_id is None:
-        # The controller turns these into the NLB's security group rules.
-        service["loadBalancerSourceRanges"] = allowed_cidrs
-    else:
-        # Our own security group, with per-port rules; the controller still opens the targets to it.
-        annotations[SECURITY_GROUPS_ANNOTATION] = security_group_id
-        annotations[BACKEND_RULES_ANNOTATION] = "true"
+    # The controller turns these into the NLB's security group rules, for every port.
+    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations, "loadBalancerSourceRanges": allowed_cidrs}
     return {
         # Sets the network label and env var, and the ports 15021/15443/15012/15017.
         "networkGateway": cluster.network,
@@ -145,13 +166,13 @@ def east_west_gateway_values(
 
 
 def expose_istiod_resources() -> tuple[dict[str, Any], dict[str, Any]]:
-    """Gateway and VirtualService specs that pass 15012 (xDS) and 15017 (webhook) through the
-    east-west gateway to istiod, as Istio's expose-istiod sample does."""
+    """Gateway and VirtualService specs that pass 15012 (xDS and certificates, TLS end to end)
+    through the east-west gateway to istiod. Remotes inject and validate locally, so the webhook
+    port (15017) is not exposed."""
     gateway = {
         "selector": dict(EAST_WEST_SELECTOR),
         "servers": [
             {"port": {"name": "tls-istiod", "number": 15012, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
-            {"port": {"name": "tls-istiodwebhook", "number": 15017, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
         ],
     }
     istiod = "istiod.istio-system.svc.cluster.local"
@@ -160,7 +181,6 @@ def expose_istiod_resources() -> tuple[dict[str, Any], dict[str, Any]]:
         "gateways": ["istiod-gateway"],
         "tls": [
             {"match": [{"port": 15012, "sniHosts": ["*"]}], "route": [{"destination": {"host": istiod, "port": {"number": 15012}}}]},
-            {"match": [{"port": 15017, "sniHosts": ["*"]}], "route": [{"destination": {"host": istiod, "port": {"number": 443}}}]},
         ],
     }
     return gateway, virtual_service
@@ -252,11 +272,10 @@ class IstioControlPlane(pulumi.ComponentResource):
         )
         self.reader_account = base
         self.injector = istiod
+        self._base, self._istiod = base, istiod
         self.east_west_address = None
         self.remote_access = None
-        if topology.east_west_gateway:
-            self._east_west_gateway(base, istiod)
-        self.register_outputs({"eastWestAddress": self.east_west_address})
+        self.register_outputs({"namespace": self.namespace})
 
     def _release(self, role: str, chart: str, release_name: str, values: dict, depends_on: list, timeout: int = 600) -> k8s.helm.v3.Release:
         args = self._args
@@ -278,73 +297,41 @@ class IstioControlPlane(pulumi.ComponentResource):
             ),
         )
 
-    def _east_west_gateway(self, base: pulumi.Resource, istiod: pulumi.Resource) -> None:
-        """The gateway release, its Istio Gateway objects, and (a primary with remotes) istiod's exposure."""
+    def add_east_west_gateway(self, after: list[pulumi.Resource] | None = None) -> None:
+        """The gateway release, its Istio Gateway objects, and (a primary with remotes) istiod's
+        exposure. Separate from the constructor because a remote's gateway pods must wait for what
+        is made after its Istio: the primary's remote secret for this cluster, without which the
+        primary's istiod cannot authenticate their requests for configuration."""
         name, args, topology = self._name, self._args, self._args.topology
-        security_group = self._webhook_security_group(name, args) if topology.exposes_istiod else None
+        assert topology.east_west_gateway and self.east_west_address is None, f"{name} gets one gateway, if its topology has one"
         gateway = self._release(
             "eastwest",
             "gateway",
             EAST_WEST_RELEASE,
-            east_west_gateway_values(
-                args.cluster, args.east_west_allowed_cidrs, args.gateway_addresses, security_group.id if security_group else None
-            ),
-            [istiod, args.load_balancer_controller],
+            east_west_gateway_values(args.cluster, args.east_west_allowed_cidrs, args.gateway_addresses),
+            [self._istiod, args.load_balancer_controller, *(after or [])],
             # The NLB must be provisioned before the Service reports an address.
             timeout=900,
         )
         # After base (the CRDs) and istiod (its validating webhook).
-        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[base, istiod])
+        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[self._base, self._istiod])
         if topology.cross_network:
             _istio_resource(name, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
+        # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
+        # the release: on a preview that adds the gateway it stays unknown, where a read of the
+        # Service would fail because the Service does not exist yet.
+        balancer = aws.lb.get_load_balancer_output(
+            tags={CLUSTER_TAG: args.cluster.eks_name, LOAD_BALANCER_SERVICE_TAG: f"{NAMESPACE}/{EAST_WEST_RELEASE}"},
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[gateway]),
+        )
+        self.east_west_address = balancer.dns_name
         if topology.exposes_istiod:
-            assert args.gateway_addresses is not None, "a primary with remotes has static gateway addresses"
             gateway_spec, virtual_service_spec = expose_istiod_resources()
             exposure = [
                 _istio_resource(name, "istiod-gateway", "Gateway", gateway_spec, istio_config),
                 _istio_resource(name, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),
             ]
-            self.remote_access = ControlPlaneAccess(
-                address=args.gateway_addresses.public_ips.apply(lambda ips: ips[0]),
-                ready=[gateway, *exposure],
-            )
-        # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
-        # the release: on a preview that adds the gateway it stays unknown, where a read of the
-        # Service would fail because the Service does not exist yet.
-        balancer = aws.lb.get_load_balancer_output(
-            tags={
-                CLUSTER_TAG: args.cluster.eks_name,
-                LOAD_BALANCER_SERVICE_TAG: f"{NAMESPACE}/{EAST_WEST_RELEASE}",
-            },
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[gateway]),
-        )
-        self.east_west_address = balancer.dns_name
-
-    def _webhook_security_group(self, name: str, args: IstioControlPlaneArgs) -> aws.ec2.SecurityGroup:
-        """The NLB's security group on a primary with remotes: mesh ports from the allowed CIDRs as
-        usual, and istiod's webhook (15017) from anywhere. A remote's API server calls that webhook
-        from the EKS control plane's own egress addresses, which AWS neither routes through the
-        cluster's NAT nor publishes; the webhook is TLS and only answers admission reviews."""
-        return aws.ec2.SecurityGroup(
-            f"{name}-eastwest-sg",
-            description=f"east-west gateway of {args.cluster.name}: mesh ports from peers, istiod webhook for remotes",
-            vpc_id=args.vpc_id,
-            ingress=[
-                *(
-                    aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=port, to_port=port, cidr_blocks=args.east_west_allowed_cidrs)
-                    for port in MESH_PORTS
-                ),
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=WEBHOOK_PORT, to_port=WEBHOOK_PORT, cidr_blocks=["0.0.0.0/0"],
-                    description="istiod webhook, called by the EKS control planes of remote clusters",
-                ),
-            ],
-            # To the gateway pods, which are VPC addresses (IP targets).
-            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=[args.vpc_cidr])],
-            tags={"Name": f"{args.cluster.eks_name}-eastwest"},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
+            self.remote_access = ControlPlaneAccess(address=self.east_west_address, ready=[gateway, *exposure])
 
 
 def _istio_resource(

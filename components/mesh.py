@@ -68,12 +68,12 @@ class IstioMesh(pulumi.ComponentResource):
         access = self._access(spec, networks)
         self.root_ca = RootCa("root-ca", RootCaArgs(pki=spec.pki, imported=spec.root_ca), opts=self._child())
         self.clusters = {}
+        self._remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
         for c in spec.primaries_first:
-            self.clusters[c.name] = self._cluster(spec, c, networks[c.name], access)
+            self._add_cluster(spec, c, networks[c.name], access)
         self._peerings(spec)
-        remote_secrets = self._remote_secrets(spec)
         if spec.deploy_samples:
-            self._samples(spec, remote_secrets)
+            self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
         self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_ca.cert_pem})
 
@@ -107,6 +107,17 @@ class IstioMesh(pulumi.ComponentResource):
             api=nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats]),
             east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs,
         )
+
+    def _add_cluster(self, spec: MeshSpec, c: ClusterSpec, network: Vpc, access: MeshAccess) -> None:
+        """One cluster, its remote secrets with the clusters built before it, then its gateway."""
+        self.clusters[c.name] = here = self._cluster(spec, c, network, access)
+        self._discovery(spec, c)
+        topology = spec.topology[c.name]
+        if topology.east_west_gateway:
+            # A remote's gateway pods take their configuration from the primary's istiod, which
+            # must know this cluster (its remote secret) to authenticate them.
+            served_by = [self._remote_secrets[topology.control_plane, c.name]] if topology.is_remote else []
+            here.istio.add_east_west_gateway(after=served_by)
 
     def _cluster(self, spec: MeshSpec, c: ClusterSpec, network: Vpc, access: MeshAccess) -> MeshCluster:
         """One cluster: EKS, its intermediate CA, the load balancer controller, Istio, a reader token."""
@@ -178,32 +189,32 @@ class IstioMesh(pulumi.ComponentResource):
         for a, b in spec.peerings:
             VpcPeering(f"{a.name}-{b.name}-peering", VpcPeeringArgs(requester=side(a), accepter=side(b)), opts=self._child())
 
-    def _remote_secrets(self, spec: MeshSpec) -> dict[tuple[str, str], RemoteSecret]:
-        """A remote secret per (local, peer) pair whose local istiod discovers the peer."""
-        secrets = {}
+    def _discovery(self, spec: MeshSpec, c: ClusterSpec) -> None:
+        """The remote secrets between `c` and the clusters built before it, both ways, wherever the
+        local istiod discovers the peer."""
         for local, peer in spec.discovery_pairs:
-            here, there = self.clusters[local.name], self.clusters[peer.name]
-            secrets[local.name, peer.name] = RemoteSecret(
-                f"{local.name}-remote-secret-{peer.name}",
-                RemoteSecretArgs(
-                    peer_name=peer.name,
-                    peer_endpoint=there.eks.endpoint,
-                    peer_certificate_authority=there.eks.certificate_authority,
-                    peer_token=there.reader_token.token,
-                    namespace=here.istio.namespace,
-                ),
-                opts=self._child(kubernetes=here.eks.provider),
-            )
-        return secrets
+            if c.name in (local.name, peer.name) and {local.name, peer.name} <= set(self.clusters):
+                here, there = self.clusters[local.name], self.clusters[peer.name]
+                self._remote_secrets[local.name, peer.name] = RemoteSecret(
+                    f"{local.name}-remote-secret-{peer.name}",
+                    RemoteSecretArgs(
+                        peer_name=peer.name,
+                        peer_endpoint=there.eks.endpoint,
+                        peer_certificate_authority=there.eks.certificate_authority,
+                        peer_token=there.reader_token.token,
+                        namespace=here.istio.namespace,
+                    ),
+                    opts=self._child(kubernetes=here.eks.provider),
+                )
 
-    def _samples(self, spec: MeshSpec, remote_secrets: dict[tuple[str, str], RemoteSecret]) -> None:
+    def _samples(self, spec: MeshSpec) -> None:
         for index, c in enumerate(spec.clusters):
-            # A remote's pods get their sidecars and config from the primary's istiod, which needs
-            # its remote secret for the remote to serve (and authenticate) them.
+            # A remote's pods get their configuration from the primary's istiod, which needs its
+            # remote secret for the remote to serve (and authenticate) them.
             control_plane = spec.topology[c.name].control_plane
             injectors: list[pulumi.Resource] = [self.clusters[c.name].istio.injector]
             if control_plane != c.name:
-                injectors += [self.clusters[control_plane].istio.injector, remote_secrets[control_plane, c.name]]
+                injectors += [self.clusters[control_plane].istio.injector, self._remote_secrets[control_plane, c.name]]
             SampleWorkloads(
                 f"{c.name}-samples",
                 SampleWorkloadsArgs(version=sample_version(index), istiod=injectors),

@@ -214,3 +214,18 @@ def _parse_pki(value: Any, problems: Problems) -> PkiSpec:
         early_renewal_days=days.get("earlyRenewalDays", defaults.early_renewal_days),
     )
 
+
+def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec) -> list[str]:
+    """Valid configs that a stack deployed by an earlier release of this program would read
+    differently: what changes on the next `pulumi up`, and how to keep what it has."""
+    notices = []
+    clusters = raw.get("clusters") or []
+    for index, cluster in enumerate(spec.clusters):
+        if spec.topology[cluster.name].exposes_istiod and "eastWestStaticIps" not in clusters[index]:
+            notices.append(
+                f"clusters[{index}].eastWestStaticIps is unset on {cluster.name!r}, a primary with remotes: its east-west NLB"
+                " has no Elastic IPs (remotes reach istiod by the NLB's DNS name). A stack deployed before"
+                " that had them by default: set the key to true to keep its addresses (the NLB is otherwise"
+                " recreated without them), or to false to confirm, which also silences this warning"
+            )
+    return notices

@@ -301,7 +301,7 @@ def _vpc_cidrs(parsed: list[dict[str, Any]], problems: Problems) -> dict[int, ip
 
 
 def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:
-    """Roles and primaries; fills in each cluster's eastWestStaticIps default."""
+    """Roles and primaries; fills in each cluster's eastWestStaticIps default (false)."""
     by_name = {e["name"]: e for e in parsed if isinstance(e["name"], str)}
     for entry in parsed:
         path = f"clusters[{entry['index']}]"
@@ -323,22 +323,14 @@ def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problem
     if parsed and all(e["role"] == "remote" for e in parsed):
         problems.add("clusters", "every cluster is a remote; at least one must be a primary (role: primary) to run istiod")
 
-    served = {e["primary"] for e in parsed if e["role"] == "remote"}
     for entry in parsed:
-        path = f"clusters[{entry['index']}].eastWestStaticIps"
-        needed = entry["role"] == "primary" and entry["name"] in served
         value = entry["east_west_static_ips"]
         if value is None:
-            entry["east_west_static_ips"] = needed
+            # Static addresses are for allow-lists only; remotes reach istiod by the NLB's name.
+            entry["east_west_static_ips"] = False
         elif not isinstance(value, bool):
-            problems.add(path, f"must be true or false, got {type_name(value)} {value!r}")
-            entry["east_west_static_ips"] = needed
-        elif needed and not value:
-            problems.add(
-                path,
-                f"is false, but {entry['name']!r} has remotes, whose istiod address must be a static IP"
-                " of this gateway (a hostname cannot map the webhook port); remove the key or set it true",
-            )
+            problems.add(f"clusters[{entry['index']}].eastWestStaticIps", f"must be true or false, got {type_name(value)} {value!r}")
+            entry["east_west_static_ips"] = False
 
 
 def _check_unique(entries: list[dict[str, Any]], field: str, why: str, problems: Problems) -> None:

@@ -55,8 +55,8 @@ def test_topology_is_decided_once_from_roles_and_networks():
             ]
         }
     )
-    # Static gateway addresses by default only where remotes need them.
-    assert {c.name: c.east_west_static_ips for c in spec.clusters} == {"p1": True, "r1": False, "p2": True, "p3": True, "r2": False}
+    # Static gateway addresses only where asked for: remotes reach istiod by the NLB's name.
+    assert {c.name: c.east_west_static_ips for c in spec.clusters} == {"p1": False, "r1": False, "p2": False, "p3": True, "r2": False}
     table = {
         name: (t.role, t.control_plane, t.remotes, t.east_west_gateway, t.cross_network, t.exposes_istiod, t.peered_with, t.discovers)
         for name, t in spec.topology.items()
@@ -181,11 +181,6 @@ BAD_CONFIGS = [
     ),
     ({"clusters": [{"name": "a", "primary": "b"}, {"name": "b"}]}, "clusters[0].primary", "only a remote names a primary"),
     ({"clusters": [{"name": "a", "role": "remote", "primary": "b"}, {"name": "b", "role": "remote", "primary": "a"}]}, "clusters", "at least one must be a primary"),
-    (
-        {"clusters": [{"name": "a", "eastWestStaticIps": False}, {"name": "b", "role": "remote", "primary": "a"}]},
-        "clusters[0].eastWestStaticIps",
-        "has remotes",
-    ),
     (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", "true or false"),
     (one_cluster(network="net work"), "clusters[0].network", "label value"),
     (one_cluster(vpcCidr="10.0.0.0/33"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),

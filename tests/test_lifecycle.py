@@ -183,10 +183,10 @@ def test_every_input_passes_the_providers_own_checks(name):
 
 
 def test_the_provider_check_catches_what_ec2_and_eks_refuse():
-    run = model("primary-remote")
-    group = next(r for r in run.resources if r.type == "aws:ec2/securityGroup:SecurityGroup" or r.type.startswith("aws:vpc/"))
-    broken = Registered(**{**group.__dict__, "raw_inputs": {**group.raw_inputs, "description": "the peers' gateway"}})
-    eks = run.one("eks:index:Cluster", "p-eks")
+    run = model("one-network")
+    rule = run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "a-b-peering-a-ingress")
+    broken = Registered(**{**rule.__dict__, "raw_inputs": {**rule.raw_inputs, "description": "the peers' pods"}})
+    eks = run.one("eks:index:Cluster", "a-eks")
     private = Registered(**{**eks.__dict__, "raw_inputs": {**eks.raw_inputs, "publicAccessCidrs": ["10.0.0.0/8"]}})
     violations = provider_violations(Run(resources=[broken, private], exports={}, error=None, warnings=[]))
     assert len(violations) == 2

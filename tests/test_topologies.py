@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+
+import pytest
 
 
 from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR
 from tests.harness import Run, cached_run, resolve, run_program
+from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -75,84 +79,101 @@ def test_the_default_model_is_unchanged():
     assert secret_pairs(run) == {("a", "b"), ("b", "a")}
 
 
+def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -> None:
+    """A remote's istiod: a local injector and validator; xDS from the primary by the NLB's name."""
+    clusters, _ = resolve(run.exports["clusters"])
+    remote_istiod = values(run, remote, "istiod")
+    address = remote_istiod["global"].pop("remotePilotAddress")
+    assert address == clusters[primary]["eastWestAddress"]
+    # A DNS name: the chart renders `istiod-remote` as an ExternalName to the NLB, whose nodes in
+    # every zone answer, rather than one Elastic IP in one zone.
+    with pytest.raises(ValueError):
+        ipaddress.ip_address(address)
+    assert remote_istiod == {
+        "profile": "remote",
+        # The mesh config carries discoveryAddress istiod-remote.istio-system.svc:15012.
+        "configMap": True,
+        "global": {
+            "meshID": "mesh1",
+            "multiCluster": {"clusterName": remote},
+            "network": network,
+            "configCluster": True,
+            "omitSidecarInjectorConfigMap": False,
+        },
+        "istiodRemote": {"enabledLocalInjectorIstiod": True, "injectionPath": f"/inject/cluster/{remote}/net/{network}"},
+        "podAnnotations": {"istio-eks-mesh/ca-checksum": remote_istiod["podAnnotations"]["istio-eks-mesh/ca-checksum"]},
+    }
+    assert values(run, remote, "base") == {"profile": "remote"}
+    ns = run.one("kubernetes:core/v1:Namespace", f"{remote}-istio-namespace").inputs["metadata"]
+    assert ns["annotations"] == {"topology.istio.io/controlPlaneClusters": primary}
+    # The local istiod signs workload and webhook certificates: it has its own intermediate.
+    assert has(run, SECRET, f"{remote}-istio-cacerts")
+
+
 def test_primary_remote_on_two_networks():
     run = mesh(*PRIMARY_REMOTE_NETWORKS)
-    # The primary's gateway has one static address per public subnet, pinned with the subnets.
-    eips = sorted((e for e in run.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")), key=lambda e: e.name)
-    assert len(eips) == 3
-    public = sorted((s for s in run.of_type("aws:ec2/subnet:Subnet") if s.name.startswith("p-network-public-")), key=lambda s: s.name)
+    # No Elastic IPs: the primary's NLB keeps the subnets the controller picks, one per zone.
+    assert not [e for e in run.of_type("aws:ec2/eip:Eip") if "-eastwest-" in e.name]
     annotations = values(run, "p", "eastwest")["service"]["annotations"]
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == ",".join(e.outputs["allocationId"] for e in eips)
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-subnets"] == ",".join(s.id for s in public)
+    assert not any("eip-allocations" in k or "aws-load-balancer-subnets" in k for k in annotations)
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-attributes"] == "load_balancing.cross_zone.enabled=true"
     clusters, _ = resolve(run.exports["clusters"])
-    assert clusters["p"]["eastWestStaticIps"] == [e.outputs["publicIp"] for e in eips]
-    assert clusters["r"]["role"] == "remote"
+    assert clusters["p"]["eastWestStaticIps"] == [] and clusters["r"]["role"] == "remote"
 
-    # The primary serves remotes and exposes istiod and its webhook on the gateway.
+    # The primary serves remotes and exposes xDS (15012) only on its gateway.
     assert values(run, "p", "istiod")["pilot"] == {"env": {"EXTERNAL_ISTIOD": "true"}}
     gateway = run.one(CR.format("Gateway"), "p-istio-istiod-gateway").inputs["spec"]
-    assert {(s["port"]["number"], s["tls"]["mode"]) for s in gateway["servers"]} == {(15012, "PASSTHROUGH"), (15017, "PASSTHROUGH")}
+    assert [(s["port"]["number"], s["tls"]["mode"]) for s in gateway["servers"]] == [(15012, "PASSTHROUGH")]
     routes = run.one(CR.format("VirtualService"), "p-istio-istiod-vs").inputs["spec"]["tls"]
-    assert {(r["match"][0]["port"], r["route"][0]["destination"]["port"]["number"]) for r in routes} == {(15012, 15012), (15017, 443)}
-    assert all(r["route"][0]["destination"]["host"] == "istiod.istio-system.svc.cluster.local" for r in routes)
+    assert [(r["match"][0]["port"], r["route"][0]["destination"]["port"]["number"]) for r in routes] == [(15012, 15012)]
+    assert routes[0]["route"][0]["destination"]["host"] == "istiod.istio-system.svc.cluster.local"
 
-    # The remote: served by the primary's istiod through a static IP.
-    ns = run.one("kubernetes:core/v1:Namespace", "r-istio-namespace").inputs["metadata"]
-    assert ns["annotations"] == {"topology.istio.io/controlPlaneClusters": "p"}
-    assert ns["labels"] == {"topology.istio.io/network": "n2"}
-    assert values(run, "r", "base") == {"profile": "remote"}
-    remote = values(run, "r", "istiod")
-    assert remote["profile"] == "remote"
-    assert remote["istiodRemote"] == {"injectionPath": "/inject/cluster/r/net/n2"}
-    address = remote["global"].pop("remotePilotAddress")
-    ipaddress.IPv4Address(address)  # an IP, never a hostname (ExternalName cannot map 443 -> 15017)
-    assert address == eips[0].outputs["publicIp"]
-    assert remote["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": "r"}, "network": "n2", "configCluster": True}
+    remote_values_served_by(run, "r", "p", "n2")
     # Its own network, so its own east-west gateway; no istiod to expose.
     assert has(run, RELEASE, "r-istio-eastwest") and has(run, CR.format("Gateway"), "r-istio-cross-network-gateway")
     assert not has(run, CR.format("Gateway"), "r-istio-istiod-gateway")
-    assert not [e for e in run.of_type("aws:ec2/eip:Eip") if e.name.startswith("r-network-eastwest-")]
-
     # The primary watches the remote; the remote holds nothing.
     assert secret_pairs(run) == {("p", "r")}
     assert peerings(run) == []
 
 
-def test_a_primary_with_remotes_opens_only_the_webhook_beyond_its_peers():
-    # A remote's API server calls the webhook from EKS control plane addresses, not its NAT.
+def test_a_primary_with_remotes_is_open_only_to_the_mesh():
     run = mesh(*PRIMARY_REMOTE_NETWORKS)
     nats = sorted(f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip") if "-nat-" in e.name)
-    group = run.one("aws:ec2/securityGroup:SecurityGroup", "p-istio-eastwest-sg")
-    ingress = {(r["fromPort"], r["toPort"], r["protocol"]): r["cidrBlocks"] for r in group.inputs["ingress"]}
-    assert ingress == {
-        (15021, 15021, "tcp"): nats,
-        (15443, 15443, "tcp"): nats,
-        (15012, 15012, "tcp"): nats,
-        (15017, 15017, "tcp"): ["0.0.0.0/0"],
-    }
-    assert group.inputs["vpcId"] == run.one("aws:ec2/vpc:Vpc", "p-network-vpc").id
-    assert [e["cidrBlocks"] for e in group.inputs["egress"]] == [[run.one("aws:ec2/vpc:Vpc", "p-network-vpc").inputs["cidrBlock"]]]
-    service = values(run, "p", "eastwest")["service"]
-    assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-security-groups"] == group.id
-    assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules"] == "true"
-    assert "loadBalancerSourceRanges" not in service  # ignored by the controller once a group is given
-    # The remote's own gateway (no remotes of its own) keeps the plain source ranges.
-    assert values(run, "r", "eastwest")["service"]["loadBalancerSourceRanges"] == nats
-    assert run.depends_on(run.one(RELEASE, "p-istio-eastwest"), group)
+    for c in ("p", "r"):
+        assert values(run, c, "eastwest")["service"]["loadBalancerSourceRanges"] == nats
+    assert run.of_type("aws:ec2/securityGroup:SecurityGroup") == []
+    assert not [r.name for r in run.resources if "0.0.0.0/0" in json.dumps(r.inputs) and r.type != "aws:ec2/route:Route"]
 
 
 def test_primary_remote_ordering():
     run = mesh(*PRIMARY_REMOTE_NETWORKS)
     primary_gateway = run.one(RELEASE, "p-istio-eastwest")
-    eips = [e for e in run.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")]
     exposure = [run.one(CR.format(k), f"p-istio-{n}") for k, n in (("Gateway", "istiod-gateway"), ("VirtualService", "istiod-vs"))]
+    served = run.one(SECRET, "p-remote-secret-r-secret")
     for role in ("base", "istiod", "eastwest"):
         r = run.one(RELEASE, f"r-istio-{role}")
         assert run.depends_on(r, primary_gateway)
-        assert all(run.depends_on(r, e) for e in eips)
         assert all(run.depends_on(r, x) for x in exposure)
-    secret = next(s for s in run.of_type(SECRET) if s.name == "p-remote-secret-r-secret")
-    assert run.depends_on(secret, run.one(SECRET, "r-reader-token-secret"))
+    # The remote's gateway pods take xDS from the primary, which must know the remote first.
+    assert run.depends_on(run.one(RELEASE, "r-istio-eastwest"), served)
+    assert run.depends_on(served, run.one(SECRET, "r-reader-token-secret"))
+
+
+def test_adding_the_first_remote_is_one_update_that_leaves_the_primarys_gateway_alone():
+    two = {"clusters": [dict(PRIMARY_REMOTE_NETWORKS[0]), {"name": "q", "region": "us-west-2", "network": "n3"}], "apiAccessCidrs": [OPERATOR_CIDR]}
+    with_remote = {**two, "clusters": [*two["clusters"], dict(PRIMARY_REMOTE_NETWORKS[1])]}
+    before, after = cached_run(two), cached_run(with_remote)
+    impact = change_impact(before, after)
+    # The gateway admits the new cluster's NAT address, and that is all: the NLB keeps its
+    # annotations, so the controller updates its security group rules and recreates nothing.
+    old, new = values(before, "p", "eastwest"), values(after, "p", "eastwest")
+    assert old["service"]["annotations"] == new["service"]["annotations"]
+    assert set(new["service"]["loadBalancerSourceRanges"]) > set(old["service"]["loadBalancerSourceRanges"])
+    assert {**old, "service": {**old["service"], "loadBalancerSourceRanges": []}} == {**new, "service": {**new["service"], "loadBalancerSourceRanges": []}}
+    assert impact[(RELEASE, "p-istio-istiod")] == "updated"  # EXTERNAL_ISTIOD
+    assert {name for (_, name), what in impact.items() if what in ("replaced", "deleted")} == set()
+    assert {"p-istio-istiod-gateway", "p-istio-istiod-vs", "r-istio-istiod"} <= {n for (_, n), what in impact.items() if what == "created"}
 
 
 def test_samples_in_a_remote_wait_for_the_primary_to_serve_it():
@@ -171,7 +192,7 @@ def test_samples_in_a_remote_wait_for_the_primary_to_serve_it():
 
 def test_primary_remote_on_one_network():
     run = mesh(*PRIMARY_REMOTE_ONE_NETWORK)
-    assert values(run, "r", "istiod")["istiodRemote"] == {"injectionPath": "/inject/cluster/r/net/n1"}
+    remote_values_served_by(run, "r", "p", "n1")
     # The primary's gateway exposes istiod only: nothing crosses networks.
     assert has(run, CR.format("Gateway"), "p-istio-istiod-gateway")
     assert not has(run, CR.format("Gateway"), "p-istio-cross-network-gateway")
@@ -228,14 +249,7 @@ def test_mixed_mesh():
     assert has(run, CR.format("Gateway"), "p2-istio-cross-network-gateway") and not has(run, CR.format("Gateway"), "p2-istio-istiod-gateway")
     assert not has(run, RELEASE, "r1-istio-eastwest")
     assert "pilot" not in values(run, "p2", "istiod")
-    eips = sorted((e for e in run.of_type("aws:ec2/eip:Eip") if "-eastwest-" in e.name), key=lambda e: e.name)
-    assert [e.name for e in eips] == [f"p1-network-eastwest-{i}" for i in range(3)]
-    remote = values(run, "r1", "istiod")
-    assert remote["global"]["remotePilotAddress"] == eips[0].outputs["publicIp"] and remote["profile"] == "remote"
-    assert remote["istiodRemote"] == {"injectionPath": "/inject/cluster/r1/net/n1"}
-    assert run.one("kubernetes:core/v1:Namespace", "r1-istio-namespace").inputs["metadata"]["annotations"] == {
-        "topology.istio.io/controlPlaneClusters": "p1"
-    }
+    remote_values_served_by(run, "r1", "p1", "n1")
     # Primaries watch every other cluster, the other primary's remote included; remotes nothing.
     assert secret_pairs(run) == {("p1", "r1"), ("p1", "p2"), ("p2", "p1"), ("p2", "r1")}
 
@@ -254,8 +268,20 @@ def test_static_addresses_without_a_gateway_are_refused():
 
 def test_elastic_ip_quota_is_warned_about():
     run = mesh(
-        {"name": "p", "region": "us-east-1", "natGateways": "perAz"},
+        {"name": "p", "region": "us-east-1", "natGateways": "perAz", "eastWestStaticIps": True},
         {"name": "r", "region": "us-west-2", "role": "remote", "primary": "p"},
     )
     assert any("allocates 6 Elastic IPs in us-east-1" in w for w in run.warnings)
     assert not any("us-west-2" in w and "Elastic IPs" in w for w in run.warnings)
+
+
+def test_a_primary_with_remotes_is_told_its_gateway_no_longer_has_elastic_ips_by_default():
+    run = mesh(*PRIMARY_REMOTE_NETWORKS)
+    assert [w for w in run.warnings if "clusters[0].eastWestStaticIps is unset" in w]
+    kept = mesh({**PRIMARY_REMOTE_NETWORKS[0], "eastWestStaticIps": True}, PRIMARY_REMOTE_NETWORKS[1])
+    assert not [w for w in kept.warnings if "eastWestStaticIps" in w]
+    # Kept addresses stay an allow-list option: one Elastic IP per public subnet, pinned.
+    eips = sorted((e for e in kept.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")), key=lambda e: e.name)
+    annotations = values(kept, "p", "eastwest")["service"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == ",".join(e.outputs["allocationId"] for e in eips)
+    assert len(eips) == 3

@@ -19,9 +19,8 @@ class FakeCluster:
     def __init__(self, name, peers, reaches, *, role="primary", gateway=True, address="nlb.example", unreachable=False, slow=False):
         self.name, self.peers, self.reaches = name, peers, reaches
         self.address, self.unreachable, self.slow = address, unreachable, slow
-        self.deployments = {("sample", "sleep"): (1, 1)}
-        if role == "primary":
-            self.deployments[("istio-system", "istiod")] = (1, 1)
+        # Every cluster runs istiod; a remote's only injects and validates.
+        self.deployments = {("sample", "sleep"): (1, 1), ("istio-system", "istiod"): (1, 1)}
         if gateway:
             self.deployments[("istio-system", "istio-eastwestgateway")] = (1, 1)
         self.random = random.Random(name)
@@ -168,7 +167,7 @@ def test_answers_are_counted_by_version_and_failures_kept():
 
 
 def test_remotes_and_gatewayless_clusters_are_checked_for_what_they_have(tmp_path, capsys):
-    # Primary-remote on one network: the remote has no istiod, no gateway, no remote secrets.
+    # Primary-remote on one network: the remote has its local injector, no gateway, no remote secrets.
     names = ["p", "r"]
     clusters = {
         "p": FakeCluster("p", ["r"], ["v1", "v2"]),
@@ -177,7 +176,12 @@ def test_remotes_and_gatewayless_clusters_are_checked_for_what_they_have(tmp_pat
     code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(names, roles={"r": "remote"}, gateways={"r": False}))
     assert code == 0, out
     remote_checks = [l.split()[1] for l in out.splitlines() if l.startswith("r ")]
-    assert remote_checks == ["traffic"]
+    assert remote_checks == ["istiod", "traffic"]
+    # A remote whose injector is down fails: its pods would start without sidecars.
+    clusters["r"].deployments[("istio-system", "istiod")] = (0, 1)
+    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(names, roles={"r": "remote"}, gateways={"r": False}))
+    assert code == 1 and any(l.startswith("r ") and "istiod" in l and "FAIL" in l for l in out.splitlines())
+    clusters["r"].deployments[("istio-system", "istiod")] = (1, 1)
     # The primary still has to hold a remote secret for its remote.
     clusters["p"].peers = []
     code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(names, roles={"r": "remote"}, gateways={"r": False}))

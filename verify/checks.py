@@ -1,6 +1,6 @@
 """What `verify` checks and how it judges the answers; no I/O here beyond the `ClusterApi` it is given.
 
-For each cluster, as its role and model call for: istiod is ready (primaries), the east-west
+For each cluster, as its role and model call for: istiod is ready (on a remote, its local injector), the east-west
 gateway is ready and has an external address (clusters that have one), istiod has a remote secret
 for every other cluster (primaries), and requests from the cluster's `sleep` pod to `helloworld`
 all succeed and reach the version of every cluster in the mesh.
@@ -47,7 +47,7 @@ class ClusterTarget:
     kubeconfig: dict
     endpoint: str
     sample_version: str | None
-    # `remote` clusters run no istiod and hold no remote secrets.
+    # `remote` clusters run only a local istiod that injects and validates, and hold no remote secrets.
     role: str = "primary"
     # Clusters on their primary's network, or in a one-network mesh, have no east-west gateway.
     has_gateway: bool = True
@@ -105,9 +105,8 @@ def check_cluster(target: ClusterTarget, api: ClusterApi, everyone: dict[str, st
     name = target.name
     primary = target.role != "remote"
     try:
-        results = []
-        if primary:
-            results.append(_ready(api, name, "istiod", ISTIO_NAMESPACE, "istiod"))
+        # Every cluster runs istiod: a remote's only injects sidecars and validates config.
+        results = [_ready(api, name, "istiod", ISTIO_NAMESPACE, "istiod")]
         if target.has_gateway:
             results.append(_ready(api, name, "east-west gateway", ISTIO_NAMESPACE, "istio-eastwestgateway"))
             addresses = api.service_addresses(ISTIO_NAMESPACE, "istio-eastwestgateway")
