@@ -2,12 +2,12 @@
 
 import pulumi
 
-from components.config import load_mesh_spec
+from components.config import load_aws_settings, load_mesh_spec
 from components.mesh import IstioMesh, IstioMeshArgs
 
 # Validation runs before any resource exists: a bad config creates nothing.
 spec = load_mesh_spec()
-mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws_profile=pulumi.Config("aws").get("profile")))
+mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws=load_aws_settings()))
 
 pulumi.export("clusters", mesh.cluster_outputs)
 pulumi.export("rootCertPem", mesh.root_ca.cert_pem)

@@ -1,13 +1,17 @@
-"""One EKS cluster: control plane, a managed node group, and a Kubernetes provider for it.
+"""One EKS cluster: control plane, a managed node group, its managed add-ons, admin access entries,
+and a Kubernetes provider for it.
 
 The control plane's endpoint is public and private: nodes and pods use the private one, operators
 and the other clusters' istiod the public one, which accepts only `public_access_cidrs` (the
 operators' CIDRs plus the NAT addresses of every VPC in the mesh). Access is by EKS access entries
-(`authentication_mode` API); the identity that runs `pulumi up` becomes cluster admin.
+(`authentication_mode` API): the identity that creates the cluster is admin (EKS's own entry), and
+each of `admins` gets an entry with AmazonEKSClusterAdminPolicy. The upgrade policy is the
+cluster's `supportType` (pulumi-eks would default to EXTENDED, the extra-cost one).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -16,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from .addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options
 from .spec import ClusterSpec
 
 NODE_POLICIES = (
@@ -23,6 +28,17 @@ NODE_POLICIES = (
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
 )
+ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+
+
+@dataclass(frozen=True)
+class KubeconfigCredentials:
+    """How the kubeconfig's `aws eks get-token` authenticates; all None uses the caller's defaults."""
+
+    # Passed as --profile, which (unlike AWS_PROFILE) ambient AWS_ACCESS_KEY_ID cannot override.
+    profile: str | None = None
+    # Passed as --role-arn: the token is signed as this role (it needs an access entry).
+    role_arn: str | None = None
 
 
 @dataclass
@@ -35,8 +51,9 @@ class EksClusterArgs:
     # The cluster's network (the whole component): the nodes join only through its NAT routes, and
     # everything inside the cluster needs it to clean up on destroy (see `provider`).
     network: pulumi.Resource | None = None
-    # AWS CLI profile written into the kubeconfig; None uses the caller's default credentials.
-    aws_profile: str | None = None
+    credentials: KubeconfigCredentials = KubeconfigCredentials()
+    # IAM principal ARNs made cluster admins (access entries).
+    admins: tuple[str, ...] = ()
 
 
 def kubeconfig_document(name: str, server: str, ca_data: str, user: dict) -> dict:
@@ -52,17 +69,20 @@ def kubeconfig_document(name: str, server: str, ca_data: str, user: dict) -> dic
 
 
 def build_kubeconfig(
-    eks_name: str, region: str, endpoint: str, ca_data: str, aws_profile: str | None = None
+    eks_name: str, region: str, endpoint: str, ca_data: str, credentials: KubeconfigCredentials = KubeconfigCredentials()
 ) -> str:
     """A kubeconfig that authenticates with `aws eks get-token`, as JSON (valid YAML)."""
+    args = ["--region", region, "eks", "get-token", "--cluster-name", eks_name, "--output", "json"]
+    if credentials.role_arn:
+        args += ["--role-arn", credentials.role_arn]
+    if credentials.profile:
+        args += ["--profile", credentials.profile]
     exec_config: dict = {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "command": "aws",
-        "args": ["--region", region, "eks", "get-token", "--cluster-name", eks_name, "--output", "json"],
+        "args": args,
         "interactiveMode": "Never",
     }
-    if aws_profile:
-        exec_config["env"] = [{"name": "AWS_PROFILE", "value": aws_profile}]
     return json.dumps(kubeconfig_document(eks_name, endpoint, ca_data, {"exec": exec_config}), indent=2)
 
 
@@ -96,6 +116,8 @@ class EksCluster(pulumi.ComponentResource):
             create_oidc_provider=True,
             skip_default_node_group=True,
             node_associate_public_ip_address=False,
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
+            **cluster_addon_options(spec.eks.addon_versions),
             opts=child,
         )
 
@@ -120,6 +142,17 @@ class EksCluster(pulumi.ComponentResource):
         )
 
         eks_cluster = control_plane.eks_cluster
+        ClusterAddons(
+            f"{name}-addons",
+            ClusterAddonsArgs(
+                cluster_name=eks_cluster.name,
+                kubernetes_version=eks_cluster.version,
+                pins=spec.eks.addon_versions,
+                node_group=self.node_group,
+            ),
+            opts=child,
+        )
+        admin_access = self._admin_access(name, eks_cluster.name, args.admins)
         self.endpoint = eks_cluster.endpoint
         self.certificate_authority = eks_cluster.certificate_authority.data
         # The security group EKS attaches to the control plane and to managed nodes.
@@ -128,7 +161,7 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_provider_url = control_plane.oidc_provider_url
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.endpoint, self.certificate_authority).apply(
-                lambda v: build_kubeconfig(spec.eks_name, spec.region, v[0], v[1], args.aws_profile)
+                lambda v: build_kubeconfig(spec.eks_name, spec.region, v[0], v[1], args.credentials)
             )
         )
         # Every Kubernetes object of this cluster goes through this provider, so on destroy each is
@@ -136,10 +169,12 @@ class EksCluster(pulumi.ComponentResource):
         # must terminate), the control plane, and the whole network (the load balancer controller
         # reaches the AWS APIs through the NAT gateway and the subnets' routes while it deletes the
         # east-west NLB). Nothing a cluster needs to clean up can go in the first wave of a destroy.
+        # Nor the admins' access entries: a kubeconfig role needs its entry first, and whichever
+        # admin runs `pulumi destroy` must still reach the cluster.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, self.node_group, *network]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, self.node_group, *network, *admin_access]),
         )
         self.register_outputs(
             {
@@ -149,6 +184,28 @@ class EksCluster(pulumi.ComponentResource):
                 "oidcProviderArn": self.oidc_provider_arn,
             }
         )
+
+    def _admin_access(self, name: str, cluster_name: pulumi.Output[str], admins: tuple[str, ...]) -> list[pulumi.Resource]:
+        """An access entry with the cluster-admin policy per principal, named after the principal
+        (not its place in the list), so removing one admin leaves the others untouched."""
+        child = pulumi.ResourceOptions(parent=self)
+        created: list[pulumi.Resource] = []
+        for arn in admins:
+            role = f"{name}-admin-{arn.rsplit('/', 1)[1]}-{hashlib.sha256(arn.encode()).hexdigest()[:8]}"
+            entry = aws.eks.AccessEntry(role, cluster_name=cluster_name, principal_arn=arn, type="STANDARD", opts=child)
+            partition = arn.split(":")[1]
+            created.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{role}-policy",
+                    cluster_name=cluster_name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/{ADMIN_POLICY}",
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=child,
+                )
+            )
+            created.append(entry)
+        return created
 
     def _node_role(self, name: str) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         """The nodes' IAM role with the AWS-managed policies a node needs to join and pull images."""

@@ -2,17 +2,21 @@
 
 `load_mesh_spec` reads every key of this project from the stack, hands the values to the pure
 parser (`parse.py`) and warns about what is valid but worth a second look (Elastic IP quota, an
-API endpoint open to the internet).
+API endpoint open to the internet, a Kubernetes version past EKS standard support). It also
+reads the stack's `aws:` settings that the mesh's own AWS providers honour.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
 import pulumi
 
+from .aws_settings import AwsSettings, parse_aws_settings
 from .parse import TOP_LEVEL_KEYS, parse_mesh_spec, upgrade_notices
+from .parse_eks import support_warnings
 from .spec import PROJECT, MeshSpec
 
 # Elastic IPs per region an AWS account gets by default.
@@ -56,6 +60,8 @@ def load_mesh_spec() -> MeshSpec:
                 f" addresses); the default quota is {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas,"
                 " EC2 'EC2-VPC Elastic IPs') before `pulumi up`, or allocation fails half-way"
             )
+    for warning in support_warnings(spec.clusters, datetime.date.today()):
+        pulumi.log.warn(warning)
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"
         pulumi.log.warn(
@@ -63,3 +69,10 @@ def load_mesh_spec() -> MeshSpec:
             " 0.0.0.0/0. Set it to the CIDRs you run Pulumi and kubectl from."
         )
     return spec
+
+
+def load_aws_settings() -> AwsSettings:
+    """The stack's `aws:` settings the mesh's own AWS providers and kubeconfigs honour."""
+    config = pulumi.Config("aws")
+    keys = ("profile", "assumeRoles", "assumeRole", "allowedAccountIds", "forbiddenAccountIds", "sharedConfigFiles", "sharedCredentialsFiles", "defaultTags")
+    return parse_aws_settings({k: _decode(v) if k != "profile" else v for k in keys if (v := config.get(k)) is not None})

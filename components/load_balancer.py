@@ -195,6 +195,12 @@ class LoadBalancerController(pulumi.ComponentResource):
                 # Without this the controller claims every new LoadBalancer Service in the cluster;
                 # the east-west gateway asks for it explicitly by annotation.
                 "enableServiceMutatorWebhook": False,
+                # The policy grants no Shield or WAF calls (this program makes no ALB), and with the
+                # lookups on the controller logs AccessDenied on every Service reconcile. The chart
+                # passes the flags only for booleans (`kindIs "bool"`).
+                "enableShield": False,
+                "enableWaf": False,
+                "enableWafv2": False,
             },
             # The role must carry its policy before the controller first calls AWS. The release
             # name is fixed: a replacement uninstalls the old release first.

@@ -16,7 +16,8 @@ import pulumi
 import pulumi_aws as aws
 
 from . import migrations
-from .cluster import EksCluster, EksClusterArgs
+from .aws_settings import AwsSettings
+from .cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
 from .istio import IstioControlPlane, IstioControlPlaneArgs
 from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from .network import Vpc, VpcArgs
@@ -30,8 +31,8 @@ from .spec import ClusterSpec, MeshSpec
 @dataclass
 class IstioMeshArgs:
     spec: MeshSpec
-    # Credentials profile for every AWS provider and kubeconfig; None uses the environment's.
-    aws_profile: str | None = None
+    # The stack's `aws:` settings, for every AWS provider and kubeconfig; empty uses the environment's.
+    aws: AwsSettings = AwsSettings()
 
 
 @dataclass
@@ -61,7 +62,12 @@ class IstioMesh(pulumi.ComponentResource):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[migrations.add_aliases]))
         super().__init__("istio-eks-mesh:mesh:IstioMesh", name, None, opts)
-        spec, self._profile = args.spec, args.aws_profile
+        spec, self._settings = args.spec, args.aws
+        # The kubeconfigs authenticate as the configured role, else as the role the AWS providers
+        # assume (the clusters' creator, already admin), through the same profile.
+        self._credentials = KubeconfigCredentials(
+            profile=args.aws.profile, role_arn=spec.access.kubeconfig_role_arn or args.aws.assumed_role_arn
+        )
 
         self._aws = self._aws_providers(spec)
         networks = {c.name: self._network(c) for c in spec.clusters}
@@ -81,13 +87,14 @@ class IstioMesh(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, providers=providers or None)
 
     def _aws_providers(self, spec: MeshSpec) -> dict[str, aws.Provider]:
-        """One AWS provider per region, shared by the clusters there."""
+        """One AWS provider per region, shared by the clusters there, with the stack's AWS settings."""
+        tags = {**self._settings.default_tags, "istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}
         return {
             region: aws.Provider(
                 f"aws-{region}",
                 region=region,
-                profile=self._profile,
-                default_tags={"tags": {"istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}},
+                default_tags={"tags": tags},
+                **self._settings.provider_args(),
                 opts=self._child(),
             )
             for region in dict.fromkeys(c.region for c in spec.clusters)
@@ -132,7 +139,8 @@ class IstioMesh(pulumi.ComponentResource):
                 private_subnet_ids=network.private_subnet_ids,
                 public_access_cidrs=access.api,
                 network=network,
-                aws_profile=self._profile,
+                credentials=self._credentials,
+                admins=spec.access.admins,
             ),
             opts=self._child(aws=region),
         )

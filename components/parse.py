@@ -11,7 +11,7 @@ import datetime
 import re
 from typing import Any, Mapping
 
-from . import versions
+from . import parse_eks, versions
 from .imported_root import parse_root_ca
 from .parse_clusters import DNS_LABEL, parse_clusters
 from .spec import ClusterSpec, MeshSpec, PkiSpec
@@ -37,6 +37,7 @@ TOP_LEVEL_KEYS = (
     "rootCa",
     "istioValues",
     "deploySamples",
+    *parse_eks.TOP_LEVEL_KEYS,
 )
 
 
@@ -83,6 +84,7 @@ def parse_mesh_spec(
 
     _check_access_limits(clusters, api_access_cidrs, east_west, problems)
     istio_values = _parse_istio_values(raw.get("istioValues"), problems)
+    access = parse_eks.parse_cluster_access(raw, clusters, problems)
     if problems.items:
         raise ConfigError(problems.items)
     spec = MeshSpec(
@@ -96,6 +98,7 @@ def parse_mesh_spec(
         istio_values=istio_values,
         deploy_samples=deploy_samples,
         istio_values_secret="istioValues" in secret_keys,
+        access=access,
     )
     for index, cluster in enumerate(spec.clusters):
         if cluster.east_west_static_ips and not spec.topology[cluster.name].east_west_gateway:

@@ -8,7 +8,7 @@ import ipaddress
 import re
 from typing import Any
 
-from . import versions
+from . import parse_eks, versions
 from .spec import ROLES, ClusterSpec, NodeGroupSpec
 from .validate import Problems, expect, parse_cidr, type_name, unknown_fields
 
@@ -37,6 +37,7 @@ CLUSTER_FIELDS = (
     "role",
     "primary",
     "eastWestStaticIps",
+    *parse_eks.CLUSTER_FIELDS,
 )
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 NAT_GATEWAY_MODES = ("single", "perAz")
@@ -176,6 +177,7 @@ def parse_clusters(items: list, default_region: str | None, stack: str, problems
             role=entry["role"],
             primary=entry["primary"],
             east_west_static_ips=entry["east_west_static_ips"],
+            eks=entry["eks"],
         )
         for entry in parsed
     ]
@@ -244,6 +246,7 @@ def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, pro
         role=item.get("role", "primary"),
         primary=item.get("primary"),
         east_west_static_ips=item.get("eastWestStaticIps"),
+        eks=parse_eks.parse_cluster_eks(item, path, problems),
     )
 
 

@@ -28,6 +28,28 @@ class NodeGroupSpec:
 
 
 @dataclass(frozen=True)
+class EksOptions:
+    """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`)."""
+
+    # STANDARD: EKS upgrades the cluster at the end of standard support; EXTENDED: it stays, at the
+    # extended-support price.
+    support_type: str = "STANDARD"
+    # Pinned EKS add-on versions by add-on name; an add-on not listed follows the version EKS
+    # recommends for the cluster's Kubernetes version.
+    addon_versions: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """Who may use the clusters (`clusterAdmins`, `kubeconfigRoleArn`)."""
+
+    # IAM role or user ARNs with an EKS access entry and AmazonEKSClusterAdminPolicy on every cluster.
+    admins: tuple[str, ...] = ()
+    # A role the kubeconfigs assume (`aws eks get-token --role-arn`); it is one of `admins`.
+    kubeconfig_role_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class ClusterSpec:
     name: str
     region: str
@@ -45,6 +67,7 @@ class ClusterSpec:
     primary: str | None = None
     # Elastic IPs for the east-west gateway's NLB, one per public subnet.
     east_west_static_ips: bool = False
+    eks: EksOptions = EksOptions()
 
     @property
     def az_count(self) -> int:
@@ -154,6 +177,7 @@ class MeshSpec:
     deploy_samples: bool = False
     # `istioValues` was stored encrypted: the Helm values that carry it stay secret.
     istio_values_secret: bool = False
+    access: ClusterAccess = ClusterAccess()
     # Derived from `clusters`, never set by hand.
     topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
 

@@ -94,6 +94,13 @@ class MeshMocks(mocks.Mocks):
             self.monitor.invokes.append((args.token, dict(tags)))
             name = f"k8s-{tags['service.k8s.aws/stack'].replace('/', '-')[:20]}-{digest(tags['elbv2.k8s.aws/cluster'], length=10)}"
             return {"dnsName": f"{name}.elb.{region}.amazonaws.com", "arn": f"arn:aws:elasticloadbalancing:{region}:123456789012:loadbalancer/net/{name}/x", "tags": tags}, []
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
+            # (mostRecent) is a later build than the default one.
+            addon, kubernetes = args.args["addonName"], args.args["kubernetesVersion"]
+            build = 2 if args.args.get("mostRecent") else 1
+            version = f"v1.{kubernetes.split('.')[1]}.{int(digest(addon), 16) % 10}-eksbuild.{build}"
+            return {"addonName": addon, "kubernetesVersion": kubernetes, "version": version, "id": addon}, []
         if args.token == "aws:index/getRegion:getRegion":
             region = self.region_of(args.provider)
             return {"name": region, "region": region, "id": region}, []

@@ -1,0 +1,135 @@
+"""Parsing of the EKS day-2 keys: per cluster `supportType` and `addonVersions`, mesh-wide
+`clusterAdmins` and `kubeconfigRoleArn`; and the support-date warnings of `kubernetesVersion`.
+
+Pure functions of the raw values, hooked into `parse.py` and `parse_clusters.py`; every problem is
+added to `Problems` with its key path, like the rest of the parser.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any, Mapping, Sequence
+
+from . import versions
+from .spec import ClusterAccess, ClusterSpec, EksOptions
+from .validate import Problems, expect, type_name, unknown_fields
+
+CLUSTER_FIELDS = ("supportType", "addonVersions")
+TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn")
+# What `aws eks describe-addon-versions` lists, e.g. v1.20.4-eksbuild.2.
+_ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+# IAM role or user ARN; paths allowed (EKS access entries take them), names as IAM allows.
+_PRINCIPAL = re.compile(
+    r"^arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})$"
+)
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+_EXAMPLE_ARN = "arn:aws:iam::111122223333:role/platform-admins"
+
+
+def region_partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems) -> EksOptions:
+    """`clusters[i].supportType` and `clusters[i].addonVersions`."""
+    defaults = EksOptions()
+    support_type = item.get("supportType", defaults.support_type)
+    if support_type not in versions.SUPPORT_TYPES:
+        problems.add(
+            f"{path}.supportType",
+            f"{support_type!r} is not one of {', '.join(versions.SUPPORT_TYPES)} (STANDARD: EKS upgrades the"
+            " cluster when standard support ends; EXTENDED: it stays, at the extended-support price)",
+        )
+        support_type = defaults.support_type
+    pins: dict[str, str] = {}
+    raw = item.get("addonVersions")
+    if raw is not None and expect(raw, dict, f"{path}.addonVersions", problems, '{"coredns": "v1.12.1-eksbuild.2"}'):
+        unknown_fields(raw, versions.MANAGED_ADDONS, f"{path}.addonVersions", problems)
+        for addon in versions.MANAGED_ADDONS:
+            if addon not in raw:
+                continue
+            value = raw[addon]
+            if isinstance(value, str) and _ADDON_VERSION.match(value):
+                pins[addon] = value
+            else:
+                problems.add(
+                    f"{path}.addonVersions.{addon}",
+                    f"{value!r} is not an EKS add-on version such as \"v1.12.1-eksbuild.2\" (see `aws eks"
+                    f" describe-addon-versions --addon-name {addon}`); remove it to follow EKS's recommendation",
+                )
+    return EksOptions(support_type=support_type, addon_versions=pins)
+
+
+def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], problems: Problems) -> ClusterAccess:
+    """`clusterAdmins` (IAM role or user ARNs) and `kubeconfigRoleArn` (a role, made an admin too)."""
+    partitions = {region_partition(c.region): c.name for c in clusters if c.region}
+    admins: list[str] = []
+    value = raw.get("clusterAdmins")
+    if value is not None and expect(value, list, "clusterAdmins", problems, f'["{_EXAMPLE_ARN}"]'):
+        for i, arn in enumerate(value):
+            if _check_principal(arn, f"clusterAdmins[{i}]", partitions, problems):
+                if arn in admins:
+                    problems.add(f"clusterAdmins[{i}]", f"{arn} is listed twice; EKS allows one access entry per principal")
+                else:
+                    admins.append(arn)
+    role = raw.get("kubeconfigRoleArn")
+    if role is not None:
+        if not _check_principal(role, "kubeconfigRoleArn", partitions, problems, roles_only=True):
+            role = None
+        elif role not in admins:
+            # The kubeconfigs authenticate as this role: without an access entry they get Unauthorized.
+            admins.append(role)
+    return ClusterAccess(admins=tuple(admins), kubeconfig_role_arn=role)
+
+
+def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: Problems, roles_only: bool = False) -> bool:
+    kinds = "role" if roles_only else "role or user"
+    if not expect(arn, str, path, problems, f'"{_EXAMPLE_ARN}"'):
+        return False
+    if ":assumed-role/" in arn or arn.startswith("arn:aws:sts:"):
+        problems.add(path, f"{arn!r} is a session, not an IAM {kinds}; use the role's ARN, e.g. \"{_EXAMPLE_ARN}\"")
+        return False
+    match = _PRINCIPAL.match(arn)
+    if not match or (roles_only and match["kind"] != "role"):
+        problems.add(path, f"{arn!r} is not an IAM {kinds} ARN (arn:<partition>:iam::<account>:{kinds.replace(' or ', '|')}/<name>), e.g. \"{_EXAMPLE_ARN}\"")
+        return False
+    if match["partition"] not in PARTITIONS:
+        problems.add(path, f"partition {match['partition']!r} is not one of {', '.join(PARTITIONS)}")
+        return False
+    if not re.fullmatch(r"\d{12}", match["account"]):
+        problems.add(path, f"account {match['account']!r} is not a 12-digit AWS account ID")
+        return False
+    others = {p: name for p, name in partitions.items() if p != match["partition"]}
+    if others:
+        partition, cluster = next(iter(others.items()))
+        problems.add(path, f"{arn} is in partition {match['partition']}, but cluster {cluster!r} is in {partition}; an IAM principal can only use clusters of its own partition")
+        return False
+    return True
+
+
+def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> list[str]:
+    """A warning per cluster whose Kubernetes version is past EKS standard support on `today`."""
+    warnings = []
+    extra = versions.EXTENDED_SUPPORT_PRICE - versions.STANDARD_SUPPORT_PRICE
+    for c in clusters:
+        ends = versions.STANDARD_SUPPORT_ENDS.get(c.kubernetes_version)
+        if ends is None or today < datetime.date.fromisoformat(ends):
+            continue
+        what = (
+            f"it costs the extended-support price, ${versions.EXTENDED_SUPPORT_PRICE:.2f} instead of"
+            f" ${versions.STANDARD_SUPPORT_PRICE:.2f} per cluster-hour (about ${extra * 730:.0f} more a month)"
+            if c.eks.support_type == "EXTENDED"
+            else "with supportType STANDARD, EKS upgrades its control plane to the next version on its own,"
+            " and the stack then disagrees with the cluster"
+        )
+        warnings.append(
+            f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} left EKS standard support on {ends}; {what}."
+            f" Upgrade one minor version at a time towards {versions.DEFAULT_KUBERNETES_VERSION} (see the README's"
+            " Upgrading Kubernetes)"
+        )
+    return warnings
