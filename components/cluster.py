@@ -137,8 +137,9 @@ class EksCluster(pulumi.ComponentResource):
             ),
             # Without its policies the node role cannot join nodes, and without NAT routes the
             # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
-            # the nodes on destroy).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, *network]),
+            # the nodes on destroy). The whole control plane component too: its vpc-cni and
+            # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, *attachments, *network]),
         )
 
         eks_cluster = control_plane.eks_cluster

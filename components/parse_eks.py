@@ -18,10 +18,10 @@ from .validate import Problems, expect, type_name, unknown_fields
 CLUSTER_FIELDS = ("supportType", "addonVersions")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn")
 # What `aws eks describe-addon-versions` lists, e.g. v1.20.4-eksbuild.2.
-_ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+_ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+")
 # IAM role or user ARN; paths allowed (EKS access entries take them), names as IAM allows.
 _PRINCIPAL = re.compile(
-    r"^arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})$"
+    r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})"
 )
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 _EXAMPLE_ARN = "arn:aws:iam::111122223333:role/platform-admins"
@@ -54,7 +54,7 @@ def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems) ->
             if addon not in raw:
                 continue
             value = raw[addon]
-            if isinstance(value, str) and _ADDON_VERSION.match(value):
+            if isinstance(value, str) and _ADDON_VERSION.fullmatch(value):
                 pins[addon] = value
             else:
                 problems.add(
@@ -94,7 +94,7 @@ def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: 
     if ":assumed-role/" in arn or arn.startswith("arn:aws:sts:"):
         problems.add(path, f"{arn!r} is a session, not an IAM {kinds}; use the role's ARN, e.g. \"{_EXAMPLE_ARN}\"")
         return False
-    match = _PRINCIPAL.match(arn)
+    match = _PRINCIPAL.fullmatch(arn)
     if not match or (roles_only and match["kind"] != "role"):
         problems.add(path, f"{arn!r} is not an IAM {kinds} ARN (arn:<partition>:iam::<account>:{kinds.replace(' or ', '|')}/<name>), e.g. \"{_EXAMPLE_ARN}\"")
         return False

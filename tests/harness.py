@@ -343,13 +343,15 @@ def run_program(
     mock_factory=None,
     preview_creating: Iterable[str] | None = None,
 ) -> Run:
-    """Runs the program with `config` (project keys without namespace; JSON-encoded like the CLI).
+    """Runs the program with `config` (project keys without namespace, others such as `aws:profile`
+    with theirs; JSON-encoded like the CLI).
 
     With `preview_creating`, runs a preview of a deployed stack instead, on which the resources of
     those names do not exist yet."""
     from tests.mocks import MeshMocks
 
-    values = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    # Keys with a namespace (`aws:profile`) are set as they are.
+    values = {k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     if aws_region:
         values["aws:region"] = aws_region
     runtime_config.set_all_config(values, [f"{PROJECT}:{k}" for k in secret_keys])

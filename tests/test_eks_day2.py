@@ -1,0 +1,320 @@
+"""EKS day 2: managed add-ons, Kubernetes versions and support policy, cluster admins, credentials
+that follow the stack, and the load balancer controller's values."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from kubernetes.config.kube_config import KubeConfigLoader
+
+from components import versions
+from components.parse import parse_mesh_spec
+from components.parse_eks import support_warnings
+from components.validate import ConfigError
+from tests.conftest import mesh_config
+from tests.harness import Run, cached_run, resolve
+from tests.impact import REPLACED, UPDATED, change_impact, of_kind
+
+ADDON = "aws:eks/addon:Addon"
+ENTRY = "aws:eks/accessEntry:AccessEntry"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+ADMIN = "arn:aws:iam::111122223333:role/platform-admins"
+PERSON = "arn:aws:iam::111122223333:user/alice"
+TODAY = datetime.date(2026, 12, 1)
+
+
+def ok(config: dict, **kwargs) -> Run:
+    run = cached_run(config, **kwargs)
+    assert run.error is None, run.error
+    return run
+
+
+def with_clusters(count: int, **fields) -> dict:
+    config = mesh_config(count)
+    config["clusters"] = [{**c, **fields} for c in config["clusters"]]
+    return config
+
+
+def parse(raw: dict, region: str = "us-east-1"):
+    return parse_mesh_spec(raw, default_region=region, stack="dev")
+
+
+def problems_of(raw: dict, region: str = "us-east-1") -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, region)
+    return dict(caught.value.problems)
+
+
+def exec_args(run: Run, cluster: str) -> list[str]:
+    kubeconfig, secret = resolve(run.exports["clusters"][cluster]["kubeconfig"])
+    assert secret
+    loader = KubeConfigLoader(config_dict=json.loads(kubeconfig))
+    return loader._user["exec"].value["args"]
+
+
+# --- managed add-ons -------------------------------------------------------------------------------
+
+
+def test_coredns_is_a_managed_addon_after_the_nodes_in_every_cluster(mesh_run):
+    clusters = mesh_run.of_type("eks:index:Cluster")
+    addons = mesh_run.of_type(ADDON)
+    assert len(addons) == len(clusters)
+    for cluster in clusters:
+        name = cluster.name.removesuffix("-eks")
+        coredns = mesh_run.one(ADDON, f"{name}-addons-coredns")
+        assert coredns.inputs["addonName"] == "coredns"
+        assert coredns.inputs["clusterName"] == cluster.inputs["name"]
+        # The mock lists builds per Kubernetes minor; the newest one is build 2.
+        assert coredns.inputs["addonVersion"].startswith(f"v1.{versions.DEFAULT_KUBERNETES_VERSION.split('.')[1]}.")
+        assert coredns.inputs["addonVersion"].endswith("-eksbuild.2")
+        # Adopts the bootstrap Deployment, and a version bump is never blocked by a hand edit.
+        assert coredns.inputs["resolveConflictsOnCreate"] == coredns.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
+        assert coredns.inputs["preserve"] is True
+        nodes = mesh_run.one("eks:index:ManagedNodeGroup", f"{name}-nodes")
+        assert mesh_run.depends_on(coredns, nodes) and not mesh_run.depends_on(nodes, coredns)
+        # vpc-cni and kube-proxy: pulumi-eks's own managed add-ons, inside the cluster component the
+        # nodes wait for; unpinned, nothing is passed, so a deployed cluster keeps its inputs.
+        assert mesh_run.depends_on(nodes, cluster)
+        assert "vpcCniOptions" not in cluster.inputs and "kubeProxyAddonOptions" not in cluster.inputs
+        assert "useDefaultVpcCni" not in cluster.inputs
+
+
+def test_a_kubernetes_bump_updates_control_plane_nodes_and_addons_in_place():
+    before = ok(with_clusters(2, kubernetesVersion="1.34"))
+    after = ok(with_clusters(2, kubernetesVersion="1.35"))
+    impact = change_impact(before, after)
+    assert of_kind(impact, REPLACED) == set()
+    assert {k for k in of_kind(impact, UPDATED) if k[0] in ("eks:index:Cluster", ADDON)} == {
+        ("eks:index:Cluster", "c0-eks"), ("eks:index:Cluster", "c1-eks"), (ADDON, "c0-addons-coredns"), (ADDON, "c1-addons-coredns"),
+    }
+    old, new = (run.one(ADDON, "c0-addons-coredns").inputs["addonVersion"] for run in (before, after))
+    assert old.startswith("v1.34.") and new.startswith("v1.35.")
+
+
+def test_pinned_addon_versions_reach_their_addons_and_change_nothing_else():
+    pins = {"vpc-cni": "v1.20.4-eksbuild.2", "coredns": "v1.12.1-eksbuild.2", "kube-proxy": "v1.35.0-eksbuild.2"}
+    config = mesh_config(2)
+    config["clusters"][0]["addonVersions"] = pins
+    run = ok(config)
+    assert run.one(ADDON, "c0-addons-coredns").inputs["addonVersion"] == pins["coredns"]
+    pinned = run.one("eks:index:Cluster", "c0-eks").inputs
+    assert pinned["vpcCniOptions"]["addonVersion"] == pins["vpc-cni"]
+    assert pinned["kubeProxyAddonOptions"]["version"] == pins["kube-proxy"]
+    assert "vpcCniOptions" not in run.one("eks:index:Cluster", "c1-eks").inputs
+    impact = change_impact(ok(mesh_config(2)), run)
+    assert of_kind(impact, REPLACED) == set()
+    assert {k for k, what in impact.items() if what != "unchanged"} == {("eks:index:Cluster", "c0-eks"), (ADDON, "c0-addons-coredns")}
+
+
+@pytest.mark.parametrize(
+    "pins, key",
+    [
+        ("v1.12.1-eksbuild.2", "clusters[0].addonVersions"),
+        ({"CoreDNS": "v1.12.1-eksbuild.2"}, "clusters[0].addonVersions.CoreDNS"),
+        ({"coredns": "1.12.1"}, "clusters[0].addonVersions.coredns"),
+        ({"coredns": "v1.12.1-eksbuild.2\n"}, "clusters[0].addonVersions.coredns"),
+        ({"coredns": 1.12}, "clusters[0].addonVersions.coredns"),
+        ({"kube-proxy": None}, "clusters[0].addonVersions.kube-proxy"),
+    ],
+)
+def test_bad_addon_pins_are_refused_with_their_key(pins, key):
+    assert key in problems_of({"clusters": [{"name": "east", "addonVersions": pins}]})
+
+
+# --- versions and support policy ---------------------------------------------------------------------
+
+
+def test_default_version_is_in_standard_support_and_supported_by_istio():
+    spec = parse({"clusters": [{"name": "east"}]})
+    version = spec.clusters[0].kubernetes_version
+    assert version == versions.DEFAULT_KUBERNETES_VERSION
+    assert TODAY < datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[version])
+    assert spec.clusters[0].eks.support_type == "STANDARD"
+    assert support_warnings(spec.clusters, TODAY) == []
+
+
+@pytest.mark.parametrize("version", ["1.32", "1.33", "1.34", "1.35", "1.36"])
+def test_versions_both_eks_and_istio_1_30_support_are_accepted(version):
+    assert parse({"clusters": [{"name": "east", "kubernetesVersion": version}]}).clusters[0].kubernetes_version == version
+
+
+@pytest.mark.parametrize("version", ["1.31", "1.37", "1.35.0", "v1.35", 1.35, "1.35\n"])
+def test_other_versions_are_refused(version):
+    assert "clusters[0].kubernetesVersion" in problems_of({"clusters": [{"name": "east", "kubernetesVersion": version}]})
+
+
+def test_warning_past_standard_support_names_the_date_and_the_cost():
+    spec = parse({"clusters": [{"name": "old", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}, {"name": "std", "kubernetesVersion": "1.34"}]})
+    assert support_warnings(spec.clusters, TODAY) == []
+    extended, standard = support_warnings(spec.clusters, datetime.date(2026, 12, 2))
+    assert "'old'" in extended and "2026-12-02" in extended and "$0.60" in extended and "$0.10" in extended
+    assert "'std'" in standard and "upgrades its control plane" in standard
+
+
+def test_an_old_version_deploys_with_a_warning():
+    run = ok(with_clusters(2, kubernetesVersion="1.32"))
+    warned = [w for w in run.warnings if "1.32 left EKS standard support on 2026-03-23" in w]
+    assert len(warned) == 2
+
+
+def test_upgrade_policy_on_every_cluster_follows_support_type(mesh_run):
+    for cluster in mesh_run.of_type("eks:index:Cluster"):
+        assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
+    config = mesh_config(2)
+    config["clusters"][1]["supportType"] = "EXTENDED"
+    run = ok(config)
+    assert run.one("eks:index:Cluster", "c1-eks").inputs["upgradePolicy"] == {"supportType": "EXTENDED"}
+    impact = change_impact(ok(mesh_config(2)), run)
+    assert {k for k, what in impact.items() if what != "unchanged"} == {("eks:index:Cluster", "c1-eks")}
+    assert impact[("eks:index:Cluster", "c1-eks")] == UPDATED
+
+
+@pytest.mark.parametrize("value", ["standard", "", None, True, ["STANDARD"]])
+def test_bad_support_type_is_refused(value):
+    assert "clusters[0].supportType" in problems_of({"clusters": [{"name": "east", "supportType": value}]})
+
+
+# --- team access ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_cluster_admins_get_an_admin_entry_on_every_cluster(count):
+    run = ok(mesh_config(count, clusterAdmins=[ADMIN, PERSON]))
+    for cluster in run.of_type("eks:index:Cluster"):
+        name = cluster.name.removesuffix("-eks")
+        entries = [e for e in run.of_type(ENTRY) if e.name.startswith(f"{name}-admin-")]
+        assert sorted(e.inputs["principalArn"] for e in entries) == sorted([ADMIN, PERSON])
+        provider = run.one("pulumi:providers:kubernetes", f"{name}-k8s")
+        for entry in entries:
+            assert entry.inputs["clusterName"] == cluster.inputs["name"] and entry.inputs["type"] == "STANDARD"
+            [association] = [a for a in run.of_type(ASSOCIATION) if a.name == f"{entry.name}-policy"]
+            assert association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            assert association.inputs["accessScope"] == {"type": "cluster"}
+            assert association.inputs["principalArn"] == entry.inputs["principalArn"]
+            # Destroy removes what is in the cluster while the admins can still reach it.
+            assert run.depends_on(provider, association) and run.depends_on(association, entry)
+        for release in run.of_type("kubernetes:helm.sh/v3:Release"):
+            if release.provider_urn == provider.urn:
+                assert all(run.depends_on(release, e) for e in entries)
+
+
+def test_removing_an_admin_deletes_only_its_entry():
+    before = ok(mesh_config(2, clusterAdmins=[ADMIN, PERSON]))
+    after = ok(mesh_config(2, clusterAdmins=[PERSON]))
+    impact = change_impact(before, after)
+    changed = {k for k, what in impact.items() if what != "unchanged"}
+    assert {what for k, what in impact.items() if k in changed} == {"deleted"}
+    assert len(changed) == 4  # an entry and its association in each of the two clusters
+
+
+@pytest.mark.parametrize(
+    "admins, key, says",
+    [
+        (ADMIN, "clusterAdmins", "must be a list"),
+        ([42], "clusterAdmins[0]", "must be a string"),
+        (["arn:aws:sts::111122223333:assumed-role/platform-admins/me"], "clusterAdmins[0]", "session"),
+        (["arn:aws:iam::111122223333:group/admins"], "clusterAdmins[0]", "not an IAM role or user ARN"),
+        (["arn:aws:iam::111122223333:role/"], "clusterAdmins[0]", "not an IAM role or user ARN"),
+        ([ADMIN + "\n"], "clusterAdmins[0]", "not an IAM role or user ARN"),
+        (["arn:aws:iam::111122223333:role/" + "r" * 65], "clusterAdmins[0]", "not an IAM role or user ARN"),
+        (["arn:azure:iam::111122223333:role/admins"], "clusterAdmins[0]", "partition"),
+        (["arn:aws:iam::11112222333:role/admins"], "clusterAdmins[0]", "12-digit"),
+        (["arn:aws-cn:iam::111122223333:role/admins"], "clusterAdmins[0]", "partition aws-cn"),
+        ([ADMIN, PERSON, ADMIN], "clusterAdmins[2]", "listed twice"),
+    ],
+)
+def test_bad_cluster_admins_are_refused_with_their_key(admins, key, says):
+    problems = problems_of({"clusters": [{"name": "east"}], "clusterAdmins": admins})
+    assert key in problems and says in problems[key], problems
+
+
+def test_admin_arns_with_paths_and_other_partitions_are_accepted():
+    path_role = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123"
+    assert parse({"clusters": [{"name": "east"}], "clusterAdmins": [path_role]}).access.admins == (path_role,)
+    china = "arn:aws-cn:iam::111122223333:role/admins"
+    assert parse({"clusters": [{"name": "east", "region": "cn-north-1"}], "clusterAdmins": [china]}).access.admins == (china,)
+
+
+# --- credentials -------------------------------------------------------------------------------------
+
+
+def test_kubeconfig_passes_no_profile_or_role_by_default(two_cluster_run):
+    for name in ("c0", "c1"):
+        args = exec_args(two_cluster_run, name)
+        assert "--profile" not in args and "--role-arn" not in args
+    assert not two_cluster_run.of_type(ENTRY)
+
+
+def test_profile_goes_into_exec_args_and_every_aws_provider():
+    run = ok({**mesh_config(2), "aws:profile": "team"})
+    for name in ("c0", "c1"):
+        args = exec_args(run, name)
+        assert args[args.index("--profile") + 1] == "team"
+        kubeconfig, _ = resolve(run.exports["clusters"][name]["kubeconfig"])
+        # Not AWS_PROFILE, which ambient AWS_ACCESS_KEY_ID would override.
+        assert "AWS_PROFILE" not in kubeconfig
+    assert {p.inputs["profile"] for p in run.of_type("pulumi:providers:aws")} == {"team"}
+
+
+def test_kubeconfig_role_is_assumed_and_made_admin():
+    role = "arn:aws:iam::111122223333:role/mesh-operators"
+    run = ok(mesh_config(2, kubeconfigRoleArn=role))
+    for name in ("c0", "c1"):
+        args = exec_args(run, name)
+        assert args[args.index("--role-arn") + 1] == role
+    assert sorted(e.inputs["principalArn"] for e in run.of_type(ENTRY)) == [role, role]
+
+
+@pytest.mark.parametrize("role", [PERSON, "mesh-operators", "arn:aws:iam::111122223333:role/a b"])
+def test_kubeconfig_role_must_be_a_role_arn(role):
+    assert "kubeconfigRoleArn" in problems_of({"clusters": [{"name": "east"}], "kubeconfigRoleArn": role})
+
+
+def test_stack_aws_settings_reach_every_provider_and_the_kubeconfigs():
+    deployer = "arn:aws:iam::111122223333:role/deployer"
+    run = ok(
+        {
+            **mesh_config(2),
+            "aws:assumeRoles": [{"roleArn": deployer, "sessionName": "ci"}],
+            "aws:allowedAccountIds": ["111122223333"],
+            "aws:defaultTags": {"tags": {"team": "platform", "istio-eks-mesh/mesh": "not-this"}},
+        }
+    )
+    providers = run.of_type("pulumi:providers:aws")
+    assert len(providers) == 2
+    for provider in providers:
+        # The provider gets these as JSON: camelCase, as its schema names them.
+        assert json.loads(provider.inputs["assumeRoles"]) == [{"roleArn": deployer, "sessionName": "ci"}]
+        assert json.loads(provider.inputs["allowedAccountIds"]) == ["111122223333"]
+        tags = json.loads(provider.inputs["defaultTags"])["tags"]
+        assert tags == {"team": "platform", "istio-eks-mesh/mesh": "mesh1", "istio-eks-mesh/stack": "dev"}
+    # The kubeconfigs sign as the role that created the clusters (already admin: no entry of ours).
+    args = exec_args(run, "c0")
+    assert args[args.index("--role-arn") + 1] == deployer
+    assert not run.of_type(ENTRY)
+
+
+def test_stack_without_aws_settings_adds_nothing_to_its_providers(two_cluster_run):
+    # The inputs a stack deployed before these settings has: nothing to update.
+    for provider in two_cluster_run.of_type("pulumi:providers:aws"):
+        assert set(provider.inputs) == {"region", "defaultTags", "skipCredentialsValidation", "skipRegionValidation"}
+
+
+def test_bad_assume_roles_fail_before_anything_is_created():
+    run = cached_run({**mesh_config(2), "aws:assumeRoles": [{"role": "arn:aws:iam::111122223333:role/x"}]})
+    assert run.error is not None and "aws:assumeRoles[0]" in str(run.error)
+    assert run.resources == []
+
+
+# --- load balancer controller --------------------------------------------------------------------------
+
+
+def test_controller_makes_no_shield_or_waf_calls(mesh_run):
+    releases = [r for r in mesh_run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "aws-load-balancer-controller"]
+    assert len(releases) == len(mesh_run.of_type("eks:index:Cluster"))
+    for release in releases:
+        values = release.inputs["values"]
+        # Booleans: the chart passes the flags only `if kindIs "bool"` (v3.5.0 templates/deployment.yaml).
+        assert values["enableShield"] is False and values["enableWaf"] is False and values["enableWafv2"] is False
