@@ -102,25 +102,7 @@ class EksCluster(pulumi.ComponentResource):
         spec = args.cluster
         child = pulumi.ResourceOptions(parent=self)
 
-        control_plane = eks.Cluster(
-            f"{name}-eks",
-            name=spec.eks_name,
-            version=spec.kubernetes_version,
-            vpc_id=args.vpc_id,
-            public_subnet_ids=args.public_subnet_ids,
-            private_subnet_ids=args.private_subnet_ids,
-            endpoint_public_access=True,
-            endpoint_private_access=True,
-            public_access_cidrs=args.public_access_cidrs,
-            authentication_mode=eks.AuthenticationMode.API,
-            create_oidc_provider=True,
-            skip_default_node_group=True,
-            node_associate_public_ip_address=False,
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
-            **cluster_addon_options(spec.eks.addon_versions),
-            opts=child,
-        )
-
+        control_plane = self._control_plane(name, args)
         node_role, attachments = self._node_role(name)
         network = [args.network] if args.network is not None else []
 
@@ -184,6 +166,27 @@ class EksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "oidcProviderArn": self.oidc_provider_arn,
             }
+        )
+
+    def _control_plane(self, name: str, args: EksClusterArgs) -> eks.Cluster:
+        spec = args.cluster
+        return eks.Cluster(
+            f"{name}-eks",
+            name=spec.eks_name,
+            version=spec.kubernetes_version,
+            vpc_id=args.vpc_id,
+            public_subnet_ids=args.public_subnet_ids,
+            private_subnet_ids=args.private_subnet_ids,
+            endpoint_public_access=True,
+            endpoint_private_access=True,
+            public_access_cidrs=args.public_access_cidrs,
+            authentication_mode=eks.AuthenticationMode.API,
+            create_oidc_provider=True,
+            skip_default_node_group=True,
+            node_associate_public_ip_address=False,
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
+            **cluster_addon_options(spec.eks.addon_versions),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _admin_access(self, name: str, cluster_name: pulumi.Output[str], admins: tuple[str, ...]) -> list[pulumi.Resource]:
