@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime
 import json
 
+import pulumi
 import pytest
 from kubernetes.config.kube_config import KubeConfigLoader
 
 from components import versions
+from components.aws_settings import AwsSettings, parse_aws_settings
 from components.parse import parse_mesh_spec
 from components.parse_eks import support_warnings
 from components.validate import ConfigError
@@ -318,3 +320,29 @@ def test_controller_makes_no_shield_or_waf_calls(mesh_run):
         values = release.inputs["values"]
         # Booleans: the chart passes the flags only `if kindIs "bool"` (v3.5.0 templates/deployment.yaml).
         assert values["enableShield"] is False and values["enableWaf"] is False and values["enableWafv2"] is False
+
+
+def test_aws_settings_parse_the_providers_forms():
+    legacy = parse_aws_settings({"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "x"}})
+    assert legacy.assume_roles == ({"role_arn": "arn:aws:iam::111122223333:role/old", "external_id": "x"},)
+    assert legacy.assumed_role_arn == "arn:aws:iam::111122223333:role/old"
+    chain = parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws:iam::1:role/a"}, {"roleArn": "arn:aws:iam::2:role/b"}]})
+    assert chain.assumed_role_arn == "arn:aws:iam::2:role/b"
+    assert parse_aws_settings({}) == parse_aws_settings({"profile": ""}) == AwsSettings()
+
+
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"assumeRoles": ["arn:aws:iam::111122223333:role/x"]}, "aws:assumeRoles[0]"),
+        ({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x", "role_arn": "y"}]}, "aws:assumeRoles[0]"),
+        ({"allowedAccountIds": "111122223333"}, "aws:allowedAccountIds"),
+        ({"sharedConfigFiles": [1]}, "aws:sharedConfigFiles"),
+        ({"defaultTags": {"tags": ["team"]}}, "aws:defaultTags"),
+        ({"defaultTags": "team=platform"}, "aws:defaultTags"),
+    ],
+)
+def test_bad_aws_settings_are_refused_with_their_key(values, key):
+    with pytest.raises(pulumi.RunError) as caught:
+        parse_aws_settings(values)
+    assert f"  - {key}: " in str(caught.value)
