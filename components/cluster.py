@@ -195,12 +195,12 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         created: list[pulumi.Resource] = []
         for arn in admins:
-            role = f"{name}-admin-{arn.rsplit('/', 1)[1]}-{hashlib.sha256(arn.encode()).hexdigest()[:8]}"
-            entry = aws.eks.AccessEntry(role, cluster_name=cluster_name, principal_arn=arn, type="STANDARD", opts=child)
+            entry_name = f"{name}-admin-{arn.rsplit('/', 1)[1]}-{hashlib.sha256(arn.encode()).hexdigest()[:8]}"
+            entry = aws.eks.AccessEntry(entry_name, cluster_name=cluster_name, principal_arn=arn, type="STANDARD", opts=child)
             partition = arn.split(":")[1]
             created.append(
                 aws.eks.AccessPolicyAssociation(
-                    f"{role}-policy",
+                    f"{entry_name}-policy",
                     cluster_name=cluster_name,
                     principal_arn=entry.principal_arn,
                     policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/{ADMIN_POLICY}",

@@ -91,7 +91,7 @@ def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: 
     kinds = "role" if roles_only else "role or user"
     if not expect(arn, str, path, problems, f'"{_EXAMPLE_ARN}"'):
         return False
-    if ":assumed-role/" in arn or arn.startswith("arn:aws:sts:"):
+    if ":sts::" in arn or ":assumed-role/" in arn:
         problems.add(path, f"{arn!r} is a session, not an IAM {kinds}; use the role's ARN, e.g. \"{_EXAMPLE_ARN}\"")
         return False
     match = _PRINCIPAL.fullmatch(arn)
