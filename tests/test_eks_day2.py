@@ -84,15 +84,18 @@ def test_coredns_is_a_managed_addon_after_the_nodes_in_every_cluster(mesh_run):
 
 
 def test_a_kubernetes_bump_updates_control_plane_nodes_and_addons_in_place():
-    before = ok(with_clusters(2, kubernetesVersion="1.34"))
-    after = ok(with_clusters(2, kubernetesVersion="1.35"))
+    # What a stack that relied on the previous default sees when the default moves on.
+    major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
+    previous = f"{major}.{int(minor) - 1}"
+    before = ok(with_clusters(2, kubernetesVersion=previous))
+    after = ok(mesh_config(2))
     impact = change_impact(before, after)
     assert of_kind(impact, REPLACED) == set()
     assert {k for k in of_kind(impact, UPDATED) if k[0] in ("eks:index:Cluster", ADDON)} == {
         ("eks:index:Cluster", "c0-eks"), ("eks:index:Cluster", "c1-eks"), (ADDON, "c0-addons-coredns"), (ADDON, "c1-addons-coredns"),
     }
     old, new = (run.one(ADDON, "c0-addons-coredns").inputs["addonVersion"] for run in (before, after))
-    assert old.startswith("v1.34.") and new.startswith("v1.35.")
+    assert old.startswith(f"v1.{int(minor) - 1}.") and new.startswith(f"v1.{minor}.")
 
 
 def test_pinned_addon_versions_reach_their_addons_and_change_nothing_else():
@@ -249,17 +252,6 @@ def test_kubeconfig_passes_no_profile_or_role_by_default(two_cluster_run):
     assert not two_cluster_run.of_type(ENTRY)
 
 
-def test_profile_goes_into_exec_args_and_every_aws_provider():
-    run = ok({**mesh_config(2), "aws:profile": "team"})
-    for name in ("c0", "c1"):
-        args = exec_args(run, name)
-        assert args[args.index("--profile") + 1] == "team"
-        kubeconfig, _ = resolve(run.exports["clusters"][name]["kubeconfig"])
-        # Not AWS_PROFILE, which ambient AWS_ACCESS_KEY_ID would override.
-        assert "AWS_PROFILE" not in kubeconfig
-    assert {p.inputs["profile"] for p in run.of_type("pulumi:providers:aws")} == {"team"}
-
-
 def test_kubeconfig_role_is_assumed_and_made_admin():
     role = "arn:aws:iam::111122223333:role/mesh-operators"
     run = ok(mesh_config(2, kubeconfigRoleArn=role))
@@ -279,6 +271,7 @@ def test_stack_aws_settings_reach_every_provider_and_the_kubeconfigs():
     run = ok(
         {
             **mesh_config(2),
+            "aws:profile": "team",
             "aws:assumeRoles": [{"roleArn": deployer, "sessionName": "ci"}],
             "aws:allowedAccountIds": ["111122223333"],
             "aws:defaultTags": {"tags": {"team": "platform", "istio-eks-mesh/mesh": "not-this"}},
@@ -292,9 +285,14 @@ def test_stack_aws_settings_reach_every_provider_and_the_kubeconfigs():
         assert json.loads(provider.inputs["allowedAccountIds"]) == ["111122223333"]
         tags = json.loads(provider.inputs["defaultTags"])["tags"]
         assert tags == {"team": "platform", "istio-eks-mesh/mesh": "mesh1", "istio-eks-mesh/stack": "dev"}
-    # The kubeconfigs sign as the role that created the clusters (already admin: no entry of ours).
-    args = exec_args(run, "c0")
-    assert args[args.index("--role-arn") + 1] == deployer
+        assert provider.inputs["profile"] == "team"
+    for name in ("c0", "c1"):
+        # The kubeconfigs sign as the role that created the clusters (already admin: no entry of
+        # ours), from the stack's profile, passed as an argument: AWS_PROFILE would lose to an
+        # ambient AWS_ACCESS_KEY_ID.
+        args = exec_args(run, name)
+        assert args[args.index("--role-arn") + 1] == deployer and args[args.index("--profile") + 1] == "team"
+        assert "AWS_PROFILE" not in resolve(run.exports["clusters"][name]["kubeconfig"])[0]
     assert not run.of_type(ENTRY)
 
 
