@@ -80,9 +80,14 @@ def test_production_shaped_stacks_are_locked_down_with_marked_placeholders(name)
     assert operators and "0.0.0.0/0" not in operators
     assert all(any(ipaddress.ip_network(c).subnet_of(d) for d in DOCUMENTATION) for c in operators)
     assert "REPLACE" in path.read_text()
-    # Explicit VPC ranges: nothing depends on this program's defaults.
-    raw = yaml.safe_load(path.read_text())["config"][f"{PROJECT}:clusters"]
-    assert all("vpcCidr" in c and "kubernetesVersion" in c for c in raw)
+    # Explicit VPC ranges, pinned versions, standard support: nothing depends on this program's defaults.
+    config = yaml.safe_load(path.read_text())["config"]
+    assert all("vpcCidr" in c and "kubernetesVersion" in c and c.get("supportType") == "STANDARD" for c in config[f"{PROJECT}:clusters"])
+    # The team's admins on every cluster, as access entries.
+    admins = config[f"{PROJECT}:clusterAdmins"]
+    entries = {(e.inputs["principalArn"], e.inputs["clusterName"]) for e in run.of_type("aws:eks/accessEntry:AccessEntry")}
+    clusters = {c.inputs["name"] for c in run.of_type("eks:index:Cluster")}
+    assert {(a, c) for a in admins for c in clusters} <= entries
     assert not [w for w in run.warnings if "0.0.0.0/0" in w]
 
 
