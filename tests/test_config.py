@@ -524,3 +524,13 @@ def test_the_documented_defaults_are_the_ones_applied():
         ("earlyRenewalDays", pki.early_renewal_days),
     ):
         assert code(documented[f"`pki.{key}`"]) == [str(value)], key
+
+
+def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clusters():
+    from components.config import elastic_ip_warnings
+
+    spec = parse({"clusters": [{"name": "p", "natGateways": "perAz"}, {"name": "r", "role": "remote", "primary": "p"}, {"name": "w", "region": "us-west-2"}]})
+    # p: 3 NAT + 3 static gateway addresses; r: 1 NAT, all in us-east-1; w alone in us-west-2.
+    (warning,) = elastic_ip_warnings(spec)
+    assert "7 Elastic IPs in us-east-1" in warning and "p (3 NAT, 3 static gateway)" in warning and "r (1 NAT)" in warning
+    assert elastic_ip_warnings(parse({"clusters": [{"name": f"c{i}"} for i in range(5)]})) == []
