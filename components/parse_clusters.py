@@ -139,9 +139,9 @@ def _parse_zones(value: Any, region: str, path: str, problems: Problems) -> int 
         if not MIN_AZS <= len(value) <= MAX_AZS:
             problems.add(path, f"lists {len(value)} zones; list between {MIN_AZS} and {MAX_AZS}")
         for i, zone in enumerate(value):
-            if not isinstance(zone, str) or not re.fullmatch(re.escape(region) + r"[a-z]", zone):
-                example = f'"{region}a"' if region else '"us-east-1a"'
-                problems.add(f"{path}[{i}]", f"{given(zone)} is not a zone of region {region or '(unset)'}, e.g. {example}")
+            # Without a valid region (refused already) only the type can be checked.
+            if not isinstance(zone, str) or (region and not re.fullmatch(re.escape(region) + r"[a-z]", zone)):
+                problems.add(f"{path}[{i}]", f"{given(zone)} is not a zone of region {region or 'us-east-1'}, e.g. \"{region or 'us-east-1'}a\"")
         if len(set(map(str, value))) != len(value):
             problems.add(path, "lists a zone twice; each subnet pair needs its own zone")
         return tuple(map(str, value))

@@ -534,3 +534,8 @@ def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clust
     (warning,) = elastic_ip_warnings(spec)
     assert "7 Elastic IPs in us-east-1" in warning and "p (3 NAT, 3 static gateway)" in warning and "r (1 NAT)" in warning
     assert elastic_ip_warnings(parse({"clusters": [{"name": f"c{i}"} for i in range(5)]})) == []
+
+
+def test_a_refused_region_adds_no_problem_to_the_zones_that_follow_it():
+    problems = problems_of(one_cluster(region="us-east-1\n", availabilityZones=["us-east-1a", "us-east-1b"]))
+    assert list(problems) == ["clusters[0].region"]
