@@ -16,6 +16,10 @@ from .spec import ROLES, ClusterSpec, NodeGroupSpec
 from .validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
 
 MIN_AZS, MAX_AZS = 2, 6
+# Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses
+# (spec.EKS_UNSUPPORTED_ZONE_IDS). An upper bound: some accounts see fewer (network.py checks the
+# real list at deploy time).
+EKS_ZONES = {"us-east-1": 5, "us-west-1": 2, "us-west-2": 4, "ap-northeast-1": 4, "ap-northeast-2": 4}
 # A /16 is the largest VPC AWS allows; /20 still leaves /23 private subnets (510 pod/node addresses
 # each, the VPC CNI gives every pod a VPC address) and /26 public ones for NAT and load balancers.
 LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX = 16, 20
@@ -149,6 +153,13 @@ def _parse_zones(value: Any, region: str, path: str, problems: Problems) -> int 
     return 3
 
 
+def _check_zone_count(zones: int | tuple[str, ...], region: str, path: str, problems: Problems) -> int | tuple[str, ...]:
+    most = EKS_ZONES.get(region, 3)
+    if region and isinstance(zones, int) and most < zones <= MAX_AZS:
+        problems.add(path, f"{zones} zones, but {region} has at most {most} that EKS can use; set availabilityZones to {most} or fewer")
+    return zones
+
+
 def _stack_slug(stack: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
 
@@ -255,7 +266,9 @@ def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, pro
         network=_parse_network(item, name, f"{path}.network", problems),
         vpc_cidr=cidr,
         explicit_cidr="vpcCidr" in item,
-        availability_zones=_parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems),
+        availability_zones=_check_zone_count(
+            _parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems), region, f"{path}.availabilityZones", problems
+        ),
         kubernetes_version=_parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
         node_group=_parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
         nat_gateways=_parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),

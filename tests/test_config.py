@@ -200,6 +200,10 @@ BAD_CONFIGS = [
     (one_cluster(region="US-East-1"), "clusters[0].region", "not an AWS region"),
     (one_cluster(availabilityZones=1), "clusters[0].availabilityZones", "between 2 and 6"),
     (one_cluster(availabilityZones=7), "clusters[0].availabilityZones", "between 2 and 6"),
+    (one_cluster(availabilityZones=6), "clusters[0].availabilityZones", "us-east-1 has at most 5 that EKS can use"),
+    (one_cluster(availabilityZones=4, region="eu-west-1"), "clusters[0].availabilityZones", "at most 3"),
+    # The default 3 is more than us-west-1 has: the key to set is named.
+    (one_cluster(region="us-west-1"), "clusters[0].availabilityZones", "set availabilityZones to 2 or fewer"),
     (one_cluster(availabilityZones="3"), "clusters[0].availabilityZones", "zone count or a list"),
     (one_cluster(availabilityZones=["us-west-2a", "us-east-1b"]), "clusters[0].availabilityZones[0]", "not a zone of region us-east-1"),
     (one_cluster(availabilityZones=["us-east-1a", "us-east-1a"]), "clusters[0].availabilityZones", "twice"),
@@ -362,8 +366,8 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
     problems = problems_of({"clusters": [{"name": f"c{i}", "network": "n"} for i in range(12)], "apiAccessCidrs": operators})
     assert "42 CIDRs" in problems["apiAccessCidrs"] and "at most 28" in problems["apiAccessCidrs"]
     # perAz NAT gateways are what overflows: switching them is the fix, and named.
-    per_az = [{"name": "a", "network": "n", "natGateways": "perAz", "availabilityZones": 6}, *({"name": f"c{i}", "network": "n"} for i in range(5))]
-    problems = problems_of({"clusters": per_az, "apiAccessCidrs": operators})
+    per_az = [{"name": "a", "network": "n", "natGateways": "perAz", "availabilityZones": 5}, *({"name": f"c{i}", "network": "n"} for i in range(5))]
+    problems = problems_of({"clusters": per_az, "apiAccessCidrs": [*operators, "198.51.100.200/32"]})
     assert "natGateways: single on clusters[0]" in problems["clusters[0].natGateways"]
     # 40 clusters: even one NAT address each and the default 0.0.0.0/0 do not fit.
     assert "at most 39 clusters" in problems_of({"clusters": [{"name": f"c{i}", "network": "n"} for i in range(40)]})["clusters"]
