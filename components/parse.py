@@ -103,6 +103,7 @@ def parse_mesh_spec(
         deploy_samples=deploy_samples,
         istio_values_secret="istioValues" in secret_keys,
     )
+    _check_derived_names(spec, problems)
     for index, cluster in enumerate(spec.clusters):
         if cluster.east_west_static_ips and not spec.topology[cluster.name].east_west_gateway:
             problems.add(
@@ -113,6 +114,24 @@ def parse_mesh_spec(
     if problems.items:
         raise ConfigError(problems.items)
     return spec
+
+
+def _check_derived_names(spec: MeshSpec, problems: Problems) -> None:
+    """Resources named after two clusters (`<a>-<b>-peering`, `<a>-remote-secret-<b>`) must not
+    share a name: clusters `a` + `b-c` and `a-b` + `c` would both make `a-b-c-peering`."""
+    index = {c.name: i for i, c in enumerate(spec.clusters)}
+    named: dict[str, tuple[str, str]] = {}
+    pairs = [(f"{a.name}-{b.name}-peering", a, b) for a, b in spec.peerings]
+    pairs += [(f"{a.name}-remote-secret-{b.name}", a, b) for a, b in spec.discovery_pairs]
+    for name, a, b in pairs:
+        if name in named and named[name] != (a.name, b.name):
+            first = named[name]
+            problems.add(
+                f"clusters[{index[b.name]}].name",
+                f"{a.name!r} with {b.name!r} and {first[0]!r} with {first[1]!r} would both name a resource"
+                f" {name!r}; rename one of these clusters",
+            )
+        named.setdefault(name, (a.name, b.name))
 
 
 def _unknown_keys(raw: Mapping[str, Any], problems: Problems) -> None:

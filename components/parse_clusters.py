@@ -33,6 +33,9 @@ _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,30}\.[a-z0-9]{1,20}")
 # Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
 _ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*")
+# Beyond any mesh the limits allow (limits.py); refused before the per-cluster checks, which
+# compare clusters pairwise.
+MAX_CLUSTERS = 256
 # EKS: at most this many nodes in a managed node group.
 MAX_NODES = 450
 
@@ -199,6 +202,9 @@ def _free_range_near(cidr: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Netw
 
 
 def parse_clusters(items: list, default_region: str | None, stack: str, problems: Problems) -> list[ClusterSpec]:
+    if len(items) > MAX_CLUSTERS:
+        problems.add("clusters", f"lists {len(items)} clusters; a mesh holds at most 39 (see the README's Mesh size)")
+        return []
     slug = _stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
     parsed = [

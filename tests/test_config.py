@@ -389,9 +389,28 @@ def test_a_bad_vpc_cidr_hides_no_other_problem():
     problems = problems_of({"istioVersion": "x", "clusters": [{"name": "a", "vpcCidr": "10.0.0.0/8"}, {"name": "b", "natGateways": "x"}]})
     assert {"istioVersion", "clusters[0].vpcCidr", "clusters[1].natGateways"} <= set(problems)
     assert not any("no free" in m for m in problems.values())
-    # Running out of default ranges (257 clusters) is one problem among the others.
-    problems = problems_of({"istioVersion": "x", "clusters": [{"name": f"c{i}"} for i in range(257)]})
-    assert "istioVersion" in problems and "no free 10.x.0.0/16" in problems["clusters"]
+    # A mesh far beyond any limit is refused before its clusters are compared pairwise.
+    problems = problems_of({"istioVersion": "x", "clusters": [{"name": f"c{i}"} for i in range(10_000)]})
+    assert "istioVersion" in problems and "at most 39" in problems["clusters"]
+
+
+def test_no_default_range_left_is_one_problem_among_the_others(monkeypatch):
+    from components import parse_clusters
+
+    def exhausted(name, taken):
+        raise ConfigError([("clusters", "no free 10.x.0.0/16 left for a default vpcCidr; set vpcCidr explicitly")])
+
+    monkeypatch.setattr(parse_clusters, "_default_cidr", exhausted)
+    problems = problems_of({"istioVersion": "x", "clusters": [{"name": "a"}]})
+    assert "istioVersion" in problems and "no free" in problems["clusters"]
+
+
+def test_names_made_of_two_cluster_names_must_not_collide():
+    # a + b-c and a-b + c would both be peered as `a-b-c-peering`.
+    problems = problems_of({"clusters": [{"name": n, "network": "n"} for n in ("a", "b-c", "a-b", "c")]})
+    assert "a-b-c-peering" in problems["clusters[3].name"]
+    secrets = problems_of({"clusters": [{"name": "x"}, {"name": "y-remote-secret-z"}, {"name": "x-remote-secret-y"}, {"name": "z"}]})
+    assert "'x-remote-secret-y-remote-secret-z'" in next(iter(secrets.values()))
 
 
 HUGE = "x" * 10_000
