@@ -13,13 +13,11 @@ from .validate import Problems
 
 # EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
 MAX_PUBLIC_ACCESS_CIDRS = 40
-# Inbound rules per security group (the default quota).
-MAX_SECURITY_GROUP_RULES = 60
-# The load balancer controller writes one rule per source CIDR and port (15021, 15443, 15012,
-# 15017) into the NLB's security group; on a primary with remotes the program's own group has
-# three such ports and one rule for the webhook from anywhere.
-CONTROLLER_PORTS = 4
-OWN_GROUP_PORTS, OWN_GROUP_FIXED_RULES = 3, 1
+# The load balancer controller writes one inbound rule per source CIDR (`loadBalancerSourceRanges`)
+# and port (15021, 15443, 15012, 15017) into each east-west NLB's security group, which holds 60
+# by default.
+MAX_SECURITY_GROUP_RULES, GATEWAY_PORTS = 60, 4
+MAX_GATEWAY_SOURCES = MAX_SECURITY_GROUP_RULES // GATEWAY_PORTS
 PRIVATE_CONNECTIVITY = "larger meshes need private connectivity between the VPCs, which is not built yet"
 
 
@@ -71,33 +69,26 @@ def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_
 
 def _check_east_west(clusters: list[ClusterSpec], east_west: tuple[str, ...] | None, problems: Problems) -> None:
     topology = plan_topology(tuple(clusters))
-    gateways = [c for c in clusters if topology[c.name].east_west_gateway]
+    gateways = [c.name for c in clusters if topology[c.name].east_west_gateway]
     if not gateways:
         return  # one network, no remotes: nothing listens for other networks
     sources = len(east_west) if east_west is not None else sum(c.nat_count for c in clusters)
-
-    def room(c: ClusterSpec) -> int:
-        if topology[c.name].exposes_istiod:
-            return (MAX_SECURITY_GROUP_RULES - OWN_GROUP_FIXED_RULES) // OWN_GROUP_PORTS
-        return MAX_SECURITY_GROUP_RULES // CONTROLLER_PORTS
-
-    tightest = min(gateways, key=room)
-    if sources <= room(tightest):
+    if sources <= MAX_GATEWAY_SOURCES:
         return
-    what = "eastWestAllowedCidrs" if east_west is not None else "NAT addresses of the mesh's VPCs (eastWestAllowedCidrs unset)"
+    what = "eastWestAllowedCidrs" if east_west is not None else "the NAT addresses of the mesh's VPCs, eastWestAllowedCidrs being unset"
     facts = (
-        f"{sources} source CIDRs ({what}) on the east-west gateway of {tightest.name!r} exceed the"
-        f" {room(tightest)} its load balancer's security group can hold ({MAX_SECURITY_GROUP_RULES} rules,"
-        " one per CIDR and port)"
+        f"{sources} source CIDRs ({what}) on the east-west gateways ({', '.join(gateways[:5])}{', ...' if len(gateways) > 5 else ''})"
+        f" need {sources * GATEWAY_PORTS} rules in each NLB's security group, one per CIDR and port; it holds"
+        f" {MAX_SECURITY_GROUP_RULES}, so at most {MAX_GATEWAY_SOURCES} CIDRs fit"
     )
-    nat_fix = _nat_fix(clusters, room(tightest))
+    nat_fix = _nat_fix(clusters, MAX_GATEWAY_SOURCES)
     if east_west is not None:
-        problems.add("eastWestAllowedCidrs", f"{facts}: merge them into at most {room(tightest)} wider CIDRs")
+        problems.add("eastWestAllowedCidrs", f"{facts}: merge them into at most {MAX_GATEWAY_SOURCES} wider CIDRs")
     elif nat_fix:
         problems.add(_first_per_az(clusters), f"{facts}: {nat_fix}")
     else:
         problems.add(
             "clusters",
-            f"{facts}: a mesh with east-west gateways holds at most {room(tightest)} clusters with natGateways:"
-            f" single; put clusters on one network (VPC peering, no gateways) or use fewer; {PRIVATE_CONNECTIVITY}",
+            f"{facts}: a mesh with east-west gateways holds at most {MAX_GATEWAY_SOURCES} clusters with natGateways:"
+            f" single; put the clusters on one network (VPC peering, no gateway) or use fewer; {PRIVATE_CONNECTIVITY}",
         )
