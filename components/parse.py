@@ -23,7 +23,6 @@ from .validate import (
     Problems,
     expect,
     expect_name,
-    given,
     key_path,
     non_public_kind,
     parse_cidr_list,

@@ -12,7 +12,8 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from . import versions
-from .spec import ROLES, ClusterSpec, NodeGroupSpec
+from .parse_node_group import parse_choice, parse_node_group
+from .spec import ROLES, ClusterSpec
 from .validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
 
 MIN_AZS, MAX_AZS = 2, 6
@@ -30,14 +31,9 @@ MAX_EKS_NAME = 38
 # Matched in full (re.fullmatch): a `$` would let a YAML block scalar's trailing newline through.
 DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
-_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,30}\.[a-z0-9]{1,20}")
-# Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
-_ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*")
 # Beyond any mesh the limits allow (limits.py); refused before the per-cluster checks, which
 # compare clusters pairwise.
 MAX_CLUSTERS = 256
-# EKS: at most this many nodes in a managed node group.
-MAX_NODES = 450
 
 CLUSTER_FIELDS = (
     "name",
@@ -52,115 +48,38 @@ CLUSTER_FIELDS = (
     "primary",
     "eastWestStaticIps",
 )
-NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 # The regions of the pinned pulumi-aws; the provider skips region validation, so a typo would
 # otherwise fail only when the first AWS call cannot resolve its endpoint.
 REGIONS = tuple(r.value for r in aws_enums.Region)
 NAT_GATEWAY_MODES = ("single", "perAz")
-CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
-
-
-def _parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec:
-    defaults = NodeGroupSpec()
-    if value is None:
-        return defaults
-    if not expect(value, dict, path, problems, '{"instanceTypes": ["m6i.large"], "desiredSize": 2}'):
-        return defaults
-    unknown_fields(value, NODE_GROUP_FIELDS, path, problems)
-    instance_types = _parse_instance_types(value.get("instanceTypes"), f"{path}.instanceTypes", problems)
-    sizes = _parse_sizes(value, defaults, path, problems)
-    capacity_type = _parse_choice(value, "capacityType", defaults.capacity_type, CAPACITY_TYPES, path, problems)
-    return NodeGroupSpec(
-        instance_types=instance_types or defaults.instance_types,
-        desired_size=sizes.get("desiredSize", defaults.desired_size),
-        min_size=sizes.get("minSize", defaults.min_size),
-        max_size=sizes.get("maxSize", defaults.max_size),
-        capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
-    )
-
-
-def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str, ...] | None:
-    if raw is None or not expect(raw, list, path, problems, '["m6i.large"]'):
-        return None
-    if not raw:
-        problems.add(path, 'is empty; list at least one EC2 instance type, e.g. ["m6i.large"]')
-    valid = [
-        item for i, item in enumerate(raw)
-        if expect_name(item, _INSTANCE_TYPE, 52, f"{path}[{i}]", problems, "an EC2 instance type", '"m6i.large"')
-    ]
-    if len(valid) != len(raw):
-        return None
-    if len(set(valid)) != len(valid):
-        problems.add(path, "lists an instance type twice")
-    arm = [t for t in valid if _ARM_FAMILY.fullmatch(t.split(".")[0].split("-")[0])]
-    if arm and len(arm) != len(valid):
-        x86 = [t for t in valid if t not in arm]
-        problems.add(
-            path,
-            f"mixes Graviton (arm64: {', '.join(arm)}) and x86 ({', '.join(x86)}) types; a node group has one AMI,"
-            " so one CPU architecture: list types of one kind",
-        )
-    return tuple(valid)
-
-
-def _parse_sizes(value: dict, defaults: NodeGroupSpec, path: str, problems: Problems) -> dict[str, int]:
-    """Node counts: Istio needs a node from the start (nothing here scales a group up), within EKS's cap."""
-    sizes = {}
-    for key, default in (("desiredSize", defaults.desired_size), ("minSize", defaults.min_size), ("maxSize", defaults.max_size)):
-        raw = value.get(key, default)
-        if not expect(raw, int, f"{path}.{key}", problems, str(default)):
-            continue
-        if raw < 0:
-            problems.add(f"{path}.{key}", f"is {shown(raw)}; node counts cannot be negative")
-        elif raw > MAX_NODES:
-            problems.add(f"{path}.{key}", f"is {shown(raw)}; EKS allows at most {MAX_NODES} nodes in a managed node group")
-        else:
-            sizes[key] = raw
-    if len(sizes) == 3:
-        lo, want, hi = sizes["minSize"], sizes["desiredSize"], sizes["maxSize"]
-        if hi < 1:
-            problems.add(f"{path}.maxSize", "must be at least 1: Istio needs nodes to run on")
-        elif want < 1:
-            problems.add(
-                f"{path}.desiredSize",
-                "is 0: the group would start with no node and nothing here adds one (no cluster autoscaler),"
-                " so istiod and the gateways could never run; use at least 1 (2 survive a node's loss)",
-            )
-        if not lo <= want <= hi:
-            problems.add(
-                f"{path}.desiredSize",
-                f"sizes out of order (minSize {lo}, desiredSize {want}, maxSize {hi});"
-                " they must satisfy minSize <= desiredSize <= maxSize",
-            )
-    return sizes
 
 
 def _parse_zones(value: Any, region: str, path: str, problems: Problems) -> int | tuple[str, ...]:
-    if value is None:
-        return 3
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not MIN_AZS <= value <= MAX_AZS:
-            problems.add(path, f"is {shown(value)}; use between {MIN_AZS} and {MAX_AZS} zones (EKS needs at least two)")
-        return value
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        count = 3 if value is None else value
+        if not MIN_AZS <= count <= MAX_AZS:
+            problems.add(path, f"is {shown(count)}; use between {MIN_AZS} and {MAX_AZS} zones (EKS needs at least two)")
+        elif region and count > EKS_ZONES.get(region, 3):
+            most = EKS_ZONES.get(region, 3)
+            problems.add(
+                path,
+                f"{'the default ' if value is None else ''}{count} zones, but {region} has at most {most} that EKS"
+                f" can use; set availabilityZones to {most} or fewer",
+            )
+        return count
     if isinstance(value, list):
         if not MIN_AZS <= len(value) <= MAX_AZS:
             problems.add(path, f"lists {len(value)} zones; list between {MIN_AZS} and {MAX_AZS}")
         for i, zone in enumerate(value):
             # Without a valid region (refused already) only the type can be checked.
             if not isinstance(zone, str) or (region and not re.fullmatch(re.escape(region) + r"[a-z]", zone)):
-                problems.add(f"{path}[{i}]", f"{given(zone)} is not a zone of region {region or 'us-east-1'}, e.g. \"{region or 'us-east-1'}a\"")
+                example = region or "us-east-1"
+                problems.add(f"{path}[{i}]", f"{given(zone)} is not a zone of region {example}, e.g. \"{example}a\"")
         if len(set(map(str, value))) != len(value):
             problems.add(path, "lists a zone twice; each subnet pair needs its own zone")
         return tuple(map(str, value))
     problems.add(path, f"must be a zone count or a list of zone names, got {given(value)}; e.g. 3")
     return 3
-
-
-def _check_zone_count(zones: int | tuple[str, ...], region: str, path: str, problems: Problems) -> int | tuple[str, ...]:
-    most = EKS_ZONES.get(region, 3)
-    if region and isinstance(zones, int) and most < zones <= MAX_AZS:
-        problems.add(path, f"{zones} zones, but {region} has at most {most} that EKS can use; set availabilityZones to {most} or fewer")
-    return zones
 
 
 def _stack_slug(stack: str) -> str:
@@ -272,13 +191,11 @@ def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, pro
         network=_parse_network(item, name, f"{path}.network", problems),
         vpc_cidr=cidr,
         explicit_cidr="vpcCidr" in item,
-        availability_zones=_check_zone_count(
-            _parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems), region, f"{path}.availabilityZones", problems
-        ),
+        availability_zones=_parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems),
         kubernetes_version=_parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
-        node_group=_parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
-        nat_gateways=_parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
-        role=_parse_choice(item, "role", "primary", ROLES, path, problems),
+        node_group=parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
+        nat_gateways=parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
+        role=parse_choice(item, "role", "primary", ROLES, path, problems),
         primary=item.get("primary"),
         east_west_static_ips=item.get("eastWestStaticIps"),
     )
@@ -349,13 +266,6 @@ def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
             f"{given(version)} is not supported; use one of {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}{quoted}",
         )
     return version
-
-
-def _parse_choice(item: dict, key: str, default: str, choices: tuple[str, ...], path: str, problems: Problems) -> Any:
-    value = item.get(key, default)
-    if value not in choices:
-        problems.add(f"{path}.{key}", f"{given(value)} is not one of {', '.join(choices)}")
-    return value
 
 
 def _vpc_cidrs(parsed: list[dict[str, Any]], problems: Problems) -> dict[int, ipaddress.IPv4Network]:

@@ -117,19 +117,18 @@ _CIDR_TEXT = re.compile(r"\d{1,3}(\.\d{1,3}){3}(/(0|[1-9]\d?))?")
 def parse_cidr(value: Any, path: str, problems: Problems, example: str = "10.0.0.0/16") -> ipaddress.IPv4Network | None:
     if not expect(value, str, path, problems, f'"{example}"'):
         return None
+    if not _CIDR_TEXT.fullmatch(value):
+        problems.add(path, f"{shown(value)} is not an IPv4 CIDR (four numbers and a prefix length); e.g. \"{example}\"")
+        return None
     try:
-        if not _CIDR_TEXT.fullmatch(value):
-            raise ValueError("write it as four numbers and a prefix length")
         return ipaddress.IPv4Network(value, strict=True)
     except ValueError as err:
         try:
-            fixed = ipaddress.IPv4Network(value, strict=False) if _CIDR_TEXT.fullmatch(value) else None
+            fixed = ipaddress.IPv4Network(value, strict=False)
         except ValueError:
-            fixed = None
-        if fixed is not None:
-            problems.add(path, f"{shown(value)} has host bits set; did you mean {str(fixed)!r}?")
+            problems.add(path, f"{value!r} is not an IPv4 CIDR ({err}); e.g. \"{example}\"")  # short: it matched _CIDR_TEXT
         else:
-            problems.add(path, f"{shown(value)} is not an IPv4 CIDR ({str(err)[:MAX_SHOWN]}); e.g. \"{example}\"")
+            problems.add(path, f"{value!r} has host bits set; did you mean {str(fixed)!r}?")
         return None
 
 
