@@ -265,3 +265,13 @@ def test_bad_arguments_exit_2_before_anything_is_read(capsys, args, message):
     assert caught.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_an_unexpected_client_failure_is_one_line_not_a_traceback(tmp_path, capsys):
+    class Broken(FakeCluster):
+        def deployment_status(self, namespace, name):
+            raise ValueError("Invalid value for `conditions`, must not be `None`")
+
+    code, _, err = run_verify(tmp_path, capsys, {"east": Broken("east", [], ["v1"])}, outputs(["east"]))
+    assert code == 2
+    assert "unexpected ValueError: Invalid value for `conditions`" in err and "Traceback" not in err

@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 2
+    except Exception as err:  # a client failure verify does not know yet: one line, not a traceback
+        print(f"verify: stopped by an unexpected {type(err).__name__}: {str(err)[:300]}", file=sys.stderr)
+        return 2
     print(format_table(results))
     failed = [r for r in results if not r.passed]
     print(f"\nmesh NOT OK: {len(failed)} of {len(results)} checks failed" if failed else f"\nmesh OK: all {len(results)} checks passed")
