@@ -11,7 +11,10 @@ from .validate import Problems, expect, expect_name, given, shown, unknown_field
 
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
-_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,30}\.[a-z0-9]{1,20}")
+# <family>.<size>: m6i.large, c7gn.16xlarge, m7i-flex.xlarge, u7i-12tb.224xlarge, m5.metal.
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|\d{0,3}xlarge|metal(-\d{1,3}xl)?)")
+# istiod's chart requests 2 GiB of memory (pilot.resources); these sizes have 2 GiB or less.
+_TOO_SMALL = ("nano", "micro", "small")
 # Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
 _ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*")
 # EKS: at most this many nodes in a managed node group.
@@ -48,6 +51,13 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
     ]
     if len(valid) != len(raw):
         return None
+    for i, item in enumerate(valid):
+        if item.split(".")[1] in _TOO_SMALL:
+            problems.add(
+                f"{path}[{i}]",
+                f"{item} has at most 2 GiB of memory, and istiod alone requests 2 GiB (its chart's default),"
+                " besides the gateway and the load balancer controller: use .medium or larger",
+            )
     if len(set(valid)) != len(valid):
         problems.add(path, "lists an instance type twice")
     arm = [t for t in valid if _ARM_FAMILY.fullmatch(t.split(".")[0].split("-")[0])]

@@ -135,6 +135,11 @@ def test_default_nat_addresses_must_fit_the_gateway_security_group():
     assert parse({"clusters": [{"name": f"c{i}"} for i in range(6)]})
 
 
+def test_instance_types_of_every_shape_aws_names_are_accepted():
+    for types in (["m7i-flex.large", "c6i.32xlarge", "m5.metal"], ["u7i-12tb.224xlarge"], ["c7gn.16xlarge", "t4g.medium", "m7g.metal"], ["a1.large", "r8gd.xlarge"]):
+        assert parse(one_cluster(nodeGroup={"instanceTypes": types})).clusters[0].node_group.instance_types == tuple(types)
+
+
 def test_explicit_values_are_kept():
     spec = parse(
         {
@@ -320,6 +325,8 @@ BAD_CONFIGS = [
     (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m7g.large"]}), "clusters[0].nodeGroup.instanceTypes", "Graviton (arm64: m7g.large) and x86 (m6i.large)"),
     (one_cluster(nodeGroup={"instanceTypes": ["t4g.medium", "c5.large", "c7gn.xlarge"]}), "clusters[0].nodeGroup.instanceTypes", "one CPU architecture"),
     (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m6i.large"]}), "clusters[0].nodeGroup.instanceTypes", "twice"),
+    (one_cluster(nodeGroup={"instanceTypes": ["m6i.huge"]}), "clusters[0].nodeGroup.instanceTypes[0]", "not an EC2 instance type"),
+    (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "t3.micro"]}), "clusters[0].nodeGroup.instanceTypes[1]", "use .medium or larger"),
     # Identity keys the program sets, refused with the key path.
     ({**one_cluster(), "istioValues": {"istiod": {"global": {"meshID": "x"}}}}, "istioValues.istiod.global.meshID", "from meshId"),
     (
