@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_aws as aws
 
-from .validate import Problems
+from .validate import Problems, given
 
 # aws:assumeRoles entries: config (camelCase) -> pulumi_aws.ProviderAssumeRoleArgs (snake_case).
 _ASSUME_ROLE_FIELDS = (
@@ -80,7 +80,7 @@ def parse_aws_settings(values: Mapping[str, Any]) -> AwsSettings:
         if value is None:
             continue
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            problems.add(f"aws:{key}", f"must be a list of strings, got {value!r}")
+            problems.add(f"aws:{key}", f"must be a list of strings, got {given(value)}")
             continue
         lists[_snake(key)] = tuple(value)
     raw_tags = values.get("defaultTags") or {}

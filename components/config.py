@@ -39,6 +39,26 @@ def _project_config_keys() -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
 
 
+def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
+    """Regions where the mesh needs more Elastic IPs than an account has by default. A warning, not an
+    error: the quota is per account and may have been raised."""
+    warnings = []
+    for region, count in spec.elastic_ips_by_region().items():
+        if count <= DEFAULT_EIP_QUOTA:
+            continue
+        users = [
+            f"{c.name} ({c.nat_count} NAT{', ' + str(c.az_count) + ' static gateway' if c.east_west_static_ips else ''})"
+            for c in spec.clusters
+            if c.region == region
+        ]
+        warnings.append(
+            f"the mesh allocates {count} Elastic IPs in {region} ({', '.join(users)}); the default quota is"
+            f" {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas, EC2 'EC2-VPC Elastic IPs') before"
+            " `pulumi up`, or allocation fails half-way; natGateways: single or fewer availabilityZones need fewer"
+        )
+    return warnings
+
+
 def load_mesh_spec() -> MeshSpec:
     """Reads the stack's config and validates it. Call before creating any resource."""
     config = pulumi.Config(PROJECT)
@@ -53,14 +73,7 @@ def load_mesh_spec() -> MeshSpec:
     )
     for notice in upgrade_notices(raw, spec):
         pulumi.log.warn(f"{PROJECT}:{notice}")
-    for region, count in spec.elastic_ips_by_region().items():
-        if count > DEFAULT_EIP_QUOTA:
-            pulumi.log.warn(
-                f"the mesh allocates {count} Elastic IPs in {region} (NAT gateways and static gateway"
-                f" addresses); the default quota is {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas,"
-                " EC2 'EC2-VPC Elastic IPs') before `pulumi up`, or allocation fails half-way"
-            )
-    for warning in support_warnings(spec.clusters, datetime.date.today()):
+    for warning in [*elastic_ip_warnings(spec), *support_warnings(spec.clusters, datetime.date.today())]:
         pulumi.log.warn(warning)
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"

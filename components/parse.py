@@ -8,25 +8,32 @@ Pulumi engine. It collects every problem before it raises, and each message name
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 from typing import Any, Mapping
 
 from . import parse_eks, versions
 from .imported_root import parse_root_ca
+from .istio_values import parse_istio_values
+from .limits import check_access_limits
 from .parse_clusters import DNS_LABEL, parse_clusters
 from .spec import ClusterSpec, MeshSpec, PkiSpec
-from .validate import ConfigError, Problems, expect, parse_cidr_list, type_name, unknown_fields
+from .validate import (
+    ConfigError,
+    Problems,
+    expect,
+    expect_name,
+    key_path,
+    non_public_kind,
+    parse_cidr_list,
+    shown,
+    unknown_fields,
+)
 
-# EKS accepts at most this many CIDR blocks in publicAccessCidrs.
-MAX_PUBLIC_ACCESS_CIDRS = 40
-# The load balancer controller writes one security group rule per source CIDR and Service port;
-# the east-west gateway has 4 ports and a security group holds 60 inbound rules by default.
-MAX_EAST_WEST_CIDRS = 15
-
-_ISTIO_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+# Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
+_ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})")
 PKI_FIELDS = ("organization", "keyAlgorithm", "rootValidityDays", "intermediateValidityDays", "earlyRenewalDays")
 KEY_ALGORITHMS = ("RSA", "ECDSA")
-ISTIO_CHARTS = ("base", "istiod", "gateway")
 TOP_LEVEL_KEYS = (
     "meshId",
     "istioVersion",
@@ -58,9 +65,7 @@ def parse_mesh_spec(
     mesh_id = _parse_mesh_id(raw.get("meshId", "mesh1"), problems)
     istio_version = _parse_istio_version(raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION), problems)
 
-    api_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    if raw.get("apiAccessCidrs") is not None:
-        api_access_cidrs = parse_cidr_list(raw["apiAccessCidrs"], "apiAccessCidrs", problems) or api_access_cidrs
+    api_access_cidrs = _parse_api_access_cidrs(raw, problems)
 
     clusters_raw = raw.get("clusters")
     clusters: list[ClusterSpec] = []
@@ -74,16 +79,16 @@ def parse_mesh_spec(
         east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
 
     deploy_samples = raw.get("deploySamples", False)
-    if not isinstance(deploy_samples, bool):
-        problems.add("deploySamples", f"must be true or false, got {type_name(deploy_samples)} {deploy_samples!r}")
+    if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
+        deploy_samples = False
 
     pki = _parse_pki(raw.get("pki"), problems)
     root_ca = None
     if raw.get("rootCa") is not None:
         root_ca = parse_root_ca(raw["rootCa"], "rootCa" in secret_keys, pki, now or datetime.datetime.now(datetime.timezone.utc), problems)
 
-    _check_access_limits(clusters, api_access_cidrs, east_west, problems)
-    istio_values = _parse_istio_values(raw.get("istioValues"), problems)
+    check_access_limits(clusters, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+    istio_values = parse_istio_values(raw.get("istioValues"), problems)
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
     if problems.items:
         raise ConfigError(problems.items)
@@ -100,6 +105,7 @@ def parse_mesh_spec(
         istio_values_secret="istioValues" in secret_keys,
         access=access,
     )
+    _check_derived_names(spec, problems)
     for index, cluster in enumerate(spec.clusters):
         if cluster.east_west_static_ips and not spec.topology[cluster.name].east_west_gateway:
             problems.add(
@@ -112,65 +118,67 @@ def parse_mesh_spec(
     return spec
 
 
+def _check_derived_names(spec: MeshSpec, problems: Problems) -> None:
+    """Resources named after two clusters (`<a>-<b>-peering`, `<a>-remote-secret-<b>`) must not
+    share a name: clusters `a` + `b-c` and `a-b` + `c` would both make `a-b-c-peering`."""
+    index = {c.name: i for i, c in enumerate(spec.clusters)}
+    named: dict[str, tuple[str, str]] = {}
+    pairs = [(f"{a.name}-{b.name}-peering", a, b) for a, b in spec.peerings]
+    pairs += [(f"{a.name}-remote-secret-{b.name}", a, b) for a, b in spec.discovery_pairs]
+    for name, a, b in pairs:
+        if name in named and named[name] != (a.name, b.name):
+            first = named[name]
+            problems.add(
+                f"clusters[{index[b.name]}].name",
+                f"{a.name!r} with {b.name!r} and {first[0]!r} with {first[1]!r} would both name a resource"
+                f" {name!r}; rename one of these clusters",
+            )
+        named.setdefault(name, (a.name, b.name))
+
+
 def _unknown_keys(raw: Mapping[str, Any], problems: Problems) -> None:
     lowered = {k.lower(): k for k in TOP_LEVEL_KEYS}
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             guess = lowered.get(key.lower())
-            problems.add(key, f"unknown key; did you mean `{guess}`?" if guess else f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}")
+            problems.add(key_path("", key), f"unknown key; did you mean `{guess}`?" if guess else f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}")
 
 
 def _parse_mesh_id(mesh_id: Any, problems: Problems) -> Any:
-    if expect(mesh_id, str, "meshId", problems, '"mesh1"') and not (DNS_LABEL.match(mesh_id) and len(mesh_id) <= 63):
-        problems.add("meshId", f"{mesh_id!r} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"mesh1\"")
+    expect_name(mesh_id, DNS_LABEL, 63, "meshId", problems, "a DNS label (lowercase letters, digits, '-')", '"mesh1"')
     return mesh_id
 
 
 def _parse_istio_version(istio_version: Any, problems: Problems) -> Any:
     if expect(istio_version, str, "istioVersion", problems, f'"{versions.DEFAULT_ISTIO_VERSION}"'):
-        match = _ISTIO_VERSION.match(istio_version)
+        match = _ISTIO_VERSION.fullmatch(istio_version)
         minimum = ".".join(map(str, versions.MIN_ISTIO_VERSION))
         if not match:
             problems.add(
                 "istioVersion",
-                f"{istio_version!r} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or"
-                f" pre-release suffix); e.g. \"{versions.DEFAULT_ISTIO_VERSION}\"",
+                f"{shown(istio_version)} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix,"
+                f" pre-release suffix or leading zeros); e.g. \"{versions.DEFAULT_ISTIO_VERSION}\"",
             )
         elif tuple(map(int, match.groups())) < versions.MIN_ISTIO_VERSION:
             problems.add("istioVersion", f"{istio_version} is older than {minimum}, the oldest release this program's Helm values fit")
     return istio_version
 
 
-def _parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, Any]]:
-    istio_values: dict[str, dict[str, Any]] = {}
-    if extra is not None and expect(extra, dict, "istioValues", problems, '{"istiod": {"pilot": {"resources": {}}}}'):
-        unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
-        for chart in ISTIO_CHARTS:
-            if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
-                istio_values[chart] = extra[chart]
-    return istio_values
-
-
-def _check_access_limits(
-    clusters: list[ClusterSpec], api_access_cidrs: tuple[str, ...], east_west: tuple[str, ...] | None, problems: Problems
-) -> None:
-    """AWS limits on who may reach the API endpoints and the east-west gateways."""
-    nat_addresses = sum(c.nat_count for c in clusters)
-    if len(api_access_cidrs) + nat_addresses > MAX_PUBLIC_ACCESS_CIDRS:
-        problems.add(
-            "apiAccessCidrs",
-            f"{len(api_access_cidrs)} CIDRs plus {nat_addresses} NAT addresses of the mesh exceed the"
-            f" {MAX_PUBLIC_ACCESS_CIDRS} EKS allows on a public endpoint; merge CIDRs or use"
-            " natGateways: single",
-        )
-    east_west_count = len(east_west) if east_west is not None else nat_addresses
-    if east_west_count > MAX_EAST_WEST_CIDRS:
-        problems.add(
-            "eastWestAllowedCidrs",
-            f"{east_west_count} source CIDRs{'' if east_west is not None else ' (the NAT addresses of the mesh, the default)'}"
-            f" would need {east_west_count * 4} security group rules on each east-west NLB (4 ports);"
-            f" a security group holds 60, so use at most {MAX_EAST_WEST_CIDRS} (merge CIDRs, or use natGateways: single)",
-        )
+def _parse_api_access_cidrs(raw: Mapping[str, Any], problems: Problems) -> tuple[str, ...]:
+    """Who may reach the EKS public endpoints. EKS refuses non-public ranges there."""
+    if raw.get("apiAccessCidrs") is None:
+        return ("0.0.0.0/0",)
+    cidrs = parse_cidr_list(raw["apiAccessCidrs"], "apiAccessCidrs", problems)
+    for i, cidr in enumerate(cidrs or ()):
+        kind = non_public_kind(ipaddress.IPv4Network(cidr))
+        if kind:
+            problems.add(
+                f"apiAccessCidrs[{i}]",
+                f"{cidr} is {kind} address space; EKS accepts only public addresses for its public endpoint"
+                " (the mesh's own VPCs reach it through their NAT addresses, added for you); give the public"
+                " address you run pulumi and kubectl from, e.g. \"203.0.113.10/32\"",
+            )
+    return cidrs or ("0.0.0.0/0",)
 
 
 def _parse_pki(value: Any, problems: Problems) -> PkiSpec:

@@ -3,16 +3,24 @@ VPC ranges (explicit ones checked for overlap, defaults picked so they never mov
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import re
 from typing import Any
 
+from pulumi_aws import _enums as aws_enums
+
 from . import parse_eks, versions
-from .spec import ROLES, ClusterSpec, NodeGroupSpec
-from .validate import Problems, expect, parse_cidr, type_name, unknown_fields
+from .parse_node_group import parse_choice, parse_node_group
+from .spec import ROLES, ClusterSpec
+from .validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
 
 MIN_AZS, MAX_AZS = 2, 6
+# Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses
+# (spec.EKS_UNSUPPORTED_ZONE_IDS). An upper bound: some accounts see fewer (network.py checks the
+# real list at deploy time).
+EKS_ZONES = {"us-east-1": 5, "us-west-1": 2, "us-west-2": 4, "ap-northeast-1": 4, "ap-northeast-2": 4}
 # A /16 is the largest VPC AWS allows; /20 still leaves /23 private subnets (510 pod/node addresses
 # each, the VPC CNI gives every pod a VPC address) and /26 public ones for NAT and load balancers.
 LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX = 16, 20
@@ -20,10 +28,12 @@ LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX = 16, 20
 # Pulumi's random 8 characters must fit IAM's 64-character limit for role names.
 MAX_EKS_NAME = 38
 
-DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+# Matched in full (re.fullmatch): a `$` would let a YAML block scalar's trailing newline through.
+DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+# Beyond any mesh the limits allow (limits.py); refused before the per-cluster checks, which
+# compare clusters pairwise.
+MAX_CLUSTERS = 256
 
 CLUSTER_FIELDS = (
     "name",
@@ -39,77 +49,37 @@ CLUSTER_FIELDS = (
     "eastWestStaticIps",
     *parse_eks.CLUSTER_FIELDS,
 )
-NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
+# The regions of the pinned pulumi-aws; the provider skips region validation, so a typo would
+# otherwise fail only when the first AWS call cannot resolve its endpoint.
+REGIONS = tuple(r.value for r in aws_enums.Region)
 NAT_GATEWAY_MODES = ("single", "perAz")
-CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
-
-
-def _parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec:
-    defaults = NodeGroupSpec()
-    if value is None:
-        return defaults
-    if not expect(value, dict, path, problems, '{"instanceTypes": ["m6i.large"], "desiredSize": 2}'):
-        return defaults
-    unknown_fields(value, NODE_GROUP_FIELDS, path, problems)
-
-    instance_types = defaults.instance_types
-    raw_types = value.get("instanceTypes")
-    if raw_types is not None and expect(raw_types, list, f"{path}.instanceTypes", problems, '["m6i.large"]'):
-        if not raw_types:
-            problems.add(f"{path}.instanceTypes", 'is empty; list at least one EC2 instance type, e.g. ["m6i.large"]')
-        for i, item in enumerate(raw_types):
-            if not isinstance(item, str) or not _INSTANCE_TYPE.match(item):
-                problems.add(f"{path}.instanceTypes[{i}]", f"{item!r} is not an EC2 instance type such as \"m6i.large\"")
-        instance_types = tuple(raw_types)
-
-    sizes = {}
-    for key, default in (("desiredSize", defaults.desired_size), ("minSize", defaults.min_size), ("maxSize", defaults.max_size)):
-        raw = value.get(key, default)
-        if expect(raw, int, f"{path}.{key}", problems, str(default)) and raw >= 0:
-            sizes[key] = raw
-        elif isinstance(raw, int) and not isinstance(raw, bool):
-            problems.add(f"{path}.{key}", f"is {raw}; node counts cannot be negative")
-    if len(sizes) == 3:
-        lo, want, hi = sizes["minSize"], sizes["desiredSize"], sizes["maxSize"]
-        if hi < 1:
-            problems.add(f"{path}.maxSize", "must be at least 1: Istio needs nodes to run on")
-        if not lo <= want <= hi:
-            problems.add(
-                f"{path}.desiredSize",
-                f"sizes out of order (minSize {lo}, desiredSize {want}, maxSize {hi});"
-                " they must satisfy minSize <= desiredSize <= maxSize",
-            )
-
-    capacity_type = value.get("capacityType", defaults.capacity_type)
-    if capacity_type not in CAPACITY_TYPES:
-        problems.add(f"{path}.capacityType", f"{capacity_type!r} is not one of {', '.join(CAPACITY_TYPES)}")
-
-    return NodeGroupSpec(
-        instance_types=instance_types,
-        desired_size=sizes.get("desiredSize", defaults.desired_size),
-        min_size=sizes.get("minSize", defaults.min_size),
-        max_size=sizes.get("maxSize", defaults.max_size),
-        capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
-    )
 
 
 def _parse_zones(value: Any, region: str, path: str, problems: Problems) -> int | tuple[str, ...]:
-    if value is None:
-        return 3
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not MIN_AZS <= value <= MAX_AZS:
-            problems.add(path, f"is {value}; use between {MIN_AZS} and {MAX_AZS} zones (EKS needs at least two)")
-        return value
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        count = 3 if value is None else value
+        if not MIN_AZS <= count <= MAX_AZS:
+            problems.add(path, f"is {shown(count)}; use between {MIN_AZS} and {MAX_AZS} zones (EKS needs at least two)")
+        elif region and count > EKS_ZONES.get(region, 3):
+            most = EKS_ZONES.get(region, 3)
+            problems.add(
+                path,
+                f"{'the default ' if value is None else ''}{count} zones, but {region} has at most {most} that EKS"
+                f" can use; set availabilityZones to {most} or fewer",
+            )
+        return count
     if isinstance(value, list):
         if not MIN_AZS <= len(value) <= MAX_AZS:
             problems.add(path, f"lists {len(value)} zones; list between {MIN_AZS} and {MAX_AZS}")
         for i, zone in enumerate(value):
-            if not isinstance(zone, str) or not re.fullmatch(re.escape(region) + r"[a-z]", zone):
-                problems.add(f"{path}[{i}]", f"{zone!r} is not a zone of region {region}, e.g. \"{region}a\"")
+            # Without a valid region (refused already) only the type can be checked.
+            if not isinstance(zone, str) or (region and not re.fullmatch(re.escape(region) + r"[a-z]", zone)):
+                example = region or "us-east-1"
+                problems.add(f"{path}[{i}]", f"{given(zone)} is not a zone of region {example}, e.g. \"{example}a\"")
         if len(set(map(str, value))) != len(value):
             problems.add(path, "lists a zone twice; each subnet pair needs its own zone")
         return tuple(map(str, value))
-    problems.add(path, f"must be a zone count or a list of zone names, got {type_name(value)} {value!r}; e.g. 3")
+    problems.add(path, f"must be a zone count or a list of zone names, got {given(value)}; e.g. 3")
     return 3
 
 
@@ -152,11 +122,15 @@ def _free_range_near(cidr: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Netw
 
 
 def parse_clusters(items: list, default_region: str | None, stack: str, problems: Problems) -> list[ClusterSpec]:
+    if len(items) > MAX_CLUSTERS:
+        problems.add("clusters", f"lists {len(items)} clusters; a mesh holds at most 39 (see the README's Mesh size)")
+        return []
     slug = _stack_slug(stack)
+    region_ok = _check_default_region(items, default_region, problems)
     parsed = [
         entry
         for i, item in enumerate(items)
-        if (entry := _parse_cluster(i, item, default_region, slug, problems)) is not None
+        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems)) is not None
     ]
     _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
     _check_topology(items, parsed, problems)
@@ -183,67 +157,47 @@ def parse_clusters(items: list, default_region: str | None, stack: str, problems
     ]
 
 
+def _check_default_region(items: list, default_region: str | None, problems: Problems) -> bool:
+    """`aws:region`, checked once and named as such, when a cluster takes its region from it."""
+    if default_region is None or not any(isinstance(i, dict) and "region" not in i for i in items):
+        return True
+    return _check_region(default_region, "aws:region", problems)
+
+
+def _check_region(region: Any, path: str, problems: Problems) -> bool:
+    if not expect(region, str, path, problems, '"us-east-1"'):
+        return False
+    if region not in REGIONS:
+        guess = difflib.get_close_matches(region[:40], REGIONS, n=1)
+        hint = f"did you mean {guess[0]!r}?" if guess else 'e.g. "us-east-1"'
+        problems.add(path, f"{shown(region)} is not an AWS region; {hint}")
+        return False
+    return True
+
+
 def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, problems: Problems) -> dict[str, Any] | None:
-    """One entry of `clusters`, checked field by field; the checks between clusters come later."""
+    """One entry of `clusters`, checked field by field; the checks between clusters come later.
+    `default_region` is `aws:region`, "" if that was refused already, None if unset."""
     path = f"clusters[{i}]"
     if not expect(item, dict, path, problems, '{"name": "east"}'):
         return None
     unknown_fields(item, CLUSTER_FIELDS, path, problems)
     name = _parse_name(item.get("name"), f"{path}.name", slug, problems)
-
-    region = item.get("region", default_region)
-    if region is None:
-        problems.add(f"{path}.region", "no region: set it here or set aws:region for the stack")
-        region = ""
-    elif not (isinstance(region, str) and _REGION.match(region)):
-        problems.add(f"{path}.region", f"{region!r} is not an AWS region name such as \"us-east-1\"")
-        region = ""
-
-    network = item.get("network", f"network-{name}" if isinstance(name, str) else None)
-    if network is not None and expect(network, str, f"{path}.network", problems, '"network1"'):
-        if not (_LABEL_VALUE.match(network) and len(network) <= 63):
-            problems.add(
-                f"{path}.network",
-                f"{network!r} is not a valid Kubernetes label value (letters, digits, '-', '_',"
-                " '.', at most 63, alphanumeric at both ends), e.g. \"network1\"",
-            )
-
-    cidr = None
-    if "vpcCidr" in item:
-        cidr = parse_cidr(item["vpcCidr"], f"{path}.vpcCidr", problems)
-        if cidr is not None and not LARGEST_VPC_PREFIX <= cidr.prefixlen <= SMALLEST_VPC_PREFIX:
-            problems.add(
-                f"{path}.vpcCidr",
-                f"{cidr} is a /{cidr.prefixlen}; use a /{LARGEST_VPC_PREFIX} to /{SMALLEST_VPC_PREFIX}"
-                " (AWS allows at most /16; smaller than /20 leaves too few addresses for"
-                " pods and load balancers)",
-            )
-
-    version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
-    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-        problems.add(
-            f"{path}.kubernetesVersion",
-            f"{version!r} is not supported; use one of {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}"
-            " (a string, quoted in YAML)",
-        )
-
-    nat = item.get("natGateways", "single")
-    if nat not in NAT_GATEWAY_MODES:
-        problems.add(f"{path}.natGateways", f"{nat!r} is not one of {', '.join(NAT_GATEWAY_MODES)}")
-
+    region = _parse_region(item, default_region, f"{path}.region", problems)
+    cidr = _parse_vpc_cidr(item, f"{path}.vpcCidr", problems)
     return dict(
         index=i,
         name=name,
         eks_name=f"{name}-{slug}",
         region=region,
-        network=network,
+        network=_parse_network(item, name, f"{path}.network", problems),
         vpc_cidr=cidr,
         explicit_cidr="vpcCidr" in item,
         availability_zones=_parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems),
-        kubernetes_version=version,
-        node_group=_parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
-        nat_gateways=nat,
-        role=item.get("role", "primary"),
+        kubernetes_version=_parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
+        node_group=parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
+        nat_gateways=parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
+        role=parse_choice(item, "role", "primary", ROLES, path, problems),
         primary=item.get("primary"),
         east_west_static_ips=item.get("eastWestStaticIps"),
         eks=parse_eks.parse_cluster_eks(item, path, problems),
@@ -253,22 +207,68 @@ def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, pro
 def _parse_name(name: Any, path: str, slug: str, problems: Problems) -> Any:
     if name is None:
         problems.add(path, 'is required, e.g. "east"')
-    elif expect(name, str, path, problems, '"east"'):
+    elif expect_name(name, DNS_LABEL, 63, path, problems, "a DNS-1123 label: lowercase letters, digits and '-', starting with a letter", '"east"'):
         eks_name = f"{name}-{slug}"
-        if not DNS_LABEL.match(name):
+        if len(eks_name) > MAX_EKS_NAME:
             problems.add(
                 path,
-                f"{name!r} is not a DNS-1123 label: use lowercase letters, digits and '-',"
-                " starting with a letter, e.g. \"east\"",
-            )
-        elif len(eks_name) > MAX_EKS_NAME:
-            problems.add(
-                path,
-                f"{name!r} is too long: the EKS cluster name {eks_name!r} (<name>-<stack>) has"
+                f"{name!r} is too long: the EKS cluster name {shown(eks_name)} (<name>-<stack>) has"
                 f" {len(eks_name)} characters, at most {MAX_EKS_NAME} fit the IAM role names derived"
                 " from it; shorten the cluster name",
             )
     return name
+
+
+def _parse_region(item: dict, default_region: str | None, path: str, problems: Problems) -> str:
+    if "region" in item:
+        return item["region"] if _check_region(item["region"], path, problems) else ""
+    if default_region is None:
+        problems.add(path, "no region: set it here or set aws:region for the stack")
+    return default_region or ""
+
+
+def _parse_network(item: dict, name: Any, path: str, problems: Problems) -> Any:
+    if "network" not in item:
+        return f"network-{name}" if isinstance(name, str) else None
+    network = item["network"]
+    expect_name(
+        network, _LABEL_VALUE, 63, path, problems,
+        "a Kubernetes label value (letters, digits, '-', '_', '.', alphanumeric at both ends)", '"network1"',
+    )
+    return network
+
+
+def _parse_vpc_cidr(item: dict, path: str, problems: Problems) -> Any:
+    """An explicit `vpcCidr`, or None (also when refused, so no default is fitted around it)."""
+    if "vpcCidr" not in item:
+        return None
+    cidr = parse_cidr(item["vpcCidr"], path, problems)
+    if cidr is None:
+        return None
+    if not LARGEST_VPC_PREFIX <= cidr.prefixlen <= SMALLEST_VPC_PREFIX:
+        problems.add(
+            path,
+            f"{cidr} is a /{cidr.prefixlen}; use a /{LARGEST_VPC_PREFIX} to /{SMALLEST_VPC_PREFIX}"
+            " (AWS allows at most /16; smaller than /20 leaves too few addresses for"
+            " pods and load balancers)",
+        )
+        return None
+    reserved = vpc_range_problem(cidr)
+    if reserved:
+        problems.add(path, reserved)
+        return None
+    return cidr
+
+
+def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
+    version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
+    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
+        quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
+        problems.add(
+            path,
+            f"{given(version)} is not supported; use one of {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}{quoted}",
+        )
+    return version
 
 
 def _vpc_cidrs(parsed: list[dict[str, Any]], problems: Problems) -> dict[int, ipaddress.IPv4Network]:
@@ -307,22 +307,23 @@ def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problem
     """Roles and primaries; fills in each cluster's eastWestStaticIps default (false)."""
     by_name = {e["name"]: e for e in parsed if isinstance(e["name"], str)}
     for entry in parsed:
-        path = f"clusters[{entry['index']}]"
+        path = f"clusters[{entry['index']}].primary"
         role, primary = entry["role"], entry["primary"]
         if role not in ROLES:
-            problems.add(f"{path}.role", f"{role!r} is not one of {', '.join(ROLES)}")
-            continue
+            continue  # refused with the cluster's fields
         if role == "primary" and primary is not None:
-            problems.add(f"{path}.primary", "only a remote names a primary; set role: remote, or remove primary")
-        if role == "remote":
+            problems.add(path, "only a remote names a primary; set role: remote, or remove primary")
+        elif role == "remote":
             if primary is None:
-                problems.add(f"{path}.primary", "a remote must name the primary cluster whose istiod serves it")
+                problems.add(path, "a remote must name the primary cluster whose istiod serves it")
+            elif not isinstance(primary, str):
+                problems.add(path, f"must be the name of a primary cluster, got {given(primary)}")
             elif primary not in by_name:
-                problems.add(f"{path}.primary", f"{primary!r} is not a cluster of this mesh; known: {', '.join(by_name)}")
+                problems.add(path, f"{shown(primary)} is not a cluster of this mesh; known: {', '.join(by_name)}")
             elif primary == entry["name"]:
-                problems.add(f"{path}.primary", "a cluster cannot be its own primary")
+                problems.add(path, "a cluster cannot be its own primary")
             elif by_name[primary]["role"] != "primary":
-                problems.add(f"{path}.primary", f"{primary!r} is a remote itself; a primary cannot be remote, so name a primary")
+                problems.add(path, f"{primary!r} is a remote itself; a primary cannot be remote, so name a primary")
     if parsed and all(e["role"] == "remote" for e in parsed):
         problems.add("clusters", "every cluster is a remote; at least one must be a primary (role: primary) to run istiod")
 
@@ -332,7 +333,7 @@ def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problem
             # Static addresses are for allow-lists only; remotes reach istiod by the NLB's name.
             entry["east_west_static_ips"] = False
         elif not isinstance(value, bool):
-            problems.add(f"clusters[{entry['index']}].eastWestStaticIps", f"must be true or false, got {type_name(value)} {value!r}")
+            problems.add(f"clusters[{entry['index']}].eastWestStaticIps", f"must be true or false, got {given(value)}")
             entry["east_west_static_ips"] = False
 
 

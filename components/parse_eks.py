@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from . import versions
 from .spec import ClusterAccess, ClusterSpec, EksOptions
-from .validate import Problems, expect, type_name, unknown_fields
+from .validate import Problems, expect, shown, unknown_fields
 
 CLUSTER_FIELDS = ("supportType", "addonVersions")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn")
@@ -42,7 +42,7 @@ def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems) ->
     if support_type not in versions.SUPPORT_TYPES:
         problems.add(
             f"{path}.supportType",
-            f"{support_type!r} is not one of {', '.join(versions.SUPPORT_TYPES)} (STANDARD: EKS upgrades the"
+            f"{shown(support_type)} is not one of {', '.join(versions.SUPPORT_TYPES)} (STANDARD: EKS upgrades the"
             " cluster when standard support ends; EXTENDED: it stays, at the extended-support price)",
         )
         support_type = defaults.support_type
@@ -59,7 +59,7 @@ def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems) ->
             else:
                 problems.add(
                     f"{path}.addonVersions.{addon}",
-                    f"{value!r} is not an EKS add-on version such as \"v1.12.1-eksbuild.2\" (see `aws eks"
+                    f"{shown(value)} is not an EKS add-on version such as \"v1.12.1-eksbuild.2\" (see `aws eks"
                     f" describe-addon-versions --addon-name {addon}`); remove it to follow EKS's recommendation",
                 )
     return EksOptions(support_type=support_type, addon_versions=pins)
@@ -92,22 +92,22 @@ def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: 
     if not expect(arn, str, path, problems, f'"{_EXAMPLE_ARN}"'):
         return False
     if ":sts::" in arn or ":assumed-role/" in arn:
-        problems.add(path, f"{arn!r} is a session, not an IAM {kinds}; use the role's ARN, e.g. \"{_EXAMPLE_ARN}\"")
+        problems.add(path, f"{shown(arn)} is a session, not an IAM {kinds}; use the role's ARN, e.g. \"{_EXAMPLE_ARN}\"")
         return False
     match = _PRINCIPAL.fullmatch(arn)
     if not match or (roles_only and match["kind"] != "role"):
-        problems.add(path, f"{arn!r} is not an IAM {kinds} ARN (arn:<partition>:iam::<account>:{kinds.replace(' or ', '|')}/<name>), e.g. \"{_EXAMPLE_ARN}\"")
+        problems.add(path, f"{shown(arn)} is not an IAM {kinds} ARN (arn:<partition>:iam::<account>:{kinds.replace(' or ', '|')}/<name>), e.g. \"{_EXAMPLE_ARN}\"")
         return False
     if match["partition"] not in PARTITIONS:
-        problems.add(path, f"partition {match['partition']!r} is not one of {', '.join(PARTITIONS)}")
+        problems.add(path, f"partition {shown(match['partition'])} is not one of {', '.join(PARTITIONS)}")
         return False
     if not re.fullmatch(r"\d{12}", match["account"]):
-        problems.add(path, f"account {match['account']!r} is not a 12-digit AWS account ID")
+        problems.add(path, f"account {shown(match['account'])} is not a 12-digit AWS account ID")
         return False
     others = {p: name for p, name in partitions.items() if p != match["partition"]}
     if others:
         partition, cluster = next(iter(others.items()))
-        problems.add(path, f"{arn} is in partition {match['partition']}, but cluster {cluster!r} is in {partition}; an IAM principal can only use clusters of its own partition")
+        problems.add(path, f"{shown(arn)} is in partition {match['partition']}, but cluster {cluster!r} is in {partition}; an IAM principal can only use clusters of its own partition")
         return False
     return True
 

@@ -8,6 +8,7 @@ name the key path and say what would be right.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, Mapping
 
 import pulumi
@@ -15,12 +16,18 @@ import pulumi
 from .spec import PROJECT
 
 
+# Config keys outside this project's namespace (e.g. `aws:region`) are named as they are.
+_NAMESPACED = re.compile(r"^[a-z][a-z0-9-]*:")
+# How much of a user's value a message shows: enough to recognise it, never a whole blob.
+MAX_SHOWN = 80
+
+
 class ConfigError(pulumi.RunError):
     """Invalid stack configuration. A RunError, so Pulumi prints the message without a traceback."""
 
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
-        lines = [f"  - {PROJECT}:{path}: {message}" for path, message in problems]
+        lines = [f"  - {path if _NAMESPACED.match(path) else f'{PROJECT}:{path}'}: {message}" for path, message in problems]
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         super().__init__(
             f"invalid stack configuration ({count}); nothing was created:\n"
@@ -35,26 +42,63 @@ class Problems:
         self.items: list[tuple[str, str]] = []
 
     def add(self, path: str, message: str) -> None:
-        self.items.append((path, message))
+        if (path, message) not in self.items:
+            self.items.append((path, message))
 
 
 def type_name(value: Any) -> str:
+    """What a YAML/JSON value is, in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
     return {
         str: "a string",
         int: "a number",
-        float: "a number",
-        bool: "true/false",
+        float: "a decimal number",
         list: "a list",
         dict: "an object",
     }.get(type(value), type(value).__name__)
+
+
+_KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list", dict: "an object"}
+
+
+def shown(value: Any) -> str:
+    """The value as a message shows it: its repr, cut to MAX_SHOWN characters."""
+    if isinstance(value, int) and value.bit_length() > 256:
+        return "(a number too long to show)"  # repr() of a huge int is slow, and refused past 4300 digits
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 20]}... ({len(text)} characters)"
+
+
+def given(value: Any) -> str:
+    """`<type in words> <value>`, e.g. `a decimal number 2.5`, `null`, `a list [1, 2]`."""
+    return type_name(value) if value is None else f"{type_name(value)} {shown(value)}"
 
 
 def expect(value: Any, kind: type, path: str, problems: Problems, example: str) -> bool:
     # bool is an int in Python; a YAML `true` must not pass for a node count.
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not ok:
-        problems.add(path, f"must be {type_name(kind())}, got {type_name(value)} {value!r}; e.g. {example}")
+        problems.add(path, f"must be {_KIND_NAMES[kind]}, got {given(value)}; e.g. {example}")
     return ok
+
+
+def expect_name(value: Any, pattern: re.Pattern[str], max_length: int, path: str, problems: Problems, what: str, example: str) -> bool:
+    """A string matching `pattern` in full (no trailing newline) and at most `max_length` long."""
+    if not expect(value, str, path, problems, example):
+        return False
+    if len(value) > max_length or not pattern.fullmatch(value):
+        problems.add(path, f"{shown(value)} is not {what} (at most {max_length} characters); e.g. {example}")
+        return False
+    return True
+
+
+def key_path(path: str, key: Any) -> str:
+    """`path.key`, with a key too long to read shortened (a typo'd key is user input too)."""
+    text = str(key) if len(str(key)) <= 40 else str(key)[:30] + "..."
+    return f"{path}.{text}" if path else text
 
 
 def unknown_fields(obj: Mapping[str, Any], known: tuple[str, ...], path: str, problems: Problems) -> None:
@@ -63,20 +107,28 @@ def unknown_fields(obj: Mapping[str, Any], known: tuple[str, ...], path: str, pr
         if key not in known:
             guess = lowered.get(str(key).lower())
             hint = f"did you mean `{guess}`?" if guess else f"known fields: {', '.join(known)}"
-            problems.add(f"{path}.{key}", f"unknown field; {hint}")
+            problems.add(key_path(path, key), f"unknown field; {hint}")
 
 
-def parse_cidr(value: Any, path: str, problems: Problems) -> ipaddress.IPv4Network | None:
-    if not expect(value, str, path, problems, '"10.0.0.0/16"'):
+# Dotted quad with an optional prefix length, written plainly (no spaces, newlines or /016).
+_CIDR_TEXT = re.compile(r"\d{1,3}(\.\d{1,3}){3}(/(0|[1-9]\d?))?")
+
+
+def parse_cidr(value: Any, path: str, problems: Problems, example: str = "10.0.0.0/16") -> ipaddress.IPv4Network | None:
+    if not expect(value, str, path, problems, f'"{example}"'):
+        return None
+    if not _CIDR_TEXT.fullmatch(value):
+        problems.add(path, f"{shown(value)} is not an IPv4 CIDR (four numbers and a prefix length); e.g. \"{example}\"")
         return None
     try:
         return ipaddress.IPv4Network(value, strict=True)
     except ValueError as err:
         try:
             fixed = ipaddress.IPv4Network(value, strict=False)
-            problems.add(path, f"{value!r} has host bits set; did you mean {str(fixed)!r}?")
         except ValueError:
-            problems.add(path, f"{value!r} is not an IPv4 CIDR ({err}); e.g. \"10.0.0.0/16\"")
+            problems.add(path, f"{value!r} is not an IPv4 CIDR ({err}); e.g. \"{example}\"")  # short: it matched _CIDR_TEXT
+        else:
+            problems.add(path, f"{value!r} has host bits set; did you mean {str(fixed)!r}?")
         return None
 
 
@@ -86,8 +138,44 @@ def parse_cidr_list(value: Any, path: str, problems: Problems) -> tuple[str, ...
     if not value:
         problems.add(path, "is empty; list at least one CIDR, or remove the key")
         return None
-    cidrs = [parse_cidr(item, f"{path}[{i}]", problems) for i, item in enumerate(value)]
+    cidrs = [parse_cidr(item, f"{path}[{i}]", problems, "203.0.113.10/32") for i, item in enumerate(value)]
     if any(c is None for c in cidrs):
         return None
     return tuple(dict.fromkeys(str(c) for c in cidrs))
 
+
+# IPv4 space that is not the public internet (IANA special-purpose registry), by what it is.
+# Documentation ranges (TEST-NET) are left out: they are the placeholders of every example.
+NON_PUBLIC_RANGES = {
+    "0.0.0.0/8": "'this network'",
+    "10.0.0.0/8": "private (RFC 1918)",
+    "100.64.0.0/10": "shared address space (carrier-grade NAT)",
+    "127.0.0.0/8": "loopback",
+    "169.254.0.0/16": "link-local",
+    "172.16.0.0/12": "private (RFC 1918)",
+    "192.0.0.0/24": "IETF protocol assignments",
+    "192.168.0.0/16": "private (RFC 1918)",
+    "198.18.0.0/15": "benchmarking",
+    "224.0.0.0/4": "multicast",
+    "240.0.0.0/4": "reserved",
+}
+# Ranges a VPC may use: RFC 1918, and the non-public ranges AWS VPCs commonly take besides it
+# (carrier-grade NAT space for secondary ranges and pods, benchmarking space).
+VPC_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "198.18.0.0/15")
+
+
+def non_public_kind(network: ipaddress.IPv4Network) -> str | None:
+    """What `network` is, if it lies inside a range that is not the public internet."""
+    for block, kind in NON_PUBLIC_RANGES.items():
+        if network.subnet_of(ipaddress.IPv4Network(block)):
+            return kind
+    return None
+
+
+def vpc_range_problem(network: ipaddress.IPv4Network) -> str | None:
+    """Why a VPC cannot use `network`, or None."""
+    if any(network.subnet_of(ipaddress.IPv4Network(block)) for block in VPC_RANGES):
+        return None
+    kind = non_public_kind(network)
+    why = f"{kind} address space, not for a VPC" if kind else "publicly routable: the VPC would hide the real hosts of those addresses from its pods"
+    return f"{network} is {why}; use a range inside {', '.join(VPC_RANGES[:3])} (RFC 1918) or {', '.join(VPC_RANGES[3:])}"

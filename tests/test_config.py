@@ -128,9 +128,16 @@ def test_an_explicit_range_may_not_claim_a_default_one():
 
 
 def test_default_nat_addresses_must_fit_the_gateway_security_group():
+    # 6 VPCs x 3 zones = 18 NAT addresses, 4 ports each: 72 rules on a 60-rule security group.
     six_per_az = {"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]}
-    assert "60" in problems_of(six_per_az)["eastWestAllowedCidrs"]
+    message = problems_of(six_per_az)["clusters[0].natGateways"]
+    assert "18 source CIDRs" in message and "72 rules" in message and "natGateways: single on clusters[0], clusters[1]" in message
     assert parse({"clusters": [{"name": f"c{i}"} for i in range(6)]})
+
+
+def test_instance_types_of_every_shape_aws_names_are_accepted():
+    for types in (["m7i-flex.large", "c6i.32xlarge", "m5.metal"], ["u7i-12tb.224xlarge"], ["c7gn.16xlarge", "t4g.medium", "m7g.metal"], ["a1.large", "r8gd.xlarge"]):
+        assert parse(one_cluster(nodeGroup={"instanceTypes": types})).clusters[0].node_group.instance_types == tuple(types)
 
 
 def test_explicit_values_are_kept():
@@ -198,6 +205,10 @@ BAD_CONFIGS = [
     (one_cluster(region="US-East-1"), "clusters[0].region", "not an AWS region"),
     (one_cluster(availabilityZones=1), "clusters[0].availabilityZones", "between 2 and 6"),
     (one_cluster(availabilityZones=7), "clusters[0].availabilityZones", "between 2 and 6"),
+    (one_cluster(availabilityZones=6), "clusters[0].availabilityZones", "us-east-1 has at most 5 that EKS can use"),
+    (one_cluster(availabilityZones=4, region="eu-west-1"), "clusters[0].availabilityZones", "at most 3"),
+    # The default 3 is more than us-west-1 has: the key to set is named.
+    (one_cluster(region="us-west-1"), "clusters[0].availabilityZones", "set availabilityZones to 2 or fewer"),
     (one_cluster(availabilityZones="3"), "clusters[0].availabilityZones", "zone count or a list"),
     (one_cluster(availabilityZones=["us-west-2a", "us-east-1b"]), "clusters[0].availabilityZones[0]", "not a zone of region us-east-1"),
     (one_cluster(availabilityZones=["us-east-1a", "us-east-1a"]), "clusters[0].availabilityZones", "twice"),
@@ -205,8 +216,8 @@ BAD_CONFIGS = [
     (one_cluster(kubernetesVersion=1.34), "clusters[0].kubernetesVersion", "quoted"),
     (one_cluster(nodeGroup={"minSize": 3, "desiredSize": 2, "maxSize": 4}), "clusters[0].nodeGroup.desiredSize", "minSize <= desiredSize <= maxSize"),
     (one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 0}), "clusters[0].nodeGroup.maxSize", "at least 1"),
-    (one_cluster(nodeGroup={"desiredSize": "2"}), "clusters[0].nodeGroup.desiredSize", "must be a number"),
-    (one_cluster(nodeGroup={"desiredSize": True}), "clusters[0].nodeGroup.desiredSize", "must be a number"),
+    (one_cluster(nodeGroup={"desiredSize": "2"}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got a string '2'"),
+    (one_cluster(nodeGroup={"desiredSize": True}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got true/false"),
     (one_cluster(nodeGroup={"minSize": -1}), "clusters[0].nodeGroup.minSize", "negative"),
     (one_cluster(nodeGroup={"instanceTypes": "m6i.large"}), "clusters[0].nodeGroup.instanceTypes", "must be a list"),
     (one_cluster(nodeGroup={"instanceTypes": []}), "clusters[0].nodeGroup.instanceTypes", "is empty"),
@@ -224,12 +235,230 @@ BAD_CONFIGS = [
     ({**one_cluster(), "apiAccessCidrs": ["2001:db8::/32"]}, "apiAccessCidrs[0]", "IPv4"),
     ({**one_cluster(), "apiAccesCidrs": ["203.0.113.0/24"]}, "apiAccesCidrs", "unknown key"),
     ({**one_cluster(), "meshid": "m"}, "meshid", "did you mean `meshId`"),
+    *[
+        # A YAML block scalar (`key: |`) ends in a newline: no name, range or version may keep one.
+        (raw, path, "") for raw, path in [
+            ({**one_cluster(), "meshId": "mesh1\n"}, "meshId"),
+            ({**one_cluster(), "istioVersion": "1.30.3\n"}, "istioVersion"),
+            ({"clusters": [{"name": "east\n"}]}, "clusters[0].name"),
+            (one_cluster(network="n1\n"), "clusters[0].network"),
+            (one_cluster(region="us-east-1\n"), "clusters[0].region"),
+            (one_cluster(vpcCidr="10.0.0.0/16\n"), "clusters[0].vpcCidr"),
+            (one_cluster(kubernetesVersion="1.34\n"), "clusters[0].kubernetesVersion"),
+            (one_cluster(natGateways="single\n"), "clusters[0].natGateways"),
+            (one_cluster(availabilityZones=["us-east-1a\n", "us-east-1b"]), "clusters[0].availabilityZones[0]"),
+            (one_cluster(nodeGroup={"instanceTypes": ["m6i.large\n"]}), "clusters[0].nodeGroup.instanceTypes[0]"),
+            (one_cluster(nodeGroup={"capacityType": "SPOT\n"}), "clusters[0].nodeGroup.capacityType"),
+            ({**one_cluster(), "apiAccessCidrs": ["203.0.113.0/24\n"]}, "apiAccessCidrs[0]"),
+            ({**one_cluster(), "eastWestAllowedCidrs": ["203.0.113.0/24\n"]}, "eastWestAllowedCidrs[0]"),
+        ]
+    ],
+    # Types in words, at every level.
+    ({"clusters": {"name": "east"}}, "clusters", "must be a list, got an object"),
+    ({"clusters": [None]}, "clusters[0]", "must be an object, got null"),
+    ({"clusters": [{"name": 5}]}, "clusters[0].name", "must be a string, got a number 5"),
+    ({"clusters": [{"name": True}]}, "clusters[0].name", "got true/false"),
+    ({"clusters": [{"name": ["east"]}]}, "clusters[0].name", "got a list"),
+    (one_cluster(network=None), "clusters[0].network", "must be a string, got null"),
+    (one_cluster(network=7), "clusters[0].network", "got a number 7"),
+    (one_cluster(region=None), "clusters[0].region", "got null"),
+    (one_cluster(region=["us-east-1"]), "clusters[0].region", "got a list"),
+    (one_cluster(vpcCidr=None), "clusters[0].vpcCidr", "got null"),
+    (one_cluster(vpcCidr={"cidr": "10.0.0.0/16"}), "clusters[0].vpcCidr", "got an object"),
+    (one_cluster(availabilityZones=2.0), "clusters[0].availabilityZones", "got a decimal number 2.0"),
+    (one_cluster(availabilityZones=True), "clusters[0].availabilityZones", "got true/false"),
+    (one_cluster(availabilityZones=[1, 2]), "clusters[0].availabilityZones[0]", "a number 1 is not a zone"),
+    (one_cluster(kubernetesVersion=None), "clusters[0].kubernetesVersion", "null is not supported"),
+    (one_cluster(natGateways=["single"]), "clusters[0].natGateways", "a list ['single'] is not one of"),
+    (one_cluster(role={"primary": True}), "clusters[0].role", "an object"),
+    (one_cluster(nodeGroup=[]), "clusters[0].nodeGroup", "must be an object, got a list"),
+    (one_cluster(nodeGroup={"desiredSize": 2.5}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got a decimal number 2.5"),
+    (one_cluster(nodeGroup={"maxSize": None}), "clusters[0].nodeGroup.maxSize", "got null"),
+    (one_cluster(nodeGroup={"instanceTypes": [None]}), "clusters[0].nodeGroup.instanceTypes[0]", "got null"),
+    (one_cluster(nodeGroup={"capacityType": None}), "clusters[0].nodeGroup.capacityType", "null is not one of ON_DEMAND"),
+    (one_cluster(nodeGroup={"capacityType": "spot"}), "clusters[0].nodeGroup.capacityType", "a string 'spot' is not one of"),
+    (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", "got a string 'yes'"),
+    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": ["a"]}]}, "clusters[1].primary", "got a list"),
+    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": {"name": "a"}}]}, "clusters[1].primary", "got an object"),
+    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": 1}]}, "clusters[1].primary", "got a number 1"),
+    ({**one_cluster(), "meshId": None}, "meshId", "got null"),
+    ({**one_cluster(), "meshId": 12}, "meshId", "got a number 12"),
+    ({**one_cluster(), "istioVersion": None}, "istioVersion", "got null"),
+    ({**one_cluster(), "deploySamples": "yes"}, "deploySamples", "must be true or false, got a string 'yes'"),
+    ({**one_cluster(), "deploySamples": 1}, "deploySamples", "got a number 1"),
+    ({**one_cluster(), "apiAccessCidrs": [None]}, "apiAccessCidrs[0]", "got null"),
+    ({**one_cluster(), "apiAccessCidrs": {"office": "203.0.113.0/24"}}, "apiAccessCidrs", "must be a list, got an object"),
+    ({**one_cluster(), "eastWestAllowedCidrs": "203.0.113.0/24"}, "eastWestAllowedCidrs", "must be a list, got a string"),
+    ({**one_cluster(), "istioValues": "x"}, "istioValues", "must be an object, got a string"),
+    ({**one_cluster(), "istioValues": {"istiod": []}}, "istioValues.istiod", "must be an object, got a list"),
+    ({**one_cluster(), "istioValues": {"pilot": {}}}, "istioValues.pilot", "unknown field"),
+    # Names, versions and ranges, in full.
+    ({**one_cluster(), "istioVersion": "01.30.3"}, "istioVersion", "leading zeros"),
+    ({**one_cluster(), "istioVersion": "1.030.3"}, "istioVersion", "leading zeros"),
+    ({**one_cluster(), "istioVersion": "1.30.03"}, "istioVersion", "leading zeros"),
+    ({**one_cluster(), "istioVersion": "1.30"}, "istioVersion", "MAJOR.MINOR.PATCH"),
+    ({**one_cluster(), "meshId": "a" * 64}, "meshId", "at most 63"),
+    ({**one_cluster(), "meshId": "-mesh"}, "meshId", "DNS label"),
+    (one_cluster(network="a" * 64), "clusters[0].network", "at most 63"),
+    (one_cluster(network="-n1"), "clusters[0].network", "alphanumeric at both ends"),
+    (one_cluster(region="eu-wset-1"), "clusters[0].region", "did you mean 'eu-west-1'"),
+    (one_cluster(region="us-east-9"), "clusters[0].region", "not an AWS region"),
+    (one_cluster(vpcCidr="10.0.0.0/016"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
+    (one_cluster(vpcCidr="10.0.0.0/255.255.0.0"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
+    (one_cluster(vpcCidr=" 10.0.0.0/16"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
+    (one_cluster(vpcCidr="127.0.0.0/16"), "clusters[0].vpcCidr", "loopback"),
+    (one_cluster(vpcCidr="224.0.0.0/16"), "clusters[0].vpcCidr", "multicast"),
+    (one_cluster(vpcCidr="240.0.0.0/16"), "clusters[0].vpcCidr", "reserved"),
+    (one_cluster(vpcCidr="169.254.0.0/16"), "clusters[0].vpcCidr", "link-local"),
+    (one_cluster(vpcCidr="0.0.0.0/16"), "clusters[0].vpcCidr", "'this network'"),
+    (one_cluster(vpcCidr="8.8.0.0/16"), "clusters[0].vpcCidr", "publicly routable"),
+    ({**one_cluster(), "apiAccessCidrs": ["10.0.0.0/8"]}, "apiAccessCidrs[0]", "private (RFC 1918)"),
+    ({**one_cluster(), "apiAccessCidrs": ["203.0.113.0/24", "192.168.1.0/24"]}, "apiAccessCidrs[1]", "only public addresses"),
+    ({**one_cluster(), "apiAccessCidrs": ["127.0.0.1"]}, "apiAccessCidrs[0]", "loopback"),
+    ({**one_cluster(), "apiAccessCidrs": ["100.64.0.0/10"]}, "apiAccessCidrs[0]", "carrier-grade NAT"),
+    ({**one_cluster(), "apiAccessCidrs": ["224.0.0.1/32"]}, "apiAccessCidrs[0]", "multicast"),
+    ({**one_cluster(), "apiAccessCidrs": ["169.254.169.254/32"]}, "apiAccessCidrs[0]", "link-local"),
+    # Node groups that can run Istio, within EKS's limits, of one architecture.
+    (one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 3}), "clusters[0].nodeGroup.desiredSize", "no cluster autoscaler"),
+    (one_cluster(nodeGroup={"desiredSize": 2, "maxSize": 100000}), "clusters[0].nodeGroup.maxSize", "at most 450"),
+    (one_cluster(nodeGroup={"desiredSize": 10**30}), "clusters[0].nodeGroup.desiredSize", "at most 450"),
+    (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m7g.large"]}), "clusters[0].nodeGroup.instanceTypes", "Graviton (arm64: m7g.large) and x86 (m6i.large)"),
+    (one_cluster(nodeGroup={"instanceTypes": ["t4g.medium", "c5.large", "c7gn.xlarge"]}), "clusters[0].nodeGroup.instanceTypes", "one CPU architecture"),
+    (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m6i.large"]}), "clusters[0].nodeGroup.instanceTypes", "twice"),
+    (one_cluster(nodeGroup={"instanceTypes": ["m6i.huge"]}), "clusters[0].nodeGroup.instanceTypes[0]", "not an EC2 instance type"),
+    (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "t3.micro"]}), "clusters[0].nodeGroup.instanceTypes[1]", "use .medium or larger"),
+    # Identity keys the program sets, refused with the key path.
+    ({**one_cluster(), "istioValues": {"istiod": {"global": {"meshID": "x"}}}}, "istioValues.istiod.global.meshID", "from meshId"),
     (
-        {"clusters": [{"name": f"c{i}", "natGateways": "perAz", "availabilityZones": 6} for i in range(6)], "apiAccessCidrs": ["10.0.0.0/8"] * 1 + [f"203.0.113.{i}/32" for i in range(10)]},
-        "apiAccessCidrs",
-        "exceed the 40",
+        {**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": {"clusterName": "x"}}}}},
+        "istioValues.istiod.global.multiCluster.clusterName",
+        "set by this program from each cluster's name",
     ),
+    ({**one_cluster(), "istioValues": {"istiod": {"global": {"network": "n"}}}}, "istioValues.istiod.global.network", "each cluster's network"),
+    ({**one_cluster(), "istioValues": {"gateway": {"networkGateway": "n"}}}, "istioValues.gateway.networkGateway", "each cluster's network"),
+    ({**one_cluster(), "istioValues": {"istiod": {"global": None}}}, "istioValues.istiod.global", "must be an object, got null"),
+    ({**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": "on"}}}}, "istioValues.istiod.global.multiCluster", "replace the whole `multiCluster`"),
+    (
+        {**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": {"ClusterName": "x"}}}}},
+        "istioValues.istiod.global.multiCluster.ClusterName",
+        "case-sensitive",
+    ),
+    ({**one_cluster(), "istioValues": {"istiod": {"profile": "remote"}}}, "istioValues.istiod.profile", "each cluster's role"),
 ]
+
+
+def test_limits_count_what_the_topology_creates():
+    def clusters(count: int, **fields) -> list[dict]:
+        return [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16", **fields} for i in range(count)]
+
+    # One network, no remotes: no east-west gateway, so no source rule at all.
+    assert not any(t.east_west_gateway for t in parse({"clusters": clusters(16, network="n")}).topology.values())
+    assert parse({"clusters": clusters(16, network="n"), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)]})
+    assert len(parse({"clusters": clusters(15)}).clusters) == 15
+    # 16 networks with gateways: 16 NAT addresses x 4 ports > 60; nothing but fewer clusters fixes it.
+    message = problems_of({"clusters": clusters(16)})["clusters"]
+    assert "16 source CIDRs" in message and "at most 15" in message and "private connectivity" in message
+    # A primary serving remotes on its network has the only gateway: the cap is its.
+    served = [{"name": "p", "network": "n"}, *({"name": f"r{i}", "network": "n", "role": "remote", "primary": "p", "vpcCidr": f"10.{i}.0.0/16"} for i in range(14))]
+    assert [n for n, t in parse({"clusters": served}).topology.items() if t.east_west_gateway] == ["p"]
+    assert "at most 15" in problems_of({"clusters": [*served, {"name": "r99", "network": "n", "role": "remote", "primary": "p", "vpcCidr": "10.99.0.0/16"}]})["clusters"]
+    # Explicit sources: the key that has them is named.
+    many = [f"198.51.100.{i}/32" for i in range(16)]
+    assert "merge them into at most 15" in problems_of({"clusters": clusters(2), "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
+
+
+def test_api_endpoint_limit_names_the_key_that_fixes_it():
+    operators = [f"198.51.100.{i}/32" for i in range(30)]
+    # 30 operator CIDRs + 12 NAT addresses (one network, so no gateway cap) > 40: merge the CIDRs.
+    problems = problems_of({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(12)], "apiAccessCidrs": operators})
+    assert "42 CIDRs" in problems["apiAccessCidrs"] and "at most 28" in problems["apiAccessCidrs"]
+    # perAz NAT gateways are what overflows: switching them is the fix, and named.
+    per_az = [{"name": "a", "network": "n", "natGateways": "perAz", "availabilityZones": 5}, *({"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(5))]
+    problems = problems_of({"clusters": per_az, "apiAccessCidrs": [*operators, "198.51.100.200/32"]})
+    assert "natGateways: single on clusters[0]" in problems["clusters[0].natGateways"]
+    # 40 clusters: even one NAT address each and the default 0.0.0.0/0 do not fit.
+    assert "at most 39 clusters" in problems_of({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(40)]})["clusters"]
+    assert parse({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(39)]})
+
+
+def test_a_typo_in_aws_region_is_named_as_aws_region_once():
+    problems = problems_of({"clusters": [{"name": "a"}, {"name": "b"}, {"name": "c", "region": "eu-west-1"}]}, region="us-east-l")
+    assert list(problems) == ["aws:region"] and "did you mean 'us-east-" in problems["aws:region"]
+    # Printed as the key it is, not under the project's namespace.
+    with pytest.raises(ConfigError) as caught:
+        parse(one_cluster(), region="us-east-l")
+    assert "  - aws:region: " in str(caught.value)
+    # Unused (every cluster names its region): not a problem of this program.
+    assert parse(one_cluster(region="eu-west-1"), region="nowhere")
+
+
+def test_a_bad_vpc_cidr_hides_no_other_problem():
+    problems = problems_of({"istioVersion": "x", "clusters": [{"name": "a", "vpcCidr": "10.0.0.0/8"}, {"name": "b", "natGateways": "x"}]})
+    assert {"istioVersion", "clusters[0].vpcCidr", "clusters[1].natGateways"} <= set(problems)
+    assert not any("no free" in m for m in problems.values())
+    # A mesh far beyond any limit is refused before its clusters are compared pairwise.
+    problems = problems_of({"istioVersion": "x", "clusters": [{"name": f"c{i}"} for i in range(10_000)]})
+    assert "istioVersion" in problems and "at most 39" in problems["clusters"]
+
+
+def test_names_made_of_two_cluster_names_must_not_collide():
+    # a + b-c and a-b + c would both be peered as `a-b-c-peering`.
+    problems = problems_of({"clusters": [{"name": n, "network": "n"} for n in ("a", "b-c", "a-b", "c")]})
+    assert "a-b-c-peering" in problems["clusters[3].name"]
+    secrets = problems_of({"clusters": [{"name": "x"}, {"name": "y-remote-secret-z"}, {"name": "x-remote-secret-y"}, {"name": "z"}]})
+    assert "'x-remote-secret-y-remote-secret-z'" in next(iter(secrets.values()))
+
+
+HUGE = "x" * 10_000
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {**one_cluster(), "meshId": HUGE},
+        {**one_cluster(), "istioVersion": HUGE},
+        {"clusters": [{"name": HUGE}]},
+        one_cluster(network=HUGE),
+        one_cluster(region=HUGE),
+        one_cluster(vpcCidr=HUGE),
+        one_cluster(natGateways=HUGE),
+        one_cluster(role=HUGE),
+        one_cluster(kubernetesVersion=HUGE),
+        one_cluster(availabilityZones=[HUGE, HUGE]),
+        one_cluster(nodeGroup={"instanceTypes": [HUGE], "capacityType": HUGE, "maxSize": 10**5000, "minSize": -(10**5000)}),
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": HUGE}]},
+        {**one_cluster(), "apiAccessCidrs": [HUGE]},
+        {**one_cluster(), "deploySamples": HUGE},
+        {**one_cluster(), HUGE: 1},
+        one_cluster(**{HUGE: 1}),
+        {**one_cluster(), "istioValues": {"istiod": {"global": HUGE}}},
+    ],
+)
+def test_messages_never_echo_a_huge_value(raw):
+    with pytest.raises(ConfigError) as caught:
+        parse(raw)
+    assert all(len(message) < 500 for _, message in caught.value.problems)
+    assert "x" * 100 not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"clusters": [{"name": "east\n"}], "apiAccessCidrs": ["203.0.113.0/24"]},
+        {"clusters": [{"name": "east", "network": None}]},
+        {"clusters": [{"name": "east", "vpcCidr": "127.0.0.0/16"}], "istioValues": {"istiod": {"global": {"meshID": "m"}}}},
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": ["a"]}]},
+        {"clusters": [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(16)]},
+    ],
+    ids=["newline", "null-network", "loopback-and-identity", "list-primary", "16-networks"],
+)
+def test_a_bad_config_registers_nothing(config):
+    from tests.harness import run_program
+
+    run = run_program(config)
+    assert isinstance(run.error, ConfigError), run.error
+    assert run.resources == []
+    assert "nothing was created" in str(run.error) and "Traceback" not in str(run.error)
 
 
 @pytest.mark.parametrize(("raw", "path", "fragment"), BAD_CONFIGS, ids=[c[1] + ":" + str(c[2]) for c in BAD_CONFIGS])
@@ -314,3 +543,20 @@ def test_the_documented_defaults_are_the_ones_applied():
         ("earlyRenewalDays", pki.early_renewal_days),
     ):
         assert code(documented[f"`pki.{key}`"]) == [str(value)], key
+
+
+def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clusters():
+    from components.config import elastic_ip_warnings
+
+    spec = parse(
+        {"clusters": [{"name": "p", "natGateways": "perAz", "eastWestStaticIps": True}, {"name": "r", "role": "remote", "primary": "p"}, {"name": "w", "region": "us-west-2"}]}
+    )
+    # p: 3 NAT + 3 static gateway addresses; r: 1 NAT, all in us-east-1; w alone in us-west-2.
+    (warning,) = elastic_ip_warnings(spec)
+    assert "7 Elastic IPs in us-east-1" in warning and "p (3 NAT, 3 static gateway)" in warning and "r (1 NAT)" in warning
+    assert elastic_ip_warnings(parse({"clusters": [{"name": f"c{i}"} for i in range(5)]})) == []
+
+
+def test_a_refused_region_adds_no_problem_to_the_zones_that_follow_it():
+    problems = problems_of(one_cluster(region="us-east-1\n", availabilityZones=["us-east-1a", "us-east-1b"]))
+    assert list(problems) == ["clusters[0].region"]

@@ -186,3 +186,92 @@ def test_remotes_and_gatewayless_clusters_are_checked_for_what_they_have(tmp_pat
     clusters["p"].peers = []
     code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(names, roles={"r": "remote"}, gateways={"r": False}))
     assert code == 1 and "missing for r" in out
+
+
+def test_a_clusters_only_output_file_is_accepted(tmp_path, capsys):
+    # `pulumi stack output clusters --json --show-secrets`, the form the README's commands use.
+    names = ["east", "west"]
+    code, out, _ = run_verify(tmp_path, capsys, healthy(names), outputs(names)["clusters"])
+    assert code == 0, out
+    # A cluster may be called `clusters` itself.
+    code, out, _ = run_verify(tmp_path, capsys, {"clusters": FakeCluster("clusters", [], ["v1"])}, outputs(["clusters"])["clusters"])
+    assert code == 0, out
+
+
+KUBECONFIG = json.dumps({"clusters": [], "users": []})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ([], "must be a JSON object, got a list"),
+        ("null", "must be a JSON object, got null"),
+        ('"east"', "must be a JSON object, got a string"),
+        ({"clusters": []}, "`clusters` output must be an object of clusters, got a list"),
+        ({"clusters": "east"}, "got a string"),
+        ({"clusters": None}, "no stack outputs"),
+        ({"rootCertPem": "-----BEGIN CERTIFICATE-----"}, "no stack outputs"),
+        ({"clusters": {"east": 5}}, "cluster 'east': its outputs must be an object, got a number"),
+        ({"clusters": {"east": []}}, "got a list"),
+        ({"east": {"kubeconfig": KUBECONFIG}, "west": None}, "cluster 'west': its outputs must be an object, got null"),
+        ({"clusters": {"east": {"kubeconfig": "apiVersion: v1\nkind: Config"}}}, "kubeconfig is not JSON"),
+        ({"clusters": {"east": {"kubeconfig": "[1, 2]"}}}, "kubeconfig must be a JSON object, got a list"),
+        ({"clusters": {"east": {"kubeconfig": 5}}}, "kubeconfig must be a JSON object, got a number"),
+        ({"clusters": {"east": {"endpoint": "https://e"}}}, "no readable kubeconfig"),
+        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "role": "secondary"}}}, "`role` must be primary or remote, got a string 'secondary'"),
+        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "role": None}}}, "got null"),
+        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "endpoint": 443}}}, "`endpoint` must be a string, got a number 443"),
+        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "sampleVersion": ["v1"]}}}, "`sampleVersion` must be a string, got a list"),
+        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "eastWestAddress": {"hostname": "x"}}}}, "`eastWestAddress` must be a string"),
+        ({"clusters": {"x" * 5000: {"kubeconfig": "[secret]"}}}, "characters) has no readable kubeconfig"),
+        ("", "no stack outputs"),
+        ("{", "not JSON"),
+    ],
+)
+def test_any_unusable_shape_exits_2_with_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "outputs.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    assert main(["--outputs", str(path)], connect=lambda t: pytest.fail("must not connect")) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len(err) < 400 and err.count("\n") == 1
+
+
+def test_a_binary_outputs_file_exits_2(tmp_path, capsys):
+    path = tmp_path / "outputs.json"
+    path.write_bytes(b"\xff\xfe\x00\x01")
+    assert main(["--outputs", str(path)]) == 2
+    assert "not a text file" in capsys.readouterr().err
+    assert main(["--outputs", str(tmp_path)]) == 2  # a directory
+    assert "cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timeout", "-5"], "out of range; use 1 to 3600"),
+        (["--timeout", "0"], "out of range"),
+        (["--timeout", "1.5"], "not a whole number"),
+        (["--timeout", "soon"], "not a whole number"),
+        (["--requests", "0"], "out of range; use 1 to 1000"),
+        (["--requests", "1000000000"], "out of range"),
+        (["--outputs", "o.json", "--stack", "dev"], "exclude each other"),
+        (["--colour"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments_exit_2_before_anything_is_read(capsys, args, message):
+    with pytest.raises(SystemExit) as caught:
+        main(args, connect=lambda t: pytest.fail("must not connect"))
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_an_unexpected_client_failure_is_one_line_not_a_traceback(tmp_path, capsys):
+    class Broken(FakeCluster):
+        def deployment_status(self, namespace, name):
+            raise ValueError("Invalid value for `conditions`, must not be `None`")
+
+    code, _, err = run_verify(tmp_path, capsys, {"east": Broken("east", [], ["v1"])}, outputs(["east"]))
+    assert code == 2
+    assert "unexpected ValueError: Invalid value for `conditions`" in err and "Traceback" not in err

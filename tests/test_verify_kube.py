@@ -99,3 +99,26 @@ def test_a_closed_port_is_unreachable():
     api = KubernetesClusterApi(target(f"http://127.0.0.1:{port}"))
     with pytest.raises(Unreachable):
         api.deployment_status("istio-system", "istiod")
+
+
+@pytest.mark.parametrize(
+    "kubeconfig",
+    [
+        {},
+        {"clusters": [], "users": []},
+        {"apiVersion": "v1", "kind": "Config", "current-context": "east", "contexts": [{"name": "east", "context": {"cluster": "nope", "user": "east"}}]},
+    ],
+    ids=["empty", "no-context", "unknown-cluster"],
+)
+def test_an_unusable_kubeconfig_is_unreachable_not_a_crash(kubeconfig):
+    with pytest.raises(Unreachable, match="cannot load the kubeconfig"):
+        KubernetesClusterApi(ClusterTarget(name="east", kubeconfig=kubeconfig, endpoint="https://e", sample_version=None))
+
+
+def test_a_failing_token_plugin_is_unreachable_not_a_crash(server):
+    # What `aws eks get-token` does without the AWS CLI: the exec plugin cannot run.
+    config = target(server).kubeconfig
+    config["users"] = [{"name": "east", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "/nonexistent/aws", "args": ["eks", "get-token"]}}}]
+    with pytest.raises(Unreachable):
+        api = KubernetesClusterApi(ClusterTarget(name="east", kubeconfig=config, endpoint=server, sample_version=None))
+        api.deployment_status("istio-system", "istiod")

@@ -1,4 +1,8 @@
-"""Command line of `python -m verify`: reads the stack outputs, runs the checks, prints a table."""
+"""Command line of `python -m verify`: reads the stack outputs, runs the checks, prints a table.
+
+Anything unusable (a missing or malformed outputs file, a cluster entry of the wrong shape, a bad
+argument) ends with one line on stderr and exit code 2, before any cluster is contacted.
+"""
 
 from __future__ import annotations
 
@@ -7,55 +11,107 @@ import json
 import shutil
 import subprocess
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 from verify.checks import ClusterApi, ClusterTarget, Result, verify_mesh
+
+ROLES = ("primary", "remote")
+MAX_REQUESTS, MAX_TIMEOUT = 1000, 3600
+_HOW = "pulumi stack output --json --show-secrets > outputs.json (or: pulumi stack output clusters --json --show-secrets)"
 
 
 class UsageError(Exception):
     """A problem before any cluster is contacted (no outputs, no Pulumi CLI, ...)."""
 
 
-def read_stack_outputs(stack: str | None, outputs_file: str | None) -> dict:
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:50] + f"... ({len(text)} characters)"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return {str: "a string", int: "a number", float: "a decimal number", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def read_stack_outputs(stack: str | None, outputs_file: str | None) -> Any:
     if outputs_file:
         try:
-            text = sys.stdin.read() if outputs_file == "-" else open(outputs_file).read()
+            text = sys.stdin.read() if outputs_file == "-" else open(outputs_file, encoding="utf-8").read()
         except OSError as err:
-            raise UsageError(f"cannot read {outputs_file}: {err.strerror}") from err
+            raise UsageError(f"cannot read {outputs_file}: {err.strerror or err}") from err
+        except UnicodeDecodeError as err:
+            raise UsageError(f"{outputs_file} is not a text file; write it with {_HOW}") from err
     else:
         if shutil.which("pulumi") is None:
-            raise UsageError("the Pulumi CLI is not on PATH; install it, or pass --outputs FILE (pulumi stack output --json --show-secrets)")
+            raise UsageError(f"the Pulumi CLI is not on PATH; install it, or pass --outputs FILE ({_HOW})")
         command = ["pulumi", "stack", "output", "--json", "--show-secrets", *(["--stack", stack] if stack else [])]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
-            raise UsageError(f"`{' '.join(command)}` failed: {done.stderr.strip() or done.stdout.strip()}")
+            raise UsageError(f"`{' '.join(command)}` failed: {(done.stderr.strip() or done.stdout.strip())[:500]}")
         text = done.stdout
     try:
         return json.loads(text or "{}")
     except ValueError as err:
-        raise UsageError(f"the stack outputs are not JSON ({err})") from err
+        raise UsageError(f"the stack outputs are not JSON ({err}); write them with {_HOW}") from err
 
 
-def targets_from_outputs(outputs: dict) -> list[ClusterTarget]:
+def _is_cluster_entry(value: Any) -> bool:
+    return isinstance(value, dict) and ("kubeconfig" in value or "endpoint" in value)
+
+
+def cluster_entries(outputs: Any) -> dict:
+    """The `clusters` output, from a whole-stack outputs file or a `stack output clusters` one."""
+    if not isinstance(outputs, dict):
+        raise UsageError(f"the stack outputs must be a JSON object, got {_kind(outputs)}; write them with {_HOW}")
     clusters = outputs.get("clusters")
+    if isinstance(clusters, dict) and not _is_cluster_entry(clusters):
+        pass  # the whole stack's outputs
+    elif any(_is_cluster_entry(v) for v in outputs.values()):
+        clusters = outputs  # `pulumi stack output clusters --json`: cluster name -> entry
+    elif clusters is not None:
+        raise UsageError(f"the `clusters` output must be an object of clusters, got {_kind(clusters)}")
     if not clusters:
         raise UsageError("no stack outputs: the stack has no `clusters` output; run `pulumi up` first (or pick the stack with --stack)")
-    targets = []
-    for name, entry in clusters.items():
-        kubeconfig = entry.get("kubeconfig")
-        if not kubeconfig or kubeconfig == "[secret]":
-            raise UsageError(f"cluster {name} has no readable kubeconfig in the outputs; use --show-secrets")
-        targets.append(
-            ClusterTarget(
-                name=name,
-                kubeconfig=json.loads(kubeconfig) if isinstance(kubeconfig, str) else kubeconfig,
-                endpoint=entry.get("endpoint", "?"),
-                sample_version=entry.get("sampleVersion"),
-                role=entry.get("role", "primary"),
-                has_gateway=entry.get("eastWestAddress") is not None,
-            )
-        )
-    return targets
+    return clusters
+
+
+def _target(name: str, entry: Any) -> ClusterTarget:
+    where = f"cluster {_shown(name)}"
+    if not isinstance(entry, dict):
+        raise UsageError(f"{where}: its outputs must be an object, got {_kind(entry)}")
+    kubeconfig = entry.get("kubeconfig")
+    if not kubeconfig or kubeconfig == "[secret]":
+        raise UsageError(f"{where} has no readable kubeconfig in the outputs; use --show-secrets")
+    if isinstance(kubeconfig, str):
+        try:
+            kubeconfig = json.loads(kubeconfig)
+        except ValueError as err:
+            raise UsageError(f"{where}: its kubeconfig is not JSON ({err}); export it again with --show-secrets") from err
+    if not isinstance(kubeconfig, dict):
+        raise UsageError(f"{where}: its kubeconfig must be a JSON object, got {_kind(kubeconfig)}")
+    fields = {key: entry.get(key) for key in ("endpoint", "sampleVersion", "eastWestAddress")}
+    for key, value in fields.items():
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{where}: `{key}` must be a string, got {_kind(value)} {_shown(value)}")
+    role = entry.get("role", "primary")
+    if role not in ROLES:
+        raise UsageError(f"{where}: `role` must be primary or remote, got {_kind(role)} {_shown(role)}")
+    return ClusterTarget(
+        name=name,
+        kubeconfig=kubeconfig,
+        endpoint=fields["endpoint"] or "?",
+        sample_version=fields["sampleVersion"],
+        role=role,
+        has_gateway=fields["eastWestAddress"] is not None,
+    )
+
+
+def targets_from_outputs(outputs: Any) -> list[ClusterTarget]:
+    return [_target(name, entry) for name, entry in cluster_entries(outputs).items()]
 
 
 def format_table(results: list[Result]) -> str:
@@ -64,16 +120,36 @@ def format_table(results: list[Result]) -> str:
     return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows)
 
 
-def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], ClusterApi] | None = None) -> int:
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; use {low} to {high}")
+        return value
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m verify", description="Check that the deployed mesh works.")
     parser.add_argument("--stack", help="Pulumi stack to read (default: the selected stack)")
     parser.add_argument("--outputs", help="read stack outputs from this JSON file ('-' for stdin) instead of the Pulumi CLI")
-    parser.add_argument("--requests", type=int, help="requests from each cluster to helloworld (default: 10 per cluster)")
-    parser.add_argument("--timeout", type=int, default=120, help="seconds allowed for each cluster's requests (default 120)")
-    args = parser.parse_args(argv)
-    if args.requests is not None and args.requests < 1:
-        parser.error("--requests must be at least 1")
+    parser.add_argument(
+        "--requests", type=_bounded_int(1, MAX_REQUESTS), help=f"requests from each cluster to helloworld, 1 to {MAX_REQUESTS} (default: 10 per cluster)"
+    )
+    parser.add_argument(
+        "--timeout", type=_bounded_int(1, MAX_TIMEOUT), default=120, help=f"seconds allowed for each cluster's requests, 1 to {MAX_TIMEOUT} (default 120)"
+    )
+    return parser
 
+
+def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], ClusterApi] | None = None) -> int:
+    args = _parser().parse_args(argv)  # a bad argument: usage, the reason, exit code 2
+    if args.stack is not None and args.outputs is not None:
+        _parser().error("--stack and --outputs exclude each other: the outputs file already names its stack")
     try:
         targets = targets_from_outputs(read_stack_outputs(args.stack, args.outputs))
     except UsageError as err:
@@ -82,7 +158,14 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
     if connect is None:
         from verify.kube import KubernetesClusterApi as connect  # noqa: N813 - a factory
 
-    results = verify_mesh(targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        results = verify_mesh(targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    except KeyboardInterrupt:
+        print("verify: interrupted", file=sys.stderr)
+        return 2
+    except Exception as err:  # a client failure verify does not know yet: one line, not a traceback
+        print(f"verify: stopped by an unexpected {type(err).__name__}: {str(err)[:300]}", file=sys.stderr)
+        return 2
     print(format_table(results))
     failed = [r for r in results if not r.passed]
     print(f"\nmesh NOT OK: {len(failed)} of {len(results)} checks failed" if failed else f"\nmesh OK: all {len(results)} checks passed")

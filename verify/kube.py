@@ -5,11 +5,16 @@ from __future__ import annotations
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from kubernetes.config.config_exception import ConfigException
 from kubernetes.stream import stream
+from websocket import WebSocketException
 
 from verify.checks import ISTIO_NAMESPACE, ClusterTarget, TimedOut, Unreachable
 
 REQUEST_TIMEOUT = 15
+# What the client raises for a connection that fails below HTTP: sockets, TLS, the websocket of an
+# exec, or the `aws eks get-token` plugin that makes each token.
+_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError, ConfigException, WebSocketException)
 
 
 class KubernetesClusterApi:
@@ -17,7 +22,7 @@ class KubernetesClusterApi:
         try:
             api_client = config.new_client_from_config_dict(target.kubeconfig)
         except Exception as err:  # the exec plugin (aws eks get-token) or a broken kubeconfig
-            raise Unreachable(f"cannot load the kubeconfig ({err}); is the AWS CLI installed and logged in?") from err
+            raise Unreachable(f"cannot load the kubeconfig ({str(err)[:300]}); is the AWS CLI installed and logged in?") from err
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
 
@@ -35,14 +40,15 @@ class KubernetesClusterApi:
             raise Unreachable(f"API error {err.status}: {err.reason}") from err
         except urllib3.exceptions.ReadTimeoutError as err:
             raise TimedOut(str(err)) from err
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise Unreachable(str(err)) from err
+        except _TRANSPORT_ERRORS as err:
+            raise Unreachable(str(err)[:300]) from err
 
     def deployment_status(self, namespace, name):
         deployment = self._call(self.apps.read_namespaced_deployment_status, name, namespace)
         if deployment is None:
             return None
-        return deployment.status.ready_replicas or 0, deployment.spec.replicas or 0
+        ready = deployment.status.ready_replicas if deployment.status else None
+        return ready or 0, (deployment.spec.replicas if deployment.spec else None) or 0
 
     def service_addresses(self, namespace, name):
         service = self._call(self.core.read_namespaced_service, name, namespace)
@@ -81,8 +87,8 @@ class KubernetesClusterApi:
             session.close()
         except ApiException as err:
             raise Unreachable(f"exec into {namespace}/{app} failed: {err.status} {err.reason}") from err
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise Unreachable(str(err)) from err
+        except _TRANSPORT_ERRORS as err:
+            raise Unreachable(str(err)[:300]) from err
         if not finished:
             raise TimedOut(f"still running after {timeout}s")
         return output

@@ -1,0 +1,68 @@
+"""`istioValues`: extra Helm values per Istio chart, merged over the program's own.
+
+Helm accepts any key, so the values that carry the mesh's identity and wiring are guarded here:
+overriding one (or replacing an object that holds one, or a case variant Helm would ignore) gives
+every cluster the same name or network, the failure the README's troubleshooting describes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .validate import Problems, expect, given, key_path, unknown_fields
+
+ISTIO_CHARTS = ("base", "istiod", "gateway")
+# Per chart: the value paths this program sets, and where their values come from.
+PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
+    "base": {("profile",): "each cluster's role"},
+    "istiod": {
+        ("global", "meshID"): "meshId",
+        ("global", "multiCluster", "clusterName"): "each cluster's name",
+        ("global", "network"): "each cluster's network",
+        ("global", "remotePilotAddress"): "the primary of a remote",
+        ("global", "omitSidecarInjectorConfigMap"): "a remote's local injector",
+        ("istiodRemote", "injectionPath"): "a remote's name and network",
+        ("istiodRemote", "enabledLocalInjectorIstiod"): "a remote's local injector",
+        ("profile",): "each cluster's role",
+    },
+    "gateway": {("networkGateway",): "each cluster's network"},
+}
+
+
+def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, Any]]:
+    istio_values: dict[str, dict[str, Any]] = {}
+    if extra is None or not expect(extra, dict, "istioValues", problems, '{"istiod": {"pilot": {"resources": {}}}}'):
+        return istio_values
+    unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
+    for chart in ISTIO_CHARTS:
+        if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
+            for owned, source in PROGRAM_KEYS[chart].items():
+                _check_owned(extra[chart], owned, f"istioValues.{chart}", source, problems)
+            istio_values[chart] = extra[chart]
+    return istio_values
+
+
+def _check_owned(values: dict[str, Any], owned: tuple[str, ...], path: str, source: str, problems: Problems) -> None:
+    """Refuses `values` setting the program's key `owned`, directly or by replacing an object on the way."""
+    key, rest = owned[0], owned[1:]
+    full = ".".join(owned)
+    for name, value in values.items():
+        if str(name).lower() != key.lower():
+            continue
+        here = key_path(path, name)
+        if name != key:
+            problems.add(
+                here,
+                f"Helm keys are case-sensitive, so Helm would ignore `{name}`; the program sets `{key}`"
+                f" itself (from {source}): remove it",
+            )
+        elif not rest:
+            problems.add(here, f"is set by this program from {source}; remove it (change {source} instead)")
+        elif not isinstance(value, dict):
+            problems.add(
+                here,
+                f"must be an object, got {given(value)}: it would replace the whole `{key}` object,"
+                f" including `{full}`, which this program sets from {source}",
+            )
+        else:
+            _check_owned(value, rest, here, source, problems)

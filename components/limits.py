@@ -1,0 +1,94 @@
+"""AWS limits the mesh runs into, counted from what the topology really creates.
+
+Every cluster's public EKS endpoint admits `apiAccessCidrs` plus the NAT addresses of every VPC of
+the mesh (each istiod calls the other clusters' API servers from its VPC's NAT). Every east-west
+gateway admits `eastWestAllowedCidrs`, by default those same NAT addresses. Each message names the
+key whose change fixes it.
+"""
+
+from __future__ import annotations
+
+from .spec import ClusterSpec, plan_topology
+from .validate import Problems
+
+# EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
+MAX_PUBLIC_ACCESS_CIDRS = 40
+# The load balancer controller writes one inbound rule per source CIDR (`loadBalancerSourceRanges`)
+# and port (15021, 15443, 15012, 15017) into each east-west NLB's security group, which holds 60
+# by default.
+MAX_SECURITY_GROUP_RULES, GATEWAY_PORTS = 60, 4
+MAX_GATEWAY_SOURCES = MAX_SECURITY_GROUP_RULES // GATEWAY_PORTS
+PRIVATE_CONNECTIVITY = "larger meshes need private connectivity between the VPCs, which is not built yet"
+
+
+def check_access_limits(
+    clusters: list[ClusterSpec],
+    api_access_cidrs: tuple[str, ...],
+    api_access_set: bool,
+    east_west: tuple[str, ...] | None,
+    problems: Problems,
+) -> None:
+    if clusters:
+        _check_api_endpoints(clusters, api_access_cidrs, api_access_set, problems)
+        _check_east_west(clusters, east_west, problems)
+
+
+def _nat_fix(clusters: list[ClusterSpec], room: int) -> str | None:
+    """`natGateways: single` on the perAz clusters, if that brings the NAT addresses within `room`."""
+    per_az = [f"clusters[{i}]" for i, c in enumerate(clusters) if c.nat_gateways != "single"]
+    if per_az and len(clusters) <= room:
+        return f"set natGateways: single on {', '.join(per_az)} (one NAT address per VPC instead of one per zone)"
+    return None
+
+
+def _first_per_az(clusters: list[ClusterSpec]) -> str:
+    return next(f"clusters[{i}].natGateways" for i, c in enumerate(clusters) if c.nat_gateways != "single")
+
+
+def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_set: bool, problems: Problems) -> None:
+    nat = sum(c.nat_count for c in clusters)
+    if len(api) + nat <= MAX_PUBLIC_ACCESS_CIDRS:
+        return
+    facts = (
+        f"{len(api)} apiAccessCidrs plus {nat} NAT addresses of the mesh's VPCs make {len(api) + nat} CIDRs on"
+        f" every cluster's public endpoint; EKS allows {MAX_PUBLIC_ACCESS_CIDRS}"
+    )
+    nat_fix = _nat_fix(clusters, MAX_PUBLIC_ACCESS_CIDRS - len(api))
+    if nat_fix:
+        problems.add(_first_per_az(clusters), f"{facts}: {nat_fix}")
+    elif api_set and len(api) > 1 and nat < MAX_PUBLIC_ACCESS_CIDRS:
+        problems.add("apiAccessCidrs", f"{facts}: merge them into at most {MAX_PUBLIC_ACCESS_CIDRS - nat} wider CIDRs")
+    else:
+        most = MAX_PUBLIC_ACCESS_CIDRS - 1
+        problems.add(
+            "clusters",
+            f"{facts}: a mesh holds at most {most} clusters with natGateways: single and one apiAccessCidrs"
+            f" entry; {PRIVATE_CONNECTIVITY}",
+        )
+
+
+def _check_east_west(clusters: list[ClusterSpec], east_west: tuple[str, ...] | None, problems: Problems) -> None:
+    topology = plan_topology(tuple(clusters))
+    gateways = [c.name for c in clusters if topology[c.name].east_west_gateway]
+    if not gateways:
+        return  # one network, no remotes: nothing listens for other networks
+    sources = len(east_west) if east_west is not None else sum(c.nat_count for c in clusters)
+    if sources <= MAX_GATEWAY_SOURCES:
+        return
+    what = "eastWestAllowedCidrs" if east_west is not None else "the NAT addresses of the mesh's VPCs, eastWestAllowedCidrs being unset"
+    facts = (
+        f"{sources} source CIDRs ({what}) on the east-west gateways ({', '.join(gateways[:5])}{', ...' if len(gateways) > 5 else ''})"
+        f" need {sources * GATEWAY_PORTS} rules in each NLB's security group, one per CIDR and port; it holds"
+        f" {MAX_SECURITY_GROUP_RULES}, so at most {MAX_GATEWAY_SOURCES} CIDRs fit"
+    )
+    nat_fix = _nat_fix(clusters, MAX_GATEWAY_SOURCES)
+    if east_west is not None:
+        problems.add("eastWestAllowedCidrs", f"{facts}: merge them into at most {MAX_GATEWAY_SOURCES} wider CIDRs")
+    elif nat_fix:
+        problems.add(_first_per_az(clusters), f"{facts}: {nat_fix}")
+    else:
+        problems.add(
+            "clusters",
+            f"{facts}: a mesh with east-west gateways holds at most {MAX_GATEWAY_SOURCES} clusters with natGateways:"
+            f" single; put the clusters on one network (VPC peering, no gateway) or use fewer; {PRIVATE_CONNECTIVITY}",
+        )

@@ -1,0 +1,110 @@
+"""Validation of a cluster's `nodeGroup`: instance types of one CPU architecture, and node counts
+that can run Istio within EKS's limits."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .spec import NodeGroupSpec
+from .validate import Problems, expect, expect_name, given, shown, unknown_fields
+
+NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
+CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+# <family>.<size>: m6i.large, c7gn.16xlarge, m7i-flex.xlarge, u7i-12tb.224xlarge, m5.metal.
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|\d{0,3}xlarge|metal(-\d{1,3}xl)?)")
+# istiod's chart requests 2 GiB of memory (pilot.resources); these sizes have 2 GiB or less.
+_TOO_SMALL = ("nano", "micro", "small")
+# Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
+_ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*")
+# EKS: at most this many nodes in a managed node group.
+MAX_NODES = 450
+
+
+def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec:
+    defaults = NodeGroupSpec()
+    if value is None:
+        return defaults
+    if not expect(value, dict, path, problems, '{"instanceTypes": ["m6i.large"], "desiredSize": 2}'):
+        return defaults
+    unknown_fields(value, NODE_GROUP_FIELDS, path, problems)
+    instance_types = _parse_instance_types(value.get("instanceTypes"), f"{path}.instanceTypes", problems)
+    sizes = _parse_sizes(value, defaults, path, problems)
+    capacity_type = parse_choice(value, "capacityType", defaults.capacity_type, CAPACITY_TYPES, path, problems)
+    return NodeGroupSpec(
+        instance_types=instance_types or defaults.instance_types,
+        desired_size=sizes.get("desiredSize", defaults.desired_size),
+        min_size=sizes.get("minSize", defaults.min_size),
+        max_size=sizes.get("maxSize", defaults.max_size),
+        capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
+    )
+
+
+def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str, ...] | None:
+    if raw is None or not expect(raw, list, path, problems, '["m6i.large"]'):
+        return None
+    if not raw:
+        problems.add(path, 'is empty; list at least one EC2 instance type, e.g. ["m6i.large"]')
+    valid = [
+        item for i, item in enumerate(raw)
+        if expect_name(item, _INSTANCE_TYPE, 52, f"{path}[{i}]", problems, "an EC2 instance type", '"m6i.large"')
+    ]
+    if len(valid) != len(raw):
+        return None
+    for i, item in enumerate(valid):
+        if item.split(".")[1] in _TOO_SMALL:
+            problems.add(
+                f"{path}[{i}]",
+                f"{item} has at most 2 GiB of memory, and istiod alone requests 2 GiB (its chart's default),"
+                " besides the gateway and the load balancer controller: use .medium or larger",
+            )
+    if len(set(valid)) != len(valid):
+        problems.add(path, "lists an instance type twice")
+    arm = [t for t in valid if _ARM_FAMILY.fullmatch(t.split(".")[0].split("-")[0])]
+    if arm and len(arm) != len(valid):
+        x86 = [t for t in valid if t not in arm]
+        problems.add(
+            path,
+            f"mixes Graviton (arm64: {', '.join(arm)}) and x86 ({', '.join(x86)}) types; a node group has one AMI,"
+            " so one CPU architecture: list types of one kind",
+        )
+    return tuple(valid)
+
+
+def _parse_sizes(value: dict, defaults: NodeGroupSpec, path: str, problems: Problems) -> dict[str, int]:
+    """Node counts: Istio needs a node from the start (nothing here scales a group up), within EKS's cap."""
+    sizes = {}
+    for key, default in (("desiredSize", defaults.desired_size), ("minSize", defaults.min_size), ("maxSize", defaults.max_size)):
+        raw = value.get(key, default)
+        if not expect(raw, int, f"{path}.{key}", problems, str(default)):
+            continue
+        if raw < 0:
+            problems.add(f"{path}.{key}", f"is {shown(raw)}; node counts cannot be negative")
+        elif raw > MAX_NODES:
+            problems.add(f"{path}.{key}", f"is {shown(raw)}; EKS allows at most {MAX_NODES} nodes in a managed node group")
+        else:
+            sizes[key] = raw
+    if len(sizes) == 3:
+        lo, want, hi = sizes["minSize"], sizes["desiredSize"], sizes["maxSize"]
+        if hi < 1:
+            problems.add(f"{path}.maxSize", "must be at least 1: Istio needs nodes to run on")
+        elif want < 1:
+            problems.add(
+                f"{path}.desiredSize",
+                "is 0: the group would start with no node and nothing here adds one (no cluster autoscaler),"
+                " so istiod and the gateways could never run; use at least 1 (2 survive a node's loss)",
+            )
+        if not lo <= want <= hi:
+            problems.add(
+                f"{path}.desiredSize",
+                f"sizes out of order (minSize {lo}, desiredSize {want}, maxSize {hi});"
+                " they must satisfy minSize <= desiredSize <= maxSize",
+            )
+    return sizes
+
+
+def parse_choice(item: dict, key: str, default: str, choices: tuple[str, ...], path: str, problems: Problems) -> Any:
+    value = item.get(key, default)
+    if value not in choices:
+        problems.add(f"{path}.{key}", f"{given(value)} is not one of {', '.join(choices)}")
+    return value
