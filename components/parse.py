@@ -12,9 +12,9 @@ import re
 from typing import Any, Mapping
 
 from . import versions
-from .imported_root import parse_root_ca
 from .parse_clusters import DNS_LABEL, parse_clusters
-from .spec import ClusterSpec, MeshSpec, PkiSpec
+from .parse_pki import parse_pki
+from .spec import ClusterSpec, MeshSpec
 from .validate import ConfigError, Problems, expect, parse_cidr_list, type_name, unknown_fields
 
 # EKS accepts at most this many CIDR blocks in publicAccessCidrs.
@@ -24,8 +24,6 @@ MAX_PUBLIC_ACCESS_CIDRS = 40
 MAX_EAST_WEST_CIDRS = 15
 
 _ISTIO_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-PKI_FIELDS = ("organization", "keyAlgorithm", "rootValidityDays", "intermediateValidityDays", "earlyRenewalDays")
-KEY_ALGORITHMS = ("RSA", "ECDSA")
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 TOP_LEVEL_KEYS = (
     "meshId",
@@ -35,6 +33,7 @@ TOP_LEVEL_KEYS = (
     "eastWestAllowedCidrs",
     "pki",
     "rootCa",
+    "rootCas",
     "istioValues",
     "deploySamples",
 )
@@ -76,10 +75,7 @@ def parse_mesh_spec(
     if not isinstance(deploy_samples, bool):
         problems.add("deploySamples", f"must be true or false, got {type_name(deploy_samples)} {deploy_samples!r}")
 
-    pki = _parse_pki(raw.get("pki"), problems)
-    root_ca = None
-    if raw.get("rootCa") is not None:
-        root_ca = parse_root_ca(raw["rootCa"], "rootCa" in secret_keys, pki, now or datetime.datetime.now(datetime.timezone.utc), problems)
+    pki = parse_pki(raw, secret_keys, now or datetime.datetime.now(datetime.timezone.utc), problems)
 
     _check_access_limits(clusters, api_access_cidrs, east_west, problems)
     istio_values = _parse_istio_values(raw.get("istioValues"), problems)
@@ -91,7 +87,6 @@ def parse_mesh_spec(
         clusters=tuple(clusters),
         api_access_cidrs=api_access_cidrs,
         pki=pki,
-        root_ca=root_ca,
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
         deploy_samples=deploy_samples,
@@ -168,49 +163,3 @@ def _check_access_limits(
             f" would need {east_west_count * 4} security group rules on each east-west NLB (4 ports);"
             f" a security group holds 60, so use at most {MAX_EAST_WEST_CIDRS} (merge CIDRs, or use natGateways: single)",
         )
-
-
-def _parse_pki(value: Any, problems: Problems) -> PkiSpec:
-    defaults = PkiSpec()
-    if value is None or not expect(value, dict, "pki", problems, '{"organization": "Example Corp"}'):
-        return defaults
-    unknown_fields(value, PKI_FIELDS, "pki", problems)
-    organization = value.get("organization", defaults.organization)
-    if expect(organization, str, "pki.organization", problems, '"Example Corp"') and not organization.strip():
-        problems.add("pki.organization", "is empty; name the organization that owns the mesh's CA")
-    algorithm = value.get("keyAlgorithm", defaults.key_algorithm)
-    if algorithm not in KEY_ALGORITHMS:
-        problems.add("pki.keyAlgorithm", f"{algorithm!r} is not one of {', '.join(KEY_ALGORITHMS)} (ECDSA means P-256)")
-    days = {}
-    for key, default in (
-        ("rootValidityDays", defaults.root_validity_days),
-        ("intermediateValidityDays", defaults.intermediate_validity_days),
-        ("earlyRenewalDays", defaults.early_renewal_days),
-    ):
-        raw_days = value.get(key, default)
-        if expect(raw_days, int, f"pki.{key}", problems, str(default)):
-            if raw_days < 1:
-                problems.add(f"pki.{key}", f"is {raw_days}; use a positive number of days")
-            else:
-                days[key] = raw_days
-    if len(days) == 3:
-        if days["intermediateValidityDays"] >= days["rootValidityDays"]:
-            problems.add(
-                "pki.intermediateValidityDays",
-                f"{days['intermediateValidityDays']} days would outlive the root ({days['rootValidityDays']});"
-                " an intermediate must expire before the root that signs it",
-            )
-        if days["earlyRenewalDays"] >= days["intermediateValidityDays"]:
-            problems.add(
-                "pki.earlyRenewalDays",
-                f"{days['earlyRenewalDays']} days is not less than the intermediate's validity"
-                f" ({days['intermediateValidityDays']}); every run would re-issue it",
-            )
-    return PkiSpec(
-        organization=organization if isinstance(organization, str) else defaults.organization,
-        key_algorithm=algorithm if algorithm in KEY_ALGORITHMS else defaults.key_algorithm,
-        root_validity_days=days.get("rootValidityDays", defaults.root_validity_days),
-        intermediate_validity_days=days.get("intermediateValidityDays", defaults.intermediate_validity_days),
-        early_renewal_days=days.get("earlyRenewalDays", defaults.early_renewal_days),
-    )
-
