@@ -13,6 +13,8 @@ import datetime
 import re
 from typing import Any, Mapping
 
+from cryptography import x509
+
 from .imported_root import parse_root_ca
 from .spec import ImportedRootCa, PkiSpec
 from .validate import Problems, expect, type_name, unknown_fields
@@ -202,6 +204,18 @@ def _parse_imported_roots(
         )
         if root is not None:
             roots[number] = root
-    if len(roots) == 2 and len({r.cert_pem.strip() for r in roots.values()}) == 1:
-        problems.add(f'rootCas["{max(roots)}"].certPem', "is the same certificate as the older generation; a rotation needs a new root")
+    if len(roots) == 2:
+        _check_distinct(*(roots[g] for g in sorted(roots)), f'rootCas["{max(roots)}"].certPem', problems)
     return roots
+
+
+def _check_distinct(old: ImportedRootCa, new: ImportedRootCa, path: str, problems: Problems) -> None:
+    old_cert, new_cert = (x509.load_pem_x509_certificate(r.cert_pem.encode()) for r in (old, new))
+    if old_cert == new_cert:
+        problems.add(path, "is the same certificate as the older generation; a rotation needs a new root")
+    elif old_cert.subject == new_cert.subject:
+        problems.add(
+            path,
+            "has the same subject as the older root; proxies look an intermediate's issuer up by name in the"
+            " bundle and would try the wrong root; give the new root a subject of its own (e.g. another CN)",
+        )

@@ -39,6 +39,13 @@ def join_pems(pems: list[str]) -> str:
     return "".join(p if p.endswith("\n") else p + "\n" for p in pems)
 
 
+def _root_common_name(generation: int) -> str:
+    # Intermediates carry no authority key identifier (pulumi-tls's default, and adding one would
+    # re-issue them), so proxies find their issuer in a two-root bundle by subject name alone:
+    # every generation after the first needs a subject of its own.
+    return "Root CA" if generation == 1 else f"Root CA {generation}"
+
+
 # A root is replaced only on purpose (`pulumi up --replace`): a new root breaks cross-cluster mTLS
 # until every workload has a certificate from it, so later `pki` edits must not regenerate it.
 ROOT_KEY_FIXED = ["algorithm", "rsaBits", "ecdsaCurve"]
@@ -57,6 +64,7 @@ class RootCaArgs:
     pki: PkiSpec
     # Use this root instead of generating one (validated with the stack config).
     imported: ImportedRootCa | None = None
+    generation: int = 1
 
 
 class RootCa(pulumi.ComponentResource):
@@ -75,7 +83,7 @@ class RootCa(pulumi.ComponentResource):
             cert = tls.SelfSignedCert(
                 f"{name}-cert",
                 private_key_pem=key.private_key_pem,
-                subject=tls.SelfSignedCertSubjectArgs(organization=args.pki.organization, common_name="Root CA"),
+                subject=tls.SelfSignedCertSubjectArgs(organization=args.pki.organization, common_name=_root_common_name(args.generation)),
                 is_ca_certificate=True,
                 set_subject_key_id=True,
                 allowed_uses=CA_USES,
@@ -102,7 +110,7 @@ def mesh_roots(pki: PkiSpec, parent: pulumi.Resource) -> MeshRoots:
     roots: Mapping[int, RootCa] = {
         generation: RootCa(
             root_ca_name(generation),
-            RootCaArgs(pki=pki, imported=pki.imported_roots.get(generation)),
+            RootCaArgs(pki=pki, imported=pki.imported_roots.get(generation), generation=generation),
             opts=pulumi.ResourceOptions(parent=parent),
         )
         for generation in pki.trusted_root_generations

@@ -137,9 +137,9 @@ def test_pki_settings_shape_the_certificates():
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
 
-def make_cert(*, ca=True, days=3650, start=NOW - datetime.timedelta(days=1), key=None, sign_usage=True):
+def make_cert(*, ca=True, days=3650, start=NOW - datetime.timedelta(days=1), key=None, sign_usage=True, common_name="Imported Root"):
     key = key or ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, "Imported Root")])
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
