@@ -21,6 +21,7 @@ from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve
 from tests.impact import change_impact, of_kind
+from tests.mocks import _load_key as load_key
 from tests.test_pki import cacerts, make_cert, pem_certs
 
 SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
@@ -50,7 +51,8 @@ def state_config(base: dict, state: str, imported: bool = False) -> dict:
 
 
 def state_run(base: dict, state: str, imported: bool = False) -> Run:
-    run = cached_run(state_config(base, state, imported), secret_keys=("rootCa", "rootCas") if imported else ())
+    secret = {"secret_keys": ["rootCa", "rootCas"]} if imported else {}
+    run = cached_run(state_config(base, state, imported), **secret)
     assert run.error is None, run.error
     return run
 
@@ -74,7 +76,7 @@ def roots_of(run: Run, imported: bool) -> dict[int, x509.Certificate]:
 def leaf_from(files: dict[str, str]) -> str:
     """A workload certificate issued by the cluster's intermediate, as istiod would issue one."""
     ca = x509.load_pem_x509_certificate(files["ca-cert.pem"].encode())
-    ca_key = serialization.load_pem_private_key(files["ca-key.pem"].encode(), password=None)
+    ca_key = load_key(files["ca-key.pem"])
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = (
         x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "workload")]))

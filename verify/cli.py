@@ -10,6 +10,7 @@ import sys
 from typing import Callable
 
 from verify.checks import ClusterApi, ClusterTarget, Result, verify_mesh
+from verify.trust import TrustOutputError, check_trust, trust_from_outputs
 
 
 class UsageError(Exception):
@@ -75,14 +76,17 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
         parser.error("--requests must be at least 1")
 
     try:
-        targets = targets_from_outputs(read_stack_outputs(args.stack, args.outputs))
-    except UsageError as err:
+        outputs = read_stack_outputs(args.stack, args.outputs)
+        targets = targets_from_outputs(outputs)
+        trust = trust_from_outputs(outputs)
+    except (UsageError, TrustOutputError) as err:
         print(f"verify: {err}", file=sys.stderr)
         return 2
     if connect is None:
         from verify.kube import KubernetesClusterApi as connect  # noqa: N813 - a factory
 
-    results = verify_mesh(targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    more = (lambda target, api: check_trust(target, api, trust, args.timeout)) if trust else None
+    results = verify_mesh(targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True), more=more)
     print(format_table(results))
     failed = [r for r in results if not r.passed]
     print(f"\nmesh NOT OK: {len(failed)} of {len(results)} checks failed" if failed else f"\nmesh OK: all {len(results)} checks passed")
