@@ -9,6 +9,7 @@ that still signs, is refused here, naming the key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from typing import Any, Mapping
@@ -51,16 +52,7 @@ def parse_pki(raw: Mapping[str, Any], secret_keys: frozenset[str], now: datetime
     settings = _parse_settings(value, problems)
     generation, trusted = _parse_generations(value, problems)
     imported = _parse_imported_roots(raw, secret_keys, settings, generation, trusted, now, problems)
-    return PkiSpec(
-        organization=settings.organization,
-        key_algorithm=settings.key_algorithm,
-        root_validity_days=settings.root_validity_days,
-        intermediate_validity_days=settings.intermediate_validity_days,
-        early_renewal_days=settings.early_renewal_days,
-        root_generation=generation,
-        trusted_root_generations=trusted,
-        imported_roots=imported,
-    )
+    return dataclasses.replace(settings, root_generation=generation, trusted_root_generations=trusted, imported_roots=imported)
 
 
 def _parse_settings(value: Mapping[str, Any], problems: Problems) -> PkiSpec:
@@ -74,8 +66,8 @@ def _parse_settings(value: Mapping[str, Any], problems: Problems) -> PkiSpec:
             problems.add("pki.organization", f"is {len(organization)} characters; X.509 allows at most {MAX_ORGANIZATION} in O=")
         elif any(ord(ch) < 32 or ord(ch) == 127 for ch in organization):
             problems.add("pki.organization", "contains a line break or control character; use one line of text")
-        else:
-            defaults = PkiSpec(organization=organization)
+    if not isinstance(organization, str):
+        organization = defaults.organization
     algorithm = value.get("keyAlgorithm", defaults.key_algorithm)
     if algorithm not in KEY_ALGORITHMS or not isinstance(algorithm, str):
         given = repr(algorithm) if isinstance(algorithm, str) and len(algorithm) <= 20 else type_name(algorithm)
@@ -97,7 +89,7 @@ def _parse_settings(value: Mapping[str, Any], problems: Problems) -> PkiSpec:
                 days[key] = raw_days
     _check_lifetimes(days, problems)
     return PkiSpec(
-        organization=defaults.organization,
+        organization=organization,
         key_algorithm=algorithm,
         root_validity_days=days.get("rootValidityDays", defaults.root_validity_days),
         intermediate_validity_days=days.get("intermediateValidityDays", defaults.intermediate_validity_days),
@@ -185,7 +177,10 @@ def _parse_imported_roots(
         given[1] = ("rootCa", "rootCa", raw["rootCa"])
     later = raw.get("rootCas")
     example = '{"2": {"certPem": "...", "keyPem": "..."}}'
-    if later is not None and expect(later, dict, "rootCas", problems, example):
+    if later is not None and not isinstance(later, dict):
+        # Not `expect`: it would echo the value, PEM text and all.
+        problems.add("rootCas", f"must be an object keyed by root generation, got {type_name(later)}; e.g. {example}")
+    elif later is not None:
         for key, value in later.items():
             path = f'rootCas["{str(key)[:12]}"]'
             if not (isinstance(key, str) and _GENERATION_KEY.fullmatch(key)):

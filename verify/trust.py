@@ -112,16 +112,21 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 def check_trust(target: ClusterTarget, api: TrustApi, expected: TrustExpectation, timeout: int) -> list[Result]:
     """The trust checks of one cluster; the caller turns Unreachable into a result."""
     name = target.name
-    cacerts = api.secret_data(ISTIO_NAMESPACE, "cacerts")
-    files = cacerts or {}
-    results = [_judge_roots(name, "cacerts roots", _parse(files.get("root-cert.pem")) if cacerts else None, "secret istio-system/cacerts", expected)]
-    intermediate = (_parse(files.get("ca-cert.pem")) or (None,))[0]
-    results.append(_judge_signer(name, intermediate, _parse(files.get("cert-chain.pem")) or (), expected))
-    config_map = api.config_map_data(ISTIO_NAMESPACE, "istio-ca-root-cert")
-    found = _parse((config_map or {}).get("root-cert.pem", "")) if config_map is not None else None
-    results.append(_judge_roots(name, "istio-ca-root-cert", found, "configmap istio-system/istio-ca-root-cert", expected))
-    results.append(_workload(target, api, intermediate if target.role != "remote" else None, expected, timeout))
-    return results
+    files = api.secret_data(ISTIO_NAMESPACE, "cacerts")
+    published = api.config_map_data(ISTIO_NAMESPACE, "istio-ca-root-cert")
+    intermediate = next(iter(_pems(files, "ca-cert.pem") or ()), None)
+    return [
+        _judge_roots(name, "cacerts roots", _pems(files, "root-cert.pem"), "secret istio-system/cacerts", expected),
+        _judge_signer(name, intermediate, _pems(files, "cert-chain.pem") or (), expected),
+        _judge_roots(name, "istio-ca-root-cert", _pems(published, "root-cert.pem"), "configmap istio-system/istio-ca-root-cert", expected),
+        # A remote's workloads get their certificates from the primary's istiod and intermediate.
+        _workload(target, api, intermediate if target.role != "remote" else None, expected, timeout),
+    ]
+
+
+def _pems(data: dict[str, str] | None, key: str) -> tuple[x509.Certificate, ...] | None:
+    """The certificates under `key` of a Secret's or ConfigMap's data; None without the object."""
+    return None if data is None else _parse(data.get(key, ""))
 
 
 def _judge_signer(cluster: str, intermediate: x509.Certificate | None, chain: tuple[x509.Certificate, ...], expected: TrustExpectation) -> Result:
