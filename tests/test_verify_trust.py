@@ -219,3 +219,13 @@ def test_unusable_root_outputs_stop_verify_before_any_cluster(make, fragment, tm
 def test_outputs_without_roots_skip_the_trust_check():
     assert trust_from_outputs({"clusters": {}}) is None
     assert trust_from_outputs([]) is None
+
+
+def test_a_cluster_without_the_objects_says_which_is_missing(server):
+    Cluster.objects = {}
+    target, api = api_for(server, "start")
+    results = by_check(check_trust(target, api, trust_from_outputs(outputs_of("start")), timeout=30))
+    assert results["cacerts roots"] == (False, "secret istio-system/cacerts not found")
+    assert results["istio-ca-root-cert"] == (False, "configmap istio-system/istio-ca-root-cert not found")
+    assert not results["cacerts signer"][0]
+    assert not results["workload certificate"][0] and "deploySamples" in results["workload certificate"][1]
