@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from components.istio import CA_CHECKSUM_ANNOTATION
 from components.parse import parse_mesh_spec
 from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
@@ -153,8 +154,14 @@ def test_workload_certificates_verify_everywhere_while_proxies_roll_over(importe
 def test_each_step_changes_only_what_it_must(label, base, imported):
     runs = {s: state_run(base, s, imported) for s in STATES}
     clusters = [c["name"] for c in base["clusters"]]
-    primaries = [c["name"] for c in base["clusters"] if c.get("role") != "remote"]
-    cacerts_and_istiod = {f"{c}-istio-cacerts" for c in clusters} | {f"{p}-istio-istiod" for p in primaries}
+    # Every istiod that signs carries the CA checksum (every primary's; a remote's if it signs too).
+    signing = {
+        r.name for r in runs["start"].of_type("kubernetes:helm.sh/v3:Release")
+        if CA_CHECKSUM_ANNOTATION in (r.inputs["values"].get("podAnnotations") or {})
+    }
+    assert {f"{c['name']}-istio-istiod" for c in base["clusters"] if c.get("role") != "remote"} <= signing
+    assert all(name.endswith("-istio-istiod") for name in signing)
+    cacerts_and_istiod = {f"{c}-istio-cacerts" for c in clusters} | signing
     root2 = set() if imported else {"root-ca-2-key", "root-ca-2-cert"}
     root1 = set() if imported else {"root-ca-key", "root-ca-cert"}
 

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
     if connect is None:
         from verify.kube import KubernetesClusterApi as connect  # noqa: N813 - a factory
 
-    more = (lambda target, api: check_trust(target, api, trust, args.timeout)) if trust else None
+    more = (lambda target, api: check_trust(target, api, trust, args.timeout)) if trust is not None else None
     results = verify_mesh(targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True), more=more)
     print(format_table(results))
     failed = [r for r in results if not r.passed]
