@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Mapping
 
 import pulumi
 import pulumi_tls as tls
@@ -107,7 +106,7 @@ class MeshRoots:
 
 def mesh_roots(pki: PkiSpec, parent: pulumi.Resource) -> MeshRoots:
     """One RootCa per trusted generation, generated or imported (`pki.imported_roots`)."""
-    roots: Mapping[int, RootCa] = {
+    roots = {
         generation: RootCa(
             root_ca_name(generation),
             RootCaArgs(pki=pki, imported=pki.imported_roots.get(generation), generation=generation),
@@ -166,9 +165,7 @@ class IntermediateCa(pulumi.ComponentResource):
         self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
         self.root_cert_pem = args.roots.bundle_pem
         # istiod expects the chain from its own certificate up to the root that signed it.
-        self.cert_chain_pem = pulumi.Output.all(cert.cert_pem, signer.cert_pem).apply(
-            lambda pems: "".join(p if p.endswith("\n") else p + "\n" for p in pems)
-        )
+        self.cert_chain_pem = pulumi.Output.all(cert.cert_pem, signer.cert_pem).apply(join_pems)
         # Covers the bundle too: istiod 1.30 ignores a changed root-cert.pem in its cacerts watcher
         # unless ISTIO_MULTIROOT_MESH is on (pilot/pkg/bootstrap/istio_ca.go handleEvent), so a new
         # bundle reaches its CA, `istio-ca-root-cert` and the proxies only through a restart.
