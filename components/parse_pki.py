@@ -126,7 +126,8 @@ def _generation(value: Any, path: str, problems: Problems) -> bool:
 def _parse_generations(value: Mapping[str, Any], problems: Problems) -> tuple[int, tuple[int, ...]]:
     """(the signing generation, the trusted generations in ascending order)."""
     generation = value.get("rootGeneration", 1)
-    if not _generation(generation, "pki.rootGeneration", problems):
+    valid = _generation(generation, "pki.rootGeneration", problems)
+    if not valid:
         generation = 1
     listed = value.get("trustedRootGenerations")
     if listed is None:
@@ -146,12 +147,13 @@ def _parse_generations(value: Mapping[str, Any], problems: Problems) -> tuple[in
         problems.add(path, f"lists generation {listed[0]} twice; list each root once")
         return generation, (generation,)
     trusted = tuple(sorted(listed))
-    if generation not in trusted:
+    if valid and generation not in trusted:
         if generation > max(trusted):
             problems.add(
                 "pki.rootGeneration",
                 f"{generation} is not in pki.trustedRootGenerations {list(trusted)}: intermediates signed by it would not"
-                f" verify anywhere; first trust both ({list(sorted({*trusted, generation}))}) and wait ({ROTATION_HELP})",
+                f" verify anywhere; first trust it next to the root that signs now (e.g. [{max(trusted)}, {generation}]) and wait"
+                f" ({ROTATION_HELP})",
             )
         else:
             problems.add(

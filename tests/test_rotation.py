@@ -200,7 +200,7 @@ def test_a_single_root_keeps_the_bundle_and_checksum_of_a_stack_from_before_rota
 
 
 BAD_STEPS = [
-    ({"rootGeneration": 3, "trustedRootGenerations": [1, 2]}, {}, "pki.rootGeneration", "first trust both"),
+    ({"rootGeneration": 3, "trustedRootGenerations": [1, 2]}, {}, "pki.rootGeneration", "next to the root that signs now (e.g. [2, 3])"),
     ({"trustedRootGenerations": [2]}, {}, "pki.trustedRootGenerations", "drops generation 1, which still signs"),
     ({"rootGeneration": 2, "trustedRootGenerations": [1]}, {}, "pki.rootGeneration", "would not verify anywhere"),
     ({"trustedRootGenerations": [1, 2, 3]}, {}, "pki.trustedRootGenerations", "at most 2"),
@@ -252,6 +252,13 @@ def test_a_step_that_would_break_trust_is_refused_naming_the_key(pki, extra, key
     assert fragment in messages, caught.value.problems
     # Never any PEM text (a certificate's base64 starts with MII) or key material.
     assert "PRIVATE KEY" not in str(caught.value) and "MII" not in str(caught.value)
+
+
+def test_a_bad_generation_is_reported_once_not_blamed_on_the_bundle():
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec({"clusters": [{"name": "a"}], "pki": {"rootGeneration": "2", "trustedRootGenerations": [2]}},
+                        default_region="us-east-1", stack="dev")
+    assert [path for path, _ in caught.value.problems] == ["pki.rootGeneration"]
 
 
 def test_a_refused_step_registers_nothing():
