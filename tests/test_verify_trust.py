@@ -229,3 +229,12 @@ def test_a_cluster_without_the_objects_says_which_is_missing(server):
     assert results["istio-ca-root-cert"] == (False, "configmap istio-system/istio-ca-root-cert not found")
     assert not results["cacerts signer"][0]
     assert not results["workload certificate"][0] and "deploySamples" in results["workload certificate"][1]
+
+
+@pytest.mark.parametrize("dump", ["curl: (7) Failed to connect to localhost port 15000", "{}", '{"configs": [{"name": "default", "secret": {}}]}'])
+def test_a_proxy_without_a_readable_certificate_is_named(server, dump):
+    serve("start", "start")
+    target, api = api_for(server, "start")
+    api.run_in_deployment = lambda *a: dump
+    passed, detail = by_check(check_trust(target, api, trust_from_outputs(outputs_of("start")), timeout=30))["workload certificate"]
+    assert not passed and "shows no workload certificate" in detail
