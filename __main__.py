@@ -10,4 +10,6 @@ spec = load_mesh_spec()
 mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws=load_aws_settings()))
 
 pulumi.export("clusters", mesh.cluster_outputs)
-pulumi.export("rootCertPem", mesh.root_ca.cert_pem)
+# Every root the clusters trust (one, or two during a rotation), and the one that signs.
+pulumi.export("rootCertPem", mesh.roots.bundle_pem)
+pulumi.export("signingRootCertPem", mesh.roots.signer.cert_pem)

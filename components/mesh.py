@@ -22,7 +22,7 @@ from .istio import IstioControlPlane, IstioControlPlaneArgs
 from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from .network import Vpc, VpcArgs
 from .peering import PeerSide, VpcPeering, VpcPeeringArgs
-from .pki import IntermediateCa, IntermediateCaArgs, RootCa, RootCaArgs
+from .pki import IntermediateCa, IntermediateCaArgs, mesh_roots
 from .remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
 from .samples import SampleWorkloads, SampleWorkloadsArgs, sample_version
 from .spec import ClusterSpec, MeshSpec
@@ -72,7 +72,7 @@ class IstioMesh(pulumi.ComponentResource):
         self._aws = self._aws_providers(spec)
         networks = {c.name: self._network(c) for c in spec.clusters}
         access = self._access(spec, networks)
-        self.root_ca = RootCa("root-ca", RootCaArgs(pki=spec.pki, imported=spec.root_ca), opts=self._child())
+        self.roots = mesh_roots(spec.pki, self)
         self.clusters = {}
         self._remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
         for c in spec.primaries_first:
@@ -81,7 +81,7 @@ class IstioMesh(pulumi.ComponentResource):
         if spec.deploy_samples:
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_ca.cert_pem})
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.roots.bundle_pem})
 
     def _child(self, **providers: pulumi.ProviderResource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers=providers or None)
@@ -145,7 +145,7 @@ class IstioMesh(pulumi.ComponentResource):
             opts=self._child(aws=region),
         )
         ca = IntermediateCa(
-            f"{c.name}-ca", IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, root=self.root_ca), opts=self._child()
+            f"{c.name}-ca", IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, roots=self.roots), opts=self._child()
         )
         in_cluster = self._child(aws=region, kubernetes=eks.provider)
         controller = LoadBalancerController(

@@ -13,11 +13,11 @@ import re
 from typing import Any, Mapping
 
 from . import parse_eks, versions
-from .imported_root import parse_root_ca
 from .istio_values import parse_istio_values
 from .limits import check_access_limits
 from .parse_clusters import DNS_LABEL, parse_clusters
-from .spec import ClusterSpec, MeshSpec, PkiSpec
+from .parse_pki import parse_pki
+from .spec import ClusterSpec, MeshSpec
 from .validate import (
     ConfigError,
     Problems,
@@ -27,13 +27,10 @@ from .validate import (
     non_public_kind,
     parse_cidr_list,
     shown,
-    unknown_fields,
 )
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
 _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})")
-PKI_FIELDS = ("organization", "keyAlgorithm", "rootValidityDays", "intermediateValidityDays", "earlyRenewalDays")
-KEY_ALGORITHMS = ("RSA", "ECDSA")
 TOP_LEVEL_KEYS = (
     "meshId",
     "istioVersion",
@@ -42,6 +39,7 @@ TOP_LEVEL_KEYS = (
     "eastWestAllowedCidrs",
     "pki",
     "rootCa",
+    "rootCas",
     "istioValues",
     "deploySamples",
     *parse_eks.TOP_LEVEL_KEYS,
@@ -82,10 +80,7 @@ def parse_mesh_spec(
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
         deploy_samples = False
 
-    pki = _parse_pki(raw.get("pki"), problems)
-    root_ca = None
-    if raw.get("rootCa") is not None:
-        root_ca = parse_root_ca(raw["rootCa"], "rootCa" in secret_keys, pki, now or datetime.datetime.now(datetime.timezone.utc), problems)
+    pki = parse_pki(raw, secret_keys, now or datetime.datetime.now(datetime.timezone.utc), problems)
 
     check_access_limits(clusters, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
@@ -98,7 +93,6 @@ def parse_mesh_spec(
         clusters=tuple(clusters),
         api_access_cidrs=api_access_cidrs,
         pki=pki,
-        root_ca=root_ca,
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
         deploy_samples=deploy_samples,
@@ -179,51 +173,6 @@ def _parse_api_access_cidrs(raw: Mapping[str, Any], problems: Problems) -> tuple
                 " address you run pulumi and kubectl from, e.g. \"203.0.113.10/32\"",
             )
     return cidrs or ("0.0.0.0/0",)
-
-
-def _parse_pki(value: Any, problems: Problems) -> PkiSpec:
-    defaults = PkiSpec()
-    if value is None or not expect(value, dict, "pki", problems, '{"organization": "Example Corp"}'):
-        return defaults
-    unknown_fields(value, PKI_FIELDS, "pki", problems)
-    organization = value.get("organization", defaults.organization)
-    if expect(organization, str, "pki.organization", problems, '"Example Corp"') and not organization.strip():
-        problems.add("pki.organization", "is empty; name the organization that owns the mesh's CA")
-    algorithm = value.get("keyAlgorithm", defaults.key_algorithm)
-    if algorithm not in KEY_ALGORITHMS:
-        problems.add("pki.keyAlgorithm", f"{algorithm!r} is not one of {', '.join(KEY_ALGORITHMS)} (ECDSA means P-256)")
-    days = {}
-    for key, default in (
-        ("rootValidityDays", defaults.root_validity_days),
-        ("intermediateValidityDays", defaults.intermediate_validity_days),
-        ("earlyRenewalDays", defaults.early_renewal_days),
-    ):
-        raw_days = value.get(key, default)
-        if expect(raw_days, int, f"pki.{key}", problems, str(default)):
-            if raw_days < 1:
-                problems.add(f"pki.{key}", f"is {raw_days}; use a positive number of days")
-            else:
-                days[key] = raw_days
-    if len(days) == 3:
-        if days["intermediateValidityDays"] >= days["rootValidityDays"]:
-            problems.add(
-                "pki.intermediateValidityDays",
-                f"{days['intermediateValidityDays']} days would outlive the root ({days['rootValidityDays']});"
-                " an intermediate must expire before the root that signs it",
-            )
-        if days["earlyRenewalDays"] >= days["intermediateValidityDays"]:
-            problems.add(
-                "pki.earlyRenewalDays",
-                f"{days['earlyRenewalDays']} days is not less than the intermediate's validity"
-                f" ({days['intermediateValidityDays']}); every run would re-issue it",
-            )
-    return PkiSpec(
-        organization=organization if isinstance(organization, str) else defaults.organization,
-        key_algorithm=algorithm if algorithm in KEY_ALGORITHMS else defaults.key_algorithm,
-        root_validity_days=days.get("rootValidityDays", defaults.root_validity_days),
-        intermediate_validity_days=days.get("intermediateValidityDays", defaults.intermediate_validity_days),
-        early_renewal_days=days.get("earlyRenewalDays", defaults.early_renewal_days),
-    )
 
 
 def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec) -> list[str]:

@@ -1,8 +1,10 @@
-"""Mesh trust: one root CA, and an intermediate CA per cluster signed by it (pulumi-tls).
+"""Mesh trust: the root CAs, and an intermediate CA per cluster signed by one of them (pulumi-tls).
 
 Every istiod signs workload certificates with its cluster's intermediate; because all
-intermediates chain to one root, a workload in one cluster verifies a peer in another. The root's
-private key stays in Pulumi state (encrypted) and never reaches a cluster. Certificate profiles
+intermediates chain to one root, the signing root (`pki.rootGeneration`), and every cluster trusts
+the same bundle of roots (`pki.trustedRootGenerations`, at most two), a workload in one cluster
+verifies a peer in another, also while a rotation moves the mesh from one root to the next. The
+roots' private keys stay in Pulumi state (encrypted) and never reach a cluster. Certificate profiles
 follow Istio's own `tools/certs`: CA:TRUE, key usage cert signing, CRL signing and digital
 signature, no extended key usage. pulumi-tls cannot express pathlen:0 (`max_path_length` 0 means
 "no constraint"), so the intermediate carries no path length.
@@ -23,6 +25,26 @@ CA_USES = ["cert_signing", "crl_signing", "digital_signature"]
 ISTIOD_SAN = "istiod.istio-system.svc"
 
 
+# A root generation's resources are named after it; generation 1 keeps the name of the single root
+# that stacks deployed before rotation existed hold.
+def root_ca_name(generation: int) -> str:
+    return "root-ca" if generation == 1 else f"root-ca-{generation}"
+
+
+def join_pems(pems: list[str]) -> str:
+    """PEM texts one after the other; a single one unchanged, byte for byte."""
+    if len(pems) == 1:
+        return pems[0]
+    return "".join(p if p.endswith("\n") else p + "\n" for p in pems)
+
+
+def _root_common_name(generation: int) -> str:
+    # Intermediates carry no authority key identifier (pulumi-tls's default, and adding one would
+    # re-issue them), so proxies find their issuer in a two-root bundle by subject name alone:
+    # every generation after the first needs a subject of its own.
+    return "Root CA" if generation == 1 else f"Root CA {generation}"
+
+
 # A root is replaced only on purpose (`pulumi up --replace`): a new root breaks cross-cluster mTLS
 # until every workload has a certificate from it, so later `pki` edits must not regenerate it.
 ROOT_KEY_FIXED = ["algorithm", "rsaBits", "ecdsaCurve"]
@@ -41,6 +63,7 @@ class RootCaArgs:
     pki: PkiSpec
     # Use this root instead of generating one (validated with the stack config).
     imported: ImportedRootCa | None = None
+    generation: int = 1
 
 
 class RootCa(pulumi.ComponentResource):
@@ -59,7 +82,7 @@ class RootCa(pulumi.ComponentResource):
             cert = tls.SelfSignedCert(
                 f"{name}-cert",
                 private_key_pem=key.private_key_pem,
-                subject=tls.SelfSignedCertSubjectArgs(organization=args.pki.organization, common_name="Root CA"),
+                subject=tls.SelfSignedCertSubjectArgs(organization=args.pki.organization, common_name=_root_common_name(args.generation)),
                 is_ca_certificate=True,
                 set_subject_key_id=True,
                 allowed_uses=CA_USES,
@@ -71,11 +94,35 @@ class RootCa(pulumi.ComponentResource):
         self.register_outputs({"certPem": self.cert_pem})
 
 
+@dataclass(frozen=True)
+class MeshRoots:
+    """The mesh's roots at one point of a rotation."""
+
+    # Signs every intermediate (`pki.rootGeneration`).
+    signer: RootCa
+    # Every trusted root, by ascending generation: each cluster's `root-cert.pem`.
+    bundle_pem: pulumi.Output[str]
+
+
+def mesh_roots(pki: PkiSpec, parent: pulumi.Resource) -> MeshRoots:
+    """One RootCa per trusted generation, generated or imported (`pki.imported_roots`)."""
+    roots = {
+        generation: RootCa(
+            root_ca_name(generation),
+            RootCaArgs(pki=pki, imported=pki.imported_roots.get(generation), generation=generation),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for generation in pki.trusted_root_generations
+    }
+    bundle = pulumi.Output.all(*(roots[g].cert_pem for g in sorted(roots))).apply(join_pems)
+    return MeshRoots(signer=roots[pki.root_generation], bundle_pem=bundle)
+
+
 @dataclass
 class IntermediateCaArgs:
     cluster_name: str
     pki: PkiSpec
-    root: RootCa
+    roots: MeshRoots
 
 
 class IntermediateCa(pulumi.ComponentResource):
@@ -89,7 +136,7 @@ class IntermediateCa(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IntermediateCaArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:pki:IntermediateCa", name, None, opts)
-        pki = args.pki
+        pki, signer = args.pki, args.roots.signer
         key = _private_key(f"{name}-key", pki, self)
         request = tls.CertRequest(
             f"{name}-csr",
@@ -103,8 +150,8 @@ class IntermediateCa(pulumi.ComponentResource):
         cert = tls.LocallySignedCert(
             f"{name}-cert",
             cert_request_pem=request.cert_request_pem,
-            ca_private_key_pem=args.root.private_key_pem,
-            ca_cert_pem=args.root.cert_pem,
+            ca_private_key_pem=signer.private_key_pem,
+            ca_cert_pem=signer.cert_pem,
             is_ca_certificate=True,
             set_subject_key_id=True,
             allowed_uses=CA_USES,
@@ -116,13 +163,14 @@ class IntermediateCa(pulumi.ComponentResource):
         )
         self.cert_pem = cert.cert_pem
         self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
-        self.root_cert_pem = args.root.cert_pem
-        # istiod expects the chain from its own certificate up to the root.
-        self.cert_chain_pem = pulumi.Output.all(cert.cert_pem, args.root.cert_pem).apply(
-            lambda pems: "".join(p if p.endswith("\n") else p + "\n" for p in pems)
-        )
+        self.root_cert_pem = args.roots.bundle_pem
+        # istiod expects the chain from its own certificate up to the root that signed it.
+        self.cert_chain_pem = pulumi.Output.all(cert.cert_pem, signer.cert_pem).apply(join_pems)
+        # Covers the bundle too: istiod 1.30 ignores a changed root-cert.pem in its cacerts watcher
+        # unless ISTIO_MULTIROOT_MESH is on (pilot/pkg/bootstrap/istio_ca.go handleEvent), so a new
+        # bundle reaches its CA, `istio-ca-root-cert` and the proxies only through a restart.
         # Public material only, so the checksum itself is not a secret.
-        self.checksum = pulumi.Output.all(cert.cert_pem, args.root.cert_pem).apply(
+        self.checksum = pulumi.Output.all(cert.cert_pem, self.root_cert_pem).apply(
             lambda pems: hashlib.sha256("".join(pems).encode()).hexdigest()
         )
         self.register_outputs({"certPem": self.cert_pem, "certChainPem": self.cert_chain_pem})

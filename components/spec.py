@@ -84,6 +84,14 @@ class ClusterSpec:
 
 
 @dataclass(frozen=True)
+class ImportedRootCa:
+    """A root CA brought from elsewhere (e.g. a vault), already checked to be usable."""
+
+    cert_pem: str
+    key_pem: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class PkiSpec:
     organization: str = "Istio"
     # RSA 4096 (what Istio's own tools make) or ECDSA P-256.
@@ -92,14 +100,12 @@ class PkiSpec:
     intermediate_validity_days: int = 730
     # An intermediate is re-issued on the first `pulumi up` this many days before it expires.
     early_renewal_days: int = 30
-
-
-@dataclass(frozen=True)
-class ImportedRootCa:
-    """A root CA brought from elsewhere (e.g. a vault), already checked to be usable."""
-
-    cert_pem: str
-    key_pem: str = field(repr=False)
+    # The root generation that signs every intermediate.
+    root_generation: int = 1
+    # The roots in every cluster's trust bundle (`root-cert.pem`), ascending; holds root_generation.
+    trusted_root_generations: tuple[int, ...] = (1,)
+    # Imported roots by generation (`rootCa` is generation 1); the other generations are generated.
+    imported_roots: Mapping[int, ImportedRootCa] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,6 @@ class MeshSpec:
     # in the mesh are added to them).
     api_access_cidrs: tuple[str, ...]
     pki: PkiSpec = PkiSpec()
-    root_ca: ImportedRootCa | None = field(default=None, repr=False)
     # Who may reach the east-west gateways (15443 and friends); None means the NAT addresses of
     # every VPC in the mesh, i.e. only mesh peers.
     east_west_allowed_cidrs: tuple[str, ...] | None = None

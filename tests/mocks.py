@@ -313,7 +313,10 @@ def _tls_index_locallySignedCert_LocallySignedCert(self, args):
         dns = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     except x509.ExtensionNotFound:
         dns = []
-    pem = _build_certificate(args.inputs, request.subject, request.public_key(), dns, ca_cert.subject, ca_key, ca_cert)
+    # The provider adds an authority key identifier only when asked (default false): verifiers then
+    # find the issuer by subject name alone.
+    issuer = ca_cert if args.inputs.get("setAuthorityKeyId") else None
+    pem = _build_certificate(args.inputs, request.subject, request.public_key(), dns, ca_cert.subject, ca_key, issuer)
     return digest(pem, length=20), {"certPem": pem, "validityStartTime": EPOCH.isoformat(), "readyForRenewal": False}
 
 

@@ -9,10 +9,12 @@ import subprocess
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
+from components.imported_root import ROOT_CA_FIELDS
 from components.validate import ConfigError
+from components.parse import parse_mesh_spec
 from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve, run_program
 from tests.impact import change_impact
@@ -137,18 +139,24 @@ def test_pki_settings_shape_the_certificates():
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
 
-def make_cert(*, ca=True, days=3650, start=NOW - datetime.timedelta(days=1), key=None, sign_usage=True):
+def make_cert(
+    *, ca=True, days=3650, start=NOW - datetime.timedelta(days=1), key=None, sign_usage=True, common_name="Imported Root",
+    path_length=None, issuer_name=None, signing_key=None, extension=None,
+):
+    """A root as a vault would hand it over; the keywords make it wrong in one way each."""
     key = key or ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, "Imported Root")])
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
         .add_extension(
             x509.KeyUsage(True, False, False, False, False, sign_usage and ca, sign_usage and ca, False, False), critical=True
         )
     )
-    cert_pem = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+    if extension is not None:
+        builder = builder.add_extension(extension, critical=True)
+    cert_pem = builder.sign(signing_key or key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     return cert_pem, key_pem
 
@@ -172,6 +180,12 @@ def test_a_good_imported_root_is_used_unchanged():
 
 
 GOOD_CERT, GOOD_KEY = make_cert()
+ED25519_KEY = ed25519.Ed25519PrivateKey.generate().private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
+OTHER_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Vault Parent Root")])
+UNKNOWN_CRITICAL = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00")
 BAD_ROOTS = [
     ({"certPem": "garbage", "keyPem": GOOD_KEY}, "rootCa.certPem", "not a PEM X.509 certificate"),
     ({"certPem": GOOD_CERT, "keyPem": "garbage"}, "rootCa.keyPem", "not an unencrypted PEM private key"),
@@ -183,6 +197,17 @@ BAD_ROOTS = [
     ({"certPem": GOOD_CERT}, "rootCa.keyPem", "is missing"),
     ({"keyPem": GOOD_KEY}, "rootCa.certPem", "is missing"),
     ("-----BEGIN CERTIFICATE-----", "rootCa", "must be an object"),
+    ({"certPem": 12345, "keyPem": GOOD_KEY}, "rootCa.certPem", "must be a PEM text"),
+    ({"certPem": GOOD_CERT, "keyPem": ["x"]}, "rootCa.keyPem", "must be a PEM text"),
+    ({"certPem": GOOD_CERT, "keyPem": None}, "rootCa.keyPem", "is missing"),
+    ({"certPem": GOOD_CERT, "keyPem": GOOD_KEY, "chain": "x"}, "rootCa.chain", "unknown field"),
+    ({"certPem": GOOD_CERT + GOOD_CERT, "keyPem": GOOD_KEY}, "rootCa.certPem", "holds 2 certificates"),
+    ({"certPem": GOOD_CERT, "keyPem": ED25519_KEY}, "rootCa.keyPem", "RSA or ECDSA"),
+    # Roots that cannot anchor root -> intermediate -> workload chains.
+    (dict(zip(ROOT_CA_FIELDS, make_cert(path_length=0))), "rootCa.certPem", "pathLenConstraint 0"),
+    (dict(zip(ROOT_CA_FIELDS, make_cert(issuer_name=OTHER_NAME, signing_key=OTHER_KEY))), "rootCa.certPem", "its issuer is another CA"),
+    (dict(zip(ROOT_CA_FIELDS, make_cert(signing_key=OTHER_KEY))), "rootCa.certPem", "does not verify with its own key"),
+    (dict(zip(ROOT_CA_FIELDS, make_cert(extension=UNKNOWN_CRITICAL))), "rootCa.certPem", "critical extensions"),
 ]
 
 
@@ -213,14 +238,40 @@ def test_an_imported_root_in_plain_text_is_refused():
         ({"rootValidityDays": "ten years"}, "pki.rootValidityDays"),
         ({"organisation": "x"}, "pki.organisation"),
         ("Example Corp", "pki"),
+        (["Example Corp"], "pki"),
+        ({"organization": "O" * 65}, "pki.organization"),
+        ({"organization": "Example Corp\n"}, "pki.organization"),
+        ({"organization": "  "}, "pki.organization"),
+        ({"organization": None}, "pki.organization"),
+        ({"organization": 7}, "pki.organization"),
+        ({"keyAlgorithm": ["RSA"]}, "pki.keyAlgorithm"),
+        ({"keyAlgorithm": "rsa"}, "pki.keyAlgorithm"),
+        ({"rootValidityDays": 36501}, "pki.rootValidityDays"),
+        ({"rootValidityDays": 10**30}, "pki.rootValidityDays"),
+        ({"intermediateValidityDays": 2.5}, "pki.intermediateValidityDays"),
+        ({"earlyRenewalDays": True}, "pki.earlyRenewalDays"),
+        ({"earlyRenewalDays": 0}, "pki.earlyRenewalDays"),
     ],
 )
 def test_bad_pki_settings_name_the_key(pki, key):
     with pytest.raises(ConfigError) as caught:
-        from components.parse import parse_mesh_spec
-
         parse_mesh_spec({"clusters": [{"name": "a"}], "pki": pki}, default_region="us-east-1", stack="dev")
     assert key in dict(caught.value.problems)
+    # Never more than a short piece of what was given.
+    assert all(len(message) < 400 for _, message in caught.value.problems)
+
+
+def test_pki_limits_are_inclusive_and_the_longest_organization_signs():
+    # 64 characters is X.509's limit for O=, and a century the longest validity; both are accepted.
+    spec = parse_mesh_spec(
+        {"clusters": [{"name": "a"}], "pki": {"organization": "O" * 64, "rootValidityDays": 36500, "intermediateValidityDays": 36499}},
+        default_region="us-east-1", stack="dev",
+    )
+    assert spec.pki.organization == "O" * 64 and spec.pki.root_validity_days == 36500
+    run = cached_run(mesh_config(1, pki={"organization": "O" * 64}))
+    assert run.error is None, run.error
+    cert = x509.load_pem_x509_certificate(cacerts(run)["c0"]["ca-cert.pem"].encode())
+    assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "O" * 64
 
 
 def test_pki_edits_reissue_intermediates_but_never_regenerate_the_root(two_cluster_run):

@@ -61,6 +61,10 @@ class Result:
     detail: str
 
 
+# Checks beyond these (the trust check, verify/trust.py), run with each cluster's API.
+ExtraChecks = Callable[[ClusterTarget, ClusterApi], list[Result]]
+
+
 def parse_versions(output: str) -> Counter:
     """Counts answers by version; lines that are not a helloworld answer count as `failed`."""
     counts: Counter = Counter()
@@ -100,7 +104,9 @@ def _ready(api: ClusterApi, cluster: str, check: str, namespace: str, name: str)
     return Result(cluster, check, ready >= 1 and ready >= desired, f"{ready}/{desired} ready")
 
 
-def check_cluster(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int) -> list[Result]:
+def check_cluster(
+    target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int, more: ExtraChecks | None = None
+) -> list[Result]:
     """Every check for one cluster; never raises for a failing cluster, it reports it."""
     name = target.name
     primary = target.role != "remote"
@@ -117,6 +123,8 @@ def check_cluster(target: ClusterTarget, api: ClusterApi, everyone: dict[str, st
             results.append(Result(name, "gateway address", bool(addresses), detail))
         if primary:
             results.append(judge_remote_secrets(name, api.remote_secret_clusters(), list(everyone)))
+        if more is not None:
+            results.extend(more(target, api))
         results.append(_traffic(target, api, everyone, requests, timeout))
         return results
     except Unreachable as err:
@@ -155,6 +163,7 @@ def verify_mesh(
     requests: int | None = None,
     timeout: int = 120,
     progress: Callable[[str], None] = lambda _: None,
+    more: ExtraChecks | None = None,
 ) -> list[Result]:
     everyone = {t.name: t.sample_version for t in targets}
     requests = requests or default_requests(len(targets))
@@ -166,7 +175,7 @@ def verify_mesh(
         except Unreachable as err:
             results.append(Result(target.name, "api server", False, f"cannot reach {target.endpoint}: {err}"))
             continue
-        cluster_results = check_cluster(target, api, everyone, requests, timeout)
+        cluster_results = check_cluster(target, api, everyone, requests, timeout, more)
         for r in cluster_results:
             progress(f"    {'ok  ' if r.passed else 'FAIL'} {r.check}: {r.detail}")
         results.extend(cluster_results)

@@ -14,6 +14,7 @@ import sys
 from typing import Any, Callable
 
 from verify.checks import ClusterApi, ClusterTarget, Result, verify_mesh
+from verify.trust import TrustOutputError, check_trust, trust_from_outputs
 
 ROLES = ("primary", "remote")
 MAX_REQUESTS, MAX_TIMEOUT = 1000, 3600
@@ -151,15 +152,20 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
     if args.stack is not None and args.outputs is not None:
         _parser().error("--stack and --outputs exclude each other: the outputs file already names its stack")
     try:
-        targets = targets_from_outputs(read_stack_outputs(args.stack, args.outputs))
-    except UsageError as err:
+        outputs = read_stack_outputs(args.stack, args.outputs)
+        targets = targets_from_outputs(outputs)
+        trust = trust_from_outputs(outputs)
+    except (UsageError, TrustOutputError) as err:
         print(f"verify: {err}", file=sys.stderr)
         return 2
     if connect is None:
         from verify.kube import KubernetesClusterApi as connect  # noqa: N813 - a factory
 
+    more = (lambda target, api: check_trust(target, api, trust, args.timeout)) if trust is not None else None
     try:
-        results = verify_mesh(targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        results = verify_mesh(
+            targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True), more=more
+        )
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 2

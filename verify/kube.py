@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
@@ -56,6 +58,16 @@ class KubernetesClusterApi:
             return None
         ingress = (service.status.load_balancer.ingress if service.status and service.status.load_balancer else None) or []
         return [i.hostname or i.ip for i in ingress if i.hostname or i.ip]
+
+    def secret_data(self, namespace, name):
+        secret = self._call(self.core.read_namespaced_secret, name, namespace)
+        if secret is None:
+            return None
+        return {key: base64.b64decode(value).decode(errors="replace") for key, value in (secret.data or {}).items()}
+
+    def config_map_data(self, namespace, name):
+        config_map = self._call(self.core.read_namespaced_config_map, name, namespace)
+        return None if config_map is None else dict(config_map.data or {})
 
     def remote_secret_clusters(self):
         secrets = self._call(self.core.list_namespaced_secret, ISTIO_NAMESPACE, label_selector="istio/multiCluster=true")
