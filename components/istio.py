@@ -101,8 +101,8 @@ def istiod_values(
         return remote_istiod_values(cluster, identity, ca_checksum, primary)
     values: dict[str, Any] = {
         "global": identity,
-        # A new intermediate (renewal, new root) changes this annotation and so rolls istiod,
-        # which reads `cacerts` only at start-up.
+        # A new intermediate or trust bundle changes this annotation and so rolls istiod: it
+        # reloads a new intermediate by itself, but ignores a changed root bundle until it restarts.
         "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
     }
     if topology.exposes_istiod:
