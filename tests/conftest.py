@@ -20,6 +20,25 @@ def mesh_config(count: int, **extra) -> dict:
     return {"clusters": clusters, "apiAccessCidrs": [OPERATOR_CIDR], **extra}
 
 
+# Reference models, shared by the URN snapshot and the lifecycle tests (one program run each).
+PRIMARY_REMOTE = {
+    "clusters": [
+        {"name": "p", "region": "us-east-1", "network": "n1"},
+        {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"},
+    ],
+    "apiAccessCidrs": [OPERATOR_CIDR],
+    "deploySamples": True,
+}
+MIXED = {
+    "clusters": [
+        {"name": "p1", "region": "us-east-1", "network": "n1"},
+        {"name": "r1", "region": "us-east-1", "network": "n1", "role": "remote", "primary": "p1"},
+        {"name": "p2", "region": "us-west-2", "network": "n2"},
+    ],
+    "apiAccessCidrs": [OPERATOR_CIDR],
+}
+
+
 @pytest.fixture(params=[2, 6], ids=lambda n: f"{n}-clusters")
 def mesh_run(request) -> Run:
     run = cached_run(mesh_config(request.param))

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import OPERATOR_CIDR, mesh_config
+from tests.conftest import MIXED, OPERATOR_CIDR, PRIMARY_REMOTE, mesh_config
 from tests.harness import Registered, Run, cached_run, resolve, run_program
 from tests.impact import change_impact
 
@@ -16,27 +16,12 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 MODELS = {
     "multi-primary-two-regions": mesh_config(2),
-    "primary-remote": {
-        "clusters": [
-            {"name": "p", "region": "us-east-1", "network": "n1"},
-            {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"},
-        ],
-        "apiAccessCidrs": [OPERATOR_CIDR],
-        "deploySamples": True,
-    },
+    "primary-remote": PRIMARY_REMOTE,
     "one-network": {
         "clusters": [{"name": "a", "region": "us-east-1", "network": "n1"}, {"name": "b", "region": "us-west-2", "network": "n1"}],
         "apiAccessCidrs": [OPERATOR_CIDR],
     },
-    "mixed": {
-        "clusters": [
-            {"name": "p1", "region": "us-east-1", "network": "n1"},
-            {"name": "r1", "region": "us-east-1", "network": "n1", "role": "remote", "primary": "p1"},
-            {"name": "p2", "region": "us-west-2", "network": "n2"},
-        ],
-        "apiAccessCidrs": [OPERATOR_CIDR],
-        "deploySamples": True,
-    },
+    "mixed": MIXED,
 }
 
 

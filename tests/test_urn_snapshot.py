@@ -16,7 +16,7 @@ import pulumi
 import pytest
 
 from components import migrations
-from tests.conftest import OPERATOR_CIDR, mesh_config
+from tests.conftest import MIXED, PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, run_program
 
 SNAPSHOTS = Path(__file__).parent / "urns"
@@ -25,22 +25,8 @@ UPDATE = "UPDATE_URN_SNAPSHOT"
 REFERENCE_CONFIGS = {
     "two-regions": mesh_config(2),
     "six-clusters": mesh_config(6),
-    "primary-remote-two-networks": {
-        "clusters": [
-            {"name": "p", "region": "us-east-1", "network": "n1"},
-            {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"},
-        ],
-        "apiAccessCidrs": [OPERATOR_CIDR],
-        "deploySamples": True,
-    },
-    "mixed": {
-        "clusters": [
-            {"name": "p1", "region": "us-east-1", "network": "n1"},
-            {"name": "r1", "region": "us-east-1", "network": "n1", "role": "remote", "primary": "p1"},
-            {"name": "p2", "region": "us-west-2", "network": "n2"},
-        ],
-        "apiAccessCidrs": [OPERATOR_CIDR],
-    },
+    "primary-remote-two-networks": PRIMARY_REMOTE,
+    "mixed": MIXED,
 }
 
 
