@@ -158,7 +158,7 @@ class IstioMesh(pulumi.ComponentResource):
                 cluster=c,
                 topology=topology,
                 mesh_id=spec.mesh_id,
-                istio_version=spec.istio_version,
+                revisions=spec.revisions,
                 ca=ca,
                 node_group=eks.node_group,
                 load_balancer_controller=controller,

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from . import versions
 from .imported_root import parse_root_ca
 from .parse_clusters import DNS_LABEL, parse_clusters
+from .parse_revisions import parse_revisions
 from .spec import ClusterSpec, MeshSpec, PkiSpec
 from .validate import ConfigError, Problems, expect, parse_cidr_list, type_name, unknown_fields
 
@@ -37,6 +38,8 @@ TOP_LEVEL_KEYS = (
     "rootCa",
     "istioValues",
     "deploySamples",
+    "istioRevisions",
+    "istioRevisionTags",
 )
 
 
@@ -56,6 +59,7 @@ def parse_mesh_spec(
     _unknown_keys(raw, problems)
     mesh_id = _parse_mesh_id(raw.get("meshId", "mesh1"), problems)
     istio_version = _parse_istio_version(raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION), problems)
+    revisions = parse_revisions(raw, istio_version, problems)
 
     api_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     if raw.get("apiAccessCidrs") is not None:
@@ -88,6 +92,7 @@ def parse_mesh_spec(
     spec = MeshSpec(
         mesh_id=mesh_id,
         istio_version=istio_version,
+        revisions=revisions,
         clusters=tuple(clusters),
         api_access_cidrs=api_access_cidrs,
         pki=pki,

@@ -11,6 +11,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .revisions import RevisionPlan
+
 PROJECT = "istio-eks-mesh"
 ROLES = ("primary", "remote")
 # EKS only takes the control plane's subnets in these zones (AWS returns
@@ -154,10 +156,14 @@ class MeshSpec:
     deploy_samples: bool = False
     # `istioValues` was stored encrypted: the Helm values that carry it stay secret.
     istio_values_secret: bool = False
+    # `istioRevisions` and `istioRevisionTags`; None means one unrevisioned `istioVersion`.
+    revisions: RevisionPlan | None = None
     # Derived from `clusters`, never set by hand.
     topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.revisions is None:
+            object.__setattr__(self, "revisions", RevisionPlan.single(self.istio_version))
         object.__setattr__(self, "topology", plan_topology(self.clusters))
 
     @property
