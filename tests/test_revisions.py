@@ -323,3 +323,21 @@ def test_revisions_default_to_the_unrevisioned_istio_version():
     spec = parse_mesh_spec({"clusters": [{"name": "a"}], "istioVersion": "1.30.4"}, default_region="us-east-1", stack="dev")
     assert [(r.version, r.release) for r in spec.revisions.revisions] == [("1.30.4", "istiod")]
     assert dict(spec.revisions.tags) == {"default": "1.30.4"}
+
+
+def test_verify_checks_the_istiod_of_every_installed_revision():
+    from tests.harness import resolve
+    from tests.test_verify import FakeCluster
+    from verify.checks import check_cluster
+    from verify.cli import targets_from_outputs
+
+    walk = steps(mesh_config(2))
+    for step, expected in (("deployed", ["istiod"]), ("canary added", ["istiod", "istiod-1-31-0"]), ("old removed", ["istiod-1-31-0"])):
+        outputs, _ = resolve(run_of(walk[step]).exports["clusters"])
+        assert outputs["c0"]["istiodDeployments"] == expected, step
+    target = next(t for t in targets_from_outputs({"clusters": outputs}) if t.name == "c0")
+    cluster = FakeCluster("c0", ["c1"], ["v0"])
+    results = {r.check: r.passed for r in check_cluster(target, cluster, {"c0": None, "c1": None}, 1, 1)}
+    assert results["istiod-1-31-0"] is False, "the old Deployment name is not what is checked"
+    cluster.deployments[("istio-system", "istiod-1-31-0")] = (2, 2)
+    assert {r.check: r.passed for r in check_cluster(target, cluster, {"c0": None, "c1": None}, 1, 1)}["istiod-1-31-0"]

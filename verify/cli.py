@@ -53,6 +53,7 @@ def targets_from_outputs(outputs: dict) -> list[ClusterTarget]:
                 sample_version=entry.get("sampleVersion"),
                 role=entry.get("role", "primary"),
                 has_gateway=entry.get("eastWestAddress") is not None,
+                istiods=tuple(entry.get("istiodDeployments") or ("istiod",)),
             )
         )
     return targets
