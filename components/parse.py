@@ -31,6 +31,8 @@ ISTIO_CHARTS = ("base", "istiod", "gateway")
 TOP_LEVEL_KEYS = (
     "meshId",
     "istioVersion",
+    "istioRevisions",
+    "istioRevisionTags",
     "clusters",
     "apiAccessCidrs",
     "eastWestAllowedCidrs",
@@ -38,8 +40,6 @@ TOP_LEVEL_KEYS = (
     "rootCa",
     "istioValues",
     "deploySamples",
-    "istioRevisions",
-    "istioRevisionTags",
 )
 
 

@@ -146,6 +146,8 @@ class MeshSpec:
     # in the mesh are added to them).
     api_access_cidrs: tuple[str, ...]
     pki: PkiSpec = PkiSpec()
+    # `istioRevisions` and `istioRevisionTags`; None means one unrevisioned `istioVersion`.
+    revisions: RevisionPlan | None = None
     root_ca: ImportedRootCa | None = field(default=None, repr=False)
     # Who may reach the east-west gateways (15443 and friends); None means the NAT addresses of
     # every VPC in the mesh, i.e. only mesh peers.
@@ -156,8 +158,6 @@ class MeshSpec:
     deploy_samples: bool = False
     # `istioValues` was stored encrypted: the Helm values that carry it stay secret.
     istio_values_secret: bool = False
-    # `istioRevisions` and `istioRevisionTags`; None means one unrevisioned `istioVersion`.
-    revisions: RevisionPlan | None = None
     # Derived from `clusters`, never set by hand.
     topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
 
