@@ -276,8 +276,7 @@ class IstioControlPlane(pulumi.ComponentResource):
         for tag in plan.webhook_tags():
             self._tag(tag, releases)
         self.reader_account = base
-        default = releases[plan.default.version]
-        self.injector = default if plan.default.unrevisioned else self._tags[DEFAULT_TAG]
+        self.injector = releases[plan.default.version] if plan.default.unrevisioned else self._tags[DEFAULT_TAG]
         self._base, self._istiods = base, [*releases.values(), *self._tags.values()]
         self.east_west_address = None
         self.remote_access = None
@@ -305,7 +304,7 @@ class IstioControlPlane(pulumi.ComponentResource):
         return self._tags[tag]
 
     def _release(
-        self, role: str, chart: str, release_name: str, values: dict, depends_on: list, timeout: int = 600, version: str | None = None
+        self, role: str, chart: str, release_name: str, values: dict, depends_on: list, *, version: str, timeout: int = 600
     ) -> k8s.helm.v3.Release:
         args = self._args
         # A remote's Istio waits for everything through which its primary's istiod serves it.
@@ -314,7 +313,7 @@ class IstioControlPlane(pulumi.ComponentResource):
             f"{self._name}-{role}",
             name=release_name,
             chart=chart,
-            version=version or args.revisions.default.version,
+            version=version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
             namespace=self.namespace,
             values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
@@ -342,6 +341,8 @@ class IstioControlPlane(pulumi.ComponentResource):
                 _gateway_revision_values(args.revisions),
             ),
             [*self._istiods, args.load_balancer_controller, *(after or [])],
+            # The gateway's chart comes with the revision that injects it.
+            version=args.revisions.default.version,
             # The NLB must be provisioned before the Service reports an address.
             timeout=900,
         )

@@ -15,6 +15,11 @@ of a release: moving a tag then patches the one object in place (its webhooks ca
 revision's Service at once), where two releases would both claim the object during the move. The
 unrevisioned release serves `default` through its own webhooks; while `default` is elsewhere they
 are off (`global.operatorManageWebhooks`), so exactly one control plane injects every tag.
+
+Chart keys (1.30.3 values.yaml): istiod `revision`, `global.operatorManageWebhooks`,
+`meshConfig.defaultConfig.discoveryAddress`, `env` (the Deployment reads `env`, not `pilot.env`),
+`autoscaleMin`, `replicaCount`, `topologySpreadConstraints`; gateway `revision`, `replicaCount`,
+`autoscaling.minReplicas`, `podDisruptionBudget`, `topologySpreadConstraints`; base `defaultRevision`.
 """
 
 from __future__ import annotations
