@@ -7,7 +7,10 @@ while its proxies take xDS from the primary's istiod by the primary's NLB name.
 Order lives in the dependency graph:
 - every release waits for the node group (pods need nodes);
 - istiod waits for `cacerts` and `base`: istiod reads a plugged-in CA only when it starts, and
-  without it makes a self-signed root of its own (cross-cluster mTLS then fails);
+  without it makes a self-signed root of its own (cross-cluster mTLS then fails); and for the load
+  balancer controller, whose readiness-gate webhook every pod of the labelled istio-system meets;
+- each revision tag's webhook object waits for the istiod it calls; an unrevisioned istiod that
+  hands `default` over to a tag waits for that tag's object (revisions.py);
 - the gateway waits for istiod, and for the load balancer controller, so that `pulumi destroy`
   removes the gateway first and waits until its Service, and with it the NLB (the controller's
   finalizer), is gone before the controller, the nodes and the VPC go;
@@ -288,7 +291,10 @@ class IstioControlPlane(pulumi.ComponentResource):
         values = istiod_values(args.mesh_id, args.cluster, args.topology, args.ca.checksum, args.primary)
         values = merge_values(values, revisions.istiod_ha_values(revision))
         values = merge_values(values, revisions.revision_values(args.revisions, revision, args.topology.is_remote, args.topology.exposes_istiod))
-        return self._release(revision.release, "istiod", revision.release, values, depends_on, version=revision.version)
+        # Pods created in istio-system go through the controller's readiness-gate webhook (the
+        # namespace label), so istiod is made after the controller and removed before it.
+        after = [*depends_on, args.load_balancer_controller]
+        return self._release(revision.release, "istiod", revision.release, values, after, version=revision.version)
 
     def _tag(self, tag: str, releases: Mapping[str, k8s.helm.v3.Release]) -> k8s.admissionregistration.v1.MutatingWebhookConfiguration:
         """The tag's webhook object. Moving the tag patches it in place; it waits for the release

@@ -266,6 +266,16 @@ def test_istiod_and_gateways_are_highly_available(model):
         assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
 
 
+def test_every_pod_of_istio_system_is_made_while_the_readiness_gate_webhook_runs():
+    """The label sends istio-system's pod creations through the controller's webhook."""
+    run = run_of(steps(PRIMARY_REMOTE)["canary added"])
+    for c in clusters(run):
+        controller = run.one("istio-eks-mesh:load_balancer:LoadBalancerController", f"{c}-lb-controller")
+        for r in in_cluster(run, c, RELEASE):
+            if r.inputs["chart"] in ("istiod", "gateway"):
+                assert all(run.depends_on(r, part) for part in run.descendants(controller)), r.name
+
+
 def test_users_still_override_ha():
     run = run_of(mesh_config(1, istioValues={"istiod": {"autoscaleMin": 3}, "gateway": {"autoscaling": {"minReplicas": 1}}}))
     assert run.one(RELEASE, "c0-istio-istiod").inputs["values"]["autoscaleMin"] == 3
