@@ -113,14 +113,16 @@ def selects(expressions: list[dict], labels: dict[str, str]) -> bool:
 
 
 def injectors(run: Run, cluster: str, namespace: dict[str, str], pod: dict[str, str]) -> list[str]:
-    """The Services called to inject a pod with `pod` labels in a namespace with `namespace` labels."""
-    hooks = [h for r in in_cluster(run, cluster, RELEASE) if r.inputs["chart"] == "istiod" for h in release_webhooks(r.inputs["values"])]
+    """The Services called to inject a pod with `pod` labels in a namespace with `namespace` labels,
+    one entry per webhook configuration that matches (two configurations inject twice)."""
+    configurations = {r.name: release_webhooks(r.inputs["values"]) for r in in_cluster(run, cluster, RELEASE) if r.inputs["chart"] == "istiod"}
     for mwc in in_cluster(run, cluster, MWC):
-        hooks += [
+        configurations[mwc.name] = [
             (w["clientConfig"]["service"]["name"], w["namespaceSelector"]["matchExpressions"], w["objectSelector"]["matchExpressions"])
             for w in mwc.inputs["webhooks"]
         ]
-    return sorted({service for service, ns, obj in hooks if selects(ns, namespace) and selects(obj, pod)})
+    called = [{service for service, ns, obj in hooks if selects(ns, namespace) and selects(obj, pod)} for hooks in configurations.values()]
+    return sorted(service for services in called for service in services)
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
