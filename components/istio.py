@@ -7,7 +7,10 @@ while its proxies take xDS from the primary's istiod by the primary's NLB name.
 Order lives in the dependency graph:
 - every release waits for the node group (pods need nodes);
 - istiod waits for `cacerts` and `base`: istiod reads a plugged-in CA only when it starts, and
-  without it makes a self-signed root of its own (cross-cluster mTLS then fails);
+  without it makes a self-signed root of its own (cross-cluster mTLS then fails); and for the load
+  balancer controller, whose readiness-gate webhook every pod of the labelled istio-system meets;
+- each revision tag's webhook object waits for the istiod it calls; an unrevisioned istiod that
+  hands `default` over to a tag waits for that tag's object (revisions.py);
 - the gateway waits for istiod, and for the load balancer controller, so that `pulumi destroy`
   removes the gateway first and waits until its Service, and with it the NLB (the controller's
   finalizer), is gone before the controller, the nodes and the VPC go;
@@ -33,10 +36,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import versions
+from . import revisions, versions
 from .load_balancer import CLUSTER_TAG
 from .network import StaticAddresses
 from .pki import IntermediateCa
+from .revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
 from .spec import ClusterSpec, ClusterTopology
 
 NAMESPACE = "istio-system"
@@ -141,11 +145,16 @@ def remote_istiod_values(
         },
         "istiodRemote": {
             "enabledLocalInjectorIstiod": True,
-            "injectionPath": f"/inject/cluster/{cluster.name}/net/{cluster.network}",
+            "injectionPath": injection_path(cluster, is_remote=True),
         },
         # The local istiod signs with `cacerts`: a new intermediate rolls it like a primary's.
         "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
     }
+
+
+def injection_path(cluster: ClusterSpec, is_remote: bool) -> str:
+    """The path the injection webhooks call: a remote's names its cluster and network."""
+    return f"/inject/cluster/{cluster.name}/net/{cluster.network}" if is_remote else "/inject"
 
 
 def east_west_gateway_values(
@@ -165,24 +174,17 @@ def east_west_gateway_values(
     }
 
 
-def expose_istiod_resources() -> tuple[dict[str, Any], dict[str, Any]]:
+def expose_istiod_resources(plan: RevisionPlan) -> tuple[dict[str, Any], dict[str, Any]]:
     """Gateway and VirtualService specs that pass 15012 (xDS and certificates, TLS end to end)
-    through the east-west gateway to istiod. Remotes inject and validate locally, so the webhook
-    port (15017) is not exposed."""
+    through the east-west gateway to istiod, each remote proxy to its own revision. Remotes inject
+    and validate locally, so the webhook port (15017) is not exposed."""
     gateway = {
         "selector": dict(EAST_WEST_SELECTOR),
         "servers": [
             {"port": {"name": "tls-istiod", "number": 15012, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
         ],
     }
-    istiod = "istiod.istio-system.svc.cluster.local"
-    virtual_service = {
-        "hosts": ["*"],
-        "gateways": ["istiod-gateway"],
-        "tls": [
-            {"match": [{"port": 15012, "sniHosts": ["*"]}], "route": [{"destination": {"host": istiod, "port": {"number": 15012}}}]},
-        ],
-    }
+    virtual_service = {"hosts": ["*"], "gateways": ["istiod-gateway"], "tls": revisions.xds_routes(plan)}
     return gateway, virtual_service
 
 
@@ -204,7 +206,8 @@ class IstioControlPlaneArgs:
     cluster: ClusterSpec
     topology: ClusterTopology
     mesh_id: str
-    istio_version: str
+    # The Istio versions installed side by side, and the tags pointing at them.
+    revisions: RevisionPlan
     ca: IntermediateCa
     # Pods need nodes: every release waits for them.
     node_group: pulumi.Resource
@@ -231,8 +234,8 @@ class IstioControlPlane(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     # The release that creates `istio-reader-service-account` (the base chart).
     reader_account: pulumi.Resource
-    # The release whose webhook injects sidecars into this cluster's pods (istiod; on a remote,
-    # the remote profile's webhook that calls the primary).
+    # What injects sidecars into this cluster's `istio-injection=enabled` pods: the istiod release
+    # the `default` tag points at, or the tag's webhook object (which waits for that release).
     injector: pulumi.Resource
     # The east-west gateway's load balancer address (a DNS name); None without a gateway.
     east_west_address: pulumi.Output[str] | None
@@ -247,7 +250,7 @@ class IstioControlPlane(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE,
                 # Tells istiod which network this cluster's workloads are on.
-                labels={"topology.istio.io/network": spec.network},
+                labels={"topology.istio.io/network": spec.network, **revisions.READINESS_GATE_LABEL},
                 # Tells a remote's webhook and the primary which istiod manages this cluster.
                 annotations={"topology.istio.io/controlPlaneClusters": topology.control_plane} if topology.is_remote else None,
             ),
@@ -262,22 +265,53 @@ class IstioControlPlane(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._name, self._args = name, args
-        base = self._release("base", "base", "istio-base", {"profile": "remote"} if topology.is_remote else {}, [namespace])
-        istiod = self._release(
-            "istiod",
-            "istiod",
-            "istiod",
-            istiod_values(args.mesh_id, spec, topology, args.ca.checksum, args.primary),
-            [base, cacerts],
-        )
+        plan = args.revisions
+        base_values = merge_values({"profile": "remote"} if topology.is_remote else {}, revisions.base_values(plan))
+        # One base (the CRDs, which stay backward compatible) for every revision: the newest.
+        base = self._release("base", "base", "istio-base", base_values, [namespace], version=plan.newest)
+        self._tags: dict[str, k8s.admissionregistration.v1.MutatingWebhookConfiguration] = {}
+        releases: dict[str, k8s.helm.v3.Release] = {}
+        # Revisioned first: the unrevisioned release turns its webhooks off only after the tag
+        # object serving `default` in its stead exists, so no pod is ever created without one.
+        for revision in sorted(plan.revisions, key=lambda r: r.unrevisioned):
+            taken_over = [self._tag(DEFAULT_TAG, releases)] if revision.unrevisioned and plan.default is not revision else []
+            releases[revision.version] = self._istiod_release(revision, [base, cacerts, *taken_over])
+        for tag in plan.webhook_tags():
+            self._tag(tag, releases)
         self.reader_account = base
-        self.injector = istiod
-        self._base, self._istiod = base, istiod
+        self.injector = releases[plan.default.version] if plan.default.unrevisioned else self._tags[DEFAULT_TAG]
+        self._base, self._istiods = base, [*releases.values(), *self._tags.values()]
         self.east_west_address = None
         self.remote_access = None
         self.register_outputs({"namespace": self.namespace})
 
-    def _release(self, role: str, chart: str, release_name: str, values: dict, depends_on: list, timeout: int = 600) -> k8s.helm.v3.Release:
+    def _istiod_release(self, revision: IstioRevision, depends_on: list) -> k8s.helm.v3.Release:
+        """One revision's istiod, highly available (users' `istioValues.istiod` still win)."""
+        args = self._args
+        values = istiod_values(args.mesh_id, args.cluster, args.topology, args.ca.checksum, args.primary)
+        values = merge_values(values, revisions.istiod_ha_values(revision))
+        values = merge_values(values, revisions.revision_values(args.revisions, revision, args.topology.is_remote, args.topology.exposes_istiod))
+        # Pods created in istio-system go through the controller's readiness-gate webhook (the
+        # namespace label), so istiod is made after the controller and removed before it.
+        after = [*depends_on, args.load_balancer_controller]
+        return self._release(revision.release, "istiod", revision.release, values, after, version=revision.version)
+
+    def _tag(self, tag: str, releases: Mapping[str, k8s.helm.v3.Release]) -> k8s.admissionregistration.v1.MutatingWebhookConfiguration:
+        """The tag's webhook object. Moving the tag patches it in place; it waits for the release
+        it points at, whose Service its webhooks call (with `failurePolicy: Fail`)."""
+        if tag not in self._tags:
+            revision = self._args.revisions.target(tag)
+            self._tags[tag] = k8s.admissionregistration.v1.MutatingWebhookConfiguration(
+                f"{self._name}-tag-{tag}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"istio-revision-tag-{tag}", labels=revisions.tag_labels(tag, revision)),
+                webhooks=revisions.tag_webhooks(tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.node_group, releases[revision.version]]),
+            )
+        return self._tags[tag]
+
+    def _release(
+        self, role: str, chart: str, release_name: str, values: dict, depends_on: list, *, version: str, timeout: int = 600
+    ) -> k8s.helm.v3.Release:
         args = self._args
         # A remote's Istio waits for everything through which its primary's istiod serves it.
         after_primary = list(args.primary.ready) if args.primary else []
@@ -285,7 +319,7 @@ class IstioControlPlane(pulumi.ComponentResource):
             f"{self._name}-{role}",
             name=release_name,
             chart=chart,
-            version=args.istio_version,
+            version=version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
             namespace=self.namespace,
             values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
@@ -308,13 +342,18 @@ class IstioControlPlane(pulumi.ComponentResource):
             "eastwest",
             "gateway",
             EAST_WEST_RELEASE,
-            east_west_gateway_values(args.cluster, args.east_west_allowed_cidrs, args.gateway_addresses),
-            [self._istiod, args.load_balancer_controller, *(after or [])],
+            merge_values(
+                east_west_gateway_values(args.cluster, args.east_west_allowed_cidrs, args.gateway_addresses),
+                _gateway_revision_values(args.revisions),
+            ),
+            [*self._istiods, args.load_balancer_controller, *(after or [])],
+            # The gateway's chart comes with the revision that injects it.
+            version=args.revisions.default.version,
             # The NLB must be provisioned before the Service reports an address.
             timeout=900,
         )
         # After base (the CRDs) and istiod (its validating webhook).
-        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[self._base, self._istiod])
+        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[self._base, *self._istiods])
         if topology.cross_network:
             _istio_resource(name, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
         # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
@@ -326,12 +365,21 @@ class IstioControlPlane(pulumi.ComponentResource):
         )
         self.east_west_address = balancer.dns_name
         if topology.exposes_istiod:
-            gateway_spec, virtual_service_spec = expose_istiod_resources()
+            gateway_spec, virtual_service_spec = expose_istiod_resources(args.revisions)
             exposure = [
                 _istio_resource(name, "istiod-gateway", "Gateway", gateway_spec, istio_config),
                 _istio_resource(name, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),
             ]
             self.remote_access = ControlPlaneAccess(address=self.east_west_address, ready=[gateway, *exposure])
+
+
+def _gateway_revision_values(plan: RevisionPlan) -> dict[str, Any]:
+    """HA, and injection by the revision `default` points at: a move of the tag relabels the pods
+    (`istio.io/rev`), which rolls them onto it. An unrevisioned `default` needs no label."""
+    values = revisions.gateway_ha_values(EAST_WEST_SELECTOR)
+    if not plan.default.unrevisioned:
+        values["revision"] = plan.default.name
+    return values
 
 
 def _istio_resource(

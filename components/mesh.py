@@ -166,7 +166,7 @@ class IstioMesh(pulumi.ComponentResource):
                 cluster=c,
                 topology=topology,
                 mesh_id=spec.mesh_id,
-                istio_version=spec.istio_version,
+                revisions=spec.revisions,
                 ca=ca,
                 node_group=eks.node_group,
                 load_balancer_controller=controller,
@@ -242,6 +242,8 @@ class IstioMesh(pulumi.ComponentResource):
                 "role": c.role,
                 "eastWestAddress": here.istio.east_west_address,
                 "eastWestStaticIps": addresses.public_ips if addresses else [],
+                # The istiod Deployments of the installed revisions, for `verify`.
+                "istiodDeployments": [r.release for r in spec.revisions.revisions],
                 # What `verify` expects helloworld in this cluster to answer; absent without samples.
                 **({"sampleVersion": sample_version(index)} if spec.deploy_samples else {}),
             }

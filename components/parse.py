@@ -17,6 +17,7 @@ from .istio_values import parse_istio_values
 from .limits import check_access_limits
 from .parse_clusters import DNS_LABEL, parse_clusters
 from .parse_pki import parse_pki
+from .parse_revisions import parse_revisions
 from .spec import ClusterSpec, MeshSpec
 from .validate import (
     ConfigError,
@@ -34,6 +35,8 @@ _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3
 TOP_LEVEL_KEYS = (
     "meshId",
     "istioVersion",
+    "istioRevisions",
+    "istioRevisionTags",
     "clusters",
     "apiAccessCidrs",
     "eastWestAllowedCidrs",
@@ -62,6 +65,7 @@ def parse_mesh_spec(
     _unknown_keys(raw, problems)
     mesh_id = _parse_mesh_id(raw.get("meshId", "mesh1"), problems)
     istio_version = _parse_istio_version(raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION), problems)
+    revisions = parse_revisions(raw, istio_version, problems)
 
     api_access_cidrs = _parse_api_access_cidrs(raw, problems)
 
@@ -90,6 +94,7 @@ def parse_mesh_spec(
     spec = MeshSpec(
         mesh_id=mesh_id,
         istio_version=istio_version,
+        revisions=revisions,
         clusters=tuple(clusters),
         api_access_cidrs=api_access_cidrs,
         pki=pki,

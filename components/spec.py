@@ -11,6 +11,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .revisions import RevisionPlan
+
 PROJECT = "istio-eks-mesh"
 ROLES = ("primary", "remote")
 # EKS only takes the control plane's subnets in these zones (AWS returns
@@ -173,6 +175,8 @@ class MeshSpec:
     # in the mesh are added to them).
     api_access_cidrs: tuple[str, ...]
     pki: PkiSpec = PkiSpec()
+    # `istioRevisions` and `istioRevisionTags`; None means one unrevisioned `istioVersion`.
+    revisions: RevisionPlan | None = None
     # Who may reach the east-west gateways (15443 and friends); None means the NAT addresses of
     # every VPC in the mesh, i.e. only mesh peers.
     east_west_allowed_cidrs: tuple[str, ...] | None = None
@@ -187,6 +191,8 @@ class MeshSpec:
     topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.revisions is None:
+            object.__setattr__(self, "revisions", RevisionPlan.single(self.istio_version))
         object.__setattr__(self, "topology", plan_topology(self.clusters))
 
     @property

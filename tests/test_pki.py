@@ -115,7 +115,8 @@ def test_root_key_stays_out_of_clusters_and_keys_are_secret(two_cluster_run):
 def test_istio_system_is_a_resource_labelled_with_the_network(two_cluster_run):
     for i in range(2):
         ns = two_cluster_run.one("kubernetes:core/v1:Namespace", f"c{i}-istio-namespace")
-        assert ns.inputs["metadata"] == {"name": "istio-system", "labels": {"topology.istio.io/network": f"network-c{i}"}}
+        labels = {"topology.istio.io/network": f"network-c{i}", "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
+        assert ns.inputs["metadata"] == {"name": "istio-system", "labels": labels}
         secret = two_cluster_run.one(SECRET, f"c{i}-istio-cacerts")
         assert two_cluster_run.depends_on(secret, ns)
         assert secret.provider_urn == two_cluster_run.one("pulumi:providers:kubernetes", f"c{i}-k8s").urn

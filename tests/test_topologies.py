@@ -12,6 +12,7 @@ from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR
 from tests.harness import Run, cached_run, resolve, run_program
 from tests.impact import change_impact
+from tests.test_revisions import without_ha
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -82,7 +83,8 @@ def test_the_default_model_is_unchanged():
 def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -> None:
     """A remote's istiod: a local injector and validator; xDS from the primary by the NLB's name."""
     clusters, _ = resolve(run.exports["clusters"])
-    remote_istiod = values(run, remote, "istiod")
+    # HA values are tested in test_revisions.
+    remote_istiod = without_ha(values(run, remote, "istiod"))
     address = remote_istiod["global"].pop("remotePilotAddress")
     assert address == clusters[primary]["eastWestAddress"]
     # A DNS name: the chart renders `istiod-remote` as an ExternalName to the NLB, whose nodes in

@@ -51,6 +51,8 @@ class ClusterTarget:
     role: str = "primary"
     # Clusters on their primary's network, or in a one-network mesh, have no east-west gateway.
     has_gateway: bool = True
+    # One per installed Istio revision (`istiod`, `istiod-1-31-0`).
+    istiods: tuple[str, ...] = ("istiod",)
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def check_cluster(
     primary = target.role != "remote"
     try:
         # Every cluster runs istiod: a remote's only injects sidecars and validates config.
-        results = [_ready(api, name, "istiod", ISTIO_NAMESPACE, "istiod")]
+        results = [_ready(api, name, istiod, ISTIO_NAMESPACE, istiod) for istiod in target.istiods]
         if target.has_gateway:
             results.append(_ready(api, name, "east-west gateway", ISTIO_NAMESPACE, "istio-eastwestgateway"))
             addresses = api.service_addresses(ISTIO_NAMESPACE, "istio-eastwestgateway")

@@ -108,7 +108,17 @@ def _target(name: str, entry: Any) -> ClusterTarget:
         sample_version=fields["sampleVersion"],
         role=role,
         has_gateway=fields["eastWestAddress"] is not None,
+        istiods=_istiods(where, entry.get("istiodDeployments")),
     )
+
+
+def _istiods(where: str, value: Any) -> tuple[str, ...]:
+    """The istiod Deployments of the cluster's revisions; stacks without the output have one."""
+    if value is None:
+        return ("istiod",)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise UsageError(f"{where}: `istiodDeployments` must be a list of names, got {_kind(value)} {_shown(value)}")
+    return tuple(value)
 
 
 def targets_from_outputs(outputs: Any) -> list[ClusterTarget]:

@@ -1,0 +1,100 @@
+"""`istioRevisions` and `istioRevisionTags`: which Istio versions run side by side and which tag
+points at which (the rules in `revisions.py`). Pure; problems are collected, never raised."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from . import versions
+from .revisions import DEFAULT_TAG, IstioRevision, RevisionPlan, revision_name, version_key
+from .validate import Problems, expect, type_name
+
+MAX_REVISIONS = 2
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
+# A tag is a label value (`istio.io/rev=<tag>`) and part of an object name.
+_TAG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def parse_revisions(raw: Mapping[str, Any], istio_version: Any, problems: Problems) -> RevisionPlan | None:
+    """The plan, or None if a problem was found. `istio_version` is `istioVersion` as parsed
+    (its own problems already reported); set next to `istioRevisions`, it names the version that
+    is the unrevisioned release a stack deployed before revisions has."""
+    if raw.get("istioRevisions") is None:
+        versions_ = [istio_version] if isinstance(istio_version, str) and _VERSION.fullmatch(istio_version) else None
+        unrevisioned = istio_version
+    else:
+        versions_ = _parse_versions(raw["istioRevisions"], problems)
+        unrevisioned = raw.get("istioVersion")
+        if versions_ and unrevisioned is not None and unrevisioned not in versions_:
+            problems.add(
+                "istioVersion",
+                f"{unrevisioned!r} is not one of istioRevisions {versions_}: next to istioRevisions, istioVersion names"
+                " the installed version that is the unrevisioned `istiod` release (a stack deployed before"
+                " revisions); add it to istioRevisions, or remove istioVersion once that version is removed",
+            )
+            return None
+    if not versions_:
+        return None
+    revisions = tuple(IstioRevision(v, "" if v == unrevisioned else revision_name(v)) for v in versions_)
+    tags = _parse_tags(raw.get("istioRevisionTags"), revisions, problems)
+    return RevisionPlan(revisions=revisions, tags=tags) if tags is not None else None
+
+
+def _parse_versions(value: Any, problems: Problems) -> list[str] | None:
+    key = "istioRevisions"
+    example = f'["{versions.DEFAULT_ISTIO_VERSION}"]'
+    if not expect(value, list, key, problems, example):
+        return None
+    if not 1 <= len(value) <= MAX_REVISIONS:
+        problems.add(
+            key,
+            f"lists {len(value)} versions; install one, or two side by side during a canary upgrade"
+            " (remove the old version before adding a third)",
+        )
+        return None
+    minimum = ".".join(map(str, versions.MIN_ISTIO_VERSION))
+    good = []
+    for index, version in enumerate(value):
+        path = f"{key}[{index}]"
+        if not isinstance(version, str):
+            problems.add(path, f"must be a version string like \"{versions.DEFAULT_ISTIO_VERSION}\", got {type_name(version)} {version!r}")
+        elif not _VERSION.fullmatch(version):
+            problems.add(path, f"{version!r} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or pre-release suffix)")
+        elif version_key(version) < versions.MIN_ISTIO_VERSION:
+            problems.add(path, f"{version} is older than {minimum}, the oldest release this program's Helm values fit")
+        elif version in good:
+            problems.add(path, f"{version} is listed twice; each version is one revision")
+        else:
+            good.append(version)
+    return good if len(good) == len(value) else None
+
+
+def _parse_tags(value: Any, revisions: tuple[IstioRevision, ...], problems: Problems) -> dict[str, str] | None:
+    key = "istioRevisionTags"
+    installed = [r.version for r in revisions]
+    if value is None:
+        return {DEFAULT_TAG: installed[0]}
+    if not expect(value, dict, key, problems, f'{{"default": "{installed[0]}"}}'):
+        return None
+    ok = True
+    names = {r.name for r in revisions if r.name}
+    for tag, version in value.items():
+        path = f"{key}.{tag}"
+        if not (isinstance(tag, str) and _TAG.fullmatch(tag)):
+            problems.add(path, f"tag {tag!r} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"canary\"")
+            ok = False
+        elif tag in names:
+            problems.add(path, f"tag {tag!r} is the name of a revision, whose own webhook already serves istio.io/rev={tag}; pick another name")
+            ok = False
+        if not isinstance(version, str) or version not in installed:
+            problems.add(path, f"points at {version!r}, which is not one of istioRevisions {installed}; a tag points at an installed version")
+            ok = False
+    if DEFAULT_TAG not in value:
+        problems.add(
+            key,
+            f"has no `{DEFAULT_TAG}` tag; it serves istio-injection=enabled and the gateways, so say which"
+            f" version it points at, e.g. {{\"{DEFAULT_TAG}\": \"{installed[0]}\"}}",
+        )
+        ok = False
+    return dict(value) if ok else None

@@ -1,0 +1,213 @@
+"""Istio canary revisions and revision tags, and the high-availability values of the control plane
+and the gateways. Pure values: `istio.py` turns them into releases and webhook objects.
+
+A revision is one istiod release of one Istio version, named after it (`1.31.0` -> `1-31-0`:
+Deployment, Service and webhooks `istiod-1-31-0`). A stack deployed before revisions existed has
+an unrevisioned release `istiod`; while `istioVersion` names one of `istioRevisions` (or
+`istioRevisions` is unset) that version stays that release, so nothing is reinstalled. Changing
+its `revision` in place would rename its Deployment and the Service its proxies connect to.
+
+A tag is a name namespaces select with `istio.io/rev=<tag>`; the tag `default` also serves
+`istio-injection=enabled`, pods labelled `sidecar.istio.io/inject=true`, and the gateways. Each tag
+is one MutatingWebhookConfiguration `istio-revision-tag-<tag>` (what `istioctl tag set` writes,
+from the chart's revision-tags-mwc.yaml), a Pulumi object of its own rather than the `revisionTags`
+of a release: moving a tag then patches the one object in place (its webhooks call the new
+revision's Service at once), where two releases would both claim the object during the move. The
+unrevisioned release serves `default` through its own webhooks; while `default` is elsewhere they
+are off (`global.operatorManageWebhooks`), so exactly one control plane injects every tag.
+
+Chart keys (1.30.3 values.yaml): istiod `revision`, `global.operatorManageWebhooks`,
+`meshConfig.defaultConfig.discoveryAddress`, `env` (the Deployment reads `env`, not `pilot.env`),
+`autoscaleMin`, `replicaCount`, `topologySpreadConstraints`; gateway `revision`, `replicaCount`,
+`autoscaling.minReplicas`, `podDisruptionBudget`, `topologySpreadConstraints`; base `defaultRevision`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+NAMESPACE = "istio-system"
+DEFAULT_TAG = "default"
+ZONE_KEY = "topology.kubernetes.io/zone"
+# The load balancer controller adds a readiness gate to pods in a namespace with this label: a
+# rolling gateway pod is replaced only once the NLB target of its successor is healthy.
+READINESS_GATE_LABEL = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
+# At least two pods, so a drain or a rollout never leaves none; the charts' PDB renders only then.
+MIN_REPLICAS = 2
+
+
+def revision_name(version: str) -> str:
+    return version.replace(".", "-")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+@dataclass(frozen=True)
+class IstioRevision:
+    version: str
+    # The chart's `revision`; "" for the unrevisioned release of a stack deployed before revisions.
+    name: str
+
+    @property
+    def unrevisioned(self) -> bool:
+        return not self.name
+
+    @property
+    def release(self) -> str:
+        """The Helm release, the Pulumi role, the Deployment and the Service: all one name."""
+        return f"istiod-{self.name}" if self.name else "istiod"
+
+    @property
+    def label(self) -> str:
+        """The `istio.io/rev` label of its pods and webhooks, which its istiod answers to."""
+        return self.name or "default"
+
+    @property
+    def remote_service(self) -> str:
+        """On a remote with a local injector: the Service its proxies take xDS from (an
+        ExternalName to the primary), as the chart's remote-istiod-service.yaml names it."""
+        return f"{self.release}-remote"
+
+
+@dataclass(frozen=True)
+class RevisionPlan:
+    """One or two revisions side by side, and the tags pointing at them."""
+
+    revisions: tuple[IstioRevision, ...]
+    # tag -> version; always has `default`.
+    tags: Mapping[str, str]
+
+    @classmethod
+    def single(cls, version: str) -> RevisionPlan:
+        """A stack that never set `istioRevisions`: one unrevisioned release, as before."""
+        return cls(revisions=(IstioRevision(version, ""),), tags={DEFAULT_TAG: version})
+
+    def revision(self, version: str) -> IstioRevision:
+        return next(r for r in self.revisions if r.version == version)
+
+    def target(self, tag: str) -> IstioRevision:
+        return self.revision(self.tags[tag])
+
+    @property
+    def default(self) -> IstioRevision:
+        return self.target(DEFAULT_TAG)
+
+    @property
+    def newest(self) -> str:
+        """The version of the one `base` (CRDs) release: CRDs are backward compatible."""
+        return max((r.version for r in self.revisions), key=version_key)
+
+    def webhook_tags(self) -> list[str]:
+        """Tags with a webhook object of their own: all but a `default` the unrevisioned release serves."""
+        return [t for t in sorted(self.tags) if not (t == DEFAULT_TAG and self.target(t).unrevisioned)]
+
+
+def zone_spread(selector: Mapping[str, str]) -> dict[str, Any]:
+    # ScheduleAnyway: a zone without room delays nothing, the scheduler only prefers the spread.
+    return {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": dict(selector)}}
+
+
+def istiod_ha_values(revision: IstioRevision) -> dict[str, Any]:
+    # replicaCount counts only when a user turns autoscaling off; the chart's PDB (minAvailable 1,
+    # on by default) renders once the minimum exceeds one.
+    return {
+        "autoscaleMin": MIN_REPLICAS,
+        "replicaCount": MIN_REPLICAS,
+        "topologySpreadConstraints": [zone_spread({"app": "istiod", "istio.io/rev": revision.label})],
+    }
+
+
+def gateway_ha_values(selector: Mapping[str, str]) -> dict[str, Any]:
+    # The gateway chart renders its PDB only when `podDisruptionBudget` is set and the minimum exceeds one.
+    return {
+        "replicaCount": MIN_REPLICAS,
+        "autoscaling": {"minReplicas": MIN_REPLICAS},
+        "podDisruptionBudget": {"minAvailable": 1},
+        "topologySpreadConstraints": [zone_spread(selector)],
+    }
+
+
+def revision_values(plan: RevisionPlan, revision: IstioRevision, is_remote: bool, serves_remotes: bool) -> dict[str, Any]:
+    """What a revision adds to its istiod's values."""
+    values: dict[str, Any] = {}
+    if revision.unrevisioned:
+        if plan.default is not revision:
+            # Its own webhooks serve `default`; the tag's object serves it now.
+            values["global"] = {"operatorManageWebhooks": True}
+        return values
+    values["revision"] = revision.name
+    if is_remote:
+        # The chart names the remote's xDS Service `istiod-<rev>-remote` but points the mesh config
+        # at `istiod-remote`, which only an unrevisioned release renders.
+        values["meshConfig"] = {"defaultConfig": {"discoveryAddress": f"{revision.remote_service}.{NAMESPACE}.svc:15012"}}
+    if serves_remotes:
+        # The remotes' proxies of this revision dial `istiod-<rev>-remote`: istiod's serving
+        # certificate must name it (it names `istiod-<rev>` and `istiod-remote` by itself).
+        values["env"] = {"ISTIOD_CUSTOM_HOST": f"{revision.remote_service}.{NAMESPACE}.svc"}
+    return values
+
+
+def base_values(plan: RevisionPlan) -> dict[str, Any]:
+    """The base chart's `istiod-default-validator` calls the revision `default` points at (by
+    default the unrevisioned `istiod`, which a stack without one lacks)."""
+    return {} if plan.default.unrevisioned else {"defaultRevision": plan.default.name}
+
+
+def _webhook(prefix: str, service: dict[str, Any], namespace: list[dict], pod: list[dict]) -> dict[str, Any]:
+    return {
+        "name": f"{prefix}sidecar-injector.istio.io",
+        "clientConfig": {"service": service},
+        "sideEffects": "None",
+        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+        "failurePolicy": "Fail",
+        "reinvocationPolicy": "Never",
+        "admissionReviewVersions": ["v1"],
+        "namespaceSelector": {"matchExpressions": namespace},
+        "objectSelector": {"matchExpressions": pod},
+    }
+
+
+def _is(key: str, *values: str) -> dict[str, Any]:
+    return {"key": key, "operator": "In", "values": list(values)}
+
+
+def _absent(key: str) -> dict[str, Any]:
+    return {"key": key, "operator": "DoesNotExist"}
+
+
+def tag_webhooks(tag: str, revision: IstioRevision, injection_path: str) -> list[dict[str, Any]]:
+    """The webhooks of `istio-revision-tag-<tag>`, as the istiod chart's revision-tags-mwc.yaml
+    renders them (1.30). The istiod whose revision the object's `istio.io/rev` label names patches
+    in its CA bundle."""
+    service = {"name": revision.release, "namespace": NAMESPACE, "path": injection_path, "port": 443}
+    not_disabled = {"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}
+    hooks = [
+        _webhook("rev.namespace.", service, [_is("istio.io/rev", tag), _absent("istio-injection")], [not_disabled]),
+        _webhook("rev.object.", service, [_absent("istio.io/rev"), _absent("istio-injection")], [not_disabled, _is("istio.io/rev", tag)]),
+    ]
+    if tag == DEFAULT_TAG:
+        hooks += [
+            _webhook("namespace.", service, [_is("istio-injection", "enabled")], [not_disabled]),
+            _webhook("object.", service, [_absent("istio-injection"), _absent("istio.io/rev")], [_is("sidecar.istio.io/inject", "true"), _absent("istio.io/rev")]),
+        ]
+    return hooks
+
+
+def tag_labels(tag: str, revision: IstioRevision) -> dict[str, str]:
+    return {"istio.io/tag": tag, "istio.io/rev": revision.label, "app": "sidecar-injector", "app.kubernetes.io/name": "istiod"}
+
+
+def xds_routes(plan: RevisionPlan) -> list[dict[str, Any]]:
+    """The primary's east-west routes to istiod on 15012, by the name (SNI) the remotes' proxies
+    dial: `istiod-<rev>-remote` to that revision; anything else (`istiod-remote`, the unrevisioned
+    remote's proxies) to the unrevisioned istiod, or without one to the revision `default` names."""
+    def route(sni: str, release: str) -> dict[str, Any]:
+        host = f"{release}.{NAMESPACE}.svc.cluster.local"
+        return {"match": [{"port": 15012, "sniHosts": [sni]}], "route": [{"destination": {"host": host, "port": {"number": 15012}}}]}
+
+    revisioned = [r for r in plan.revisions if not r.unrevisioned]
+    fallback = next((r for r in plan.revisions if r.unrevisioned), plan.default)
+    return [*(route(f"{r.remote_service}.{NAMESPACE}.svc", r.release) for r in revisioned), route("*", fallback.release)]
