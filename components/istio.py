@@ -111,7 +111,9 @@ def istiod_values(
     }
     if topology.exposes_istiod:
         # Lets istiod serve remote clusters (their injection and discovery) besides its own.
-        values["pilot"] = {"env": {"EXTERNAL_ISTIOD": "true"}}
+        # The chart reads istiod's environment from `env` (or `global.externalIstiod`); a `pilot`
+        # section, as older charts had, is ignored without a word.
+        values["env"] = {"EXTERNAL_ISTIOD": "true"}
     return values
 
 

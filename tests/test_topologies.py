@@ -70,7 +70,7 @@ def test_the_default_model_is_unchanged():
     run = mesh({"name": "a", "region": "us-east-1"}, {"name": "b", "region": "us-west-2"})
     assert peerings(run) == []
     for c in ("a", "b"):
-        assert "pilot" not in values(run, c, "istiod") and "profile" not in values(run, c, "istiod")
+        assert "env" not in values(run, c, "istiod") and "profile" not in values(run, c, "istiod")
         annotations = values(run, c, "eastwest")["service"]["annotations"]
         assert not any("eip-allocations" in k or "subnets" in k for k in annotations)
         assert has(run, CR.format("Gateway"), f"{c}-istio-cross-network-gateway")
@@ -123,7 +123,7 @@ def test_primary_remote_on_two_networks():
     assert clusters["p"]["eastWestStaticIps"] == [] and clusters["r"]["role"] == "remote"
 
     # The primary serves remotes and exposes xDS (15012) only on its gateway.
-    assert values(run, "p", "istiod")["pilot"] == {"env": {"EXTERNAL_ISTIOD": "true"}}
+    assert values(run, "p", "istiod")["env"] == {"EXTERNAL_ISTIOD": "true"}
     gateway = run.one(CR.format("Gateway"), "p-istio-istiod-gateway").inputs["spec"]
     assert [(s["port"]["number"], s["tls"]["mode"]) for s in gateway["servers"]] == [(15012, "PASSTHROUGH")]
     routes = run.one(CR.format("VirtualService"), "p-istio-istiod-vs").inputs["spec"]["tls"]
@@ -207,7 +207,7 @@ def test_multi_primary_on_one_network_peers_the_vpcs_across_regions():
     run = mesh(*MULTI_PRIMARY_ONE_NETWORK)
     for c in ("a", "b"):
         assert values(run, c, "istiod")["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": c}, "network": "n1"}
-        assert "pilot" not in values(run, c, "istiod") and values(run, c, "base") == {}
+        assert "env" not in values(run, c, "istiod") and values(run, c, "base") == {}
     clusters, _ = resolve(run.exports["clusters"])
     assert clusters["a"]["eastWestAddress"] is None and clusters["b"]["eastWestAddress"] is None
     assert not has(run, RELEASE, "a-istio-eastwest") and not has(run, RELEASE, "b-istio-eastwest")
@@ -250,7 +250,7 @@ def test_mixed_mesh():
     assert has(run, CR.format("Gateway"), "p1-istio-istiod-gateway") and has(run, CR.format("Gateway"), "p1-istio-cross-network-gateway")
     assert has(run, CR.format("Gateway"), "p2-istio-cross-network-gateway") and not has(run, CR.format("Gateway"), "p2-istio-istiod-gateway")
     assert not has(run, RELEASE, "r1-istio-eastwest")
-    assert "pilot" not in values(run, "p2", "istiod")
+    assert "env" not in values(run, "p2", "istiod")
     remote_values_served_by(run, "r1", "p1", "n1")
     # Primaries watch every other cluster, the other primary's remote included; remotes nothing.
     assert secret_pairs(run) == {("p1", "r1"), ("p1", "p2"), ("p2", "p1"), ("p2", "r1")}
