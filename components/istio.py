@@ -41,7 +41,8 @@ from .load_balancer import CLUSTER_TAG
 from .network import StaticAddresses
 from .pki import IntermediateCa
 from .revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
-from .spec import ClusterSpec, ClusterTopology
+from .spec import ClusterSpec, ClusterTopology, TrafficSpec
+from .traffic import mesh_config_values
 
 NAMESPACE = "istio-system"
 EAST_WEST_RELEASE = "istio-eastwestgateway"
@@ -94,6 +95,7 @@ def istiod_values(
     topology: ClusterTopology,
     ca_checksum: pulumi.Input[str],
     primary: ControlPlaneAccess | None = None,
+    traffic: TrafficSpec = TrafficSpec(),
 ) -> dict[str, Any]:
     identity = {
         "meshID": mesh_id,
@@ -102,12 +104,14 @@ def istiod_values(
     }
     if topology.is_remote:
         assert primary is not None, "a remote needs its primary's address"
-        return remote_istiod_values(cluster, identity, ca_checksum, primary)
+        return {**remote_istiod_values(cluster, identity, ca_checksum, primary), **mesh_config_values(traffic, serves_xds=False)}
     values: dict[str, Any] = {
         "global": identity,
         # A new intermediate or trust bundle changes this annotation and so rolls istiod: it
         # reloads a new intermediate by itself, but ignores a changed root bundle until it restarts.
         "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
+        # Mesh-wide traffic defaults; this istiod also configures its remotes' proxies.
+        **mesh_config_values(traffic),
     }
     if topology.exposes_istiod:
         # Lets istiod serve remote clusters (their injection and discovery) besides its own.
@@ -227,6 +231,7 @@ class IstioControlPlaneArgs:
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # The extra values came from an encrypted config key: keep the releases' values secret.
     extra_values_secret: bool = False
+    traffic: TrafficSpec = TrafficSpec()
 
 
 class IstioControlPlane(pulumi.ComponentResource):
@@ -290,7 +295,7 @@ class IstioControlPlane(pulumi.ComponentResource):
     def _istiod_release(self, revision: IstioRevision, depends_on: list) -> k8s.helm.v3.Release:
         """One revision's istiod, highly available (users' `istioValues.istiod` still win)."""
         args = self._args
-        values = istiod_values(args.mesh_id, args.cluster, args.topology, args.ca.checksum, args.primary)
+        values = istiod_values(args.mesh_id, args.cluster, args.topology, args.ca.checksum, args.primary, args.traffic)
         values = merge_values(values, revisions.istiod_ha_values(revision))
         values = merge_values(values, revisions.revision_values(args.revisions, revision, args.topology.is_remote, args.topology.exposes_istiod))
         # Pods created in istio-system go through the controller's readiness-gate webhook (the

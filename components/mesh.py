@@ -24,8 +24,9 @@ from .network import Vpc, VpcArgs
 from .peering import PeerSide, VpcPeering, VpcPeeringArgs
 from .pki import IntermediateCa, IntermediateCaArgs, mesh_roots
 from .remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
-from .samples import SampleWorkloads, SampleWorkloadsArgs, sample_version
+from .samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
 from .spec import ClusterSpec, MeshSpec
+from .traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 
 
 @dataclass
@@ -78,6 +79,7 @@ class IstioMesh(pulumi.ComponentResource):
         for c in spec.primaries_first:
             self._add_cluster(spec, c, networks[c.name], access)
         self._peerings(spec)
+        self._traffic(spec)
         if spec.deploy_samples:
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
@@ -177,6 +179,7 @@ class IstioMesh(pulumi.ComponentResource):
                 primary=self.clusters[topology.control_plane].istio.remote_access if topology.is_remote else None,
                 extra_values=spec.istio_values,
                 extra_values_secret=spec.istio_values_secret,
+                traffic=spec.traffic,
             ),
             opts=in_cluster,
         )
@@ -196,6 +199,19 @@ class IstioMesh(pulumi.ComponentResource):
 
         for a, b in spec.peerings:
             VpcPeering(f"{a.name}-{b.name}-peering", VpcPeeringArgs(requester=side(a), accepter=side(b)), opts=self._child())
+
+    def _traffic(self, spec: MeshSpec) -> None:
+        """The mesh-wide DestinationRule in every primary, whose istiod also serves its remotes."""
+        if not spec.traffic.locality_load_balancing:
+            return
+        for c in spec.clusters:
+            if not c.is_remote:
+                here = self.clusters[c.name]
+                MeshTraffic(
+                    f"{c.name}-traffic",
+                    MeshTrafficArgs(traffic=spec.traffic, istiod=here.istio.injector),
+                    opts=self._child(kubernetes=here.eks.provider),
+                )
 
     def _discovery(self, spec: MeshSpec, c: ClusterSpec) -> None:
         """The remote secrets between `c` and the clusters built before it, both ways, wherever the
@@ -225,7 +241,12 @@ class IstioMesh(pulumi.ComponentResource):
                 injectors += [self.clusters[control_plane].istio.injector, self._remote_secrets[control_plane, c.name]]
             SampleWorkloads(
                 f"{c.name}-samples",
-                SampleWorkloadsArgs(version=sample_version(index), istiod=injectors),
+                SampleWorkloadsArgs(
+                    version=sample_version(index),
+                    istiod=injectors,
+                    # Istio config is read from a primary's API server only.
+                    destination_rule=None if c.is_remote else sample_rule_spec(spec, SAMPLE_HOST),
+                ),
                 opts=self._child(kubernetes=self.clusters[c.name].eks.provider),
             )
 
@@ -246,6 +267,8 @@ class IstioMesh(pulumi.ComponentResource):
                 "istiodDeployments": [r.release for r in spec.revisions.revisions],
                 # What `verify` expects helloworld in this cluster to answer; absent without samples.
                 **({"sampleVersion": sample_version(index)} if spec.deploy_samples else {}),
+                # Tells `verify` that callers stay local, so not every version answers every cluster.
+                "localityLoadBalancing": spec.traffic.locality_load_balancing,
             }
 
         return {c.name: of(index, c) for index, c in enumerate(spec.clusters)}

@@ -18,6 +18,7 @@ from .limits import check_access_limits
 from .parse_clusters import DNS_LABEL, parse_clusters
 from .parse_pki import parse_pki
 from .parse_revisions import parse_revisions
+from .parse_traffic import parse_traffic
 from .spec import ClusterSpec, MeshSpec
 from .validate import (
     ConfigError,
@@ -46,6 +47,7 @@ TOP_LEVEL_KEYS = (
     "istioValues",
     "deploySamples",
     *parse_eks.TOP_LEVEL_KEYS,
+    "trafficPolicy",
 )
 
 
@@ -89,6 +91,7 @@ def parse_mesh_spec(
     check_access_limits(clusters, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
+    traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
     if problems.items:
         raise ConfigError(problems.items)
     spec = MeshSpec(
@@ -103,6 +106,7 @@ def parse_mesh_spec(
         deploy_samples=deploy_samples,
         istio_values_secret="istioValues" in secret_keys,
         access=access,
+        traffic=traffic,
     )
     _check_derived_names(spec, problems)
     for index, cluster in enumerate(spec.clusters):

@@ -10,6 +10,7 @@ version. `python -m verify` checks exactly that.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,6 +18,7 @@ import pulumi_kubernetes as k8s
 from . import versions
 
 NAMESPACE = "sample"
+SAMPLE_HOST = f"helloworld.{NAMESPACE}.svc.cluster.local"
 
 
 def sample_version(index: int) -> str:
@@ -29,6 +31,9 @@ class SampleWorkloadsArgs:
     # Pods must be created after the injection webhook exists, or they start without sidecars:
     # the istiod release(s) that serve this cluster.
     istiod: list[pulumi.Resource]
+    # helloworld's DestinationRule (subsets per cluster and network, the mesh's traffic policy), in
+    # the clusters whose API server istiod reads config from (primaries); None elsewhere.
+    destination_rule: dict[str, Any] | None = None
 
 
 class SampleWorkloads(pulumi.ComponentResource):
@@ -69,6 +74,15 @@ class SampleWorkloads(pulumi.ComponentResource):
                 ]
             ),
         )
+        if args.destination_rule is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-helloworld-rule",
+                api_version="networking.istio.io/v1",
+                kind="DestinationRule",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="helloworld", namespace=ns),
+                spec=args.destination_rule,
+                opts=child,
+            )
         k8s.core.v1.ServiceAccount(f"{name}-sleep", metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns), opts=child)
         self._deployment(
             f"{name}-sleep",

@@ -111,6 +111,18 @@ class PkiSpec:
 
 
 @dataclass(frozen=True)
+class TrafficSpec:
+    """Mesh-wide traffic defaults (`trafficPolicy`), applied by every primary's istiod."""
+
+    # Sidecars answer DNS for mesh services, so a name that exists only in another cluster resolves.
+    dns_proxy: bool = True
+    # Locality-aware routing: callers stay in their zone/region while it has healthy endpoints.
+    locality_load_balancing: bool = True
+    # (from region, to region): where a region's callers go first when it has no healthy endpoint.
+    failover: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ClusterTopology:
     """Where one cluster sits in the mesh, decided from the whole config."""
 
@@ -187,6 +199,7 @@ class MeshSpec:
     # `istioValues` was stored encrypted: the Helm values that carry it stay secret.
     istio_values_secret: bool = False
     access: ClusterAccess = ClusterAccess()
+    traffic: TrafficSpec = TrafficSpec()
     # Derived from `clusters`, never set by hand.
     topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
 

@@ -86,6 +86,8 @@ def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -
     # HA values are tested in test_revisions.
     remote_istiod = without_ha(values(run, remote, "istiod"))
     address = remote_istiod["global"].pop("remotePilotAddress")
+    # The local injector's proxy defaults (trafficPolicy.dnsProxy; tests/test_traffic.py).
+    assert remote_istiod.pop("meshConfig") == {"defaultConfig": {"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "true"}}}
     assert address == clusters[primary]["eastWestAddress"]
     # A DNS name: the chart renders `istiod-remote` as an ExternalName to the NLB, whose nodes in
     # every zone answer, rather than one Elastic IP in one zone.
