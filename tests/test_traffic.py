@@ -11,6 +11,7 @@ from components.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve
 from tests.impact import CREATED, REPLACED, UNCHANGED, UPDATED, change_impact
+from verify.cli import targets_from_outputs
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 RULE = "kubernetes:networking.istio.io/v1:DestinationRule"
@@ -146,7 +147,9 @@ def test_each_option_turns_off_alone(traffic, dns, rule):
     sample = rules(run)["p-samples-helloworld-rule"].inputs["spec"]
     # The samples' rule replaces the mesh-wide one for helloworld, so it carries the same policy.
     assert ("trafficPolicy" in sample) is rule
-    assert resolve(run.exports["clusters"])[0]["p"]["localityLoadBalancing"] is rule
+    # `verify` learns from the outputs whether callers stay local.
+    targets = targets_from_outputs({"clusters": resolve(run.exports["clusters"])[0]})
+    assert [t.local_first for t in targets] == [rule, rule]
 
 
 def test_samples_rule_has_a_subset_per_cluster_and_network_with_istios_endpoint_labels():

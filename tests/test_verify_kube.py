@@ -4,6 +4,7 @@ requests, paths and label selectors, and how errors become verify's messages."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,13 +27,39 @@ OBJECTS = {
 }
 
 
+# The sample Deployments (and istiod) of each fake cluster (a kubeconfig server `…/clusters/<name>`):
+# name -> replicas, which the scale subresource sets and the status reports as all ready.
+SAMPLES: dict[str, dict[str, int]] = {}
+SCALED: list[tuple[str, str, int]] = []
+_SAMPLE_DEPLOYMENT = re.compile(
+    r"^(?:/clusters/(?P<cluster>[^/]+))?/apis/apps/v1/namespaces/(?:sample|istio-system)/deployments/(?P<name>[^/]+)/(?P<sub>status|scale)$"
+)
+
+
 class FakeApiServer(BaseHTTPRequestHandler):
     token = "reader-token"
+
+    def do_PATCH(self):  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        match = _SAMPLE_DEPLOYMENT.match(urlparse(self.path).path)
+        deployments = SAMPLES.get(match["cluster"], {}) if match and match["sub"] == "scale" else {}
+        if match is None or match["name"] not in deployments:
+            return self._send(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
+        deployments[match["name"]] = body["spec"]["replicas"]
+        SCALED.append((match["cluster"], match["name"], body["spec"]["replicas"]))
+        return self._send(200, {"kind": "Scale", "apiVersion": "autoscaling/v1", "spec": {"replicas": body["spec"]["replicas"]}})
 
     def do_GET(self):  # noqa: N802 - http.server's name
         url = urlparse(self.path)
         if self.headers.get("Authorization") != f"Bearer {self.token}":
             return self._send(401, {"kind": "Status", "code": 401, "reason": "Unauthorized"})
+        match = _SAMPLE_DEPLOYMENT.match(url.path)
+        if match and match["sub"] == "status" and match["name"] in SAMPLES.get(match["cluster"], {}):
+            replicas = SAMPLES[match["cluster"]][match["name"]]
+            return self._send(200, {
+                "kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": match["name"]},
+                "spec": {"replicas": replicas, "selector": {}, "template": {}}, "status": {"readyReplicas": replicas},
+            })
         if url.path == "/api/v1/namespaces/istio-system/secrets":
             assert parse_qs(url.query)["labelSelector"] == ["istio/multiCluster=true"]
             secrets = [
@@ -65,7 +92,7 @@ def server():
     httpd.shutdown()
 
 
-def target(server: str, token: str = "reader-token") -> ClusterTarget:
+def target(server: str, token: str = "reader-token", name: str = "east", **fields) -> ClusterTarget:
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -74,7 +101,7 @@ def target(server: str, token: str = "reader-token") -> ClusterTarget:
         "current-context": "east",
         "users": [{"name": "east", "user": {"token": token}}],
     }
-    return ClusterTarget(name="east", kubeconfig=kubeconfig, endpoint=server, sample_version="v1")
+    return ClusterTarget(**{"name": name, "kubeconfig": kubeconfig, "endpoint": server, "sample_version": "v1", **fields})
 
 
 def test_reads_deployments_services_and_remote_secrets(server):

@@ -40,6 +40,9 @@ class ClusterApi(Protocol):
     def run_in_deployment(self, namespace: str, app: str, command: list[str], timeout: int) -> str:
         """Runs `command` in a pod of the Deployment labelled app=<app>; returns its stdout."""
 
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> bool:
+        """Sets the Deployment's replicas (`--drill` only); False if there is no such Deployment."""
+
 
 @dataclass(frozen=True)
 class ClusterTarget:
@@ -53,6 +56,9 @@ class ClusterTarget:
     has_gateway: bool = True
     # One per installed Istio revision (`istiod`, `istiod-1-31-0`).
     istiods: tuple[str, ...] = ("istiod",)
+    # The mesh keeps callers local (`trafficPolicy.localityLoadBalancing`): a healthy cluster
+    # answers from its own version, so other versions need not answer.
+    local_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,21 @@ def parse_versions(output: str) -> Counter:
     return counts
 
 
-def judge_traffic(source: str, counts: Counter, expected: dict[str, str]) -> Result:
-    """Passes if every request succeeded and every cluster's version answered at least once."""
+def local_share(source: str, counts: Counter, expected: dict[str, str]) -> str:
+    total = sum(counts.values())
+    local = counts.get(expected.get(source, ""), 0)
+    return f"local {100 * local // total}%" if total else "local -"
+
+
+def judge_traffic(source: str, counts: Counter, expected: dict[str, str], local_first: bool = False) -> Result:
+    """Passes if every request succeeded and every cluster's version answered at least once; with
+    local-first routing, if every request succeeded (the drill proves the other clusters answer)."""
     shown = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())) or "no answers"
+    if source in expected:
+        shown += f"; {local_share(source, counts, expected)}"
     problems = []
     missing = [f"{cluster} ({version})" for cluster, version in expected.items() if counts.get(version, 0) == 0]
-    if missing:
+    if missing and not local_first:
         problems.append(f"never reached {', '.join(missing)}")
     if counts.get("failed"):
         problems.append(f"{counts['failed']} of {sum(counts.values())} requests failed")
@@ -140,17 +155,22 @@ def _traffic(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | N
         return Result(target.name, "traffic", False, NOT_DEPLOYED)
     if api.deployment_status(SAMPLE_NAMESPACE, "sleep") is None:
         return Result(target.name, "traffic", False, NOT_DEPLOYED)
+    try:
+        output = call_helloworld(api, requests, timeout)
+    except TimedOut:
+        return Result(target.name, "traffic", False, f"{requests} requests took longer than {timeout}s")
+    return judge_traffic(target.name, parse_versions(output), {c: v for c, v in everyone.items() if v}, target.local_first)
+
+
+def call_helloworld(api: ClusterApi, requests: int, timeout: int) -> str:
+    """`requests` calls from the cluster's sleep pod to helloworld; one answer (or FAILED) a line."""
     # -f: an HTTP error (e.g. Envoy's 503, whose body has no newline) prints nothing and counts as
     # FAILED on a line of its own.
     loop = (
         f"for i in $(seq {requests}); do curl -sf --max-time 5 http://helloworld.{SAMPLE_NAMESPACE}:5000/hello"
         " || echo FAILED; done"
     )
-    try:
-        output = api.run_in_deployment(SAMPLE_NAMESPACE, "sleep", ["sh", "-c", loop], timeout)
-    except TimedOut:
-        return Result(target.name, "traffic", False, f"{requests} requests took longer than {timeout}s")
-    return judge_traffic(target.name, parse_versions(output), {c: v for c, v in everyone.items() if v})
+    return api.run_in_deployment(SAMPLE_NAMESPACE, "sleep", ["sh", "-c", loop], timeout)
 
 
 def default_requests(cluster_count: int) -> int:

@@ -13,7 +13,8 @@ import subprocess
 import sys
 from typing import Any, Callable
 
-from verify.checks import ClusterApi, ClusterTarget, Result, verify_mesh
+from verify.checks import ClusterApi, ClusterTarget, Result, default_requests, verify_mesh
+from verify.drill import drill_failover
 from verify.trust import TrustOutputError, check_trust, trust_from_outputs
 
 ROLES = ("primary", "remote")
@@ -109,6 +110,7 @@ def _target(name: str, entry: Any) -> ClusterTarget:
         role=role,
         has_gateway=fields["eastWestAddress"] is not None,
         istiods=_istiods(where, entry.get("istiodDeployments")),
+        local_first=entry.get("localityLoadBalancing") is True,
     )
 
 
@@ -154,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=_bounded_int(1, MAX_TIMEOUT), default=120, help=f"seconds allowed for each cluster's requests, 1 to {MAX_TIMEOUT} (default 120)"
     )
+    parser.add_argument("--drill", choices=["failover"], help="also scale each cluster's helloworld to zero and back, proving failover (README: the drill)")
     return parser
 
 
@@ -176,6 +179,9 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
         results = verify_mesh(
             targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True), more=more
         )
+        if args.drill == "failover":
+            requests = args.requests or default_requests(len(targets))
+            results += drill_failover(targets, connect, requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 2

@@ -76,6 +76,9 @@ class KubernetesClusterApi:
             for s in (secrets.items if secrets else [])
         ]
 
+    def scale_deployment(self, namespace, name, replicas):
+        return self._call(self.apps.patch_namespaced_deployment_scale, name, namespace, {"spec": {"replicas": replicas}}) is not None
+
     def run_in_deployment(self, namespace, app, command, timeout):
         pods = self._call(self.core.list_namespaced_pod, namespace, label_selector=f"app={app}", field_selector="status.phase=Running")
         if not pods or not pods.items:
