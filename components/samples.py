@@ -3,8 +3,10 @@
 In every cluster: namespace `sample` with sidecar injection, the `helloworld` Service, a
 `helloworld-<version>` Deployment answering with that cluster's version (v1, v2, … in cluster
 order), and a `sleep` Deployment (curl) to call it from. The Service exists in every cluster, so
-each istiod merges the endpoints of all clusters and a call from any cluster reaches every
-version. `python -m verify` checks exactly that.
+each istiod merges the endpoints of all clusters and a call from any cluster can reach every
+version (the nearest first, under the mesh's traffic policy). In the clusters whose API server
+istiod reads config from (primaries), helloworld's DestinationRule with a subset per cluster and
+per network. `python -m verify` checks the calls; `--drill failover` the failover.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 For each cluster, as its role and model call for: istiod is ready (on a remote, its local injector), the east-west
 gateway is ready and has an external address (clusters that have one), istiod has a remote secret
 for every other cluster (primaries), and requests from the cluster's `sleep` pod to `helloworld`
-all succeed and reach the version of every cluster in the mesh.
+all succeed and reach the version of every cluster in the mesh (with local-first routing: all
+succeed, and the share answered locally is shown; `drill.py` proves the failover).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from verify.checks import (
 class Pacing:
     """How long the drill waits for the mesh to converge, and how often it looks."""
 
-    # Seconds each phase (scale-down seen, failover, restore, traffic back) may take.
+    # Seconds each phase (scale-down seen, failover, back ready, back local) may take.
     deadline: float = 120.0
     poll: float = 5.0
     sleep: Callable[[float], None] = time.sleep
@@ -50,8 +50,11 @@ def drill_failover(
     requests: int,
     timeout: int,
     progress: Callable[[str], None] = lambda _: None,
-    pacing: Pacing = Pacing(),
+    pacing: Pacing | None = None,
 ) -> list[Result]:
+    """The drill's rows of the table, two per cluster (`failover`, `restore`). Each phase may take
+    `timeout` seconds unless `pacing` says otherwise."""
+    pacing = pacing or Pacing(deadline=float(timeout))
     everyone = {t.name: t.sample_version for t in targets}
     results: list[Result] = []
     with _sigterm_as_interrupt():
