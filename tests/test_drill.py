@@ -52,13 +52,13 @@ class DrillCluster(KubernetesClusterApi):
         count = int(command[-1].split("seq ")[1].split(")")[0])
         how, local = self.behaviour.get(self.name, {}), version_of(self.name)
         self.rounds += 1
-        if how.get("interrupt") and fake.SAMPLES[self.name][f"helloworld-{local}"] == 0:
+        if how.get("interrupt") and fake.DEPLOYMENTS[self.name][f"helloworld-{local}"] == 0:
             raise KeyboardInterrupt
-        if how.get("sigterm") and fake.SAMPLES[self.name][f"helloworld-{local}"] == 0:
+        if how.get("sigterm") and fake.DEPLOYMENTS[self.name][f"helloworld-{local}"] == 0:
             os.kill(os.getpid(), signal.SIGTERM)
         if how.get("unreachable"):
             raise Unreachable("connection reset")
-        up = [version_of(c) for c in NAMES if fake.SAMPLES[c][f"helloworld-{version_of(c)}"] > 0]
+        up = [version_of(c) for c in NAMES if fake.DEPLOYMENTS[c][f"helloworld-{version_of(c)}"] > 0]
         if local in up or how.get("stale") or how.get("lag", 0) >= self.rounds:
             answers = [local] * count
         else:
@@ -80,8 +80,8 @@ def version_of(cluster: str) -> str:
 
 @pytest.fixture
 def mesh(server):  # noqa: F811
-    fake.SAMPLES.clear()
-    fake.SAMPLES.update({c: {f"helloworld-{version_of(c)}": 2 if c == "west" else 1, "sleep": 1, "istiod": 1} for c in NAMES})
+    fake.DEPLOYMENTS.clear()
+    fake.DEPLOYMENTS.update({c: {f"helloworld-{version_of(c)}": 2 if c == "west" else 1, "sleep": 1, "istiod": 1} for c in NAMES})
     fake.SCALED.clear()
     DrillCluster.behaviour = {}
     return [fake.target(f"{server}/clusters/{c}", name=c, sample_version=version_of(c), local_first=True) for c in NAMES]
@@ -94,7 +94,7 @@ def drill(targets, lines=None):
 
 
 def restored(targets) -> bool:
-    return all(fake.SAMPLES[t.name][f"helloworld-{t.sample_version}"] == (2 if t.name == "west" else 1) for t in targets)
+    return all(fake.DEPLOYMENTS[t.name][f"helloworld-{t.sample_version}"] == (2 if t.name == "west" else 1) for t in targets)
 
 
 def test_each_cluster_fails_over_to_the_others_and_comes_back(mesh):
@@ -162,9 +162,9 @@ def test_an_interrupted_drill_restores_the_replicas_then_stops(mesh, how):
 
 
 def test_a_cluster_already_at_zero_comes_back_with_one_replica(mesh):
-    fake.SAMPLES["east"]["helloworld-v1"] = 0
+    fake.DEPLOYMENTS["east"]["helloworld-v1"] = 0
     results = drill(mesh[:2])
-    assert fake.SAMPLES["east"]["helloworld-v1"] == 1 and results[0].passed
+    assert fake.DEPLOYMENTS["east"]["helloworld-v1"] == 1 and results[0].passed
 
 
 def test_nothing_to_fail_over_to_or_no_samples(mesh, server):  # noqa: F811

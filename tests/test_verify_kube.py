@@ -29,9 +29,9 @@ OBJECTS = {
 
 # The sample Deployments (and istiod) of each fake cluster (a kubeconfig server `…/clusters/<name>`):
 # name -> replicas, which the scale subresource sets and the status reports as all ready.
-SAMPLES: dict[str, dict[str, int]] = {}
+DEPLOYMENTS: dict[str, dict[str, int]] = {}
 SCALED: list[tuple[str, str, int]] = []
-_SAMPLE_DEPLOYMENT = re.compile(
+_DEPLOYMENT = re.compile(
     r"^(?:/clusters/(?P<cluster>[^/]+))?/apis/apps/v1/namespaces/(?:sample|istio-system)/deployments/(?P<name>[^/]+)/(?P<sub>status|scale)$"
 )
 
@@ -41,8 +41,8 @@ class FakeApiServer(BaseHTTPRequestHandler):
 
     def do_PATCH(self):  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        match = _SAMPLE_DEPLOYMENT.match(urlparse(self.path).path)
-        deployments = SAMPLES.get(match["cluster"], {}) if match and match["sub"] == "scale" else {}
+        match = _DEPLOYMENT.match(urlparse(self.path).path)
+        deployments = DEPLOYMENTS.get(match["cluster"], {}) if match and match["sub"] == "scale" else {}
         if match is None or match["name"] not in deployments:
             return self._send(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
         deployments[match["name"]] = body["spec"]["replicas"]
@@ -53,9 +53,9 @@ class FakeApiServer(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if self.headers.get("Authorization") != f"Bearer {self.token}":
             return self._send(401, {"kind": "Status", "code": 401, "reason": "Unauthorized"})
-        match = _SAMPLE_DEPLOYMENT.match(url.path)
-        if match and match["sub"] == "status" and match["name"] in SAMPLES.get(match["cluster"], {}):
-            replicas = SAMPLES[match["cluster"]][match["name"]]
+        match = _DEPLOYMENT.match(url.path)
+        if match and match["sub"] == "status" and match["name"] in DEPLOYMENTS.get(match["cluster"], {}):
+            replicas = DEPLOYMENTS[match["cluster"]][match["name"]]
             return self._send(200, {
                 "kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": match["name"]},
                 "spec": {"replicas": replicas, "selector": {}, "template": {}}, "status": {"readyReplicas": replicas},
