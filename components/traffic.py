@@ -78,8 +78,8 @@ def sample_rule_spec(spec: MeshSpec, host: str) -> dict[str, Any]:
 @dataclass
 class MeshTrafficArgs:
     traffic: TrafficSpec
-    # The primary's istiod release: the rule needs its CRD (from base, which istiod waits for) and
-    # passes its validating webhook.
+    # The primary's injector (its default istiod, or the tag object made after it): the rule needs
+    # the CRD (from base, which istiod waits for) and passes istiod's validating webhook.
     istiod: pulumi.Resource
 
 
