@@ -24,6 +24,14 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The SDK walks the whole Python stack at every registration to report the resource's source
+# position to the engine; under pytest that stack is deep and the walk is a tenth of the suite's
+# time. Nothing here reads source positions, so the harness reports none.
+from pulumi.runtime import resource as _sdk_resource  # noqa: E402
+from pulumi.runtime.proto import source_pb2  # noqa: E402
+
+_sdk_resource._get_stack_trace = lambda: source_pb2.StackTrace()
 PROJECT = "istio-eks-mesh"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -95,6 +103,7 @@ class Registered:
 
     @property
     def inputs(self) -> dict[str, Any]:
+        # A fresh copy each time: tests may edit what they read, and runs are shared between tests.
         return unwrap(self.raw_inputs)
 
     def is_secret(self, *path: str | int) -> bool:

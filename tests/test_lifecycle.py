@@ -3,6 +3,7 @@ how replacements run, and what the providers check before any API call."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 
@@ -170,9 +171,9 @@ def test_every_input_passes_the_providers_own_checks(name):
 def test_the_provider_check_catches_what_ec2_and_eks_refuse():
     run = model("one-network")
     rule = run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "a-b-peering-a-ingress")
-    broken = Registered(**{**rule.__dict__, "raw_inputs": {**rule.raw_inputs, "description": "the peers' pods"}})
+    broken = dataclasses.replace(rule, raw_inputs={**rule.raw_inputs, "description": "the peers' pods"})
     eks = run.one("eks:index:Cluster", "a-eks")
-    private = Registered(**{**eks.__dict__, "raw_inputs": {**eks.raw_inputs, "publicAccessCidrs": ["10.0.0.0/8"]}})
+    private = dataclasses.replace(eks, raw_inputs={**eks.raw_inputs, "publicAccessCidrs": ["10.0.0.0/8"]})
     violations = provider_violations(Run(resources=[broken, private], exports={}, error=None, warnings=[]))
     assert len(violations) == 2
 
