@@ -83,6 +83,9 @@ def test_production_shaped_stacks_are_locked_down_with_marked_placeholders(name)
     # Explicit VPC ranges, pinned versions, standard support: nothing depends on this program's defaults.
     config = yaml.safe_load(path.read_text())["config"]
     assert all("vpcCidr" in c and "kubernetesVersion" in c and c.get("supportType") == "STANDARD" for c in config[f"{PROJECT}:clusters"])
+    # Local-first routing with failover, on every primary (a mesh-wide DestinationRule each).
+    rules = [r for r in run.resources if r.type == "kubernetes:networking.istio.io/v1:DestinationRule" and r.inputs["metadata"]["namespace"] == "istio-system"]
+    assert len(rules) == shape(run)["clusters"] and all("outlierDetection" in r.inputs["spec"]["trafficPolicy"] for r in rules)
     # The team's admins on every cluster, as access entries.
     admins = config[f"{PROJECT}:clusterAdmins"]
     entries = {(e.inputs["principalArn"], e.inputs["clusterName"]) for e in run.of_type("aws:eks/accessEntry:AccessEntry")}
