@@ -14,8 +14,14 @@ from .validate import Problems, expect, given, key_path, unknown_fields
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 # Per chart: the value paths this program sets, and where their values come from.
 PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
-    "base": {("profile",): "each cluster's role"},
+    "base": {("profile",): "each cluster's role", ("defaultRevision",): "istioRevisionTags.default"},
     "istiod": {
+        ("revision",): "istioRevisions",
+        ("revisionTags",): "istioRevisionTags",
+        ("global", "operatorManageWebhooks"): "istioRevisionTags.default",
+        ("env", "EXTERNAL_ISTIOD"): "a primary's remotes",
+        ("meshConfig", "defaultConfig", "discoveryAddress"): "a remote's primary",
+        ("configMap",): "a remote's local injector",
         ("global", "meshID"): "meshId",
         ("global", "multiCluster", "clusterName"): "each cluster's name",
         ("global", "network"): "each cluster's network",
@@ -25,7 +31,14 @@ PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
         ("istiodRemote", "enabledLocalInjectorIstiod"): "a remote's local injector",
         ("profile",): "each cluster's role",
     },
-    "gateway": {("networkGateway",): "each cluster's network"},
+    "gateway": {
+        ("networkGateway",): "each cluster's network",
+        ("revision",): "istioRevisionTags.default",
+        # The release's name names the Service, the pods' `istio` label and the NLB's tags.
+        ("name",): "the east-west gateway's fixed name",
+        ("service", "type"): "the east-west gateway's NLB",
+        ("service", "loadBalancerSourceRanges"): "eastWestAllowedCidrs",
+    },
 }
 
 
@@ -36,8 +49,15 @@ def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, An
     unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
     for chart in ISTIO_CHARTS:
         if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
+            before = len(problems.items)
             for owned, source in PROGRAM_KEYS[chart].items():
                 _check_owned(extra[chart], owned, f"istioValues.{chart}", source, problems)
+            # One message per key: `service: null` replaces two keys of ours, but is one mistake.
+            added = problems.items[before:]
+            del problems.items[before:]
+            for path, message in added:
+                if path not in {p for p, _ in problems.items[before:]}:
+                    problems.add(path, message)
             istio_values[chart] = extra[chart]
     return istio_values
 

@@ -7,9 +7,11 @@ this component: `pulumi destroy` removes the gateway first, waits, then the cont
 
 The IAM policy grants what the controller needs for NLBs from Services. It follows the
 controller's published policy, scoped tighter: it may create load balancers, target groups and
-security groups only with the tag `elbv2.k8s.aws/cluster=<this cluster>`, change or delete only
-those carrying that tag with this cluster's name (so one cluster's controller cannot touch another
-cluster's load balancers), and edit security group rules only inside this cluster's VPC. The ALB
+security groups only with the tag `elbv2.k8s.aws/cluster=<this cluster>`, change or delete, add
+listeners to and register targets with only those carrying that tag with this cluster's name (so
+one cluster's controller cannot touch another cluster's load balancers or targets), and edit
+security group rules only inside this cluster's VPC. One gap remains: modifying and deleting NLB
+listeners, which carry no ownership tag to condition on. The ALB
 Ingress extras (WAF, Shield, Cognito, ACM) are left out: this program creates no Ingress.
 """
 
@@ -93,7 +95,8 @@ def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
                 allow(["ec2:CreateTags", "ec2:DeleteTags"], sg, retag_owned),
                 allow(["ec2:DeleteSecurityGroup"], condition=tagged_resource),
                 allow(["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"], condition=tagged_request),
-                allow([f"elasticloadbalancing:{a}" for a in ("CreateListener", "DeleteListener", "CreateRule", "DeleteRule")]),
+                # Listeners only on this cluster's load balancers. (Listener rules are ALB-only: none.)
+                allow(["elasticloadbalancing:CreateListener"], balancers[1:], tagged_resource),
                 allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], balancers, retag_owned),
                 allow(
                     ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
@@ -110,8 +113,10 @@ def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
                         }
                     },
                 ),
-                allow(["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], f"{elb}:targetgroup/*/*"),
-                allow([f"elasticloadbalancing:{a}" for a in ("ModifyListener", "ModifyRule", "SetRulePriorities")]),
+                allow(["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], f"{elb}:targetgroup/*/*", tagged_resource),
+                # Listeners of its NLBs change with the Service's ports. Listeners carry no ownership
+                # tag the policy could rely on, so these two stay unscoped, on NLB listeners only.
+                allow(["elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"], f"{elb}:listener/net/*/*/*"),
             ],
         },
         indent=2,

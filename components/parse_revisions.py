@@ -8,10 +8,11 @@ from typing import Any, Mapping
 
 from . import versions
 from .revisions import DEFAULT_TAG, IstioRevision, RevisionPlan, revision_name, version_key
-from .validate import Problems, expect, type_name
+from .validate import Problems, expect, given, key_path, shown
 
 MAX_REVISIONS = 2
-_VERSION = re.compile(r"\d+\.\d+\.\d+")
+# As `istioVersion`: released versions only, no leading zeros, bounded (Helm would not find "1.030.3").
+_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})")
 # A tag is a label value (`istio.io/rev=<tag>`) and part of an object name.
 _TAG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -26,10 +27,10 @@ def parse_revisions(raw: Mapping[str, Any], istio_version: Any, problems: Proble
     else:
         versions_ = _parse_versions(raw["istioRevisions"], problems)
         unrevisioned = raw.get("istioVersion")
-        if versions_ and unrevisioned is not None and unrevisioned not in versions_:
+        if versions_ and isinstance(unrevisioned, str) and _VERSION.fullmatch(unrevisioned) and unrevisioned not in versions_:
             problems.add(
                 "istioVersion",
-                f"{unrevisioned!r} is not one of istioRevisions {versions_}: next to istioRevisions, istioVersion names"
+                f"{shown(unrevisioned)} is not one of istioRevisions {versions_}: next to istioRevisions, istioVersion names"
                 " the installed version that is the unrevisioned `istiod` release (a stack deployed before"
                 " revisions); add it to istioRevisions, or remove istioVersion once that version is removed",
             )
@@ -58,9 +59,9 @@ def _parse_versions(value: Any, problems: Problems) -> list[str] | None:
     for index, version in enumerate(value):
         path = f"{key}[{index}]"
         if not isinstance(version, str):
-            problems.add(path, f"must be a version string like \"{versions.DEFAULT_ISTIO_VERSION}\", got {type_name(version)} {version!r}")
+            problems.add(path, f"must be a version string like \"{versions.DEFAULT_ISTIO_VERSION}\", got {given(version)}")
         elif not _VERSION.fullmatch(version):
-            problems.add(path, f"{version!r} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or pre-release suffix)")
+            problems.add(path, f"{shown(version)} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or pre-release suffix)")
         elif version_key(version) < versions.MIN_ISTIO_VERSION:
             problems.add(path, f"{version} is older than {minimum}, the oldest release this program's Helm values fit")
         elif version in good:
@@ -80,15 +81,15 @@ def _parse_tags(value: Any, revisions: tuple[IstioRevision, ...], problems: Prob
     ok = True
     names = {r.name for r in revisions if r.name}
     for tag, version in value.items():
-        path = f"{key}.{tag}"
+        path = key_path(key, tag)
         if not (isinstance(tag, str) and _TAG.fullmatch(tag)):
-            problems.add(path, f"tag {tag!r} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"canary\"")
+            problems.add(path, f"tag {shown(tag)} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"canary\"")
             ok = False
         elif tag in names:
             problems.add(path, f"tag {tag!r} is the name of a revision, whose own webhook already serves istio.io/rev={tag}; pick another name")
             ok = False
         if not isinstance(version, str) or version not in installed:
-            problems.add(path, f"points at {version!r}, which is not one of istioRevisions {installed}; a tag points at an installed version")
+            problems.add(path, f"points at {shown(version)}, which is not one of istioRevisions {installed}; a tag points at an installed version")
             ok = False
     if DEFAULT_TAG not in value:
         problems.add(

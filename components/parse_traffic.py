@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .spec import ClusterSpec, TrafficSpec
-from .validate import Problems, expect, type_name, unknown_fields
+from .validate import Problems, expect, given, shown, unknown_fields
 
 TRAFFIC_FIELDS = ("dnsProxy", "localityLoadBalancing", "failover")
 FAILOVER_FIELDS = ("from", "to")
@@ -30,7 +30,7 @@ def parse_traffic(value: Any, clusters: list[ClusterSpec], problems: Problems) -
     for key, default in (("dnsProxy", defaults.dns_proxy), ("localityLoadBalancing", defaults.locality_load_balancing)):
         flag = value.get(key, default)
         if not isinstance(flag, bool):
-            problems.add(f"trafficPolicy.{key}", f"must be true or false, got {type_name(flag)} {flag!r}")
+            problems.add(f"trafficPolicy.{key}", f"must be true or false, got {given(flag)}")
             flag = default
         flags[key] = flag
     failover = _parse_failover(value.get("failover"), clusters, problems)
@@ -59,10 +59,10 @@ def _parse_failover(value: Any, clusters: list[ClusterSpec], problems: Problems)
             continue
         source, target = ends
         if source == target:
-            problems.add(path, f"fails {source!r} over to itself; name two different regions")
+            problems.add(path, f"fails {shown(source)} over to itself; name two different regions")
         elif source in sources:
             # Istio takes the first entry for a region and ignores the rest.
-            problems.add(f"{path}.from", f"{source!r} already fails over in failover[{sources[source]}]; give each region one target")
+            problems.add(f"{path}.from", f"{shown(source)} already fails over in failover[{sources[source]}]; give each region one target")
         else:
             sources[source] = index
             pairs.append((source, target))
@@ -77,6 +77,6 @@ def _region(value: Any, path: str, regions: list[str], problems: Problems) -> st
         return None
     if value not in regions:
         # Istio matches regions by name; one no cluster is in would be ignored without a word.
-        problems.add(path, f"{value!r} is not the region of any cluster in the mesh; use one of: {', '.join(regions) or '(none)'}")
+        problems.add(path, f"{shown(value)} is not the region of any cluster in the mesh; use one of: {', '.join(regions) or '(none)'}")
         return None
     return value

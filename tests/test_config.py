@@ -329,6 +329,12 @@ BAD_CONFIGS = [
     (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "t3.micro"]}), "clusters[0].nodeGroup.instanceTypes[1]", "use .medium or larger"),
     # Identity keys the program sets, refused with the key path.
     ({**one_cluster(), "istioValues": {"istiod": {"global": {"meshID": "x"}}}}, "istioValues.istiod.global.meshID", "from meshId"),
+    # The wiring of revisions, remotes and the gateway's NLB is the program's too.
+    ({**one_cluster(), "istioValues": {"istiod": {"revision": "x"}}}, "istioValues.istiod.revision", "istioRevisions"),
+    ({**one_cluster(), "istioValues": {"istiod": {"env": None}}}, "istioValues.istiod.env", "EXTERNAL_ISTIOD"),
+    ({**one_cluster(), "istioValues": {"gateway": {"name": "gw"}}}, "istioValues.gateway.name", "remove it"),
+    ({**one_cluster(), "istioValues": {"gateway": {"service": None}}}, "istioValues.gateway.service", "must be an object, got null"),
+    ({**one_cluster(), "istioValues": {"base": {"defaultRevision": "x"}}}, "istioValues.base.defaultRevision", "istioRevisionTags"),
     (
         {**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": {"clusterName": "x"}}}}},
         "istioValues.istiod.global.multiCluster.clusterName",

@@ -135,6 +135,11 @@ def test_two_environments_in_one_account_do_not_collide(first, second):
     # Each controller may change only load balancers tagged with its own cluster.
     for run, own, other in ((a, names_a, names_b), (b, names_b, names_a)):
         for policy in controller_policies(run):
+            statements = json.loads(policy.inputs["policy"])["Statement"]
+            for action in ("CreateListener", "RegisterTargets", "DeregisterTargets", "DeleteLoadBalancer", "DeleteTargetGroup"):
+                conditions = [st.get("Condition") for st in statements if f"elasticloadbalancing:{action}" in st["Action"]]
+                owners = [c["StringEquals"]["aws:ResourceTag/elbv2.k8s.aws/cluster"] for c in conditions if c and "StringEquals" in c]
+                assert conditions and len(owners) == len(conditions) and set(owners) <= own["controller clusters"], action
             document = json.dumps(json.loads(policy.inputs["policy"]))
             assert not any(f'"{name}"' in document for name in other["controller clusters"])
             assert any(f'"{name}"' in document for name in own["controller clusters"])

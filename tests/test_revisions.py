@@ -11,7 +11,7 @@ import pytest
 
 from components import revisions
 from components.parse import parse_mesh_spec
-from components.validate import ConfigError
+from components.validate import ConfigError, key_path
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, run_program
 from tests.impact import change_impact
@@ -317,7 +317,11 @@ BAD = [
     ({"istioRevisionTags": {"default": "1.30.3", "canary": "1.31.0"}}, "istioRevisionTags.canary", "not one of istioRevisions"),
     ({"istioRevisions": ["1.30.3", "1.31.0"], "istioRevisionTags": {"canary": "1.31.0"}}, "istioRevisionTags", "no `default` tag"),
     ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "Canary": "1.31.0"}}, "istioRevisionTags.Canary", "DNS label"),
-    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "x" * 64: "1.31.0"}}, "istioRevisionTags." + "x" * 64, "DNS label"),
+    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "x" * 64: "1.31.0"}}, key_path("istioRevisionTags", "x" * 64), "DNS label"),
+    # Long input is never echoed whole, not even in the key path.
+    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "y" * 10000: "1.31.0"}}, key_path("istioRevisionTags", "y" * 10000), "DNS label"),
+    ({"istioRevisions": ["1.030.3"]}, "istioRevisions[0]", "not a released Istio version"),
+    ({"istioRevisions": ["1." + "9" * 5000 + ".0"]}, "istioRevisions[0]", "not a released Istio version"),
     ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "1-31-0": "1.31.0"}}, "istioRevisionTags.1-31-0", "name of a revision"),
     ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": ["1.31.0"]}}, "istioRevisionTags.default", "not one of istioRevisions"),
     ({"istioRevisions": ["1.31.0"], "istioRevisionTags": ["default"]}, "istioRevisionTags", "must be"),
@@ -329,6 +333,7 @@ def test_bad_revision_config_names_the_key(extra, path, fragment):
     with pytest.raises(ConfigError) as caught:
         parse_mesh_spec({"clusters": [{"name": "a"}], **extra}, default_region="us-east-1", stack="dev")
     assert any(p == path and fragment in message for p, message in caught.value.problems), caught.value.problems
+    assert all(len(p) + len(message) < 600 for p, message in caught.value.problems)
 
 
 def test_revisions_default_to_the_unrevisioned_istio_version():
