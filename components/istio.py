@@ -180,12 +180,15 @@ def east_west_gateway_values(
     }
 
 
-def expose_istiod_resources(plan: RevisionPlan) -> tuple[dict[str, Any], dict[str, Any]]:
+def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Gateway and VirtualService specs that pass 15012 (xDS and certificates, TLS end to end)
     through the east-west gateway to istiod, each remote proxy to its own revision. Remotes inject
-    and validate locally, so the webhook port (15017) is not exposed."""
+    and validate locally, so nothing routes to the webhook port (15017).
+
+    The selector names the primary's network too: this istiod also configures the gateways of its
+    remotes on other networks, which must not pass 15012 to their own local istiod."""
     gateway = {
-        "selector": dict(EAST_WEST_SELECTOR),
+        "selector": {**EAST_WEST_SELECTOR, "topology.istio.io/network": network},
         "servers": [
             {"port": {"name": "tls-istiod", "number": 15012, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
         ],
@@ -220,9 +223,6 @@ class IstioControlPlaneArgs:
     # The gateway's NLB exists only while the controller runs: the gateway waits for all of it.
     load_balancer_controller: pulumi.Resource
     east_west_allowed_cidrs: pulumi.Input[list[str]]
-    # The cluster's VPC, for the gateway's own security group (a primary with remotes).
-    vpc_id: pulumi.Input[str]
-    vpc_cidr: str
     # Elastic IPs for the gateway's NLB (`eastWestStaticIps`).
     gateway_addresses: StaticAddresses | None = None
     # A remote: how it reaches its primary's istiod.
@@ -372,7 +372,7 @@ class IstioControlPlane(pulumi.ComponentResource):
         )
         self.east_west_address = balancer.dns_name
         if topology.exposes_istiod:
-            gateway_spec, virtual_service_spec = expose_istiod_resources(args.revisions)
+            gateway_spec, virtual_service_spec = expose_istiod_resources(args.revisions, args.cluster.network)
             exposure = [
                 _istio_resource(name, "istiod-gateway", "Gateway", gateway_spec, istio_config),
                 _istio_resource(name, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),

@@ -173,8 +173,6 @@ class IstioMesh(pulumi.ComponentResource):
                 node_group=eks.node_group,
                 load_balancer_controller=controller,
                 east_west_allowed_cidrs=access.east_west,
-                vpc_id=network.vpc_id,
-                vpc_cidr=network.cidr_block,
                 gateway_addresses=network.gateway_addresses,
                 primary=self.clusters[topology.control_plane].istio.remote_access if topology.is_remote else None,
                 extra_values=spec.istio_values,

@@ -33,8 +33,10 @@ from .spec import MeshSpec, TrafficSpec
 ROOT_NAMESPACE = "istio-system"
 MESH_RULE = "mesh-locality-failover"
 # Ejection settings for locality failover. 100% may be ejected, so a whole locality can fail over;
-# Envoy's default (10%) would keep sending to a broken zone.
-OUTLIER_DETECTION = {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxEjectionPercent": 100}
+# Envoy's default (10%) would keep sending to a broken zone. Mesh-wide, only gateway errors (502,
+# 503, 504: the endpoint is gone or overloaded) count: an application's own 500s must not eject
+# the only replica of a service for everyone.
+OUTLIER_DETECTION = {"consecutiveGatewayErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxEjectionPercent": 100}
 # Labels Istio puts on every endpoint (pilot/pkg/serviceregistry/util/label AugmentLabels).
 CLUSTER_LABEL = "topology.istio.io/cluster"
 NETWORK_LABEL = "topology.istio.io/network"

@@ -36,7 +36,7 @@ AWS = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},
     "aws:eks/addon:Addon": {"clusterName", "addonName"},
     "aws:eks/accessEntry:AccessEntry": {"clusterName", "principalArn", "type"},
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {"clusterName", "principalArn", "policyArn"},
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {"clusterName", "principalArn", "policyArn", "accessScope"},
 }
 # pulumi-eks 4.x components, by the inputs that reach a replace-forcing input of what they create
 # (aws.eks.Cluster: name, role, subnets; aws.eks.NodeGroup: subnets, role, instance types,

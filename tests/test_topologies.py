@@ -127,6 +127,9 @@ def test_primary_remote_on_two_networks():
     # The primary serves remotes and exposes xDS (15012) only on its gateway.
     assert values(run, "p", "istiod")["env"] == {"EXTERNAL_ISTIOD": "true"}
     gateway = run.one(CR.format("Gateway"), "p-istio-istiod-gateway").inputs["spec"]
+    # Only the primary's own gateway pods: its istiod configures the remote's gateway (network n2)
+    # too, which must not pass 15012 to the remote's local istiod.
+    assert gateway["selector"] == {"istio": "eastwestgateway", "topology.istio.io/network": "n1"}
     assert [(s["port"]["number"], s["tls"]["mode"]) for s in gateway["servers"]] == [(15012, "PASSTHROUGH")]
     routes = run.one(CR.format("VirtualService"), "p-istio-istiod-vs").inputs["spec"]["tls"]
     assert [(r["match"][0]["port"], r["route"][0]["destination"]["port"]["number"]) for r in routes] == [(15012, 15012)]

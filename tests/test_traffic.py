@@ -109,7 +109,9 @@ def test_the_mesh_wide_rule_is_the_root_namespace_default_for_every_host(mesh_ru
         assert spec["host"] == "*.local" and spec["exportTo"] == ["*"]
         outlier = spec["trafficPolicy"]["outlierDetection"]
         # A whole locality may be ejected, or a failing zone keeps most of its traffic.
-        assert outlier["maxEjectionPercent"] == 100 and outlier["consecutive5xxErrors"] >= 1
+        assert outlier["maxEjectionPercent"] == 100 and outlier["consecutiveGatewayErrors"] >= 1
+        # An application's own 500s must not eject endpoints mesh-wide.
+        assert "consecutive5xxErrors" not in outlier
         # No TLS settings: Istio's automatic mTLS stays in charge.
         assert "tls" not in spec["trafficPolicy"]
         # In the cluster itself, after istiod (its CRD and validating webhook).
