@@ -298,6 +298,8 @@ class IstioControlPlane(pulumi.ComponentResource):
         values = istiod_values(args.mesh_id, args.cluster, args.topology, args.ca.checksum, args.primary, args.traffic)
         values = merge_values(values, revisions.istiod_ha_values(revision))
         values = merge_values(values, revisions.revision_values(args.revisions, revision, args.topology.is_remote, args.topology.exposes_istiod))
+        if not args.topology.is_remote:
+            values = merge_values(values, revisions.cluster_local_istiods())
         # Pods created in istio-system go through the controller's readiness-gate webhook (the
         # namespace label), so istiod is made after the controller and removed before it.
         after = [*depends_on, args.load_balancer_controller]

@@ -211,3 +211,12 @@ def xds_routes(plan: RevisionPlan) -> list[dict[str, Any]]:
     revisioned = [r for r in plan.revisions if not r.unrevisioned]
     fallback = next((r for r in plan.revisions if r.unrevisioned), plan.default)
     return [*(route(f"{r.remote_service}.{NAMESPACE}.svc", r.release) for r in revisioned), route("*", fallback.release)]
+
+
+def cluster_local_istiods() -> dict[str, Any]:
+    """meshConfig for a primary: the Services of istio-system (every revision's istiod among them)
+    are served by this cluster's pods only. istiod keeps only its own discovery address
+    cluster-local; without this, a route to another revision's istiod through the east-west
+    gateway would also reach the same-named local injectors of the remotes it discovers. One
+    constant host, so adding or removing a revision changes no istiod."""
+    return {"meshConfig": {"serviceSettings": [{"settings": {"clusterLocal": True}, "hosts": [f"*.{NAMESPACE}.svc.cluster.local"]}]}}

@@ -292,3 +292,15 @@ def test_a_primary_with_remotes_is_told_its_gateway_no_longer_has_elastic_ips_by
     annotations = values(kept, "p", "eastwest")["service"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == ",".join(e.outputs["allocationId"] for e in eips)
     assert len(eips) == 3
+
+
+def test_istiod_services_are_cluster_local_on_every_primary():
+    # The gateway's routes to istiod must never reach the same-named local injectors of remotes.
+    for run in (mesh(*PRIMARY_REMOTE_NETWORKS), mesh(*MIXED)):
+        for c in ("p", "p1", "p2"):
+            if has(run, RELEASE, f"{c}-istio-istiod"):
+                settings = values(run, c, "istiod")["meshConfig"]["serviceSettings"]
+                assert settings == [{"settings": {"clusterLocal": True}, "hosts": ["*.istio-system.svc.cluster.local"]}]
+        for c in ("r", "r1"):
+            if has(run, RELEASE, f"{c}-istio-istiod"):
+                assert "serviceSettings" not in values(run, c, "istiod").get("meshConfig", {})

@@ -35,7 +35,10 @@ def problems_of(traffic, regions=("us-east-1", "us-west-2")) -> dict[str, str]:
 
 
 def mesh_config_of(run: Run, cluster: str) -> dict | None:
-    return run.one(RELEASE, f"{cluster}-istio-istiod").inputs["values"].get("meshConfig")
+    """The traffic part of an istiod's mesh config (without the cluster-local istiod settings,
+    tests/test_topologies.py)."""
+    mesh = run.one(RELEASE, f"{cluster}-istio-istiod").inputs["values"].get("meshConfig")
+    return {k: v for k, v in mesh.items() if k != "serviceSettings"} if mesh is not None else None
 
 
 def rules(run: Run) -> dict[str, dict]:
