@@ -130,9 +130,17 @@ def _parse_generations(value: Mapping[str, Any], problems: Problems) -> tuple[in
     if not valid:
         generation = 1
     listed = value.get("trustedRootGenerations")
-    if listed is None:
-        return generation, (generation,)
     path = "pki.trustedRootGenerations"
+    if listed is None:
+        if valid and generation != 1:
+            # Defaulting the bundle to the new root alone would re-sign every intermediate with a
+            # root no proxy trusts yet, and drop the old one, in a single `pulumi up`.
+            problems.add(
+                path,
+                f"must be set next to pki.rootGeneration {generation}: say which roots every cluster trusts, e.g."
+                f" [{generation - 1}, {generation}] while rotating, or [{generation}] once the rotation is done ({ROTATION_HELP})",
+            )
+        return generation, (generation,)
     if not expect(listed, list, path, problems, f"[{generation}]"):
         return generation, (generation,)
     if not listed:

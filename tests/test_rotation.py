@@ -200,6 +200,8 @@ def test_a_single_root_keeps_the_bundle_and_checksum_of_a_stack_from_before_rota
 
 
 BAD_STEPS = [
+    # Signing with root 2 alone on a root-1 stack is the one-step jump that breaks every mTLS connection.
+    ({"rootGeneration": 2}, {}, "pki.trustedRootGenerations", "must be set next to pki.rootGeneration 2"),
     ({"rootGeneration": 3, "trustedRootGenerations": [1, 2]}, {}, "pki.rootGeneration", "next to the root that signs now (e.g. [2, 3])"),
     ({"trustedRootGenerations": [2]}, {}, "pki.trustedRootGenerations", "drops generation 1, which still signs"),
     ({"rootGeneration": 2, "trustedRootGenerations": [1]}, {}, "pki.rootGeneration", "would not verify anywhere"),
