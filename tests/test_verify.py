@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from components.cluster import kubeconfig_document
 from verify.checks import NOT_DEPLOYED, TimedOut, Unreachable, judge_traffic, parse_versions
 from verify.cli import main
 
@@ -51,7 +52,7 @@ def outputs(names, samples=True, roles=None, gateways=None):
     return {
         "clusters": {
             n: {
-                "kubeconfig": json.dumps({"clusters": [], "users": []}),
+                "kubeconfig": json.dumps(kubeconfig_document(n, f"https://{n}.example", "Y2E=", {"token": "t"})),
                 "endpoint": f"https://{n}.eks.example",
                 "role": roles.get(n, "primary"),
                 "eastWestAddress": f"{n}.elb.example" if gateways.get(n, True) else None,
@@ -198,7 +199,7 @@ def test_a_clusters_only_output_file_is_accepted(tmp_path, capsys):
     assert code == 0, out
 
 
-KUBECONFIG = json.dumps({"clusters": [], "users": []})
+KUBECONFIG = json.dumps(kubeconfig_document("east", "https://east.example", "Y2E=", {"token": "t"}))
 
 
 @pytest.mark.parametrize(
@@ -217,6 +218,10 @@ KUBECONFIG = json.dumps({"clusters": [], "users": []})
         ({"clusters": {"east": {"kubeconfig": "apiVersion: v1\nkind: Config"}}}, "kubeconfig is not JSON"),
         ({"clusters": {"east": {"kubeconfig": "[1, 2]"}}}, "kubeconfig must be a JSON object, got a list"),
         ({"clusters": {"east": {"kubeconfig": 5}}}, "kubeconfig must be a JSON object, got a number"),
+        # Valid JSON, but no kubeconfig: a usage error, not a failing cluster with an AWS CLI hint.
+        ({"clusters": {"east": {"kubeconfig": "{}"}}}, "no clusters, contexts, users and current-context"),
+        ({"clusters": {"east": {"kubeconfig": json.dumps({"clusters": 5})}}}, "no clusters, contexts, users and current-context"),
+        ({"clusters": {"east": {"kubeconfig": "[" * 100000 + "]" * 100000}}}, "kubeconfig is not JSON"),
         ({"clusters": {"east": {"endpoint": "https://e"}}}, "no readable kubeconfig"),
         ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "role": "secondary"}}}, "`role` must be primary or remote, got a string 'secondary'"),
         ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "role": None}}}, "got null"),

@@ -8,6 +8,7 @@ import base64
 import datetime
 import json
 import threading
+from components.cluster import kubeconfig_document
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -188,7 +189,7 @@ def test_a_remote_workload_is_checked_against_the_signing_root(server):
 
 def test_the_cli_runs_the_trust_check_when_the_outputs_carry_the_roots(server, tmp_path, capsys):
     serve("trust both", "trust both")
-    clusters = {"c0": {"kubeconfig": "{}", "endpoint": server, "role": "primary", "eastWestAddress": None, "sampleVersion": "v1"}}
+    clusters = {"c0": {"kubeconfig": json.dumps(kubeconfig_document("c0", server, "Y2E=", {"token": "t"})), "endpoint": server, "role": "primary", "eastWestAddress": None, "sampleVersion": "v1"}}
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps({**outputs_of("trust both"), "clusters": clusters}))
     assert main(["--outputs", str(path)], connect=lambda t: api_for(server, "trust both")[1]) == 0
@@ -211,7 +212,7 @@ def test_unusable_root_outputs_stop_verify_before_any_cluster(make, fragment, tm
     with pytest.raises(TrustOutputError, match=fragment):
         trust_from_outputs(outputs)
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps({**outputs, "clusters": {"c0": {"kubeconfig": "{}", "endpoint": "https://x"}}}))
+    path.write_text(json.dumps({**outputs, "clusters": {"c0": {"kubeconfig": json.dumps(kubeconfig_document("c0", "https://x", "Y2E=", {"token": "t"})), "endpoint": "https://x"}}}))
     assert main(["--outputs", str(path)], connect=lambda t: pytest.fail("no cluster may be contacted")) == 2
     assert fragment in capsys.readouterr().err
 

@@ -59,6 +59,8 @@ def read_stack_outputs(stack: str | None, outputs_file: str | None) -> Any:
         return json.loads(text or "{}")
     except ValueError as err:
         raise UsageError(f"the stack outputs are not JSON ({err}); write them with {_HOW}") from err
+    except RecursionError as err:
+        raise UsageError(f"the stack outputs nest too deeply to be stack outputs; write them with {_HOW}") from err
 
 
 def _is_cluster_entry(value: Any) -> bool:
@@ -91,10 +93,14 @@ def _target(name: str, entry: Any) -> ClusterTarget:
     if isinstance(kubeconfig, str):
         try:
             kubeconfig = json.loads(kubeconfig)
-        except ValueError as err:
-            raise UsageError(f"{where}: its kubeconfig is not JSON ({err}); export it again with --show-secrets") from err
+        except (ValueError, RecursionError) as err:
+            raise UsageError(f"{where}: its kubeconfig is not JSON ({str(err)[:200]}); export it again with --show-secrets") from err
     if not isinstance(kubeconfig, dict):
         raise UsageError(f"{where}: its kubeconfig must be a JSON object, got {_kind(kubeconfig)}")
+    # The shape this program writes: one cluster, context and user, and a current context.
+    shaped = all(isinstance(kubeconfig.get(k), list) and kubeconfig[k] for k in ("clusters", "contexts", "users"))
+    if not shaped or not isinstance(kubeconfig.get("current-context"), str):
+        raise UsageError(f"{where}: its kubeconfig has no clusters, contexts, users and current-context; export it again with --show-secrets")
     fields = {key: entry.get(key) for key in ("endpoint", "sampleVersion", "eastWestAddress")}
     for key, value in fields.items():
         if value is not None and not isinstance(value, str):
