@@ -1,6 +1,7 @@
-"""The EKS managed add-ons of one cluster: vpc-cni, kube-proxy and coredns, each at the newest
-version EKS lists for the cluster's Kubernetes version (`most_recent`, as pulumi-eks resolves its
-own) unless pinned in `addonVersions`.
+"""The EKS managed add-ons of one cluster: vpc-cni, kube-proxy and coredns, unless pinned in
+`addonVersions`. coredns is at the version EKS recommends (its default version) for the cluster's
+Kubernetes version; vpc-cni and kube-proxy are resolved by pulumi-eks itself, which takes the newest
+version EKS lists for it.
 
 pulumi-eks (4.x) already makes vpc-cni and kube-proxy managed add-ons inside `eks.Cluster`, before
 any node group (which depends on the whole cluster component), and resolves their versions from
@@ -61,7 +62,8 @@ class ClusterAddons(pulumi.ComponentResource):
         version = args.pins.get("coredns") or aws.eks.get_addon_version_output(
             addon_name="coredns",
             kubernetes_version=args.kubernetes_version,
-            most_recent=True,
+            # The default version: the one EKS recommends, not merely the newest build.
+            most_recent=False,
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).version
         self.coredns = aws.eks.Addon(

@@ -183,7 +183,8 @@ def east_west_gateway_values(
 def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Gateway and VirtualService specs that pass 15012 (xDS and certificates, TLS end to end)
     through the east-west gateway to istiod, each remote proxy to its own revision. Remotes inject
-    and validate locally, so nothing routes to the webhook port (15017).
+    and validate locally, so nothing routes to the webhook port (the gateway chart still opens a
+    listener on 15017 for a network gateway; with no server behind it, it accepts nothing).
 
     The selector names the primary's network too: this istiod also configures the gateways of its
     remotes on other networks, which must not pass 15012 to their own local istiod."""

@@ -142,7 +142,9 @@ class IstioMesh(pulumi.ComponentResource):
                 public_access_cidrs=access.api,
                 network=network,
                 credentials=self._credentials,
-                admins=spec.access.admins,
+                # EKS makes the identity that creates a cluster its admin itself; a second access
+                # entry for it would fail. That identity is the role the providers assume, if any.
+                admins=tuple(a for a in spec.access.admins if a != self._settings.assumed_role_arn),
             ),
             opts=self._child(aws=region),
         )

@@ -68,9 +68,10 @@ def test_coredns_is_a_managed_addon_after_the_nodes_in_every_cluster(mesh_run):
         coredns = mesh_run.one(ADDON, f"{name}-addons-coredns")
         assert coredns.inputs["addonName"] == "coredns"
         assert coredns.inputs["clusterName"] == cluster.inputs["name"]
-        # The mock lists builds per Kubernetes minor; the newest one is build 2.
+        # The mock lists builds per Kubernetes minor: the default (recommended) one is build 1, the
+        # newest build 2; EKS's recommendation is what is installed.
         assert coredns.inputs["addonVersion"].startswith(f"v1.{versions.DEFAULT_KUBERNETES_VERSION.split('.')[1]}.")
-        assert coredns.inputs["addonVersion"].endswith("-eksbuild.2")
+        assert coredns.inputs["addonVersion"].endswith("-eksbuild.1")
         # Adopts the bootstrap Deployment, and a version bump is never blocked by a hand edit.
         assert coredns.inputs["resolveConflictsOnCreate"] == coredns.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
         assert coredns.inputs["preserve"] is True
@@ -294,6 +295,15 @@ def test_stack_aws_settings_reach_every_provider_and_the_kubeconfigs():
         assert args[args.index("--role-arn") + 1] == deployer and args[args.index("--profile") + 1] == "team"
         assert "AWS_PROFILE" not in resolve(run.exports["clusters"][name]["kubeconfig"])[0]
     assert not run.of_type(ENTRY)
+
+
+def test_the_creator_role_is_never_given_a_second_access_entry():
+    # EKS makes the creating identity admin itself; an entry of ours for it would fail to create.
+    deployer = "arn:aws:iam::111122223333:role/deployer"
+    teammate = "arn:aws:iam::111122223333:role/teammate"
+    config = {**mesh_config(2), "aws:assumeRoles": [{"roleArn": deployer}], "clusterAdmins": [deployer, teammate], "kubeconfigRoleArn": deployer}
+    run = ok(config)
+    assert {e.inputs["principalArn"] for e in run.of_type(ENTRY)} == {teammate}
 
 
 def test_stack_without_aws_settings_adds_nothing_to_its_providers(two_cluster_run):
