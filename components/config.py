@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 
 from .aws_settings import AwsSettings, parse_aws_settings
-from .parse import TOP_LEVEL_KEYS, parse_mesh_spec, upgrade_notices
+from .parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from .parse_eks import support_warnings
 from .spec import PROJECT, MeshSpec
 
@@ -73,7 +73,7 @@ def load_mesh_spec() -> MeshSpec:
     )
     for notice in upgrade_notices(raw, spec):
         pulumi.log.warn(f"{PROJECT}:{notice}")
-    for warning in [*elastic_ip_warnings(spec), *support_warnings(spec.clusters, datetime.date.today())]:
+    for warning in [*stack_name_notices(pulumi.get_stack()), *elastic_ip_warnings(spec), *support_warnings(spec.clusters, datetime.date.today())]:
         pulumi.log.warn(warning)
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"

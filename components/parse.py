@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from . import parse_eks, versions
 from .istio_values import parse_istio_values
 from .limits import check_access_limits
-from .parse_clusters import DNS_LABEL, parse_clusters
+from .parse_clusters import DNS_LABEL, parse_clusters, stack_slug
 from .parse_pki import parse_pki
 from .parse_revisions import parse_revisions
 from .parse_traffic import parse_traffic
@@ -182,6 +182,18 @@ def _parse_api_access_cidrs(raw: Mapping[str, Any], problems: Problems) -> tuple
                 " address you run pulumi and kubectl from, e.g. \"203.0.113.10/32\"",
             )
     return cidrs or ("0.0.0.0/0",)
+
+
+def stack_name_notices(stack: str) -> list[str]:
+    """A stack name that AWS names cannot carry as it is: two such stacks may end up with the same
+    EKS cluster names (and so the same load balancer ownership tags) in one account."""
+    slug = stack_slug(stack)
+    if slug == stack:
+        return []
+    return [
+        f"the stack name {shown(stack)} appears as {slug!r} in AWS names (EKS clusters `<cluster>-{slug}`);"
+        f" another stack whose name also becomes {slug!r} (case, '_' or '.' aside) must not share this AWS account"
+    ]
 
 
 def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec) -> list[str]:

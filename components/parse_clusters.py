@@ -83,7 +83,7 @@ def _parse_zones(value: Any, region: str, path: str, problems: Problems) -> int 
     return 3
 
 
-def _stack_slug(stack: str) -> str:
+def stack_slug(stack: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
 
 
@@ -125,7 +125,7 @@ def parse_clusters(items: list, default_region: str | None, stack: str, problems
     if len(items) > MAX_CLUSTERS:
         problems.add("clusters", f"lists {len(items)} clusters; a mesh holds at most 39 (see the README's Mesh size)")
         return []
-    slug = _stack_slug(stack)
+    slug = stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
     parsed = [
         entry

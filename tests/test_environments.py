@@ -33,15 +33,20 @@ def stack_run(path: Path, as_stack: str | None = None) -> Run:
 
 def shape(run: Run) -> dict:
     vpcs = run.of_type("aws:ec2/vpc:Vpc")
-    nats = run.of_type("aws:ec2/natGateway:NatGateway")
-    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    clusters = [c.name for c in run.of_type("istio-eks-mesh:cluster:EksCluster")]
+
+    def count(type_: str, cluster: str, part: str) -> int:
+        return len([r for r in run.of_type(type_) if r.name.startswith(f"{cluster}-network-{part}")])
+
+    # Per VPC: one NAT gateway per zone (a private subnet each), or one.
+    nat_per_zone = [count("aws:ec2/natGateway:NatGateway", c, "nat-") == count("aws:ec2/subnet:Subnet", c, "private-") for c in clusters]
     api = {cidr for c in run.of_type("eks:index:Cluster") for cidr in c.inputs["publicAccessCidrs"]}
     nat_ips = {f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip") if "-nat-" in e.name}
     return {
         "clusters": len(run.of_type("eks:index:Cluster")),
         "regions": len(run.of_type("pulumi:providers:aws")),
-        # perAz: one NAT gateway per zone (a private subnet each), else one per VPC.
-        "nat per zone": len(nats) == len(subnets) // 2,
+        "nat per zone": all(nat_per_zone),
+        "single nat": not any(nat_per_zone),
         "samples": bool(run.of_type("istio-eks-mesh:samples:SampleWorkloads")),
         "operator cidrs": api - nat_ips,
         "vpc cidrs": [ipaddress.ip_network(v.inputs["cidrBlock"]) for v in vpcs],
@@ -50,7 +55,7 @@ def shape(run: Run) -> dict:
 
 # What each committed environment promises (the README's Environments section).
 PROMISES = {
-    "dev": lambda s: s["clusters"] == 2 and s["regions"] == 2 and not s["nat per zone"] and s["samples"],
+    "dev": lambda s: s["clusters"] == 2 and s["regions"] == 2 and s["single nat"] and s["samples"],
     "staging": lambda s: s["clusters"] >= 2 and s["regions"] >= 2 and s["nat per zone"] and s["samples"],
     "prod": lambda s: s["clusters"] >= 3 and s["regions"] >= 2 and s["nat per zone"] and not s["samples"],
 }
@@ -144,3 +149,9 @@ def test_two_environments_in_one_account_do_not_collide(first, second):
             document = json.dumps(json.loads(policy.inputs["policy"]))
             assert not any(f'"{name}"' in document for name in other["controller clusters"])
             assert any(f'"{name}"' in document for name in own["controller clusters"])
+
+
+def test_a_stack_name_that_aws_names_cannot_carry_is_warned_about():
+    run = stack_run(ROOT / "Pulumi.staging.yaml", "Staging_2")
+    assert [w for w in run.warnings if "'staging-2'" in w and "must not share this AWS account" in w]
+    assert not [w for w in stack_run(ROOT / "Pulumi.staging.yaml").warnings if "must not share" in w]
