@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from components.spec import PROJECT
+from tests.conftest import mesh_config
 from tests.harness import ROOT, Registered, Run, cached_run
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -152,6 +153,7 @@ def test_two_environments_in_one_account_do_not_collide(first, second):
 
 
 def test_a_stack_name_that_aws_names_cannot_carry_is_warned_about():
-    run = stack_run(ROOT / "Pulumi.staging.yaml", "Staging_2")
+    run = cached_run(mesh_config(1), stack="Staging_2")
+    assert run.error is None, run.error
     assert [w for w in run.warnings if "'staging-2'" in w and "must not share this AWS account" in w]
     assert not [w for w in stack_run(ROOT / "Pulumi.staging.yaml").warnings if "must not share" in w]

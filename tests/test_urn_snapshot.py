@@ -72,7 +72,8 @@ def test_urns_match_the_snapshot(name):
 
 
 def test_a_rename_fails_the_snapshot_unless_aliased(monkeypatch):
-    run = cached_run(REFERENCE_CONFIGS["two-regions"])
+    config = mesh_config(1)
+    run = cached_run(config)
     vpc = next(r for r in run.resources if r.name == "c0-network-vpc")
     # The snapshot of a stack deployed when the VPC was still called "c0-vpc".
     old = _key(vpc.urn).replace("::c0-network-vpc", "::c0-vpc")
@@ -80,6 +81,6 @@ def test_a_rename_fails_the_snapshot_unless_aliased(monkeypatch):
     assert urn_differences(snapshot, run) == ([old], [_key(vpc.urn)])
 
     monkeypatch.setitem(migrations.RENAMED, ("aws:ec2/vpc:Vpc", "c0-network-vpc"), [pulumi.Alias(name="c0-vpc")])
-    aliased = run_program(REFERENCE_CONFIGS["two-regions"])
+    aliased = run_program(config)
     assert aliased.error is None, aliased.error
     assert urn_differences(snapshot, aliased) == ([], [])
