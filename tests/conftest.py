@@ -6,6 +6,10 @@ that only reads it.
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
+
 import pytest
 
 from tests.harness import Run, cached_run
@@ -51,3 +55,14 @@ def two_cluster_run() -> Run:
     run = cached_run(mesh_config(2))
     assert run.error is None, run.error
     return run
+
+
+@contextmanager
+def loopback_server(handler):
+    """An HTTP server on 127.0.0.1 with `handler`, for as long as the block runs; yields its URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()

@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from components.imported_root import ROOT_CA_FIELDS
 from components.validate import ConfigError
 from components.parse import parse_mesh_spec
 from tests.conftest import mesh_config
@@ -205,10 +204,10 @@ BAD_ROOTS = [
     ({"certPem": GOOD_CERT + GOOD_CERT, "keyPem": GOOD_KEY}, "rootCa.certPem", "holds 2 certificates"),
     ({"certPem": GOOD_CERT, "keyPem": ED25519_KEY}, "rootCa.keyPem", "RSA or ECDSA"),
     # Roots that cannot anchor root -> intermediate -> workload chains.
-    (dict(zip(ROOT_CA_FIELDS, make_cert(path_length=0))), "rootCa.certPem", "pathLenConstraint 0"),
-    (dict(zip(ROOT_CA_FIELDS, make_cert(issuer_name=OTHER_NAME, signing_key=OTHER_KEY))), "rootCa.certPem", "its issuer is another CA"),
-    (dict(zip(ROOT_CA_FIELDS, make_cert(signing_key=OTHER_KEY))), "rootCa.certPem", "does not verify with its own key"),
-    (dict(zip(ROOT_CA_FIELDS, make_cert(extension=UNKNOWN_CRITICAL))), "rootCa.certPem", "critical extensions"),
+    (dict(zip(("certPem", "keyPem"), make_cert(path_length=0))), "rootCa.certPem", "pathLenConstraint 0"),
+    (dict(zip(("certPem", "keyPem"), make_cert(issuer_name=OTHER_NAME, signing_key=OTHER_KEY))), "rootCa.certPem", "its issuer is another CA"),
+    (dict(zip(("certPem", "keyPem"), make_cert(signing_key=OTHER_KEY))), "rootCa.certPem", "does not verify with its own key"),
+    (dict(zip(("certPem", "keyPem"), make_cert(extension=UNKNOWN_CRITICAL))), "rootCa.certPem", "critical extensions"),
 ]
 
 

@@ -12,7 +12,7 @@ import pytest
 from components import revisions
 from components.parse import parse_mesh_spec
 from components.validate import ConfigError, key_path
-from tests.conftest import OPERATOR_CIDR, mesh_config
+from tests.conftest import PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, run_program
 from tests.impact import change_impact
 
@@ -28,14 +28,6 @@ def without_ha(values: dict) -> dict:
     return {k: v for k, v in values.items() if k not in HA_KEYS}
 
 
-PRIMARY_REMOTE = {
-    "clusters": [
-        {"name": "p", "region": "us-east-1", "network": "n1"},
-        {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"},
-    ],
-    "apiAccessCidrs": [OPERATOR_CIDR],
-    "deploySamples": True,
-}
 MODELS = {"multi-primary": mesh_config(2), "primary-remote": PRIMARY_REMOTE}
 
 

@@ -9,21 +9,13 @@ import pytest
 from components.parse import parse_mesh_spec
 from components.traffic import sample_rule_spec
 from components.validate import ConfigError
-from tests.conftest import OPERATOR_CIDR, mesh_config
+from tests.conftest import PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, resolve
 from tests.impact import CREATED, REPLACED, UNCHANGED, UPDATED, change_impact
 from verify.cli import targets_from_outputs
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 RULE = "kubernetes:networking.istio.io/v1:DestinationRule"
-PRIMARY_REMOTE = {
-    "clusters": [
-        {"name": "p", "region": "us-east-1", "network": "n1"},
-        {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"},
-    ],
-    "apiAccessCidrs": [OPERATOR_CIDR],
-    "deploySamples": True,
-}
 OFF = {"dnsProxy": False, "localityLoadBalancing": False}
 
 

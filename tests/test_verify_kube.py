@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
+from tests.conftest import loopback_server
 
 from verify.checks import ClusterTarget, Unreachable
 from verify.kube import KubernetesClusterApi
@@ -85,11 +86,8 @@ class FakeApiServer(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeApiServer)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with loopback_server(FakeApiServer) as url:
+        yield url
 
 
 def target(server: str, token: str = "reader-token", name: str = "east", **fields) -> ClusterTarget:

@@ -7,15 +7,16 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import threading
-from components.cluster import kubeconfig_document
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from components.cluster import kubeconfig_document
+from tests.conftest import loopback_server
 
 from tests.harness import resolve
 from tests.mocks import _load_key as load_key
@@ -49,10 +50,8 @@ class Cluster(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Cluster)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with loopback_server(Cluster) as url:
+        yield url
 
 
 def files_of(state: str, cluster: str = "c0") -> dict[str, str]:
