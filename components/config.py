@@ -17,6 +17,7 @@ import pulumi
 from .aws_settings import AwsSettings, parse_aws_settings
 from .parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from .parse_eks import support_warnings
+from .parse_revisions import support_notices
 from .spec import PROJECT, MeshSpec
 
 # Elastic IPs per region an AWS account gets by default.
@@ -73,7 +74,10 @@ def load_mesh_spec() -> MeshSpec:
     )
     for notice in upgrade_notices(raw, spec):
         pulumi.log.warn(f"{PROJECT}:{notice}")
-    for warning in [*stack_name_notices(pulumi.get_stack()), *elastic_ip_warnings(spec), *support_warnings(spec.clusters, datetime.date.today())]:
+    today = datetime.date.today()
+    version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
+    istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
+    for warning in [*stack_name_notices(pulumi.get_stack()), *elastic_ip_warnings(spec), *support_warnings(spec.clusters, today), *istio_notices]:
         pulumi.log.warn(warning)
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"

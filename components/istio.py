@@ -36,12 +36,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import revisions, versions
+from . import revisions
+from .charts import chart_args
 from .load_balancer import CLUSTER_TAG
 from .network import StaticAddresses
 from .pki import IntermediateCa
 from .revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
-from .spec import ClusterSpec, ClusterTopology, TrafficSpec
+from .spec import ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec
 from .traffic import mesh_config_values
 
 NAMESPACE = "istio-system"
@@ -198,6 +199,14 @@ def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str,
     return gateway, virtual_service
 
 
+def image_values(sources: ArtifactSources) -> dict[str, Any]:
+    """Where every Istio image comes from. istiod's chart names its own image and, through the
+    injector, every proxy's (sidecars, and the gateway pods, whose chart leaves `image: auto` for the
+    injector); base and gateway share the `global` block (their `zzz_profile.yaml` merges it), so the
+    hub is one value on every release. The published 1.30.x charts default it to a retired registry."""
+    return {"global": {"hub": sources.istio_hub}}
+
+
 def cross_network_gateway_spec() -> dict[str, Any]:
     return {
         "selector": dict(EAST_WEST_SELECTOR),
@@ -233,6 +242,7 @@ class IstioControlPlaneArgs:
     # The extra values came from an encrypted config key: keep the releases' values secret.
     extra_values_secret: bool = False
     traffic: TrafficSpec = TrafficSpec()
+    sources: ArtifactSources = ArtifactSources()
 
 
 class IstioControlPlane(pulumi.ComponentResource):
@@ -328,11 +338,10 @@ class IstioControlPlane(pulumi.ComponentResource):
         return k8s.helm.v3.Release(
             f"{self._name}-{role}",
             name=release_name,
-            chart=chart,
+            **chart_args(args.sources.istio_charts, chart),
             version=version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
             namespace=self.namespace,
-            values=_maybe_secret(merge_values(values, args.extra_values.get(chart, {})), args.extra_values_secret),
+            values=_maybe_secret(merge_values(merge_values(values, image_values(args.sources)), args.extra_values.get(chart, {})), args.extra_values_secret),
             timeout=timeout,
             # The release name is fixed, so a replacement must uninstall the old release before it
             # installs the new one (Helm refuses a name still in use).

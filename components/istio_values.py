@@ -14,7 +14,11 @@ from .validate import Problems, expect, given, key_path, unknown_fields
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 # Per chart: the value paths this program sets, and where their values come from.
 PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
-    "base": {("profile",): "each cluster's role", ("defaultRevision",): "istioRevisionTags.default"},
+    "base": {
+        ("profile",): "each cluster's role",
+        ("defaultRevision",): "istioRevisionTags.default",
+        ("global", "hub"): "istioImageHub",
+    },
     "istiod": {
         ("revision",): "istioRevisions",
         ("revisionTags",): "istioRevisionTags",
@@ -30,6 +34,7 @@ PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
         ("istiodRemote", "injectionPath"): "a remote's name and network",
         ("istiodRemote", "enabledLocalInjectorIstiod"): "a remote's local injector",
         ("profile",): "each cluster's role",
+        ("global", "hub"): "istioImageHub",
     },
     "gateway": {
         ("networkGateway",): "each cluster's network",
@@ -38,6 +43,7 @@ PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
         ("name",): "the east-west gateway's fixed name",
         ("service", "type"): "the east-west gateway's NLB",
         ("service", "loadBalancerSourceRanges"): "eastWestAllowedCidrs",
+        ("global", "hub"): "istioImageHub",
     },
 }
 

@@ -25,6 +25,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from . import versions
+from .charts import chart_args
 from .spec import ClusterSpec
 
 NAMESPACE = "kube-system"
@@ -155,6 +156,8 @@ class LoadBalancerControllerArgs:
     oidc_provider_url: pulumi.Input[str]
     # Pods need nodes: the release waits for the node group.
     node_group: pulumi.Resource
+    # An https Helm repository or an oci:// registry path holding the chart (`eksChartRepository`).
+    chart_repository: str = versions.EKS_CHART_REPOSITORY
 
 
 class LoadBalancerController(pulumi.ComponentResource):
@@ -184,9 +187,8 @@ class LoadBalancerController(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-release",
             name="aws-load-balancer-controller",
-            chart="aws-load-balancer-controller",
+            **chart_args(args.chart_repository, "aws-load-balancer-controller"),
             version=versions.LOAD_BALANCER_CONTROLLER_CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.EKS_CHART_REPO),
             namespace=NAMESPACE,
             values={
                 "clusterName": args.cluster.eks_name,

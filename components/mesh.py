@@ -161,6 +161,7 @@ class IstioMesh(pulumi.ComponentResource):
                 oidc_provider_arn=eks.oidc_provider_arn,
                 oidc_provider_url=eks.oidc_provider_url,
                 node_group=eks.node_group,
+                chart_repository=spec.sources.eks_charts,
             ),
             opts=in_cluster,
         )
@@ -180,6 +181,7 @@ class IstioMesh(pulumi.ComponentResource):
                 extra_values=spec.istio_values,
                 extra_values_secret=spec.istio_values_secret,
                 traffic=spec.traffic,
+                sources=spec.sources,
             ),
             opts=in_cluster,
         )

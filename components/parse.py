@@ -18,6 +18,7 @@ from .limits import check_access_limits
 from .parse_clusters import DNS_LABEL, parse_clusters, stack_slug
 from .parse_pki import parse_pki
 from .parse_revisions import parse_revisions
+from .parse_sources import SOURCE_KEYS, parse_sources
 from .parse_traffic import parse_traffic
 from .spec import ClusterSpec, MeshSpec
 from .validate import (
@@ -48,6 +49,7 @@ TOP_LEVEL_KEYS = (
     "deploySamples",
     *parse_eks.TOP_LEVEL_KEYS,
     "trafficPolicy",
+    *SOURCE_KEYS,
 )
 
 
@@ -92,6 +94,7 @@ def parse_mesh_spec(
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
+    sources = parse_sources(raw, problems)
     if problems.items:
         raise ConfigError(problems.items)
     spec = MeshSpec(
@@ -107,6 +110,7 @@ def parse_mesh_spec(
         istio_values_secret="istioValues" in secret_keys,
         access=access,
         traffic=traffic,
+        sources=sources,
     )
     _check_derived_names(spec, problems)
     for index, cluster in enumerate(spec.clusters):

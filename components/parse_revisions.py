@@ -3,6 +3,7 @@ points at which (the rules in `revisions.py`). Pure; problems are collected, nev
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any, Mapping
 
@@ -99,3 +100,35 @@ def _parse_tags(value: Any, revisions: tuple[IstioRevision, ...], problems: Prob
         )
         ok = False
     return dict(value) if ok else None
+
+
+def support_notices(plan: RevisionPlan, today: datetime.date) -> list[str]:
+    """Warnings for the installed Istio versions: a minor past, or within six weeks of, its end of
+    life; a patch without the security fixes of a later one; a minor newer than the charts this
+    program's values were checked against."""
+    notices = []
+    checked = sorted(versions.ISTIO_MINORS, key=version_key)
+    for version in sorted({r.version for r in plan.revisions}, key=version_key):
+        major, minor, patch = version_key(version)
+        line = f"{major}.{minor}"
+        window = versions.ISTIO_MINORS.get(line)
+        if window is None:
+            if version_key(line) > version_key(checked[-1]):
+                notices.append(
+                    f"Istio {version}: this program's Helm values were checked against the {' and '.join(checked)} charts"
+                    f" only; render them against the {line} charts before `pulumi up` (README, Upgrading Istio)"
+                )
+            continue
+        if window["end_of_life"] is not None:
+            ends = datetime.date.fromisoformat(window["end_of_life"])
+            if today >= ends:
+                notices.append(f"Istio {line} reached its end of life on {ends}: no more security fixes; upgrade (README, Upgrading Istio)")
+            elif (ends - today).days <= versions.ISTIO_END_OF_LIFE_NOTICE_DAYS:
+                notices.append(f"Istio {line} reaches its end of life on {ends}; plan the upgrade (README, Upgrading Istio)")
+        fixed = versions.ISTIO_SECURITY_FIXES.get(line)
+        if fixed is not None and patch < fixed[0]:
+            notices.append(
+                f"Istio {version} lacks the fixes of {fixed[1]} (in {line}.{fixed[0]} and later);"
+                f" upgrade to {line}.{fixed[0]} or newer, e.g. {versions.DEFAULT_ISTIO_VERSION} (README, Upgrading Istio)"
+            )
+    return notices

@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from . import versions
 from .revisions import RevisionPlan
 
 PROJECT = "istio-eks-mesh"
@@ -123,6 +124,22 @@ class TrafficSpec:
 
 
 @dataclass(frozen=True)
+class ArtifactSources:
+    """Where charts and images come from (`istioChartRepository`, `eksChartRepository`, `istioImageHub`)."""
+
+    # An https Helm repository or an oci:// registry path that holds the charts by name.
+    istio_charts: str = versions.ISTIO_CHART_REPOSITORY
+    eks_charts: str = versions.EKS_CHART_REPOSITORY
+    # The registry path every Istio image is pulled from (`global.hub`).
+    istio_hub: str = versions.ISTIO_IMAGE_HUB
+
+
+def chart_location(repository: str, chart: str) -> tuple[str, str | None]:
+    """(chart, repository) as Helm takes them: an OCI chart is one reference with no repository."""
+    return (f"{repository}/{chart}", None) if repository.startswith("oci://") else (chart, repository)
+
+
+@dataclass(frozen=True)
 class ClusterTopology:
     """Where one cluster sits in the mesh, decided from the whole config."""
 
@@ -200,6 +217,7 @@ class MeshSpec:
     istio_values_secret: bool = False
     access: ClusterAccess = ClusterAccess()
     traffic: TrafficSpec = TrafficSpec()
+    sources: ArtifactSources = ArtifactSources()
     # Derived from `clusters`, never set by hand.
     topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
 

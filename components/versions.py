@@ -4,13 +4,42 @@ Bump a version here (or override `istioVersion` in stack config) and run the tes
 the code names a version.
 """
 
-# Istio release installed when the stack does not set `istioVersion`. Charts come from the official
-# repository at exactly this version.
-DEFAULT_ISTIO_VERSION = "1.30.3"
-# The Helm values this program writes were checked against the 1.30 charts; older charts lack keys
-# or spell them differently (and Helm ignores unknown keys without a word).
+# Istio release installed when the stack does not set `istioVersion`: the newest patch release whose
+# notes are published (istio.io/latest/news/releases/1.31.x/, "Announcing Istio 1.31.1", 2026-09-21).
+DEFAULT_ISTIO_VERSION = "1.31.1"
+# The Helm values this program writes were checked against the 1.30 and 1.31 charts (the render
+# tier of the tests); older charts lack keys or spell them differently, and Helm ignores unknown
+# keys without a word.
 MIN_ISTIO_VERSION = (1, 30, 0)
-ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
+# Where Istio's charts and images come from. The Google-hosted chart repository and registries are
+# retired in December 2026 and never had 1.31 (istio.io blog "An update on our move to AWS",
+# 2026-08-21); every release is at this repository, and as OCI artifacts at
+# oci://ghcr.io/istio/release/charts. The published 1.30.x charts default `global.hub` to a retired
+# registry, so the program always sets it.
+ISTIO_CHART_REPOSITORY = "https://blob.istio.io/istio-release/charts"
+ISTIO_IMAGE_HUB = "docker.io/istio"
+# Chart repositories and image registries that no longer serve Istio: refused in config.
+RETIRED_ISTIO_SOURCES = (
+    "istio-release.storage.googleapis.com",
+    "gcr.io/istio-release",
+    "registry.istio.io/release",
+)
+
+# Istio's support window per minor: release date and end of life. A minor is supported until six
+# weeks after the release of the minor two after it (istio.io/latest/docs/releases/supported-releases/);
+# None: that release is not out yet, so the end is not known.
+ISTIO_MINORS = {
+    "1.30": {"released": "2026-05-18", "end_of_life": None},
+    "1.31": {"released": "2026-08-20", "end_of_life": None},
+}
+# The warning comes this long before the end of life.
+ISTIO_END_OF_LIFE_NOTICE_DAYS = 42
+# Patch releases with published security fixes, per minor: (first fixed patch, bulletin). A version of
+# that minor below the patch lacks the fixes (istio.io/latest/news/security/istio-security-2026-006/:
+# a dozen Envoy CVEs rated up to 7.5 and an Istio one, fixed in 1.30.4).
+ISTIO_SECURITY_FIXES = {
+    "1.30": (4, "ISTIO-SECURITY-2026-006"),
+}
 
 # EKS versions accepted in `clusters[].kubernetesVersion`: those EKS offers (in standard or extended
 # support) that the Istio releases above support (Istio 1.30: Kubernetes 1.32-1.36). The default is
@@ -37,10 +66,12 @@ SUPPORT_TYPES = ("STANDARD", "EXTENDED")
 MANAGED_ADDONS = ("vpc-cni", "coredns", "kube-proxy")
 
 # AWS Load Balancer Controller chart (eks-charts); since v3 the chart version equals the app's.
-EKS_CHART_REPO = "https://aws.github.io/eks-charts"
+EKS_CHART_REPOSITORY = "https://aws.github.io/eks-charts"
 LOAD_BALANCER_CONTROLLER_CHART_VERSION = "3.5.0"
 
 # Sample workloads (`deploySamples`): Istio's helloworld app, which answers with $SERVICE_VERSION,
 # and a curl client that only sleeps until `verify` execs into it.
-HELLOWORLD_IMAGE = "registry.istio.io/release/examples-helloworld-v1:1.0"
+# helloworld from Docker Hub, where Istio publishes the samples' images beside its own (the copy on
+# registry.istio.io goes with that registry in December 2026).
+HELLOWORLD_IMAGE = "docker.io/istio/examples-helloworld-v1:1.0"
 CURL_IMAGE = "docker.io/curlimages/curl:8.16.0"

@@ -15,7 +15,9 @@ from tests.impact import change_impact
 from tests.test_revisions import without_ha
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
+# Istio's chart repository after December 2026 (istio.io blog "An update on our move to AWS").
+ISTIO_REPO = "https://blob.istio.io/istio-release/charts"
+HUB = {"hub": "docker.io/istio"}
 
 
 def release(run: Run, cluster: str, role: str):
@@ -30,8 +32,9 @@ def test_releases_pin_the_official_charts_with_fixed_names(mesh_run):
     for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
         for role, chart, name in (("base", "base", "istio-base"), ("istiod", "istiod", "istiod"), ("eastwest", "gateway", "istio-eastwestgateway")):
             r = release(mesh_run, f"c{i}", role).inputs
-            assert (r["chart"], r["name"], r["namespace"], r["version"]) == (chart, name, "istio-system", "1.30.3")
+            assert (r["chart"], r["name"], r["namespace"], r["version"]) == (chart, name, "istio-system", "1.31.1")
             assert r["repositoryOpts"] == {"repo": ISTIO_REPO}
+            assert r["values"]["global"]["hub"] == "docker.io/istio"
         lbc = mesh_run.one(RELEASE, f"c{i}-lb-controller-release").inputs
         assert (lbc["chart"], lbc["name"], lbc["namespace"]) == ("aws-load-balancer-controller", "aws-load-balancer-controller", "kube-system")
         assert lbc["repositoryOpts"] == {"repo": "https://aws.github.io/eks-charts"} and lbc["version"]
@@ -40,9 +43,9 @@ def test_releases_pin_the_official_charts_with_fixed_names(mesh_run):
 def test_istiod_values_name_mesh_cluster_and_network_with_the_charts_keys(mesh_run):
     for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
         values = release(mesh_run, f"c{i}", "istiod").inputs["values"]
-        assert values["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": f"c{i}"}, "network": f"network-c{i}"}
+        assert values["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": f"c{i}"}, "network": f"network-c{i}", **HUB}
         assert set(values["podAnnotations"]) == {"istio-eks-mesh/ca-checksum"}
-        assert release(mesh_run, f"c{i}", "base").inputs.get("values", {}) == {}
+        assert release(mesh_run, f"c{i}", "base").inputs["values"] == {"global": HUB}
 
 
 def test_a_new_intermediate_rolls_istiod_and_nothing_else_does(two_cluster_run):
@@ -68,6 +71,7 @@ def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
     for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
         values = without_ha(release(mesh_run, f"c{i}", "eastwest").inputs["values"])
         assert values == {
+            "global": HUB,
             "networkGateway": f"network-c{i}",
             "service": {
                 "type": "LoadBalancer",
@@ -188,7 +192,7 @@ def test_extra_values_merge_over_ours():
     )
     assert run.error is None
     istiod = release(run, "c0", "istiod").inputs["values"]
-    assert istiod["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": "c0"}, "network": "network-c0", "logAsJson": True}
+    assert istiod["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": "c0"}, "network": "network-c0", "logAsJson": True, **HUB}
     assert istiod["autoscaleMin"] == 2
     annotations = release(run, "c0", "eastwest").inputs["values"]["service"]["annotations"]
     assert annotations["example.com/team"] == "mesh"

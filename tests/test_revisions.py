@@ -34,7 +34,7 @@ MODELS = {"multi-primary": mesh_config(2), "primary-remote": PRIMARY_REMOTE}
 def steps(deployed: dict) -> dict[str, dict]:
     """The README's walk-through on a stack deployed before revisions (unrevisioned `istiod`)."""
     return {
-        "deployed": deployed,
+        "deployed": {**deployed, "istioVersion": V1},
         "canary added": {**deployed, "istioVersion": V1, "istioRevisions": [V1, V2], "istioRevisionTags": {"default": V1, "canary": V2}},
         "default moved": {**deployed, "istioVersion": V1, "istioRevisions": [V1, V2], "istioRevisionTags": {"default": V2, "canary": V2}},
         "old removed": {**deployed, "istioRevisions": [V2], "istioRevisionTags": {"default": V2, "canary": V2}},

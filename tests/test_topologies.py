@@ -103,11 +103,12 @@ def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -
             "network": network,
             "configCluster": True,
             "omitSidecarInjectorConfigMap": False,
+            "hub": "docker.io/istio",
         },
         "istiodRemote": {"enabledLocalInjectorIstiod": True, "injectionPath": f"/inject/cluster/{remote}/net/{network}"},
         "podAnnotations": {"istio-eks-mesh/ca-checksum": remote_istiod["podAnnotations"]["istio-eks-mesh/ca-checksum"]},
     }
-    assert values(run, remote, "base") == {"profile": "remote"}
+    assert values(run, remote, "base") == {"profile": "remote", "global": {"hub": "docker.io/istio"}}
     ns = run.one("kubernetes:core/v1:Namespace", f"{remote}-istio-namespace").inputs["metadata"]
     assert ns["annotations"] == {"topology.istio.io/controlPlaneClusters": primary}
     # The local istiod signs workload and webhook certificates: it has its own intermediate.
@@ -211,8 +212,8 @@ def test_primary_remote_on_one_network():
 def test_multi_primary_on_one_network_peers_the_vpcs_across_regions():
     run = mesh(*MULTI_PRIMARY_ONE_NETWORK)
     for c in ("a", "b"):
-        assert values(run, c, "istiod")["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": c}, "network": "n1"}
-        assert "env" not in values(run, c, "istiod") and values(run, c, "base") == {}
+        assert values(run, c, "istiod")["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": c}, "network": "n1", "hub": "docker.io/istio"}
+        assert "env" not in values(run, c, "istiod") and values(run, c, "base") == {"global": {"hub": "docker.io/istio"}}
     clusters, _ = resolve(run.exports["clusters"])
     assert clusters["a"]["eastWestAddress"] is None and clusters["b"]["eastWestAddress"] is None
     assert not has(run, RELEASE, "a-istio-eastwest") and not has(run, RELEASE, "b-istio-eastwest")

@@ -1,0 +1,130 @@
+"""Where the charts and images come from: `istioChartRepository`, `eksChartRepository`, `istioImageHub`.
+
+```yaml
+istioChartRepository: oci://123456789012.dkr.ecr.us-east-1.amazonaws.com/istio-charts  # or an https Helm repository
+eksChartRepository: https://charts.example.com/eks                                     # the load balancer controller's chart
+istioImageHub: 123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/istio           # e.g. an ECR pull-through cache
+```
+
+Each is checked the way Helm and the container runtime will read it, so a value that would fail only
+when a release is installed (after the VPCs and clusters exist) is refused up front: ASCII only, no
+credentials or query in a URL, OCI repository paths in lowercase, no tag on a hub. Sources Istio has
+retired are refused by name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from . import versions
+from .spec import ArtifactSources
+from .validate import Problems, expect, shown
+
+SOURCE_KEYS = ("istioChartRepository", "eksChartRepository", "istioImageHub")
+# One DNS name (letters, digits, '-', dots) or IPv4 address, with an optional port.
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::[0-9]{1,5})?")
+# A path component of an OCI repository name (distribution-spec), lowercase only.
+_OCI_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+# A path component of an https URL: unreserved characters and percent-escapes.
+_URL_COMPONENT = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})+")
+MAX_LENGTH = 512
+
+
+def parse_sources(raw: Mapping[str, Any], problems: Problems) -> ArtifactSources:
+    defaults = ArtifactSources()
+    istio_charts = _parse_repository(raw.get("istioChartRepository"), "istioChartRepository", defaults.istio_charts, problems)
+    eks_charts = _parse_repository(raw.get("eksChartRepository"), "eksChartRepository", defaults.eks_charts, problems)
+    hub = _parse_hub(raw.get("istioImageHub"), defaults.istio_hub, problems)
+    return ArtifactSources(istio_charts=istio_charts, eks_charts=eks_charts, istio_hub=hub)
+
+
+def _retired(value: str, key: str, problems: Problems) -> bool:
+    lowered = value.lower()
+    for source in versions.RETIRED_ISTIO_SOURCES:
+        if source in lowered:
+            problems.add(
+                key,
+                f"{shown(value)} names {source}, which Istio retired in December 2026; remove the key to use"
+                f" {_default_for(key)}, or name a mirror of your own",
+            )
+            return True
+    return False
+
+
+def _default_for(key: str) -> str:
+    defaults = ArtifactSources()
+    return {"istioChartRepository": defaults.istio_charts, "eksChartRepository": defaults.eks_charts}.get(key, defaults.istio_hub)
+
+
+def _plain_text(value: Any, key: str, example: str, problems: Problems) -> bool:
+    if not expect(value, str, key, problems, f'"{example}"'):
+        return False
+    if not value:
+        problems.add(key, f'is empty; remove the key to use the default, or give one, e.g. "{example}"')
+    elif len(value) > MAX_LENGTH:
+        problems.add(key, f"is {len(value)} characters long; at most {MAX_LENGTH}")
+    elif not value.isascii() or not value.isprintable() or any(c.isspace() for c in value):
+        problems.add(key, f"{shown(value)} holds spaces, line breaks or non-ASCII characters, which Helm and registries refuse")
+    else:
+        return True
+    return False
+
+
+def _parse_repository(value: Any, key: str, default: str, problems: Problems) -> str:
+    example = "oci://ghcr.io/istio/release/charts" if key == "istioChartRepository" else default
+    if value is None:
+        return default
+    if not _plain_text(value, key, example, problems) or _retired(value, key, problems):
+        return default
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("https", "oci"):
+        why = "charts would travel unencrypted" if scheme == "http" else "Helm reads charts from https repositories and oci registries"
+        problems.add(key, f"{shown(value)} must start with https:// or oci:// ({why}); e.g. \"{example}\"")
+        return default
+    host, _, path = rest.partition("/")
+    if "@" in host or any(c in rest for c in "?#"):
+        problems.add(
+            key,
+            f"{shown(value)} carries credentials, a query or a fragment; give the plain repository address"
+            " (for a private registry, log the machine that runs pulumi in with `helm registry login`)",
+        )
+    elif not _HOST.fullmatch(host):
+        problems.add(key, f"{shown(value)} does not name a host (a DNS name with an optional port); e.g. \"{example}\"")
+    elif value.endswith("/"):
+        problems.add(key, f"{shown(value)} ends with '/'; remove it (chart names are appended to the address)")
+    elif path and not all((_OCI_COMPONENT if scheme == "oci" else _URL_COMPONENT).fullmatch(p) for p in path.split("/")):
+        rule = "lowercase letters, digits and single '.', '_' or '-' between them" if scheme == "oci" else "URL path characters"
+        problems.add(key, f"{shown(value)} has a path component that is not {rule}; e.g. \"{example}\"")
+    else:
+        return value
+    return default
+
+
+def _parse_hub(value: Any, default: str, problems: Problems) -> str:
+    key, example = "istioImageHub", "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/istio"
+    if value is None:
+        return default
+    if not _plain_text(value, key, example, problems) or _retired(value, key, problems):
+        return default
+    if "://" in value:
+        problems.add(key, f"{shown(value)} is a URL; give the registry and path images are pulled by, without a scheme, e.g. \"{example}\"")
+        return default
+    first, _, rest = value.partition("/")
+    # As container runtimes read a reference: the first component is a registry host when it has a
+    # dot or a port (or is localhost); otherwise the whole value is a path on Docker Hub.
+    has_host = bool(rest) and ("." in first or ":" in first or first == "localhost")
+    path = rest if has_host else value
+    if has_host and not _HOST.fullmatch(first):
+        problems.add(key, f"{shown(value)} does not start with a registry host (a DNS name with an optional port); e.g. \"{example}\"")
+    elif "@" in path or ":" in path:
+        problems.add(key, f"{shown(value)} carries a tag or digest; the hub is only the part before the image name (Istio adds `/pilot:<version>`)")
+    elif value.endswith("/") or not all(_OCI_COMPONENT.fullmatch(p) for p in path.split("/")):
+        problems.add(
+            key,
+            f"{shown(value)} is not a registry path (components of lowercase letters, digits and single '.', '_'"
+            f" or '-', separated by '/', no trailing '/'); e.g. \"{example}\"",
+        )
+    else:
+        return value
+    return default
