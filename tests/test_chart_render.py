@@ -1,0 +1,313 @@
+"""The render tier: what the program writes into every Istio Helm release, rendered by a real Helm
+with Istio's real charts, and every Istio custom resource checked against its CRD's schema.
+
+Helm ignores unknown values keys without a word and the API server prunes unknown fields of a custom
+resource, so a misspelt key passes every graph test. Here each key the program writes must exist in
+the chart's `values.yaml`, the rendered objects must carry what the program means (hub, revision,
+network, cluster name, HA), and every Gateway, VirtualService and DestinationRule must validate
+against the OpenAPI schema in the base chart's `files/crd-all.gen.yaml`, unknown fields refused.
+
+The charts come from `$ISTIO_CHARTS_DIR/<version or minor>/{base,istiod,gateway}` (by default
+`../shared/charts/istio`, e.g. charts fetched with `helm pull`), Helm from `$HELM`,
+`../shared/tools/helm` or the PATH; without them these tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.conftest import MIXED, PRIMARY_REMOTE, mesh_config
+from tests.harness import ROOT, Run, cached_run, resolve
+
+CHARTS = Path(os.environ.get("ISTIO_CHARTS_DIR") or ROOT.parent / "shared" / "charts" / "istio")
+HELM = os.environ.get("HELM") or (str(ROOT.parent / "shared" / "tools" / "helm") if (ROOT.parent / "shared" / "tools" / "helm").exists() else shutil.which("helm"))
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ISTIO_CHARTS = ("base", "istiod", "gateway")
+HUB = "docker.io/istio"
+# libyaml's loader: the base chart renders every CRD, a few MB of YAML.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+OLD, NEW = "1.30.5", "1.31.1"
+MODELS = {
+    "two-regions": mesh_config(2),
+    "two-regions-1.30": mesh_config(2, istioVersion=OLD),
+    "primary-remote": PRIMARY_REMOTE,
+    "mixed": MIXED,
+    # A canary from 1.30 to 1.31 on a primary and its remote: both charts, revisioned and not.
+    "canary": {**PRIMARY_REMOTE, "istioVersion": OLD, "istioRevisions": [OLD, NEW], "istioRevisionTags": {"default": OLD, "canary": NEW}},
+}
+# Keys that are no values.yaml entries but documented pass-throughs:
+# - istiod `meshConfig`: "See https://istio.io/docs/reference/config/istio.mesh.v1alpha1/ for all
+#   available options" (istiod values.yaml), rendered into the mesh ConfigMap, checked below;
+# - `profile` of every chart: "the same profiles are used across each chart, even if they do not
+#   impact a given chart" (base README.md; zzz_profile.yaml reads `.Values.profile`);
+# - `global.*` of base and gateway: Istio's charts share one `global` block (each chart's
+#   zzz_profile.yaml merges it), so a key istiod's values.yaml has under `global` is a key there too.
+PASS_THROUGH = {"istiod": ("meshConfig", "profile"), "base": ("profile",), "gateway": ("profile",)}
+
+
+def chart_dir(version: str, chart: str) -> Path | None:
+    """The chart of `version`, else of its minor (a release branch), else of another patch of it."""
+    minor = ".".join(version.split(".")[:2])
+    patches = sorted(CHARTS.glob(f"{minor}.*/{chart}"), key=lambda p: int(p.parent.name.split(".")[-1]), reverse=True) if CHARTS.is_dir() else []
+    for candidate in (CHARTS / version / chart, CHARTS / minor / chart, *patches):
+        if (candidate / "Chart.yaml").exists():
+            return candidate
+    return None
+
+
+def need(version: str, chart: str) -> Path:
+    if HELM is None:
+        pytest.skip("no helm: set HELM or put helm on the PATH")
+    found = chart_dir(version, chart)
+    if found is None:
+        pytest.skip(f"no {chart} chart for Istio {version} under {CHARTS} (set ISTIO_CHARTS_DIR)")
+    return found
+
+
+def ok(model: str) -> Run:
+    run = cached_run(MODELS[model])
+    assert run.error is None, run.error
+    return run
+
+
+def istio_releases(run: Run) -> list:
+    found = [r for r in run.of_type(RELEASE) if r.inputs["chart"] in ISTIO_CHARTS]
+    assert found
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def chart_defaults(path: Path) -> dict[str, Any]:
+    values = yaml.safe_load((path / "values.yaml").read_text())
+    # Since 1.25 the defaults sit under `_internal_defaults_do_not_set` (the chart's zzz_profile.yaml).
+    return values.get("_internal_defaults_do_not_set", values)
+
+
+def leaf_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for key, value in values.items():
+        here = (*prefix, key)
+        paths += leaf_paths(value, here) if isinstance(value, dict) and value else [here]
+    return paths
+
+
+def unknown_keys(values: dict[str, Any], chart: str, version: str) -> list[str]:
+    """Paths of `values` that the chart neither has nor documents as passed through."""
+    defaults, istiod = chart_defaults(need(version, chart)), chart_defaults(need(version, "istiod"))
+    unknown = []
+    for path in leaf_paths(values):
+        if path[0] in PASS_THROUGH.get(chart, ()) or (path[0] == "global" and chart != "istiod" and _has(istiod, path)):
+            continue
+        if not _has(defaults, path):
+            unknown.append(".".join(path))
+    return unknown
+
+
+def _has(defaults: Any, path: tuple[str, ...]) -> bool:
+    node = defaults
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+        # `{}` (e.g. `env`, `podAnnotations`) and an unset scalar (`replicaCount:`) take any value.
+        if node is None or node == {}:
+            return True
+    return True
+
+
+def render(release, chart: str) -> list[dict[str, Any]]:
+    inputs = release.inputs
+    return _render(str(need(inputs["version"], chart)), inputs["name"], inputs["namespace"], json.dumps(inputs["values"], sort_keys=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _render(path: str, name: str, namespace: str, values: str) -> list[dict[str, Any]]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        file.write(values)
+        file.flush()
+        done = subprocess.run([HELM, "template", name, path, "-n", namespace, "-f", file.name, "--kube-version", "1.35"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [doc for doc in yaml.load_all(done.stdout, Loader=LOADER) if doc]
+
+
+def find(objects: list[dict], kind: str, name: str) -> dict[str, Any]:
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"{kind} {name}: {len(found)} rendered"
+    return found[0]
+
+
+def env_of(container: dict) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_key_the_program_writes_is_a_key_of_the_chart(model):
+    checked = 0
+    for r in istio_releases(ok(model)):
+        assert unknown_keys(r.inputs["values"], r.inputs["chart"], r.inputs["version"]) == [], r.name
+        checked += 1
+    assert checked >= 6
+
+
+def test_the_key_check_finds_a_misspelt_key():
+    values = {"global": {"multiCluster": {"ClusterName": "east"}, "hub": HUB}, "pilot": {"env": {"X": "1"}}, "autoscaleMin": 2}
+    # Older charts read istiod's environment from `pilot.env`; these take `env`.
+    assert unknown_keys(values, "istiod", NEW) == ["global.multiCluster.ClusterName", "pilot.env.X"]
+    assert unknown_keys({"global": {"hub": HUB, "hubb": HUB}}, "gateway", OLD) == ["global.hubb"]
+
+
+def _clusters(run: Run) -> dict[str, dict]:
+    clusters, _ = resolve(run.exports["clusters"])
+    return clusters
+
+
+def primaries(model: str) -> dict[str, str]:
+    """remote -> its primary, as the model's config says."""
+    return {c["name"]: c["primary"] for c in MODELS[model]["clusters"] if c.get("role") == "remote"}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model):
+    run = ok(model)
+    clusters = _clusters(run)
+    for r in (r for r in istio_releases(run) if r.inputs["chart"] == "istiod"):
+        values, objects = r.inputs["values"], render(r, "istiod")
+        cluster = r.name.split("-istio-")[0]
+        revision = values.get("revision", "")
+        deployment = find(objects, "Deployment", r.inputs["name"])
+        pod = deployment["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        assert container["image"].startswith(f"{HUB}/pilot:"), container["image"]
+        assert env_of(container)["CLUSTER_ID"] == cluster
+        assert pod["metadata"]["labels"]["istio.io/rev"] == (revision or "default")
+        assert pod["spec"]["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+        assert find(objects, "HorizontalPodAutoscaler", r.inputs["name"])["spec"]["minReplicas"] == 2
+        assert find(objects, "PodDisruptionBudget", r.inputs["name"])["spec"]["minAvailable"] == 1
+        # The injector's values name the hub every proxy image (sidecars, gateways) comes from.
+        suffix = f"-{revision}" if revision else ""
+        injected = json.loads(find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["values"])["global"]
+        assert (injected["hub"], injected["network"], injected["meshID"]) == (HUB, clusters[cluster]["network"], "mesh1")
+        mesh = yaml.safe_load(find(objects, "ConfigMap", f"istio{suffix}")["data"]["mesh"])
+        assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
+        if clusters[cluster]["role"] == "remote":
+            remote_service = find(objects, "Service", f"istiod{suffix}-remote")
+            assert remote_service["spec"]["type"] == "ExternalName"
+            assert remote_service["spec"]["externalName"] == clusters[primaries(model)[cluster]]["eastWestAddress"]
+            assert mesh["defaultConfig"]["discoveryAddress"] == f"istiod{suffix}-remote.istio-system.svc:15012"
+        else:
+            assert {"settings": {"clusterLocal": True}, "hosts": ["*.istio-system.svc.cluster.local"]} in mesh["serviceSettings"]
+            serves_remotes = cluster in primaries(model).values()
+            assert (env_of(container).get("EXTERNAL_ISTIOD") == "true") == serves_remotes
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_gateways_render_the_network_revision_and_ha_the_program_means(model):
+    run = ok(model)
+    clusters = _clusters(run)
+    gateways = [r for r in istio_releases(run) if r.inputs["chart"] == "gateway"]
+    assert gateways
+    for r in gateways:
+        values, objects = r.inputs["values"], render(r, "gateway")
+        cluster = r.name.split("-istio-")[0]
+        deployment = find(objects, "Deployment", "istio-eastwestgateway")
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels["istio"] == "eastwestgateway" and labels["topology.istio.io/network"] == clusters[cluster]["network"]
+        assert labels.get("istio.io/rev") == values.get("revision")
+        # `auto`: the injector of the revision fills in the image, from its hub.
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "auto"
+        assert find(objects, "HorizontalPodAutoscaler", "istio-eastwestgateway")["spec"]["minReplicas"] == 2
+        assert find(objects, "PodDisruptionBudget", "istio-eastwestgateway")["spec"]["minAvailable"] == 1
+        service = find(objects, "Service", "istio-eastwestgateway")
+        assert service["spec"]["type"] == "LoadBalancer"
+        assert service["spec"]["loadBalancerSourceRanges"] == values["service"]["loadBalancerSourceRanges"]
+        assert service["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_base_validates_config_through_the_revision_default_points_at(model):
+    run = ok(model)
+    for r in (r for r in istio_releases(run) if r.inputs["chart"] == "base"):
+        objects = render(r, "base")
+        validator = find(objects, "ValidatingWebhookConfiguration", "istiod-default-validator")
+        service = validator["webhooks"][0]["clientConfig"]["service"]["name"]
+        default = r.inputs["values"].get("defaultRevision")
+        assert service == (f"istiod-{default}" if default else "istiod")
+        cluster = r.name.split("-istio-")[0]
+        istiods = {o.inputs["name"] for o in istio_releases(run) if o.inputs["chart"] == "istiod" and o.name.startswith(f"{cluster}-istio-")}
+        assert service in istiods, cluster
+
+
+# --- custom resources against their CRDs ---------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def crd_schemas(version: str) -> dict[tuple[str, str, str], dict]:
+    """(group/version, kind) -> the spec schema, strict: an object with listed properties takes no others."""
+    schemas = {}
+    for doc in yaml.load_all((need(version, "base") / "files" / "crd-all.gen.yaml").read_text(), Loader=LOADER):
+        if not doc or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
+        for served in doc["spec"]["versions"]:
+            schema = served["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            schemas[(f"{group}/{served['name']}", kind)] = _strict(copy.deepcopy(schema))
+    return schemas
+
+
+def _strict(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        for value in schema.values():
+            _strict(value)
+        if schema.get("type") == "object" and "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            schema.setdefault("additionalProperties", False)
+    elif isinstance(schema, list):
+        for value in schema:
+            _strict(value)
+    return schema
+
+
+def schema_errors(api_version: str, kind: str, spec: dict, version: str) -> list[str]:
+    schema = crd_schemas(version)[(api_version, kind)]
+    return sorted(e.message for e in jsonschema.Draft7Validator(schema).iter_errors(spec))
+
+
+@pytest.mark.parametrize("model", sorted({**MODELS, "samples": None}))
+def test_every_istio_resource_validates_against_its_crd(model):
+    run = cached_run({**PRIMARY_REMOTE, "deploySamples": True, "trafficPolicy": {"failover": [{"from": "us-east-1", "to": "us-west-2"}]}}) if model == "samples" else ok(model)
+    newest = max((r.inputs["version"] for r in istio_releases(run)), key=lambda v: tuple(map(int, v.split("."))))
+    checked = set()
+    for r in run.resources:
+        if not r.custom or ".istio.io/" not in r.type:
+            continue
+        inputs = r.inputs
+        assert schema_errors(inputs["apiVersion"], inputs["kind"], inputs["spec"], newest) == [], r.name
+        checked.add(inputs["kind"])
+    assert "Gateway" in checked and "DestinationRule" in checked
+    if model in ("primary-remote", "canary", "mixed"):
+        assert "VirtualService" in checked
+
+
+def test_the_crd_check_finds_a_misspelt_field_and_a_bad_value():
+    spec = {"selectr": {"istio": "eastwestgateway"}, "servers": [{"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "tls": {"mode": "PASSTHRU"}, "hosts": ["*.local"]}]}
+    errors = schema_errors("networking.istio.io/v1", "Gateway", spec, NEW)
+    assert any("selectr" in e for e in errors) and any("PASSTHRU" in e for e in errors)
+
+
+def test_the_tier_renders_both_supported_minors():
+    rendered = {".".join(r.inputs["version"].split(".")[:2]) for model in MODELS for r in istio_releases(ok(model))}
+    assert rendered == {"1.30", "1.31"}
+    for minor in sorted(rendered):
+        for chart in ISTIO_CHARTS:
+            need(f"{minor}.0", chart)
