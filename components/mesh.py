@@ -15,18 +15,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import migrations
-from .aws_settings import AwsSettings
-from .cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
-from .istio import IstioControlPlane, IstioControlPlaneArgs
-from .load_balancer import LoadBalancerController, LoadBalancerControllerArgs
-from .network import Vpc, VpcArgs
-from .peering import PeerSide, VpcPeering, VpcPeeringArgs
-from .pki import IntermediateCa, IntermediateCaArgs, mesh_roots
-from .remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
-from .samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
-from .spec import ClusterSpec, MeshSpec
-from .traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
+from components import migrations
+from components.config.aws_settings import AwsSettings
+from components.aws.cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
+from components.istio.control_plane import IstioControlPlane, IstioControlPlaneArgs
+from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
+from components.aws.network import Vpc, VpcArgs
+from components.aws.peering import PeerSide, VpcPeering, VpcPeeringArgs
+from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
+from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
+from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
+from components.model.spec import ClusterSpec, MeshSpec
+from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 
 
 @dataclass

@@ -9,9 +9,9 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components import versions
-from components.parse import parse_mesh_spec
-from components.validate import ConfigError
+from components.model import versions
+from components.config.parse import parse_mesh_spec
+from components.config.validate import ConfigError
 
 
 def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev"):
@@ -552,7 +552,7 @@ def test_the_documented_defaults_are_the_ones_applied():
 
 
 def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clusters():
-    from components.config import elastic_ip_warnings
+    from components.config.stack import elastic_ip_warnings
 
     spec = parse(
         {"clusters": [{"name": "p", "natGateways": "perAz", "eastWestStaticIps": True}, {"name": "r", "role": "remote", "primary": "p"}, {"name": "w", "region": "us-west-2"}]}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.spec import PROJECT
+from components.model.spec import PROJECT
 from tests.conftest import mesh_config
 from tests.harness import ROOT, Registered, Run, cached_run
 

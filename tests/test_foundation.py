@@ -10,7 +10,7 @@ import json
 import pytest
 from kubernetes.config.kube_config import KubeConfigLoader
 
-from components.validate import ConfigError
+from components.config.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve, run_program
 from tests.mocks import cluster_ca

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from components.parse import parse_mesh_spec
-from components.validate import ConfigError
+from components.config.parse import parse_mesh_spec
+from components.config.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run
 from tests.impact import change_impact

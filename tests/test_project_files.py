@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from components import versions
-from components.parse import TOP_LEVEL_KEYS, parse_mesh_spec
-from components.spec import PROJECT
+from components.model import versions
+from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec
+from components.model.spec import PROJECT
 from tests.harness import ROOT
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 
-from components.validate import ConfigError
+from components.config.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR
 from tests.harness import Run, cached_run, resolve, run_program
 from tests.impact import change_impact

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.parse import parse_mesh_spec
-from components.traffic import sample_rule_spec
-from components.validate import ConfigError
+from components.config.parse import parse_mesh_spec
+from components.istio.traffic import sample_rule_spec
+from components.config.validate import ConfigError
 from tests.conftest import PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, resolve
 from tests.impact import CREATED, REPLACED, UNCHANGED, UPDATED, change_impact

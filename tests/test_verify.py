@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from components.cluster import kubeconfig_document
+from components.model.kubeconfig import kubeconfig_document
 from verify.checks import NOT_DEPLOYED, TimedOut, Unreachable, judge_traffic, parse_versions
 from verify.cli import main
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from components.cluster import kubeconfig_document
+from components.model.kubeconfig import kubeconfig_document
 from tests.conftest import loopback_server
 
 from tests.harness import resolve

@@ -1,5 +1,5 @@
 """`istioRevisions` and `istioRevisionTags`: which Istio versions run side by side and which tag
-points at which (the rules in `revisions.py`). Pure; problems are collected, never raised."""
+points at which (the plan in `components/model/revisions.py`). Pure; problems are collected, never raised."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import datetime
 import re
 from typing import Any, Mapping
 
-from . import versions
-from .revisions import DEFAULT_TAG, IstioRevision, RevisionPlan, revision_name, version_key
-from .validate import Problems, expect, given, key_path, shown
+from components.model import versions
+from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan, revision_name, version_key
+from components.config.validate import Problems, expect, given, key_path, shown
 
 MAX_REVISIONS = 2
 # As `istioVersion`: released versions only, no leading zeros, bounded (Helm would not find "1.030.3").

@@ -11,10 +11,12 @@ from typing import Any
 
 from pulumi_aws import _enums as aws_enums
 
-from . import parse_eks, versions
-from .parse_node_group import parse_choice, parse_node_group
-from .spec import ROLES, ClusterSpec
-from .validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
+from components.config import eks as parse_eks
+
+from components.model import versions
+from components.config.node_group import parse_choice, parse_node_group
+from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
+from components.config.validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
 
 MIN_AZS, MAX_AZS = 2, 6
 # Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses
@@ -28,8 +30,6 @@ LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX = 16, 20
 # Pulumi's random 8 characters must fit IAM's 64-character limit for role names.
 MAX_EKS_NAME = 38
 
-# Matched in full (re.fullmatch): a `$` would let a YAML block scalar's trailing newline through.
-DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 # Beyond any mesh the limits allow (limits.py); refused before the per-cluster checks, which
 # compare clusters pairwise.

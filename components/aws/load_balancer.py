@@ -24,13 +24,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import versions
-from .charts import chart_args
-from .spec import ClusterSpec
+from components.model import versions
+from components.model.spec import CLUSTER_TAG, ClusterSpec, helm_chart
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
-CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 
 _DESCRIBE = [
     *(
@@ -187,7 +185,7 @@ class LoadBalancerController(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-release",
             name="aws-load-balancer-controller",
-            **chart_args(args.chart_repository, "aws-load-balancer-controller"),
+            **helm_chart(args.chart_repository, "aws-load-balancer-controller"),
             version=versions.LOAD_BALANCER_CONTROLLER_CHART_VERSION,
             namespace=NAMESPACE,
             values={

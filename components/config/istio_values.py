@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .validate import Problems, expect, given, key_path, unknown_fields
+from components.config.validate import Problems, expect, given, key_path, unknown_fields
 
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 # Per chart: the value paths this program sets, and where their values come from.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .spec import EKS_UNSUPPORTED_ZONE_IDS, ClusterSpec
+from components.model.spec import EKS_UNSUPPORTED_ZONE_IDS, ClusterSpec
 
 
 def subnet_cidrs(vpc_cidr: ipaddress.IPv4Network, az_count: int) -> tuple[list[str], list[str]]:

@@ -1,11 +1,8 @@
-"""Istio canary revisions and revision tags, and the high-availability values of the control plane
-and the gateways. Pure values: `istio.py` turns them into releases and webhook objects.
-
-A revision is one istiod release of one Istio version, named after it (`1.31.0` -> `1-31-0`:
-Deployment, Service and webhooks `istiod-1-31-0`). A stack deployed before revisions existed has
-an unrevisioned release `istiod`; while `istioVersion` names one of `istioRevisions` (or
-`istioRevisions` is unset) that version stays that release, so nothing is reinstalled. Changing
-its `revision` in place would rename its Deployment and the Service its proxies connect to.
+"""The Helm values and webhook objects of Istio canary revisions and revision tags (the plan is
+`components/model/revisions.py`), and the high-availability values of the control plane and the
+gateways. Pure values: `control_plane.py` turns them into releases and webhook objects. Changing a
+deployed unrevisioned release's `revision` in place would rename its Deployment and the Service its
+proxies connect to, which is why such a release stays unrevisioned.
 
 A tag is a name namespaces select with `istio.io/rev=<tag>`; the tag `default` also serves
 `istio-injection=enabled`, pods labelled `sidecar.istio.io/inject=true`, and the gateways. Each tag
@@ -24,85 +21,18 @@ Chart keys (1.30.3 values.yaml): istiod `revision`, `global.operatorManageWebhoo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-NAMESPACE = "istio-system"
-DEFAULT_TAG = "default"
+from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
+from components.model.spec import ISTIO_NAMESPACE
+
+NAMESPACE = ISTIO_NAMESPACE
 ZONE_KEY = "topology.kubernetes.io/zone"
 # The load balancer controller adds a readiness gate to pods in a namespace with this label: a
 # rolling gateway pod is replaced only once the NLB target of its successor is healthy.
 READINESS_GATE_LABEL = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
 # At least two pods, so a drain or a rollout never leaves none; the charts' PDB renders only then.
 MIN_REPLICAS = 2
-
-
-def revision_name(version: str) -> str:
-    return version.replace(".", "-")
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
-@dataclass(frozen=True)
-class IstioRevision:
-    version: str
-    # The chart's `revision`; "" for the unrevisioned release of a stack deployed before revisions.
-    name: str
-
-    @property
-    def unrevisioned(self) -> bool:
-        return not self.name
-
-    @property
-    def release(self) -> str:
-        """The Helm release, the Pulumi role, the Deployment and the Service: all one name."""
-        return f"istiod-{self.name}" if self.name else "istiod"
-
-    @property
-    def label(self) -> str:
-        """The `istio.io/rev` label of its pods and webhooks, which its istiod answers to."""
-        return self.name or "default"
-
-    @property
-    def remote_service(self) -> str:
-        """On a remote with a local injector: the Service its proxies take xDS from (an
-        ExternalName to the primary), as the chart's remote-istiod-service.yaml names it."""
-        return f"{self.release}-remote"
-
-
-@dataclass(frozen=True)
-class RevisionPlan:
-    """One or two revisions side by side, and the tags pointing at them."""
-
-    revisions: tuple[IstioRevision, ...]
-    # tag -> version; always has `default`.
-    tags: Mapping[str, str]
-
-    @classmethod
-    def single(cls, version: str) -> RevisionPlan:
-        """A stack that never set `istioRevisions`: one unrevisioned release, as before."""
-        return cls(revisions=(IstioRevision(version, ""),), tags={DEFAULT_TAG: version})
-
-    def revision(self, version: str) -> IstioRevision:
-        return next(r for r in self.revisions if r.version == version)
-
-    def target(self, tag: str) -> IstioRevision:
-        return self.revision(self.tags[tag])
-
-    @property
-    def default(self) -> IstioRevision:
-        return self.target(DEFAULT_TAG)
-
-    @property
-    def newest(self) -> str:
-        """The version of the one `base` (CRDs) release: CRDs are backward compatible."""
-        return max((r.version for r in self.revisions), key=version_key)
-
-    def webhook_tags(self) -> list[str]:
-        """Tags with a webhook object of their own: all but a `default` the unrevisioned release serves."""
-        return [t for t in sorted(self.tags) if not (t == DEFAULT_TAG and self.target(t).unrevisioned)]
 
 
 def zone_spread(selector: Mapping[str, str]) -> dict[str, Any]:

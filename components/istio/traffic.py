@@ -27,10 +27,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .parse_clusters import DNS_LABEL
-from .spec import MeshSpec, TrafficSpec
+from components.model.spec import DNS_LABEL, ISTIO_NAMESPACE, MeshSpec, TrafficSpec
 
-ROOT_NAMESPACE = "istio-system"
+ROOT_NAMESPACE = ISTIO_NAMESPACE
 MESH_RULE = "mesh-locality-failover"
 # Ejection settings for locality failover. 100% may be ejected, so a whole locality can fail over;
 # Envoy's default (10%) would keep sending to a broken zone. Mesh-wide, only gateway errors (502,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
-from .spec import ImportedRootCa, PkiSpec
+from components.model.spec import ImportedRootCa, PkiSpec
 
 CA_USES = ["cert_signing", "crl_signing", "digital_signature"]
 # istiod's serving certificate name; Istio's tools put it in the intermediate's SAN.

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import pulumi
 
-from .spec import PROJECT
+from components.model.spec import PROJECT
 
 
 # Config keys outside this project's namespace (e.g. `aws:region`) are named as they are.

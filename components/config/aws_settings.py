@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_aws as aws
 
-from .validate import Problems, given
+from components.config.validate import Problems, given
 
 # aws:assumeRoles entries: config (camelCase) -> pulumi_aws.ProviderAssumeRoleArgs (snake_case).
 _ASSUME_ROLE_FIELDS = (

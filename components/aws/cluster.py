@@ -20,8 +20,9 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from .addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options
-from .spec import ClusterSpec
+from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options
+from components.model.kubeconfig import kubeconfig_document
+from components.model.spec import ClusterSpec
 
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
@@ -54,18 +55,6 @@ class EksClusterArgs:
     credentials: KubeconfigCredentials = KubeconfigCredentials()
     # IAM principal ARNs made cluster admins (access entries).
     admins: tuple[str, ...] = ()
-
-
-def kubeconfig_document(name: str, server: str, ca_data: str, user: dict) -> dict:
-    """A kubeconfig with one cluster, context and user, all called `name`."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-        "users": [{"name": name, "user": user}],
-    }
 
 
 def build_kubeconfig(

@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import versions
+from components.model import versions
 
 NAMESPACE = "sample"
 SAMPLE_HOST = f"helloworld.{NAMESPACE}.svc.cluster.local"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .spec import ClusterSpec
-from .network import Vpc
+from components.model.spec import ClusterSpec
+from components.aws.network import Vpc
 
 
 @dataclass

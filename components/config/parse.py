@@ -12,16 +12,18 @@ import ipaddress
 import re
 from typing import Any, Mapping
 
-from . import parse_eks, versions
-from .istio_values import parse_istio_values
-from .limits import check_access_limits
-from .parse_clusters import DNS_LABEL, parse_clusters, stack_slug
-from .parse_pki import parse_pki
-from .parse_revisions import parse_revisions
-from .parse_sources import SOURCE_KEYS, parse_sources
-from .parse_traffic import parse_traffic
-from .spec import ClusterSpec, MeshSpec
-from .validate import (
+from components.config import eks as parse_eks
+
+from components.model import versions
+from components.config.istio_values import parse_istio_values
+from components.config.limits import check_access_limits
+from components.config.clusters import parse_clusters, stack_slug
+from components.config.pki import parse_pki
+from components.config.revisions import parse_revisions
+from components.config.sources import SOURCE_KEYS, parse_sources
+from components.config.traffic import parse_traffic
+from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec
+from components.config.validate import (
     ConfigError,
     Problems,
     expect,

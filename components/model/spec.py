@@ -1,20 +1,29 @@
 """The mesh as the stack config describes it: frozen, validated values, and the topology derived
 from them once (who runs istiod, who serves whom, who has a gateway, who peers, who discovers whom).
 
-Nothing here touches Pulumi; `parse.py` builds these from the raw config and `config.py` reads it
+Nothing here touches Pulumi; `config/parse.py` builds these from the raw config and `config/stack.py` reads it
 from the stack. The wiring (`mesh.py`) only reads them.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import versions
-from .revisions import RevisionPlan
+from components.model import versions
+from components.model.revisions import RevisionPlan
 
 PROJECT = "istio-eks-mesh"
+# A cluster name or mesh ID: a DNS label. Matched in full (re.fullmatch): a `$` would let a YAML
+# block scalar's trailing newline through.
+DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+# The namespace of the control plane, the east-west gateway and the mesh-wide config (Istio's root
+# namespace).
+ISTIO_NAMESPACE = "istio-system"
+# The tag the load balancer controller gives the AWS resources of one cluster (and scopes its policy by).
+CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 ROLES = ("primary", "remote")
 # EKS only takes the control plane's subnets in these zones (AWS returns
 # UnsupportedAvailabilityZoneException elsewhere), so they are never picked automatically.
@@ -134,9 +143,16 @@ class ArtifactSources:
     istio_hub: str = versions.ISTIO_IMAGE_HUB
 
 
-def chart_location(repository: str, chart: str) -> tuple[str, str | None]:
-    """(chart, repository) as Helm takes them: an OCI chart is one reference with no repository."""
-    return (f"{repository}/{chart}", None) if repository.startswith("oci://") else (chart, repository)
+def helm_chart(repository: str, chart: str) -> dict[str, Any]:
+    """A Helm release's `chart` and `repository_opts`: an https repository by its URL and the chart's
+    name, an OCI chart as one `oci://…/<chart>` reference with no repository (pulumi-kubernetes
+    resolves it through its registry client; a repository next to it would be searched for an
+    index). Only a release's name and namespace force its replacement (pulumi-kubernetes
+    provider/pkg/provider/helm_release.go, `Diff`, `forceNewFields`), so moving a deployed release
+    between repositories is a `helm upgrade` in place."""
+    if repository.startswith("oci://"):
+        return {"chart": f"{repository}/{chart}", "repository_opts": None}
+    return {"chart": chart, "repository_opts": {"repo": repository}}
 
 
 @dataclass(frozen=True)

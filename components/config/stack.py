@@ -14,11 +14,11 @@ from typing import Any
 
 import pulumi
 
-from .aws_settings import AwsSettings, parse_aws_settings
-from .parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
-from .parse_eks import support_warnings
-from .parse_revisions import support_notices
-from .spec import PROJECT, MeshSpec
+from components.config.aws_settings import AwsSettings, parse_aws_settings
+from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
+from components.config.eks import support_warnings
+from components.config.revisions import support_notices
+from components.model.spec import PROJECT, MeshSpec
 
 # Elastic IPs per region an AWS account gets by default.
 DEFAULT_EIP_QUOTA = 5

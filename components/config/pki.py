@@ -16,9 +16,9 @@ from typing import Any, Mapping
 
 from cryptography import x509
 
-from .imported_root import parse_root_ca
-from .spec import ImportedRootCa, PkiSpec
-from .validate import Problems, expect, type_name, unknown_fields
+from components.config.imported_root import parse_root_ca
+from components.model.spec import ImportedRootCa, PkiSpec
+from components.config.validate import Problems, expect, type_name, unknown_fields
 
 PKI_FIELDS = (
     "organization",

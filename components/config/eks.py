@@ -1,7 +1,7 @@
 """Parsing of the EKS day-2 keys: per cluster `supportType` and `addonVersions`, mesh-wide
 `clusterAdmins` and `kubeconfigRoleArn`; and the support-date warnings of `kubernetesVersion`.
 
-Pure functions of the raw values, hooked into `parse.py` and `parse_clusters.py`; every problem is
+Pure functions of the raw values, hooked into `parse.py` and `clusters.py`; every problem is
 added to `Problems` with its key path, like the rest of the parser.
 """
 
@@ -11,9 +11,9 @@ import datetime
 import re
 from typing import Any, Mapping, Sequence
 
-from . import versions
-from .spec import ClusterAccess, ClusterSpec, EksOptions
-from .validate import Problems, expect, shown, unknown_fields
+from components.model import versions
+from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
+from components.config.validate import Problems, expect, shown, unknown_fields
 
 CLUSTER_FIELDS = ("supportType", "addonVersions")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn")

@@ -30,22 +30,19 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import revisions
-from .charts import chart_args
-from .load_balancer import CLUSTER_TAG
-from .network import StaticAddresses
-from .pki import IntermediateCa
-from .revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
-from .spec import ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec
-from .traffic import mesh_config_values
+from components.istio import revisions
+from components.istio.trust import IntermediateCa
+from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
+from components.istio.traffic import mesh_config_values
+from components.model.spec import CLUSTER_TAG, ISTIO_NAMESPACE, ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec, helm_chart
 
-NAMESPACE = "istio-system"
+NAMESPACE = ISTIO_NAMESPACE
 EAST_WEST_RELEASE = "istio-eastwestgateway"
 # The gateway chart labels pods `istio: <release name without the istio- prefix>`.
 EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
@@ -63,6 +60,14 @@ NLB_ANNOTATIONS = {
     # Each zone's gateway pods serve traffic arriving in any zone.
     "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
 }
+
+
+class GatewayAddresses(Protocol):
+    """Elastic IPs for the gateway's NLB, one per public subnet, with those subnets in zone order
+    (what the cluster's network allocates for `eastWestStaticIps`)."""
+
+    allocation_ids: pulumi.Output[list[str]]
+    subnet_ids: pulumi.Output[list[str]]
 
 
 def merge_values(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,7 +170,7 @@ def injection_path(cluster: ClusterSpec, is_remote: bool) -> str:
 
 
 def east_west_gateway_values(
-    cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], addresses: StaticAddresses | None = None
+    cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], addresses: GatewayAddresses | None = None
 ) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
     if addresses is not None:
@@ -234,7 +239,7 @@ class IstioControlPlaneArgs:
     load_balancer_controller: pulumi.Resource
     east_west_allowed_cidrs: pulumi.Input[list[str]]
     # Elastic IPs for the gateway's NLB (`eastWestStaticIps`).
-    gateway_addresses: StaticAddresses | None = None
+    gateway_addresses: GatewayAddresses | None = None
     # A remote: how it reaches its primary's istiod.
     primary: ControlPlaneAccess | None = None
     # Extra values per chart (`base`, `istiod`, `gateway`), merged over ours.
@@ -338,7 +343,7 @@ class IstioControlPlane(pulumi.ComponentResource):
         return k8s.helm.v3.Release(
             f"{self._name}-{role}",
             name=release_name,
-            **chart_args(args.sources.istio_charts, chart),
+            **helm_chart(args.sources.istio_charts, chart),
             version=version,
             namespace=self.namespace,
             values=_maybe_secret(merge_values(merge_values(values, image_values(args.sources)), args.extra_values.get(chart, {})), args.extra_values_secret),
