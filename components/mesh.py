@@ -10,7 +10,7 @@ istiod, who serves whom, who has a gateway and who peers were decided with the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -18,7 +18,8 @@ import pulumi_aws as aws
 from components import migrations
 from components.config.aws_settings import AwsSettings
 from components.aws.cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
-from components.istio.control_plane import IstioControlPlane, IstioControlPlaneArgs
+from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
+from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
 from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, VpcPeering, VpcPeeringArgs
@@ -42,8 +43,11 @@ class MeshCluster:
 
     network: Vpc
     eks: EksCluster
+    load_balancer_controller: LoadBalancerController
     istio: IstioControlPlane
     reader_token: ReaderToken
+    # Where the topology gives the cluster one; made after its discovery.
+    gateway: EastWestGateway | None = None
 
 
 @dataclass
@@ -126,7 +130,22 @@ class IstioMesh(pulumi.ComponentResource):
             # A remote's gateway pods take their configuration from the primary's istiod, which
             # must know this cluster (its remote secret) to authenticate them.
             served_by = [self._remote_secrets[topology.control_plane, c.name]] if topology.is_remote else []
-            here.istio.add_east_west_gateway(after=served_by)
+            gateway = EastWestGateway(
+                f"{c.name}-istio-gateway",
+                EastWestGatewayArgs(
+                    cluster=c,
+                    topology=topology,
+                    revisions=spec.revisions,
+                    control_plane=here.istio,
+                    load_balancer_controller=here.load_balancer_controller,
+                    allowed_cidrs=access.east_west,
+                    child_prefix=f"{c.name}-istio",
+                    addresses=network.gateway_addresses,
+                    after=served_by,
+                ),
+                opts=self._child(aws=self._aws[c.region], kubernetes=here.eks.provider),
+            )
+            self.clusters[c.name] = replace(here, gateway=gateway)
 
     def _cluster(self, spec: MeshSpec, c: ClusterSpec, network: Vpc, access: MeshAccess) -> MeshCluster:
         """One cluster: EKS, its intermediate CA, the load balancer controller, Istio, a reader token."""
@@ -175,9 +194,7 @@ class IstioMesh(pulumi.ComponentResource):
                 ca=ca,
                 node_group=eks.node_group,
                 load_balancer_controller=controller,
-                east_west_allowed_cidrs=access.east_west,
-                gateway_addresses=network.gateway_addresses,
-                primary=self.clusters[topology.control_plane].istio.remote_access if topology.is_remote else None,
+                primary=self._primary_access(topology.control_plane) if topology.is_remote else None,
                 extra_values=spec.istio_values,
                 extra_values_secret=spec.istio_values_secret,
                 traffic=spec.traffic,
@@ -190,7 +207,13 @@ class IstioMesh(pulumi.ComponentResource):
             ReaderTokenArgs(reader_account=istio.reader_account),
             opts=self._child(kubernetes=eks.provider),
         )
-        return MeshCluster(network=network, eks=eks, istio=istio, reader_token=reader_token)
+        return MeshCluster(network=network, eks=eks, load_balancer_controller=controller, istio=istio, reader_token=reader_token)
+
+    def _primary_access(self, primary: str) -> ControlPlaneAccess:
+        """How a remote reaches its primary's istiod: through the primary's gateway, built before."""
+        gateway = self.clusters[primary].gateway
+        assert gateway is not None and gateway.remote_access is not None, f"{primary} exposes istiod through its gateway"
+        return gateway.remote_access
 
     def _peerings(self, spec: MeshSpec) -> None:
         """Clusters on one network reach each other's pods directly: their VPCs are peered."""
@@ -263,7 +286,7 @@ class IstioMesh(pulumi.ComponentResource):
                 "endpoint": here.eks.endpoint,
                 "kubeconfig": here.eks.kubeconfig,
                 "role": c.role,
-                "eastWestAddress": here.istio.east_west_address,
+                "eastWestAddress": here.gateway.address if here.gateway else None,
                 "eastWestStaticIps": addresses.public_ips if addresses else [],
                 # The istiod Deployments of the installed revisions, for `verify`.
                 "istiodDeployments": [r.release for r in spec.revisions.revisions],

@@ -84,3 +84,17 @@ def test_a_rename_fails_the_snapshot_unless_aliased(monkeypatch):
     aliased = run_program(config)
     assert aliased.error is None, aliased.error
     assert urn_differences(snapshot, aliased) == ([], [])
+
+
+def test_the_gateway_children_keep_the_urns_they_had_under_the_control_plane():
+    run = cached_run(REFERENCE_CONFIGS["primary-remote-two-networks"])
+    aliases = {_key(a) for r in run.resources for a in r.alias_urns}
+    # As a stack deployed before the gateway was a component of its own holds them.
+    before = "istio-eks-mesh:mesh:IstioMesh$istio-eks-mesh:istio:IstioControlPlane$"
+    assert {
+        before + "kubernetes:helm.sh/v3:Release::p-istio-eastwest",
+        before + "kubernetes:helm.sh/v3:Release::r-istio-eastwest",
+        before + "kubernetes:networking.istio.io/v1:Gateway::p-istio-cross-network-gateway",
+        before + "kubernetes:networking.istio.io/v1:Gateway::p-istio-istiod-gateway",
+        before + "kubernetes:networking.istio.io/v1:VirtualService::p-istio-istiod-vs",
+    } <= aliases

@@ -1,8 +1,7 @@
-"""Istio in one cluster, from the official Helm charts: namespace, `cacerts`, base, istiod, and
-(where the topology has one) the east-west gateway on an internet-facing NLB with the
-cross-network Gateway; on a primary with remotes, istiod's xDS (15012) exposed through that
-gateway; on a remote, the remote profile with a local istiod that injects, validates and signs,
-while its proxies take xDS from the primary's istiod by the primary's NLB name.
+"""Istio in one cluster, from the official Helm charts: namespace, `cacerts`, base, istiod (one
+release per revision) and the revision tags; on a remote, the remote profile with a local istiod
+that injects, validates and signs, while its proxies take xDS from the primary's istiod by the
+primary's NLB name. The east-west gateway is a component of its own (`gateway.py`).
 
 Order lives in the dependency graph:
 - every release waits for the node group (pods need nodes);
@@ -10,64 +9,30 @@ Order lives in the dependency graph:
   without it makes a self-signed root of its own (cross-cluster mTLS then fails); and for the load
   balancer controller, whose readiness-gate webhook every pod of the labelled istio-system meets;
 - each revision tag's webhook object waits for the istiod it calls; an unrevisioned istiod that
-  hands `default` over to a tag waits for that tag's object (revisions.py);
-- the gateway waits for istiod, and for the load balancer controller, so that `pulumi destroy`
-  removes the gateway first and waits until its Service, and with it the NLB (the controller's
-  finalizer), is gone before the controller, the nodes and the VPC go;
-- the cross-network Gateway waits for base (its CRD) and istiod (its validating webhook);
-- a remote's releases wait for everything through which its primary's istiod serves it, and its
-  gateway (added by `add_east_west_gateway` once the mesh has made the primary's remote secret for
-  it) for that secret as well.
+  hands `default` over to a tag waits for that tag's object (`revisions.py`);
+- a remote's releases wait for everything through which its primary's istiod serves it.
 
-Helm silently ignores misspelt values keys; the keys below are those of the charts' values.yaml
-(1.30): `global.meshID`, `global.multiCluster.clusterName`, `global.network`, `podAnnotations`,
-`configMap`, `global.remotePilotAddress`, `global.configCluster`, `global.omitSidecarInjectorConfigMap`,
-`istiodRemote.enabledLocalInjectorIstiod`, `istiodRemote.injectionPath`, `networkGateway`,
-`service.annotations`, `service.loadBalancerSourceRanges`.
+Helm silently ignores misspelt values keys; the render tier of the tests checks every key written
+here against the charts' values.yaml (1.30 and 1.31).
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.istio import revisions
 from components.istio.trust import IntermediateCa
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
 from components.istio.traffic import mesh_config_values
-from components.model.spec import CLUSTER_TAG, ISTIO_NAMESPACE, ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec, helm_chart
+from components.model.spec import ISTIO_NAMESPACE, ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec, helm_chart
 
 NAMESPACE = ISTIO_NAMESPACE
-EAST_WEST_RELEASE = "istio-eastwestgateway"
-# The gateway chart labels pods `istio: <release name without the istio- prefix>`.
-EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
 CA_CHECKSUM_ANNOTATION = "istio-eks-mesh/ca-checksum"
-EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
-SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
-# The tag the load balancer controller puts on the NLB it makes for a Service, with its cluster's.
-LOAD_BALANCER_SERVICE_TAG = "service.k8s.aws/stack"
-NLB_ANNOTATIONS = {
-    # Handled by the AWS Load Balancer Controller, not the legacy in-tree cloud provider.
-    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-    # Targets are pod IPs: no extra hop through a NodePort.
-    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-    # Each zone's gateway pods serve traffic arriving in any zone.
-    "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
-}
-
-
-class GatewayAddresses(Protocol):
-    """Elastic IPs for the gateway's NLB, one per public subnet, with those subnets in zone order
-    (what the cluster's network allocates for `eastWestStaticIps`)."""
-
-    allocation_ids: pulumi.Output[list[str]]
-    subnet_ids: pulumi.Output[list[str]]
 
 
 def merge_values(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,60 +134,12 @@ def injection_path(cluster: ClusterSpec, is_remote: bool) -> str:
     return f"/inject/cluster/{cluster.name}/net/{cluster.network}" if is_remote else "/inject"
 
 
-def east_west_gateway_values(
-    cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], addresses: GatewayAddresses | None = None
-) -> dict[str, Any]:
-    annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
-    if addresses is not None:
-        # One allocation per subnet, so the subnets are pinned too.
-        annotations[EIP_ANNOTATION] = addresses.allocation_ids.apply(",".join)
-        annotations[SUBNETS_ANNOTATION] = addresses.subnet_ids.apply(",".join)
-    # The controller turns these into the NLB's security group rules, for every port.
-    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations, "loadBalancerSourceRanges": allowed_cidrs}
-    return {
-        # Sets the network label and env var, and the ports 15021/15443/15012/15017.
-        "networkGateway": cluster.network,
-        "service": service,
-    }
-
-
-def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Gateway and VirtualService specs that pass 15012 (xDS and certificates, TLS end to end)
-    through the east-west gateway to istiod, each remote proxy to its own revision. Remotes inject
-    and validate locally, so nothing routes to the webhook port (the gateway chart still opens a
-    listener on 15017 for a network gateway; with no server behind it, it accepts nothing).
-
-    The selector names the primary's network too: this istiod also configures the gateways of its
-    remotes on other networks, which must not pass 15012 to their own local istiod."""
-    gateway = {
-        "selector": {**EAST_WEST_SELECTOR, "topology.istio.io/network": network},
-        "servers": [
-            {"port": {"name": "tls-istiod", "number": 15012, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
-        ],
-    }
-    virtual_service = {"hosts": ["*"], "gateways": ["istiod-gateway"], "tls": revisions.xds_routes(plan)}
-    return gateway, virtual_service
-
-
 def image_values(sources: ArtifactSources) -> dict[str, Any]:
     """Where every Istio image comes from. istiod's chart names its own image and, through the
     injector, every proxy's (sidecars, and the gateway pods, whose chart leaves `image: auto` for the
     injector); base and gateway share the `global` block (their `zzz_profile.yaml` merges it), so the
     hub is one value on every release. The published 1.30.x charts default it to a retired registry."""
     return {"global": {"hub": sources.istio_hub}}
-
-
-def cross_network_gateway_spec() -> dict[str, Any]:
-    return {
-        "selector": dict(EAST_WEST_SELECTOR),
-        "servers": [
-            {
-                "port": {"number": 15443, "name": "tls", "protocol": "TLS"},
-                "tls": {"mode": "AUTO_PASSTHROUGH"},
-                "hosts": ["*.local"],
-            }
-        ],
-    }
 
 
 @dataclass
@@ -235,11 +152,8 @@ class IstioControlPlaneArgs:
     ca: IntermediateCa
     # Pods need nodes: every release waits for them.
     node_group: pulumi.Resource
-    # The gateway's NLB exists only while the controller runs: the gateway waits for all of it.
+    # Pods created in istio-system meet the controller's readiness-gate webhook: istiod waits for it.
     load_balancer_controller: pulumi.Resource
-    east_west_allowed_cidrs: pulumi.Input[list[str]]
-    # Elastic IPs for the gateway's NLB (`eastWestStaticIps`).
-    gateway_addresses: GatewayAddresses | None = None
     # A remote: how it reaches its primary's istiod.
     primary: ControlPlaneAccess | None = None
     # Extra values per chart (`base`, `istiod`, `gateway`), merged over ours.
@@ -260,10 +174,12 @@ class IstioControlPlane(pulumi.ComponentResource):
     # What injects sidecars into this cluster's `istio-injection=enabled` pods: the istiod release
     # the `default` tag points at, or the tag's webhook object (which waits for that release).
     injector: pulumi.Resource
-    # The east-west gateway's load balancer address (a DNS name); None without a gateway.
-    east_west_address: pulumi.Output[str] | None
-    # A primary with remotes: how they reach its istiod.
-    remote_access: ControlPlaneAccess | None
+    # The base release: the CRDs (and the default validating webhook) Istio config needs.
+    crds: pulumi.Resource
+    # Every istiod release and tag object: what the east-west gateway and Istio config wait for.
+    istiods: list[pulumi.Resource]
+    # What every Istio release of this cluster shares (sources, user values, what it waits for).
+    release_settings: ReleaseSettings
 
     def __init__(self, name: str, args: IstioControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:istio:IstioControlPlane", name, None, opts)
@@ -288,6 +204,13 @@ class IstioControlPlane(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._name, self._args = name, args
+        self.release_settings = ReleaseSettings(
+            namespace=self.namespace,
+            sources=args.sources,
+            extra_values=args.extra_values,
+            extra_values_secret=args.extra_values_secret,
+            waits_for=(args.node_group, *(args.primary.ready if args.primary else ())),
+        )
         plan = args.revisions
         base_values = merge_values({"profile": "remote"} if topology.is_remote else {}, revisions.base_values(plan))
         # One base (the CRDs, which stay backward compatible) for every revision: the newest.
@@ -303,9 +226,7 @@ class IstioControlPlane(pulumi.ComponentResource):
             self._tag(tag, releases)
         self.reader_account = base
         self.injector = releases[plan.default.version] if plan.default.unrevisioned else self._tags[DEFAULT_TAG]
-        self._base, self._istiods = base, [*releases.values(), *self._tags.values()]
-        self.east_west_address = None
-        self.remote_access = None
+        self.crds, self.istiods = base, [*releases.values(), *self._tags.values()]
         self.register_outputs({"namespace": self.namespace})
 
     def _istiod_release(self, revision: IstioRevision, depends_on: list) -> k8s.helm.v3.Release:
@@ -334,90 +255,52 @@ class IstioControlPlane(pulumi.ComponentResource):
             )
         return self._tags[tag]
 
-    def _release(
-        self, role: str, chart: str, release_name: str, values: dict, depends_on: list, *, version: str, timeout: int = 600
-    ) -> k8s.helm.v3.Release:
-        args = self._args
-        # A remote's Istio waits for everything through which its primary's istiod serves it.
-        after_primary = list(args.primary.ready) if args.primary else []
-        return k8s.helm.v3.Release(
-            f"{self._name}-{role}",
-            name=release_name,
-            **helm_chart(args.sources.istio_charts, chart),
-            version=version,
-            namespace=self.namespace,
-            values=_maybe_secret(merge_values(merge_values(values, image_values(args.sources)), args.extra_values.get(chart, {})), args.extra_values_secret),
-            timeout=timeout,
-            # The release name is fixed, so a replacement must uninstall the old release before it
-            # installs the new one (Helm refuses a name still in use).
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[args.node_group, *after_primary, *depends_on], delete_before_replace=True
-            ),
+    def _release(self, role: str, chart: str, release_name: str, values: dict, depends_on: list, *, version: str) -> k8s.helm.v3.Release:
+        return istio_release(
+            f"{self._name}-{role}", chart, release_name, values, self.release_settings, version=version, depends_on=depends_on, parent=self
         )
 
-    def add_east_west_gateway(self, after: list[pulumi.Resource] | None = None) -> None:
-        """The gateway release, its Istio Gateway objects, and (a primary with remotes) istiod's
-        exposure. Separate from the constructor because a remote's gateway pods must wait for what
-        is made after its Istio: the primary's remote secret for this cluster, without which the
-        primary's istiod cannot authenticate their requests for configuration."""
-        name, args, topology = self._name, self._args, self._args.topology
-        assert topology.east_west_gateway and self.east_west_address is None, f"{name} gets one gateway, if its topology has one"
-        gateway = self._release(
-            "eastwest",
-            "gateway",
-            EAST_WEST_RELEASE,
-            merge_values(
-                east_west_gateway_values(args.cluster, args.east_west_allowed_cidrs, args.gateway_addresses),
-                _gateway_revision_values(args.revisions),
-            ),
-            [*self._istiods, args.load_balancer_controller, *(after or [])],
-            # The gateway's chart comes with the revision that injects it.
-            version=args.revisions.default.version,
-            # The NLB must be provisioned before the Service reports an address.
-            timeout=900,
-        )
-        # After base (the CRDs) and istiod (its validating webhook).
-        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[self._base, *self._istiods])
-        if topology.cross_network:
-            _istio_resource(name, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
-        # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
-        # the release: on a preview that adds the gateway it stays unknown, where a read of the
-        # Service would fail because the Service does not exist yet.
-        balancer = aws.lb.get_load_balancer_output(
-            tags={CLUSTER_TAG: args.cluster.eks_name, LOAD_BALANCER_SERVICE_TAG: f"{NAMESPACE}/{EAST_WEST_RELEASE}"},
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[gateway]),
-        )
-        self.east_west_address = balancer.dns_name
-        if topology.exposes_istiod:
-            gateway_spec, virtual_service_spec = expose_istiod_resources(args.revisions, args.cluster.network)
-            exposure = [
-                _istio_resource(name, "istiod-gateway", "Gateway", gateway_spec, istio_config),
-                _istio_resource(name, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),
-            ]
-            self.remote_access = ControlPlaneAccess(address=self.east_west_address, ready=[gateway, *exposure])
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """What every Istio Helm release of one cluster shares."""
+
+    namespace: pulumi.Output[str]
+    sources: ArtifactSources
+    # Extra values per chart (`istioValues`), merged over ours; secret if the key was encrypted.
+    extra_values: Mapping[str, Mapping[str, Any]]
+    extra_values_secret: bool
+    # Every release waits for these: the nodes (pods need them) and, on a remote, everything through
+    # which its primary's istiod serves it.
+    waits_for: tuple[pulumi.Resource, ...]
 
 
-def _gateway_revision_values(plan: RevisionPlan) -> dict[str, Any]:
-    """HA, and injection by the revision `default` points at: a move of the tag relabels the pods
-    (`istio.io/rev`), which rolls them onto it. An unrevisioned `default` needs no label."""
-    values = revisions.gateway_ha_values(EAST_WEST_SELECTOR)
-    if not plan.default.unrevisioned:
-        values["revision"] = plan.default.name
-    return values
-
-
-def _istio_resource(
-    component: str, object_name: str, kind: str, spec: dict[str, Any], opts: pulumi.ResourceOptions
-) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        f"{component}-{object_name}",
-        api_version="networking.istio.io/v1",
-        kind=kind,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=NAMESPACE),
-        spec=spec,
-        opts=opts,
+def istio_release(
+    resource_name: str,
+    chart: str,
+    release_name: str,
+    values: dict,
+    settings: ReleaseSettings,
+    *,
+    version: str,
+    depends_on: list,
+    parent: pulumi.Resource,
+    timeout: int = 600,
+    aliases: list[pulumi.Alias] | None = None,
+) -> k8s.helm.v3.Release:
+    """One release of an Istio chart, with the hub and the user's values over `values`."""
+    merged = merge_values(merge_values(values, image_values(settings.sources)), settings.extra_values.get(chart, {}))
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=release_name,
+        **helm_chart(settings.sources.istio_charts, chart),
+        version=version,
+        namespace=settings.namespace,
+        values=pulumi.Output.secret(merged) if settings.extra_values_secret else merged,
+        timeout=timeout,
+        # The release name is fixed, so a replacement must uninstall the old release before it
+        # installs the new one (Helm refuses a name still in use).
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[*settings.waits_for, *depends_on], delete_before_replace=True, aliases=aliases
+        ),
     )
-
-
-def _maybe_secret(values: dict[str, Any], secret: bool) -> Any:
-    return pulumi.Output.secret(values) if secret else values

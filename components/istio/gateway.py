@@ -1,0 +1,191 @@
+"""A cluster's east-west gateway: the `gateway` chart behind an internet-facing NLB, the
+cross-network Gateway (15443) when the mesh has several networks, and on a primary with remotes
+istiod's exposure (15012) through it.
+
+Its own component, made by the mesh once the cluster's discovery exists: a remote's gateway pods
+take their configuration from the primary's istiod, which must hold the remote secret for this
+cluster to authenticate them, so that secret is among what the gateway waits for. It also waits
+for every istiod of the cluster (the revision `default` injects its pods) and for the whole load
+balancer controller, so that `pulumi destroy` removes the gateway, and with its Service the NLB
+(the controller's finalizer), while the controller can still reach AWS.
+
+Its children keep the names (and, through aliases, the URNs) they had as children of the control
+plane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.istio import revisions
+from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release, merge_values
+from components.model.revisions import RevisionPlan
+from components.model.spec import CLUSTER_TAG, ISTIO_NAMESPACE, ClusterSpec, ClusterTopology
+
+EAST_WEST_RELEASE = "istio-eastwestgateway"
+# The gateway chart labels pods `istio: <release name without the istio- prefix>`.
+EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
+EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
+SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
+# The tag the load balancer controller puts on the NLB it makes for a Service, with its cluster's.
+LOAD_BALANCER_SERVICE_TAG = "service.k8s.aws/stack"
+NLB_ANNOTATIONS = {
+    # Handled by the AWS Load Balancer Controller, not the legacy in-tree cloud provider.
+    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+    # Targets are pod IPs: no extra hop through a NodePort.
+    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    # Each zone's gateway pods serve traffic arriving in any zone.
+    "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
+}
+
+
+class GatewayAddresses(Protocol):
+    """Elastic IPs for the gateway's NLB, one per public subnet, with those subnets in zone order
+    (what the cluster's network allocates for `eastWestStaticIps`)."""
+
+    allocation_ids: pulumi.Output[list[str]]
+    subnet_ids: pulumi.Output[list[str]]
+
+
+def east_west_gateway_values(
+    cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], addresses: GatewayAddresses | None = None
+) -> dict[str, Any]:
+    annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
+    if addresses is not None:
+        # One allocation per subnet, so the subnets are pinned too.
+        annotations[EIP_ANNOTATION] = addresses.allocation_ids.apply(",".join)
+        annotations[SUBNETS_ANNOTATION] = addresses.subnet_ids.apply(",".join)
+    # The controller turns these into the NLB's security group rules, for every port.
+    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations, "loadBalancerSourceRanges": allowed_cidrs}
+    return {
+        # Sets the network label and env var, and the ports 15021/15443/15012/15017.
+        "networkGateway": cluster.network,
+        "service": service,
+    }
+
+
+def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Gateway and VirtualService specs that pass 15012 (xDS and certificates, TLS end to end)
+    through the east-west gateway to istiod, each remote proxy to its own revision. Remotes inject
+    and validate locally, so nothing routes to the webhook port (the gateway chart still opens a
+    listener on 15017 for a network gateway; with no server behind it, it accepts nothing).
+
+    The selector names the primary's network too: this istiod also configures the gateways of its
+    remotes on other networks, which must not pass 15012 to their own local istiod."""
+    gateway = {
+        "selector": {**EAST_WEST_SELECTOR, "topology.istio.io/network": network},
+        "servers": [
+            {"port": {"name": "tls-istiod", "number": 15012, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
+        ],
+    }
+    virtual_service = {"hosts": ["*"], "gateways": ["istiod-gateway"], "tls": revisions.xds_routes(plan)}
+    return gateway, virtual_service
+
+
+def cross_network_gateway_spec() -> dict[str, Any]:
+    return {
+        "selector": dict(EAST_WEST_SELECTOR),
+        "servers": [
+            {
+                "port": {"number": 15443, "name": "tls", "protocol": "TLS"},
+                "tls": {"mode": "AUTO_PASSTHROUGH"},
+                "hosts": ["*.local"],
+            }
+        ],
+    }
+
+
+def gateway_revision_values(plan: RevisionPlan) -> dict[str, Any]:
+    """HA, and injection by the revision `default` points at: a move of the tag relabels the pods
+    (`istio.io/rev`), which rolls them onto it. An unrevisioned `default` needs no label."""
+    values = revisions.gateway_ha_values(EAST_WEST_SELECTOR)
+    if not plan.default.unrevisioned:
+        values["revision"] = plan.default.name
+    return values
+
+
+@dataclass
+class EastWestGatewayArgs:
+    cluster: ClusterSpec
+    topology: ClusterTopology
+    revisions: RevisionPlan
+    # The cluster's Istio: its istiods and CRDs, and the settings its releases share.
+    control_plane: IstioControlPlane
+    # The NLB exists only while the controller runs: the gateway waits for all of it.
+    load_balancer_controller: pulumi.Resource
+    # Who may reach the NLB (`eastWestAllowedCidrs`, or the mesh's NAT addresses).
+    allowed_cidrs: pulumi.Input[list[str]]
+    # The prefix of its children's names: the control plane's name, whose children they were.
+    child_prefix: str
+    # Elastic IPs for the NLB (`eastWestStaticIps`).
+    addresses: GatewayAddresses | None = None
+    # On a remote: the primary's remote secret for this cluster, without which the primary's istiod
+    # cannot authenticate the gateway pods.
+    after: list[pulumi.Resource] = field(default_factory=list)
+
+
+class EastWestGateway(pulumi.ComponentResource):
+    """What other components use of a cluster's east-west gateway."""
+
+    # The NLB's DNS name.
+    address: pulumi.Output[str]
+    # On a primary with remotes: how they reach its istiod; None elsewhere.
+    remote_access: ControlPlaneAccess | None
+
+    def __init__(self, name: str, args: EastWestGatewayArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:istio:EastWestGateway", name, None, opts)
+        prefix, topology, control_plane = args.child_prefix, args.topology, args.control_plane
+        # The URNs they had with the control plane as their parent.
+        moved = [pulumi.Alias(parent=control_plane)]
+        gateway = istio_release(
+            f"{prefix}-eastwest",
+            "gateway",
+            EAST_WEST_RELEASE,
+            merge_values(east_west_gateway_values(args.cluster, args.allowed_cidrs, args.addresses), gateway_revision_values(args.revisions)),
+            control_plane.release_settings,
+            # The gateway's chart comes with the revision that injects it.
+            version=args.revisions.default.version,
+            depends_on=[*control_plane.istiods, args.load_balancer_controller, *args.after],
+            parent=self,
+            # The NLB must be provisioned before the Service reports an address.
+            timeout=900,
+            aliases=moved,
+        )
+        # After base (the CRDs) and istiod (its validating webhook).
+        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[control_plane.crds, *control_plane.istiods], aliases=moved)
+        if topology.cross_network:
+            _istio_resource(prefix, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
+        # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
+        # the release: on a preview that adds the gateway it stays unknown, where a read of the
+        # Service would fail because the Service does not exist yet.
+        balancer = aws.lb.get_load_balancer_output(
+            tags={CLUSTER_TAG: args.cluster.eks_name, LOAD_BALANCER_SERVICE_TAG: f"{ISTIO_NAMESPACE}/{EAST_WEST_RELEASE}"},
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[gateway]),
+        )
+        self.address = balancer.dns_name
+        self.remote_access = None
+        if topology.exposes_istiod:
+            gateway_spec, virtual_service_spec = expose_istiod_resources(args.revisions, args.cluster.network)
+            exposure = [
+                _istio_resource(prefix, "istiod-gateway", "Gateway", gateway_spec, istio_config),
+                _istio_resource(prefix, "istiod-vs", "VirtualService", virtual_service_spec, istio_config),
+            ]
+            self.remote_access = ControlPlaneAccess(address=self.address, ready=[gateway, *exposure])
+        self.register_outputs({"address": self.address})
+
+
+def _istio_resource(prefix: str, object_name: str, kind: str, spec: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        f"{prefix}-{object_name}",
+        api_version="networking.istio.io/v1",
+        kind=kind,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=ISTIO_NAMESPACE),
+        spec=spec,
+        opts=opts,
+    )
