@@ -11,5 +11,5 @@ mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws=load_aws_settings()))
 
 pulumi.export("clusters", mesh.cluster_outputs)
 # Every root the clusters trust (one, or two during a rotation), and the one that signs.
-pulumi.export("rootCertPem", mesh.roots.bundle_pem)
-pulumi.export("signingRootCertPem", mesh.roots.signer.cert_pem)
+pulumi.export("rootCertPem", mesh.root_bundle_pem)
+pulumi.export("signingRootCertPem", mesh.signing_root_pem)

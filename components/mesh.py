@@ -61,7 +61,13 @@ class MeshAccess:
 
 
 class IstioMesh(pulumi.ComponentResource):
-    clusters: dict[str, MeshCluster]
+    """The mesh; what `__main__` exports."""
+
+    # Per cluster: region, network, endpoint, kubeconfig (secret), role, east-west address, ...
+    cluster_outputs: dict[str, dict]
+    # Every root the clusters trust (one, or two during a rotation), and the one that signs.
+    root_bundle_pem: pulumi.Output[str]
+    signing_root_pem: pulumi.Output[str]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -77,8 +83,8 @@ class IstioMesh(pulumi.ComponentResource):
         self._aws = self._aws_providers(spec)
         networks = {c.name: self._network(c) for c in spec.clusters}
         access = self._access(spec, networks)
-        self.roots = mesh_roots(spec.pki, self)
-        self.clusters = {}
+        self._roots = mesh_roots(spec.pki, self)
+        self.clusters: dict[str, MeshCluster] = {}
         self._remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
         for c in spec.primaries_first:
             self._add_cluster(spec, c, networks[c.name], access)
@@ -87,7 +93,8 @@ class IstioMesh(pulumi.ComponentResource):
         if spec.deploy_samples:
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.roots.bundle_pem})
+        self.root_bundle_pem, self.signing_root_pem = self._roots.bundle_pem, self._roots.signer.cert_pem
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem})
 
     def _child(self, **providers: pulumi.ProviderResource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers=providers or None)
@@ -168,7 +175,7 @@ class IstioMesh(pulumi.ComponentResource):
             opts=self._child(aws=region),
         )
         ca = IntermediateCa(
-            f"{c.name}-ca", IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, roots=self.roots), opts=self._child()
+            f"{c.name}-ca", IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, roots=self._roots), opts=self._child()
         )
         in_cluster = self._child(aws=region, kubernetes=eks.provider)
         controller = LoadBalancerController(

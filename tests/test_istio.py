@@ -12,7 +12,7 @@ from components.config.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run
 from tests.impact import change_impact
-from tests.test_revisions import without_ha
+from tests.helpers import without_ha
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 # Istio's chart repository after December 2026 (istio.io blog "An update on our move to AWS").

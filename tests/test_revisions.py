@@ -13,19 +13,14 @@ from components.istio import revisions
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError, key_path
 from tests.conftest import PRIMARY_REMOTE, mesh_config
+from tests.helpers import HA_KEYS, without_ha
 from tests.harness import Run, cached_run, run_program
 from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 MWC = "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration"
 V1, V2 = "1.30.3", "1.31.0"
-HA_KEYS = ("autoscaleMin", "replicaCount", "topologySpreadConstraints", "autoscaling", "podDisruptionBudget")
 ZONE = "topology.kubernetes.io/zone"
-
-
-def without_ha(values: dict) -> dict:
-    """Values without the HA defaults, for tests about something else."""
-    return {k: v for k, v in values.items() if k not in HA_KEYS}
 
 
 MODELS = {"multi-primary": mesh_config(2), "primary-remote": PRIMARY_REMOTE}

@@ -12,7 +12,7 @@ from components.config.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR
 from tests.harness import Run, cached_run, resolve, run_program
 from tests.impact import change_impact
-from tests.test_revisions import without_ha
+from tests.helpers import without_ha
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
