@@ -5,7 +5,8 @@ the code names a version.
 """
 
 # Istio release installed when the stack does not set `istioVersion`: the newest patch release whose
-# notes are published (istio.io/latest/news/releases/1.31.x/, "Announcing Istio 1.31.1", 2026-09-21).
+# notes are published (istio.io/latest/news/releases/1.31.x/announcing-1.31.1/, 2026-09-21; the
+# newest 1.30 patch is 1.30.5, the same day).
 DEFAULT_ISTIO_VERSION = "1.31.1"
 # The Helm values this program writes were checked against the 1.30 and 1.31 charts (the render
 # tier of the tests); older charts lack keys or spell them differently, and Helm ignores unknown
@@ -27,7 +28,10 @@ RETIRED_ISTIO_SOURCES = (
 
 # Istio's support window per minor: release date and end of life. A minor is supported until six
 # weeks after the release of the minor two after it (istio.io/latest/docs/releases/supported-releases/);
-# None: that release is not out yet, so the end is not known.
+# None: that release is not out yet (no 1.32.0 notes as of 2026-12-02), so the end is not known.
+# Release dates from the announcements (announcing-1.30, announcing-1.31; some translations give
+# 2026-08-31 for 1.31.0). Both minors support Kubernetes 1.32-1.36 ("officially supported on
+# Kubernetes versions 1.32 to 1.36", announcing-1.31).
 ISTIO_MINORS = {
     "1.30": {"released": "2026-05-18", "end_of_life": None},
     "1.31": {"released": "2026-08-20", "end_of_life": None},
@@ -35,14 +39,14 @@ ISTIO_MINORS = {
 # The warning comes this long before the end of life.
 ISTIO_END_OF_LIFE_NOTICE_DAYS = 42
 # Patch releases with published security fixes, per minor: (first fixed patch, bulletin). A version of
-# that minor below the patch lacks the fixes (istio.io/latest/news/security/istio-security-2026-006/:
-# a dozen Envoy CVEs rated up to 7.5 and an Istio one, fixed in 1.30.4).
+# that minor below the patch lacks the fixes (istio.io/latest/news/security/istio-security-2026-006/,
+# 2026-08-26: 13 Envoy CVEs and Istio ones, fixed in 1.30.4; 1.31.0 shipped with the fixes).
 ISTIO_SECURITY_FIXES = {
     "1.30": (4, "ISTIO-SECURITY-2026-006"),
 }
 
 # EKS versions accepted in `clusters[].kubernetesVersion`: those EKS offers (in standard or extended
-# support) that the Istio releases above support (Istio 1.30: Kubernetes 1.32-1.36). The default is
+# support) that the Istio releases above support (Istio 1.30 and 1.31: Kubernetes 1.32-1.36). The default is
 # one in EKS standard support, so a new cluster costs the standard price.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 DEFAULT_KUBERNETES_VERSION = "1.35"

@@ -1,0 +1,104 @@
+"""The pure planners, without the engine: topology, subnet plan, values merge, xDS routes, tag
+webhooks and the controller's policy. Each test states an invariant the wiring relies on."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+
+import pytest
+
+from components.aws.load_balancer import controller_policy
+from components.aws.network import subnet_cidrs
+from components.config.parse import parse_mesh_spec
+from components.istio.control_plane import merge_values
+from components.istio.revisions import tag_webhooks, xds_routes
+from components.model.revisions import IstioRevision, RevisionPlan
+from components.model.spec import plan_topology
+
+
+def clusters(*entries: dict):
+    spec = parse_mesh_spec({"clusters": list(entries)}, default_region="us-east-1", stack="dev")
+    return spec.clusters
+
+
+def test_topology_gives_gateways_only_where_traffic_crosses_networks_or_istiod_is_exposed():
+    # Two networks: each primary has a gateway for the other; the remote on its primary's network has none.
+    plan = plan_topology(clusters(
+        {"name": "p1", "network": "a"},
+        {"name": "r1", "network": "a", "role": "remote", "primary": "p1"},
+        {"name": "p2", "network": "b"},
+    ))
+    assert {n for n, t in plan.items() if t.east_west_gateway} == {"p1", "p2"}
+    assert plan["p1"].exposes_istiod and not plan["p2"].exposes_istiod
+    assert plan["r1"].control_plane == "p1" and plan["r1"].discovers == ()
+    # Every primary discovers every other cluster; the peers are exactly the same-network clusters.
+    assert set(plan["p2"].discovers) == {"p1", "r1"} and plan["p1"].peered_with == ("r1",) and plan["p2"].peered_with == ()
+    # One network, no remotes: nothing crosses networks, so no gateway at all.
+    one = plan_topology(clusters({"name": "a", "network": "n"}, {"name": "b", "network": "n", "region": "us-west-2"}))
+    assert not any(t.east_west_gateway or t.cross_network for t in one.values())
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.20.0.0/18", "192.168.16.0/20"])
+@pytest.mark.parametrize("zones", [2, 3, 6])
+def test_subnets_fit_the_vpc_and_never_overlap(cidr, zones):
+    vpc = ipaddress.IPv4Network(cidr)
+    public, private = subnet_cidrs(vpc, zones)
+    assert len(public) == len(private) == zones
+    nets = [ipaddress.IPv4Network(n) for n in public + private]
+    assert all(n.subnet_of(vpc) for n in nets)
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
+    # Pods take their IPs from the private subnets: each is far larger than a public one.
+    assert min(ipaddress.IPv4Network(p).num_addresses for p in private) >= 8 * max(ipaddress.IPv4Network(p).num_addresses for p in public)
+
+
+def test_user_values_merge_deep_and_never_alias_the_users_objects():
+    users = {"global": {"logAsJson": True}, "pilot": {"resources": {"requests": {"cpu": "1"}}}}
+    merged = merge_values({"global": {"meshID": "m", "network": "n"}, "autoscaleMin": 2}, users)
+    assert merged == {"global": {"meshID": "m", "network": "n", "logAsJson": True}, "autoscaleMin": 2, "pilot": {"resources": {"requests": {"cpu": "1"}}}}
+    merged["pilot"]["resources"]["requests"]["cpu"] = "2"
+    assert users["pilot"]["resources"]["requests"]["cpu"] == "1"
+    # A non-mapping replaces, as Helm's own merge does.
+    assert merge_values({"env": {"A": "1"}}, {"env": None}) == {"env": None}
+
+
+def test_xds_routes_send_each_revisions_remotes_to_that_revision_and_the_rest_to_one_fallback():
+    plan = RevisionPlan(revisions=(IstioRevision("1.30.5", ""), IstioRevision("1.31.1", "1-31-1")), tags={"default": "1.31.1"})
+    routes = xds_routes(plan)
+    by_sni = {r["match"][0]["sniHosts"][0]: r["route"][0]["destination"]["host"] for r in routes}
+    assert by_sni == {
+        "istiod-1-31-1-remote.istio-system.svc": "istiod-1-31-1.istio-system.svc.cluster.local",
+        # The unrevisioned release's remotes dial `istiod-remote`: the catch-all goes to it, even
+        # while `default` points at the new revision.
+        "*": "istiod.istio-system.svc.cluster.local",
+    }
+    assert routes[-1]["match"][0]["sniHosts"] == ["*"], "the catch-all comes last"
+    assert all(r["match"][0]["port"] == 15012 for r in routes)
+
+
+def test_tag_webhooks_partition_pods_so_no_pod_meets_two_of_one_tag():
+    revision = IstioRevision("1.31.1", "1-31-1")
+    default = tag_webhooks("default", revision, "/inject")
+    canary = tag_webhooks("canary", revision, "/inject")
+    assert {w["name"] for w in default} == {"rev.namespace.sidecar-injector.istio.io", "rev.object.sidecar-injector.istio.io", "namespace.sidecar-injector.istio.io", "object.sidecar-injector.istio.io"}
+    assert len(canary) == 2, "only `default` serves istio-injection=enabled"
+    for hook in [*default, *canary]:
+        assert hook["clientConfig"]["service"] == {"name": "istiod-1-31-1", "namespace": "istio-system", "path": "/inject", "port": 443}
+        assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "None"
+        # `sidecar.istio.io/inject: "false"` always opts out.
+        assert any(e["key"] == "sidecar.istio.io/inject" and e["operator"] in ("NotIn", "In") for e in hook["objectSelector"]["matchExpressions"])
+
+
+def test_the_controller_policy_scopes_every_mutation_to_its_own_cluster():
+    policy = json.loads(controller_policy("aws", "east-dev", "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"))
+    mutating = re.compile(r":(Create|Delete|Modify|Add|Remove|Set|Register|Deregister|Authorize|Revoke)")
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any(a.endswith(":*") for a in actions)
+        if statement["Effect"] == "Allow" and any(mutating.search(a) for a in actions):
+            text = json.dumps({k: v for k, v in statement.items() if k != "Action"})
+            # The one exception: the ELB service-linked role, scoped to that service.
+            scoped_to_elb = statement.get("Condition", {}).get("StringEquals", {}).get("iam:AWSServiceName") == "elasticloadbalancing.amazonaws.com"
+            assert "east-dev" in text or "vpc/vpc-1" in text or (scoped_to_elb and actions == ["iam:CreateServiceLinkedRole"]), actions
+    assert "west-dev" not in json.dumps(policy)
