@@ -31,6 +31,10 @@ _URL_COMPONENT = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})+"
 MAX_LENGTH = 512
 
 
+def _valid_host(host: str) -> bool:
+    return bool(_HOST.fullmatch(host)) and int(host.rpartition(":")[2] if ":" in host else 1) <= 65535
+
+
 def parse_sources(raw: Mapping[str, Any], problems: Problems) -> ArtifactSources:
     defaults = ArtifactSources()
     istio_charts = _parse_repository(raw.get("istioChartRepository"), "istioChartRepository", defaults.istio_charts, problems)
@@ -89,8 +93,8 @@ def _parse_repository(value: Any, key: str, default: str, problems: Problems) ->
             f"{shown(value)} carries credentials, a query or a fragment; give the plain repository address"
             " (for a private registry, log the machine that runs pulumi in with `helm registry login`)",
         )
-    elif not _HOST.fullmatch(host):
-        problems.add(key, f"{shown(value)} does not name a host (a DNS name with an optional port); e.g. \"{example}\"")
+    elif not _valid_host(host):
+        problems.add(key, f"{shown(value)} does not name a host (a DNS name with an optional port up to 65535); e.g. \"{example}\"")
     elif value.endswith("/"):
         problems.add(key, f"{shown(value)} ends with '/'; remove it (chart names are appended to the address)")
     elif path and not all((_OCI_COMPONENT if scheme == "oci" else _URL_COMPONENT).fullmatch(p) for p in path.split("/")):
@@ -115,7 +119,9 @@ def _parse_hub(value: Any, default: str, problems: Problems) -> str:
     # dot or a port (or is localhost); otherwise the whole value is a path on Docker Hub.
     has_host = bool(rest) and ("." in first or ":" in first or first == "localhost")
     path = rest if has_host else value
-    if has_host and not _HOST.fullmatch(first):
+    if not has_host and ("." in value or ":" in value):
+        problems.add(key, f"{shown(value)} names a registry but no repository under it (images would be `{value}/pilot`); e.g. \"{example}\"")
+    elif has_host and not _valid_host(first):
         problems.add(key, f"{shown(value)} does not start with a registry host (a DNS name with an optional port); e.g. \"{example}\"")
     elif "@" in path or ":" in path:
         problems.add(key, f"{shown(value)} carries a tag or digest; the hub is only the part before the image name (Istio adds `/pilot:<version>`)")
