@@ -6,6 +6,8 @@ resource, so a misspelt key passes every graph test. Here each key the program w
 the chart's `values.yaml`, the rendered objects must carry what the program means (hub, revision,
 network, cluster name, HA), and every Gateway, VirtualService and DestinationRule must validate
 against the OpenAPI schema in the base chart's `files/crd-all.gen.yaml`, unknown fields refused.
+Not checked here: the CRDs' CEL rules (`x-kubernetes-validations`), which only an API server
+evaluates, and the load balancer controller's chart (not in `../shared/charts`).
 
 The charts come from `$ISTIO_CHARTS_DIR/<version or minor>/{base,istiod,gateway}` (by default
 `../shared/charts/istio`, e.g. charts fetched with `helm pull`), Helm from `$HELM`,
@@ -52,9 +54,10 @@ MODELS = {
 #   available options" (istiod values.yaml), rendered into the mesh ConfigMap, checked below;
 # - `profile` of every chart: "the same profiles are used across each chart, even if they do not
 #   impact a given chart" (base README.md; zzz_profile.yaml reads `.Values.profile`);
-# - `global.*` of base and gateway: Istio's charts share one `global` block (each chart's
-#   zzz_profile.yaml merges it), so a key istiod's values.yaml has under `global` is a key there too.
-PASS_THROUGH = {"istiod": ("meshConfig", "profile"), "base": ("profile",), "gateway": ("profile",)}
+# - `global.hub` of base and gateway: their zzz_profile.yaml merges a `global` block, but no
+#   template of theirs reads the hub (the gateway's image is `auto`, filled in by istiod's
+#   injector); the program sets it there so that every release names one source.
+PASS_THROUGH = {"istiod": (("meshConfig",), ("profile",)), "base": (("profile",), ("global", "hub")), "gateway": (("profile",), ("global", "hub"))}
 
 
 def chart_dir(version: str, chart: str) -> Path | None:
@@ -105,10 +108,10 @@ def leaf_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tup
 
 def unknown_keys(values: dict[str, Any], chart: str, version: str) -> list[str]:
     """Paths of `values` that the chart neither has nor documents as passed through."""
-    defaults, istiod = chart_defaults(need(version, chart)), chart_defaults(need(version, "istiod"))
+    defaults = chart_defaults(need(version, chart))
     unknown = []
     for path in leaf_paths(values):
-        if path[0] in PASS_THROUGH.get(chart, ()) or (path[0] == "global" and chart != "istiod" and _has(istiod, path)):
+        if any(path[: len(prefix)] == prefix for prefix in PASS_THROUGH[chart]):
             continue
         if not _has(defaults, path):
             unknown.append(".".join(path))
@@ -165,7 +168,7 @@ def test_the_key_check_finds_a_misspelt_key():
     values = {"global": {"multiCluster": {"ClusterName": "east"}, "hub": HUB}, "pilot": {"env": {"X": "1"}}, "autoscaleMin": 2}
     # Older charts read istiod's environment from `pilot.env`; these take `env`.
     assert unknown_keys(values, "istiod", NEW) == ["global.multiCluster.ClusterName", "pilot.env.X"]
-    assert unknown_keys({"global": {"hub": HUB, "hubb": HUB}}, "gateway", OLD) == ["global.hubb"]
+    assert unknown_keys({"global": {"hub": HUB, "hubb": HUB, "meshID": "m"}}, "gateway", OLD) == ["global.hubb", "global.meshID"]
 
 
 def _clusters(run: Run) -> dict[str, dict]:

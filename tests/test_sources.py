@@ -91,7 +91,10 @@ def test_mirrors_in_the_users_account_are_used_for_every_chart_and_image():
 
 def _as_deployed_before(run: Run) -> Run:
     """The stack as the program deployed it until now: the same graph, with the retired chart
-    repository, no hub, Istio 1.30.3 and helloworld from registry.istio.io."""
+    repository, no hub, Istio 1.30.3 and helloworld from registry.istio.io. A model of the old
+    state, made from the new graph: it shows what the provider's rules do with these differences
+    (the review of this change also ran the program as it was against the new one, with the same
+    result), not that nothing else differs."""
     before = Run(resources=[], exports=run.exports, error=None, warnings=[])
     for r in run.resources:
         inputs = json.loads(json.dumps(r.raw_inputs))
@@ -114,10 +117,11 @@ def test_moving_a_deployed_stack_to_the_new_sources_replaces_nothing(model):
     # Only what names an image or a chart changes: no AWS resource, no certificate, no secret.
     assert {type_ for (type_, _), what in impact.items() if what == UPDATED} <= {RELEASE, "kubernetes:apps/v1:Deployment"}
 
-    oci = ok({**MODELS[model], "istioChartRepository": "oci://ghcr.io/istio/release/charts"})
+    oci = ok({**MODELS[model], "istioChartRepository": "oci://ghcr.io/istio/release/charts", "eksChartRepository": "oci://public.ecr.aws/eks"})
     to_oci = change_impact(now, oci)
     assert REPLACED not in to_oci.values()
-    assert {name for (type_, name), what in to_oci.items() if what == UPDATED} == moved
+    controllers = {r.name for r in now.of_type(RELEASE) if r.inputs["chart"] == "aws-load-balancer-controller"}
+    assert {name for (type_, name), what in to_oci.items() if what == UPDATED} == moved | controllers
 
 
 GOOD = [
@@ -129,6 +133,9 @@ GOOD = [
     ("istioImageHub", "localhost:5000/istio"),
     ("istioImageHub", "istio"),
     ("istioImageHub", "registry.example.com/team_a/istio-mirror"),
+    # Images at a registry's root.
+    ("istioImageHub", "registry.example.com:5000"),
+    ("istioImageHub", "localhost:5000"),
 ]
 
 
@@ -156,8 +163,11 @@ BAD = [
     ("istioChartRepository", "https://-charts.example.com", "does not name a host"),
     ("istioChartRepository", "oci://ghcr.io/Istio/Release/charts", "lowercase"),
     ("istioChartRepository", "https://charts.example.com:99999/istio", "up to 65535"),
-    ("istioImageHub", "docker.io", "no repository under it"),
-    ("istioImageHub", "registry.example.com:5000", "no repository under it"),
+    ("istioImageHub", "docker.io", "no namespace on it"),
+    ("istioImageHub", "registry.example.com:99999/istio", "registry host"),
+    ("istioImageHub", "registry.example.com/" + "a" * 240, "at most 230"),
+    ("istioChartRepository", "oci://ghcr.io/" + "a" * 240, "at most 230"),
+    ("istioChartRepository", "https://storage.googleapis.com/istio-release/charts", "retired"),
     ("istioChartRepository", "oci://ghcr.io/istio//charts", "path component"),
     ("istioChartRepository", "https://" + "a" * 600 + ".com", "at most 512"),
     ("eksChartRepository", "http://aws.github.io/eks-charts", "unencrypted"),
@@ -186,11 +196,24 @@ def test_bad_sources_are_refused_with_the_key_named(key, value, fragment):
     assert len(problems[key]) < 400
 
 
-@pytest.mark.parametrize("chart", ISTIO_CHARTS)
-def test_the_hub_cannot_be_overridden_through_istio_values(chart):
+@pytest.mark.parametrize(
+    ("values", "path"),
+    [
+        *(({chart: {"global": {"hub": "docker.io/other"}}}, f"istioValues.{chart}.global.hub") for chart in ISTIO_CHARTS),
+        ({"istiod": {"hub": "docker.io/other"}}, "istioValues.istiod.hub"),
+    ],
+)
+def test_the_hub_cannot_be_overridden_through_istio_values(values, path):
     with pytest.raises(ConfigError) as caught:
-        parse_mesh_spec({"clusters": [{"name": "a"}], "istioValues": {chart: {"global": {"hub": "docker.io/other"}}}}, default_region="us-east-1", stack="dev")
-    assert "istioImageHub" in dict(caught.value.problems)[f"istioValues.{chart}.global.hub"]
+        parse_mesh_spec({"clusters": [{"name": "a"}], "istioValues": values}, default_region="us-east-1", stack="dev")
+    assert "istioImageHub" in dict(caught.value.problems)[path]
+
+
+def test_istio_values_may_not_name_a_retired_source():
+    values = {"istiod": {"global": {"proxy": {"image": "registry.istio.io/release/proxyv2:1.30.3"}}}, "gateway": {"env": {"X": "gcr.io/istio-release/x"}}}
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec({"clusters": [{"name": "a"}], "istioValues": values}, default_region="us-east-1", stack="dev")
+    assert set(dict(caught.value.problems)) == {"istioValues.istiod.global.proxy.image", "istioValues.gateway.env.X"}
 
 
 def test_support_windows_warn_before_and_after_the_end_of_life(monkeypatch):
@@ -201,7 +224,10 @@ def test_support_windows_warn_before_and_after_the_end_of_life(monkeypatch):
     assert len(soon) == 1 and "reaches its end of life on 2027-01-10" in soon[0]
     past = support_notices(patched, datetime.date(2027, 1, 10))
     assert len(past) == 1 and "reached its end of life" in past[0]
-    assert support_notices(RevisionPlan.single("1.31.1"), datetime.date(2030, 1, 1)) == []
+    assert support_notices(RevisionPlan.single("1.31.1"), datetime.date(2027, 4, 1)) == []
+    # A minor whose end was never recorded warns once it is old enough to be near it.
+    stale = support_notices(RevisionPlan.single("1.31.1"), datetime.date(2027, 4, 30))
+    assert len(stale) == 1 and "end of life is not recorded" in stale[0]
 
 
 def test_a_release_without_the_2026_006_fixes_is_a_warning():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.model import versions
 from components.config.validate import Problems, expect, given, key_path, unknown_fields
 
 ISTIO_CHARTS = ("base", "istiod", "gateway")
@@ -35,6 +36,8 @@ PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
         ("istiodRemote", "enabledLocalInjectorIstiod"): "a remote's local injector",
         ("profile",): "each cluster's role",
         ("global", "hub"): "istioImageHub",
+        # istiod's own image hub, which wins over `global.hub` for istiod alone.
+        ("hub",): "istioImageHub",
     },
     "gateway": {
         ("networkGateway",): "each cluster's network",
@@ -64,8 +67,23 @@ def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, An
             for path, message in added:
                 if path not in {p for p, _ in problems.items[before:]}:
                     problems.add(path, message)
+            _check_retired(extra[chart], f"istioValues.{chart}", problems)
             istio_values[chart] = extra[chart]
     return istio_values
+
+
+def _check_retired(value: Any, path: str, problems: Problems) -> None:
+    """Refuses any value naming a registry or chart host Istio has retired (e.g. `global.proxy.image`)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_retired(item, key_path(path, key), problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_retired(item, f"{path}[{index}]", problems)
+    elif isinstance(value, str):
+        retired = next((s for s in versions.RETIRED_ISTIO_SOURCES if s in value.lower()), None)
+        if retired:
+            problems.add(path, f"names {retired}, which Istio retired in December 2026; use a registry that stays (istioImageHub sets every Istio image's)")
 
 
 def _check_owned(values: dict[str, Any], owned: tuple[str, ...], path: str, source: str, problems: Problems) -> None:

@@ -119,6 +119,12 @@ def support_notices(plan: RevisionPlan, today: datetime.date) -> list[str]:
                     f" only; render them against the {line} charts before `pulumi up` (README, Upgrading Istio)"
                 )
             continue
+        released = datetime.date.fromisoformat(window["released"])
+        if window["end_of_life"] is None and (today - released).days > versions.ISTIO_UNKNOWN_END_AFTER_DAYS:
+            notices.append(
+                f"Istio {line} was released on {released} and its end of life is not recorded in this program"
+                " (components/model/versions.py); check istio.io/latest/docs/releases/supported-releases/ and upgrade"
+            )
         if window["end_of_life"] is not None:
             ends = datetime.date.fromisoformat(window["end_of_life"])
             if today >= ends:

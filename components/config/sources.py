@@ -29,6 +29,9 @@ _OCI_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 # A path component of an https URL: unreserved characters and percent-escapes.
 _URL_COMPONENT = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})+")
 MAX_LENGTH = 512
+# An OCI repository name is at most 255 characters; the chart or image name still follows the path.
+MAX_REPOSITORY = 230
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
 def _valid_host(host: str) -> bool:
@@ -97,6 +100,8 @@ def _parse_repository(value: Any, key: str, default: str, problems: Problems) ->
         problems.add(key, f"{shown(value)} does not name a host (a DNS name with an optional port up to 65535); e.g. \"{example}\"")
     elif value.endswith("/"):
         problems.add(key, f"{shown(value)} ends with '/'; remove it (chart names are appended to the address)")
+    elif scheme == "oci" and len(path) > MAX_REPOSITORY:
+        problems.add(key, f"{shown(value)} has a repository path of {len(path)} characters; registries take at most {MAX_REPOSITORY} with the chart name")
     elif path and not all((_OCI_COMPONENT if scheme == "oci" else _URL_COMPONENT).fullmatch(p) for p in path.split("/")):
         rule = "lowercase letters, digits and single '.', '_' or '-' between them" if scheme == "oci" else "URL path characters"
         problems.add(key, f"{shown(value)} has a path component that is not {rule}; e.g. \"{example}\"")
@@ -116,16 +121,20 @@ def _parse_hub(value: Any, default: str, problems: Problems) -> str:
         return default
     first, _, rest = value.partition("/")
     # As container runtimes read a reference: the first component is a registry host when it has a
-    # dot or a port (or is localhost); otherwise the whole value is a path on Docker Hub.
-    has_host = bool(rest) and ("." in first or ":" in first or first == "localhost")
+    # dot or a port (or is localhost); otherwise the whole value is a path on Docker Hub. Images may
+    # sit at a registry's root (`registry.example.com:5000/pilot`), but not on Docker Hub, whose
+    # root is its `library/` namespace.
+    has_host = "." in first or ":" in first or first == "localhost"
     path = rest if has_host else value
-    if not has_host and ("." in value or ":" in value):
-        problems.add(key, f"{shown(value)} names a registry but no repository under it (images would be `{value}/pilot`); e.g. \"{example}\"")
-    elif has_host and not _valid_host(first):
+    if has_host and not _valid_host(first):
         problems.add(key, f"{shown(value)} does not start with a registry host (a DNS name with an optional port); e.g. \"{example}\"")
+    elif first.lower() in _DOCKER_HUB and not rest:
+        problems.add(key, f"{shown(value)} names Docker Hub but no namespace on it (images would be `{value}/pilot`); e.g. \"docker.io/istio\"")
+    elif len(path) > MAX_REPOSITORY:
+        problems.add(key, f"{shown(value)} has a repository path of {len(path)} characters; registries take at most {MAX_REPOSITORY} with the image name")
     elif "@" in path or ":" in path:
         problems.add(key, f"{shown(value)} carries a tag or digest; the hub is only the part before the image name (Istio adds `/pilot:<version>`)")
-    elif value.endswith("/") or not all(_OCI_COMPONENT.fullmatch(p) for p in path.split("/")):
+    elif value.endswith("/") or (path and not all(_OCI_COMPONENT.fullmatch(p) for p in path.split("/"))):
         problems.add(
             key,
             f"{shown(value)} is not a registry path (components of lowercase letters, digits and single '.', '_'"

@@ -137,8 +137,9 @@ def injection_path(cluster: ClusterSpec, is_remote: bool) -> str:
 def image_values(sources: ArtifactSources) -> dict[str, Any]:
     """Where every Istio image comes from. istiod's chart names its own image and, through the
     injector, every proxy's (sidecars, and the gateway pods, whose chart leaves `image: auto` for the
-    injector); base and gateway share the `global` block (their `zzz_profile.yaml` merges it), so the
-    hub is one value on every release. The published 1.30.x charts default it to a retired registry."""
+    injector). The base and gateway charts take a `global` block too (their `zzz_profile.yaml`
+    merges it) but read no hub (base runs no pod); it is set there as well so that every release
+    names the one source. The published 1.30.x charts default it to a retired registry."""
     return {"global": {"hub": sources.istio_hub}}
 
 

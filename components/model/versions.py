@@ -22,6 +22,7 @@ ISTIO_IMAGE_HUB = "docker.io/istio"
 # Chart repositories and image registries that no longer serve Istio: refused in config.
 RETIRED_ISTIO_SOURCES = (
     "istio-release.storage.googleapis.com",
+    "storage.googleapis.com/istio-release",
     "gcr.io/istio-release",
     "registry.istio.io/release",
 )
@@ -38,6 +39,9 @@ ISTIO_MINORS = {
 }
 # The warning comes this long before the end of life.
 ISTIO_END_OF_LIFE_NOTICE_DAYS = 42
+# Minors come about every three months and live about eight: a minor older than this with no end
+# recorded means this table is stale, which is a warning too.
+ISTIO_UNKNOWN_END_AFTER_DAYS = 240
 # Patch releases with published security fixes, per minor: (first fixed patch, bulletin). A version of
 # that minor below the patch lacks the fixes (istio.io/latest/news/security/istio-security-2026-006/,
 # 2026-08-26: 13 Envoy CVEs and Istio ones, fixed in 1.30.4; 1.31.0 shipped with the fixes).
