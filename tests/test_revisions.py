@@ -13,7 +13,6 @@ from components.istio import revisions
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError, key_path
 from tests.conftest import PRIMARY_REMOTE, mesh_config
-from tests.helpers import without_ha
 from tests.harness import Run, cached_run, run_program
 from tests.impact import change_impact
 
