@@ -16,18 +16,18 @@ import pulumi
 import pulumi_aws as aws
 
 from components import migrations
-from components.config.aws_settings import AwsSettings
 from components.aws.cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
-from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
-from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
 from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, VpcPeering, VpcPeeringArgs
-from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
+from components.config.aws_settings import AwsSettings
+from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
+from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
 from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
 from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
-from components.model.spec import ClusterSpec, MeshSpec
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
+from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
+from components.model.spec import ClusterSpec, MeshSpec
 
 
 @dataclass

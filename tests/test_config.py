@@ -9,9 +9,9 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components.model import versions
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
+from components.model import versions
 
 
 def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev"):

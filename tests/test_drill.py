@@ -11,10 +11,10 @@ import signal
 
 import pytest
 
+import verify.cli
 from tests import test_verify_kube as fake
 from tests.test_verify_kube import server  # noqa: F401 - the fixture
 from verify.checks import Unreachable
-import verify.cli
 from verify.cli import main
 from verify.drill import Pacing, drill_failover
 from verify.kube import KubernetesClusterApi

@@ -10,11 +10,11 @@ import pulumi
 import pytest
 from kubernetes.config.kube_config import KubeConfigLoader
 
-from components.model import versions
 from components.config.aws_settings import AwsSettings, parse_aws_settings
-from components.config.parse import parse_mesh_spec
 from components.config.eks import support_warnings
+from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
+from components.model import versions
 from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve
 from tests.impact import REPLACED, UPDATED, change_impact, of_kind

@@ -11,8 +11,8 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run
-from tests.impact import change_impact
 from tests.helpers import without_ha
+from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 # Istio's chart repository after December 2026 (istio.io blog "An update on our move to AWS").

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from components.config.validate import ConfigError
 from components.config.parse import parse_mesh_spec
+from components.config.validate import ConfigError
 from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve, run_program
 from tests.impact import change_impact

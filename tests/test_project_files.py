@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from components.model import versions
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec
+from components.model import versions
 from components.model.spec import PROJECT
 from tests.harness import ROOT
 

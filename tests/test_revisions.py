@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.istio import revisions
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError, key_path
+from components.istio import revisions
 from tests.conftest import PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, run_program
 from tests.impact import change_impact

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from components.istio.control_plane import CA_CHECKSUM_ANNOTATION
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
+from components.istio.control_plane import CA_CHECKSUM_ANNOTATION
 from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve
 from tests.impact import change_impact, of_kind

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from components.model import versions
 from components.config.parse import parse_mesh_spec
 from components.config.revisions import support_notices
-from components.model.revisions import RevisionPlan
 from components.config.validate import ConfigError
+from components.model import versions
+from components.model.revisions import RevisionPlan
 from tests.conftest import MIXED, PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run
 from tests.impact import REPLACED, UNCHANGED, UPDATED, change_impact

@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-
 from components.config.validate import ConfigError
 from tests.conftest import OPERATOR_CIDR
 from tests.harness import Run, cached_run, resolve, run_program
-from tests.impact import change_impact
 from tests.helpers import without_ha
+from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"

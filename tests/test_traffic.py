@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from components.config.parse import parse_mesh_spec
-from components.istio.traffic import sample_rule_spec
 from components.config.validate import ConfigError
+from components.istio.traffic import sample_rule_spec
 from tests.conftest import PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, resolve
 from tests.impact import CREATED, REPLACED, UNCHANGED, UPDATED, change_impact

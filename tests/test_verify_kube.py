@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.conftest import loopback_server
-
 from verify.checks import ClusterTarget, Unreachable
 from verify.kube import KubernetesClusterApi
 

@@ -17,7 +17,6 @@ from cryptography.x509.oid import NameOID
 
 from components.model.kubeconfig import kubeconfig_document
 from tests.conftest import loopback_server
-
 from tests.harness import resolve
 from tests.mocks import _load_key as load_key
 from tests.test_pki import cacerts

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.model.spec import ClusterSpec
 from components.aws.network import Vpc
+from components.model.spec import ClusterSpec
 
 
 @dataclass

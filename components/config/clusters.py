@@ -12,11 +12,10 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
-
-from components.model import versions
 from components.config.node_group import parse_choice, parse_node_group
-from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
 from components.config.validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
+from components.model import versions
+from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
 
 MIN_AZS, MAX_AZS = 2, 6
 # Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses

@@ -11,9 +11,9 @@ import datetime
 import re
 from typing import Any, Mapping, Sequence
 
+from components.config.validate import Problems, expect, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
-from components.config.validate import Problems, expect, shown, unknown_fields
 
 CLUSTER_FIELDS = ("supportType", "addonVersions")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn")

@@ -16,8 +16,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from components.model.spec import ImportedRootCa, PkiSpec
 from components.config.validate import Problems, type_name, unknown_fields
+from components.model.spec import ImportedRootCa, PkiSpec
 
 ROOT_CA_FIELDS = ("certPem", "keyPem")
 # The extensions Go's crypto/x509 (istiod) processes; a critical one outside this set makes it

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.model import versions
 from components.config.validate import Problems, expect, given, key_path, unknown_fields
+from components.model import versions
 
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 # Per chart: the value paths this program sets, and where their values come from.

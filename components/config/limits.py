@@ -8,8 +8,8 @@ key whose change fixes it.
 
 from __future__ import annotations
 
-from components.model.spec import ClusterSpec, plan_topology
 from components.config.validate import Problems
+from components.model.spec import ClusterSpec, plan_topology
 
 # EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
 MAX_PUBLIC_ACCESS_CIDRS = 40

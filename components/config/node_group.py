@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from components.model.spec import NodeGroupSpec
 from components.config.validate import Problems, expect, expect_name, given, shown, unknown_fields
+from components.model.spec import NodeGroupSpec
 
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")

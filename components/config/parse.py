@@ -13,16 +13,13 @@ import re
 from typing import Any, Mapping
 
 from components.config import eks as parse_eks
-
-from components.model import versions
+from components.config.clusters import parse_clusters, stack_slug
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits
-from components.config.clusters import parse_clusters, stack_slug
 from components.config.pki import parse_pki
 from components.config.revisions import parse_revisions
 from components.config.sources import SOURCE_KEYS, parse_sources
 from components.config.traffic import parse_traffic
-from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec
 from components.config.validate import (
     ConfigError,
     Problems,
@@ -33,6 +30,8 @@ from components.config.validate import (
     parse_cidr_list,
     shown,
 )
+from components.model import versions
+from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
 _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})")

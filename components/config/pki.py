@@ -17,8 +17,8 @@ from typing import Any, Mapping
 from cryptography import x509
 
 from components.config.imported_root import parse_root_ca
-from components.model.spec import ImportedRootCa, PkiSpec
 from components.config.validate import Problems, expect, type_name, unknown_fields
+from components.model.spec import ImportedRootCa, PkiSpec
 
 PKI_FIELDS = (
     "organization",

@@ -7,9 +7,9 @@ import datetime
 import re
 from typing import Any, Mapping
 
+from components.config.validate import Problems, expect, given, key_path, shown
 from components.model import versions
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan, revision_name, version_key
-from components.config.validate import Problems, expect, given, key_path, shown
 
 MAX_REVISIONS = 2
 # As `istioVersion`: released versions only, no leading zeros, bounded (Helm would not find "1.030.3").

@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from components.config.validate import Problems, expect, shown
 from components.model import versions
 from components.model.spec import ArtifactSources
-from components.config.validate import Problems, expect, shown
 
 SOURCE_KEYS = ("istioChartRepository", "eksChartRepository", "istioImageHub")
 # One DNS name (letters, digits, '-', dots) or IPv4 address, with an optional port.

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 
 from components.config.aws_settings import AwsSettings, parse_aws_settings
-from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.eks import support_warnings
+from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.model.spec import PROJECT, MeshSpec
 

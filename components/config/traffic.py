@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.model.spec import ClusterSpec, TrafficSpec
 from components.config.validate import Problems, expect, given, shown, unknown_fields
+from components.model.spec import ClusterSpec, TrafficSpec
 
 TRAFFIC_FIELDS = ("dnsProxy", "localityLoadBalancing", "failover")
 FAILOVER_FIELDS = ("from", "to")

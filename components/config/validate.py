@@ -15,7 +15,6 @@ import pulumi
 
 from components.model.spec import PROJECT
 
-
 # Config keys outside this project's namespace (e.g. `aws:region`) are named as they are.
 _NAMESPACED = re.compile(r"^[a-z][a-z0-9-]*:")
 # How much of a user's value a message shows: enough to recognise it, never a whole blob.

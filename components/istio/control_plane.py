@@ -26,9 +26,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.istio import revisions
+from components.istio.traffic import mesh_config_values
 from components.istio.trust import IntermediateCa
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
-from components.istio.traffic import mesh_config_values
 from components.model.spec import ISTIO_NAMESPACE, ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec, helm_chart
 
 NAMESPACE = ISTIO_NAMESPACE

@@ -20,8 +20,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.model.kubeconfig import kubeconfig_document
 from components.istio.control_plane import NAMESPACE
+from components.model.kubeconfig import kubeconfig_document
 
 READER_SERVICE_ACCOUNT = "istio-reader-service-account"
 READER_TOKEN_SECRET = "istio-reader-service-account-istio-remote-secret-token"
