@@ -8,6 +8,7 @@ exports. Provider behaviour that matters to assertions lives in `mocks.py`.
 
 from __future__ import annotations
 
+import functools
 import json
 import runpy
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pulumi
+import yaml
 from google.protobuf import struct_pb2
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc, settings
@@ -343,6 +345,18 @@ class _WarningCatcher:
         self.messages.append(str(msg))
 
 
+@functools.lru_cache(maxsize=None)
+def project_config_defaults() -> dict[str, str]:
+    """Pulumi.yaml's `config:` defaults, as strings, as the CLI passes them to the program."""
+    declared = (yaml.safe_load((ROOT / "Pulumi.yaml").read_text()) or {}).get("config") or {}
+    defaults = {}
+    for key, spec in declared.items():
+        if isinstance(spec, dict) and "default" in spec:
+            value = spec["default"]
+            defaults[key] = value if isinstance(value, str) else json.dumps(value)
+    return defaults
+
+
 def run_program(
     config: dict[str, Any],
     *,
@@ -359,8 +373,10 @@ def run_program(
     those names do not exist yet."""
     from tests.mocks import MeshMocks
 
-    # Keys with a namespace (`aws:profile`) are set as they are.
-    values = {k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    # Keys with a namespace (`aws:profile`) are set as they are. The CLI fills in the defaults that
+    # Pulumi.yaml declares for keys the stack does not set; so does this.
+    values = {f"{PROJECT}:{k}": v for k, v in project_config_defaults().items()}
+    values.update({k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
     if aws_region:
         values["aws:region"] = aws_region
     runtime_config.set_all_config(values, [f"{PROJECT}:{k}" for k in secret_keys])

@@ -30,8 +30,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import MIXED, PRIMARY_REMOTE, mesh_config
 from tests.harness import ROOT, Run, cached_run, resolve
+from tests.helpers import MIXED, PRIMARY_REMOTE, mesh_config
 
 CHARTS = Path(os.environ.get("ISTIO_CHARTS_DIR") or ROOT.parent / "shared" / "charts" / "istio")
 HELM = os.environ.get("HELM") or (str(ROOT.parent / "shared" / "tools" / "helm") if (ROOT.parent / "shared" / "tools" / "helm").exists() else shutil.which("helm"))
@@ -57,7 +57,12 @@ MODELS = {
 # - `global.hub` of base and gateway: their zzz_profile.yaml merges a `global` block, but no
 #   template of theirs reads the hub (the gateway's image is `auto`, filled in by istiod's
 #   injector); the program sets it there so that every release names one source.
-PASS_THROUGH = {"istiod": (("meshConfig",), ("profile",)), "base": (("profile",), ("global", "hub")), "gateway": (("profile",), ("global", "hub"))}
+# - gateway `labels`: "Labels to apply to all resources" (gateway values.yaml), any key.
+PASS_THROUGH = {
+    "istiod": (("meshConfig",), ("profile",)),
+    "base": (("profile",), ("global", "hub")),
+    "gateway": (("profile",), ("global", "hub"), ("labels",)),
+}
 
 
 def chart_dir(version: str, chart: str) -> Path | None:
@@ -210,9 +215,16 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
             assert remote_service["spec"]["externalName"] == clusters[primaries(model)[cluster]]["eastWestAddress"]
             assert mesh["defaultConfig"]["discoveryAddress"] == f"istiod{suffix}-remote.istio-system.svc:15012"
         else:
-            assert {"settings": {"clusterLocal": True}, "hosts": ["*.istio-system.svc.cluster.local"]} in mesh["serviceSettings"]
+            # Exactly the istiod Services of the cluster's revisions, as their releases render them.
+            services = {o["metadata"]["name"] for other in istio_releases(run) if other.inputs["chart"] == "istiod" and other.name.startswith(f"{cluster}-istio-")
+                        for o in render(other, "istiod") if o["kind"] == "Service"}
+            local = [h for entry in mesh["serviceSettings"] if entry["settings"].get("clusterLocal") for h in entry["hosts"]]
+            assert sorted(local) == sorted(f"{name}.istio-system.svc.cluster.local" for name in services), cluster
             serves_remotes = cluster in primaries(model).values()
             assert (env_of(container).get("EXTERNAL_ISTIOD") == "true") == serves_remotes
+            # The readiness the NLB's health checks mirror: gateway pods are probed on 15021.
+            gateway_template = yaml.safe_load(find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["config"])["templates"]["gateway"]
+            assert "httpGet:\n        path: /healthz/ready\n        port: 15021" in gateway_template
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
@@ -235,7 +247,23 @@ def test_gateways_render_the_network_revision_and_ha_the_program_means(model):
         service = find(objects, "Service", "istio-eastwestgateway")
         assert service["spec"]["type"] == "LoadBalancer"
         assert service["spec"]["loadBalancerSourceRanges"] == values["service"]["loadBalancerSourceRanges"]
-        assert service["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+        annotations = service["metadata"]["annotations"]
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+        # istiod finds a network's gateway by the Service's network label and its 15443 port.
+        assert service["metadata"]["labels"]["topology.istio.io/network"] == clusters[cluster]["network"]
+        assert env_of(deployment["spec"]["template"]["spec"]["containers"][0])["ISTIO_META_REQUESTED_NETWORK_VIEW"] == clusters[cluster]["network"]
+        # Every listener has a Gateway server selecting these pods in their istiod's cluster, and
+        # every target group checks Envoy's readiness endpoint.
+        config_cluster = primaries(model).get(cluster, cluster)
+        listening = {
+            s["port"]["number"]
+            for g in run.of_type("kubernetes:networking.istio.io/v1:Gateway")
+            if g.name.startswith(f"{config_cluster}-istio-") and all(labels.get(k) == v for k, v in g.inputs["spec"]["selector"].items())
+            for s in g.inputs["spec"]["servers"]
+        }
+        assert sorted(p["port"] for p in service["spec"]["ports"]) == sorted(listening), cluster
+        check = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-"
+        assert (annotations[check + "port"], annotations[check + "protocol"], annotations[check + "path"]) == ("15021", "http", "/healthz/ready")
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -11,8 +11,8 @@ import pytest
 from kubernetes.config.kube_config import KubeConfigLoader
 
 from components.config.validate import ConfigError
-from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve, run_program
+from tests.helpers import OPERATOR_CIDR, mesh_config
 from tests.mocks import cluster_ca
 
 AWS_PROVIDER = "pulumi:providers:aws"

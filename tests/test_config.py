@@ -128,11 +128,17 @@ def test_an_explicit_range_may_not_claim_a_default_one():
 
 
 def test_default_nat_addresses_must_fit_the_gateway_security_group():
-    # 6 VPCs x 3 zones = 18 NAT addresses, 4 ports each: 72 rules on a 60-rule security group.
-    six_per_az = {"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]}
-    message = problems_of(six_per_az)["clusters[0].natGateways"]
-    assert "18 source CIDRs" in message and "72 rules" in message and "natGateways: single on clusters[0], clusters[1]" in message
-    assert parse({"clusters": [{"name": f"c{i}"} for i in range(6)]})
+    # A primary serving 10 remotes on other networks listens on 15443 and 15012: 11 VPCs x 3 zones
+    # = 33 NAT addresses, 2 rules each, 66 rules on a 60-rule security group.
+    per_az = [
+        {"name": "p", "natGateways": "perAz", "vpcCidr": "10.0.0.0/16"},
+        *({"name": f"r{i}", "role": "remote", "primary": "p", "natGateways": "perAz", "vpcCidr": f"10.{i + 1}.0.0/16"} for i in range(10)),
+    ]
+    message = problems_of({"clusters": per_az})["clusters[0].natGateways"]
+    assert "33 source CIDRs" in message and "66 rules" in message and "natGateways: single on clusters[0], clusters[1]" in message
+    assert parse({"clusters": [{**c, "natGateways": "single"} for c in per_az]})
+    # Without remotes each gateway listens on 15443 alone: 18 rules for 6 such VPCs.
+    assert parse({"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]})
 
 
 def test_instance_types_of_every_shape_aws_names_are_accepted():
@@ -357,20 +363,28 @@ def test_limits_count_what_the_topology_creates():
     def clusters(count: int, **fields) -> list[dict]:
         return [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16", **fields} for i in range(count)]
 
+    def remotes(count: int, **fields) -> list[dict]:
+        return [{"name": f"r{i}", "role": "remote", "primary": "p", "vpcCidr": f"10.{i + 1}.0.0/16", **fields} for i in range(count)]
+
     # One network, no remotes: no east-west gateway, so no source rule at all.
     assert not any(t.east_west_gateway for t in parse({"clusters": clusters(16, network="n")}).topology.values())
     assert parse({"clusters": clusters(16, network="n"), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)]})
-    assert len(parse({"clusters": clusters(15)}).clusters) == 15
-    # 16 networks with gateways: 16 NAT addresses x 4 ports > 60; nothing but fewer clusters fixes it.
-    message = problems_of({"clusters": clusters(16)})["clusters"]
-    assert "16 source CIDRs" in message and "at most 15" in message and "private connectivity" in message
-    # A primary serving remotes on its network has the only gateway: the cap is its.
-    served = [{"name": "p", "network": "n"}, *({"name": f"r{i}", "network": "n", "role": "remote", "primary": "p", "vpcCidr": f"10.{i}.0.0/16"} for i in range(14))]
-    assert [n for n, t in parse({"clusters": served}).topology.items() if t.east_west_gateway] == ["p"]
-    assert "at most 15" in problems_of({"clusters": [*served, {"name": "r99", "network": "n", "role": "remote", "primary": "p", "vpcCidr": "10.99.0.0/16"}]})["clusters"]
-    # Explicit sources: the key that has them is named.
-    many = [f"198.51.100.{i}/32" for i in range(16)]
-    assert "merge them into at most 15" in problems_of({"clusters": clusters(2), "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
+    # Multi-primary, multi-network: every gateway listens on 15443 alone, one rule per NAT address;
+    # the 40 CIDRs of each EKS endpoint (39 NAT addresses and the operators') come first.
+    assert len(parse({"clusters": clusters(39)}).clusters) == 39
+    assert "at most 39 clusters" in problems_of({"clusters": clusters(40)})["clusters"]
+    # Primary-remote, one network: the primary's gateway listens on 15012 alone.
+    assert [n for n, t in parse({"clusters": [{"name": "p", "network": "n"}, *remotes(38, network="n")]}).topology.items() if t.east_west_gateway] == ["p"]
+    # Primary-remote, multi-network: the primary listens on 15443 and 15012, two rules per source.
+    spread = [{"name": "p", "vpcCidr": "10.0.0.0/16"}, *remotes(29)]
+    assert parse({"clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
+    message = problems_of({"clusters": [*spread, *remotes(30)[29:]]})["clusters"]
+    assert "31 source CIDRs" in message and "62 rules" in message and "at most 30" in message and "private connectivity" in message
+    # Explicit sources: the key that has them is named, with the cap of the widest gateway.
+    assert "merge them into at most 60" in problems_of({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)]})["eastWestAllowedCidrs"]
+    assert parse({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(60)]})
+    many = [f"198.51.100.{i}/32" for i in range(31)]
+    assert "merge them into at most 30" in problems_of({"clusters": spread[:2], "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
 
 
 def test_api_endpoint_limit_names_the_key_that_fixes_it():
@@ -454,9 +468,9 @@ def test_messages_never_echo_a_huge_value(raw):
         {"clusters": [{"name": "east", "network": None}]},
         {"clusters": [{"name": "east", "vpcCidr": "127.0.0.0/16"}], "istioValues": {"istiod": {"global": {"meshID": "m"}}}},
         {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": ["a"]}]},
-        {"clusters": [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(16)]},
+        {"clusters": [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(40)]},
     ],
-    ids=["newline", "null-network", "loopback-and-identity", "list-primary", "16-networks"],
+    ids=["newline", "null-network", "loopback-and-identity", "list-primary", "40-networks"],
 )
 def test_a_bad_config_registers_nothing(config):
     from tests.harness import run_program

@@ -12,8 +12,7 @@ import signal
 import pytest
 
 import verify.cli
-from tests import test_verify_kube as fake
-from tests.test_verify_kube import server  # noqa: F401 - the fixture
+from tests import helpers as fake
 from verify.checks import Unreachable
 from verify.cli import main
 from verify.drill import Pacing, drill_failover
@@ -79,12 +78,12 @@ def version_of(cluster: str) -> str:
 
 
 @pytest.fixture
-def mesh(server):  # noqa: F811
+def mesh(api_server):
     fake.DEPLOYMENTS.clear()
     fake.DEPLOYMENTS.update({c: {f"helloworld-{version_of(c)}": 2 if c == "west" else 1, "sleep": 1, "istiod": 1} for c in NAMES})
     fake.SCALED.clear()
     DrillCluster.behaviour = {}
-    return [fake.target(f"{server}/clusters/{c}", name=c, sample_version=version_of(c), local_first=True) for c in NAMES]
+    return [fake.kube_target(f"{api_server}/clusters/{c}", name=c, sample_version=version_of(c), local_first=True) for c in NAMES]
 
 
 def drill(targets, lines=None):
@@ -167,13 +166,13 @@ def test_a_cluster_already_at_zero_comes_back_with_one_replica(mesh):
     assert fake.DEPLOYMENTS["east"]["helloworld-v1"] == 1 and results[0].passed
 
 
-def test_nothing_to_fail_over_to_or_no_samples(mesh, server):  # noqa: F811
+def test_nothing_to_fail_over_to_or_no_samples(mesh, api_server):
     assert [r.detail for r in drill(mesh[:1])] == ["no other cluster to fail over to"]
-    missing = fake.target(f"{server}/clusters/south", name="south", sample_version="v9")
+    missing = fake.kube_target(f"{api_server}/clusters/south", name="south", sample_version="v9")
     results = drill([mesh[0], missing])
     assert "deployment sample/helloworld-v9 not found" in results[-1].detail and not results[-1].passed
     assert fake.SCALED[-1] == ("east", "helloworld-v1", 1)
-    assert "samples not deployed" in drill([mesh[0], fake.target(server, name="x", sample_version=None)])[0].detail
+    assert "samples not deployed" in drill([mesh[0], fake.kube_target(api_server, name="x", sample_version=None)])[0].detail
     assert fake.SCALED.count(("east", "helloworld-v1", 0)) == 1
 
 

@@ -15,8 +15,8 @@ from components.config.eks import support_warnings
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
-from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve
+from tests.helpers import mesh_config
 from tests.impact import REPLACED, UPDATED, change_impact, of_kind
 
 ADDON = "aws:eks/addon:Addon"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from components.model.spec import PROJECT
-from tests.conftest import mesh_config
 from tests.harness import ROOT, Registered, Run, cached_run
+from tests.helpers import mesh_config
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
 # The documentation ranges (RFC 5737): placeholders that pass validation and reach no one.

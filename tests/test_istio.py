@@ -9,9 +9,8 @@ import pytest
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
-from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run
-from tests.helpers import without_ha
+from tests.helpers import OPERATOR_CIDR, mesh_config, without_ha
 from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -72,7 +71,8 @@ def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
         values = without_ha(release(mesh_run, f"c{i}", "eastwest").inputs["values"])
         assert values == {
             "global": HUB,
-            "networkGateway": f"network-c{i}",
+            "labels": {"topology.istio.io/network": f"network-c{i}"},
+            "env": {"ISTIO_META_REQUESTED_NETWORK_VIEW": f"network-c{i}"},
             "service": {
                 "type": "LoadBalancer",
                 "annotations": {
@@ -80,8 +80,14 @@ def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
                     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
                     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
                     "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
+                    # Every target group checks Envoy's readiness, which a Ready pod always passes.
+                    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "15021",
+                    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
+                    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz/ready",
                 },
                 "loadBalancerSourceRanges": peers,
+                # Multi-primary: cross-network mTLS only, no istiod, no webhook, no status listener.
+                "ports": [{"name": "tls", "port": 15443, "targetPort": 15443, "protocol": "TCP"}],
             },
         }
         gateway = mesh_run.one("kubernetes:networking.istio.io/v1:Gateway", f"c{i}-istio-cross-network-gateway").inputs
@@ -219,7 +225,7 @@ def test_extra_values_from_an_encrypted_key_stay_secret():
         ({"eastWestAllowedCidrs": ["10.0.0.0/33"]}, "eastWestAllowedCidrs[0]", "not an IPv4 CIDR"),
         ({"eastWestAllowedCidrs": []}, "eastWestAllowedCidrs", "is empty"),
         ({"istioVersion": "1.30"}, "istioVersion", "MAJOR.MINOR.PATCH"),
-        ({"eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(16)]}, "eastWestAllowedCidrs", "60"),
+        ({"eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(61)]}, "eastWestAllowedCidrs", "60"),
     ],
 )
 def test_bad_istio_settings_name_the_key(extra, key, fragment):

@@ -1,5 +1,6 @@
 """The layer rule, read from the imports: model <- config, aws, istio <- mesh. Nothing imports a
-layer above its own, aws and istio never import each other, and the model imports no Pulumi."""
+layer above its own, aws and istio never import each other, and the model imports no Pulumi.
+And in tests/: no test module imports another or conftest; shared code lives in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -68,4 +69,72 @@ def test_the_rule_catches_upward_and_sideways_imports(tmp_path):
         "components/istio/control_plane.py (istio) imports components.aws.network (aws)",
         "components/model/spec.py (model) imports components.config.validate (config)",
         "components/model/spec.py imports pulumi: the model is pure",
+    ]
+
+
+
+# --- tests: no test module imports another ----------------------------------------------------------
+
+TESTS = ROOT / "tests"
+# What a file under tests/ may import from the `tests` package. Fixtures come from conftest.py by
+# pytest's injection, never by import.
+SHARED = {"helpers", "harness", "mocks", "impact"}
+
+
+def cross_imports(tests: Path) -> list[str]:
+    """Imports by the files in `tests` of anything in it but SHARED: another test module or
+    conftest, as `tests.x`, `from tests import x`, a bare `x` or a relative import."""
+    local = {p.stem for p in tests.glob("*.py")}
+    found = []
+    for path in sorted(tests.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level and not node.module:
+                    targets = [f"tests.{alias.name}" for alias in node.names]
+                elif node.level:
+                    targets = [f"tests.{node.module}"]
+                elif node.module == "tests":
+                    targets = [f"tests.{alias.name}" for alias in node.names]
+                else:
+                    targets = [node.module]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                parts = target.split(".")
+                if parts[0] == "tests":
+                    allowed = len(parts) > 1 and parts[1] in SHARED
+                else:
+                    allowed = parts[0] not in local or parts[0] in SHARED
+                if not allowed:
+                    found.append((path.name, node.lineno, target))
+    return [f"{name}:{line} imports {target}" for name, line, target in sorted(found)]
+
+
+def test_no_test_module_imports_another_or_conftest():
+    assert len(list(TESTS.glob("test_*.py"))) > 15
+    assert cross_imports(TESTS) == []
+
+
+def test_the_rule_catches_every_spelling_of_a_cross_import(tmp_path):
+    files = {
+        "conftest.py": "from tests.helpers import mesh_config\n",
+        "helpers.py": "from tests.harness import Run\n",
+        "test_a.py": "from tests.test_b import thing\nfrom tests.conftest import OPERATOR_CIDR\nfrom tests.helpers import x\n",
+        "test_b.py": "def f():\n    from tests import test_a, mocks\n    import tests.test_a\n    import tests\n",
+        "test_c.py": "from . import test_a\nfrom .conftest import mesh_run\nfrom .impact import change_impact\nimport conftest\nimport test_b\nimport yaml\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert cross_imports(tmp_path) == [
+        "test_a.py:1 imports tests.test_b",
+        "test_a.py:2 imports tests.conftest",
+        "test_b.py:2 imports tests.test_a",
+        "test_b.py:3 imports tests.test_a",
+        "test_b.py:4 imports tests",
+        "test_c.py:1 imports tests.test_a",
+        "test_c.py:2 imports tests.conftest",
+        "test_c.py:4 imports conftest",
+        "test_c.py:5 imports test_b",
     ]

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from tests.conftest import MIXED, OPERATOR_CIDR, PRIMARY_REMOTE, mesh_config
 from tests.harness import Registered, Run, cached_run, resolve, run_program
+from tests.helpers import MIXED, OPERATOR_CIDR, PRIMARY_REMOTE, mesh_config
 from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -14,25 +14,9 @@ from cryptography.x509.oid import NameOID
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
-from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve, run_program
+from tests.helpers import NOW, SECRET, cacerts, make_cert, mesh_config, pem_certs
 from tests.impact import change_impact
-
-SECRET = "kubernetes:core/v1:Secret"
-
-
-def cacerts(run: Run) -> dict[str, dict[str, str]]:
-    """Cluster name -> the four PEM files of its `cacerts` Secret."""
-    found = {}
-    for s in run.of_type(SECRET):
-        if s.inputs["metadata"]["name"] == "cacerts":
-            assert s.inputs["metadata"]["namespace"] == "istio-system"
-            found[s.name.removesuffix("-istio-cacerts")] = s.inputs["stringData"]
-    return found
-
-
-def pem_certs(text: str) -> list[x509.Certificate]:
-    return x509.load_pem_x509_certificates(text.encode())
 
 
 def public_der(key) -> bytes:
@@ -135,31 +119,6 @@ def test_pki_settings_shape_the_certificates():
 
 
 # --- imported root ---------------------------------------------------------------------------------
-
-NOW = datetime.datetime.now(datetime.timezone.utc)
-
-
-def make_cert(
-    *, ca=True, days=3650, start=NOW - datetime.timedelta(days=1), key=None, sign_usage=True, common_name="Imported Root",
-    path_length=None, issuer_name=None, signing_key=None, extension=None,
-):
-    """A root as a vault would hand it over; the keywords make it wrong in one way each."""
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    builder = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, sign_usage and ca, sign_usage and ca, False, False), critical=True
-        )
-    )
-    if extension is not None:
-        builder = builder.add_extension(extension, critical=True)
-    cert_pem = builder.sign(signing_key or key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    return cert_pem, key_pem
-
 
 def run_with_root(root_ca, secret=True) -> Run:
     return run_program(mesh_config(2, rootCa=root_ca), secret_keys=["rootCa"] if secret else [])

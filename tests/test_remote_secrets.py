@@ -9,8 +9,8 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from tests.conftest import mesh_config
 from tests.harness import Run, cached_run, resolve, unwrap
+from tests.helpers import mesh_config
 from tests.mocks import cluster_ca
 
 SECRET = "kubernetes:core/v1:Secret"

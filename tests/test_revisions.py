@@ -12,8 +12,8 @@ import pytest
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError, key_path
 from components.istio import revisions
-from tests.conftest import PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, run_program
+from tests.helpers import PRIMARY_REMOTE, mesh_config
 from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -150,6 +150,18 @@ def impact_of(before: dict, after: dict) -> dict[str, set[str]]:
     return {kind: {name for (_, name), what in impact.items() if what == kind} for kind in ("replaced", "updated", "created", "deleted", "unchanged")}
 
 
+def changed_paths(before: dict, after: dict, prefix: str = "") -> set[str]:
+    """The dotted paths where two values trees differ."""
+    paths = set()
+    for key in before.keys() | after.keys():
+        a, b = before.get(key), after.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            paths |= changed_paths(a, b, f"{prefix}{key}.")
+        elif a != b:
+            paths.add(f"{prefix}{key}")
+    return paths
+
+
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_each_step_replaces_nothing_and_moves_no_istiod(model):
     walk = steps(MODELS[model])
@@ -159,21 +171,29 @@ def test_each_step_replaces_nothing_and_moves_no_istiod(model):
     untouched_always |= {r.name for r in run_of(walk["deployed"]).of_type("kubernetes:core/v1:Secret") if "remote-secret" in r.name}
 
     added = impact_of(walk["deployed"], walk["canary added"])
-    assert added["created"] == releases("istiod-1-31-0") | releases("tag-canary")
-    assert releases("istiod") <= added["unchanged"] and releases("eastwest") & added["updated"] == set()
+    assert added["created"] == releases("istiod-1-31-0") | releases("tag-canary") | releases("tag-canary-service")
+    assert releases("eastwest") & added["updated"] == set()
     assert releases("base") <= added["updated"], "the CRDs move to the newest version"
+    # A primary's running istiod learns only that the new revision's istiod is cluster-local: its
+    # mesh ConfigMap, which istiod reloads, rolling nothing (the render tier checks the objects).
+    for name in releases("istiod"):
+        before, after = (run_of(walk[step]).one(RELEASE, name).inputs["values"] for step in ("deployed", "canary added"))
+        assert changed_paths(before, after) <= {"meshConfig.serviceSettings"}, name
 
     moved = impact_of(walk["canary added"], walk["default moved"])
-    assert moved["created"] == releases("tag-default") and moved["deleted"] == set()
+    assert moved["created"] == releases("tag-default") | releases("tag-default-service") and moved["deleted"] == set()
     assert releases("istiod-1-31-0") | releases("tag-canary") <= moved["unchanged"], "moving a tag reinstalls no istiod"
     assert releases("istiod") <= moved["updated"], "its own webhooks go off"
 
     removed = impact_of(walk["default moved"], walk["old removed"])
     assert removed["deleted"] == releases("istiod") and removed["created"] == set()
-    assert releases("istiod-1-31-0") | releases("tag-canary") | releases("tag-default") | releases("base") | releases("eastwest") <= removed["unchanged"]
+    assert releases("tag-canary") | releases("tag-default") | releases("base") | releases("eastwest") <= removed["unchanged"]
+    for name in releases("istiod-1-31-0"):
+        before, after = (run_of(walk[step]).one(RELEASE, name).inputs["values"] for step in ("default moved", "old removed"))
+        assert changed_paths(before, after) <= {"meshConfig.serviceSettings"}, name
 
     back = impact_of(walk["default moved"], walk["canary added"])
-    assert back["deleted"] == releases("tag-default") and releases("istiod-1-31-0") <= back["unchanged"]
+    assert back["deleted"] == releases("tag-default") | releases("tag-default-service") and releases("istiod-1-31-0") <= back["unchanged"]
 
     for change in (added, moved, removed, back):
         assert change["replaced"] == set()
@@ -330,7 +350,7 @@ def test_revisions_default_to_the_unrevisioned_istio_version():
 
 def test_verify_checks_the_istiod_of_every_installed_revision():
     from tests.harness import resolve
-    from tests.test_verify import FakeCluster
+    from tests.helpers import FakeCluster
     from verify.checks import check_cluster
     from verify.cli import targets_from_outputs
 

@@ -19,17 +19,13 @@ from cryptography.x509.oid import NameOID
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.istio.control_plane import CA_CHECKSUM_ANNOTATION
-from tests.conftest import OPERATOR_CIDR, mesh_config
 from tests.harness import Run, cached_run, resolve
+from tests.helpers import IMPORTED, MULTI_PRIMARY, OPERATOR_CIDR, STATES, cacerts, make_cert, mesh_config, pem_certs, state_run
 from tests.impact import change_impact, of_kind
 from tests.mocks import _load_key as load_key
-from tests.test_pki import cacerts, make_cert, pem_certs
 
 SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
 NOW = datetime.datetime.now(datetime.timezone.utc)
-# The four states of a rotation from root 1 to root 2: (rootGeneration, trustedRootGenerations).
-STATES = {"start": (1, [1]), "trust both": (1, [1, 2]), "sign with 2": (2, [1, 2]), "drop 1": (2, [2])}
-MULTI_PRIMARY = mesh_config(2)
 PRIMARY_REMOTE = {
     "clusters": [
         {"name": "p", "region": "us-east-1", "network": "n1"},
@@ -37,25 +33,6 @@ PRIMARY_REMOTE = {
     ],
     "apiAccessCidrs": [OPERATOR_CIDR],
 }
-IMPORTED = {1: make_cert(common_name="Vault Root 2025"), 2: make_cert(common_name="Vault Root 2026")}
-
-
-def state_config(base: dict, state: str, imported: bool = False) -> dict:
-    generation, trusted = STATES[state]
-    config = {**base, "pki": {"rootGeneration": generation, "trustedRootGenerations": trusted}} if state != "start" else dict(base)
-    if imported:
-        if 1 in trusted:
-            config["rootCa"] = {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}
-        if 2 in trusted:
-            config["rootCas"] = {"2": {"certPem": IMPORTED[2][0], "keyPem": IMPORTED[2][1]}}
-    return config
-
-
-def state_run(base: dict, state: str, imported: bool = False) -> Run:
-    secret = {"secret_keys": ["rootCa", "rootCas"]} if imported else {}
-    run = cached_run(state_config(base, state, imported), **secret)
-    assert run.error is None, run.error
-    return run
 
 
 def fingerprint(cert: x509.Certificate) -> bytes:

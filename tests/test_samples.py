@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import mesh_config
 from tests.harness import cached_run, resolve
+from tests.helpers import mesh_config
 from verify.cli import targets_from_outputs
 
 

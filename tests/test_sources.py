@@ -14,8 +14,8 @@ from components.config.revisions import support_notices
 from components.config.validate import ConfigError
 from components.model import versions
 from components.model.revisions import RevisionPlan
-from tests.conftest import MIXED, PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run
+from tests.helpers import MIXED, PRIMARY_REMOTE, mesh_config
 from tests.impact import REPLACED, UNCHANGED, UPDATED, change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -8,9 +8,8 @@ import json
 import pytest
 
 from components.config.validate import ConfigError
-from tests.conftest import OPERATOR_CIDR
 from tests.harness import Run, cached_run, resolve, run_program
-from tests.helpers import without_ha
+from tests.helpers import OPERATOR_CIDR, without_ha
 from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -100,7 +99,7 @@ def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -
             "meshID": "mesh1",
             "multiCluster": {"clusterName": remote},
             "network": network,
-            "configCluster": True,
+            # No `configCluster`: with the local injector the chart renders the same without it.
             "omitSidecarInjectorConfigMap": False,
             "hub": "docker.io/istio",
         },
@@ -136,9 +135,13 @@ def test_primary_remote_on_two_networks():
     assert routes[0]["route"][0]["destination"]["host"] == "istiod.istio-system.svc.cluster.local"
 
     remote_values_served_by(run, "r", "p", "n2")
-    # Its own network, so its own east-west gateway; no istiod to expose.
-    assert has(run, RELEASE, "r-istio-eastwest") and has(run, CR.format("Gateway"), "r-istio-cross-network-gateway")
+    # Its own network, so its own east-west gateway, which takes its cross-network server from the
+    # primary's Gateway (Istio reads config from the primary's API server only); no istiod to expose.
+    assert has(run, RELEASE, "r-istio-eastwest") and has(run, CR.format("Gateway"), "p-istio-cross-network-gateway")
+    assert not has(run, CR.format("Gateway"), "r-istio-cross-network-gateway")
     assert not has(run, CR.format("Gateway"), "r-istio-istiod-gateway")
+    assert [p["port"] for p in values(run, "p", "eastwest")["service"]["ports"]] == [15443, 15012]
+    assert [p["port"] for p in values(run, "r", "eastwest")["service"]["ports"]] == [15443]
     # The primary watches the remote; the remote holds nothing.
     assert secret_pairs(run) == {("p", "r")}
     assert peerings(run) == []
@@ -172,12 +175,15 @@ def test_adding_the_first_remote_is_one_update_that_leaves_the_primarys_gateway_
     with_remote = {**two, "clusters": [*two["clusters"], dict(PRIMARY_REMOTE_NETWORKS[1])]}
     before, after = cached_run(two), cached_run(with_remote)
     impact = change_impact(before, after)
-    # The gateway admits the new cluster's NAT address, and that is all: the NLB keeps its
-    # annotations, so the controller updates its security group rules and recreates nothing.
+    # The gateway admits the new cluster's NAT address and listens on 15012 too, and that is all:
+    # the NLB keeps its annotations, so the controller adds a listener and security group rules
+    # and recreates nothing.
     old, new = values(before, "p", "eastwest"), values(after, "p", "eastwest")
     assert old["service"]["annotations"] == new["service"]["annotations"]
     assert set(new["service"]["loadBalancerSourceRanges"]) > set(old["service"]["loadBalancerSourceRanges"])
-    assert {**old, "service": {**old["service"], "loadBalancerSourceRanges": []}} == {**new, "service": {**new["service"], "loadBalancerSourceRanges": []}}
+    assert [p["port"] for p in old["service"]["ports"]] == [15443] and [p["port"] for p in new["service"]["ports"]] == [15443, 15012]
+    same = lambda v: {**v, "service": {**v["service"], "loadBalancerSourceRanges": [], "ports": []}}  # noqa: E731
+    assert same(old) == same(new)
     assert impact[(RELEASE, "p-istio-istiod")] == "updated"  # EXTERNAL_ISTIOD
     assert {name for (_, name), what in impact.items() if what in ("replaced", "deleted")} == set()
     assert {"p-istio-istiod-gateway", "p-istio-istiod-vs", "r-istio-istiod"} <= {n for (_, n), what in impact.items() if what == "created"}
@@ -295,12 +301,21 @@ def test_a_primary_with_remotes_is_told_its_gateway_no_longer_has_elastic_ips_by
 
 
 def test_istiod_services_are_cluster_local_on_every_primary():
-    # The gateway's routes to istiod must never reach the same-named local injectors of remotes.
-    for run in (mesh(*PRIMARY_REMOTE_NETWORKS), mesh(*MIXED)):
-        for c in ("p", "p1", "p2"):
-            if has(run, RELEASE, f"{c}-istio-istiod"):
-                settings = values(run, c, "istiod")["meshConfig"]["serviceSettings"]
-                assert settings == [{"settings": {"clusterLocal": True}, "hosts": ["*.istio-system.svc.cluster.local"]}]
-        for c in ("r", "r1"):
-            if has(run, RELEASE, f"{c}-istio-istiod"):
-                assert "serviceSettings" not in values(run, c, "istiod").get("meshConfig", {})
+    # The gateway's routes to istiod must never reach the same-named local injectors of remotes;
+    # other Services of istio-system (an ingress gateway, a user's) stay reachable mesh-wide.
+    canary = {"istioVersion": "1.30.5", "istioRevisions": ["1.30.5", "1.31.1"], "istioRevisionTags": {"default": "1.30.5"}}
+    runs = [mesh(*PRIMARY_REMOTE_NETWORKS), mesh(*MIXED), cached_run({"clusters": list(PRIMARY_REMOTE_NETWORKS), "apiAccessCidrs": [OPERATOR_CIDR], **canary})]
+    checked = 0
+    for run in runs:
+        assert run.error is None, run.error
+        istiods = [r for r in run.of_type(RELEASE) if r.inputs["chart"] == "istiod"]
+        for r in istiods:
+            cluster = r.name.split("-istio-")[0]
+            mesh_config = r.inputs["values"].get("meshConfig", {})
+            if cluster.startswith("r"):
+                assert "serviceSettings" not in mesh_config
+                continue
+            in_cluster = sorted(f"{o.inputs['name']}.istio-system.svc.cluster.local" for o in istiods if o.name.startswith(f"{cluster}-istio-"))
+            assert mesh_config["serviceSettings"] == [{"settings": {"clusterLocal": True}, "hosts": in_cluster}], r.name
+            checked += 1
+    assert checked == 5  # p, p1, p2, and both revisions of p in the canary

@@ -9,8 +9,8 @@ import pytest
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.istio.traffic import sample_rule_spec
-from tests.conftest import PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, resolve
+from tests.helpers import PRIMARY_REMOTE, mesh_config
 from tests.impact import CREATED, REPLACED, UNCHANGED, UPDATED, change_impact
 from verify.cli import targets_from_outputs
 
@@ -93,6 +93,26 @@ def test_default_mesh_config_on_every_primary_and_only_there():
     assert set(rules(run)) == {"p-traffic-locality-failover", "p-samples-helloworld-rule"}
 
 
+def envoy_outlier_detection(outlier: dict) -> dict:
+    """What Envoy enforces for an Istio `outlierDetection`, as istiod translates it
+    (pilot/pkg/networking/core/cluster_traffic_policy.go@1.31.1, applyOutlierDetection) over Envoy's
+    defaults (envoy/config/cluster/v3/outlier_detection.proto: consecutive_5xx 5, enforced at 100 %;
+    gateway failures counted but not enforced)."""
+    envoy = {"consecutive_5xx": 5, "enforcing_consecutive_5xx": 100, "consecutive_gateway_failure": 5, "enforcing_consecutive_gateway_failure": 0}
+    if "consecutiveGatewayErrors" in outlier:
+        errors = outlier["consecutiveGatewayErrors"]
+        envoy.update(consecutive_gateway_failure=errors, enforcing_consecutive_gateway_failure=100 if errors > 0 else 0)
+    if "consecutive5xxErrors" in outlier:
+        errors = outlier["consecutive5xxErrors"]
+        envoy.update(consecutive_5xx=errors, enforcing_consecutive_5xx=100 if errors > 0 else 0)
+    return envoy
+
+
+def test_the_outlier_model_keeps_envoys_5xx_default_when_istio_is_not_told():
+    # The defect of the first mesh-wide rule: gateway errors alone leave any five 500s ejecting.
+    assert envoy_outlier_detection({"consecutiveGatewayErrors": 5})["enforcing_consecutive_5xx"] == 100
+
+
 def test_the_mesh_wide_rule_is_the_root_namespace_default_for_every_host(mesh_run):
     clusters = [c.name for c in mesh_run.of_type("eks:index:Cluster")]
     found = rules(mesh_run)
@@ -105,8 +125,10 @@ def test_the_mesh_wide_rule_is_the_root_namespace_default_for_every_host(mesh_ru
         outlier = spec["trafficPolicy"]["outlierDetection"]
         # A whole locality may be ejected, or a failing zone keeps most of its traffic.
         assert outlier["maxEjectionPercent"] == 100 and outlier["consecutiveGatewayErrors"] >= 1
-        # An application's own 500s must not eject endpoints mesh-wide.
-        assert "consecutive5xxErrors" not in outlier
+        # An application's own 500s must not eject endpoints mesh-wide: Envoy enforces only gateway errors.
+        envoy = envoy_outlier_detection(outlier)
+        assert envoy["enforcing_consecutive_5xx"] == 0
+        assert envoy["consecutive_gateway_failure"] == outlier["consecutiveGatewayErrors"] and envoy["enforcing_consecutive_gateway_failure"] == 100
         # No TLS settings: Istio's automatic mTLS stays in charge.
         assert "tls" not in spec["trafficPolicy"]
         # In the cluster itself, after istiod (its CRD and validating webhook).

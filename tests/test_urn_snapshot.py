@@ -16,8 +16,8 @@ import pulumi
 import pytest
 
 from components import migrations
-from tests.conftest import MIXED, PRIMARY_REMOTE, mesh_config
 from tests.harness import Run, cached_run, run_program
+from tests.helpers import MIXED, PRIMARY_REMOTE, mesh_config
 
 SNAPSHOTS = Path(__file__).parent / "urns"
 UPDATE = "UPDATE_URN_SNAPSHOT"

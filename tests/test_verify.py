@@ -3,48 +3,14 @@
 from __future__ import annotations
 
 import json
-import random
 from collections import Counter
 
 import pytest
 
 from components.model.kubeconfig import kubeconfig_document
-from verify.checks import NOT_DEPLOYED, TimedOut, Unreachable, judge_traffic, parse_versions
+from tests.helpers import FakeCluster
+from verify.checks import NOT_DEPLOYED, judge_traffic, parse_versions
 from verify.cli import main
-
-
-class FakeCluster:
-    """Answers like a cluster of a mesh. Only the objects a real cluster of its role has exist;
-    helloworld answers come from `reaches`, picked at random as a load balancer would."""
-
-    def __init__(self, name, peers, reaches, *, role="primary", gateway=True, address="nlb.example", unreachable=False, slow=False):
-        self.name, self.peers, self.reaches = name, peers, reaches
-        self.address, self.unreachable, self.slow = address, unreachable, slow
-        # Every cluster runs istiod; a remote's only injects and validates.
-        self.deployments = {("sample", "sleep"): (1, 1), ("istio-system", "istiod"): (1, 1)}
-        if gateway:
-            self.deployments[("istio-system", "istio-eastwestgateway")] = (1, 1)
-        self.random = random.Random(name)
-
-    def deployment_status(self, namespace, name):
-        if self.unreachable:
-            raise Unreachable("connect timeout")
-        return self.deployments.get((namespace, name))
-
-    def service_addresses(self, namespace, name):
-        if ("istio-system", "istio-eastwestgateway") not in self.deployments:
-            return None
-        return [self.address] if self.address else []
-
-    def remote_secret_clusters(self):
-        return list(self.peers)
-
-    def run_in_deployment(self, namespace, app, command, timeout):
-        assert (namespace, app) == ("sample", "sleep") and "helloworld.sample:5000/hello" in command[-1]
-        if self.slow:
-            raise TimedOut("still running")
-        count = int(command[-1].split("seq ")[1].split(")")[0])
-        return "".join(f"Hello version: {self.random.choice(self.reaches)}, instance: helloworld-{i}\n" for i in range(count))
 
 
 def outputs(names, samples=True, roles=None, gateways=None):

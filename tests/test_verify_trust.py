@@ -1,6 +1,6 @@
 """`verify`'s trust check against a fake Kubernetes API server on loopback, with the real
-certificates of a rotation (tests/test_rotation.py's states): what it accepts as ready for the
-next step, and what it names when a cluster is not there yet."""
+certificates of a rotation (the states in tests/helpers.py that tests/test_rotation.py checks):
+what it accepts as ready for the next step, and what it names when a cluster is not there yet."""
 
 from __future__ import annotations
 
@@ -16,11 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from components.model.kubeconfig import kubeconfig_document
-from tests.conftest import loopback_server
 from tests.harness import resolve
+from tests.helpers import MULTI_PRIMARY, cacerts, loopback_server, state_run
 from tests.mocks import _load_key as load_key
-from tests.test_pki import cacerts
-from tests.test_rotation import MULTI_PRIMARY, state_run
 from verify.checks import ClusterTarget
 from verify.cli import main
 from verify.kube import KubernetesClusterApi

@@ -14,10 +14,11 @@ from components.model.spec import ClusterSpec, plan_topology
 # EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
 MAX_PUBLIC_ACCESS_CIDRS = 40
 # The load balancer controller writes one inbound rule per source CIDR (`loadBalancerSourceRanges`)
-# and port (15021, 15443, 15012, 15017) into each east-west NLB's security group, which holds 60
-# by default.
-MAX_SECURITY_GROUP_RULES, GATEWAY_PORTS = 60, 4
-MAX_GATEWAY_SOURCES = MAX_SECURITY_GROUP_RULES // GATEWAY_PORTS
+# and listener port into each east-west NLB's security group (aws-load-balancer-controller
+# pkg/service/model_build_managed_sg.go@v3.5.0), which holds 60 by default. A gateway listens on
+# 15443 between networks and 15012 on a primary with remotes; health checks reach the pods from
+# the NLB, not from those sources.
+MAX_SECURITY_GROUP_RULES = 60
 PRIVATE_CONNECTIVITY = "larger meshes need private connectivity between the VPCs, which is not built yet"
 
 
@@ -69,26 +70,29 @@ def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_
 
 def _check_east_west(clusters: list[ClusterSpec], east_west: tuple[str, ...] | None, problems: Problems) -> None:
     topology = plan_topology(tuple(clusters))
-    gateways = [c.name for c in clusters if topology[c.name].east_west_gateway]
-    if not gateways:
+    ports = {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
+    if not ports:
         return  # one network, no remotes: nothing listens for other networks
+    widest = max(ports.values())
+    most = MAX_SECURITY_GROUP_RULES // widest
     sources = len(east_west) if east_west is not None else sum(c.nat_count for c in clusters)
-    if sources <= MAX_GATEWAY_SOURCES:
+    if sources <= most:
         return
+    gateways = [name for name, count in ports.items() if count == widest]
     what = "eastWestAllowedCidrs" if east_west is not None else "the NAT addresses of the mesh's VPCs, eastWestAllowedCidrs being unset"
     facts = (
-        f"{sources} source CIDRs ({what}) on the east-west gateways ({', '.join(gateways[:5])}{', ...' if len(gateways) > 5 else ''})"
-        f" need {sources * GATEWAY_PORTS} rules in each NLB's security group, one per CIDR and port; it holds"
-        f" {MAX_SECURITY_GROUP_RULES}, so at most {MAX_GATEWAY_SOURCES} CIDRs fit"
+        f"{sources} source CIDRs ({what}) on the east-west gateways of {', '.join(gateways[:5])}{', ...' if len(gateways) > 5 else ''}"
+        f" ({widest} port{'s' if widest > 1 else ''} each) need {sources * widest} rules in each NLB's security group, one per CIDR"
+        f" and port; it holds {MAX_SECURITY_GROUP_RULES}, so at most {most} CIDRs fit"
     )
-    nat_fix = _nat_fix(clusters, MAX_GATEWAY_SOURCES)
+    nat_fix = _nat_fix(clusters, most)
     if east_west is not None:
-        problems.add("eastWestAllowedCidrs", f"{facts}: merge them into at most {MAX_GATEWAY_SOURCES} wider CIDRs")
+        problems.add("eastWestAllowedCidrs", f"{facts}: merge them into at most {most} wider CIDRs")
     elif nat_fix:
         problems.add(_first_per_az(clusters), f"{facts}: {nat_fix}")
     else:
         problems.add(
             "clusters",
-            f"{facts}: a mesh with east-west gateways holds at most {MAX_GATEWAY_SOURCES} clusters with natGateways:"
-            f" single; put the clusters on one network (VPC peering, no gateway) or use fewer; {PRIVATE_CONNECTIVITY}",
+            f"{facts}: such a mesh holds at most {most} clusters with natGateways: single; put the clusters on one"
+            f" network (VPC peering, no gateway) or use fewer; {PRIVATE_CONNECTIVITY}",
         )

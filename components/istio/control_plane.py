@@ -117,7 +117,6 @@ def remote_istiod_values(
         "global": {
             **identity,
             "remotePilotAddress": primary.address,
-            "configCluster": True,
             "omitSidecarInjectorConfigMap": False,
         },
         "istiodRemote": {
@@ -237,7 +236,7 @@ class IstioControlPlane(pulumi.ComponentResource):
         values = merge_values(values, revisions.istiod_ha_values(revision))
         values = merge_values(values, revisions.revision_values(args.revisions, revision, args.topology.is_remote, args.topology.exposes_istiod))
         if not args.topology.is_remote:
-            values = merge_values(values, revisions.cluster_local_istiods())
+            values = merge_values(values, revisions.cluster_local_istiods(args.revisions))
         # Pods created in istio-system go through the controller's readiness-gate webhook (the
         # namespace label), so istiod is made after the controller and removed before it.
         after = [*depends_on, args.load_balancer_controller]
@@ -248,11 +247,21 @@ class IstioControlPlane(pulumi.ComponentResource):
         it points at, whose Service its webhooks call (with `failurePolicy: Fail`)."""
         if tag not in self._tags:
             revision = self._args.revisions.target(tag)
+            after = pulumi.ResourceOptions(parent=self, depends_on=[self._args.node_group, releases[revision.version]])
             self._tags[tag] = k8s.admissionregistration.v1.MutatingWebhookConfiguration(
                 f"{self._name}-tag-{tag}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=f"istio-revision-tag-{tag}", labels=revisions.tag_labels(tag, revision)),
                 webhooks=revisions.tag_webhooks(tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.node_group, releases[revision.version]]),
+                opts=after,
+            )
+            # The tag's other half, as `istioctl tag set` writes it: istiod's tag watcher reads which
+            # revision owns `istio.io/rev=<tag>` (gateways, waypoints) from this Service's labels.
+            service = revisions.tag_service(tag, revision)
+            k8s.core.v1.Service(
+                f"{self._name}-tag-{tag}-service",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=service["name"], namespace=self.namespace, labels=service["labels"]),
+                spec=service["spec"],
+                opts=after,
             )
         return self._tags[tag]
 

@@ -25,15 +25,19 @@ import pulumi_kubernetes as k8s
 from components.istio import revisions
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release, merge_values
 from components.model.revisions import RevisionPlan
-from components.model.spec import CLUSTER_TAG, ISTIO_NAMESPACE, ClusterSpec, ClusterTopology
+from components.model.spec import CLUSTER_TAG, CROSS_NETWORK_PORT, ISTIO_NAMESPACE, ISTIOD_PORT, ClusterSpec, ClusterTopology
 
 EAST_WEST_RELEASE = "istio-eastwestgateway"
 # The gateway chart labels pods `istio: <release name without the istio- prefix>`.
 EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
+NETWORK_LABEL = "topology.istio.io/network"
 EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
 SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
 # The tag the load balancer controller puts on the NLB it makes for a Service, with its cluster's.
 LOAD_BALANCER_SERVICE_TAG = "service.k8s.aws/stack"
+# Envoy's readiness endpoint on every proxy, gateways included: 200 once the pod has its
+# configuration, on the pod's IP (istio pkg/config/constants; the charts' readiness probe).
+STATUS_PORT, READY_PATH = 15021, "/healthz/ready"
 NLB_ANNOTATIONS = {
     # Handled by the AWS Load Balancer Controller, not the legacy in-tree cloud provider.
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
@@ -42,6 +46,18 @@ NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
     # Each zone's gateway pods serve traffic arriving in any zone.
     "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
+    # Every target group checks the pod's readiness, not its own port: the controller's default
+    # (a TCP connect to the traffic port) fails wherever Envoy has no listener yet, and istio-system's
+    # readiness gate then keeps each new gateway pod unready, stalling every rollout after the first.
+    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": str(STATUS_PORT),
+    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
+    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": READY_PATH,
+}
+# The Service port of each port the topology says the gateway serves (the chart wants numeric
+# targetPorts; the names are those `networkGateway` would give them).
+SERVICE_PORTS = {
+    CROSS_NETWORK_PORT: {"name": "tls", "port": CROSS_NETWORK_PORT, "targetPort": CROSS_NETWORK_PORT, "protocol": "TCP"},
+    ISTIOD_PORT: {"name": "tls-istiod", "port": ISTIOD_PORT, "targetPort": ISTIOD_PORT, "protocol": "TCP"},
 }
 
 
@@ -54,18 +70,27 @@ class GatewayAddresses(Protocol):
 
 
 def east_west_gateway_values(
-    cluster: ClusterSpec, allowed_cidrs: pulumi.Input[list[str]], addresses: GatewayAddresses | None = None
+    cluster: ClusterSpec, topology: ClusterTopology, allowed_cidrs: pulumi.Input[list[str]], addresses: GatewayAddresses | None = None
 ) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
     if addresses is not None:
         # One allocation per subnet, so the subnets are pinned too.
         annotations[EIP_ANNOTATION] = addresses.allocation_ids.apply(",".join)
         annotations[SUBNETS_ANNOTATION] = addresses.subnet_ids.apply(",".join)
-    # The controller turns these into the NLB's security group rules, for every port.
-    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations, "loadBalancerSourceRanges": allowed_cidrs}
+    # The controller turns the source ranges into the NLB's security group rules, one per CIDR and port.
+    service: dict[str, Any] = {
+        "type": "LoadBalancer",
+        "annotations": annotations,
+        "loadBalancerSourceRanges": allowed_cidrs,
+        # Only the ports a Gateway server listens on, so every NLB listener has a server behind it:
+        # the chart's `networkGateway` would always add 15021, 15443, 15012 and 15017.
+        "ports": [dict(SERVICE_PORTS[port]) for port in topology.east_west_ports],
+    }
     return {
-        # Sets the network label and env var, and the ports 15021/15443/15012/15017.
-        "networkGateway": cluster.network,
+        # What `networkGateway` would set besides its four ports: the network label on the pods and
+        # on the Service (istiod finds a network's gateway by it) and the network the pods serve.
+        "labels": {NETWORK_LABEL: cluster.network},
+        "env": {"ISTIO_META_REQUESTED_NETWORK_VIEW": cluster.network},
         "service": service,
     }
 
@@ -73,15 +98,14 @@ def east_west_gateway_values(
 def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Gateway and VirtualService specs that pass 15012 (xDS and certificates, TLS end to end)
     through the east-west gateway to istiod, each remote proxy to its own revision. Remotes inject
-    and validate locally, so nothing routes to the webhook port (the gateway chart still opens a
-    listener on 15017 for a network gateway; with no server behind it, it accepts nothing).
+    and validate locally, so nothing routes to the webhook port 15017, which the Service leaves out.
 
     The selector names the primary's network too: this istiod also configures the gateways of its
     remotes on other networks, which must not pass 15012 to their own local istiod."""
     gateway = {
-        "selector": {**EAST_WEST_SELECTOR, "topology.istio.io/network": network},
+        "selector": {**EAST_WEST_SELECTOR, NETWORK_LABEL: network},
         "servers": [
-            {"port": {"name": "tls-istiod", "number": 15012, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
+            {"port": {"name": "tls-istiod", "number": ISTIOD_PORT, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
         ],
     }
     virtual_service = {"hosts": ["*"], "gateways": ["istiod-gateway"], "tls": revisions.xds_routes(plan)}
@@ -93,7 +117,7 @@ def cross_network_gateway_spec() -> dict[str, Any]:
         "selector": dict(EAST_WEST_SELECTOR),
         "servers": [
             {
-                "port": {"number": 15443, "name": "tls", "protocol": "TLS"},
+                "port": {"number": CROSS_NETWORK_PORT, "name": "tls", "protocol": "TLS"},
                 "tls": {"mode": "AUTO_PASSTHROUGH"},
                 "hosts": ["*.local"],
             }
@@ -147,7 +171,9 @@ class EastWestGateway(pulumi.ComponentResource):
             f"{prefix}-eastwest",
             "gateway",
             EAST_WEST_RELEASE,
-            merge_values(east_west_gateway_values(args.cluster, args.allowed_cidrs, args.addresses), gateway_revision_values(args.revisions)),
+            merge_values(
+                east_west_gateway_values(args.cluster, topology, args.allowed_cidrs, args.addresses), gateway_revision_values(args.revisions)
+            ),
             control_plane.release_settings,
             # The gateway's chart comes with the revision that injects it.
             version=args.revisions.default.version,
@@ -159,7 +185,9 @@ class EastWestGateway(pulumi.ComponentResource):
         )
         # After base (the CRDs) and istiod (its validating webhook).
         istio_config = pulumi.ResourceOptions(parent=self, depends_on=[control_plane.crds, *control_plane.istiods], aliases=moved)
-        if topology.cross_network:
+        # Istio config is read from a primary's own API server only; a remote's gateway pods take
+        # their cross-network server from its primary's Gateway, whose selector matches them too.
+        if topology.cross_network and not topology.is_remote:
             _istio_resource(prefix, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
         # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
         # the release: on a preview that adds the gateway it stays unknown, where a read of the

@@ -130,6 +130,29 @@ def tag_labels(tag: str, revision: IstioRevision) -> dict[str, str]:
     return {"istio.io/tag": tag, "istio.io/rev": revision.label, "app": "sidecar-injector", "app.kubernetes.io/name": "istiod"}
 
 
+def tag_service(tag: str, revision: IstioRevision) -> dict[str, Any]:
+    """The Service `istiod-revision-tag-<tag>` that `istioctl tag set` and the istiod chart's
+    revision-tags-svc.yaml (1.30, 1.31) write beside the tag's webhooks: its `istio.io/rev` label
+    maps the tag to a revision for istiod's tag watcher, its selector and ports are istiod's."""
+    selector = {"app": "istiod", "istio.io/rev": revision.name} if revision.name else {"app": "istiod", "istio": "pilot"}
+    labels = {
+        "istio.io/rev": revision.label,
+        "istio.io/tag": tag,
+        "operator.istio.io/component": "Pilot",
+        "app": "istiod",
+        "istio": "pilot",
+        "release": revision.release,
+        "app.kubernetes.io/name": "istiod",
+    }
+    ports = [
+        {"port": 15010, "name": "grpc-xds", "protocol": "TCP"},
+        {"port": 15012, "name": "https-dns", "protocol": "TCP"},
+        {"port": 443, "name": "https-webhook", "targetPort": 15017, "protocol": "TCP"},
+        {"port": 15014, "name": "http-monitoring", "protocol": "TCP"},
+    ]
+    return {"name": f"istiod-revision-tag-{tag}", "labels": labels, "spec": {"ports": ports, "selector": selector}}
+
+
 def xds_routes(plan: RevisionPlan) -> list[dict[str, Any]]:
     """The primary's east-west routes to istiod on 15012, by the name (SNI) the remotes' proxies
     dial: `istiod-<rev>-remote` to that revision; anything else (`istiod-remote`, the unrevisioned
@@ -143,10 +166,13 @@ def xds_routes(plan: RevisionPlan) -> list[dict[str, Any]]:
     return [*(route(f"{r.remote_service}.{NAMESPACE}.svc", r.release) for r in revisioned), route("*", fallback.release)]
 
 
-def cluster_local_istiods() -> dict[str, Any]:
-    """meshConfig for a primary: the Services of istio-system (every revision's istiod among them)
-    are served by this cluster's pods only. istiod keeps only its own discovery address
-    cluster-local; without this, a route to another revision's istiod through the east-west
-    gateway would also reach the same-named local injectors of the remotes it discovers. One
-    constant host, so adding or removing a revision changes no istiod."""
-    return {"meshConfig": {"serviceSettings": [{"settings": {"clusterLocal": True}, "hosts": [f"*.{NAMESPACE}.svc.cluster.local"]}]}}
+def cluster_local_istiods(plan: RevisionPlan) -> dict[str, Any]:
+    """meshConfig for a primary: every revision's istiod Service is served by this cluster's pods
+    only. istiod keeps only its own discovery address cluster-local by itself; without this, a
+    route to another revision's istiod through the east-west gateway would also reach the
+    same-named local injectors of the remotes it discovers. Only these hosts: a whole-namespace
+    wildcard would also cut an ingress gateway's or a user's Service in istio-system off from the
+    other clusters. Adding or removing a revision rewrites the mesh ConfigMaps (istiod reloads
+    them), rolling no pod."""
+    hosts = sorted(f"{r.release}.{NAMESPACE}.svc.cluster.local" for r in plan.revisions)
+    return {"meshConfig": {"serviceSettings": [{"settings": {"clusterLocal": True}, "hosts": hosts}]}}

@@ -34,8 +34,16 @@ MESH_RULE = "mesh-locality-failover"
 # Ejection settings for locality failover. 100% may be ejected, so a whole locality can fail over;
 # Envoy's default (10%) would keep sending to a broken zone. Mesh-wide, only gateway errors (502,
 # 503, 504: the endpoint is gone or overloaded) count: an application's own 500s must not eject
-# the only replica of a service for everyone.
-OUTLIER_DETECTION = {"consecutiveGatewayErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxEjectionPercent": 100}
+# the only replica of a service for everyone. Envoy counts any five consecutive 5xx by default,
+# enforced at 100 %, and Istio turns that off only when `consecutive5xxErrors` is given: 0 does
+# (pilot/pkg/networking/core/cluster_traffic_policy.go, applyOutlierDetection).
+OUTLIER_DETECTION = {
+    "consecutive5xxErrors": 0,
+    "consecutiveGatewayErrors": 5,
+    "interval": "10s",
+    "baseEjectionTime": "30s",
+    "maxEjectionPercent": 100,
+}
 # Labels Istio puts on every endpoint (pilot/pkg/serviceregistry/util/label AugmentLabels).
 CLUSTER_LABEL = "topology.istio.io/cluster"
 NETWORK_LABEL = "topology.istio.io/network"

@@ -155,6 +155,10 @@ def helm_chart(repository: str, chart: str) -> dict[str, Any]:
     return {"chart": chart, "repository_opts": {"repo": repository}}
 
 
+# What the east-west gateways listen on (Istio's defaults for cross-network mTLS and istiod's xDS).
+CROSS_NETWORK_PORT, ISTIOD_PORT = 15443, 15012
+
+
 @dataclass(frozen=True)
 class ClusterTopology:
     """Where one cluster sits in the mesh, decided from the whole config."""
@@ -181,6 +185,14 @@ class ClusterTopology:
     def exposes_istiod(self) -> bool:
         """A primary with remotes serves their proxies and webhooks through its gateway."""
         return bool(self.remotes)
+
+    @property
+    def east_west_ports(self) -> tuple[int, ...]:
+        """The ports the east-west gateway serves, each behind an Istio Gateway server: mTLS between
+        networks (15443) and, on a primary with remotes, its istiod (15012)."""
+        if not self.east_west_gateway:
+            return ()
+        return (*((CROSS_NETWORK_PORT,) if self.cross_network else ()), *((ISTIOD_PORT,) if self.exposes_istiod else ()))
 
 
 def plan_topology(clusters: tuple[ClusterSpec, ...]) -> dict[str, ClusterTopology]:
