@@ -205,8 +205,16 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
         assert find(objects, "PodDisruptionBudget", r.inputs["name"])["spec"]["minAvailable"] == 1
         # The injector's values name the hub every proxy image (sidecars, gateways) comes from.
         suffix = f"-{revision}" if revision else ""
-        injected = json.loads(find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["values"])["global"]
+        injector = find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")
+        injected = json.loads(injector["data"]["values"])["global"]
         assert (injected["hub"], injected["network"], injected["meshID"]) == (HUB, clusters[cluster]["network"], "mesh1")
+        # The CA address every injected proxy (sidecar or gateway) gets: the local istiod of its
+        # revision, the model of tests/test_revisions.py.
+        assert injected["caAddress"] == "" and json.loads(injector["data"]["values"])["revision"] == revision
+        templates = yaml.safe_load(injector["data"]["config"])["templates"]
+        for kind in ("sidecar", "gateway"):
+            assert '{{- if .Values.global.caAddress }}' in templates[kind]
+            assert 'value: istiod{{- if not (eq .Values.revision "") }}-{{ .Values.revision }}{{- end }}.{{ .Values.global.istioNamespace }}.svc:15012' in templates[kind]
         mesh = yaml.safe_load(find(objects, "ConfigMap", f"istio{suffix}")["data"]["mesh"])
         assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
         if clusters[cluster]["role"] == "remote":

@@ -347,7 +347,9 @@ BAD_CONFIGS = [
         "set by this program from each cluster's name",
     ),
     ({**one_cluster(), "istioValues": {"istiod": {"global": {"network": "n"}}}}, "istioValues.istiod.global.network", "each cluster's network"),
-    ({**one_cluster(), "istioValues": {"gateway": {"networkGateway": "n"}}}, "istioValues.gateway.networkGateway", "each cluster's network"),
+    ({**one_cluster(), "istioValues": {"gateway": {"networkGateway": "n"}}}, "istioValues.gateway.networkGateway", "ports each cluster's gateway serves"),
+    ({**one_cluster(), "istioValues": {"gateway": {"service": {"ports": [{"port": 15017}]}}}}, "istioValues.gateway.service.ports", "ports each cluster's gateway serves"),
+    ({**one_cluster(), "istioValues": {"gateway": {"labels": {"topology.istio.io/network": "other"}}}}, "istioValues.gateway.labels.topology.istio.io/network", "network"),
     ({**one_cluster(), "istioValues": {"istiod": {"global": None}}}, "istioValues.istiod.global", "must be an object, got null"),
     ({**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": "on"}}}}, "istioValues.istiod.global.multiCluster", "replace the whole `multiCluster`"),
     (
@@ -357,6 +359,15 @@ BAD_CONFIGS = [
     ),
     ({**one_cluster(), "istioValues": {"istiod": {"profile": "remote"}}}, "istioValues.istiod.profile", "each cluster's role"),
 ]
+
+
+def test_the_gateways_health_checks_are_not_overridden():
+    for key in ("port", "protocol", "path"):
+        annotation = f"service.beta.kubernetes.io/aws-load-balancer-healthcheck-{key}"
+        [(path, message)] = problems_of({**one_cluster(), "istioValues": {"gateway": {"service": {"annotations": {annotation: "x"}}}}}).items()
+        assert path.startswith("istioValues.gateway.service.annotations.") and "health checks" in message
+    # Other annotations remain the user's.
+    assert parse({**one_cluster(), "istioValues": {"gateway": {"service": {"annotations": {"example.com/team": "mesh"}}}}})
 
 
 def test_limits_count_what_the_topology_creates():

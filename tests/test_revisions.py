@@ -246,6 +246,100 @@ def test_a_new_stack_may_start_revisioned():
     assert run.one(RELEASE, "c0-istio-eastwest").inputs["values"]["revision"] == "1-31-0"
 
 
+# --- every walk, with the addresses its proxies use ------------------------------------------------
+
+V3 = "1.31.1"
+
+
+def revisioned_steps(deployed: dict) -> dict[str, dict]:
+    """The same three steps on a stack that started revisioned (no `istioVersion` anywhere)."""
+    return {
+        "deployed": {**deployed, "istioRevisions": [V2]},
+        "canary added": {**deployed, "istioRevisions": [V2, V3], "istioRevisionTags": {"default": V2, "canary": V3}},
+        "default moved": {**deployed, "istioRevisions": [V2, V3], "istioRevisionTags": {"default": V3, "canary": V3}},
+        "old removed": {**deployed, "istioRevisions": [V3], "istioRevisionTags": {"default": V3, "canary": V3}},
+    }
+
+
+def walks(deployed: dict) -> dict[str, list[dict]]:
+    """Each documented path through the steps, rollbacks included (README, Upgrading Istio)."""
+    walked = {}
+    for start, of in (("unrevisioned", steps), ("revisioned", revisioned_steps)):
+        s = of(deployed)
+        walked[f"{start}: forward"] = [s["deployed"], s["canary added"], s["default moved"], s["old removed"]]
+        walked[f"{start}: back after step 1"] = [s["deployed"], s["canary added"], s["deployed"]]
+        walked[f"{start}: back after step 2"] = [s["deployed"], s["canary added"], s["default moved"], s["canary added"], s["deployed"]]
+    return walked
+
+
+def istiod_service(revision: str) -> str:
+    # istiod chart templates/service.yaml: `istiod{{- if not (eq .Values.revision "") }}-{{ .Values.revision }}`.
+    return f"istiod-{revision}" if revision else "istiod"
+
+
+def proxy_addresses(run: Run, cluster: str) -> dict[str, tuple[str, str]]:
+    """version -> (discovery, CA) address of the proxies each revision injects, as the istiod chart
+    (1.30, 1.31) computes them: templates/configmap.yaml `discoveryAddress` (the remote profile with a
+    local injector: `istiod-remote`), overridden by `meshConfig.defaultConfig.discoveryAddress`;
+    files/injection-template.yaml CA_ADDR: `global.caAddress`, else the local `istiod[-<rev>]`."""
+    addresses = {}
+    for r in in_cluster(run, cluster, RELEASE):
+        if r.inputs["chart"] != "istiod":
+            continue
+        values, revision = r.inputs["values"], r.inputs["values"].get("revision", "")
+        own = f"{istiod_service(revision)}.istio-system.svc:15012"
+        chart_default = "istiod-remote.istio-system.svc:15012" if values.get("profile") == "remote" else own
+        discovery = values.get("meshConfig", {}).get("defaultConfig", {}).get("discoveryAddress") or chart_default
+        addresses[r.inputs["version"]] = (discovery, values.get("global", {}).get("caAddress") or own)
+    return addresses
+
+
+def services(run: Run, cluster: str) -> set[str]:
+    """The Services of istio-system the releases render: istiod's, and on a remote the xDS Service
+    for the primary (templates/remote-istiod-service.yaml: `istiod[-<rev>]-remote`)."""
+    names = set()
+    for r in in_cluster(run, cluster, RELEASE):
+        if r.inputs["chart"] == "istiod":
+            own = istiod_service(r.inputs["values"].get("revision", ""))
+            names |= {own, f"{own}-remote"} if r.inputs["values"].get("profile") == "remote" else {own}
+    return names
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_walk_keeps_each_proxys_discovery_and_ca_addresses_until_its_revision_goes(model):
+    for walk, configs in walks(MODELS[model]).items():
+        before: dict[str, dict[str, tuple[str, str]]] = {}
+        for step, config in enumerate(configs):
+            run = run_of(config)
+            for c in clusters(run):
+                now, present = proxy_addresses(run, c), services(run, c)
+                assert now, (walk, step, c)
+                for version, (discovery, ca) in now.items():
+                    for address in (discovery, ca):
+                        assert address.split(".")[0] in present, f"{walk}, step {step}, {c}: {version}'s proxies dial {address}"
+                    # A proxy injected at an earlier step keeps the addresses it was given.
+                    if version in before.get(c, {}):
+                        assert before[c][version] == (discovery, ca), f"{walk}, step {step}, {c}: {version} moved"
+                before[c] = now
+
+
+def test_a_revision_keeps_its_name_from_install_to_removal():
+    for model in MODELS.values():
+        for walk, configs in walks(model).items():
+            names: dict[str, str] = {}
+            for config in configs:
+                for r in run_of(config).of_type(RELEASE):
+                    if r.inputs["chart"] == "istiod":
+                        assert names.setdefault(r.inputs["version"], r.inputs["name"]) == r.inputs["name"], walk
+
+
+def test_a_stack_without_istio_version_is_revisioned_and_warned_where_an_old_default_was_unrevisioned():
+    run = run_of({**mesh_config(1), "istioRevisions": [V3]})
+    assert {r.inputs["name"] for r in run.of_type(RELEASE) if r.inputs["chart"] == "istiod"} == {"istiod-1-31-1"}
+    assert [w for w in run.warnings if "set istioVersion 1.31.1 to keep that release" in w]
+    assert not [w for w in run_of({**mesh_config(1), "istioRevisions": [V2]}).warnings if "istioVersion is unset" in w]
+
+
 # --- HA ---------------------------------------------------------------------------------------
 
 def _spread(values: dict) -> dict:

@@ -40,7 +40,12 @@ PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
         ("hub",): "istioImageHub",
     },
     "gateway": {
-        ("networkGateway",): "each cluster's network",
+        # It would replace the Service's ports with four fixed ones, two of them never served.
+        ("networkGateway",): "the ports each cluster's gateway serves",
+        ("labels", "topology.istio.io/network"): "each cluster's network",
+        ("env", "ISTIO_META_REQUESTED_NETWORK_VIEW"): "each cluster's network",
+        ("service", "ports"): "the ports each cluster's gateway serves",
+        **{("service", "annotations", f"service.beta.kubernetes.io/aws-load-balancer-healthcheck-{k}"): "the gateway's health checks" for k in ("port", "protocol", "path")},
         ("revision",): "istioRevisionTags.default",
         # The release's name names the Service, the pods' `istio` label and the NLB's tags.
         ("name",): "the east-west gateway's fixed name",
@@ -101,7 +106,9 @@ def _check_owned(values: dict[str, Any], owned: tuple[str, ...], path: str, sour
                 f" itself (from {source}): remove it",
             )
         elif not rest:
-            problems.add(here, f"is set by this program from {source}; remove it (change {source} instead)")
+            # A source that is a config key is where the user changes it.
+            instead = f" (change {source} instead)" if " " not in source else ""
+            problems.add(here, f"is set by this program from {source}; remove it{instead}")
         elif not isinstance(value, dict):
             problems.add(
                 here,

@@ -31,6 +31,7 @@ from components.config.validate import (
     shown,
 )
 from components.model import versions
+from components.model.revisions import revision_name
 from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
@@ -213,5 +214,14 @@ def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec) -> list[str]:
                 " has no Elastic IPs (remotes reach istiod by the NLB's DNS name). A stack deployed before"
                 " that had them by default: set the key to true to keep its addresses (the NLB is otherwise"
                 " recreated without them), or to false to confirm, which also silences this warning"
+            )
+    if "istioRevisions" in raw and "istioVersion" not in raw:
+        for version in sorted({r.version for r in spec.revisions.revisions} & set(versions.FORMER_PROJECT_DEFAULT_ISTIO_VERSIONS)):
+            notices.append(
+                f"istioRevisions lists {version} and istioVersion is unset, so {version} runs as the revision"
+                f" istiod-{revision_name(version)}. A stack deployed with this config by a release of this program"
+                f" before 2026-12-03 runs {version} as the unrevisioned `istiod` (Pulumi.yaml's default named it):"
+                f" set istioVersion {version} to keep that release, or the preview shows it deleted and"
+                f" istiod-{revision_name(version)} created"
             )
     return notices

@@ -8,6 +8,9 @@ the code names a version.
 # notes are published (istio.io/latest/news/releases/1.31.x/announcing-1.31.1/, 2026-09-21; the
 # newest 1.30 patch is 1.30.5, the same day).
 DEFAULT_ISTIO_VERSION = "1.31.1"
+# The defaults Pulumi.yaml declared for `istioVersion` until 2026-12-03, which reached the program as
+# if the stack had set them: next to `istioRevisions`, such a version ran as the unrevisioned release.
+FORMER_PROJECT_DEFAULT_ISTIO_VERSIONS = ("1.30.3", "1.31.1")
 # The Helm values this program writes were checked against the 1.30 and 1.31 charts (the render
 # tier of the tests); older charts lack keys or spell them differently, and Helm ignores unknown
 # keys without a word.
