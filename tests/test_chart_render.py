@@ -274,6 +274,19 @@ def test_gateways_render_the_network_revision_and_ha_the_program_means(model):
         assert (annotations[check + "port"], annotations[check + "protocol"], annotations[check + "path"]) == ("15021", "http", "/healthz/ready")
 
 
+def test_leaving_network_gateway_changes_no_gateway_pod():
+    """A stack deployed with `networkGateway` gets the same pod template from the values that replace
+    it, so the upgrade to served ports and health checks rolls no gateway pod."""
+    run = ok("primary-remote")
+    for r in (r for r in istio_releases(run) if r.inputs["chart"] == "gateway"):
+        values = r.inputs["values"]
+        network = values["labels"]["topology.istio.io/network"]
+        before = {k: v for k, v in values.items() if k not in ("labels", "env")}
+        before = {**before, "networkGateway": network, "service": {k: v for k, v in values["service"].items() if k != "ports"}}
+        old, new = (find(_render(str(need(r.inputs["version"], "gateway")), r.inputs["name"], r.inputs["namespace"], json.dumps(v, sort_keys=True)), "Deployment", "istio-eastwestgateway") for v in (before, values))
+        assert old["spec"]["template"] == new["spec"]["template"], r.name
+
+
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_base_validates_config_through_the_revision_default_points_at(model):
     run = ok(model)
