@@ -12,8 +12,8 @@ import pytest
 from components.aws.load_balancer import controller_policy
 from components.aws.network import subnet_cidrs
 from components.config.parse import parse_mesh_spec
-from components.istio.control_plane import merge_values
 from components.istio.revisions import tag_webhooks, xds_routes
+from components.model.istio_values import merge_values
 from components.model.revisions import IstioRevision, RevisionPlan
 from components.model.spec import plan_topology
 

@@ -12,6 +12,7 @@ import pytest
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError, key_path
 from components.istio import revisions
+from components.model import istio_values
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import PRIMARY_REMOTE, mesh_config
 from tests.impact import change_impact
@@ -389,8 +390,8 @@ def test_a_stack_deployed_from_todays_main_sees_no_replacement(model, monkeypatc
     """Today's main is this program without the HA values and the namespace label (the only
     difference for a config without revisions, as the URN snapshot and the other tests show)."""
     with monkeypatch.context() as patch:
-        patch.setattr(revisions, "istiod_ha_values", lambda revision: {})
-        patch.setattr(revisions, "gateway_ha_values", lambda selector: {})
+        patch.setattr(istio_values, "istiod_defaults", lambda revision: {})
+        patch.setattr(istio_values, "gateway_defaults", lambda: {})
         patch.setattr(revisions, "READINESS_GATE_LABEL", {})
         main = run_program(MODELS[model])
     assert main.error is None, main.error

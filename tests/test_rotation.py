@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
-from components.istio.control_plane import CA_CHECKSUM_ANNOTATION
+from components.model.istio_values import CA_CHECKSUM_ANNOTATION
 from tests.harness import Run, cached_run, resolve
 from tests.helpers import IMPORTED, MULTI_PRIMARY, OPERATOR_CIDR, STATES, cacerts, make_cert, mesh_config, pem_certs, state_run
 from tests.impact import change_impact, of_kind

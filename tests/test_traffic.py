@@ -147,10 +147,19 @@ def test_an_explicit_failover_order_goes_into_every_primarys_mesh_config():
         assert "outlierDetection" in rules(run)[f"{c}-traffic-locality-failover"].inputs["spec"]["trafficPolicy"]
 
 
-def test_user_istiod_values_still_win_over_the_traffic_defaults():
-    run = cached_run(mesh_config(2, istioValues={"istiod": {"meshConfig": {"defaultConfig": {"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}}}}))
+def test_istio_values_may_not_override_the_traffic_policy():
+    for override, key in (
+        ({"defaultConfig": {"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}}, "trafficPolicy.dnsProxy"),
+        ({"localityLbSetting": {"enabled": True, "distribute": []}}, "trafficPolicy.failover"),
+        ({"serviceSettings": []}, "cluster-local istiod hosts"),
+    ):
+        run = cached_run(mesh_config(2, istioValues={"istiod": {"meshConfig": override}}))
+        assert isinstance(run.error, ConfigError) and run.resources == []
+        assert key in str(run.error), str(run.error)
+    # Other proxy defaults stay the user's.
+    run = cached_run(mesh_config(2, istioValues={"istiod": {"meshConfig": {"defaultConfig": {"proxyMetadata": {"EXAMPLE": "1"}}}}}))
     assert run.error is None, run.error
-    assert mesh_config_of(run, "c0") == {"defaultConfig": {"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}}
+    assert mesh_config_of(run, "c0")["defaultConfig"]["proxyMetadata"] == {"ISTIO_META_DNS_CAPTURE": "true", "EXAMPLE": "1"}
 
 
 @pytest.mark.parametrize(

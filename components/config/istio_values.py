@@ -2,7 +2,9 @@
 
 Helm accepts any key, so the values that carry the mesh's identity and wiring are guarded here:
 overriding one (or replacing an object that holds one, or a case variant Helm would ignore) gives
-every cluster the same name or network, the failure the README's troubleshooting describes.
+every cluster the same name or network, the failure the README's troubleshooting describes. The
+guarded keys are those the program writes (`components/model/istio_values.py`, `GUARDED`), so a
+key added there is guarded here without a second list.
 """
 
 from __future__ import annotations
@@ -11,49 +13,9 @@ from typing import Any
 
 from components.config.validate import Problems, expect, given, key_path, unknown_fields
 from components.model import versions
+from components.model.istio_values import GUARDED
 
 ISTIO_CHARTS = ("base", "istiod", "gateway")
-# Per chart: the value paths this program sets, and where their values come from.
-PROGRAM_KEYS: dict[str, dict[tuple[str, ...], str]] = {
-    "base": {
-        ("profile",): "each cluster's role",
-        ("defaultRevision",): "istioRevisionTags.default",
-        ("global", "hub"): "istioImageHub",
-    },
-    "istiod": {
-        ("revision",): "istioRevisions",
-        ("revisionTags",): "istioRevisionTags",
-        ("global", "operatorManageWebhooks"): "istioRevisionTags.default",
-        ("env", "EXTERNAL_ISTIOD"): "a primary's remotes",
-        ("meshConfig", "defaultConfig", "discoveryAddress"): "a remote's primary",
-        ("configMap",): "a remote's local injector",
-        ("global", "meshID"): "meshId",
-        ("global", "multiCluster", "clusterName"): "each cluster's name",
-        ("global", "network"): "each cluster's network",
-        ("global", "remotePilotAddress"): "the primary of a remote",
-        ("global", "omitSidecarInjectorConfigMap"): "a remote's local injector",
-        ("istiodRemote", "injectionPath"): "a remote's name and network",
-        ("istiodRemote", "enabledLocalInjectorIstiod"): "a remote's local injector",
-        ("profile",): "each cluster's role",
-        ("global", "hub"): "istioImageHub",
-        # istiod's own image hub, which wins over `global.hub` for istiod alone.
-        ("hub",): "istioImageHub",
-    },
-    "gateway": {
-        # It would replace the Service's ports with four fixed ones, two of them never served.
-        ("networkGateway",): "the ports each cluster's gateway serves",
-        ("labels", "topology.istio.io/network"): "each cluster's network",
-        ("env", "ISTIO_META_REQUESTED_NETWORK_VIEW"): "each cluster's network",
-        ("service", "ports"): "the ports each cluster's gateway serves",
-        **{("service", "annotations", f"service.beta.kubernetes.io/aws-load-balancer-healthcheck-{k}"): "the gateway's health checks" for k in ("port", "protocol", "path")},
-        ("revision",): "istioRevisionTags.default",
-        # The release's name names the Service, the pods' `istio` label and the NLB's tags.
-        ("name",): "the east-west gateway's fixed name",
-        ("service", "type"): "the east-west gateway's NLB",
-        ("service", "loadBalancerSourceRanges"): "eastWestAllowedCidrs",
-        ("global", "hub"): "istioImageHub",
-    },
-}
 
 
 def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, Any]]:
@@ -64,7 +26,7 @@ def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, An
     for chart in ISTIO_CHARTS:
         if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
             before = len(problems.items)
-            for owned, source in PROGRAM_KEYS[chart].items():
+            for owned, source in GUARDED[chart].items():
                 _check_owned(extra[chart], owned, f"istioValues.{chart}", source, problems)
             # One message per key: `service: null` replaces two keys of ours, but is one mistake.
             added = problems.items[before:]

@@ -18,7 +18,6 @@ here against the charts' values.yaml (1.30 and 1.31).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -26,26 +25,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.istio import revisions
-from components.istio.traffic import mesh_config_values
 from components.istio.trust import IntermediateCa
+from components.model.istio_values import ReleaseInputs, base_values, injection_path, istiod_values, merge_values
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
 from components.model.spec import ISTIO_NAMESPACE, ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec, helm_chart
 
 NAMESPACE = ISTIO_NAMESPACE
-CA_CHECKSUM_ANNOTATION = "istio-eks-mesh/ca-checksum"
-
-
-def merge_values(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merges `theirs` over `ours` (mappings merge, everything else is replaced).
-
-    `ours` may hold Outputs, which cannot be deep-copied; only the plain user values are."""
-    merged = dict(ours)
-    for key, value in theirs.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = merge_values(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 @dataclass(frozen=True)
@@ -58,88 +43,6 @@ class ControlPlaneAccess:
     # What must exist before the remote's Istio is installed: everything through which the
     # primary's istiod serves remotes.
     ready: list[pulumi.Resource]
-
-
-def istiod_values(
-    mesh_id: str,
-    cluster: ClusterSpec,
-    topology: ClusterTopology,
-    ca_checksum: pulumi.Input[str],
-    primary: ControlPlaneAccess | None = None,
-    traffic: TrafficSpec = TrafficSpec(),
-) -> dict[str, Any]:
-    identity = {
-        "meshID": mesh_id,
-        "multiCluster": {"clusterName": cluster.name},
-        "network": cluster.network,
-    }
-    if topology.is_remote:
-        assert primary is not None, "a remote needs its primary's address"
-        return {**remote_istiod_values(cluster, identity, ca_checksum, primary), **mesh_config_values(traffic, serves_xds=False)}
-    values: dict[str, Any] = {
-        "global": identity,
-        # A new intermediate or trust bundle changes this annotation and so rolls istiod: it
-        # reloads a new intermediate by itself, but ignores a changed root bundle until it restarts.
-        "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
-        # Mesh-wide traffic defaults; this istiod also configures its remotes' proxies.
-        **mesh_config_values(traffic),
-    }
-    if topology.exposes_istiod:
-        # Lets istiod serve remote clusters (their injection and discovery) besides its own.
-        # The chart reads istiod's environment from `env` (or `global.externalIstiod`); a `pilot`
-        # section, as older charts had, is ignored without a word.
-        values["env"] = {"EXTERNAL_ISTIOD": "true"}
-    return values
-
-
-def remote_istiod_values(
-    cluster: ClusterSpec, identity: dict[str, Any], ca_checksum: pulumi.Input[str], primary: ControlPlaneAccess
-) -> dict[str, Any]:
-    """A remote with a local istiod that injects sidecars and validates Istio config inside the
-    remote, while its proxies take xDS from the primary (the remote profile with
-    `istiodRemote.enabledLocalInjectorIstiod`, Istio 1.27+).
-
-    - `remotePilotAddress`, a hostname, renders `istiod-remote` as an ExternalName Service for it;
-      the mesh config (`configMap`, which the remote profile turns off) then gives injected proxies
-      `discoveryAddress: istiod-remote.istio-system.svc:15012`, a name istiod's serving
-      certificate carries. No API server ever calls the primary: the webhooks point at the local
-      `istiod` Service.
-    - Proxies' CA address stays the local `istiod`: it signs workload certificates (and its own
-      webhook certificate) with this cluster's intermediate from `cacerts`, so they chain to the
-      mesh root, and the root it publishes in every namespace's `istio-ca-root-cert` is the mesh
-      root, the same the primary writes there.
-    - The injector needs its ConfigMap (`omitSidecarInjectorConfigMap: false`), as in Istio's own
-      test of this mode.
-    """
-    return {
-        "profile": "remote",
-        "configMap": True,
-        "global": {
-            **identity,
-            "remotePilotAddress": primary.address,
-            "omitSidecarInjectorConfigMap": False,
-        },
-        "istiodRemote": {
-            "enabledLocalInjectorIstiod": True,
-            "injectionPath": injection_path(cluster, is_remote=True),
-        },
-        # The local istiod signs with `cacerts`: a new intermediate rolls it like a primary's.
-        "podAnnotations": {CA_CHECKSUM_ANNOTATION: ca_checksum},
-    }
-
-
-def injection_path(cluster: ClusterSpec, is_remote: bool) -> str:
-    """The path the injection webhooks call: a remote's names its cluster and network."""
-    return f"/inject/cluster/{cluster.name}/net/{cluster.network}" if is_remote else "/inject"
-
-
-def image_values(sources: ArtifactSources) -> dict[str, Any]:
-    """Where every Istio image comes from. istiod's chart names its own image and, through the
-    injector, every proxy's (sidecars, and the gateway pods, whose chart leaves `image: auto` for the
-    injector). The base and gateway charts take a `global` block too (their `zzz_profile.yaml`
-    merges it) but read no hub (base runs no pod); it is set there as well so that every release
-    names the one source. The published 1.30.x charts default it to a retired registry."""
-    return {"global": {"hub": sources.istio_hub}}
 
 
 @dataclass
@@ -180,6 +83,8 @@ class IstioControlPlane(pulumi.ComponentResource):
     istiods: list[pulumi.Resource]
     # What every Istio release of this cluster shares (sources, user values, what it waits for).
     release_settings: ReleaseSettings
+    # What the values of this cluster's releases are made from (components/model/istio_values.py).
+    release_inputs: ReleaseInputs
 
     def __init__(self, name: str, args: IstioControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:istio:IstioControlPlane", name, None, opts)
@@ -212,9 +117,18 @@ class IstioControlPlane(pulumi.ComponentResource):
             waits_for=(args.node_group, *(args.primary.ready if args.primary else ())),
         )
         plan = args.revisions
-        base_values = merge_values({"profile": "remote"} if topology.is_remote else {}, revisions.base_values(plan))
+        self.release_inputs = ReleaseInputs(
+            mesh_id=args.mesh_id,
+            cluster=spec,
+            topology=topology,
+            plan=plan,
+            traffic=args.traffic,
+            sources=args.sources,
+            ca_checksum=args.ca.checksum,
+            primary_address=args.primary.address if args.primary else None,
+        )
         # One base (the CRDs, which stay backward compatible) for every revision: the newest.
-        base = self._release("base", "base", "istio-base", base_values, [namespace], version=plan.newest)
+        base = self._release("base", "base", "istio-base", base_values(self.release_inputs), [namespace], version=plan.newest)
         self._tags: dict[str, k8s.admissionregistration.v1.MutatingWebhookConfiguration] = {}
         releases: dict[str, k8s.helm.v3.Release] = {}
         # Revisioned first: the unrevisioned release turns its webhooks off only after the tag
@@ -230,16 +144,11 @@ class IstioControlPlane(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace})
 
     def _istiod_release(self, revision: IstioRevision, depends_on: list) -> k8s.helm.v3.Release:
-        """One revision's istiod, highly available (users' `istioValues.istiod` still win)."""
-        args = self._args
-        values = istiod_values(args.mesh_id, args.cluster, args.topology, args.ca.checksum, args.primary, args.traffic)
-        values = merge_values(values, revisions.istiod_ha_values(revision))
-        values = merge_values(values, revisions.revision_values(args.revisions, revision, args.topology.is_remote, args.topology.exposes_istiod))
-        if not args.topology.is_remote:
-            values = merge_values(values, revisions.cluster_local_istiods(args.revisions))
-        # Pods created in istio-system go through the controller's readiness-gate webhook (the
-        # namespace label), so istiod is made after the controller and removed before it.
-        after = [*depends_on, args.load_balancer_controller]
+        """One revision's istiod. Pods created in istio-system go through the controller's
+        readiness-gate webhook (the namespace label), so istiod is made after the controller and
+        removed before it."""
+        values = istiod_values(self.release_inputs, revision)
+        after = [*depends_on, self._args.load_balancer_controller]
         return self._release(revision.release, "istiod", revision.release, values, after, version=revision.version)
 
     def _tag(self, tag: str, releases: Mapping[str, k8s.helm.v3.Release]) -> k8s.admissionregistration.v1.MutatingWebhookConfiguration:
@@ -298,8 +207,8 @@ def istio_release(
     timeout: int = 600,
     aliases: list[pulumi.Alias] | None = None,
 ) -> k8s.helm.v3.Release:
-    """One release of an Istio chart, with the hub and the user's values over `values`."""
-    merged = merge_values(merge_values(values, image_values(settings.sources)), settings.extra_values.get(chart, {}))
+    """One release of an Istio chart, with the user's values over `values`."""
+    merged = merge_values(values, settings.extra_values.get(chart, {}))
     return k8s.helm.v3.Release(
         resource_name,
         name=release_name,

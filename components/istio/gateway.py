@@ -15,7 +15,7 @@ plane.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import pulumi
@@ -23,42 +23,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.istio import revisions
-from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release, merge_values
+from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release
+from components.model.istio_values import EAST_WEST_SELECTOR, NETWORK_LABEL, gateway_values
 from components.model.revisions import RevisionPlan
 from components.model.spec import CLUSTER_TAG, CROSS_NETWORK_PORT, ISTIO_NAMESPACE, ISTIOD_PORT, ClusterSpec, ClusterTopology
 
 EAST_WEST_RELEASE = "istio-eastwestgateway"
-# The gateway chart labels pods `istio: <release name without the istio- prefix>`.
-EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
-NETWORK_LABEL = "topology.istio.io/network"
-EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
-SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
 # The tag the load balancer controller puts on the NLB it makes for a Service, with its cluster's.
 LOAD_BALANCER_SERVICE_TAG = "service.k8s.aws/stack"
-# Envoy's readiness endpoint on every proxy, gateways included: 200 once the pod has its
-# configuration, on the pod's IP (istio pkg/config/constants; the charts' readiness probe).
-STATUS_PORT, READY_PATH = 15021, "/healthz/ready"
-NLB_ANNOTATIONS = {
-    # Handled by the AWS Load Balancer Controller, not the legacy in-tree cloud provider.
-    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-    # Targets are pod IPs: no extra hop through a NodePort.
-    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-    # Each zone's gateway pods serve traffic arriving in any zone.
-    "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
-    # Every target group checks the pod's readiness, not its own port: the controller's default
-    # (a TCP connect to the traffic port) fails wherever Envoy has no listener yet, and istio-system's
-    # readiness gate then keeps each new gateway pod unready, stalling every rollout after the first.
-    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": str(STATUS_PORT),
-    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
-    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": READY_PATH,
-}
-# The Service port of each port the topology says the gateway serves (the chart wants numeric
-# targetPorts; the names are those `networkGateway` would give them).
-SERVICE_PORTS = {
-    CROSS_NETWORK_PORT: {"name": "tls", "port": CROSS_NETWORK_PORT, "targetPort": CROSS_NETWORK_PORT, "protocol": "TCP"},
-    ISTIOD_PORT: {"name": "tls-istiod", "port": ISTIOD_PORT, "targetPort": ISTIOD_PORT, "protocol": "TCP"},
-}
 
 
 class GatewayAddresses(Protocol):
@@ -67,32 +39,6 @@ class GatewayAddresses(Protocol):
 
     allocation_ids: pulumi.Output[list[str]]
     subnet_ids: pulumi.Output[list[str]]
-
-
-def east_west_gateway_values(
-    cluster: ClusterSpec, topology: ClusterTopology, allowed_cidrs: pulumi.Input[list[str]], addresses: GatewayAddresses | None = None
-) -> dict[str, Any]:
-    annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
-    if addresses is not None:
-        # One allocation per subnet, so the subnets are pinned too.
-        annotations[EIP_ANNOTATION] = addresses.allocation_ids.apply(",".join)
-        annotations[SUBNETS_ANNOTATION] = addresses.subnet_ids.apply(",".join)
-    # The controller turns the source ranges into the NLB's security group rules, one per CIDR and port.
-    service: dict[str, Any] = {
-        "type": "LoadBalancer",
-        "annotations": annotations,
-        "loadBalancerSourceRanges": allowed_cidrs,
-        # Only the ports a Gateway server listens on, so every NLB listener has a server behind it:
-        # the chart's `networkGateway` would always add 15021, 15443, 15012 and 15017.
-        "ports": [dict(SERVICE_PORTS[port]) for port in topology.east_west_ports],
-    }
-    return {
-        # What `networkGateway` would set besides its four ports: the network label on the pods and
-        # on the Service (istiod finds a network's gateway by it) and the network the pods serve.
-        "labels": {NETWORK_LABEL: cluster.network},
-        "env": {"ISTIO_META_REQUESTED_NETWORK_VIEW": cluster.network},
-        "service": service,
-    }
 
 
 def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -123,15 +69,6 @@ def cross_network_gateway_spec() -> dict[str, Any]:
             }
         ],
     }
-
-
-def gateway_revision_values(plan: RevisionPlan) -> dict[str, Any]:
-    """HA, and injection by the revision `default` points at: a move of the tag relabels the pods
-    (`istio.io/rev`), which rolls them onto it. An unrevisioned `default` needs no label."""
-    values = revisions.gateway_ha_values(EAST_WEST_SELECTOR)
-    if not plan.default.unrevisioned:
-        values["revision"] = plan.default.name
-    return values
 
 
 @dataclass
@@ -167,13 +104,18 @@ class EastWestGateway(pulumi.ComponentResource):
         prefix, topology, control_plane = args.child_prefix, args.topology, args.control_plane
         # The URNs they had with the control plane as their parent.
         moved = [pulumi.Alias(parent=control_plane)]
+        addresses = args.addresses
+        inputs = replace(
+            control_plane.release_inputs,
+            allowed_cidrs=args.allowed_cidrs,
+            eip_allocations=addresses.allocation_ids.apply(",".join) if addresses else None,
+            eip_subnets=addresses.subnet_ids.apply(",".join) if addresses else None,
+        )
         gateway = istio_release(
             f"{prefix}-eastwest",
             "gateway",
             EAST_WEST_RELEASE,
-            merge_values(
-                east_west_gateway_values(args.cluster, topology, args.allowed_cidrs, args.addresses), gateway_revision_values(args.revisions)
-            ),
+            gateway_values(inputs),
             control_plane.release_settings,
             # The gateway's chart comes with the revision that injects it.
             version=args.revisions.default.version,

@@ -11,7 +11,8 @@ proxies of its own cluster and of its remotes; a remote's local injector gets th
   (pilot/pkg/networking/core/cluster_traffic_policy.go). So each primary gets a DestinationRule
   for `*.local` in the root namespace (istio-system), exported everywhere: the rule Istio uses for
   a service that has none of its own. An explicit failover order between regions goes in
-  `meshConfig.localityLbSetting`, which every DestinationRule without its own setting inherits.
+  `meshConfig.localityLbSetting` (components/model/istio_values.py, with the DNS setting), which
+  every DestinationRule without its own setting inherits.
 - A user DestinationRule for a host (in the caller's or the service's namespace) replaces the
   mesh-wide one entirely, Istio does not merge them: it must carry its own `outlierDetection` to
   keep failing over (see `traffic_policy`, which the samples' rule uses).
@@ -47,18 +48,6 @@ OUTLIER_DETECTION = {
 # Labels Istio puts on every endpoint (pilot/pkg/serviceregistry/util/label AugmentLabels).
 CLUSTER_LABEL = "topology.istio.io/cluster"
 NETWORK_LABEL = "topology.istio.io/network"
-
-
-def mesh_config_values(traffic: TrafficSpec, serves_xds: bool = True) -> dict[str, Any]:
-    """The istiod chart's `meshConfig` (merged by the chart over its own defaults). A remote's
-    local istiod only injects: it needs the proxy defaults, not the load balancing settings."""
-    mesh: dict[str, Any] = {}
-    if traffic.dns_proxy:
-        mesh["defaultConfig"] = {"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "true"}}
-    if serves_xds and traffic.locality_load_balancing and traffic.failover:
-        # Replaces Istio's default `{enabled: true}`, so `enabled` is repeated.
-        mesh["localityLbSetting"] = {"enabled": True, "failover": [{"from": a, "to": b} for a, b in traffic.failover]}
-    return {"meshConfig": mesh} if mesh else {}
 
 
 def traffic_policy(traffic: TrafficSpec) -> dict[str, Any]:
