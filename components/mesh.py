@@ -46,7 +46,7 @@ class MeshCluster:
     load_balancer_controller: LoadBalancerController
     istio: IstioControlPlane
     reader_token: ReaderToken
-    # Where the topology gives the cluster one; made after its discovery.
+    # Where the topology gives the cluster one; made after the remote secrets it waits for.
     gateway: EastWestGateway | None = None
 
 
@@ -71,7 +71,7 @@ class IstioMesh(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[migrations.add_aliases]))
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transforms=[migrations.add_aliases]))
         super().__init__("istio-eks-mesh:mesh:IstioMesh", name, None, opts)
         spec, self._settings = args.spec, args.aws
         # The kubeconfigs authenticate as the configured role, else as the role the AWS providers
@@ -86,8 +86,13 @@ class IstioMesh(pulumi.ComponentResource):
         self._roots = mesh_roots(spec.pki, self)
         self.clusters: dict[str, MeshCluster] = {}
         self._remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
-        for c in spec.primaries_first:
-            self._add_cluster(spec, c, networks[c.name], access)
+        for step in spec.topology.build_steps:
+            c = spec.cluster(step.cluster)
+            self.clusters[c.name] = self._cluster(spec, c, networks[c.name], access)
+            for local, peer in step.remote_secrets:
+                self._remote_secrets[local, peer] = self._remote_secret(local, peer)
+            if spec.topology[c.name].east_west_gateway:
+                self._gateway(spec, c, access)
         self._peerings(spec)
         self._traffic(spec)
         if spec.deploy_samples:
@@ -128,31 +133,27 @@ class IstioMesh(pulumi.ComponentResource):
             east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs,
         )
 
-    def _add_cluster(self, spec: MeshSpec, c: ClusterSpec, network: Vpc, access: MeshAccess) -> None:
-        """One cluster, its remote secrets with the clusters built before it, then its gateway."""
-        self.clusters[c.name] = here = self._cluster(spec, c, network, access)
-        self._discovery(spec, c)
-        topology = spec.topology[c.name]
-        if topology.east_west_gateway:
-            # A remote's gateway pods take their configuration from the primary's istiod, which
-            # must know this cluster (its remote secret) to authenticate them.
-            served_by = [self._remote_secrets[topology.control_plane, c.name]] if topology.is_remote else []
-            gateway = EastWestGateway(
-                f"{c.name}-istio-gateway",
-                EastWestGatewayArgs(
-                    cluster=c,
-                    topology=topology,
-                    revisions=spec.revisions,
-                    control_plane=here.istio,
-                    load_balancer_controller=here.load_balancer_controller,
-                    allowed_cidrs=access.east_west,
-                    child_prefix=f"{c.name}-istio",
-                    addresses=network.gateway_addresses,
-                    after=served_by,
-                ),
-                opts=self._child(aws=self._aws[c.region], kubernetes=here.eks.provider),
-            )
-            self.clusters[c.name] = replace(here, gateway=gateway)
+    def _gateway(self, spec: MeshSpec, c: ClusterSpec, access: MeshAccess) -> None:
+        here, topology = self.clusters[c.name], spec.topology[c.name]
+        # A remote's gateway pods take their configuration from the primary's istiod, which must
+        # know this cluster (its remote secret) to authenticate them.
+        served_by = [self._remote_secrets[topology.control_plane, c.name]] if topology.is_remote else []
+        gateway = EastWestGateway(
+            f"{c.name}-istio-gateway",
+            EastWestGatewayArgs(
+                cluster=c,
+                topology=topology,
+                revisions=spec.revisions,
+                control_plane=here.istio,
+                load_balancer_controller=here.load_balancer_controller,
+                allowed_cidrs=access.east_west,
+                child_prefix=f"{c.name}-istio",
+                addresses=here.network.gateway_addresses,
+                after=served_by,
+            ),
+            opts=self._child(aws=self._aws[c.region], kubernetes=here.eks.provider),
+        )
+        self.clusters[c.name] = replace(here, gateway=gateway)
 
     def _cluster(self, spec: MeshSpec, c: ClusterSpec, network: Vpc, access: MeshAccess) -> MeshCluster:
         """One cluster: EKS, its intermediate CA, the load balancer controller, Istio, a reader token."""
@@ -229,8 +230,8 @@ class IstioMesh(pulumi.ComponentResource):
             here = self.clusters[c.name]
             return PeerSide(c, here.network, here.eks.cluster_security_group_id, self._aws[c.region])
 
-        for a, b in spec.peerings:
-            VpcPeering(f"{a.name}-{b.name}-peering", VpcPeeringArgs(requester=side(a), accepter=side(b)), opts=self._child())
+        for a, b in spec.topology.peerings:
+            VpcPeering(f"{a}-{b}-peering", VpcPeeringArgs(requester=side(spec.cluster(a)), accepter=side(spec.cluster(b))), opts=self._child())
 
     def _traffic(self, spec: MeshSpec) -> None:
         """The mesh-wide DestinationRule in every primary, whose istiod also serves its remotes."""
@@ -245,23 +246,20 @@ class IstioMesh(pulumi.ComponentResource):
                     opts=self._child(kubernetes=here.eks.provider),
                 )
 
-    def _discovery(self, spec: MeshSpec, c: ClusterSpec) -> None:
-        """The remote secrets between `c` and the clusters built before it, both ways, wherever the
-        local istiod discovers the peer."""
-        for local, peer in spec.discovery_pairs:
-            if c.name in (local.name, peer.name) and {local.name, peer.name} <= set(self.clusters):
-                here, there = self.clusters[local.name], self.clusters[peer.name]
-                self._remote_secrets[local.name, peer.name] = RemoteSecret(
-                    f"{local.name}-remote-secret-{peer.name}",
-                    RemoteSecretArgs(
-                        peer_name=peer.name,
-                        peer_endpoint=there.eks.endpoint,
-                        peer_certificate_authority=there.eks.certificate_authority,
-                        peer_token=there.reader_token.token,
-                        namespace=here.istio.namespace,
-                    ),
-                    opts=self._child(kubernetes=here.eks.provider),
-                )
+    def _remote_secret(self, local: str, peer: str) -> RemoteSecret:
+        """The local istiod's credentials for the peer's API server."""
+        here, there = self.clusters[local], self.clusters[peer]
+        return RemoteSecret(
+            f"{local}-remote-secret-{peer}",
+            RemoteSecretArgs(
+                peer_name=peer,
+                peer_endpoint=there.eks.endpoint,
+                peer_certificate_authority=there.eks.certificate_authority,
+                peer_token=there.reader_token.token,
+                namespace=here.istio.namespace,
+            ),
+            opts=self._child(kubernetes=here.eks.provider),
+        )
 
     def _samples(self, spec: MeshSpec) -> None:
         for index, c in enumerate(spec.clusters):

@@ -8,7 +8,7 @@ moved without one.
 
 Rows map (type token, current name) to the aliases of what it was called before, e.g.
 `("aws:ec2/vpc:Vpc", "east-network-vpc"): [pulumi.Alias(name="east-vpc")]`. Children of an
-aliased component inherit its aliases from the SDK; only the component needs a row. Rows stay as
+aliased component inherit its aliases; only the component needs a row. Rows stay as
 long as a stack deployed before the rename may still be upgraded.
 """
 
@@ -19,12 +19,14 @@ import pulumi
 RENAMED: dict[tuple[str, str], list[pulumi.Alias]] = {}
 
 
-def add_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-    """A transformation for the mesh component: inherited by every resource under it."""
+def add_aliases(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """A transform for the mesh component. The engine runs a component's transforms on every
+    resource under it, the children of packaged components such as `eks.Cluster` included (which
+    the SDK-side `transformations` never reach: pulumi.com/docs/iac/concepts/resources/options/transforms/)."""
     aliases = RENAMED.get((args.type_, args.name))
     if not aliases:
         return None
-    return pulumi.ResourceTransformationResult(
+    return pulumi.ResourceTransformResult(
         props=args.props,
         opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(aliases=list(aliases))),
     )

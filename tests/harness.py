@@ -81,6 +81,17 @@ def _flatten_references(value: struct_pb2.Value | struct_pb2.Struct) -> None:
             _flatten_references(item)
 
 
+def _struct(state: dict[str, Any]) -> struct_pb2.Struct:
+    """`state` as the engine would send it back. Plain data (secrets already in their wire form) is
+    converted by protobuf itself, without the SDK's task per value; a preview's unknowns by the SDK."""
+    obj = struct_pb2.Struct()
+    try:
+        obj.update(state)
+    except (TypeError, ValueError):
+        return _sync_await(rpc.serialize_properties(state, {}))
+    return obj
+
+
 @dataclass
 class Registered:
     urn: str
@@ -132,6 +143,8 @@ class CapturingMonitor(mocks.MockMonitor):
         # A preview: resources of these names are about to be created, so their IDs and computed
         # outputs are unknown; every other resource exists already.
         self.creating: frozenset[str] = frozenset()
+        # The transforms that apply to each registered resource: its own, then its ancestors'.
+        self.transforms: dict[str, list] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Like the engine (unlike the stock mock): the type part carries every ancestor's type.
@@ -139,6 +152,23 @@ class CapturingMonitor(mocks.MockMonitor):
         if parent_type and parent_type != "pulumi:pulumi:Stack":
             type_ = parent_type + "$" + type_
         return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+
+    def _transformed_alias_urns(self, request, urn: str) -> list[str]:
+        """What the engine does with `transforms`: runs a resource's own, then each ancestor's, and
+        keeps the aliases they add. The stock mock runs none."""
+        chain = [*mocks._resolve_callbacks(request.transforms), *self.transforms.get(request.parent, [])]
+        self.transforms[urn] = chain
+        opts, urns = pulumi.ResourceOptions(), []
+        for transform in chain:
+            result = transform(pulumi.ResourceTransformArgs(request.custom, request.type, request.name, {}, opts))
+            if result is not None:
+                opts = result.opts
+        for alias in opts.aliases or []:
+            # Alias fields left out are `...` (the resource's own).
+            assert isinstance(alias, pulumi.Alias) and alias.parent is ..., "the harness models name and type aliases only"
+            type_ = request.type if alias.type_ is ... else alias.type_
+            urns.append(self.make_urn(request.parent, type_, request.name if alias.name is ... else alias.name))
+        return urns
 
     def _alias_urns(self, request) -> list[str]:
         urns = list(request.aliasURNs)
@@ -171,7 +201,7 @@ class CapturingMonitor(mocks.MockMonitor):
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             ignore_changes=list(request.ignoreChanges),
-            alias_urns=self._alias_urns(request),
+            alias_urns=self._alias_urns(request) + self._transformed_alias_urns(request, urn),
             delete_before_replace=request.deleteBeforeReplace,
         )
         if urn in self.registered:
@@ -193,8 +223,7 @@ class CapturingMonitor(mocks.MockMonitor):
                 state[key] = rpc.wrap_rpc_secret(state[key])
         record.id, record.outputs = id_ or "", state
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
-        obj = _sync_await(rpc.serialize_properties(state, {}))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=_struct(state))
 
     def ReadResource(self, request):
         # A `Resource.get`: recorded like a registration (read=True) so tests see its provider and

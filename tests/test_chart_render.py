@@ -98,7 +98,7 @@ def istio_releases(run: Run) -> list:
 
 @functools.lru_cache(maxsize=None)
 def chart_defaults(path: Path) -> dict[str, Any]:
-    values = yaml.safe_load((path / "values.yaml").read_text())
+    values = yaml.load((path / "values.yaml").read_text(), Loader=LOADER)
     # Since 1.25 the defaults sit under `_internal_defaults_do_not_set` (the chart's zzz_profile.yaml).
     return values.get("_internal_defaults_do_not_set", values)
 
@@ -211,11 +211,11 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
         # The CA address every injected proxy (sidecar or gateway) gets: the local istiod of its
         # revision, the model of tests/test_revisions.py.
         assert injected["caAddress"] == "" and json.loads(injector["data"]["values"])["revision"] == revision
-        templates = yaml.safe_load(injector["data"]["config"])["templates"]
+        templates = yaml.load(injector["data"]["config"], Loader=LOADER)["templates"]
         for kind in ("sidecar", "gateway"):
             assert '{{- if .Values.global.caAddress }}' in templates[kind]
             assert 'value: istiod{{- if not (eq .Values.revision "") }}-{{ .Values.revision }}{{- end }}.{{ .Values.global.istioNamespace }}.svc:15012' in templates[kind]
-        mesh = yaml.safe_load(find(objects, "ConfigMap", f"istio{suffix}")["data"]["mesh"])
+        mesh = yaml.load(find(objects, "ConfigMap", f"istio{suffix}")["data"]["mesh"], Loader=LOADER)
         assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
         if clusters[cluster]["role"] == "remote":
             remote_service = find(objects, "Service", f"istiod{suffix}-remote")
@@ -231,7 +231,7 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
             serves_remotes = cluster in primaries(model).values()
             assert (env_of(container).get("EXTERNAL_ISTIOD") == "true") == serves_remotes
             # The readiness the NLB's health checks mirror: gateway pods are probed on 15021.
-            gateway_template = yaml.safe_load(find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["config"])["templates"]["gateway"]
+            gateway_template = yaml.load(find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["config"], Loader=LOADER)["templates"]["gateway"]
             assert "httpGet:\n        path: /healthz/ready\n        port: 15021" in gateway_template
 
 

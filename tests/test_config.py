@@ -73,8 +73,8 @@ def test_topology_is_decided_once_from_roles_and_networks():
         # On a network of its own: its own gateway for traffic from the others.
         "r2": ("remote", "p2", (), True, True, False, (), ()),
     }
-    assert [(a.name, b.name) for a, b in spec.peerings] == [("p1", "r1"), ("p2", "p3")]
-    assert [c.name for c in spec.primaries_first] == ["p1", "p2", "p3", "r1", "r2"]
+    assert spec.topology.peerings == (("p1", "r1"), ("p2", "p3"))
+    assert [step.cluster for step in spec.topology.build_steps] == ["p1", "p2", "p3", "r1", "r2"]
 
 
 def test_one_network_needs_no_gateway_unless_a_primary_serves_remotes():

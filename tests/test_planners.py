@@ -40,6 +40,33 @@ def test_topology_gives_gateways_only_where_traffic_crosses_networks_or_istiod_i
     assert not any(t.east_west_gateway or t.cross_network for t in one.values())
 
 
+@pytest.mark.parametrize(
+    "entries",
+    [
+        # Remotes listed before their primaries, on the primary's network and on their own.
+        ({"name": "r1", "role": "remote", "primary": "p1"}, {"name": "p1"}, {"name": "r2", "role": "remote", "primary": "p2", "network": "x"}, {"name": "p2", "network": "y"}),
+        ({"name": "a"}, {"name": "b", "region": "us-west-2", "network": "b"}, {"name": "c", "network": "c"}),
+    ],
+    ids=["primary-remote", "multi-primary"],
+)
+def test_build_steps_make_each_remote_secret_once_when_both_clusters_exist(entries):
+    plan = plan_topology(clusters(*entries))
+    built: list[str] = []
+    made: list[tuple[str, str]] = []
+    for step in plan.build_steps:
+        topology = plan[step.cluster]
+        # A remote's Istio is configured with its primary's gateway: the primary comes first.
+        assert topology.control_plane in built + [step.cluster]
+        built.append(step.cluster)
+        assert all(local in built and peer in built for local, peer in step.remote_secrets)
+        made += step.remote_secrets
+        if topology.is_remote and topology.east_west_gateway:
+            # Its gateway, made at this step, waits for its primary's secret for it.
+            assert (topology.control_plane, step.cluster) in made
+    assert sorted(built) == sorted(e["name"] for e in entries)
+    assert sorted(made) == sorted(plan.discovery) and len(made) == len(set(made)) > 0
+
+
 @pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.20.0.0/18", "192.168.16.0/20"])
 @pytest.mark.parametrize("zones", [2, 3, 6])
 def test_subnets_fit_the_vpc_and_never_overlap(cidr, zones):

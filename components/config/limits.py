@@ -9,7 +9,7 @@ key whose change fixes it.
 from __future__ import annotations
 
 from components.config.validate import Problems
-from components.model.spec import ClusterSpec, plan_topology
+from components.model.spec import ClusterSpec, MeshTopology
 
 # EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
 MAX_PUBLIC_ACCESS_CIDRS = 40
@@ -24,6 +24,7 @@ PRIVATE_CONNECTIVITY = "larger meshes need private connectivity between the VPCs
 
 def check_access_limits(
     clusters: list[ClusterSpec],
+    topology: MeshTopology,
     api_access_cidrs: tuple[str, ...],
     api_access_set: bool,
     east_west: tuple[str, ...] | None,
@@ -31,7 +32,7 @@ def check_access_limits(
 ) -> None:
     if clusters:
         _check_api_endpoints(clusters, api_access_cidrs, api_access_set, problems)
-        _check_east_west(clusters, east_west, problems)
+        _check_east_west(clusters, topology, east_west, problems)
 
 
 def _nat_fix(clusters: list[ClusterSpec], room: int) -> str | None:
@@ -68,8 +69,7 @@ def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_
         )
 
 
-def _check_east_west(clusters: list[ClusterSpec], east_west: tuple[str, ...] | None, problems: Problems) -> None:
-    topology = plan_topology(tuple(clusters))
+def _check_east_west(clusters: list[ClusterSpec], topology: MeshTopology, east_west: tuple[str, ...] | None, problems: Problems) -> None:
     ports = {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
     if not ports:
         return  # one network, no remotes: nothing listens for other networks

@@ -32,7 +32,7 @@ from components.config.validate import (
 )
 from components.model import versions
 from components.model.revisions import revision_name
-from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec
+from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec, MeshTopology, plan_topology
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
 _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})")
@@ -92,19 +92,24 @@ def parse_mesh_spec(
 
     pki = parse_pki(raw, secret_keys, now or datetime.datetime.now(datetime.timezone.utc), problems)
 
-    check_access_limits(clusters, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+    # Planned once, here: the checks below and every component read this plan.
+    topology = plan_topology(tuple(clusters))
+    check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+    _check_derived_names(clusters, topology, problems)
+    _check_static_ips(clusters, topology, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
     sources = parse_sources(raw, problems)
     if problems.items:
         raise ConfigError(problems.items)
-    spec = MeshSpec(
+    return MeshSpec(
         mesh_id=mesh_id,
         istio_version=istio_version,
         revisions=revisions,
         clusters=tuple(clusters),
         api_access_cidrs=api_access_cidrs,
+        topology=topology,
         pki=pki,
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
@@ -114,35 +119,34 @@ def parse_mesh_spec(
         traffic=traffic,
         sources=sources,
     )
-    _check_derived_names(spec, problems)
-    for index, cluster in enumerate(spec.clusters):
-        if cluster.east_west_static_ips and not spec.topology[cluster.name].east_west_gateway:
+
+
+def _check_derived_names(clusters: list[ClusterSpec], topology: MeshTopology, problems: Problems) -> None:
+    """Resources named after two clusters (`<a>-<b>-peering`, `<a>-remote-secret-<b>`) must not
+    share a name: clusters `a` + `b-c` and `a-b` + `c` would both make `a-b-c-peering`."""
+    index = {c.name: i for i, c in enumerate(clusters)}
+    named: dict[str, tuple[str, str]] = {}
+    pairs = [(f"{a}-{b}-peering", a, b) for a, b in topology.peerings]
+    pairs += [(f"{a}-remote-secret-{b}", a, b) for a, b in topology.discovery]
+    for name, a, b in pairs:
+        if name in named and named[name] != (a, b):
+            first = named[name]
+            problems.add(
+                f"clusters[{index[b]}].name",
+                f"{a!r} with {b!r} and {first[0]!r} with {first[1]!r} would both name a resource"
+                f" {name!r}; rename one of these clusters",
+            )
+        named.setdefault(name, (a, b))
+
+
+def _check_static_ips(clusters: list[ClusterSpec], topology: MeshTopology, problems: Problems) -> None:
+    for index, cluster in enumerate(clusters):
+        if cluster.east_west_static_ips and not topology[cluster.name].east_west_gateway:
             problems.add(
                 f"clusters[{index}].eastWestStaticIps",
                 f"{cluster.name!r} has no east-west gateway in this topology (its network needs none, or its"
                 " primary's gateway serves it), so the addresses would sit unused; remove the key",
             )
-    if problems.items:
-        raise ConfigError(problems.items)
-    return spec
-
-
-def _check_derived_names(spec: MeshSpec, problems: Problems) -> None:
-    """Resources named after two clusters (`<a>-<b>-peering`, `<a>-remote-secret-<b>`) must not
-    share a name: clusters `a` + `b-c` and `a-b` + `c` would both make `a-b-c-peering`."""
-    index = {c.name: i for i, c in enumerate(spec.clusters)}
-    named: dict[str, tuple[str, str]] = {}
-    pairs = [(f"{a.name}-{b.name}-peering", a, b) for a, b in spec.peerings]
-    pairs += [(f"{a.name}-remote-secret-{b.name}", a, b) for a, b in spec.discovery_pairs]
-    for name, a, b in pairs:
-        if name in named and named[name] != (a.name, b.name):
-            first = named[name]
-            problems.add(
-                f"clusters[{index[b.name]}].name",
-                f"{a.name!r} with {b.name!r} and {first[0]!r} with {first[1]!r} would both name a resource"
-                f" {name!r}; rename one of these clusters",
-            )
-        named.setdefault(name, (a.name, b.name))
 
 
 def _unknown_keys(raw: Mapping[str, Any], problems: Problems) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from components.model import versions
 from components.model.revisions import RevisionPlan
@@ -195,7 +195,39 @@ class ClusterTopology:
         return (*((CROSS_NETWORK_PORT,) if self.cross_network else ()), *((ISTIOD_PORT,) if self.exposes_istiod else ()))
 
 
-def plan_topology(clusters: tuple[ClusterSpec, ...]) -> dict[str, ClusterTopology]:
+@dataclass(frozen=True)
+class BuildStep:
+    """One cluster's turn in the wiring, primaries before remotes (a remote's Istio is configured
+    with its primary's gateway address)."""
+
+    cluster: str
+    # The remote secrets (local, peer) whose two clusters both exist once this one does.
+    remote_secrets: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class MeshTopology(Mapping[str, ClusterTopology]):
+    """Every cluster's topology, the pairs between them, and the order they are built in; a
+    mapping from cluster name to its `ClusterTopology`."""
+
+    clusters: Mapping[str, ClusterTopology]
+    # Each pair of clusters on one network once, in config order: their VPCs are peered.
+    peerings: tuple[tuple[str, str], ...]
+    # (local, peer): the local istiod holds a remote secret for the peer.
+    discovery: tuple[tuple[str, str], ...]
+    build_steps: tuple[BuildStep, ...]
+
+    def __getitem__(self, name: str) -> ClusterTopology:
+        return self.clusters[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.clusters)
+
+    def __len__(self) -> int:
+        return len(self.clusters)
+
+
+def plan_topology(clusters: tuple[ClusterSpec, ...]) -> MeshTopology:
     """The topology of every cluster. Multi-primary or primary-remote, one network or several,
     follow from each cluster's role, primary and network alone."""
     by_name = {c.name: c for c in clusters}
@@ -220,7 +252,24 @@ def plan_topology(clusters: tuple[ClusterSpec, ...]) -> dict[str, ClusterTopolog
             # Every primary watches every other cluster: its remotes, the other primaries and theirs.
             discovers=() if c.is_remote else tuple(p.name for p in clusters if p.name != c.name),
         )
-    return plan
+    names = [c.name for c in clusters]
+    discovery = tuple((local, peer) for local in names for peer in names if peer in plan[local].discovers)
+    return MeshTopology(
+        clusters=plan,
+        peerings=tuple((a, b) for i, a in enumerate(names) for b in names[i + 1 :] if b in plan[a].peered_with),
+        discovery=discovery,
+        build_steps=_build_steps([c.name for c in sorted(clusters, key=lambda c: c.is_remote)], discovery),
+    )
+
+
+def _build_steps(order: list[str], discovery: tuple[tuple[str, str], ...]) -> tuple[BuildStep, ...]:
+    """Each remote secret is made at the step of the later of its two clusters, so a remote's
+    gateway finds its primary's secret for it (istiod authenticates the gateway's pods with it)."""
+    position = {name: i for i, name in enumerate(order)}
+    return tuple(
+        BuildStep(cluster=name, remote_secrets=tuple(pair for pair in discovery if max(position[pair[0]], position[pair[1]]) == i))
+        for i, name in enumerate(order)
+    )
 
 
 @dataclass(frozen=True)
@@ -231,6 +280,8 @@ class MeshSpec:
     # CIDRs of operators allowed to reach the EKS public endpoints (the NAT addresses of every VPC
     # in the mesh are added to them).
     api_access_cidrs: tuple[str, ...]
+    # Planned from `clusters` (`plan_topology`) by the parser, which validates against it.
+    topology: MeshTopology
     pki: PkiSpec = PkiSpec()
     # `istioRevisions` and `istioRevisionTags`; None means one unrevisioned `istioVersion`.
     revisions: RevisionPlan | None = None
@@ -246,13 +297,10 @@ class MeshSpec:
     access: ClusterAccess = ClusterAccess()
     traffic: TrafficSpec = TrafficSpec()
     sources: ArtifactSources = ArtifactSources()
-    # Derived from `clusters`, never set by hand.
-    topology: Mapping[str, ClusterTopology] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.revisions is None:
             object.__setattr__(self, "revisions", RevisionPlan.single(self.istio_version))
-        object.__setattr__(self, "topology", plan_topology(self.clusters))
 
     @property
     def api_open_to_internet(self) -> bool:
@@ -260,21 +308,6 @@ class MeshSpec:
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)
-
-    @property
-    def primaries_first(self) -> list[ClusterSpec]:
-        """Clusters in config order, primaries before remotes: a remote's Istio needs its primary's."""
-        return sorted(self.clusters, key=lambda c: c.is_remote)
-
-    @property
-    def peerings(self) -> list[tuple[ClusterSpec, ClusterSpec]]:
-        """Each pair of clusters on one network once, in config order: their VPCs are peered."""
-        return [(a, b) for i, a in enumerate(self.clusters) for b in self.clusters[i + 1 :] if b.name in self.topology[a.name].peered_with]
-
-    @property
-    def discovery_pairs(self) -> list[tuple[ClusterSpec, ClusterSpec]]:
-        """(local, peer): the local istiod holds a remote secret for the peer."""
-        return [(local, peer) for local in self.clusters for peer in self.clusters if peer.name in self.topology[local.name].discovers]
 
     def elastic_ips_by_region(self) -> dict[str, int]:
         """Elastic IPs the mesh allocates per region: NAT gateways and static gateway addresses."""
