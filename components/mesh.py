@@ -5,7 +5,7 @@ network) and remote secrets (every primary watches every other cluster).
 The order between resources lives only in the dependency graph, so `pulumi up` creates clusters
 in parallel and `pulumi destroy` removes everything in reverse, in one command each. Who runs
 istiod, who serves whom, who has a gateway and who peers were decided with the config
-(`spec.ClusterTopology`); the steps below only read it.
+(`spec.topology`, a `MeshTopology`); the steps below only read it, in its build order.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ class IstioMesh(pulumi.ComponentResource):
     # Every root the clusters trust (one, or two during a rotation), and the one that signs.
     root_bundle_pem: pulumi.Output[str]
     signing_root_pem: pulumi.Output[str]
+    # Each cluster's components, by name, for the steps after it is built.
+    clusters: dict[str, MeshCluster]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -84,7 +86,7 @@ class IstioMesh(pulumi.ComponentResource):
         networks = {c.name: self._network(c) for c in spec.clusters}
         access = self._access(spec, networks)
         self._roots = mesh_roots(spec.pki, self)
-        self.clusters: dict[str, MeshCluster] = {}
+        self.clusters = {}
         self._remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
         for step in spec.topology.build_steps:
             c = spec.cluster(step.cluster)

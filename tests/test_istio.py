@@ -1,16 +1,14 @@
 """Istio per cluster: Helm values with the charts' real keys, the dependency order (and what
-`pulumi destroy` does with it), load balancer exposure, and the load balancer controller's IAM."""
+`pulumi destroy` does with it). The load balancer controller and its NLBs: test_load_balancer.py."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from tests.harness import Run, cached_run
-from tests.helpers import OPERATOR_CIDR, mesh_config, without_ha
+from tests.helpers import mesh_config
 from tests.impact import change_impact
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -21,10 +19,6 @@ HUB = {"hub": "docker.io/istio"}
 
 def release(run: Run, cluster: str, role: str):
     return run.one(RELEASE, f"{cluster}-istio-{role}")
-
-
-def nat_cidrs(run: Run) -> list[str]:
-    return sorted(f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip"))
 
 
 def test_releases_pin_the_official_charts_with_fixed_names(mesh_run):
@@ -63,51 +57,6 @@ def test_a_new_intermediate_rolls_istiod_and_nothing_else_does(two_cluster_run):
     for c in ("c0", "c1"):
         assert impact[(RELEASE, f"{c}-istio-istiod")] == "updated"
         assert checksum(reissued, c) != checksum(two_cluster_run, c)
-
-
-def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
-    peers = nat_cidrs(mesh_run)
-    for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
-        values = without_ha(release(mesh_run, f"c{i}", "eastwest").inputs["values"])
-        assert values == {
-            "global": HUB,
-            "labels": {"topology.istio.io/network": f"network-c{i}"},
-            "env": {"ISTIO_META_REQUESTED_NETWORK_VIEW": f"network-c{i}"},
-            "service": {
-                "type": "LoadBalancer",
-                "annotations": {
-                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-                    "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
-                    # Every target group checks Envoy's readiness, which a Ready pod always passes.
-                    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "15021",
-                    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
-                    "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz/ready",
-                },
-                "loadBalancerSourceRanges": peers,
-                # Multi-primary: cross-network mTLS only, no istiod, no webhook, no status listener.
-                "ports": [{"name": "tls", "port": 15443, "targetPort": 15443, "protocol": "TCP"}],
-            },
-        }
-        gateway = mesh_run.one("kubernetes:networking.istio.io/v1:Gateway", f"c{i}-istio-cross-network-gateway").inputs
-        assert gateway["metadata"] == {"name": "cross-network-gateway", "namespace": "istio-system"}
-        assert gateway["spec"] == {
-            "selector": {"istio": "eastwestgateway"},
-            "servers": [{"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "tls": {"mode": "AUTO_PASSTHROUGH"}, "hosts": ["*.local"]}],
-        }
-
-
-def test_nothing_is_open_to_the_internet_unless_configured(mesh_run):
-    for cluster in mesh_run.of_type("eks:index:Cluster"):
-        assert "0.0.0.0/0" not in cluster.inputs["publicAccessCidrs"]
-    for r in mesh_run.of_type(RELEASE):
-        assert "0.0.0.0/0" not in json.dumps(r.inputs.get("values", {}))
-
-    opened = cached_run(mesh_config(2, eastWestAllowedCidrs=["0.0.0.0/0"]))
-    assert opened.error is None
-    assert release(opened, "c0", "eastwest").inputs["values"]["service"]["loadBalancerSourceRanges"] == ["0.0.0.0/0"]
-    assert OPERATOR_CIDR in opened.one("eks:index:Cluster", "c0-eks").inputs["publicAccessCidrs"]
 
 
 @pytest.mark.parametrize("count", [2, 6])
@@ -154,42 +103,6 @@ def test_destroy_removes_the_gateway_before_the_controller_nodes_and_vpc(count):
         assert position["gateway"] < position["controller"] < position["nodes"] < position["nat-route"] < position["vpc"]
         # The controller keeps its AWS permissions until it is gone.
         assert position["controller"] < position["controller-role"]
-
-
-def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_cluster_run):
-    run = two_cluster_run
-    eks = run.one("eks:index:Cluster", "c0-eks")
-    role = run.one("aws:iam/role:Role", "c0-lb-controller-role")
-    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
-    assert trust["Principal"] == {"Federated": eks.outputs["oidcProviderArn"]}
-    issuer = eks.outputs["oidcProviderUrl"].removeprefix("https://")
-    assert trust["Condition"]["StringEquals"] == {
-        f"{issuer}:sub": "system:serviceaccount:kube-system:aws-load-balancer-controller",
-        f"{issuer}:aud": "sts.amazonaws.com",
-    }
-    values = run.one(RELEASE, "c0-lb-controller-release").inputs["values"]
-    assert values["serviceAccount"] == {
-        "create": True,
-        "name": "aws-load-balancer-controller",
-        "annotations": {"eks.amazonaws.com/role-arn": role.outputs["arn"]},
-    }
-    assert (values["clusterName"], values["region"]) == ("c0-dev", "us-east-1")
-    assert values["vpcId"] == run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").id
-    policy = json.loads(run.one("aws:iam/policy:Policy", "c0-lb-controller-policy").inputs["policy"])
-
-    def conditions_of(action: str) -> list:
-        return [st.get("Condition") for st in policy["Statement"] if action in st["Action"]]
-
-    own = {"StringEquals": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "c0-dev"}}
-    # Only what this cluster's controller tagged can be changed or deleted, never a peer's.
-    for action in ("elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup", "ec2:DeleteSecurityGroup"):
-        assert conditions_of(action) == [own], action
-    assert conditions_of("elasticloadbalancing:CreateLoadBalancer") == [{"StringEquals": {"aws:RequestTag/elbv2.k8s.aws/cluster": "c0-dev"}}]
-    vpc_arn = run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").outputs["arn"]
-    assert conditions_of("ec2:AuthorizeSecurityGroupIngress") == [{"ArnEquals": {"ec2:Vpc": vpc_arn}}]
-    assert all(not a.endswith(":*") for st in policy["Statement"] for a in st["Action"])
-    other = run.one("aws:iam/policy:Policy", "c1-lb-controller-policy").inputs["policy"]
-    assert "c0-dev" not in other and "c1-dev" in other
 
 
 def test_extra_values_merge_over_ours():

@@ -138,3 +138,26 @@ def test_the_rule_catches_every_spelling_of_a_cross_import(tmp_path):
         "test_c.py:4 imports conftest",
         "test_c.py:5 imports test_b",
     ]
+
+
+def undeclared_attributes(source: str) -> list[str]:
+    """`Class.attr` for each public `self.attr = ...` that the class body does not declare."""
+    found = []
+    for cls in (n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef)):
+        declared = {n.target.id for n in cls.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+        for node in ast.walk(cls):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            for target in targets:
+                for part in ast.walk(target):
+                    if isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name) and part.value.id == "self":
+                        if not part.attr.startswith("_") and part.attr not in declared:
+                            found.append(f"{cls.name}.{part.attr}")
+    return sorted(set(found))
+
+
+def test_every_public_attribute_is_declared_on_its_class():
+    # What a component exposes is read off its class, not found in its constructor.
+    found = [f"{p.relative_to(ROOT)}: {a}" for p in sorted(COMPONENTS.rglob("*.py")) for a in undeclared_attributes(p.read_text())]
+    assert found == []
+    sample = "class A:\n    x: int\n    def __init__(self):\n        self.x = 1\n        self.y, self._z = 2, 3\n        self.w: int = 4\n"
+    assert undeclared_attributes(sample) == ["A.w", "A.y"]

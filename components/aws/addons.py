@@ -57,6 +57,8 @@ class ClusterAddonsArgs:
 class ClusterAddons(pulumi.ComponentResource):
     """The CoreDNS managed add-on (vpc-cni and kube-proxy come with eks.Cluster)."""
 
+    coredns: aws.eks.Addon
+
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:addons:ClusterAddons", name, None, opts)
         version = args.pins.get("coredns") or aws.eks.get_addon_version_output(

@@ -85,6 +85,8 @@ class EksCluster(pulumi.ComponentResource):
     oidc_provider_url: pulumi.Output[str]
     provider: k8s.Provider
     node_group: eks.ManagedNodeGroup
+    # The security group EKS gives the control plane and managed nodes (peers admit it).
+    cluster_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:cluster:EksCluster", name, None, opts)

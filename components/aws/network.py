@@ -51,9 +51,13 @@ class Vpc(pulumi.ComponentResource):
     """
 
     vpc_id: pulumi.Output[str]
+    vpc_arn: pulumi.Output[str]
+    cidr_block: str
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
+    # The public route table, then each zone's private one (peering routes go into all of them).
+    route_table_ids: list[pulumi.Output[str]]
     # The east-west gateway's Elastic IPs (`eastWestStaticIps`), else None.
     gateway_addresses: StaticAddresses | None
 
@@ -91,7 +95,7 @@ class Vpc(pulumi.ComponentResource):
         self.vpc_arn = vpc.arn
         self.cidr_block = str(spec.vpc_cidr)
         # Every table that routes the VPC's subnets, for routes added later (VPC peering).
-        self.route_table_ids: list[pulumi.Output[str]] = [public_table.id, *[t.id for t in private_tables]]
+        self.route_table_ids = [public_table.id, *[t.id for t in private_tables]]
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.nat_public_ips = pulumi.Output.all(*self._nat_ips)

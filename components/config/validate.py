@@ -24,6 +24,9 @@ MAX_SHOWN = 80
 class ConfigError(pulumi.RunError):
     """Invalid stack configuration. A RunError, so Pulumi prints the message without a traceback."""
 
+    # (config key path, what is wrong and how to fix it), in the order found.
+    problems: list[tuple[str, str]]
+
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
         lines = [f"  - {path if _NAMESPACED.match(path) else f'{PROJECT}:{path}'}: {message}" for path, message in problems]
@@ -37,8 +40,12 @@ class ConfigError(pulumi.RunError):
 
 
 class Problems:
+    """Every problem found in one pass over the config, each once."""
+
+    items: list[tuple[str, str]]
+
     def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
+        self.items = []
 
     def add(self, path: str, message: str) -> None:
         if (path, message) not in self.items:
