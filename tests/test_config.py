@@ -160,6 +160,7 @@ def test_explicit_values_are_kept():
                     "vpcCidr": "172.20.0.0/18",
                     "availabilityZones": ["us-east-2a", "us-east-2c"],
                     "kubernetesVersion": "1.33",
+                    "supportType": "EXTENDED",
                     "natGateways": "perAz",
                     "nodeGroup": {"instanceTypes": ["m7i.xlarge"], "desiredSize": 3, "minSize": 1, "maxSize": 5, "capacityType": "SPOT"},
                 }

@@ -88,7 +88,8 @@ def test_a_kubernetes_bump_updates_control_plane_nodes_and_addons_in_place():
     # What a stack that relied on the previous default sees when the default moves on.
     major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
     previous = f"{major}.{int(minor) - 1}"
-    before = ok(with_clusters(2, kubernetesVersion=previous))
+    # Past standard support now, so kept with EXTENDED until the upgrade (then STANDARD again).
+    before = ok(with_clusters(2, kubernetesVersion=previous, supportType="EXTENDED"))
     after = ok(mesh_config(2))
     impact = change_impact(before, after)
     assert of_kind(impact, REPLACED) == set()
@@ -141,26 +142,56 @@ def test_default_version_is_in_standard_support_and_supported_by_istio():
     assert support_warnings(spec.clusters, TODAY) == []
 
 
-@pytest.mark.parametrize("version", ["1.32", "1.33", "1.34", "1.35", "1.36"])
+@pytest.mark.parametrize("version", ["1.32", "1.33", "1.34", "1.35"])
 def test_versions_both_eks_and_istio_1_30_support_are_accepted(version):
-    assert parse({"clusters": [{"name": "east", "kubernetesVersion": version}]}).clusters[0].kubernetes_version == version
+    cluster = {"name": "east", "kubernetesVersion": version, "supportType": "EXTENDED"}
+    assert parse({"clusters": [cluster]}).clusters[0].kubernetes_version == version
 
 
-@pytest.mark.parametrize("version", ["1.31", "1.37", "1.35.0", "v1.35", 1.35, "1.35\n"])
+def at(day: str, *clusters: dict) -> list[tuple[str, str]]:
+    """The problems of `clusters` on `day`."""
+    now = datetime.datetime.fromisoformat(day + "T12:00:00+00:00")
+    try:
+        parse_mesh_spec({"clusters": list(clusters)}, default_region="us-east-1", stack="dev", now=now)
+    except ConfigError as err:
+        return err.problems
+    return []
+
+
+def test_standard_support_is_accepted_only_until_its_last_day():
+    # 1.34's standard support ends on 2026-12-02: from that day EKS upgrades a STANDARD cluster itself.
+    assert at("2026-12-01", {"name": "east", "kubernetesVersion": "1.34"}) == []
+    [(key, message)] = at("2026-12-02", {"name": "east", "kubernetesVersion": "1.34"})
+    assert key == "clusters[0].supportType"
+    assert "supportType: EXTENDED" in message and "$0.60" in message and "to 1.35" in message and "pulumi up --refresh" in message
+    assert at("2026-12-02", {"name": "east", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}) == []
+    # Two versions behind: the way forward names the first version still in standard support.
+    [(key, message)] = at("2026-12-02", {"name": "a", "kubernetesVersion": "1.35"}, {"name": "b", "kubernetesVersion": "1.32", "supportType": "STANDARD"})
+    assert key == "clusters[1].supportType" and "to 1.35" in message
+
+
+def test_a_version_past_extended_support_is_refused_whatever_the_policy():
+    for support in ("STANDARD", "EXTENDED"):
+        problems = at("2027-12-02", {"name": "east", "kubernetesVersion": "1.34", "supportType": support})
+        assert [key for key, _ in problems] == ["clusters[0].kubernetesVersion"], support
+        assert "extended support ended on 2027-12-02" in problems[0][1]
+    assert at("2027-12-01", {"name": "east", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}) == []
+
+
+@pytest.mark.parametrize("version", ["1.31", "1.36", "1.37", "1.35.0", "v1.35", 1.35, "1.35\n"])
 def test_other_versions_are_refused(version):
     assert "clusters[0].kubernetesVersion" in problems_of({"clusters": [{"name": "east", "kubernetesVersion": version}]})
 
 
-def test_warning_past_standard_support_names_the_date_and_the_cost():
-    spec = parse({"clusters": [{"name": "old", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}, {"name": "std", "kubernetesVersion": "1.34"}]})
+def test_warning_in_extended_support_names_the_dates_and_the_cost():
+    spec = parse({"clusters": [{"name": "old", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}, {"name": "new", "supportType": "EXTENDED"}]})
     assert support_warnings(spec.clusters, TODAY) == []
-    extended, standard = support_warnings(spec.clusters, datetime.date(2026, 12, 2))
-    assert "'old'" in extended and "2026-12-02" in extended and "$0.60" in extended and "$0.10" in extended
-    assert "'std'" in standard and "upgrades its control plane" in standard
+    [warning] = support_warnings(spec.clusters, datetime.date(2026, 12, 2))
+    assert "'old'" in warning and "2026-12-02" in warning and "2027-12-02" in warning and "$0.60" in warning and "$0.10" in warning
 
 
 def test_an_old_version_deploys_with_a_warning():
-    run = ok(with_clusters(2, kubernetesVersion="1.32"))
+    run = ok(with_clusters(2, kubernetesVersion="1.32", supportType="EXTENDED"))
     warned = [w for w in run.warnings if "1.32 left EKS standard support on 2026-03-23" in w]
     assert len(warned) == 2
 

@@ -112,24 +112,58 @@ def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: 
     return True
 
 
-def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> list[str]:
-    """A warning per cluster whose Kubernetes version is past EKS standard support on `today`."""
-    warnings = []
+def _extra_cost() -> str:
     extra = versions.EXTENDED_SUPPORT_PRICE - versions.STANDARD_SUPPORT_PRICE
+    return (
+        f"${versions.EXTENDED_SUPPORT_PRICE:.2f} instead of ${versions.STANDARD_SUPPORT_PRICE:.2f} per cluster-hour,"
+        f" about ${extra * 730:.0f} more a month"
+    )
+
+
+def _in_standard_support(version: str, today: datetime.date) -> bool:
+    return today < datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[version])
+
+
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problems: Problems) -> None:
+    """Versions EKS accepts with the cluster's support policy on `today`: STANDARD only within
+    standard support (EKS upgrades a STANDARD cluster at its end, and a cluster in extended support
+    cannot return to STANDARD); no version past extended support."""
+    for i, c in enumerate(clusters):
+        version = c.kubernetes_version
+        target = next((v for v in versions.SUPPORTED_KUBERNETES_VERSIONS if _minor(v) > _minor(version) and _in_standard_support(v, today)), None)
+        steps = f"upgrade kubernetesVersion one minor at a time to {target} (README: Upgrading Kubernetes)" if target else "upgrade it"
+        ended = versions.EXTENDED_SUPPORT_ENDS[version]
+        if today >= datetime.date.fromisoformat(ended):
+            problems.add(
+                f"clusters[{i}].kubernetesVersion",
+                f"EKS offers Kubernetes {version} no more (extended support ended on {ended}) and upgrades clusters on it"
+                f" itself; {steps}",
+            )
+        elif c.eks.support_type == "STANDARD" and not _in_standard_support(version, today):
+            problems.add(
+                f"clusters[{i}].supportType",
+                f"Kubernetes {version} left EKS standard support on {versions.STANDARD_SUPPORT_ENDS[version]}: EKS keeps a"
+                f" cluster on it only with supportType: EXTENDED ({_extra_cost()}) and upgrades a STANDARD one itself."
+                f" Set supportType: EXTENDED, or {steps} with supportType: EXTENDED until it runs {target or 'a newer version'}."
+                " If EKS has upgraded the cluster already, set kubernetesVersion to the version it runs and run `pulumi up --refresh`",
+            )
+
+
+def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> list[str]:
+    """A warning per cluster in extended support on `today`: what it costs, and where to move."""
+    warnings = []
     for c in clusters:
-        ends = versions.STANDARD_SUPPORT_ENDS.get(c.kubernetes_version)
-        if ends is None or today < datetime.date.fromisoformat(ends):
+        if c.eks.support_type != "EXTENDED" or _in_standard_support(c.kubernetes_version, today):
             continue
-        what = (
-            f"it costs the extended-support price, ${versions.EXTENDED_SUPPORT_PRICE:.2f} instead of"
-            f" ${versions.STANDARD_SUPPORT_PRICE:.2f} per cluster-hour (about ${extra * 730:.0f} more a month)"
-            if c.eks.support_type == "EXTENDED"
-            else "with supportType STANDARD, EKS upgrades its control plane to the next version on its own,"
-            " and the stack then disagrees with the cluster"
-        )
         warnings.append(
-            f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} left EKS standard support on {ends}; {what}."
-            f" Upgrade one minor version at a time towards {versions.DEFAULT_KUBERNETES_VERSION} (see the README's"
-            " Upgrading Kubernetes)"
+            f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} left EKS standard support on"
+            f" {versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version]}; with supportType EXTENDED it costs the"
+            f" extended-support price, {_extra_cost()}, until extended support ends on"
+            f" {versions.EXTENDED_SUPPORT_ENDS[c.kubernetes_version]}. Upgrade one minor version at a time towards"
+            f" {versions.DEFAULT_KUBERNETES_VERSION} (see the README's Upgrading Kubernetes)"
         )
     return warnings

@@ -90,7 +90,9 @@ def parse_mesh_spec(
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
         deploy_samples = False
 
-    pki = parse_pki(raw, secret_keys, now or datetime.datetime.now(datetime.timezone.utc), problems)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    pki = parse_pki(raw, secret_keys, now, problems)
+    parse_eks.check_support(clusters, now.date(), problems)
 
     # Planned once, here: the checks below and every component read this plan.
     topology = plan_topology(tuple(clusters))

@@ -53,20 +53,29 @@ ISTIO_SECURITY_FIXES = {
 }
 
 # EKS versions accepted in `clusters[].kubernetesVersion`: those EKS offers (in standard or extended
-# support) that the Istio releases above support (Istio 1.30 and 1.31: Kubernetes 1.32-1.36). The default is
-# one in EKS standard support, so a new cluster costs the standard price.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
+# support) that the Istio releases above support (Istio 1.30 and 1.31: Kubernetes 1.32-1.36). 1.36 is
+# left out: no source checked (the EKS version pages, endoflife.date/amazon-eks, 2026-12-03) lists it
+# as available on EKS; add it with its dates once one does. The default is one in EKS standard
+# support, so a new cluster costs the standard price.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 # End of EKS standard support per version (14 months after EKS released it); after it a
 # cluster with `supportType: EXTENDED` costs the extended price for 12 more months, and one with
-# STANDARD is upgraded by EKS to the next version. None: not published in the sources below yet.
+# STANDARD is upgraded by EKS to the next version. Past the end of extended support EKS offers the
+# version no more and upgrades every cluster on it. A cluster that has entered extended support
+# cannot go back to STANDARD (docs.aws.amazon.com/eks/latest/userguide/disable-extended-support.html).
 # Sources: docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, endoflife.date/amazon-eks.
 STANDARD_SUPPORT_ENDS = {
     "1.32": "2026-03-23",
     "1.33": "2026-07-29",
     "1.34": "2026-12-02",
     "1.35": "2027-03-27",
-    "1.36": None,
+}
+EXTENDED_SUPPORT_ENDS = {
+    "1.32": "2027-03-23",
+    "1.33": "2027-07-29",
+    "1.34": "2027-12-02",
+    "1.35": "2028-03-27",
 }
 # EKS control plane price per cluster-hour, in USD (aws.amazon.com/eks/pricing).
 STANDARD_SUPPORT_PRICE = 0.10
