@@ -164,12 +164,30 @@ class MeshMocks(mocks.Mocks):
             "nodeSecurityGroupId": f"sg-{digest(eks_name, 'node', length=17)}",
         }
 
+    def _eks_index_ManagedNodeGroup(self, args):
+        """Like EKS's CreateNodegroup: without an `amiType` it picks the x86 AMI and refuses arm64
+        instance types; an AMI of the other architecture is refused too."""
+        arm = [t for t in args.inputs.get("instanceTypes") or [] if t.split(".")[0] in GRAVITON_FAMILIES]
+        ami = args.inputs.get("amiType") or "AL2023_x86_64_STANDARD"
+        if arm and "ARM_64" not in ami or not arm and "ARM_64" in ami:
+            raise ValueError(f"InvalidParameterException: {arm or args.inputs.get('instanceTypes')} are not valid instance types for amiType {ami}")
+        return "", {}
+
     def _providers_of(self, args) -> list[str]:
         # MockResourceArgs has no provider map for components; the harness stores it on the record.
         for record in self.monitor.registered.values():
             if record.type == args.typ and record.name == args.name:
                 return list(record.providers.values())
         return []
+
+
+# Graviton instance families, from EC2's instance type pages (general purpose, compute, memory,
+# storage and accelerated: aws.amazon.com/ec2/instance-types/), written out here rather than
+# derived, so the mock does not share the program's rule.
+GRAVITON_FAMILIES = frozenset(
+    "a1 t4g m6g m6gd m7g m7gd m8g m8gd c6g c6gd c6gn c7g c7gd c7gn c8g c8gd c8gn r6g r6gd r7g r7gd r8g r8gd"
+    " x2gd x8g i4g im4gn is4gen g5g hpc7g".split()
+)
 
 
 # --- pulumi-tls: real keys and certificates, following the provider's semantics ----------------

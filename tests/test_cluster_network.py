@@ -155,6 +155,18 @@ def test_node_group_in_private_subnets_sized_from_config_after_nat():
         assert run.depends_on(ng, attachment)
 
 
+@pytest.mark.parametrize("types", [["m7g.large", "c7gn.xlarge"], ["t4g.medium"]])
+def test_graviton_node_groups_get_the_arm_ami_and_x86_ones_keep_ekss_default(types):
+    config = mesh_config(2)
+    config["clusters"][0]["nodeGroup"] = {"instanceTypes": types}
+    run = cached_run(config)
+    # The mock refuses, as EKS does, Graviton types under an x86 AMI (and the reverse).
+    assert run.error is None, run.error
+    assert run.one("eks:index:ManagedNodeGroup", "c0-nodes").inputs["amiType"] == "AL2023_ARM_64_STANDARD"
+    # Setting it on a deployed x86 group would replace the group: left to EKS.
+    assert "amiType" not in run.one("eks:index:ManagedNodeGroup", "c1-nodes").inputs
+
+
 def test_kubeconfig_export_is_secret_and_parses_with_the_kubernetes_client(two_cluster_run):
     clusters, _ = resolve(two_cluster_run.exports["clusters"])
     assert set(clusters) == {"c0", "c1"}

@@ -32,6 +32,11 @@ NODE_POLICIES = (
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
+# Amazon Linux 2023 for Graviton, the AMI family EKS defaults to for x86 since Kubernetes 1.30
+# (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions-extended.html, Kubernetes 1.30).
+ARM_AMI_TYPE = "AL2023_ARM_64_STANDARD"
+
+
 @dataclass(frozen=True)
 class KubeconfigCredentials:
     """How the kubeconfig's `aws eks get-token` authenticates; all None uses the caller's defaults."""
@@ -105,6 +110,10 @@ class EksCluster(pulumi.ComponentResource):
             subnet_ids=args.private_subnet_ids,
             instance_types=list(ng.instance_types),
             capacity_type=ng.capacity_type,
+            # EKS picks the x86 AMI when none is named and then refuses Graviton types. x86 groups
+            # keep EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
+            # internal/service/eks/node_group.go), and a deployed group's may be an older one.
+            ami_type=ARM_AMI_TYPE if ng.architecture == "arm64" else None,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 desired_size=ng.desired_size, min_size=ng.min_size, max_size=ng.max_size
             ),

@@ -29,6 +29,7 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
         return defaults
     unknown_fields(value, NODE_GROUP_FIELDS, path, problems)
     instance_types = _parse_instance_types(value.get("instanceTypes"), f"{path}.instanceTypes", problems)
+    arm = bool(instance_types) and all(_is_arm(t) for t in instance_types)
     sizes = _parse_sizes(value, defaults, path, problems)
     capacity_type = parse_choice(value, "capacityType", defaults.capacity_type, CAPACITY_TYPES, path, problems)
     return NodeGroupSpec(
@@ -37,7 +38,12 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
         min_size=sizes.get("minSize", defaults.min_size),
         max_size=sizes.get("maxSize", defaults.max_size),
         capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
+        architecture="arm64" if arm else "x86_64",
     )
+
+
+def _is_arm(instance_type: str) -> bool:
+    return bool(_ARM_FAMILY.fullmatch(instance_type.split(".")[0].split("-")[0]))
 
 
 def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str, ...] | None:
@@ -60,7 +66,7 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
             )
     if len(set(valid)) != len(valid):
         problems.add(path, "lists an instance type twice")
-    arm = [t for t in valid if _ARM_FAMILY.fullmatch(t.split(".")[0].split("-")[0])]
+    arm = [t for t in valid if _is_arm(t)]
     if arm and len(arm) != len(valid):
         x86 = [t for t in valid if t not in arm]
         problems.add(

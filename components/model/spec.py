@@ -37,6 +37,8 @@ class NodeGroupSpec:
     min_size: int = 2
     max_size: int = 4
     capacity_type: str = "ON_DEMAND"
+    # The CPU architecture of every instance type: "x86_64" or "arm64" (Graviton).
+    architecture: str = "x86_64"
 
 
 @dataclass(frozen=True)
