@@ -82,6 +82,8 @@ class IstioMesh(pulumi.ComponentResource):
             profile=args.aws.profile, role_arn=spec.access.kubeconfig_role_arn or args.aws.assumed_role_arn
         )
 
+        # Every AWS resource of the mesh carries these, the controller's load balancers too.
+        self._tags = {**args.aws.default_tags, "istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}
         self._aws = self._aws_providers(spec)
         networks = {c.name: self._network(c) for c in spec.clusters}
         access = self._access(spec, networks)
@@ -108,12 +110,11 @@ class IstioMesh(pulumi.ComponentResource):
 
     def _aws_providers(self, spec: MeshSpec) -> dict[str, aws.Provider]:
         """One AWS provider per region, shared by the clusters there, with the stack's AWS settings."""
-        tags = {**self._settings.default_tags, "istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}
         return {
             region: aws.Provider(
                 f"aws-{region}",
                 region=region,
-                default_tags={"tags": tags},
+                default_tags={"tags": self._tags},
                 **self._settings.provider_args(),
                 opts=self._child(),
             )
@@ -191,6 +192,7 @@ class IstioMesh(pulumi.ComponentResource):
                 oidc_provider_url=eks.oidc_provider_url,
                 node_group=eks.node_group,
                 chart_repository=spec.sources.eks_charts,
+                default_tags=self._tags,
             ),
             opts=in_cluster,
         )

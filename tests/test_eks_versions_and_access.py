@@ -349,18 +349,6 @@ def test_bad_assume_roles_fail_before_anything_is_created():
     assert run.resources == []
 
 
-# --- load balancer controller --------------------------------------------------------------------------
-
-
-def test_controller_makes_no_shield_or_waf_calls(mesh_run):
-    releases = [r for r in mesh_run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "aws-load-balancer-controller"]
-    assert len(releases) == len(mesh_run.of_type("eks:index:Cluster"))
-    for release in releases:
-        values = release.inputs["values"]
-        # Booleans: the chart passes the flags only `if kindIs "bool"` (v3.5.0 templates/deployment.yaml).
-        assert values["enableShield"] is False and values["enableWaf"] is False and values["enableWafv2"] is False
-
-
 def test_aws_settings_parse_the_providers_forms():
     legacy = parse_aws_settings({"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "x"}})
     assert legacy.assume_roles == ({"role_arn": "arn:aws:iam::111122223333:role/old", "external_id": "x"},)
@@ -379,6 +367,11 @@ def test_aws_settings_parse_the_providers_forms():
         ({"sharedConfigFiles": [1]}, "aws:sharedConfigFiles"),
         ({"defaultTags": {"tags": ["team"]}}, "aws:defaultTags"),
         ({"defaultTags": "team=platform"}, "aws:defaultTags"),
+        ({"defaultTags": {"tags": {"team": ["mesh", "platform"]}}}, "aws:defaultTags.tags.team"),
+        ({"defaultTags": {"tags": {"managed": True}}}, "aws:defaultTags.tags.managed"),
+        ({"defaultTags": {"tags": {"owner": "mesh,platform"}}}, "aws:defaultTags.tags.owner"),
+        ({"defaultTags": {"tags": {"elbv2.k8s.aws/cluster": "x"}}}, "aws:defaultTags.tags.elbv2.k8s.aws/cluster"),
+        ({"defaultTags": {"tags": {" ": "x"}}}, "aws:defaultTags.tags"),
     ],
 )
 def test_bad_aws_settings_are_refused_with_their_key(values, key):

@@ -8,6 +8,7 @@ import json
 
 from tests.harness import Run, cached_run
 from tests.helpers import OPERATOR_CIDR, mesh_config, without_ha
+from tests.impact import REPLACED, UPDATED, change_impact, of_kind
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 HUB = {"hub": "docker.io/istio"}
@@ -92,7 +93,10 @@ def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_clu
 
     own = {"StringEquals": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "c0-dev"}}
     # Only what this cluster's controller tagged can be changed or deleted, never a peer's.
-    for action in ("elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup", "ec2:DeleteSecurityGroup"):
+    for action in (
+        "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup", "ec2:DeleteSecurityGroup",
+        "elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener",
+    ):
         assert conditions_of(action) == [own], action
     assert conditions_of("elasticloadbalancing:CreateLoadBalancer") == [{"StringEquals": {"aws:RequestTag/elbv2.k8s.aws/cluster": "c0-dev"}}]
     vpc_arn = run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").outputs["arn"]
@@ -100,3 +104,28 @@ def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_clu
     assert all(not a.endswith(":*") for st in policy["Statement"] for a in st["Action"])
     other = run.one("aws:iam/policy:Policy", "c1-lb-controller-policy").inputs["policy"]
     assert "c0-dev" not in other and "c1-dev" in other
+
+
+def test_controller_makes_no_shield_or_waf_calls(mesh_run):
+    releases = [r for r in mesh_run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "aws-load-balancer-controller"]
+    assert len(releases) == len(mesh_run.of_type("eks:index:Cluster"))
+    for release in releases:
+        values = release.inputs["values"]
+        # Booleans: the chart passes the flags only `if kindIs "bool"` (v3.5.0 templates/deployment.yaml).
+        assert values["enableShield"] is False and values["enableWaf"] is False and values["enableWafv2"] is False
+
+
+def test_the_stacks_tags_reach_what_the_controller_creates():
+    # The AWS provider's default tags reach only what Pulumi creates; the NLBs, target groups,
+    # listeners and security groups come from the controller, which adds its `--default-tags`.
+    run = cached_run({**mesh_config(2), "aws:defaultTags": {"tags": {"team": "platform", "costCenter": 1234}}})
+    assert run.error is None, run.error
+    for c in ("c0", "c1"):
+        release = run.one(RELEASE, f"{c}-lb-controller-release")
+        provider = run.one("pulumi:providers:aws", f"aws-{'us-east-1' if c == 'c0' else 'us-west-2'}")
+        assert release.inputs["values"]["defaultTags"] == json.loads(provider.inputs["defaultTags"])["tags"]
+        assert release.inputs["values"]["defaultTags"] == {"team": "platform", "costCenter": "1234", "istio-eks-mesh/mesh": "mesh1", "istio-eks-mesh/stack": "dev"}
+    # Tags added to a deployed stack: the providers and the controllers' releases update in place.
+    impact = change_impact(cached_run(mesh_config(2)), run)
+    assert of_kind(impact, REPLACED) == set()
+    assert {(RELEASE, "c0-lb-controller-release"), (RELEASE, "c1-lb-controller-release")} <= of_kind(impact, UPDATED)

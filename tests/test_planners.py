@@ -119,13 +119,12 @@ def test_tag_webhooks_partition_pods_so_no_pod_meets_two_of_one_tag():
 
 # Mutations the policy cannot scope by the cluster's tag, each for a stated reason: the ELB
 # service-linked role (scoped to that service); CreateSecurityGroup (as in the controller's published
-# policy; its tags at creation are scoped); listeners, which carry no ownership tag (NLB listeners
-# only, and their tags).
+# policy; its tags at creation are scoped); the tags of listeners and rules (unscoped in the published
+# policy too, docs/install/iam_policy.json@v3.5.0). Listener edits, unscoped there, are scoped here.
 UNSCOPED = {
     ("iam:CreateServiceLinkedRole",),
     ("ec2:CreateSecurityGroup",),
     ("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"),
-    ("elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"),
 }
 
 

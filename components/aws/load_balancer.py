@@ -18,7 +18,8 @@ Ingress extras (WAF, Shield, Cognito, ACM) are left out: this program creates no
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -113,9 +114,11 @@ def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
                     },
                 ),
                 allow(["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], f"{elb}:targetgroup/*/*", tagged_resource),
-                # Listeners of its NLBs change with the Service's ports. Listeners carry no ownership
-                # tag the policy could rely on, so these two stay unscoped, on NLB listeners only.
-                allow(["elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"], f"{elb}:listener/net/*/*/*"),
+                # Listeners of its NLBs change with the Service's ports. The controller tags every
+                # listener with the cluster tag (feature gate ListenerRulesTagging, on by default:
+                # pkg/config/feature_gates.go, pkg/deploy/elbv2/listener_manager.go@v3.5.0) and
+                # re-tags older ones before it modifies them.
+                allow(["elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"], f"{elb}:listener/net/*/*/*", tagged_resource),
             ],
         },
         indent=2,
@@ -156,6 +159,9 @@ class LoadBalancerControllerArgs:
     node_group: pulumi.Resource
     # An https Helm repository or an oci:// registry path holding the chart (`eksChartRepository`).
     chart_repository: str = versions.EKS_CHART_REPOSITORY
+    # The stack's tags, which the AWS provider's default tags cannot put on what the controller
+    # creates (NLBs, target groups, listeners, security groups): it adds them itself.
+    default_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class LoadBalancerController(pulumi.ComponentResource):
@@ -206,6 +212,8 @@ class LoadBalancerController(pulumi.ComponentResource):
                 "enableShield": False,
                 "enableWaf": False,
                 "enableWafv2": False,
+                # `--default-tags`, which the chart writes only when the map is non-empty.
+                "defaultTags": dict(args.default_tags),
             },
             # The role must carry its policy before the controller first calls AWS. The release
             # name is fixed: a replacement uninstalls the old release first.

@@ -56,6 +56,31 @@ class AwsSettings:
         return args
 
 
+# Tags the load balancer controller keeps for itself and refuses in `--default-tags`
+# (pkg/config/controller_config.go, trackingTagKeys@v3.5.0).
+CONTROLLER_TAG_KEYS = frozenset({
+    "elbv2.k8s.aws/cluster", "elbv2.k8s.aws/resource", "ingress.k8s.aws/stack", "ingress.k8s.aws/resource",
+    "service.k8s.aws/stack", "service.k8s.aws/resource", "gateway.k8s.aws.nlb/resource", "gateway.k8s.aws.alb/resource",
+    "gateway.k8s.aws.nlb/stack", "gateway.k8s.aws.alb/stack",
+})
+
+
+def _check_tags(tags: Mapping[Any, Any], problems: Problems) -> None:
+    """The stack's tags go on every AWS resource, and through the controller's comma-separated
+    `--default-tags` on its load balancers (whose tags allow no comma either)."""
+    for key, value in tags.items():
+        path = f"aws:defaultTags.tags.{key}"
+        if not isinstance(key, str) or not key.strip():
+            problems.add("aws:defaultTags.tags", f"tag keys must be non-empty strings, got {given(key)}")
+        elif key in CONTROLLER_TAG_KEYS or key.startswith("aws:"):
+            problems.add(path, "is a tag AWS or the load balancer controller sets itself; use another key")
+        elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            # A number is taken as written (`1234`); `true` or a list would reach AWS as Python spells them.
+            problems.add(path, f"must be a string (quote it), got {given(value)}")
+        elif "," in key or "," in str(value):
+            problems.add(path, "contains a comma, which load balancer tags do not allow; remove it")
+
+
 def parse_aws_settings(values: Mapping[str, Any]) -> AwsSettings:
     """`values`: the stack's `aws:` config, key without namespace -> decoded JSON value."""
     problems = Problems()
@@ -88,6 +113,7 @@ def parse_aws_settings(values: Mapping[str, Any]) -> AwsSettings:
     if not isinstance(tags, dict):
         problems.add("aws:defaultTags", 'must be {"tags": {"key": "value"}}')
         tags = {}
+    _check_tags(tags, problems)
     if problems.items:
         # The AWS provider's keys, not the project's: ConfigError would prefix them with the project.
         lines = "\n".join(f"  - {path}: {message}" for path, message in problems.items)
