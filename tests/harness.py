@@ -113,6 +113,8 @@ class Registered:
     # URNs this resource was known by before (its aliases), as the engine would compute them.
     alias_urns: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    # Pulumi's `protect`: the engine refuses to replace or delete it.
+    protect: bool = False
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -203,6 +205,7 @@ class CapturingMonitor(mocks.MockMonitor):
             ignore_changes=list(request.ignoreChanges),
             alias_urns=self._alias_urns(request) + self._transformed_alias_urns(request, urn),
             delete_before_replace=request.deleteBeforeReplace,
+            protect=request.protect,
         )
         if urn in self.registered:
             raise AssertionError(f"two resources share the URN {urn}")

@@ -7,6 +7,10 @@ would: resources are matched by URN (or an alias of the old URN), inputs listed 
 update it in place (`REPLACED_ON`, from the providers' schemas and docs). A replacement also
 changes the outputs (IDs, ARNs, certificates) of the new resource, which the mocks cannot show:
 every input that depends on a replaced resource counts as changed.
+
+Some changes never complete, and show as `refused`: a replacement or deletion of a resource that
+is `protect`ed (the engine stops at preview), an update AWS rejects (`REFUSED_UPDATES`), and a
+create-first replacement whose new resource collides with the old one (`CREATE_FIRST_CONFLICTS`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,12 @@ from tests.harness import Registered, Run
 
 # Inputs whose change replaces the resource ("ForceNew" / "requires replacement" in the providers'
 # schemas), for every type this program registers. A path is top-level or dotted ("metadata.name").
-# pulumi-aws 7.x:
+# pulumi-aws 7.x wraps terraform-provider-aws 6.x; each row is the type's `ForceNew` attributes in
+# its internal/service/<service>/<resource>.go (ec2: vpc.go, vpc_subnet.go, vpc_route_table.go,
+# vpc_route.go, vpc_route_table_association.go, ec2_eip.go, vpc_nat_gateway.go,
+# vpc_security_group.go, vpc_peering_connection*.go, vpc_security_group_ingress_rule.go;
+# iam: role.go, policy.go, role_policy_attachment.go; eks: addon.go, access_entry.go,
+# access_policy_association.go):
 AWS = {
     "aws:ec2/vpc:Vpc": {"cidrBlock", "instanceTenancy", "ipv4IpamPoolId"},
     "aws:ec2/subnet:Subnet": {"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"},
@@ -39,10 +48,12 @@ AWS = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {"clusterName", "principalArn", "policyArn", "accessScope"},
 }
 # pulumi-eks 4.x components, by the inputs that reach a replace-forcing input of what they create
-# (aws.eks.Cluster: name, role, subnets; aws.eks.NodeGroup: subnets, role, instance types,
-# capacity type, AMI type, disk size, name).
+# (nodejs/eks/cluster.ts, nodes/nodegroup.ts): aws.eks.Cluster's name, role ARN and IP family
+# (eks/cluster.go; its `vpc_config.subnet_ids` and `security_group_ids` update in place since
+# terraform-provider-aws 5.25.0, CHANGELOG); aws.eks.NodeGroup's subnets, role, instance types,
+# capacity type, AMI type, disk size and name (eks/node_group.go).
 EKS = {
-    "eks:index:Cluster": {"name", "vpcId", "publicSubnetIds", "privateSubnetIds", "subnetIds", "serviceRole", "ipFamily"},
+    "eks:index:Cluster": {"name", "serviceRole", "ipFamily"},
     "eks:index:ManagedNodeGroup": {
         "cluster",
         "clusterName",
@@ -86,8 +97,15 @@ TLS = {
     },
 }
 REPLACED_ON: dict[str, set[str]] = {**AWS, **EKS, **KUBERNETES, **TLS}
+# In-place updates the AWS API refuses. An EKS cluster stays in the VPC it was created in: pulumi-eks
+# makes its security group in `vpcId`, and UpdateClusterConfig takes subnets and groups of the
+# cluster's own VPC only (aws.amazon.com/blogs/containers/enhanced-vpc-flexibility-modify-subnets-and-security-groups-in-amazon-eks/).
+REFUSED_UPDATES = {"eks:index:Cluster": {"vpcId"}}
+# Create-first replacements whose new resource takes what the old one still holds: a subnet's CIDR
+# is unique in its VPC (EC2 CreateSubnet: InvalidSubnet.Conflict).
+CREATE_FIRST_CONFLICTS = {"aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock")}
 
-UNCHANGED, UPDATED, REPLACED, CREATED, DELETED = "unchanged", "updated", "replaced", "created", "deleted"
+UNCHANGED, UPDATED, REPLACED, CREATED, DELETED, REFUSED = "unchanged", "updated", "replaced", "created", "deleted", "refused"
 
 
 def _get(inputs: dict[str, Any], path: str) -> Any:
@@ -152,6 +170,16 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 changed[urn] |= moved
                 result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
                 grew = True
+    for urn, what in list(result.items()):
+        if what in (REPLACED, DELETED) and urn in old and old[urn].protect:
+            result[urn] = REFUSED
+        elif what == UPDATED and changed[urn] & REFUSED_UPDATES.get(new[urn].type, set()):
+            result[urn] = REFUSED
+        elif what == REPLACED and not new[urn].delete_before_replace and new[urn].type in CREATE_FIRST_CONFLICTS:
+            previous = old.get(urn) or old[next(a for a in new[urn].alias_urns if a in old)]
+            unique = CREATE_FIRST_CONFLICTS[new[urn].type]
+            if all(_get(previous.inputs, p) == _get(new[urn].inputs, p) for p in unique) and not changed[urn] & {unique[0]}:
+                result[urn] = REFUSED
     key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
     return {key[urn]: what for urn, what in result.items()}
 

@@ -99,6 +99,9 @@ def test_production_shaped_stacks_are_locked_down_with_marked_placeholders(name)
     clusters = {c.inputs["name"] for c in run.of_type("eks:index:Cluster")}
     assert {(a, c) for a in admins for c in clusters} <= entries
     assert not [w for w in run.warnings if "0.0.0.0/0" in w]
+    # Production keeps its networks and clusters from being replaced or deleted by mistake.
+    protected = {r.type for r in run.resources if r.protect}
+    assert (name == "prod") == (protected == {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "eks:index:Cluster", "eks:index:ManagedNodeGroup"})
 
 
 def physical_names(run: Run) -> dict[str, set[str]]:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.harness import Registered, Run, cached_run, resolve, run_program
 from tests.helpers import MIXED, OPERATOR_CIDR, PRIMARY_REMOTE, mesh_config
-from tests.impact import change_impact
+from tests.impact import change_impact, of_kind
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -208,6 +208,47 @@ def test_no_change_replaces_the_network_or_cluster_of_an_existing_cluster(change
         if type_ in INFRASTRUCTURE and name.split("-")[0] in kept:
             assert what in ("unchanged", "updated"), f"{change}: {name} is {what}"
     assert {name for (_, name), what in impact.items() if what == "replaced"} == replaced
+
+
+def _with_first(config: dict, **fields) -> dict:
+    return {**config, "clusters": [{**config["clusters"][0], **fields}, *config["clusters"][1:]]}
+
+
+PINNED = _with_first(TWO, vpcCidr="10.10.0.0/16")
+
+
+@pytest.mark.parametrize(
+    "change, after",
+    [
+        # A new VPC, then an EKS update AWS refuses (a cluster cannot move to another VPC): both VPCs stay.
+        ("vpcCidr", _with_first(PINNED, vpcCidr="10.11.0.0/16")),
+        # The mock's default zones are a, b and d (use1-az3 is refused by EKS): d becomes e, so the
+        # third subnets are replaced create-first with the same CIDRs, which EC2 refuses.
+        ("availabilityZones", _with_first(PINNED, availabilityZones=["us-east-1a", "us-east-1b", "us-east-1e"])),
+    ],
+)
+def test_network_changes_of_a_deployed_cluster_never_complete_and_protect_stops_them_at_preview(change, after):
+    impact = change_impact(cached_run(PINNED), cached_run(after))
+    refused = {name for (_, name), what in impact.items() if what == "refused"}
+    if change == "vpcCidr":
+        assert refused == {"c0-eks"} and ("aws:ec2/vpc:Vpc", "c0-network-vpc") in of_kind(impact, "replaced")
+    else:
+        assert refused == {"c0-network-public-2", "c0-network-private-2"}
+    # With protect, the preview stops before anything is created: every replacement is refused.
+    protected = change_impact(cached_run({**PINNED, "protect": True}), cached_run({**after, "protect": True}))
+    assert {name for (t, name), what in protected.items() if what == "replaced" and t in INFRASTRUCTURE} == set()
+    assert {name for (_, name), what in protected.items() if what == "refused"} >= refused - {"c0-eks"}
+
+
+def test_protect_covers_the_network_and_cluster_and_a_cluster_can_opt_out():
+    run = cached_run({**TWO, "protect": True, "clusters": [TWO["clusters"][0], {**TWO["clusters"][1], "protect": False}]})
+    assert run.error is None, run.error
+    protected = {r.name for r in run.resources if r.protect}
+    assert protected == {"c0-network-vpc", "c0-eks", "c0-nodes", *(f"c0-network-{k}-{i}" for k in ("public", "private") for i in range(3))}
+    assert not any(r.protect for r in cached_run(TWO).resources)
+    for bad in ("yes", 1, [True]):
+        assert "istio-eks-mesh:protect: must be true or false" in str(cached_run({**TWO, "protect": bad}).error)
+        assert "clusters[0].protect: must be true or false" in str(cached_run(_with_first(TWO, protect=bad)).error)
 
 
 def test_what_each_change_does():

@@ -121,7 +121,7 @@ class EksCluster(pulumi.ComponentResource):
             # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
             # the nodes on destroy). The whole control plane component too: its vpc-cni and
             # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, *attachments, *network]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, *attachments, *network], protect=spec.eks.protect or None),
         )
 
         eks_cluster = control_plane.eks_cluster
@@ -186,7 +186,8 @@ class EksCluster(pulumi.ComponentResource):
             node_associate_public_ip_address=False,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
             **cluster_addon_options(spec.eks.addon_versions),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Inherited by what pulumi-eks creates inside: the aws.eks.Cluster, its role and groups.
+            opts=pulumi.ResourceOptions(parent=self, protect=spec.eks.protect or None),
         )
 
     def _admin_access(self, name: str, cluster_name: pulumi.Output[str], admins: tuple[str, ...]) -> list[pulumi.Resource]:

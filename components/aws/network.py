@@ -72,7 +72,7 @@ class Vpc(pulumi.ComponentResource):
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags=self._tags("vpc"),
-            opts=self._child(),
+            opts=self._child(protect=spec.eks.protect),
         )
         public, private = self._subnets(vpc.id, self._zones())
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags("igw"), opts=self._child())
@@ -118,8 +118,8 @@ class Vpc(pulumi.ComponentResource):
             }
         )
 
-    def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+    def _child(self, depends_on: list[pulumi.Resource] | None = None, protect: bool = False) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on, protect=protect or None)
 
     def _tags(self, role: str, **extra: str) -> dict[str, str]:
         return {"Name": f"{self._spec.eks_name}-{role}", **extra}
@@ -153,7 +153,7 @@ class Vpc(pulumi.ComponentResource):
                     # NLBs bring their own.
                     map_public_ip_on_launch=False,
                     tags=self._tags(f"public-{i}", **cluster_tag, **{"kubernetes.io/role/elb": "1"}),
-                    opts=self._child(),
+                    opts=self._child(protect=spec.eks.protect),
                 )
             )
             private.append(
@@ -163,7 +163,7 @@ class Vpc(pulumi.ComponentResource):
                     cidr_block=private_cidrs[i],
                     availability_zone=zone,
                     tags=self._tags(f"private-{i}", **cluster_tag, **{"kubernetes.io/role/internal-elb": "1"}),
-                    opts=self._child(),
+                    opts=self._child(protect=spec.eks.protect),
                 )
             )
         return public, private

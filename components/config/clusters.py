@@ -120,7 +120,7 @@ def _free_range_near(cidr: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Netw
     return None
 
 
-def parse_clusters(items: list, default_region: str | None, stack: str, problems: Problems) -> list[ClusterSpec]:
+def parse_clusters(items: list, default_region: str | None, stack: str, problems: Problems, protect: bool = False) -> list[ClusterSpec]:
     if len(items) > MAX_CLUSTERS:
         problems.add("clusters", f"lists {len(items)} clusters; a mesh holds at most 39 (see the README's Mesh size)")
         return []
@@ -129,7 +129,7 @@ def parse_clusters(items: list, default_region: str | None, stack: str, problems
     parsed = [
         entry
         for i, item in enumerate(items)
-        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems)) is not None
+        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect)) is not None
     ]
     _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
     _check_topology(items, parsed, problems)
@@ -174,7 +174,7 @@ def _check_region(region: Any, path: str, problems: Problems) -> bool:
     return True
 
 
-def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, problems: Problems) -> dict[str, Any] | None:
+def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, problems: Problems, protect: bool) -> dict[str, Any] | None:
     """One entry of `clusters`, checked field by field; the checks between clusters come later.
     `default_region` is `aws:region`, "" if that was refused already, None if unset."""
     path = f"clusters[{i}]"
@@ -199,7 +199,7 @@ def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, pro
         role=parse_choice(item, "role", "primary", ROLES, path, problems),
         primary=item.get("primary"),
         east_west_static_ips=item.get("eastWestStaticIps"),
-        eks=parse_eks.parse_cluster_eks(item, path, problems),
+        eks=parse_eks.parse_cluster_eks(item, path, problems, protect),
     )
 
 

@@ -11,12 +11,12 @@ import datetime
 import re
 from typing import Any, Mapping, Sequence
 
-from components.config.validate import Problems, expect, shown, unknown_fields
+from components.config.validate import Problems, expect, given, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 
-CLUSTER_FIELDS = ("supportType", "addonVersions")
-TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn")
+CLUSTER_FIELDS = ("supportType", "addonVersions", "protect")
+TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn", "protect")
 # What `aws eks describe-addon-versions` lists, e.g. v1.20.4-eksbuild.2.
 _ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+")
 # IAM role or user ARN; paths allowed (EKS access entries take them), names as IAM allows.
@@ -35,8 +35,17 @@ def region_partition(region: str) -> str:
     return "aws"
 
 
-def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems) -> EksOptions:
-    """`clusters[i].supportType` and `clusters[i].addonVersions`."""
+def parse_protect(value: Any, path: str, default: bool, problems: Problems) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        problems.add(path, f"must be true or false, got {given(value)}")
+        return default
+    return value
+
+
+def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems, protect: bool = False) -> EksOptions:
+    """`clusters[i].supportType`, `.addonVersions` and `.protect` (defaulting to the mesh's `protect`)."""
     defaults = EksOptions()
     support_type = item.get("supportType", defaults.support_type)
     if support_type not in versions.SUPPORT_TYPES:
@@ -62,7 +71,9 @@ def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems) ->
                     f"{shown(value)} is not an EKS add-on version such as \"v1.12.1-eksbuild.2\" (see `aws eks"
                     f" describe-addon-versions --addon-name {addon}`); remove it to follow EKS's recommendation",
                 )
-    return EksOptions(support_type=support_type, addon_versions=pins)
+    return EksOptions(
+        support_type=support_type, addon_versions=pins, protect=parse_protect(item.get("protect"), f"{path}.protect", protect, problems)
+    )
 
 
 def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], problems: Problems) -> ClusterAccess:

@@ -80,7 +80,8 @@ def parse_mesh_spec(
     if clusters_raw is None or clusters_raw == []:
         problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
-        clusters = parse_clusters(clusters_raw, default_region, stack, problems)
+        protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
+        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect)
 
     east_west = None
     if raw.get("eastWestAllowedCidrs") is not None:

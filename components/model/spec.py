@@ -43,7 +43,7 @@ class NodeGroupSpec:
 
 @dataclass(frozen=True)
 class EksOptions:
-    """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`)."""
+    """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`, `protect`)."""
 
     # STANDARD: EKS upgrades the cluster at the end of standard support; EXTENDED: it stays, at the
     # extended-support price.
@@ -51,6 +51,9 @@ class EksOptions:
     # Pinned EKS add-on versions by add-on name; an add-on not listed follows the version EKS
     # recommends for the cluster's Kubernetes version.
     addon_versions: Mapping[str, str] = field(default_factory=dict)
+    # Pulumi's `protect` on the cluster's VPC, subnets, EKS cluster and node group: a change that
+    # would replace or delete them stops at preview.
+    protect: bool = False
 
 
 @dataclass(frozen=True)
