@@ -325,6 +325,17 @@ BAD_CONFIGS = [
     ({**one_cluster(), "apiAccessCidrs": ["100.64.0.0/10"]}, "apiAccessCidrs[0]", "carrier-grade NAT"),
     ({**one_cluster(), "apiAccessCidrs": ["224.0.0.1/32"]}, "apiAccessCidrs[0]", "multicast"),
     ({**one_cluster(), "apiAccessCidrs": ["169.254.169.254/32"]}, "apiAccessCidrs[0]", "link-local"),
+    # ASCII where AWS, EKS and Helm are: other scripts' digits and letters, and real bounds.
+    ({**one_cluster(), "istioVersion": "1.3\u0661.0"}, "istioVersion", "MAJOR.MINOR.PATCH"),
+    ({**one_cluster(), "istioRevisions": ["1.30.5", "1.3\u0661.0"]}, "istioRevisions[1]", ""),
+    ({**one_cluster(), "clusterAdmins": ["arn:aws:iam::\u0661\u0661\u0661\u0661\u0662\u0662\u0662\u0662\u0663\u0663\u0663\u0663:role/x"]}, "clusterAdmins[0]", "12-digit"),
+    ({**one_cluster(), "clusterAdmins": ["arn:aws:iam::111122223333:role/pl\u0430tform"]}, "clusterAdmins[0]", "not an IAM role or user ARN"),
+    (one_cluster(nodeGroup={"instanceTypes": ["m6i.\uff12xlarge"]}), "clusters[0].nodeGroup.instanceTypes[0]", "EC2 instance type"),
+    (one_cluster(nodeGroup={"instanceTypes": [f"m6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)] + [f"c6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)] + [f"r6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)]}), "clusters[0].nodeGroup.instanceTypes", "at most 20"),
+    (one_cluster(addonVersions={"coredns": "v1.\u0661\u0662.1-eksbuild.1"}), "clusters[0].addonVersions.coredns", "EKS add-on version"),
+    (one_cluster(addonVersions={"coredns": "v1.12.1-eksbuild." + "9" * 10000}), "clusters[0].addonVersions.coredns", "EKS add-on version"),
+    (one_cluster(vpcCidr="\u0661\u0660.0.0.0/16"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
+    ({**one_cluster(), "apiAccessCidrs": ["203.0.113.\u0661/32"]}, "apiAccessCidrs[0]", "not an IPv4 CIDR"),
     # Node groups that can run Istio, within EKS's limits, of one architecture.
     (one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 3}), "clusters[0].nodeGroup.desiredSize", "no cluster autoscaler"),
     (one_cluster(nodeGroup={"desiredSize": 2, "maxSize": 100000}), "clusters[0].nodeGroup.maxSize", "at most 450"),

@@ -17,11 +17,12 @@ from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 
 CLUSTER_FIELDS = ("supportType", "addonVersions", "protect")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn", "protect")
-# What `aws eks describe-addon-versions` lists, e.g. v1.20.4-eksbuild.2.
-_ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+")
+# What `aws eks describe-addon-versions` lists, e.g. v1.20.4-eksbuild.2. Every pattern here is ASCII
+# (re.ASCII: `\d` and `\w` would match other scripts' digits and letters, which AWS refuses later).
+_ADDON_VERSION = re.compile(r"v\d{1,3}\.\d{1,3}\.\d{1,4}-eksbuild\.\d{1,4}", re.ASCII)
 # IAM role or user ARN; paths allowed (EKS access entries take them), names as IAM allows.
 _PRINCIPAL = re.compile(
-    r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})"
+    r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})", re.ASCII
 )
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 _EXAMPLE_ARN = "arn:aws:iam::111122223333:role/platform-admins"
@@ -112,7 +113,7 @@ def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: 
     if match["partition"] not in PARTITIONS:
         problems.add(path, f"partition {shown(match['partition'])} is not one of {', '.join(PARTITIONS)}")
         return False
-    if not re.fullmatch(r"\d{12}", match["account"]):
+    if not re.fullmatch(r"[0-9]{12}", match["account"]):
         problems.add(path, f"account {shown(match['account'])} is not a 12-digit AWS account ID")
         return False
     others = {p: name for p, name in partitions.items() if p != match["partition"]}

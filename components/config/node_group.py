@@ -12,11 +12,13 @@ from components.model.spec import NodeGroupSpec
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 # <family>.<size>: m6i.large, c7gn.16xlarge, m7i-flex.xlarge, u7i-12tb.224xlarge, m5.metal.
-_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|\d{0,3}xlarge|metal(-\d{1,3}xl)?)")
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|\d{0,3}xlarge|metal(-\d{1,3}xl)?)", re.ASCII)
 # istiod's chart requests 2 GiB of memory (pilot.resources); these sizes have 2 GiB or less.
 _TOO_SMALL = ("nano", "micro", "small")
 # Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
-_ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*")
+_ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*", re.ASCII)
+# EKS CreateNodegroup takes 0-20 `instanceTypes` (EKS API reference, CreateNodegroup).
+MAX_INSTANCE_TYPES = 20
 # EKS: at most this many nodes in a managed node group.
 MAX_NODES = 450
 
@@ -51,6 +53,9 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
         return None
     if not raw:
         problems.add(path, 'is empty; list at least one EC2 instance type, e.g. ["m6i.large"]')
+    if len(raw) > MAX_INSTANCE_TYPES:
+        problems.add(path, f"lists {len(raw)} instance types; an EKS managed node group takes at most {MAX_INSTANCE_TYPES}")
+        return None
     valid = [
         item for i, item in enumerate(raw)
         if expect_name(item, _INSTANCE_TYPE, 52, f"{path}[{i}]", problems, "an EC2 instance type", '"m6i.large"')

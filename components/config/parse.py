@@ -35,7 +35,7 @@ from components.model.revisions import revision_name
 from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec, MeshTopology, plan_topology
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
-_ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})")
+_ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})", re.ASCII)
 TOP_LEVEL_KEYS = (
     "meshId",
     "istioVersion",

@@ -13,7 +13,7 @@ from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan,
 
 MAX_REVISIONS = 2
 # As `istioVersion`: released versions only, no leading zeros, bounded (Helm would not find "1.030.3").
-_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})")
+_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})", re.ASCII)
 # A tag is a label value (`istio.io/rev=<tag>`) and part of an object name.
 _TAG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 

@@ -117,7 +117,7 @@ def unknown_fields(obj: Mapping[str, Any], known: tuple[str, ...], path: str, pr
 
 
 # Dotted quad with an optional prefix length, written plainly (no spaces, newlines or /016).
-_CIDR_TEXT = re.compile(r"\d{1,3}(\.\d{1,3}){3}(/(0|[1-9]\d?))?")
+_CIDR_TEXT = re.compile(r"\d{1,3}(\.\d{1,3}){3}(/(0|[1-9]\d?))?", re.ASCII)
 
 
 def parse_cidr(value: Any, path: str, problems: Problems, example: str = "10.0.0.0/16") -> ipaddress.IPv4Network | None:
