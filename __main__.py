@@ -7,7 +7,7 @@ from components.mesh import IstioMesh, IstioMeshArgs
 
 # Validation runs before any resource exists: a bad config creates nothing.
 spec = load_mesh_spec()
-mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws=load_aws_settings()))
+mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws=load_aws_settings(spec)))
 
 pulumi.export("clusters", mesh.cluster_outputs)
 # Every root the clusters trust (one, or two during a rotation), and the one that signs.

@@ -350,12 +350,30 @@ def test_bad_assume_roles_fail_before_anything_is_created():
 
 
 def test_aws_settings_parse_the_providers_forms():
-    legacy = parse_aws_settings({"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "x"}})
-    assert legacy.assume_roles == ({"role_arn": "arn:aws:iam::111122223333:role/old", "external_id": "x"},)
+    legacy = parse_aws_settings({"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "mesh-ci"}})
+    assert legacy.assume_roles == ({"role_arn": "arn:aws:iam::111122223333:role/old", "external_id": "mesh-ci"},)
     assert legacy.assumed_role_arn == "arn:aws:iam::111122223333:role/old"
-    chain = parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws:iam::1:role/a"}, {"roleArn": "arn:aws:iam::2:role/b"}]})
-    assert chain.assumed_role_arn == "arn:aws:iam::2:role/b"
-    assert parse_aws_settings({}) == parse_aws_settings({"profile": ""}) == AwsSettings()
+    chain = parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/a"}, {"roleArn": "arn:aws:iam::444455556666:role/b"}]})
+    assert chain.assumed_role_arn == "arn:aws:iam::444455556666:role/b"
+    assert parse_aws_settings({}) == AwsSettings()
+    # Every other setting of the AWS provider reaches every provider, typed as the provider wants it.
+    others = parse_aws_settings({"maxRetries": 5, "endpoints": [{"sts": "https://sts.example.com"}], "ignoreTags": {"keyPrefixes": ["kubernetes.io/"]}})
+    args = others.provider_args()
+    assert args["max_retries"] == 5 and args["ignore_tags"].key_prefixes == ["kubernetes.io/"]
+    assert [e.sts for e in args["endpoints"]] == ["https://sts.example.com"]
+
+
+def test_role_arns_must_be_in_the_clusters_partition():
+    with pytest.raises(pulumi.RunError) as caught:
+        parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws-cn:iam::111122223333:role/x"}]}, regions=["us-east-1"])
+    assert "aws:assumeRoles[0].roleArn: is in partition aws-cn, but the clusters are in aws" in str(caught.value)
+    assert parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws-cn:iam::111122223333:role/x"}]}, regions=["cn-north-1"]).assume_roles
+
+
+def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():
+    run = cached_run({**mesh_config(2), "aws:profle": "team"})
+    assert "aws:profle: is not a setting of the AWS provider; did you mean aws:profile?" in str(run.error)
+    assert run.resources == []
 
 
 @pytest.mark.parametrize(
@@ -367,6 +385,28 @@ def test_aws_settings_parse_the_providers_forms():
         ({"sharedConfigFiles": [1]}, "aws:sharedConfigFiles"),
         ({"defaultTags": {"tags": ["team"]}}, "aws:defaultTags"),
         ({"defaultTags": "team=platform"}, "aws:defaultTags"),
+        # Keys the provider does not have, and credentials the kubeconfigs could not follow.
+        ({"profle": "team"}, "aws:profle"),
+        ({"defaultTag": {"tags": {"team": "x"}}}, "aws:defaultTag"),
+        ({"accessKey": "AKIAEXAMPLE"}, "aws:accessKey"),
+        ({"assumeRoleWithWebIdentity": {"roleArn": "arn:aws:iam::111122223333:role/x"}}, "aws:assumeRoleWithWebIdentity"),
+        # Profiles as the kubeconfigs pass them.
+        ({"profile": "deploy\n"}, "aws:profile"),
+        ({"profile": ""}, "aws:profile"),
+        ({"profile": ["a", "b"]}, "aws:profile"),
+        # Roles: ARNs of roles in the clusters' partition, durations as strings, one form.
+        ({"assumeRoles": [{"roleArn": "deployer"}]}, "aws:assumeRoles[0].roleArn"),
+        ({"assumeRoles": [{"roleArn": "arn:aws:sts::111122223333:assumed-role/deployer/s"}]}, "aws:assumeRoles[0].roleArn"),
+        ({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x", "duration": 3600}]}, "aws:assumeRoles[0].duration"),
+        ({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x", "sessionName": "a b"}]}, "aws:assumeRoles[0].sessionName"),
+        ({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x"}], "assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/y"}}, "aws:assumeRole"),
+        ({"assumeRoles": []}, "aws:assumeRoles"),
+        # Typed settings.
+        ({"maxRetries": "5"}, "aws:maxRetries"),
+        ({"insecure": "yes"}, "aws:insecure"),
+        ({"endpoints": {"s3": "https://s3.example.com"}}, "aws:endpoints"),
+        ({"endpoints": [{"s4": "https://s3.example.com"}]}, "aws:endpoints"),
+        ({"stsRegion": "us-east-1\n"}, "aws:stsRegion"),
         ({"defaultTags": {"tags": {"team": ["mesh", "platform"]}}}, "aws:defaultTags.tags.team"),
         ({"defaultTags": {"tags": {"managed": True}}}, "aws:defaultTags.tags.managed"),
         ({"defaultTags": {"tags": {"owner": "mesh,platform"}}}, "aws:defaultTags.tags.owner"),

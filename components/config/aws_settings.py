@@ -1,34 +1,73 @@
 """The stack's `aws:` settings that the program's explicit AWS providers (one per region) and the
-kubeconfigs must honour, as the default provider would.
+kubeconfigs must honour, as the default provider would; each checked like the program's own keys.
 
-Honoured: `aws:profile`, `aws:assumeRoles` (and `aws:assumeRole`, its pulumi-aws 6 form),
-`aws:allowedAccountIds`, `aws:forbiddenAccountIds`, `aws:sharedConfigFiles`,
-`aws:sharedCredentialsFiles`, and `aws:defaultTags` (merged under the mesh's own tags). The region
-of each provider is its clusters' `region`; `aws:region` only defaults that. Credentials from the
-environment (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`, ...) the providers read themselves.
+Honoured by every provider: `aws:profile`, `aws:assumeRoles` (or `aws:assumeRole`, its pulumi-aws 6
+form), `aws:defaultTags` (merged under the mesh's own tags, and passed to the load balancer
+controllers), and every other setting of the pinned AWS provider (its `Provider` arguments:
+`allowedAccountIds`, `endpoints`, `ignoreTags`, `maxRetries`, ...). The region of each provider is
+its clusters' `region`; `aws:region` only defaults that. Refused, with the key named: keys the AWS
+provider does not have (typos), and credentials the kubeconfigs could not use as well (static keys,
+web identity), since the clusters would then be administered as someone else than they were created.
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config.validate import Problems, given
-
-# aws:assumeRoles entries: config (camelCase) -> pulumi_aws.ProviderAssumeRoleArgs (snake_case).
-_ASSUME_ROLE_FIELDS = (
-    "roleArn", "sessionName", "externalId", "duration", "policy", "policyArns", "sourceIdentity", "tags",
-    "transitiveTagKeys",
-)
-_LISTS = ("allowedAccountIds", "forbiddenAccountIds", "sharedConfigFiles", "sharedCredentialsFiles")
+from components.config.eks import region_partition
+from components.config.validate import Problems, given, shown
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _arguments(init: Any) -> dict[str, str]:
+    """camelCase config name -> annotation text, for each argument of a pulumi-aws constructor."""
+    skipped = {"self", "__self__", "resource_name", "opts", "__props__"}
+    return {_camel(n): str(p.annotation) for n, p in inspect.signature(init).parameters.items() if n not in skipped}
+
+
+# Every setting of the pinned AWS provider, as `aws:<key>` names it, with its type.
+PROVIDER_SETTINGS = _arguments(getattr(aws.Provider, "_internal_init", aws.Provider.__init__))
+# Handled on their own below; `region` is each cluster's.
+_OWN = {"region", "profile", "assumeRoles", "defaultTags"}
+# The kubeconfigs run `aws eks get-token` with the profile and the role only: with these the
+# providers would be someone the kubeconfigs are not.
+_NOT_FOR_KUBECONFIGS = {
+    "accessKey": "static credentials",
+    "secretKey": "static credentials",
+    "token": "static credentials",
+    "assumeRoleWithWebIdentity": "a web identity",
+}
+_OBJECTS = {"endpoints": aws.ProviderEndpointArgs, "ignoreTags": aws.ProviderIgnoreTagsArgs}
+_ASSUME_ROLE_FIELDS = _arguments(aws.ProviderAssumeRoleArgs.__init__)
+_ROLE_ARN = re.compile(r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}")
+# Go durations, as the provider parses them: "1h", "15m", "1h30m".
+_DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+")
+_SESSION_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{2,64}")
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
+# A profile name: printable ASCII without spaces (the kubeconfigs pass it as `--profile <name>`).
+_PROFILE = re.compile(r"[A-Za-z0-9+=,.@_:/-]{1,128}")
+# Tags the load balancer controller keeps for itself and refuses in `--default-tags`
+# (pkg/config/controller_config.go, trackingTagKeys@v3.5.0).
+CONTROLLER_TAG_KEYS = frozenset({
+    "elbv2.k8s.aws/cluster", "elbv2.k8s.aws/resource", "ingress.k8s.aws/stack", "ingress.k8s.aws/resource",
+    "service.k8s.aws/stack", "service.k8s.aws/resource", "gateway.k8s.aws.nlb/resource", "gateway.k8s.aws.alb/resource",
+    "gateway.k8s.aws.nlb/stack", "gateway.k8s.aws.alb/stack",
+})
 
 
 @dataclass(frozen=True)
@@ -36,8 +75,8 @@ class AwsSettings:
     profile: str | None = None
     # Each a dict of pulumi_aws.ProviderAssumeRoleArgs keywords, in chain order.
     assume_roles: tuple[Mapping[str, Any], ...] = ()
-    # allowed_account_ids, forbidden_account_ids, shared_config_files, shared_credentials_files.
-    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The other provider settings, by argument name (plain data; objects are made per provider).
+    others: Mapping[str, Any] = field(default_factory=dict)
     default_tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -52,17 +91,142 @@ class AwsSettings:
             # Input types, not dicts: the provider sends these as JSON, and a dict's snake_case keys
             # would reach it untranslated (and be ignored).
             args["assume_roles"] = [aws.ProviderAssumeRoleArgs(**r) for r in self.assume_roles]
-        args.update({key: list(values) for key, values in self.lists.items()})
+        for name, value in self.others.items():
+            kind = _OBJECTS.get(_camel(name))
+            if kind is aws.ProviderEndpointArgs:
+                value = [kind(**entry) for entry in value]
+            elif kind is not None:
+                value = kind(**value)
+            args[name] = list(value) if isinstance(value, tuple) else value
         return args
 
 
-# Tags the load balancer controller keeps for itself and refuses in `--default-tags`
-# (pkg/config/controller_config.go, trackingTagKeys@v3.5.0).
-CONTROLLER_TAG_KEYS = frozenset({
-    "elbv2.k8s.aws/cluster", "elbv2.k8s.aws/resource", "ingress.k8s.aws/stack", "ingress.k8s.aws/resource",
-    "service.k8s.aws/stack", "service.k8s.aws/resource", "gateway.k8s.aws.nlb/resource", "gateway.k8s.aws.alb/resource",
-    "gateway.k8s.aws.nlb/stack", "gateway.k8s.aws.alb/stack",
-})
+def parse_aws_settings(values: Mapping[str, Any], regions: Sequence[str] = ()) -> AwsSettings:
+    """`values`: the stack's `aws:` config, key without namespace -> decoded JSON value; `regions`:
+    the clusters' regions, whose partition every role ARN must be in."""
+    problems = Problems()
+    others: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _OWN or key == "assumeRole":
+            continue
+        if key in _NOT_FOR_KUBECONFIGS:
+            problems.add(
+                f"aws:{key}",
+                f"{_NOT_FOR_KUBECONFIGS[key]} would reach the AWS providers but not the kubeconfigs (`aws eks get-token`"
+                " with the profile and role); use aws:profile (a profile may hold these) and aws:assumeRoles",
+            )
+        elif key not in PROVIDER_SETTINGS:
+            near = difflib.get_close_matches(key, [*PROVIDER_SETTINGS, "assumeRole"], n=1)
+            problems.add(f"aws:{key}", "is not a setting of the AWS provider" + (f"; did you mean aws:{near[0]}?" if near else ""))
+        else:
+            checked = _check_setting(key, value, problems)
+            if checked is not None:
+                others[_snake(key)] = checked
+    if values.get("assumeRole") is not None and values.get("assumeRoles") is not None:
+        problems.add("aws:assumeRole", "is set next to aws:assumeRoles; keep one (aws:assumeRoles, a list, is the current form)")
+    roles = values.get("assumeRoles")
+    if roles is None and values.get("assumeRole") is not None:
+        roles = [values["assumeRole"]]
+    assume_roles = _parse_assume_roles(roles, {region_partition(r) for r in regions}, problems)
+    profile = values.get("profile")
+    if profile is not None and not (isinstance(profile, str) and _PROFILE.fullmatch(profile)):
+        problems.add("aws:profile", f"must be a profile name (letters, digits and +=,.@_:/-, no spaces or newlines), got {shown(profile)}")
+    raw_tags = values.get("defaultTags") or {}
+    tags = raw_tags.get("tags", {}) if isinstance(raw_tags, dict) else None
+    if not isinstance(tags, dict):
+        problems.add("aws:defaultTags", 'must be {"tags": {"key": "value"}}')
+        tags = {}
+    _check_tags(tags, problems)
+    if problems.items:
+        # The AWS provider's keys, not the project's: ConfigError would prefix them with the project.
+        lines = "\n".join(f"  - {path}: {message}" for path, message in problems.items)
+        raise pulumi.RunError(f"invalid AWS settings in the stack config; nothing was created:\n{lines}")
+    return AwsSettings(
+        profile=profile or None,
+        assume_roles=tuple(assume_roles),
+        others=others,
+        default_tags={str(k): str(v) for k, v in tags.items()},
+    )
+
+
+def _check_setting(key: str, value: Any, problems: Problems) -> Any:
+    """A provider setting of a plain type, a list of strings, or one of the provider's objects."""
+    kind = PROVIDER_SETTINGS[key]
+    path = f"aws:{key}"
+    if key in _OBJECTS:
+        return _check_object(key, value, problems)
+    if "typing.Sequence[typing.Union[str" in kind:
+        if isinstance(value, list) and all(isinstance(v, str) and v and v.isascii() for v in value):
+            return tuple(value)
+        problems.add(path, f"must be a list of strings, got {given(value)}")
+    elif kind.startswith("typing.Union[bool"):
+        if isinstance(value, bool):
+            return value
+        problems.add(path, f"must be true or false, got {given(value)}")
+    elif kind.startswith("typing.Union[int"):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000:
+            return value
+        problems.add(path, f"must be a whole number from 0 to 1000000, got {given(value)}")
+    elif kind.startswith("typing.Union[str"):
+        if isinstance(value, str) and value.strip() == value and value.isprintable() and value:
+            return value
+        problems.add(path, f"must be a string without surrounding spaces or newlines, got {shown(value)}")
+    else:
+        problems.add(path, "is an AWS provider setting this program does not pass on; remove it")
+    return None
+
+
+def _check_object(key: str, value: Any, problems: Problems) -> Any:
+    path = f"aws:{key}"
+    entries = value if key == "endpoints" else [value]
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        example = '[{"s3": "https://s3.example.com"}]' if key == "endpoints" else '{"keys": ["owner"], "keyPrefixes": ["kubernetes.io/"]}'
+        problems.add(path, f"must be like {example}, got {given(value)}")
+        return None
+    fields = _arguments(_OBJECTS[key].__init__)
+    converted = []
+    for entry in entries:
+        unknown = sorted(set(entry) - set(fields))
+        if unknown:
+            problems.add(path, f"unknown field(s) {', '.join(map(shown, unknown[:5]))}{' and more' if len(unknown) > 5 else ''}")
+            return None
+        if not all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v)) for v in entry.values()):
+            problems.add(path, "takes strings (or, for ignoreTags, lists of strings) only")
+            return None
+        converted.append({_snake(k): v for k, v in entry.items()})
+    return converted if key == "endpoints" else converted[0]
+
+
+def _parse_assume_roles(roles: Any, partitions: set[str], problems: Problems) -> list[dict[str, Any]]:
+    if roles is None:
+        return []
+    if not isinstance(roles, list) or not roles:
+        problems.add("aws:assumeRoles", f'must be a list of roles, e.g. [{{"roleArn": "arn:aws:iam::111122223333:role/deployer"}}], got {given(roles)}')
+        return []
+    parsed = []
+    for i, role in enumerate(roles):
+        path = f"aws:assumeRoles[{i}]"
+        if not isinstance(role, dict) or not isinstance(role.get("roleArn"), str):
+            problems.add(path, 'must be an object with a roleArn, e.g. {"roleArn": "arn:aws:iam::111122223333:role/deployer"}')
+            continue
+        unknown = sorted(set(role) - set(_ASSUME_ROLE_FIELDS))
+        if unknown:
+            problems.add(path, f"unknown field(s) {', '.join(map(shown, unknown[:5]))}; known: {', '.join(_ASSUME_ROLE_FIELDS)}")
+        arn = _ROLE_ARN.fullmatch(role["roleArn"])
+        if arn is None:
+            problems.add(f"{path}.roleArn", f"{shown(role['roleArn'])} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>; not a session)")
+        elif partitions - {arn["partition"]}:
+            problems.add(f"{path}.roleArn", f"is in partition {arn['partition']}, but the clusters are in {', '.join(sorted(partitions))}")
+        for name, pattern, example in (("duration", _DURATION, "1h"), ("sessionName", _SESSION_NAME, "pulumi"), ("externalId", _EXTERNAL_ID, "mesh-ci")):
+            if name in role and not (isinstance(role[name], str) and pattern.fullmatch(role[name])):
+                problems.add(f"{path}.{name}", f"must be a string like {example!r}, got {shown(role[name])}")
+        for name in ("policyArns", "transitiveTagKeys"):
+            if name in role and not (isinstance(role[name], list) and all(isinstance(v, str) and v for v in role[name])):
+                problems.add(f"{path}.{name}", f"must be a list of strings, got {given(role[name])}")
+        if "tags" in role and not (isinstance(role["tags"], dict) and all(isinstance(v, str) for v in role["tags"].values())):
+            problems.add(f"{path}.tags", f"must be an object of strings, got {given(role['tags'])}")
+        parsed.append({_snake(k): v for k, v in role.items() if k in _ASSUME_ROLE_FIELDS})
+    return parsed
 
 
 def _check_tags(tags: Mapping[Any, Any], problems: Problems) -> None:
@@ -79,49 +243,3 @@ def _check_tags(tags: Mapping[Any, Any], problems: Problems) -> None:
             problems.add(path, f"must be a string (quote it), got {given(value)}")
         elif "," in key or "," in str(value):
             problems.add(path, "contains a comma, which load balancer tags do not allow; remove it")
-
-
-def parse_aws_settings(values: Mapping[str, Any]) -> AwsSettings:
-    """`values`: the stack's `aws:` config, key without namespace -> decoded JSON value."""
-    problems = Problems()
-    roles = values.get("assumeRoles")
-    if roles is None and values.get("assumeRole") is not None:
-        roles = [values["assumeRole"]]
-    assume_roles = []
-    if roles is not None:
-        if not isinstance(roles, list):
-            roles = [roles]
-        for i, role in enumerate(roles):
-            if not isinstance(role, dict) or not isinstance(role.get("roleArn"), str):
-                problems.add(f"aws:assumeRoles[{i}]", 'must be an object with a roleArn, e.g. {"roleArn": "arn:aws:iam::111122223333:role/deployer"}')
-                continue
-            unknown = sorted(set(role) - set(_ASSUME_ROLE_FIELDS))
-            if unknown:
-                problems.add(f"aws:assumeRoles[{i}]", f"unknown field(s) {', '.join(unknown)}; known: {', '.join(_ASSUME_ROLE_FIELDS)}")
-            assume_roles.append({_snake(k): v for k, v in role.items() if k in _ASSUME_ROLE_FIELDS})
-    lists = {}
-    for key in _LISTS:
-        value = values.get(key)
-        if value is None:
-            continue
-        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            problems.add(f"aws:{key}", f"must be a list of strings, got {given(value)}")
-            continue
-        lists[_snake(key)] = tuple(value)
-    raw_tags = values.get("defaultTags") or {}
-    tags = raw_tags.get("tags", {}) if isinstance(raw_tags, dict) else None
-    if not isinstance(tags, dict):
-        problems.add("aws:defaultTags", 'must be {"tags": {"key": "value"}}')
-        tags = {}
-    _check_tags(tags, problems)
-    if problems.items:
-        # The AWS provider's keys, not the project's: ConfigError would prefix them with the project.
-        lines = "\n".join(f"  - {path}: {message}" for path, message in problems.items)
-        raise pulumi.RunError(f"invalid AWS settings in the stack config; nothing was created:\n{lines}")
-    profile = values.get("profile")
-    return AwsSettings(
-        profile=profile if isinstance(profile, str) and profile else None,
-        assume_roles=tuple(assume_roles),
-        lists=lists,
-        default_tags={str(k): str(v) for k, v in tags.items()},
-    )

@@ -33,10 +33,11 @@ def _decode(value: str) -> Any:
         return value
 
 
-def _project_config_keys() -> dict[str, str]:
+def _config_keys(namespace: str) -> dict[str, str]:
+    """Every key the stack sets in `namespace`, without it, as the CLI hands it over."""
     values = dict(pulumi.runtime.config.get_config_env())
     values.update(pulumi.runtime.config.CONFIG.get())
-    prefix = f"{PROJECT}:"
+    prefix = f"{namespace}:"
     return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
 
 
@@ -64,7 +65,7 @@ def load_mesh_spec() -> MeshSpec:
     """Reads the stack's config and validates it. Call before creating any resource."""
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
-    for key in dict.fromkeys([*_project_config_keys(), *TOP_LEVEL_KEYS]):
+    for key in dict.fromkeys([*_config_keys(PROJECT), *TOP_LEVEL_KEYS]):
         value = config.get(key)
         if value is not None:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
@@ -88,8 +89,8 @@ def load_mesh_spec() -> MeshSpec:
     return spec
 
 
-def load_aws_settings() -> AwsSettings:
-    """The stack's `aws:` settings the mesh's own AWS providers and kubeconfigs honour."""
-    config = pulumi.Config("aws")
-    keys = ("profile", "assumeRoles", "assumeRole", "allowedAccountIds", "forbiddenAccountIds", "sharedConfigFiles", "sharedCredentialsFiles", "defaultTags")
-    return parse_aws_settings({k: _decode(v) if k != "profile" else v for k in keys if (v := config.get(k)) is not None})
+def load_aws_settings(spec: MeshSpec) -> AwsSettings:
+    """The stack's `aws:` settings, every one of them, that the mesh's own AWS providers and
+    kubeconfigs honour, checked against the clusters' regions."""
+    values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
+    return parse_aws_settings(values, regions=[c.region for c in spec.clusters])
