@@ -223,7 +223,7 @@ BAD_CONFIGS = [
     (one_cluster(kubernetesVersion=1.34), "clusters[0].kubernetesVersion", "quoted"),
     (one_cluster(nodeGroup={"minSize": 3, "desiredSize": 2, "maxSize": 4}), "clusters[0].nodeGroup.desiredSize", "minSize <= desiredSize <= maxSize"),
     (one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 0}), "clusters[0].nodeGroup.maxSize", "at least 1"),
-    (one_cluster(nodeGroup={"desiredSize": "2"}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got a string '2'"),
+    (one_cluster(nodeGroup={"desiredSize": "2"}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got a string \"2\""),
     (one_cluster(nodeGroup={"desiredSize": True}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got true/false"),
     (one_cluster(nodeGroup={"minSize": -1}), "clusters[0].nodeGroup.minSize", "negative"),
     (one_cluster(nodeGroup={"instanceTypes": "m6i.large"}), "clusters[0].nodeGroup.instanceTypes", "must be a list"),
@@ -276,22 +276,22 @@ BAD_CONFIGS = [
     (one_cluster(availabilityZones=True), "clusters[0].availabilityZones", "got true/false"),
     (one_cluster(availabilityZones=[1, 2]), "clusters[0].availabilityZones[0]", "a number 1 is not a zone"),
     (one_cluster(kubernetesVersion=None), "clusters[0].kubernetesVersion", "null is not supported"),
-    (one_cluster(natGateways=["single"]), "clusters[0].natGateways", "a list ['single'] is not one of"),
+    (one_cluster(natGateways=["single"]), "clusters[0].natGateways", "a list [\"single\"] is not one of"),
     (one_cluster(role={"primary": True}), "clusters[0].role", "an object"),
     (one_cluster(nodeGroup=[]), "clusters[0].nodeGroup", "must be an object, got a list"),
     (one_cluster(nodeGroup={"desiredSize": 2.5}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got a decimal number 2.5"),
     (one_cluster(nodeGroup={"maxSize": None}), "clusters[0].nodeGroup.maxSize", "got null"),
     (one_cluster(nodeGroup={"instanceTypes": [None]}), "clusters[0].nodeGroup.instanceTypes[0]", "got null"),
     (one_cluster(nodeGroup={"capacityType": None}), "clusters[0].nodeGroup.capacityType", "null is not one of ON_DEMAND"),
-    (one_cluster(nodeGroup={"capacityType": "spot"}), "clusters[0].nodeGroup.capacityType", "a string 'spot' is not one of"),
-    (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", "got a string 'yes'"),
+    (one_cluster(nodeGroup={"capacityType": "spot"}), "clusters[0].nodeGroup.capacityType", "a string \"spot\" is not one of"),
+    (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", "got a string \"yes\""),
     ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": ["a"]}]}, "clusters[1].primary", "got a list"),
     ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": {"name": "a"}}]}, "clusters[1].primary", "got an object"),
     ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": 1}]}, "clusters[1].primary", "got a number 1"),
     ({**one_cluster(), "meshId": None}, "meshId", "got null"),
     ({**one_cluster(), "meshId": 12}, "meshId", "got a number 12"),
     ({**one_cluster(), "istioVersion": None}, "istioVersion", "got null"),
-    ({**one_cluster(), "deploySamples": "yes"}, "deploySamples", "must be true or false, got a string 'yes'"),
+    ({**one_cluster(), "deploySamples": "yes"}, "deploySamples", "must be true or false, got a string \"yes\""),
     ({**one_cluster(), "deploySamples": 1}, "deploySamples", "got a number 1"),
     ({**one_cluster(), "apiAccessCidrs": [None]}, "apiAccessCidrs[0]", "got null"),
     ({**one_cluster(), "apiAccessCidrs": {"office": "203.0.113.0/24"}}, "apiAccessCidrs", "must be a list, got an object"),
@@ -603,3 +603,43 @@ def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clust
 def test_a_refused_region_adds_no_problem_to_the_zones_that_follow_it():
     problems = problems_of(one_cluster(region="us-east-1\n", availabilityZones=["us-east-1a", "us-east-1b"]))
     assert list(problems) == ["clusters[0].region"]
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def message_of(raw: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw)
+    return str(caught.value)
+
+
+def test_a_thousand_bad_entries_give_a_handful_of_lines():
+    message = message_of({**one_cluster(), "apiAccessCidrs": [f"10.0.{i // 250}.{i % 250}/99" for i in range(1000)]})
+    lines = [line for line in message.splitlines() if "apiAccessCidrs" in line]
+    assert len(lines) == 4 and "apiAccessCidrs[*]: and 997 more like these" in lines[-1]
+    assert max(len(line) for line in message.splitlines()) <= 600
+
+
+def test_every_problem_is_one_line_in_yaml_words():
+    raw = {
+        **one_cluster(),
+        "deploySamples": None,
+        "meshId": True,
+        "istioVersion": "1.30.3\n",
+        "unknown\nkey": 1,
+        "pki": {"keyAlgorithm": ["RSA"]},
+        "x" * 5000: 1,
+    }
+    message = message_of(raw)
+    problems = message.splitlines()[1:-1]
+    assert len(problems) == 6 and all(line.startswith("  - istio-eks-mesh:") for line in problems), message
+    # null, true and "strings", as the stack file spells them; never Python's None, True or 'x'.
+    assert "got null" in message and "got true/false true" in message and '"1.30.3\\n"' in message
+    assert not any(word in message for word in ("None", "True", "False", "['"))
+
+
+def test_a_mistake_in_clusters_is_not_reported_again_by_the_keys_that_use_them():
+    raw = {"clusters": [{"name": "East", "region": "us-east-1"}, {"name": "west", "region": "us-west-2"}],
+           "trafficPolicy": {"failover": [{"from": "us-east-1", "to": "us-west-2"}]}}
+    assert list(problems_of(raw)) == ["clusters[0].name"]

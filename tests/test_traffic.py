@@ -52,7 +52,7 @@ def test_defaults_are_dns_proxy_and_locality_failover_without_an_order():
         ({"failover": {"from": "us-east-1", "to": "us-west-2"}}, "trafficPolicy.failover", "must be a list"),
         ({"failover": ["us-east-1"]}, "trafficPolicy.failover[0]", "must be an object"),
         ({"failover": [{"from": "us-east-1"}]}, "trafficPolicy.failover[0].to", "is required; one of the mesh's regions: us-east-1, us-west-2"),
-        ({"failover": [{"from": "us-east-1", "to": "eu-west-1"}]}, "trafficPolicy.failover[0].to", "'eu-west-1' is not the region of any cluster"),
+        ({"failover": [{"from": "us-east-1", "to": "eu-west-1"}]}, "trafficPolicy.failover[0].to", "\"eu-west-1\" is not the region of any cluster"),
         ({"failover": [{"from": "us-east-1\n", "to": "us-west-2"}]}, "trafficPolicy.failover[0].from", "not the region of any cluster"),
         ({"failover": [{"from": "us-east-1/us-east-1a", "to": "us-west-2"}]}, "trafficPolicy.failover[0].from", "not the region"),
         ({"failover": [{"from": 1, "to": "us-west-2"}]}, "trafficPolicy.failover[0].from", "must be a string"),

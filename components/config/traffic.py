@@ -75,8 +75,9 @@ def _region(value: Any, path: str, regions: list[str], problems: Problems) -> st
         return None
     if not expect(value, str, path, problems, '"us-west-2"'):
         return None
-    if value not in regions:
-        # Istio matches regions by name; one no cluster is in would be ignored without a word.
-        problems.add(path, f"{shown(value)} is not the region of any cluster in the mesh; use one of: {', '.join(regions) or '(none)'}")
+    if regions and value not in regions:
+        # Istio matches regions by name; one no cluster is in would be ignored without a word. No
+        # regions: `clusters` was refused already, and this would only repeat it.
+        problems.add(path, f"{shown(value)} is not the region of any cluster in the mesh; use one of: {', '.join(regions)}")
         return None
     return value

@@ -8,6 +8,7 @@ name the key path and say what would be right.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Any, Mapping
 
@@ -19,6 +20,36 @@ from components.model.spec import PROJECT
 _NAMESPACED = re.compile(r"^[a-z][a-z0-9-]*:")
 # How much of a user's value a message shows: enough to recognise it, never a whole blob.
 MAX_SHOWN = 80
+# Problems of one key shown in full (list items counted together: `apiAccessCidrs[*]`); the rest are
+# counted in one line. And no line longer than this.
+MAX_PER_KEY = 3
+MAX_LINE = 600
+_INDEX = re.compile(r"\[[0-9]+\]")
+
+
+def one_line(text: str) -> str:
+    """`text` with every character a terminal would not print as itself escaped (a newline in a
+    key must not split a message), cut to MAX_LINE."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 30] + f"... ({len(text)} characters)"
+
+
+def _bounded(problems: list[tuple[str, str]]) -> list[str]:
+    """One line per problem, similar ones (same key, list items together) collapsed past MAX_PER_KEY."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for path, message in problems:
+        groups.setdefault(_INDEX.sub("[*]", path), []).append((path, message))
+    lines = []
+    for family, members in groups.items():
+        for path, message in members[:MAX_PER_KEY]:
+            lines.append(one_line(f"  - {_qualified(path)}: {message}"))
+        if len(members) > MAX_PER_KEY:
+            lines.append(one_line(f"  - {_qualified(family)}: and {len(members) - MAX_PER_KEY} more like these"))
+    return lines
+
+
+def _qualified(path: str) -> str:
+    return path if _NAMESPACED.match(path) else f"{PROJECT}:{path}"
 
 
 class ConfigError(pulumi.RunError):
@@ -29,11 +60,10 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
-        lines = [f"  - {path if _NAMESPACED.match(path) else f'{PROJECT}:{path}'}: {message}" for path, message in problems]
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         super().__init__(
             f"invalid stack configuration ({count}); nothing was created:\n"
-            + "\n".join(lines)
+            + "\n".join(_bounded(problems))
             + "\nFix the keys with `pulumi config set --path '<key>' <value>` or edit"
             " Pulumi.<stack>.yaml (see the README's config reference)."
         )
@@ -71,10 +101,15 @@ _KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: 
 
 
 def shown(value: Any) -> str:
-    """The value as a message shows it: its repr, cut to MAX_SHOWN characters."""
+    """The value as a message shows it: spelled as in YAML/JSON (null, true, "text", [1, 2]), on one
+    line, cut to MAX_SHOWN characters."""
     if isinstance(value, int) and value.bit_length() > 256:
-        return "(a number too long to show)"  # repr() of a huge int is slow, and refused past 4300 digits
-    text = repr(value)
+        return "(a number too long to show)"  # printing a huge int is slow, and refused past 4300 digits
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 20]}... ({len(text)} characters)"
 
 
