@@ -411,7 +411,7 @@ def run_program(
     values.update({k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
     if aws_region:
         values["aws:region"] = aws_region
-    runtime_config.set_all_config(values, [f"{PROJECT}:{k}" for k in secret_keys])
+    runtime_config.set_all_config(values, [k if ":" in k else f"{PROJECT}:{k}" for k in secret_keys])
 
     settings.ROOT.set(None)
     monitor = CapturingMonitor(mock_factory() if mock_factory else MeshMocks())

@@ -643,3 +643,10 @@ def test_a_mistake_in_clusters_is_not_reported_again_by_the_keys_that_use_them()
     raw = {"clusters": [{"name": "East", "region": "us-east-1"}, {"name": "west", "region": "us-west-2"}],
            "trafficPolicy": {"failover": [{"from": "us-east-1", "to": "us-west-2"}]}}
     assert list(problems_of(raw)) == ["clusters[0].name"]
+
+
+def test_different_problems_of_list_items_are_all_shown():
+    clusters = [{"name": "a", "natGateways": "x"}, {"name": "b", "role": "x"}, {"name": "c", "nodeGroup": []}, {"name": "d", "vpcCidr": "x"}]
+    message = message_of({"clusters": clusters})
+    assert "more like these" not in message
+    assert all(f"clusters[{i}]" in message for i in range(4))

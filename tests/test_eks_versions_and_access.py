@@ -370,6 +370,22 @@ def test_role_arns_must_be_in_the_clusters_partition():
     assert parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws-cn:iam::111122223333:role/x"}]}, regions=["cn-north-1"]).assume_roles
 
 
+def test_profile_names_as_config_files_spell_them_are_accepted():
+    for name in ("team", "my profile", "sso-admin@111122223333", "a~b#c!"):
+        assert parse_aws_settings({"profile": name}).profile == name
+
+
+def test_aws_settings_stored_as_secrets_reach_the_providers_as_secrets():
+    role = {"roleArn": "arn:aws:iam::111122223333:role/deployer", "externalId": "ext-1234"}
+    run = cached_run({**mesh_config(2), "aws:assumeRoles": [role], "aws:httpsProxy": "https://u:p@proxy.example.com"},
+                     secret_keys=["aws:assumeRoles", "aws:httpsProxy"])
+    assert run.error is None, run.error
+    for provider in run.of_type("pulumi:providers:aws"):
+        assert provider.is_secret("assumeRoles") and provider.is_secret("httpsProxy")
+    plain = cached_run({**mesh_config(2), "aws:httpsProxy": "https://proxy.example.com"})
+    assert not any(p.is_secret("httpsProxy") for p in plain.of_type("pulumi:providers:aws"))
+
+
 def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():
     run = cached_run({**mesh_config(2), "aws:profle": "team"})
     assert "aws:profle: is not a setting of the AWS provider; did you mean aws:profile?" in str(run.error)
@@ -394,6 +410,7 @@ def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():
         ({"profile": "deploy\n"}, "aws:profile"),
         ({"profile": ""}, "aws:profile"),
         ({"profile": ["a", "b"]}, "aws:profile"),
+        ({"profile": " team"}, "aws:profile"),
         # Roles: ARNs of roles in the clusters' partition, durations as strings, one form.
         ({"assumeRoles": [{"roleArn": "deployer"}]}, "aws:assumeRoles[0].roleArn"),
         ({"assumeRoles": [{"roleArn": "arn:aws:sts::111122223333:assumed-role/deployer/s"}]}, "aws:assumeRoles[0].roleArn"),
@@ -411,7 +428,11 @@ def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():
         ({"defaultTags": {"tags": {"managed": True}}}, "aws:defaultTags.tags.managed"),
         ({"defaultTags": {"tags": {"owner": "mesh,platform"}}}, "aws:defaultTags.tags.owner"),
         ({"defaultTags": {"tags": {"elbv2.k8s.aws/cluster": "x"}}}, "aws:defaultTags.tags.elbv2.k8s.aws/cluster"),
-        ({"defaultTags": {"tags": {" ": "x"}}}, "aws:defaultTags.tags"),
+        ({"defaultTags": {"tags": {" ": "x"}}}, "aws:defaultTags.tags. "),
+        ({"defaultTags": {"tags": {"team\nx": "a"}}}, "aws:defaultTags.tags.team\\nx"),
+        ({"defaultTags": {"tags": {"AWS:owner": "a"}}}, "aws:defaultTags.tags.AWS:owner"),
+        ({"defaultTags": {"tags": {"a=b": "a"}}}, "aws:defaultTags.tags.a=b"),
+        ({"defaultTags": {"tags": {"team": "x" * 257}}}, "aws:defaultTags.tags.team"),
     ],
 )
 def test_bad_aws_settings_are_refused_with_their_key(values, key):

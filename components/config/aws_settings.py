@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config.eks import region_partition
-from components.config.validate import Problems, given, shown
+from components.config.validate import ConfigError, Problems, given, key_path, shown
 
 
 def _snake(name: str) -> str:
@@ -59,8 +59,13 @@ _ROLE_ARN = re.compile(r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::[0-9]{12}
 _DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+")
 _SESSION_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{2,64}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
-# A profile name: printable ASCII without spaces (the kubeconfigs pass it as `--profile <name>`).
-_PROFILE = re.compile(r"[A-Za-z0-9+=,.@_:/-]{1,128}")
+# A profile name as a config file section can spell it: printable ASCII, no surrounding spaces (the
+# kubeconfigs pass it as one argument, `--profile <name>`, never through a shell).
+_PROFILE = re.compile(r"[!-~]([ -~]{0,126}[!-~])?")
+# Tags as every AWS service takes them (letters, digits, spaces and _.:/=+-@; keys 1-128, values up
+# to 256), without `=` in keys or commas, which the controller's `--default-tags k=v,...` splits on.
+_TAG_KEY = re.compile(r"[A-Za-z0-9 _.:/+\-@]{1,128}")
+_TAG_VALUE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]{0,256}")
 # Tags the load balancer controller keeps for itself and refuses in `--default-tags`
 # (pkg/config/controller_config.go, trackingTagKeys@v3.5.0).
 CONTROLLER_TAG_KEYS = frozenset({
@@ -78,6 +83,9 @@ class AwsSettings:
     # The other provider settings, by argument name (plain data; objects are made per provider).
     others: Mapping[str, Any] = field(default_factory=dict)
     default_tags: Mapping[str, str] = field(default_factory=dict)
+    # Provider arguments stored with `--secret`: they reach the providers as Pulumi secrets, so the
+    # state keeps them encrypted.
+    secrets: frozenset[str] = frozenset()
 
     @property
     def assumed_role_arn(self) -> str | None:
@@ -98,12 +106,13 @@ class AwsSettings:
             elif kind is not None:
                 value = kind(**value)
             args[name] = list(value) if isinstance(value, tuple) else value
-        return args
+        return {name: pulumi.Output.secret(value) if name in self.secrets and value is not None else value for name, value in args.items()}
 
 
-def parse_aws_settings(values: Mapping[str, Any], regions: Sequence[str] = ()) -> AwsSettings:
+def parse_aws_settings(values: Mapping[str, Any], regions: Sequence[str] = (), secret_keys: frozenset[str] = frozenset()) -> AwsSettings:
     """`values`: the stack's `aws:` config, key without namespace -> decoded JSON value; `regions`:
-    the clusters' regions, whose partition every role ARN must be in."""
+    the clusters' regions, whose partition every role ARN must be in; `secret_keys`: the keys
+    stored encrypted."""
     problems = Problems()
     others: dict[str, Any] = {}
     for key, value in values.items():
@@ -138,14 +147,13 @@ def parse_aws_settings(values: Mapping[str, Any], regions: Sequence[str] = ()) -
         tags = {}
     _check_tags(tags, problems)
     if problems.items:
-        # The AWS provider's keys, not the project's: ConfigError would prefix them with the project.
-        lines = "\n".join(f"  - {path}: {message}" for path, message in problems.items)
-        raise pulumi.RunError(f"invalid AWS settings in the stack config; nothing was created:\n{lines}")
+        raise ConfigError(problems.items)
     return AwsSettings(
         profile=profile or None,
         assume_roles=tuple(assume_roles),
         others=others,
         default_tags={str(k): str(v) for k, v in tags.items()},
+        secrets=frozenset("assume_roles" if k == "assumeRole" else _snake(k) for k in secret_keys),
     )
 
 
@@ -233,13 +241,13 @@ def _check_tags(tags: Mapping[Any, Any], problems: Problems) -> None:
     """The stack's tags go on every AWS resource, and through the controller's comma-separated
     `--default-tags` on its load balancers (whose tags allow no comma either)."""
     for key, value in tags.items():
-        path = f"aws:defaultTags.tags.{key}"
-        if not isinstance(key, str) or not key.strip():
-            problems.add("aws:defaultTags.tags", f"tag keys must be non-empty strings, got {given(key)}")
-        elif key in CONTROLLER_TAG_KEYS or key.startswith("aws:"):
+        path = key_path("aws:defaultTags.tags", key)
+        if not isinstance(key, str) or not _TAG_KEY.fullmatch(key) or key != key.strip():
+            problems.add(path, "is not a tag key AWS takes: 1-128 letters, digits, spaces or _.:/+-@, no `=`")
+        elif key in CONTROLLER_TAG_KEYS or key.lower().startswith("aws:"):
             problems.add(path, "is a tag AWS or the load balancer controller sets itself; use another key")
         elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
             # A number is taken as written (`1234`); `true` or a list would reach AWS as Python spells them.
             problems.add(path, f"must be a string (quote it), got {given(value)}")
-        elif "," in key or "," in str(value):
-            problems.add(path, "contains a comma, which load balancer tags do not allow; remove it")
+        elif not _TAG_VALUE.fullmatch(str(value)):
+            problems.add(path, f"{shown(value)} is not a tag value AWS takes: up to 256 letters, digits, spaces or _.:/=+-@ (no commas)")

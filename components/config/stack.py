@@ -93,4 +93,5 @@ def load_aws_settings(spec: MeshSpec) -> AwsSettings:
     """The stack's `aws:` settings, every one of them, that the mesh's own AWS providers and
     kubeconfigs honour, checked against the clusters' regions."""
     values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
-    return parse_aws_settings(values, regions=[c.region for c in spec.clusters])
+    secret = frozenset(k for k in values if pulumi.runtime.config.is_config_secret(f"aws:{k}"))
+    return parse_aws_settings(values, regions=[c.region for c in spec.clusters], secret_keys=secret)

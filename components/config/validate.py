@@ -25,6 +25,8 @@ MAX_SHOWN = 80
 MAX_PER_KEY = 3
 MAX_LINE = 600
 _INDEX = re.compile(r"\[[0-9]+\]")
+# What differs between problems alike: the values they quote and the numbers they name.
+_VALUES = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[0-9]+')
 
 
 def one_line(text: str) -> str:
@@ -35,12 +37,13 @@ def one_line(text: str) -> str:
 
 
 def _bounded(problems: list[tuple[str, str]]) -> list[str]:
-    """One line per problem, similar ones (same key, list items together) collapsed past MAX_PER_KEY."""
-    groups: dict[str, list[tuple[str, str]]] = {}
+    """One line per problem; problems alike (the same key, list items together, the same message
+    but for the values it quotes) collapsed past MAX_PER_KEY."""
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for path, message in problems:
-        groups.setdefault(_INDEX.sub("[*]", path), []).append((path, message))
+        groups.setdefault((_INDEX.sub("[*]", path), _VALUES.sub("_", message)), []).append((path, message))
     lines = []
-    for family, members in groups.items():
+    for (family, _), members in groups.items():
         for path, message in members[:MAX_PER_KEY]:
             lines.append(one_line(f"  - {_qualified(path)}: {message}"))
         if len(members) > MAX_PER_KEY:
