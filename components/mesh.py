@@ -79,7 +79,10 @@ class IstioMesh(pulumi.ComponentResource):
         # The kubeconfigs authenticate as the configured role, else as the role the AWS providers
         # assume (the clusters' creator, already admin), through the same profile.
         self._credentials = KubeconfigCredentials(
-            profile=args.aws.profile, role_arn=spec.access.kubeconfig_role_arn or args.aws.assumed_role_arn
+            profile=args.aws.profile,
+            role_arn=spec.access.kubeconfig_role_arn or args.aws.assumed_role_arn,
+            config_file=args.aws.shared_file("config"),
+            credentials_file=args.aws.shared_file("credentials"),
         )
 
         # Every AWS resource of the mesh carries these, the controller's load balancers too.

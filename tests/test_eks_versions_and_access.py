@@ -370,6 +370,17 @@ def test_role_arns_must_be_in_the_clusters_partition():
     assert parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws-cn:iam::111122223333:role/x"}]}, regions=["cn-north-1"]).assume_roles
 
 
+def test_the_kubeconfigs_read_the_shared_files_the_providers_read():
+    run = cached_run({**mesh_config(2), "aws:profile": "team", "aws:sharedConfigFiles": ["~/.aws/team-config"], "aws:sharedCredentialsFiles": ["/ci/credentials"]})
+    assert run.error is None, run.error
+    kubeconfig, _ = resolve(run.exports["clusters"]["c0"]["kubeconfig"])
+    user = KubeConfigLoader(config_dict=json.loads(kubeconfig))._user["exec"].value
+    assert {e["name"]: e["value"] for e in user["env"]} == {"AWS_CONFIG_FILE": "~/.aws/team-config", "AWS_SHARED_CREDENTIALS_FILE": "/ci/credentials"}
+    assert all(json.loads(p.inputs["sharedConfigFiles"]) == ["~/.aws/team-config"] for p in run.of_type("pulumi:providers:aws"))
+    refused = cached_run({**mesh_config(2), "aws:sharedConfigFiles": ["a", "b"]})
+    assert "aws:sharedConfigFiles: must list one file" in str(refused.error)
+
+
 def test_profile_names_as_config_files_spell_them_are_accepted():
     for name in ("team", "my profile", "sso-admin@111122223333", "a~b#c!"):
         assert parse_aws_settings({"profile": name}).profile == name

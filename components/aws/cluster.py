@@ -45,6 +45,10 @@ class KubeconfigCredentials:
     profile: str | None = None
     # Passed as --role-arn: the token is signed as this role (it needs an access entry).
     role_arn: str | None = None
+    # The stack's shared config and credentials files, where the profile may live, as the AWS CLI
+    # takes them (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: one file each).
+    config_file: str | None = None
+    credentials_file: str | None = None
 
 
 @dataclass
@@ -77,6 +81,9 @@ def build_kubeconfig(
         "args": args,
         "interactiveMode": "Never",
     }
+    env = [(name, path) for name, path in (("AWS_CONFIG_FILE", credentials.config_file), ("AWS_SHARED_CREDENTIALS_FILE", credentials.credentials_file)) if path]
+    if env:
+        exec_config["env"] = [{"name": name, "value": path} for name, path in env]
     return json.dumps(kubeconfig_document(eks_name, endpoint, ca_data, {"exec": exec_config}), indent=2)
 
 

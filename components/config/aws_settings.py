@@ -87,6 +87,11 @@ class AwsSettings:
     # state keeps them encrypted.
     secrets: frozenset[str] = frozenset()
 
+    def shared_file(self, kind: str) -> str | None:
+        """The one `sharedConfigFiles` / `sharedCredentialsFiles` entry, if set."""
+        files = self.others.get(f"shared_{kind}_files")
+        return files[0] if files else None
+
     @property
     def assumed_role_arn(self) -> str | None:
         """The role the providers end up as (the last of the chain): the clusters' creator."""
@@ -129,7 +134,9 @@ def parse_aws_settings(values: Mapping[str, Any], regions: Sequence[str] = (), s
             problems.add(f"aws:{key}", "is not a setting of the AWS provider" + (f"; did you mean aws:{near[0]}?" if near else ""))
         else:
             checked = _check_setting(key, value, problems)
-            if checked is not None:
+            if key in ("sharedConfigFiles", "sharedCredentialsFiles") and checked is not None and len(checked) != 1:
+                problems.add(f"aws:{key}", "must list one file: the AWS CLI behind the kubeconfigs reads one of each kind")
+            elif checked is not None:
                 others[_snake(key)] = checked
     if values.get("assumeRole") is not None and values.get("assumeRoles") is not None:
         problems.add("aws:assumeRole", "is set next to aws:assumeRoles; keep one (aws:assumeRoles, a list, is the current form)")
