@@ -183,6 +183,13 @@ def test_other_versions_are_refused(version):
     assert "clusters[0].kubernetesVersion" in problems_of({"clusters": [{"name": "east", "kubernetesVersion": version}]})
 
 
+def test_standard_clusters_are_warned_before_their_version_leaves_standard_support():
+    spec = parse({"clusters": [{"name": "east", "kubernetesVersion": "1.35"}]})
+    assert support_warnings(spec.clusters, datetime.date(2027, 1, 25)) == []
+    [warning] = support_warnings(spec.clusters, datetime.date(2027, 1, 26))
+    assert "'east'" in warning and "2027-03-27 (in 60 days)" in warning
+
+
 def test_warning_in_extended_support_names_the_dates_and_the_cost():
     spec = parse({"clusters": [{"name": "old", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}, {"name": "new", "supportType": "EXTENDED"}]})
     assert support_warnings(spec.clusters, TODAY) == []

@@ -165,10 +165,23 @@ def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problem
             )
 
 
+# STANDARD clusters are told this long before their version leaves standard support, after which
+# the config is refused (check_support).
+STANDARD_END_NOTICE_DAYS = 60
+
+
 def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> list[str]:
-    """A warning per cluster in extended support on `today`: what it costs, and where to move."""
+    """A warning per cluster in extended support on `today` (what it costs, where to move), and per
+    STANDARD cluster whose version leaves standard support soon."""
     warnings = []
     for c in clusters:
+        ends = datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version])
+        if c.eks.support_type == "STANDARD" and 0 < (ends - today).days <= STANDARD_END_NOTICE_DAYS:
+            warnings.append(
+                f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} leaves EKS standard support on {ends} (in"
+                f" {(ends - today).days} days); EKS then upgrades it itself and this config is refused until it names a"
+                " version in standard support or supportType: EXTENDED. Upgrade before (see the README's Upgrading Kubernetes)"
+            )
         if c.eks.support_type != "EXTENDED" or _in_standard_support(c.kubernetes_version, today):
             continue
         warnings.append(
