@@ -1,0 +1,5 @@
+import sys
+
+from check.cli import main
+
+sys.exit(main())

@@ -1,0 +1,101 @@
+"""The plan of a validated mesh, as text: per cluster what it gets, the headroom against each limit
+the mesh runs into, and a monthly cost estimate from the price table in `versions.py`. Pure: a
+MeshSpec in, lines out."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
+from components.model import versions
+from components.model.spec import MeshSpec
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A line of the estimate: what, how many, at what hourly price (None: not in the table)."""
+
+    item: str
+    count: int
+    hourly: float | None
+
+    @property
+    def monthly(self) -> float | None:
+        return None if self.hourly is None else self.count * self.hourly * versions.HOURS_PER_MONTH
+
+
+def cluster_lines(spec: MeshSpec) -> list[str]:
+    lines = []
+    for c in spec.clusters:
+        t = spec.topology[c.name]
+        ng = c.node_group
+        zones = c.availability_zones if isinstance(c.availability_zones, int) else ", ".join(c.availability_zones)
+        gateway = f"east-west gateway on {', '.join(map(str, t.east_west_ports))}" if t.east_west_gateway else "no east-west gateway"
+        served = f"served by {t.control_plane}" if t.is_remote else f"discovers {', '.join(t.discovers) or 'nothing'}"
+        lines += [
+            f"{c.name}: {c.role} in {c.region}, network {c.network}, Kubernetes {c.kubernetes_version} ({c.eks.support_type})",
+            f"  VPC {c.vpc_cidr}, zones {zones}, NAT {c.nat_gateways}; nodes {ng.desired_size} ({ng.min_size}-{ng.max_size})"
+            f" x {', '.join(ng.instance_types)} {ng.capacity_type} {ng.architecture}",
+            f"  {gateway}; {served}",
+        ]
+    return lines
+
+
+def headroom_lines(spec: MeshSpec) -> list[str]:
+    nat = sum(c.nat_count for c in spec.clusters)
+    api = len(spec.api_access_cidrs) + nat
+    lines = [f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"]
+    widest = max((len(spec.topology[c.name].east_west_ports) for c in spec.clusters), default=0)
+    if widest:
+        sources = len(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat
+        lines.append(f"east-west NLB security group rules: {sources * widest} of {MAX_SECURITY_GROUP_RULES} ({sources} sources x {widest} port{'s' if widest > 1 else ''})")
+    return lines
+
+
+def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
+    """What runs all month. Traffic-dependent charges are given as rates by `rate_lines`."""
+    items: list[Cost] = []
+
+    def add(item: str, count: int, hourly: float | None) -> None:
+        if count:
+            items.append(Cost(item, count, hourly))
+
+    for c in spec.clusters:
+        ends = datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version])
+        extended = today >= ends
+        add(f"{c.name}: EKS control plane ({'extended' if extended else 'standard'} support)", 1,
+            versions.EXTENDED_SUPPORT_PRICE if extended else versions.STANDARD_SUPPORT_PRICE)
+        first = c.node_group.instance_types[0]
+        add(f"{c.name}: nodes, {first} on demand", c.node_group.desired_size, versions.PRICE_INSTANCE_HOUR.get(first))
+        add(f"{c.name}: NAT gateways", c.nat_count, versions.PRICE_NAT_GATEWAY_HOUR)
+        gateway = spec.topology[c.name].east_west_gateway
+        add(f"{c.name}: east-west NLB", int(gateway), versions.PRICE_NLB_HOUR)
+        # One public IPv4 address per NAT gateway, and per zone of an internet-facing NLB.
+        add(f"{c.name}: public IPv4 addresses", c.nat_count + (c.az_count if gateway else 0), versions.PRICE_PUBLIC_IPV4_HOUR)
+    return items
+
+
+def rate_lines() -> list[str]:
+    return [
+        f"plus traffic: NAT ${versions.PRICE_NAT_GATEWAY_GB}/GB processed, between regions ${versions.PRICE_INTER_REGION_GB}/GB,"
+        f" NLB ${versions.PRICE_NLB_LCU_HOUR} per NLCU-hour; EBS volumes and spot discounts not included",
+    ]
+
+
+def cost_lines(spec: MeshSpec, today: datetime.date) -> list[str]:
+    items = costs(spec, today)
+    lines = [
+        f"{i.item}: {i.count} x " + (f"${i.hourly}/h = ${i.monthly:,.2f}" if i.hourly is not None else "price not in the table")
+        for i in items
+    ]
+    total = sum(i.monthly for i in items if i.monthly is not None)
+    unknown = [i.item for i in items if i.monthly is None]
+    lines.append(f"total: ${total:,.2f} a month (us-east-1 list prices, {versions.HOURS_PER_MONTH} hours)" + (f", without {len(unknown)} item(s) not in the price table" if unknown else ""))
+    return lines + rate_lines()
+
+
+def plan_text(spec: MeshSpec, today: datetime.date) -> str:
+    sections = [("clusters", cluster_lines(spec)), ("limits", headroom_lines(spec)), ("monthly cost estimate", cost_lines(spec, today))]
+    return "\n".join(f"{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in sections)
+

@@ -1,0 +1,63 @@
+"""`python -m check`: a stack file checked offline with the program's parser, then its plan and cost."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+
+from check.cli import main
+from tests.harness import ROOT
+
+STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
+TODAY = datetime.date(2026, 12, 3)
+
+
+def run_check(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv), today=TODAY)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("path", STACK_FILES, ids=lambda p: p.name)
+def test_every_committed_stack_checks_and_its_total_is_the_sum_of_its_lines(capsys, path):
+    code, out, err = run_check(capsys, str(path))
+    assert code == 0, err
+    assert "clusters:" in out and "limits:" in out and "monthly cost estimate:" in out
+    lines = [float(m.replace(",", "")) for m in re.findall(r"= \$([0-9,]+\.[0-9]{2})$", out, re.M)]
+    total = float(re.search(r"total: \$([0-9,.]+) a month", out)[1].replace(",", ""))
+    # Each line is rounded to the cent on its own.
+    assert lines and total == pytest.approx(sum(lines), abs=0.005 * len(lines))
+
+
+def test_the_dev_plan_and_its_cost(capsys):
+    code, out, _ = run_check(capsys, str(ROOT / "Pulumi.dev.yaml"))
+    assert code == 0
+    assert "east: primary in us-east-1, network network1" in out and "discovers west" in out
+    # Two clusters, each: a standard control plane, two m6i.large, one NAT gateway, one NLB, and four
+    # public IPv4 addresses (the NAT's and one per zone of the NLB), 730 hours a month.
+    per_cluster = 0.10 + 2 * 0.096 + 0.045 + 0.0225 + 4 * 0.005
+    assert f"total: ${2 * per_cluster * 730:,.2f} a month" in out
+
+
+def test_a_bad_stack_file_exits_2_naming_the_key(capsys, tmp_path):
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters:\n    - name: east\n      vpcCidr: 10.0.0.0/8\n")
+    code, out, err = run_check(capsys, str(bad))
+    assert code == 2 and out == ""
+    assert "istio-eks-mesh:clusters[0].vpcCidr" in err
+
+
+def test_encrypted_values_are_named_not_read(capsys, tmp_path):
+    stack = tmp_path / "Pulumi.enc.yaml"
+    stack.write_text("config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters: [{name: east}]\n  istio-eks-mesh:istioValues:\n    secure: AAABAB==\n")
+    code, out, _ = run_check(capsys, str(stack))
+    assert code == 0 and "not checked offline (encrypted): istio-eks-mesh:istioValues" in out
+
+
+def test_a_missing_or_broken_file_exits_2(capsys, tmp_path):
+    assert run_check(capsys, str(tmp_path / "Pulumi.none.yaml"))[0] == 2
+    broken = tmp_path / "Pulumi.broken.yaml"
+    broken.write_text("config: [unclosed\n")
+    assert run_check(capsys, str(broken))[0] == 2
