@@ -136,6 +136,24 @@ class Registered:
         return self.provider.rsplit("::", 1)[0] if self.provider else ""
 
 
+def _transform_functions(callbacks) -> list:
+    """The functions behind a request's transform callbacks. The SDK registers transforms on its
+    event loop while the monitor runs in a worker thread, so the registry is copied, not iterated."""
+    tokens = [c.token for c in callbacks]
+    if not tokens:
+        return []
+    from pulumi.runtime._callbacks import _CallbackServicer
+
+    by_token: dict = {}
+    for _ in range(10):
+        try:
+            by_token = {token: fn for servicer in list(_CallbackServicer._servicers) for fn, token in list(servicer._transforms.items())}
+            break
+        except RuntimeError:  # changed while copied
+            continue
+    return [by_token[t] for t in tokens if t in by_token]
+
+
 class CapturingMonitor(mocks.MockMonitor):
     def __init__(self, mock: mocks.Mocks):
         super().__init__(mock)
@@ -158,7 +176,7 @@ class CapturingMonitor(mocks.MockMonitor):
     def _transformed_alias_urns(self, request, urn: str) -> list[str]:
         """What the engine does with `transforms`: runs a resource's own, then each ancestor's, and
         keeps the aliases they add. The stock mock runs none."""
-        chain = [*mocks._resolve_callbacks(request.transforms), *self.transforms.get(request.parent, [])]
+        chain = [*_transform_functions(request.transforms), *self.transforms.get(request.parent, [])]
         self.transforms[urn] = chain
         opts, urns = pulumi.ResourceOptions(), []
         for transform in chain:

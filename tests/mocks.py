@@ -175,7 +175,7 @@ class MeshMocks(mocks.Mocks):
 
     def _providers_of(self, args) -> list[str]:
         # MockResourceArgs has no provider map for components; the harness stores it on the record.
-        for record in self.monitor.registered.values():
+        for record in list(self.monitor.registered.values()):
             if record.type == args.typ and record.name == args.name:
                 return list(record.providers.values())
         return []
