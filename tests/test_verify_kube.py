@@ -7,10 +7,12 @@ from __future__ import annotations
 import socket
 
 import pytest
+import urllib3
+from kubernetes.config.config_exception import ConfigException
 
 from tests.helpers import kube_target
-from verify.checks import ClusterTarget, Unreachable
-from verify.kube import KubernetesClusterApi
+from verify.checks import ClusterTarget, Unreachable, unreachable_detail
+from verify.kube import KubernetesClusterApi, transport_cause
 
 
 def test_reads_deployments_services_and_remote_secrets(api_server):
@@ -58,3 +60,35 @@ def test_a_failing_token_plugin_is_unreachable_not_a_crash(api_server):
     with pytest.raises(Unreachable):
         api = KubernetesClusterApi(ClusterTarget(name="east", kubeconfig=config, endpoint=api_server, sample_version=None))
         api.deployment_status("istio-system", "istiod")
+
+
+def _raised(outer: BaseException, inner: BaseException) -> BaseException:
+    """`outer` raised while handling `inner`, as urllib3 and the client chain them."""
+    try:
+        try:
+            raise inner
+        except BaseException as err:
+            raise outer from err
+    except BaseException as err:
+        return err
+
+
+@pytest.mark.parametrize(
+    "err, cause",
+    [
+        # What the client raises, with what it wraps, for each way the API server can be out of reach.
+        (_raised(urllib3.exceptions.MaxRetryError(None, "/api", "Failed to resolve 'abc.gr7.us-east-1.eks.amazonaws.com'"), socket.gaierror(-2, "Name or service not known")), "dns"),
+        (ConfigException("exec: process returned 255. Unable to locate credentials. You can configure credentials by running \"aws configure\"."), "credentials"),
+        (_raised(urllib3.exceptions.MaxRetryError(None, "/api", "Connection to abc.eks.amazonaws.com timed out"), urllib3.exceptions.ConnectTimeoutError()), "network"),
+        (ConnectionRefusedError(111, "Connection refused"), "network"),
+    ],
+    ids=["dns", "credentials", "timeout", "refused"],
+)
+def test_each_failure_is_named_by_its_cause(err, cause):
+    assert transport_cause(err) == cause
+
+
+def test_verify_names_the_cause_and_its_first_check():
+    detail = unreachable_detail("https://abc.eks.amazonaws.com", Unreachable("Failed to resolve 'abc.eks.amazonaws.com'", cause="dns"))
+    assert "(dns)" in detail and "DNS" in detail and "apiAccessCidrs" not in detail
+    assert "apiAccessCidrs" in unreachable_detail("https://e", Unreachable("timed out"))

@@ -21,7 +21,26 @@ NOT_DEPLOYED = "samples not deployed: set `pulumi config set istio-eks-mesh:depl
 
 
 class Unreachable(Exception):
-    """The cluster's API server did not answer (network, access CIDRs, credentials)."""
+    """The cluster's API server did not answer, for `cause`: "dns" (its name does not resolve),
+    "credentials" (`aws eks get-token` made no token), "access" (the API server refused the
+    identity) or "network" (no connection: apiAccessCidrs, a proxy, a firewall)."""
+
+    def __init__(self, message: str, cause: str = "network"):
+        super().__init__(message)
+        self.cause = cause
+
+
+# What to check first, per cause.
+UNREACHABLE_HINTS = {
+    "dns": "check the endpoint's name and this machine's DNS",
+    "credentials": "is the AWS CLI installed, and logged in as the stack's profile?",
+    "access": "does this identity have an access entry (clusterAdmins)?",
+    "network": "is this machine's address in apiAccessCidrs?",
+}
+
+
+def unreachable_detail(endpoint: str, err: Unreachable) -> str:
+    return f"cannot reach {endpoint} ({err.cause}): {err}; {UNREACHABLE_HINTS.get(err.cause, UNREACHABLE_HINTS['network'])}"
 
 
 class TimedOut(Exception):
@@ -146,7 +165,7 @@ def check_cluster(
         results.append(_traffic(target, api, everyone, requests, timeout))
         return results
     except Unreachable as err:
-        return [Result(name, "api server", False, f"cannot reach {target.endpoint}: {err}; is this machine in apiAccessCidrs?")]
+        return [Result(name, "api server", False, unreachable_detail(target.endpoint, err))]
     except TimedOut as err:
         return [Result(name, "api server", False, f"timed out: {err}")]
 
@@ -196,7 +215,7 @@ def verify_mesh(
         try:
             api = connect(target)
         except Unreachable as err:
-            results.append(Result(target.name, "api server", False, f"cannot reach {target.endpoint}: {err}"))
+            results.append(Result(target.name, "api server", False, unreachable_detail(target.endpoint, err)))
             continue
         cluster_results = check_cluster(target, api, everyone, requests, timeout, more)
         for r in cluster_results:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 
 import urllib3
 from kubernetes import client, config
@@ -19,12 +20,32 @@ REQUEST_TIMEOUT = 15
 _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError, ConfigException, WebSocketException)
 
 
+def _first_line(text: str, limit: int = 300) -> str:
+    """The error's first line, cut at a word, never mid-hostname."""
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def transport_cause(err: BaseException) -> str:
+    """What a failure below HTTP was: "dns", "credentials" (the token plugin) or "network"."""
+    chain, seen = [], err
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "failed to resolve" in text or "nodename nor servname" in text:
+        return "dns"
+    if any(isinstance(e, ConfigException) for e in chain) or "exec" in text and ("plugin" in text or "returned" in text) or "credentials" in text:
+        return "credentials"
+    return "network"
+
+
 class KubernetesClusterApi:
     def __init__(self, target: ClusterTarget):
         try:
             api_client = config.new_client_from_config_dict(target.kubeconfig)
         except Exception as err:  # the exec plugin (aws eks get-token) or a broken kubeconfig
-            raise Unreachable(f"cannot load the kubeconfig ({str(err)[:300]}); is the AWS CLI installed and logged in?") from err
+            raise Unreachable(f"cannot load the kubeconfig ({_first_line(str(err))})", cause="credentials") from err
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
 
@@ -37,13 +58,14 @@ class KubernetesClusterApi:
             if err.status in (401, 403):
                 raise Unreachable(
                     f"access denied ({err.status}): `aws eks get-token` found no usable credentials (is the AWS CLI"
-                    " installed and logged in?) or the identity has no access entry on the cluster"
+                    " installed and logged in?) or the identity has no access entry on the cluster",
+                    cause="access",
                 ) from err
             raise Unreachable(f"API error {err.status}: {err.reason}") from err
         except urllib3.exceptions.ReadTimeoutError as err:
             raise TimedOut(str(err)) from err
         except _TRANSPORT_ERRORS as err:
-            raise Unreachable(str(err)[:300]) from err
+            raise Unreachable(_first_line(str(err)), cause=transport_cause(err)) from err
 
     def deployment_status(self, namespace, name):
         deployment = self._call(self.apps.read_namespaced_deployment_status, name, namespace)
@@ -103,7 +125,7 @@ class KubernetesClusterApi:
         except ApiException as err:
             raise Unreachable(f"exec into {namespace}/{app} failed: {err.status} {err.reason}") from err
         except _TRANSPORT_ERRORS as err:
-            raise Unreachable(str(err)[:300]) from err
+            raise Unreachable(_first_line(str(err)), cause=transport_cause(err)) from err
         if not finished:
             raise TimedOut(f"still running after {timeout}s")
         return output
