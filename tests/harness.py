@@ -8,6 +8,7 @@ exports. Provider behaviour that matters to assertions lives in `mocks.py`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import runpy
@@ -248,8 +249,14 @@ class CapturingMonitor(mocks.MockMonitor):
 
     def ReadResource(self, request):
         # A `Resource.get`: recorded like a registration (read=True) so tests see its provider and
-        # what it waits for.
-        response = super().ReadResource(request)
+        # what it waits for. Like the engine, a read whose ID is unknown (a preview that creates
+        # what it reads) is skipped and its outputs are unknown (ReadStep.Apply).
+        if request.id == rpc.UNKNOWN:
+            urn = self.make_urn(request.parent, request.type, request.name)
+            self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, "", {})
+            response = resource_pb2.ReadResourceResponse(urn=urn, properties=_struct({}))
+        else:
+            response = super().ReadResource(request)
         urn = response.urn
         registration = self.resources[urn]
         self.registered[urn] = Registered(
@@ -443,6 +450,7 @@ def run_program(
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     except Exception as err:  # the tests look at it
         error = err
+        _drain_leftovers()
     root = settings.get_root_resource()
     exports = dict(getattr(root, "outputs", {}) or {})
     inner = {urn.rsplit("::", 1)[1]: reg.state for urn, reg in monitor.resources.items() if urn not in monitor.registered}
@@ -454,6 +462,19 @@ def run_program(
         inner=inner,
         invokes=monitor.invokes,
     )
+
+
+def _drain_leftovers() -> None:
+    """A failed program leaves tasks on the loop (outputs still resolving, registrations in
+    flight); left alone, they would fail in the next run and be taken for its error. They finish
+    here, against this run's monitor."""
+    loop = asyncio.get_event_loop()
+    while pending := [task for task in asyncio.all_tasks(loop) if not task.done()]:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    # The SDK's own lists of what it still awaits, which the next run's settings would inherit.
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
+    settings.SETTINGS.rpc_manager.clear()
 
 
 _runs: dict[str, Run] = {}

@@ -12,7 +12,9 @@ import datetime
 import functools
 import hashlib
 import ipaddress
+import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,8 @@ class MeshMocks(mocks.Mocks):
     """Mock AWS, EKS and Kubernetes providers, keyed on resource type."""
 
     monitor: Any = None  # set by the harness; used to register what remote components create
+    # Clusters whose east-west Service the load balancer controller gave no NLB.
+    unaddressed: frozenset[str] = frozenset()
 
     def region_of(self, provider_ref: str) -> str:
         urn = provider_ref.rsplit("::", 1)[0]
@@ -87,13 +91,6 @@ class MeshMocks(mocks.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/ci", "userId": "AIDA", "id": "123456789012"}, []
-        if args.token == "aws:lb/getLoadBalancer:getLoadBalancer":
-            # The NLB the load balancer controller made for a Service, found by its tags.
-            tags = args.args["tags"]
-            region = self.region_of(args.provider)
-            self.monitor.invokes.append((args.token, dict(tags)))
-            name = f"k8s-{tags['service.k8s.aws/stack'].replace('/', '-')[:20]}-{digest(tags['elbv2.k8s.aws/cluster'], length=10)}"
-            return {"dnsName": f"{name}.elb.{region}.amazonaws.com", "arn": f"arn:aws:elasticloadbalancing:{region}:123456789012:loadbalancer/net/{name}/x", "tags": tags}, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.
@@ -357,4 +354,22 @@ def _kubernetes_core_v1_Secret(self, args):
     return f"{args.name}-id", {}
 
 
+def _kubernetes_core_v1_Service(self, args):
+    """A read of a Service (the east-west gateway's, made by its chart) has the NLB's DNS name in
+    its status, as the load balancer controller writes it; unless its cluster is in
+    `unaddressed`, where the controller could not make the NLB."""
+    if not args.resource_id:
+        return f"{args.name}-id", {}
+    provider = self.monitor.registered[args.provider.rsplit("::", 1)[0]]
+    cluster = provider.name.removesuffix("-k8s")
+    region = re.search(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.eks\.amazonaws\.com", json.dumps(provider.inputs)).group(1)
+    namespace, name = args.resource_id.split("/")
+    metadata = {"name": name, "namespace": namespace}
+    if cluster in self.unaddressed:
+        return args.resource_id, {"metadata": metadata, "status": {"loadBalancer": {}}}
+    hostname = f"k8s-{namespace[:8]}-{name[:8]}-{digest(cluster, name, length=10)}.elb.{region}.amazonaws.com"
+    return args.resource_id, {"metadata": metadata, "status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}}
+
+
 MeshMocks._kubernetes_core_v1_Secret = _kubernetes_core_v1_Secret
+MeshMocks._kubernetes_core_v1_Service = _kubernetes_core_v1_Service

@@ -72,9 +72,14 @@ def test_everything_a_cluster_needs_to_clean_up_outlives_its_kubernetes_objects(
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_nothing_the_program_makes_is_read_back(name):
+def test_the_only_reads_are_the_gateway_services_after_their_releases(name):
+    # A read fails at preview when its object does not exist: each waits for the release that
+    # makes the object, and takes the release's ID, so that a preview that creates it skips it.
     run = model(name)
-    assert [r.name for r in run.resources if r.read] == []
+    for read in (r for r in run.resources if r.read):
+        assert read.type == "kubernetes:core/v1:Service" and read.id == "istio-system/istio-eastwestgateway", read.name
+        [release] = [r for r in run.of_type(RELEASE) if r.urn in read.dependencies]
+        assert release.inputs["name"] == "istio-eastwestgateway" and release.parent == read.parent
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -85,14 +90,45 @@ def test_every_release_with_a_fixed_name_replaces_delete_first(name):
         assert r.inputs["name"] and r.delete_before_replace, r.name
 
 
-def test_the_gateway_address_is_found_by_the_controllers_tags():
+def test_the_gateway_address_is_the_nlb_name_in_its_services_status():
     run = model("multi-primary-two-regions")
     clusters, _ = resolve(run.exports["clusters"])
-    lookups = [args for token, args in run.invokes if token == "aws:lb/getLoadBalancer:getLoadBalancer"]
-    assert sorted(t["elbv2.k8s.aws/cluster"] for t in lookups) == ["c0-dev", "c1-dev"]
-    assert all(t["service.k8s.aws/stack"] == "istio-system/istio-eastwestgateway" for t in lookups)
-    assert clusters["c0"]["eastWestAddress"].endswith(".elb.us-east-1.amazonaws.com")
-    assert clusters["c1"]["eastWestAddress"].endswith(".elb.us-west-2.amazonaws.com")
+    for cluster, region in (("c0", "us-east-1"), ("c1", "us-west-2")):
+        [service] = [r for r in run.resources if r.read and r.name == f"{cluster}-istio-eastwest-service"]
+        [ingress] = service.outputs["status"]["loadBalancer"]["ingress"]
+        assert clusters[cluster]["eastWestAddress"] == ingress["hostname"]
+        assert ingress["hostname"].endswith(f".elb.{region}.amazonaws.com")
+    # A remote reaches its primary's istiod by that name.
+    run = cached_run(PRIMARY_REMOTE)
+    clusters, _ = resolve(run.exports["clusters"])
+    [istiod] = [r for r in run.of_type(RELEASE) if r.name == "r-istio-istiod"]
+    assert istiod.inputs["values"]["global"]["remotePilotAddress"] == clusters["p"]["eastWestAddress"]
+
+
+def unaddressed(*clusters: str):
+    """Mocks in which the load balancer controller made no NLB for these clusters' gateways (it
+    failed, or the NLB was deleted and not yet made again)."""
+    from tests.mocks import MeshMocks
+
+    def factory() -> MeshMocks:
+        mocks = MeshMocks()
+        mocks.unaddressed = frozenset(clusters)
+        return mocks
+
+    return factory
+
+
+def test_a_gateway_without_an_nlb_stops_an_update_with_one_line_and_not_a_preview():
+    # The first install timed out waiting for the NLB: the stack holds the release, and the next
+    # preview must not fail (the update retries the release). An update whose release still finds
+    # no NLB stops with the cause and where to look.
+    preview = run_program(PRIMARY_REMOTE, mock_factory=unaddressed("p"), preview_creating=())
+    assert preview.error is None, preview.error
+    update = run_program(PRIMARY_REMOTE, mock_factory=unaddressed("p"))
+    message = str(update.error)
+    assert "cluster p:" in message and "istio-system/istio-eastwestgateway has no load balancer address" in message
+    assert "kubectl -n istio-system describe service istio-eastwestgateway" in message and "\n" not in message
+    assert "cluster r" not in message
 
 
 @pytest.mark.parametrize(
@@ -109,10 +145,9 @@ def test_a_preview_that_adds_a_gateway_to_a_deployed_cluster_succeeds(deployed, 
     new = {f"{adds_gateway_to}-istio-eastwest", f"{adds_gateway_to}-istio-cross-network-gateway"}
     run = run_program(config, preview_creating=new)
     assert run.error is None, run.error
-    # The lookup waits for the release, so it is not made while the gateway does not exist.
-    looked_up = {args["elbv2.k8s.aws/cluster"] for token, args in run.invokes if token.startswith("aws:lb/")}
-    assert f"{adds_gateway_to}-dev" not in looked_up
-    assert not [r for r in run.resources if r.read]
+    # The Service is read by the release's ID, so not while the gateway does not exist.
+    [read] = [r for r in run.resources if r.read and r.name == f"{adds_gateway_to}-istio-eastwest-service"]
+    assert read.outputs == {}
 
 
 # --- what the providers check before any API call ----------------------------------------------

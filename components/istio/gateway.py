@@ -15,22 +15,20 @@ plane.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.istio import revisions
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release
 from components.model.istio_values import EAST_WEST_SELECTOR, NETWORK_LABEL, gateway_values
 from components.model.revisions import RevisionPlan
-from components.model.spec import CLUSTER_TAG, CROSS_NETWORK_PORT, ISTIO_NAMESPACE, ISTIOD_PORT, ClusterSpec, ClusterTopology
+from components.model.spec import CROSS_NETWORK_PORT, ISTIO_NAMESPACE, ISTIOD_PORT, ClusterSpec, ClusterTopology
 
 EAST_WEST_RELEASE = "istio-eastwestgateway"
-# The tag the load balancer controller puts on the NLB it makes for a Service, with its cluster's.
-LOAD_BALANCER_SERVICE_TAG = "service.k8s.aws/stack"
 
 
 class GatewayAddresses(Protocol):
@@ -131,14 +129,17 @@ class EastWestGateway(pulumi.ComponentResource):
         # their cross-network server from its primary's Gateway, whose selector matches them too.
         if topology.cross_network and not topology.is_remote:
             _istio_resource(prefix, "cross-network-gateway", "Gateway", cross_network_gateway_spec(), istio_config)
-        # The NLB's DNS name, looked up by the tags the controller gives it. An invoke that waits for
-        # the release: on a preview that adds the gateway it stays unknown, where a read of the
-        # Service would fail because the Service does not exist yet.
-        balancer = aws.lb.get_load_balancer_output(
-            tags={CLUSTER_TAG: args.cluster.eks_name, LOAD_BALANCER_SERVICE_TAG: f"{ISTIO_NAMESPACE}/{EAST_WEST_RELEASE}"},
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[gateway]),
+        # The NLB's DNS name, from the status of the chart's Service: the controller writes it there
+        # once the NLB exists, and the release waits for it (Helm's ready check of a LoadBalancer
+        # Service). The read takes the release's ID: on a preview that creates the gateway that ID
+        # is unknown and the engine skips the read (ReadStep.Apply, pkg/resource/deploy/step.go),
+        # where a read of a Service not made yet would fail. One object by name: nothing to match.
+        service = k8s.core.v1.Service.get(
+            f"{prefix}-eastwest-service",
+            gateway.id.apply(lambda _: f"{ISTIO_NAMESPACE}/{EAST_WEST_RELEASE}"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
         )
-        self.address = balancer.dns_name
+        self.address = service.status.apply(lambda status: load_balancer_name(args.cluster.name, status))
         self.remote_access = None
         if topology.exposes_istiod:
             gateway_spec, virtual_service_spec = expose_istiod_resources(args.revisions, args.cluster.network)
@@ -148,6 +149,29 @@ class EastWestGateway(pulumi.ComponentResource):
             ]
             self.remote_access = ControlPlaneAccess(address=self.address, ready=[gateway, *exposure])
         self.register_outputs({"address": self.address})
+
+
+def load_balancer_name(cluster: str, status: Any) -> pulumi.Input[str]:
+    """The NLB's DNS name in a Service status. None yet: on a preview it is unknown (a release that
+    timed out is retried by the update, which waits for the NLB again); on an update the release
+    has just waited for it, so the controller could not make the NLB, which its events say."""
+    ingress = getattr(getattr(status, "load_balancer", None), "ingress", None) or []
+    names = [entry.hostname for entry in ingress if getattr(entry, "hostname", None)]
+    if names:
+        return names[0]
+    if pulumi.runtime.is_dry_run():
+        return pulumi.Output(set(), _resolved(None), _resolved(False))
+    raise pulumi.RunError(
+        f"cluster {cluster}: the Service {ISTIO_NAMESPACE}/{EAST_WEST_RELEASE} has no load balancer address: the AWS Load "
+        f"Balancer Controller has not made its NLB; its reason is in `kubectl -n {ISTIO_NAMESPACE} describe service "
+        f"{EAST_WEST_RELEASE}` (Events) and the controller's log (README: Troubleshooting)"
+    )
+
+
+def _resolved(value: Any) -> asyncio.Future:
+    future = asyncio.get_event_loop().create_future()
+    future.set_result(value)
+    return future
 
 
 def _istio_resource(prefix: str, object_name: str, kind: str, spec: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
