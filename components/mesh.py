@@ -27,6 +27,7 @@ from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, Remote
 from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
+from components.model.principals import LastDeployment, cluster_creators, new_clusters, same_principal
 from components.model.spec import ClusterSpec, MeshSpec
 
 
@@ -35,6 +36,8 @@ class IstioMeshArgs:
     spec: MeshSpec
     # The stack's `aws:` settings, for every AWS provider and kubeconfig; empty uses the environment's.
     aws: AwsSettings = AwsSettings()
+    # What the stack's last update exported: the clusters it had and who created each.
+    last: LastDeployment = LastDeployment()
 
 
 @dataclass
@@ -70,6 +73,8 @@ class IstioMesh(pulumi.ComponentResource):
     signing_root_pem: pulumi.Output[str]
     # Each cluster's components, by name, for the steps after it is built.
     clusters: dict[str, MeshCluster]
+    # Per cluster, the identity EKS made its admin when it created it ("" if unknown).
+    cluster_creators: dict[str, str]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -88,6 +93,7 @@ class IstioMesh(pulumi.ComponentResource):
         # Every AWS resource of the mesh carries these, the controller's load balancers too.
         self._tags = {**args.aws.default_tags, "istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}
         self._aws = self._aws_providers(spec)
+        self.cluster_creators = self._creators(spec, args.last)
         networks = {c.name: self._network(c) for c in spec.clusters}
         access = self._access(spec, networks)
         self._roots = mesh_roots(spec.pki, self)
@@ -106,7 +112,17 @@ class IstioMesh(pulumi.ComponentResource):
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
         self.root_bundle_pem, self.signing_root_pem = self._roots.bundle_pem, self._roots.signer.cert_pem
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem})
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators})
+
+    def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
+        """Who created each cluster (components/model/principals.py). The caller is asked only when
+        a cluster is new: the identity of the AWS providers, the same in every region."""
+        names = [c.name for c in spec.clusters]
+        caller = None
+        if new_clusters(names, last):
+            provider = self._aws[spec.clusters[0].region]
+            caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).arn
+        return cluster_creators(names, last, legacy=self._settings.assumed_role_arn, caller=caller)
 
     def _child(self, **providers: pulumi.ProviderResource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers=providers or None)
@@ -176,8 +192,8 @@ class IstioMesh(pulumi.ComponentResource):
                 network=network,
                 credentials=self._credentials,
                 # EKS makes the identity that creates a cluster its admin itself; a second access
-                # entry for it would fail. That identity is the role the providers assume, if any.
-                admins=tuple(a for a in spec.access.admins if a != self._settings.assumed_role_arn),
+                # entry for it would fail.
+                admins=tuple(a for a in spec.access.admins if not same_principal(a, self.cluster_creators[c.name])),
             ),
             opts=self._child(aws=region),
         )

@@ -164,6 +164,7 @@ class CapturingMonitor(mocks.MockMonitor):
         # A preview: resources of these names are about to be created, so their IDs and computed
         # outputs are unknown; every other resource exists already.
         self.creating: frozenset[str] = frozenset()
+        self.stack = "dev"
         # The transforms that apply to each registered resource: its own, then its ancestors'.
         self.transforms: dict[str, list] = {}
 
@@ -442,9 +443,10 @@ def run_program(
     monitor = CapturingMonitor(mock_factory() if mock_factory else MeshMocks())
     monitor.mocks.monitor = monitor
     monitor.creating = frozenset(preview_creating or ())
+    monitor.stack = stack
     catcher = _WarningCatcher()
     preview = preview_creating is not None
-    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=catcher)
+    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=catcher, organization="organization")
     error: BaseException | None = None
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))

@@ -29,6 +29,22 @@ from verify.checks import ClusterTarget, TimedOut, Unreachable
 OPERATOR_CIDR = "203.0.113.0/24"
 
 
+def mocks_with(**attributes):
+    """A mock factory for `run_program`: the mocks with these attributes set (`caller_arn`,
+    `last_outputs`, `unaddressed`: see tests/mocks.py)."""
+
+    def factory():
+        from tests.mocks import MeshMocks
+
+        mocks = MeshMocks()
+        for name, value in attributes.items():
+            assert hasattr(mocks, name), name
+            setattr(mocks, name, value)
+        return mocks
+
+    return factory
+
+
 def mesh_config(count: int, **extra) -> dict:
     """`count` clusters alternating between two regions, the way a user would write them."""
     regions = ["us-east-1", "us-west-2"]

@@ -66,6 +66,9 @@ class MeshMocks(mocks.Mocks):
     monitor: Any = None  # set by the harness; used to register what remote components create
     # Clusters whose east-west Service the load balancer controller gave no NLB.
     unaddressed: frozenset[str] = frozenset()
+    # The stack's outputs from its last update (none: never deployed), and who runs `pulumi up`.
+    last_outputs: dict = {}
+    caller_arn = "arn:aws:iam::123456789012:user/ci"
 
     def region_of(self, provider_ref: str) -> str:
         urn = provider_ref.rsplit("::", 1)[0]
@@ -90,7 +93,19 @@ class MeshMocks(mocks.Mocks):
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/ci", "userId": "AIDA", "id": "123456789012"}, []
+            # Like STS: through a provider that assumes roles, the caller is a session of the last.
+            self.monitor.invokes.append((args.token, {}))
+            record = self.monitor.registered.get(args.provider.rsplit("::", 1)[0]) if args.provider else None
+            roles = json.loads(record.inputs.get("assumeRoles") or "[]") if record else []
+            arn = self.caller_arn
+            if roles:
+                partition, account, name = re.fullmatch(r"arn:([^:]+):iam::(\d+):role/(?:.*/)?([^/]+)", roles[-1]["roleArn"]).groups()
+                arn = f"arn:{partition}:sts::{account}:assumed-role/{name}/{roles[-1].get('sessionName') or 'session'}"
+            return {"accountId": arn.split(":")[4], "arn": arn, "userId": "AIDA", "id": arn.split(":")[4]}, []
+        if args.token == "pulumi:pulumi:readStackOutputs":
+            # The engine's answer (pkg/resource/deploy/builtins.go): the named stack's outputs.
+            assert args.args["name"] == "organization/istio-eks-mesh/" + self.monitor.stack, args.args
+            return {"name": args.args["name"], "outputs": self.last_outputs, "secretOutputNames": []}, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.

@@ -8,6 +8,7 @@ import json
 
 import pulumi
 import pytest
+import yaml
 from kubernetes.config.kube_config import KubeConfigLoader
 
 from components.config.aws_settings import AwsSettings, parse_aws_settings
@@ -15,8 +16,9 @@ from components.config.eks import support_warnings
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
-from tests.harness import Run, cached_run, resolve
-from tests.helpers import mesh_config
+from components.model.principals import caller_principal, same_principal
+from tests.harness import ROOT, Run, cached_run, resolve, run_program
+from tests.helpers import mesh_config, mocks_with
 from tests.impact import REPLACED, UPDATED, change_impact, of_kind
 
 ADDON = "aws:eks/addon:Addon"
@@ -342,6 +344,100 @@ def test_the_creator_role_is_never_given_a_second_access_entry():
     config = {**mesh_config(2), "aws:assumeRoles": [{"roleArn": deployer}], "clusterAdmins": [deployer, teammate], "kubeconfigRoleArn": deployer}
     run = ok(config)
     assert {e.inputs["principalArn"] for e in run.of_type(ENTRY)} == {teammate}
+
+
+CI_ROLE = "arn:aws:iam::111122223333:role/deploy/ci"  # with a path, which its sessions do not show
+CI_SESSION = "arn:aws:sts::111122223333:assumed-role/ci/gha-run-42"
+ALICE_SESSION = "arn:aws:sts::111122223333:assumed-role/platform-admins/alice"
+
+
+def admin_entries(run: Run) -> set[tuple[str, str]]:
+    assert run.error is None, run.error
+    return {(e.inputs["clusterName"], e.inputs["principalArn"]) for e in run.of_type(ENTRY)}
+
+
+def asked_for_the_caller(run: Run) -> bool:
+    return any(token == "aws:index/getCallerIdentity:getCallerIdentity" for token, _ in run.invokes)
+
+
+def test_an_ambient_session_of_a_listed_role_gets_no_second_entry():
+    # OIDC in CI, SSO or AWS_PROFILE: no aws:assumeRoles, the caller is a session of a listed role.
+    config = mesh_config(2, clusterAdmins=[CI_ROLE, ADMIN])
+    run = run_program(config, mock_factory=mocks_with(caller_arn=CI_SESSION))
+    assert admin_entries(run) == {("c0-dev", ADMIN), ("c1-dev", ADMIN)}
+    # Recorded as the role (what EKS made admin), for the next run to read back.
+    assert resolve(run.exports["clusterCreators"])[0] == {"c0": "arn:aws:iam::111122223333:role/ci", "c1": "arn:aws:iam::111122223333:role/ci"}
+
+
+def test_the_recorded_creator_is_kept_whoever_runs_next():
+    config = mesh_config(2, clusterAdmins=[CI_ROLE, ADMIN])
+    first = run_program(config, mock_factory=mocks_with(caller_arn=CI_SESSION))
+    last = {"clusters": {"c0": {}, "c1": {}}, "clusterCreators": resolve(first.exports["clusterCreators"])[0]}
+    # A listed admin runs the next update: its own entry stays, and CI still gets none.
+    second = run_program(config, mock_factory=mocks_with(caller_arn=ALICE_SESSION, last_outputs=last))
+    assert admin_entries(second) == admin_entries(first)
+    assert change_impact(first, second) == {k: "unchanged" for k in change_impact(first, first)}
+    assert not asked_for_the_caller(second)
+    # A cluster added now is created by the one running now.
+    grown = mesh_config(3, clusterAdmins=[CI_ROLE, ADMIN])
+    third = run_program(grown, mock_factory=mocks_with(caller_arn=ALICE_SESSION, last_outputs=last))
+    assert admin_entries(third) == admin_entries(first) | {("c2-dev", CI_ROLE)}
+    assert resolve(third.exports["clusterCreators"])[0]["c2"] == "arn:aws:iam::111122223333:role/platform-admins"
+
+
+@pytest.mark.parametrize(
+    ("aws_settings", "excluded"),
+    [
+        # Deployed through an assumed role: the rule of earlier releases, that role.
+        ({"aws:assumeRoles": [{"roleArn": ADMIN}]}, ADMIN),
+        # Deployed with ambient credentials: unknown, nothing left out (as before).
+        ({}, None),
+    ],
+)
+def test_a_stack_deployed_before_the_record_keeps_its_entries(aws_settings, excluded):
+    config = {**mesh_config(2, clusterAdmins=[CI_ROLE, ADMIN]), **aws_settings}
+    last = {"clusters": {"c0": {}, "c1": {}}}
+    run = run_program(config, mock_factory=mocks_with(caller_arn=CI_SESSION, last_outputs=last))
+    assert admin_entries(run) == {(c, a) for c in ("c0-dev", "c1-dev") for a in (CI_ROLE, ADMIN) if a != excluded}
+    assert not asked_for_the_caller(run)
+    assert resolve(run.exports["clusterCreators"])[0] == {"c0": excluded or "", "c1": excluded or ""}
+
+
+def test_outputs_edited_out_of_shape_record_nothing():
+    # A hand-edited state: not a map of clusters, a creator that is not a string.
+    last = {"clusters": ["c0", "c1"], "clusterCreators": {"c0": 5, "c1": None}}
+    run = run_program(mesh_config(2, clusterAdmins=[CI_ROLE, ADMIN]), mock_factory=mocks_with(caller_arn=CI_SESSION, last_outputs=last))
+    assert asked_for_the_caller(run)
+    assert admin_entries(run) == {("c0-dev", ADMIN), ("c1-dev", ADMIN)}
+
+
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_the_committed_environments_deploy_from_their_ci_role(name):
+    stack = yaml.safe_load((ROOT / f"Pulumi.{name}.yaml").read_text())["config"]
+    config = {k.removeprefix("istio-eks-mesh:"): v for k, v in stack.items() if k.startswith("istio-eks-mesh:")}
+    ci = next(a for a in config["clusterAdmins"] if a.endswith(f"/ci-{name}"))
+    session = ci.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/") + "/run-1"
+    run = run_program(config, stack=name, aws_region=stack["aws:region"], mock_factory=mocks_with(caller_arn=session))
+    clusters = {c.inputs["name"] for c in run.of_type("eks:index:Cluster")}
+    assert admin_entries(run) == {(c, a) for c in clusters for a in config["clusterAdmins"] if a != ci}
+
+
+def test_principals_compare_as_eks_sees_them():
+    role = "arn:aws:iam::111122223333:role/team/x"
+    assert same_principal(role, "arn:aws:iam::111122223333:role/x")
+    assert same_principal(role, "arn:aws:sts::111122223333:assumed-role/x/session")
+    assert caller_principal("arn:aws:sts::111122223333:assumed-role/x/session") == "arn:aws:iam::111122223333:role/x"
+    assert caller_principal(PERSON) == PERSON
+    for other in (
+        "arn:aws:iam::444455556666:role/x",  # another account
+        "arn:aws-cn:iam::111122223333:role/x",  # another partition
+        "arn:aws:iam::111122223333:user/x",  # a user of the same name
+        "arn:aws:iam::111122223333:root",
+        "arn:aws:sts::111122223333:federated-user/x",
+        "",
+    ):
+        assert not same_principal(role, other), other
+    assert not same_principal("", "")
 
 
 def test_stack_without_aws_settings_adds_nothing_to_its_providers(two_cluster_run):

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.harness import Registered, Run, cached_run, resolve, run_program
-from tests.helpers import MIXED, OPERATOR_CIDR, PRIMARY_REMOTE, mesh_config
+from tests.helpers import MIXED, OPERATOR_CIDR, PRIMARY_REMOTE, mesh_config, mocks_with
 from tests.impact import change_impact, of_kind
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -105,26 +105,13 @@ def test_the_gateway_address_is_the_nlb_name_in_its_services_status():
     assert istiod.inputs["values"]["global"]["remotePilotAddress"] == clusters["p"]["eastWestAddress"]
 
 
-def unaddressed(*clusters: str):
-    """Mocks in which the load balancer controller made no NLB for these clusters' gateways (it
-    failed, or the NLB was deleted and not yet made again)."""
-    from tests.mocks import MeshMocks
-
-    def factory() -> MeshMocks:
-        mocks = MeshMocks()
-        mocks.unaddressed = frozenset(clusters)
-        return mocks
-
-    return factory
-
-
 def test_a_gateway_without_an_nlb_stops_an_update_with_one_line_and_not_a_preview():
-    # The first install timed out waiting for the NLB: the stack holds the release, and the next
-    # preview must not fail (the update retries the release). An update whose release still finds
-    # no NLB stops with the cause and where to look.
-    preview = run_program(PRIMARY_REMOTE, mock_factory=unaddressed("p"), preview_creating=())
+    # The controller made no NLB for p's gateway, and its first install timed out waiting for it:
+    # the stack holds the release, and the next preview must not fail (the update retries the
+    # release). An update whose release still finds no NLB stops with the cause and where to look.
+    preview = run_program(PRIMARY_REMOTE, mock_factory=mocks_with(unaddressed=frozenset({"p"})), preview_creating=())
     assert preview.error is None, preview.error
-    update = run_program(PRIMARY_REMOTE, mock_factory=unaddressed("p"))
+    update = run_program(PRIMARY_REMOTE, mock_factory=mocks_with(unaddressed=frozenset({"p"})))
     message = str(update.error)
     assert "cluster p:" in message and "istio-system/istio-eastwestgateway has no load balancer address" in message
     assert "kubectl -n istio-system describe service istio-eastwestgateway" in message and "\n" not in message

@@ -3,7 +3,8 @@
 `load_mesh_spec` reads every key of this project from the stack, hands the values to the pure
 parser (`parse.py`) and warns about what is valid but worth a second look (Elastic IP quota, an
 API endpoint open to the internet, a Kubernetes version past EKS standard support). It also
-reads the stack's `aws:` settings that the mesh's own AWS providers honour.
+reads the stack's `aws:` settings that the mesh's own AWS providers honour, and what the stack's
+last update exported (`load_last_deployment`), which the program keeps stable across runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from components.config.aws_settings import AwsSettings, parse_aws_settings
 from components.config.eks import support_warnings
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
+from components.model.principals import LastDeployment
 from components.model.spec import PROJECT, MeshSpec
 
 # Elastic IPs per region an AWS account gets by default.
@@ -95,3 +97,25 @@ def load_aws_settings(spec: MeshSpec) -> AwsSettings:
     values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
     secret = frozenset(k for k in values if pulumi.runtime.config.is_config_secret(f"aws:{k}"))
     return parse_aws_settings(values, regions=[c.region for c in spec.clusters], secret_keys=secret)
+
+
+# The engine's own function behind a StackReference (pkg/resource/deploy/builtins.go in
+# pulumi/pulumi): the named stack's outputs as its last update left them, empty before the first.
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+
+
+def load_last_deployment() -> LastDeployment:
+    """What this stack's last update exported (its `clusters` and `clusterCreators`), read back."""
+    # The DIY backend's organization is "organization", Pulumi Cloud's the stack's; a DIY backend
+    # in the legacy layout (not project-scoped) knows stacks by their bare name only.
+    qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    try:
+        result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": qualified})
+    except Exception:  # noqa: BLE001 the legacy layout refuses the qualified name; a real failure fails below
+        result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": pulumi.get_stack()})
+    outputs = (result.value or {}).get("outputs") or {}
+    clusters, creators = outputs.get("clusters"), outputs.get("clusterCreators")
+    return LastDeployment(
+        clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
+        creators={k: v for k, v in creators.items() if isinstance(v, str)} if isinstance(creators, dict) else {},
+    )

@@ -1,0 +1,81 @@
+"""Who created each cluster, so that the `clusterAdmins` entry of that identity is never made.
+
+EKS gives the identity that creates a cluster an admin access entry of its own
+(bootstrapClusterCreatorAdminPermissions, set by pulumi-eks in nodejs/eks/cluster/cluster.ts); a second CreateAccessEntry for the same
+principal fails with ResourceInUseException. Which identity that was is fixed when the cluster is
+created and cannot be asked of EKS later, and the identity running `pulumi up` changes (a person
+today, CI tomorrow), so the stack records it: `clusterCreators`, one of its outputs, read back on
+every run (`LastDeployment`).
+
+- A cluster the last update recorded keeps its recorded creator, whoever runs now.
+- A cluster the last update had but did not record (deployed before the record existed) gets the
+  rule those releases used: the last role of `aws:assumeRoles`, else unknown.
+- A new cluster is created by whoever runs now: the caller, an assumed-role session mapped to its
+  role (EKS makes the role admin, not the session).
+
+Principals compare by partition, account, kind and name: a role's path is not in its session's
+ARN, and IAM names are unique per account whatever their path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+# An unknown creator (recorded as such): no `clusterAdmins` entry is left out.
+UNKNOWN = ""
+
+_IAM = re.compile(r"arn:(?P<partition>[^:]+):iam::(?P<account>\d{12}):(?P<kind>role|user)/(?:[^/]+/)*(?P<name>[^/]+)", re.ASCII)
+_SESSION = re.compile(r"arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class LastDeployment:
+    """What the stack's last update exported, as far as the program reads it back."""
+
+    # The clusters it had (the keys of its `clusters` output).
+    clusters: frozenset[str] = frozenset()
+    # Its `clusterCreators` output.
+    creators: Mapping[str, str] = field(default_factory=dict)
+
+
+def principal_key(arn: str) -> tuple[str, str, str, str] | None:
+    """(partition, account, kind, name) of an IAM role or user ARN, or of an assumed-role session
+    (as its role); None for anything else (root, a federated user), which matches no entry."""
+    if match := _IAM.fullmatch(arn):
+        return match["partition"], match["account"], match["kind"], match["name"]
+    if match := _SESSION.fullmatch(arn):
+        return match["partition"], match["account"], "role", match["name"]
+    return None
+
+
+def caller_principal(arn: str) -> str:
+    """The IAM principal EKS makes admin for a caller: a session's role (without the path the
+    session does not show), else the caller's own ARN."""
+    if match := _SESSION.fullmatch(arn):
+        return f"arn:{match['partition']}:iam::{match['account']}:role/{match['name']}"
+    return arn
+
+
+def same_principal(a: str, b: str) -> bool:
+    key = principal_key(a)
+    return key is not None and key == principal_key(b)
+
+
+def cluster_creators(clusters: Iterable[str], last: LastDeployment, legacy: str | None, caller: str | None) -> dict[str, str]:
+    """Each cluster's creator (see the module docstring); `caller` is needed only for new clusters."""
+    creators = {}
+    for name in clusters:
+        if isinstance(last.creators.get(name), str):
+            creators[name] = last.creators[name]
+        elif name in last.clusters:
+            creators[name] = legacy or UNKNOWN
+        else:
+            assert caller is not None, f"{name} is new: the caller is needed"
+            creators[name] = caller_principal(caller)
+    return creators
+
+
+def new_clusters(clusters: Iterable[str], last: LastDeployment) -> list[str]:
+    return [name for name in clusters if name not in last.clusters and not isinstance(last.creators.get(name), str)]
