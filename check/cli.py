@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
     now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.timezone.utc)
     try:
         spec = parse_mesh_spec(project, default_region=aws.get("region"), stack=stack, now=now)
-        parse_aws_settings(aws, regions=[c.region for c in spec.clusters])
+        parse_aws_settings(aws, regions=[c.region for c in spec.clusters], kubeconfig_role=spec.access.kubeconfig_role_arn)
     except pulumi.RunError as err:
         print(str(err), file=sys.stderr)
         return 2

@@ -313,7 +313,7 @@ def test_stack_aws_settings_reach_every_provider_and_the_kubeconfigs():
         {
             **mesh_config(2),
             "aws:profile": "team",
-            "aws:assumeRoles": [{"roleArn": deployer, "sessionName": "ci"}],
+            "aws:assumeRoles": [{"roleArn": deployer, "duration": "1h"}],
             "aws:allowedAccountIds": ["111122223333"],
             "aws:defaultTags": {"tags": {"team": "platform", "istio-eks-mesh/mesh": "not-this"}},
         }
@@ -322,7 +322,7 @@ def test_stack_aws_settings_reach_every_provider_and_the_kubeconfigs():
     assert len(providers) == 2
     for provider in providers:
         # The provider gets these as JSON: camelCase, as its schema names them.
-        assert json.loads(provider.inputs["assumeRoles"]) == [{"roleArn": deployer, "sessionName": "ci"}]
+        assert json.loads(provider.inputs["assumeRoles"]) == [{"roleArn": deployer, "duration": "1h"}]
         assert json.loads(provider.inputs["allowedAccountIds"]) == ["111122223333"]
         tags = json.loads(provider.inputs["defaultTags"])["tags"]
         assert tags == {"team": "platform", "istio-eks-mesh/mesh": "mesh1", "istio-eks-mesh/stack": "dev"}
@@ -453,10 +453,13 @@ def test_bad_assume_roles_fail_before_anything_is_created():
 
 
 def test_aws_settings_parse_the_providers_forms():
-    legacy = parse_aws_settings({"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "mesh-ci"}})
+    kubeconfigs = "arn:aws:iam::111122223333:role/kubectl"  # kubeconfigRoleArn: the kubeconfigs need not follow
+    legacy = parse_aws_settings({"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "mesh-ci"}}, kubeconfig_role=kubeconfigs)
     assert legacy.assume_roles == ({"role_arn": "arn:aws:iam::111122223333:role/old", "external_id": "mesh-ci"},)
     assert legacy.assumed_role_arn == "arn:aws:iam::111122223333:role/old"
-    chain = parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/a"}, {"roleArn": "arn:aws:iam::444455556666:role/b"}]})
+    chain = parse_aws_settings(
+        {"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/a"}, {"roleArn": "arn:aws:iam::444455556666:role/b"}]}, kubeconfig_role=kubeconfigs
+    )
     assert chain.assumed_role_arn == "arn:aws:iam::444455556666:role/b"
     assert parse_aws_settings({}) == AwsSettings()
     # Every other setting of the AWS provider reaches every provider, typed as the provider wants it.
@@ -491,13 +494,41 @@ def test_profile_names_as_config_files_spell_them_are_accepted():
 
 def test_aws_settings_stored_as_secrets_reach_the_providers_as_secrets():
     role = {"roleArn": "arn:aws:iam::111122223333:role/deployer", "externalId": "ext-1234"}
-    run = cached_run({**mesh_config(2), "aws:assumeRoles": [role], "aws:httpsProxy": "https://u:p@proxy.example.com"},
-                     secret_keys=["aws:assumeRoles", "aws:httpsProxy"])
+    config = {**mesh_config(2), "aws:assumeRoles": [role], "aws:httpsProxy": "https://u:p@proxy.example.com", "kubeconfigRoleArn": role["roleArn"]}
+    run = cached_run(config, secret_keys=["aws:assumeRoles", "aws:httpsProxy"])
     assert run.error is None, run.error
     for provider in run.of_type("pulumi:providers:aws"):
         assert provider.is_secret("assumeRoles") and provider.is_secret("httpsProxy")
     plain = cached_run({**mesh_config(2), "aws:httpsProxy": "https://proxy.example.com"})
     assert not any(p.is_secret("httpsProxy") for p in plain.of_type("pulumi:providers:aws"))
+
+
+ROLE_X = "arn:aws:iam::111122223333:role/x"
+
+
+@pytest.mark.parametrize(
+    ("roles", "key", "says"),
+    [
+        ([{"roleArn": ROLE_X}, {"roleArn": "arn:aws:iam::444455556666:role/y"}], "aws:assumeRoles", "chain of 2 roles"),
+        ([{"roleArn": ROLE_X, "externalId": "mesh-ci"}], "aws:assumeRoles[0].externalId", "(role_arn, external_id)"),
+        ([{"roleArn": ROLE_X, "sessionName": "ci"}], "aws:assumeRoles[0].sessionName", "(role_arn, role_session_name)"),
+        ([{"roleArn": ROLE_X, "tags": {"team": "mesh"}}], "aws:assumeRoles[0].tags", "nor held by an AWS CLI profile"),
+        ([{"roleArn": ROLE_X, "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}], "aws:assumeRoles[0].policyArns", "remove it"),
+    ],
+)
+def test_roles_the_kubeconfigs_cannot_assume_as_the_providers_do_are_refused(roles, key, says):
+    # `aws eks get-token` takes --role-arn and the profile, nothing else: with any of these its token
+    # would be signed by someone other than the providers (or denied), so the program could create
+    # a cluster it then cannot reach.
+    with pytest.raises(pulumi.RunError) as caught:
+        parse_aws_settings({"assumeRoles": roles})
+    line = next(line for line in str(caught.value).splitlines() if line.startswith(f"  - {key}: "))
+    assert says in line and "kubeconfigRoleArn" in line
+    # With kubeconfigRoleArn the kubeconfigs assume a role of their own, and the providers may chain.
+    assert parse_aws_settings({"assumeRoles": roles}, kubeconfig_role=ROLE_X).assume_roles
+    # Through the program, the key is named before anything is created.
+    run = cached_run({**mesh_config(2), "aws:assumeRoles": roles})
+    assert f"  - {key}: " in str(run.error) and run.resources == []
 
 
 def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():

@@ -114,10 +114,13 @@ class AwsSettings:
         return {name: pulumi.Output.secret(value) if name in self.secrets and value is not None else value for name, value in args.items()}
 
 
-def parse_aws_settings(values: Mapping[str, Any], regions: Sequence[str] = (), secret_keys: frozenset[str] = frozenset()) -> AwsSettings:
+def parse_aws_settings(
+    values: Mapping[str, Any], regions: Sequence[str] = (), secret_keys: frozenset[str] = frozenset(), kubeconfig_role: str | None = None
+) -> AwsSettings:
     """`values`: the stack's `aws:` config, key without namespace -> decoded JSON value; `regions`:
     the clusters' regions, whose partition every role ARN must be in; `secret_keys`: the keys
-    stored encrypted."""
+    stored encrypted; `kubeconfig_role`: `kubeconfigRoleArn`, which the kubeconfigs assume instead
+    of the providers' role."""
     problems = Problems()
     others: dict[str, Any] = {}
     for key, value in values.items():
@@ -144,6 +147,8 @@ def parse_aws_settings(values: Mapping[str, Any], regions: Sequence[str] = (), s
     if roles is None and values.get("assumeRole") is not None:
         roles = [values["assumeRole"]]
     assume_roles = _parse_assume_roles(roles, {region_partition(r) for r in regions}, problems)
+    if kubeconfig_role is None:
+        _check_kubeconfigs_can_follow(assume_roles, problems)
     profile = values.get("profile")
     if profile is not None and not (isinstance(profile, str) and _PROFILE.fullmatch(profile)):
         problems.add("aws:profile", f"must be a profile name (letters, digits and +=,.@_:/-, no spaces or newlines), got {shown(profile)}")
@@ -242,6 +247,42 @@ def _parse_assume_roles(roles: Any, partitions: set[str], problems: Problems) ->
             problems.add(f"{path}.tags", f"must be an object of strings, got {given(role['tags'])}")
         parsed.append({_snake(k): v for k, v in role.items() if k in _ASSUME_ROLE_FIELDS})
     return parsed
+
+
+# What `aws eks get-token` cannot pass when it assumes the providers' role: its own options are
+# --cluster-name, --role-arn and --cluster-id (docs.aws.amazon.com/cli/latest/reference/eks/get-token.html).
+# An AWS CLI profile can hold the first two (external_id, role_session_name); the rest, nothing.
+_PROFILE_HOLDS = {"external_id": "external_id", "session_name": "role_session_name"}
+_NOWHERE = ("policy", "policy_arns", "source_identity", "tags", "transitive_tag_keys")
+
+
+def _check_kubeconfigs_can_follow(roles: Sequence[Mapping[str, Any]], problems: Problems) -> None:
+    """The kubeconfigs (and the program's own Kubernetes providers) authenticate as the AWS providers
+    do only if `--profile` and `--role-arn` say all: one role, nothing but its ARN and duration."""
+    fix = "or set kubeconfigRoleArn to a role the profile's credentials may assume directly"
+    if len(roles) > 1:
+        problems.add(
+            "aws:assumeRoles",
+            f"is a chain of {len(roles)} roles, but the kubeconfigs' `aws eks get-token --role-arn` assumes one role from the"
+            " profile's credentials and would be denied; chain the roles in a profile of the AWS config file (role_arn with"
+            f" source_profile) and set aws:profile to it instead, {fix}",
+        )
+        return
+    for role in roles:
+        for name in role:
+            if name in _PROFILE_HOLDS:
+                problems.add(
+                    f"aws:assumeRoles[0].{_camel(name)}",
+                    "is not passed by `aws eks get-token`, so the kubeconfigs would authenticate otherwise than the AWS providers;"
+                    f" move the role into a profile of the AWS config file (role_arn, {_PROFILE_HOLDS[name]}) and set aws:profile"
+                    f" to it instead, {fix}",
+                )
+            elif name in _NOWHERE:
+                problems.add(
+                    f"aws:assumeRoles[0].{_camel(name)}",
+                    f"is not passed by `aws eks get-token` nor held by an AWS CLI profile, so the kubeconfigs would authenticate"
+                    f" otherwise than the AWS providers; remove it, {fix}",
+                )
 
 
 def _check_tags(tags: Mapping[Any, Any], problems: Problems) -> None:

@@ -96,7 +96,9 @@ def load_aws_settings(spec: MeshSpec) -> AwsSettings:
     kubeconfigs honour, checked against the clusters' regions."""
     values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
     secret = frozenset(k for k in values if pulumi.runtime.config.is_config_secret(f"aws:{k}"))
-    return parse_aws_settings(values, regions=[c.region for c in spec.clusters], secret_keys=secret)
+    return parse_aws_settings(
+        values, regions=[c.region for c in spec.clusters], secret_keys=secret, kubeconfig_role=spec.access.kubeconfig_role_arn
+    )
 
 
 # The engine's own function behind a StackReference (pkg/resource/deploy/builtins.go in
