@@ -27,7 +27,9 @@ from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, Remote
 from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
-from components.model.principals import LastDeployment, cluster_creators, new_clusters, same_principal
+from components.model.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
+from components.model.deployed import LastDeployment
+from components.model.principals import cluster_creators, new_clusters, same_principal
 from components.model.spec import ClusterSpec, MeshSpec
 
 
@@ -75,12 +77,14 @@ class IstioMesh(pulumi.ComponentResource):
     clusters: dict[str, MeshCluster]
     # Per cluster, the identity EKS made its admin when it created it ("" if unknown).
     cluster_creators: dict[str, str]
+    # Per cluster, its managed add-ons' versions and the Kubernetes version they were chosen for.
+    addon_versions: dict[str, dict[str, pulumi.Input[str]]]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transforms=[migrations.add_aliases]))
         super().__init__("istio-eks-mesh:mesh:IstioMesh", name, None, opts)
-        spec, self._settings = args.spec, args.aws
+        spec, self._settings, self._last = args.spec, args.aws, args.last
         # The kubeconfigs authenticate as the configured role, else as the role the AWS providers
         # assume (the clusters' creator, already admin), through the same profile.
         self._credentials = KubeconfigCredentials(
@@ -111,8 +115,11 @@ class IstioMesh(pulumi.ComponentResource):
         if spec.deploy_samples:
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
+        self.addon_versions = {
+            c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions} for c in spec.clusters
+        }
         self.root_bundle_pem, self.signing_root_pem = self._roots.bundle_pem, self._roots.signer.cert_pem
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators})
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators, "addonVersions": self.addon_versions})
 
     def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
         """Who created each cluster (components/model/principals.py). The caller is asked only when
@@ -194,6 +201,7 @@ class IstioMesh(pulumi.ComponentResource):
                 # EKS makes the identity that creates a cluster its admin itself; a second access
                 # entry for it would fail.
                 admins=tuple(a for a in spec.access.admins if not same_principal(a, self.cluster_creators[c.name])),
+                addon_versions=plan_addon_versions(c.name, c.kubernetes_version, c.eks.addon_versions, self._last),
             ),
             opts=self._child(aws=region),
         )

@@ -69,6 +69,8 @@ class MeshMocks(mocks.Mocks):
     # The stack's outputs from its last update (none: never deployed), and who runs `pulumi up`.
     last_outputs: dict = {}
     caller_arn = "arn:aws:iam::123456789012:user/ci"
+    # Add-on builds AWS has published since the first run (each moves the default and the newest).
+    builds_published = 0
 
     def region_of(self, provider_ref: str) -> str:
         urn = provider_ref.rsplit("::", 1)[0]
@@ -110,7 +112,8 @@ class MeshMocks(mocks.Mocks):
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.
             addon, kubernetes = args.args["addonName"], args.args["kubernetesVersion"]
-            build = 2 if args.args.get("mostRecent") else 1
+            self.monitor.invokes.append((args.token, dict(args.args)))
+            build = (2 if args.args.get("mostRecent") else 1) + self.builds_published
             version = f"v1.{kubernetes.split('.')[1]}.{int(digest(addon), 16) % 10}-eksbuild.{build}"
             return {"addonName": addon, "kubernetesVersion": kubernetes, "version": version, "id": addon}, []
         if args.token == "aws:index/getRegion:getRegion":

@@ -80,9 +80,10 @@ def test_coredns_is_a_managed_addon_after_the_nodes_in_every_cluster(mesh_run):
         nodes = mesh_run.one("eks:index:ManagedNodeGroup", f"{name}-nodes")
         assert mesh_run.depends_on(coredns, nodes) and not mesh_run.depends_on(nodes, coredns)
         # vpc-cni and kube-proxy: pulumi-eks's own managed add-ons, inside the cluster component the
-        # nodes wait for; unpinned, nothing is passed, so a deployed cluster keeps its inputs.
+        # nodes wait for, always given a version (else it takes the newest build on every run).
         assert mesh_run.depends_on(nodes, cluster)
-        assert "vpcCniOptions" not in cluster.inputs and "kubeProxyAddonOptions" not in cluster.inputs
+        assert cluster.inputs["vpcCniOptions"]["addonVersion"].endswith("-eksbuild.1")
+        assert cluster.inputs["kubeProxyAddonOptions"]["version"].endswith("-eksbuild.1")
         assert "useDefaultVpcCni" not in cluster.inputs
 
 
@@ -111,10 +112,71 @@ def test_pinned_addon_versions_reach_their_addons_and_change_nothing_else():
     pinned = run.one("eks:index:Cluster", "c0-eks").inputs
     assert pinned["vpcCniOptions"]["addonVersion"] == pins["vpc-cni"]
     assert pinned["kubeProxyAddonOptions"]["version"] == pins["kube-proxy"]
-    assert "vpcCniOptions" not in run.one("eks:index:Cluster", "c1-eks").inputs
+    assert run.one("eks:index:Cluster", "c1-eks").inputs["vpcCniOptions"]["addonVersion"] not in pins.values()
     impact = change_impact(ok(mesh_config(2)), run)
     assert of_kind(impact, REPLACED) == set()
     assert {k for k, what in impact.items() if what != "unchanged"} == {("eks:index:Cluster", "c0-eks"), (ADDON, "c0-addons-coredns")}
+
+
+def addon_inputs(run: Run) -> dict[str, dict[str, str]]:
+    """Per cluster, the version each managed add-on is given."""
+    assert run.error is None, run.error
+    found = {}
+    for cluster in run.of_type("eks:index:Cluster"):
+        name = cluster.name.removesuffix("-eks")
+        found[name] = {
+            "vpc-cni": cluster.inputs["vpcCniOptions"]["addonVersion"],
+            "kube-proxy": cluster.inputs["kubeProxyAddonOptions"]["version"],
+            "coredns": run.one(ADDON, f"{name}-addons-coredns").inputs["addonVersion"],
+        }
+    return found
+
+
+def recorded(run: Run) -> dict:
+    """The outputs the next run reads back."""
+    exports = {key: resolve(run.exports[key])[0] for key in ("clusters", "clusterCreators", "addonVersions")}
+    return {**exports, "clusters": {name: {} for name in exports["clusters"]}}
+
+
+def test_two_runs_of_one_config_give_the_same_addon_versions_after_aws_publishes_builds():
+    config = mesh_config(2)
+    first = run_program(config)
+    # AWS publishes newer builds of every add-on (and a new default) between the runs.
+    second = run_program(config, mock_factory=mocks_with(builds_published=3, last_outputs=recorded(first)))
+    assert addon_inputs(second) == addon_inputs(first)
+    assert not [token for token, _ in second.invokes if token == "aws:eks/getAddonVersion:getAddonVersion"]
+    assert {k: what for k, what in change_impact(first, second).items() if what != "unchanged"} == {}
+    # Without the record (a stack that lost it, or the program before it), EKS's answer moves them.
+    assert addon_inputs(run_program(config, mock_factory=mocks_with(builds_published=3))) != addon_inputs(first)
+
+
+def test_addon_versions_move_with_the_kubernetes_version_and_never_down():
+    major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
+    previous = f"{major}.{int(minor) - 1}"
+    # Deployed on the previous minor with a vpc-cni newer than the next minor's default (pinned
+    # then, the pin dropped since: the record keeps it).
+    before = run_program(with_clusters(1, kubernetesVersion=previous, supportType="EXTENDED", addonVersions={"vpc-cni": "v1.99.0-eksbuild.9"}))
+    after = run_program(mesh_config(1), mock_factory=mocks_with(last_outputs=recorded(before)))
+    old, new = addon_inputs(before)["c0"], addon_inputs(after)["c0"]
+    assert old["kube-proxy"].startswith(f"v1.{int(minor) - 1}.") and new["kube-proxy"].startswith(f"v1.{minor}.")
+    assert new["coredns"] != old["coredns"]
+    assert new["vpc-cni"] == "v1.99.0-eksbuild.9"
+
+
+def test_a_cluster_deployed_before_the_record_changes_no_addon_on_its_first_run():
+    # The earlier release: pulumi-eks took the newest vpc-cni and kube-proxy (build 2 in the
+    # mocks), the program EKS's default CoreDNS (build 1); this run asks the same once more.
+    run = run_program(mesh_config(1), mock_factory=mocks_with(last_outputs={"clusters": {"c0": {}}}))
+    got = addon_inputs(run)["c0"]
+    assert got["vpc-cni"].endswith("-eksbuild.2") and got["kube-proxy"].endswith("-eksbuild.2") and got["coredns"].endswith("-eksbuild.1")
+    assert resolve(run.exports["addonVersions"])[0]["c0"] == {"kubernetesVersion": versions.DEFAULT_KUBERNETES_VERSION, **got}
+
+
+def test_an_addon_pin_wins_over_the_record():
+    first = run_program(mesh_config(1))
+    config = with_clusters(1, addonVersions={"coredns": "v1.12.1-eksbuild.2"})
+    second = run_program(config, mock_factory=mocks_with(last_outputs=recorded(first)))
+    assert addon_inputs(second)["c0"] == {**addon_inputs(first)["c0"], "coredns": "v1.12.1-eksbuild.2"}
 
 
 @pytest.mark.parametrize(
@@ -372,7 +434,7 @@ def test_an_ambient_session_of_a_listed_role_gets_no_second_entry():
 def test_the_recorded_creator_is_kept_whoever_runs_next():
     config = mesh_config(2, clusterAdmins=[CI_ROLE, ADMIN])
     first = run_program(config, mock_factory=mocks_with(caller_arn=CI_SESSION))
-    last = {"clusters": {"c0": {}, "c1": {}}, "clusterCreators": resolve(first.exports["clusterCreators"])[0]}
+    last = recorded(first)
     # A listed admin runs the next update: its own entry stays, and CI still gets none.
     second = run_program(config, mock_factory=mocks_with(caller_arn=ALICE_SESSION, last_outputs=last))
     assert admin_entries(second) == admin_entries(first)
@@ -584,3 +646,13 @@ def test_bad_aws_settings_are_refused_with_their_key(values, key):
     with pytest.raises(pulumi.RunError) as caught:
         parse_aws_settings(values)
     assert f"  - {key}: " in str(caught.value)
+
+
+def test_a_kubernetes_jump_of_two_minors_is_refused_before_anything_is_created():
+    major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
+    last = {"clusters": {"c0": {}, "c1": {}}, "addonVersions": {"c0": {"kubernetesVersion": f"{major}.{int(minor) - 2}"}, "c1": {"kubernetesVersion": f"{major}.{int(minor) - 1}"}}}
+    run = run_program(mesh_config(2), mock_factory=mocks_with(last_outputs=last))
+    message = str(run.error)
+    assert f"clusters[0].kubernetesVersion: {major}.{minor} is more than one minor version above {major}.{int(minor) - 2}" in message
+    assert f"set {major}.{int(minor) - 1}, `pulumi up`" in message and "clusters[1]" not in message
+    assert run.resources == []

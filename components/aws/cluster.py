@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options
+from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options, resolve_addon_versions
+from components.model.addon_versions import AskEks
 from components.model.kubeconfig import kubeconfig_document
 from components.model.spec import ClusterSpec
 
@@ -64,6 +66,8 @@ class EksClusterArgs:
     credentials: KubeconfigCredentials = KubeconfigCredentials()
     # IAM principal ARNs made cluster admins (access entries).
     admins: tuple[str, ...] = ()
+    # Where each managed add-on's version comes from (components/model/addon_versions.py).
+    addon_versions: Mapping[str, str | AskEks] = field(default_factory=dict)
 
 
 def build_kubeconfig(
@@ -99,12 +103,15 @@ class EksCluster(pulumi.ComponentResource):
     node_group: eks.ManagedNodeGroup
     # The security group EKS gives the control plane and managed nodes (peers admit it).
     cluster_security_group_id: pulumi.Output[str]
+    # The version of each managed add-on, as given to EKS.
+    addon_versions: dict[str, pulumi.Input[str]]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:cluster:EksCluster", name, None, opts)
         spec = args.cluster
         child = pulumi.ResourceOptions(parent=self)
 
+        self.addon_versions = resolve_addon_versions(args.addon_versions, spec.kubernetes_version, parent=self)
         control_plane = self._control_plane(name, args)
         node_role, attachments = self._node_role(name)
         network = [args.network] if args.network is not None else []
@@ -134,12 +141,7 @@ class EksCluster(pulumi.ComponentResource):
         eks_cluster = control_plane.eks_cluster
         ClusterAddons(
             f"{name}-addons",
-            ClusterAddonsArgs(
-                cluster_name=eks_cluster.name,
-                kubernetes_version=eks_cluster.version,
-                pins=spec.eks.addon_versions,
-                node_group=self.node_group,
-            ),
+            ClusterAddonsArgs(cluster_name=eks_cluster.name, coredns_version=self.addon_versions["coredns"], node_group=self.node_group),
             opts=child,
         )
         admin_access = self._admin_access(name, eks_cluster.name, args.admins)
@@ -192,7 +194,7 @@ class EksCluster(pulumi.ComponentResource):
             skip_default_node_group=True,
             node_associate_public_ip_address=False,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
-            **cluster_addon_options(spec.eks.addon_versions),
+            **cluster_addon_options(self.addon_versions),
             # Inherited by what pulumi-eks creates inside: the aws.eks.Cluster, its role and groups.
             opts=pulumi.ResourceOptions(parent=self, protect=spec.eks.protect or None),
         )

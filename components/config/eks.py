@@ -11,7 +11,7 @@ import datetime
 import re
 from typing import Any, Mapping, Sequence
 
-from components.config.validate import Problems, expect, given, shown, unknown_fields
+from components.config.validate import ConfigError, Problems, expect, given, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 
@@ -163,6 +163,26 @@ def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problem
                 f" Set supportType: EXTENDED, or {steps} with supportType: EXTENDED until it runs {target or 'a newer version'}."
                 " If EKS has upgraded the cluster already, set kubernetesVersion to the version it runs and run `pulumi up --refresh`",
             )
+
+
+def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, str]) -> None:
+    """EKS upgrades a control plane one minor version per update (UpdateClusterVersion): a config
+    more than one minor above what the stack last deployed (`recorded`: cluster -> version, from
+    its `addonVersions` output) would fail half-way, after everything before the cluster."""
+    problems = Problems()
+    for i, c in enumerate(clusters):
+        deployed = recorded.get(c.name)
+        if not isinstance(deployed, str) or not re.fullmatch(r"1\.\d+", deployed) or _minor(c.kubernetes_version) <= _minor(deployed) + 1:
+            continue
+        step = f"1.{_minor(deployed) + 1}"
+        problems.add(
+            f"clusters[{i}].kubernetesVersion",
+            f"{c.kubernetes_version} is more than one minor version above {deployed}, which this stack last deployed, and EKS"
+            f" upgrades one minor version at a time: set {step}, `pulumi up`, then the next. If EKS upgraded the cluster"
+            " itself, set the version it runs (`aws eks describe-cluster --query cluster.version`) first",
+        )
+    if problems.items:
+        raise ConfigError(problems.items)
 
 
 # STANDARD clusters are told this long before their version leaves standard support, after which

@@ -16,10 +16,11 @@ from typing import Any
 import pulumi
 
 from components.config.aws_settings import AwsSettings, parse_aws_settings
-from components.config.eks import support_warnings
+from components.config.eks import check_upgrade_steps, support_warnings
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
-from components.model.principals import LastDeployment
+from components.model.addon_versions import RECORD_VERSION_KEY
+from components.model.deployed import LastDeployment
 from components.model.spec import PROJECT, MeshSpec
 
 # Elastic IPs per region an AWS account gets by default.
@@ -63,8 +64,9 @@ def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
     return warnings
 
 
-def load_mesh_spec() -> MeshSpec:
-    """Reads the stack's config and validates it. Call before creating any resource."""
+def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
+    """Reads the stack's config and validates it, against what the stack last deployed (`last`)
+    too. Call before creating any resource."""
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     for key in dict.fromkeys([*_config_keys(PROJECT), *TOP_LEVEL_KEYS]):
@@ -75,6 +77,7 @@ def load_mesh_spec() -> MeshSpec:
     spec = parse_mesh_spec(
         raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys
     )
+    check_upgrade_steps(spec.clusters, {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()})
     for notice in upgrade_notices(raw, spec):
         pulumi.log.warn(f"{PROJECT}:{notice}")
     today = datetime.date.today()
@@ -107,7 +110,7 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 
 def load_last_deployment() -> LastDeployment:
-    """What this stack's last update exported (its `clusters` and `clusterCreators`), read back."""
+    """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`), read back."""
     # The DIY backend's organization is "organization", Pulumi Cloud's the stack's; a DIY backend
     # in the legacy layout (not project-scoped) knows stacks by their bare name only.
     qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
@@ -116,8 +119,10 @@ def load_last_deployment() -> LastDeployment:
     except Exception:  # noqa: BLE001 the legacy layout refuses the qualified name; a real failure fails below
         result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": pulumi.get_stack()})
     outputs = (result.value or {}).get("outputs") or {}
-    clusters, creators = outputs.get("clusters"), outputs.get("clusterCreators")
+    # What a hand-edited state may hold out of shape is taken as not recorded.
+    clusters, creators, addons = (outputs.get(key) for key in ("clusters", "clusterCreators", "addonVersions"))
     return LastDeployment(
         clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
         creators={k: v for k, v in creators.items() if isinstance(v, str)} if isinstance(creators, dict) else {},
+        addon_versions={k: v for k, v in addons.items() if isinstance(v, dict)} if isinstance(addons, dict) else {},
     )

@@ -20,24 +20,15 @@ ARN, and IAM names are unique per account whatever their path.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable
+
+from components.model.deployed import LastDeployment
 
 # An unknown creator (recorded as such): no `clusterAdmins` entry is left out.
 UNKNOWN = ""
 
 _IAM = re.compile(r"arn:(?P<partition>[^:]+):iam::(?P<account>\d{12}):(?P<kind>role|user)/(?:[^/]+/)*(?P<name>[^/]+)", re.ASCII)
 _SESSION = re.compile(r"arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+", re.ASCII)
-
-
-@dataclass(frozen=True)
-class LastDeployment:
-    """What the stack's last update exported, as far as the program reads it back."""
-
-    # The clusters it had (the keys of its `clusters` output).
-    clusters: frozenset[str] = frozenset()
-    # Its `clusterCreators` output.
-    creators: Mapping[str, str] = field(default_factory=dict)
 
 
 def principal_key(arn: str) -> tuple[str, str, str, str] | None:
