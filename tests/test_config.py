@@ -12,10 +12,11 @@ import pytest
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
+from components.model.deployed import LastDeployment
 
 
-def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev"):
-    return parse_mesh_spec(raw, default_region=region, stack=stack)
+def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev", last: LastDeployment = LastDeployment()):
+    return parse_mesh_spec(raw, default_region=region, stack=stack, last=last)
 
 
 def problems_of(raw: dict, **kwargs) -> dict[str, str]:
@@ -96,35 +97,83 @@ def test_default_cidrs_avoid_explicit_ones():
     assert all(not x.overlaps(y) for i, x in enumerate(cidrs) for y in cidrs[i + 1 :])
 
 
-def test_a_default_vpc_range_depends_on_the_cluster_name_alone():
-    before = {c.name: c.vpc_cidr for c in parse({"clusters": [{"name": "east"}, {"name": "west"}]}).clusters}
-    after = {c.name: c.vpc_cidr for c in parse({"clusters": [{"name": "north"}, {"name": "west"}, {"name": "east"}]}).clusters}
-    assert after["east"] == before["east"] and after["west"] == before["west"]
-    assert len(set(after.values())) == 3
-    alone = parse({"clusters": [{"name": "west"}]}).clusters[0].vpc_cidr
-    assert alone == before["west"]
+def ranges(spec) -> dict[str, ipaddress.IPv4Network]:
+    return {c.name: c.vpc_cidr for c in spec.clusters}
 
 
-def test_a_new_cluster_never_moves_a_deployed_default_range():
-    # "c6" and "c7" derive the same default; the existing one keeps it, the new one is refused.
-    deployed = parse({"clusters": [{"name": "c6"}]}).clusters[0].vpc_cidr
-    problems = problems_of({"clusters": [{"name": "c6"}, {"name": "c7"}]})
+def deployed(spec) -> LastDeployment:
+    """What the stack records after deploying `spec` (its `clusters` and `vpcCidrs` outputs)."""
+    return LastDeployment(clusters=frozenset(ranges(spec)), vpc_cidrs={n: str(c) for n, c in ranges(spec).items()})
+
+
+def test_many_clusters_with_defaulted_ranges_get_disjoint_ranges_inside_mesh_cidr():
+    # Names that a hash of the name made collide (c0..c9 did at the eighth) are all accepted.
+    for mesh in (None, "10.64.0.0/10"):
+        clusters = [{"name": f"c{i}", "natGateways": "single", "region": ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")[i % 4]} for i in range(39)]
+        config = {"clusters": clusters}
+        spec = parse({**config, **({"meshCidr": mesh} if mesh else {})})
+        got = list(ranges(spec).values())
+        assert len(got) == 39 and all(not a.overlaps(b) for i, a in enumerate(got) for b in got[i + 1 :])
+        assert all(c.subnet_of(ipaddress.IPv4Network(mesh or "10.0.0.0/8")) for c in got)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda names: ["new", *names],  # added first
+        lambda names: names[::-1],  # reordered
+        lambda names: names[1:],  # the first removed
+        lambda names: [names[0], "x", "y", *names[2:]],  # one removed, two added in its place
+    ],
+)
+def test_a_deployed_range_never_moves_when_others_are_added_removed_or_reordered(change):
+    names = [f"c{i}" for i in range(8)]
+    first = parse({"clusters": [{"name": n} for n in names]})
+    after = parse({"clusters": [{"name": n} for n in change(names)]}, last=deployed(first))
+    for name, cidr in ranges(after).items():
+        if name in ranges(first):
+            assert cidr == ranges(first)[name], name
+    got = list(ranges(after).values())
+    assert all(not a.overlaps(b) for i, a in enumerate(got) for b in got[i + 1 :])
+    # Without the record the same config gives the same ranges (a first `pulumi up` that failed
+    # before saving its outputs and is run again).
+    assert ranges(parse({"clusters": [{"name": n} for n in names]})) == ranges(first)
+
+
+def test_a_cluster_deployed_before_the_record_keeps_the_range_its_name_gave_it():
+    # Releases before the record picked 10.x.0.0/16 from a hash of the name: "c6" got 10.133.0.0/16.
+    last = LastDeployment(clusters=frozenset({"c6"}))
+    spec = parse({"clusters": [{"name": "c6"}, {"name": "c7"}]}, last=last)
+    assert ranges(spec)["c6"] == ipaddress.IPv4Network("10.133.0.0/16")
+    # A new cluster is allocated around it (the hash gave "c7" the same range; it was refused then).
+    assert ranges(spec)["c7"] == ipaddress.IPv4Network("10.0.0.0/16")
+
+
+def test_an_explicit_range_may_not_claim_a_deployed_one():
+    first = parse({"clusters": [{"name": "east"}]})
+    taken = ranges(first)["east"]
+    problems = problems_of({"clusters": [{"name": "east"}, {"name": "west", "vpcCidr": str(taken)}]}, last=deployed(first))
     assert set(problems) == {"clusters[1].vpcCidr"}
-    message = problems["clusters[1].vpcCidr"]
-    assert f"overlaps clusters[0].vpcCidr ({deployed}, its default)" in message and "set clusters[1].vpcCidr" in message
-    suggested = ipaddress.IPv4Network(message.split('e.g. "')[1].split('"')[0])
-    assert not suggested.overlaps(deployed)
-    fixed = parse({"clusters": [{"name": "c6"}, {"name": "c7", "vpcCidr": str(suggested)}]})
-    assert [c.vpc_cidr for c in fixed.clusters] == [deployed, suggested]
-    # A stack deployed by a release that moved the later default gets told the range it has.
-    assert "if 'c7' is deployed already, its VPC is 10.134.0.0/16" in message
+    assert f"overlaps clusters[0].vpcCidr ({taken}, as deployed)" in problems["clusters[1].vpcCidr"]
+    # Listed first, the new explicit range is still the one to change.
+    problems = problems_of({"clusters": [{"name": "west", "vpcCidr": str(taken)}, {"name": "east"}]}, last=deployed(first))
+    assert set(problems) == {"clusters[0].vpcCidr"} and "its deployed VPC" in problems["clusters[0].vpcCidr"]
 
 
-def test_an_explicit_range_may_not_claim_a_default_one():
-    taken = parse({"clusters": [{"name": "east"}]}).clusters[0].vpc_cidr
-    problems = problems_of({"clusters": [{"name": "east"}, {"name": "west", "vpcCidr": str(taken)}]})
-    assert set(problems) == {"clusters[1].vpcCidr"}
-    assert f"overlaps clusters[0].vpcCidr ({taken}, its default)" in problems["clusters[1].vpcCidr"]
+@pytest.mark.parametrize(
+    ("config", "key", "says"),
+    [
+        ({"meshCidr": "8.0.0.0/8"}, "meshCidr", "publicly routable"),
+        ({"meshCidr": "10.0.0.0/24"}, "meshCidr", "cannot hold a VPC"),
+        ({"meshCidr": "10.0.0.0/8\n"}, "meshCidr", "not an IPv4 CIDR"),
+        ({"meshCidr": ["10.0.0.0/8"]}, "meshCidr", "got a list"),
+        ({"meshCidr": "10.0.0.0/15", "clusters": [{"name": f"c{i}"} for i in range(3)]}, "clusters[2].vpcCidr", "no free /16 left"),
+        ({"meshCidr": "10.0.0.0/12", "clusters": [{"name": "a", "vpcCidr": "172.20.0.0/16"}]}, "clusters[0].vpcCidr", "outside meshCidr"),
+    ],
+)
+def test_bad_mesh_cidrs_are_refused_with_their_key(config, key, says):
+    problems = problems_of({"clusters": [{"name": "a"}], **config})
+    assert says in problems[key], problems
 
 
 def test_default_nat_addresses_must_fit_the_gateway_security_group():

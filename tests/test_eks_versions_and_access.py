@@ -134,7 +134,7 @@ def addon_inputs(run: Run) -> dict[str, dict[str, str]]:
 
 def recorded(run: Run) -> dict:
     """The outputs the next run reads back."""
-    exports = {key: resolve(run.exports[key])[0] for key in ("clusters", "clusterCreators", "addonVersions")}
+    exports = {key: resolve(run.exports[key])[0] for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs")}
     return {**exports, "clusters": {name: {} for name in exports["clusters"]}}
 
 

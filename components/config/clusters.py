@@ -1,5 +1,6 @@
 """Validation of `clusters`: each cluster's fields, the roles and primaries between them, and the
-VPC ranges (explicit ones checked for overlap, defaults picked so they never move)."""
+VPC ranges (explicit ones checked for overlap, defaults allocated from `meshCidr` so that they
+never collide and never move)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from components.config import eks as parse_eks
 from components.config.node_group import parse_choice, parse_node_group
 from components.config.validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
 from components.model import versions
+from components.model.deployed import LastDeployment
 from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
 
 MIN_AZS, MAX_AZS = 2, 6
@@ -86,9 +88,14 @@ def stack_slug(stack: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
 
 
-def default_vpc_cidr(name: str) -> ipaddress.IPv4Network:
-    """The 10.x.0.0/16 of a cluster without `vpcCidr`: a function of its name alone, so adding,
-    removing or reordering other clusters never moves (and so replaces) its VPC."""
+# The mesh's address space when `meshCidr` is not set, and the size of a VPC allocated from it.
+DEFAULT_MESH_CIDR = ipaddress.IPv4Network("10.0.0.0/8")
+DEFAULT_VPC_PREFIX = 16
+
+
+def name_hash_vpc_cidr(name: str) -> ipaddress.IPv4Network:
+    """The 10.x.0.0/16 that releases before 2026-12-05 gave a cluster without `vpcCidr`, from its
+    name alone: what a cluster they deployed has, until the stack records its range."""
     return ipaddress.IPv4Network(f"10.{_name_slot(name)}.0.0/16")
 
 
@@ -120,7 +127,15 @@ def _free_range_near(cidr: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Netw
     return None
 
 
-def parse_clusters(items: list, default_region: str | None, stack: str, problems: Problems, protect: bool = False) -> list[ClusterSpec]:
+def parse_clusters(
+    items: list,
+    default_region: str | None,
+    stack: str,
+    problems: Problems,
+    protect: bool = False,
+    mesh_cidr: ipaddress.IPv4Network = DEFAULT_MESH_CIDR,
+    last: LastDeployment = LastDeployment(),
+) -> list[ClusterSpec]:
     if len(items) > MAX_CLUSTERS:
         problems.add("clusters", f"lists {len(items)} clusters; a mesh holds at most 39 (see the README's Mesh size)")
         return []
@@ -133,7 +148,7 @@ def parse_clusters(items: list, default_region: str | None, stack: str, problems
     ]
     _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
     _check_topology(items, parsed, problems)
-    cidrs = _vpc_cidrs(parsed, problems)
+    cidrs = _vpc_cidrs(parsed, mesh_cidr, last, problems)
     if problems.items:
         return []
     return [
@@ -270,36 +285,81 @@ def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
     return version
 
 
-def _vpc_cidrs(parsed: list[dict[str, Any]], problems: Problems) -> dict[int, ipaddress.IPv4Network]:
-    """Every cluster's VPC range: explicit, or the default its name gives it. Ranges must not
-    overlap; a clash is reported on the later cluster in config order (the one most likely just
-    added), and nothing is moved to make room."""
-    cidrs = {e["index"]: e["vpc_cidr"] if e["explicit_cidr"] else default_vpc_cidr(str(e["name"])) for e in parsed}
-    cidrs = {i: c for i, c in cidrs.items() if c is not None}
+def _vpc_cidrs(parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, last: LastDeployment, problems: Problems) -> dict[int, ipaddress.IPv4Network]:
+    """Every cluster's VPC range: explicit; else the one the stack recorded for it (`vpcCidrs`);
+    else, for a cluster deployed before that record, the name-hash default it got then; else the
+    lowest free /16 of `meshCidr`, in config order, around every range fixed so far. Fixed ranges
+    must not overlap (a clash is reported on the later cluster in config order, the one most likely
+    just added), and nothing deployed is moved to make room."""
+    cidrs: dict[int, ipaddress.IPv4Network] = {}
+    how: dict[int, str] = {}
+    for e in parsed:
+        recorded = _recorded_cidr(last.vpc_cidrs.get(str(e["name"])))
+        if e["explicit_cidr"]:
+            if e["vpc_cidr"] is not None:
+                cidrs[e["index"]], how[e["index"]] = e["vpc_cidr"], "explicit"
+        elif recorded is not None:
+            cidrs[e["index"]], how[e["index"]] = recorded, "deployed"
+        elif str(e["name"]) in last.clusters:
+            cidrs[e["index"]], how[e["index"]] = name_hash_vpc_cidr(str(e["name"])), "deployed"
     names = {e["index"]: e["name"] for e in parsed}
-    defaulted = {e["index"] for e in parsed if not e["explicit_cidr"]}
-    legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if i not in defaulted])
+    legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])
     ordered = sorted(cidrs.items())
     for a, (i, first) in enumerate(ordered):
         for j, second in ordered[a + 1 :]:
             if not first.overlaps(second):
                 continue
-            other = f"clusters[{i}].vpcCidr ({first}{', its default' if i in defaulted else ''})"
-            if j in defaulted:
-                message = (
-                    f"{names[j]!r} has no vpcCidr, and its default {second} (picked from its name, so that"
-                    f" it never moves) overlaps {other}; set clusters[{j}].vpcCidr to a free range"
-                )
-            else:
-                message = f"{second} overlaps {other}; give every cluster a distinct range"
+            other = f"clusters[{i}].vpcCidr ({first}{', as deployed' if how[i] == 'deployed' else ''})"
+            if how[j] == "deployed":
+                message = f"{names[j]!r} has no vpcCidr and its deployed VPC {second} overlaps {other}; set clusters[{i}].vpcCidr to a free range"
+                problems.add(f"clusters[{i}].vpcCidr", message)
+                continue
+            message = f"{second} overlaps {other}; give every cluster a distinct range"
             free = _free_range_near(second, list(cidrs.values()))
             if free:
                 message += f', e.g. "{free}"'
             # A stack deployed before defaults were pinned may hold a moved default: say which.
-            moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k]]
+            moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k] and how[k] != "explicit"]
             message += "".join(f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved)
             problems.add(f"clusters[{j}].vpcCidr", message)
+    for e in parsed:
+        if e["index"] in cidrs or e["explicit_cidr"]:
+            continue
+        free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, list(cidrs.values()))
+        if free is None:
+            problems.add(
+                f"clusters[{e['index']}].vpcCidr",
+                f"{names[e['index']]!r} has no vpcCidr and meshCidr {mesh_cidr} has no free /{DEFAULT_VPC_PREFIX} left;"
+                " set a larger meshCidr, or a smaller vpcCidr (up to /20) on some clusters",
+            )
+            continue
+        cidrs[e["index"]] = free
     return cidrs
+
+
+def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:
+    # A hand-edited record that is not a valid range is taken as no record.
+    try:
+        return ipaddress.IPv4Network(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _lowest_free(space: ipaddress.IPv4Network, prefix: int, taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network | None:
+    """The lowest /prefix of `space` that overlaps nothing in `taken`, stepping over each range it
+    meets (so a 50-cluster mesh takes at most about 100 steps)."""
+    if space.prefixlen > prefix:
+        return None
+    size = 1 << (32 - prefix)
+    address, end = int(space.network_address), int(space.broadcast_address)
+    while address + size - 1 <= end:
+        candidate = ipaddress.IPv4Network((address, prefix))
+        clash = next((t for t in taken if t.overlaps(candidate)), None)
+        if clash is None:
+            return candidate
+        # Past the clash, aligned to the block size.
+        address = max(address + size, (int(clash.broadcast_address) + 1 + size - 1) // size * size)
+    return None
 
 
 def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:

@@ -13,7 +13,7 @@ import re
 from typing import Any, Mapping
 
 from components.config import eks as parse_eks
-from components.config.clusters import parse_clusters, stack_slug
+from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits
 from components.config.pki import parse_pki
@@ -27,10 +27,13 @@ from components.config.validate import (
     expect_name,
     key_path,
     non_public_kind,
+    parse_cidr,
     parse_cidr_list,
     shown,
+    vpc_range_problem,
 )
 from components.model import versions
+from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
 from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec, MeshTopology, plan_topology
 
@@ -44,6 +47,7 @@ TOP_LEVEL_KEYS = (
     "clusters",
     "apiAccessCidrs",
     "eastWestAllowedCidrs",
+    "meshCidr",
     "pki",
     "rootCa",
     "rootCas",
@@ -62,10 +66,12 @@ def parse_mesh_spec(
     stack: str,
     secret_keys: frozenset[str] = frozenset(),
     now: datetime.datetime | None = None,
+    last: LastDeployment = LastDeployment(),
 ) -> MeshSpec:
     """Validates raw stack config (key -> already JSON-decoded value) and returns the MeshSpec.
 
-    `secret_keys` are the top-level keys stored encrypted. Raises ConfigError listing every problem.
+    `secret_keys` are the top-level keys stored encrypted; `last` is what the stack last deployed
+    (the VPC ranges it keeps). Raises ConfigError listing every problem.
     """
     problems = Problems()
     _unknown_keys(raw, problems)
@@ -74,6 +80,7 @@ def parse_mesh_spec(
     revisions = parse_revisions(raw, istio_version, problems)
 
     api_access_cidrs = _parse_api_access_cidrs(raw, problems)
+    mesh_cidr = _parse_mesh_cidr(raw, problems)
 
     clusters_raw = raw.get("clusters")
     clusters: list[ClusterSpec] = []
@@ -81,7 +88,9 @@ def parse_mesh_spec(
         problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
         protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
-        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect)
+        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last)
+        if "meshCidr" in raw:
+            _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
 
     east_west = None
     if raw.get("eastWestAllowedCidrs") is not None:
@@ -112,6 +121,7 @@ def parse_mesh_spec(
         revisions=revisions,
         clusters=tuple(clusters),
         api_access_cidrs=api_access_cidrs,
+        mesh_cidr=str(mesh_cidr),
         topology=topology,
         pki=pki,
         east_west_allowed_cidrs=east_west,
@@ -178,6 +188,32 @@ def _parse_istio_version(istio_version: Any, problems: Problems) -> Any:
         elif tuple(map(int, match.groups())) < versions.MIN_ISTIO_VERSION:
             problems.add("istioVersion", f"{istio_version} is older than {minimum}, the oldest release this program's Helm values fit")
     return istio_version
+
+
+def _parse_mesh_cidr(raw: Mapping[str, Any], problems: Problems) -> ipaddress.IPv4Network:
+    """The address space every VPC of the mesh takes its range from (and, in private mode, what the
+    route tables send to the Transit Gateway and the security groups admit)."""
+    if "meshCidr" not in raw:
+        return DEFAULT_MESH_CIDR
+    cidr = parse_cidr(raw["meshCidr"], "meshCidr", problems, str(DEFAULT_MESH_CIDR))
+    if cidr is None:
+        return DEFAULT_MESH_CIDR
+    problem = vpc_range_problem(cidr)
+    if problem:
+        problems.add("meshCidr", problem)
+    elif cidr.prefixlen > SMALLEST_VPC_PREFIX:
+        problems.add("meshCidr", f"{cidr} cannot hold a VPC (a /{SMALLEST_VPC_PREFIX} at the smallest); e.g. \"{DEFAULT_MESH_CIDR}\"")
+    return cidr
+
+
+def _check_inside_mesh_cidr(clusters: list[ClusterSpec], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> None:
+    for i, c in enumerate(clusters):
+        if not c.vpc_cidr.subnet_of(mesh_cidr):
+            problems.add(
+                f"clusters[{i}].vpcCidr",
+                f"{c.vpc_cidr} is outside meshCidr {mesh_cidr}; pick a range inside it, or widen meshCidr to include it"
+                " (a deployed VPC cannot change its range)",
+            )
 
 
 def _parse_api_access_cidrs(raw: Mapping[str, Any], problems: Problems) -> tuple[str, ...]:

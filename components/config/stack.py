@@ -75,7 +75,7 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
     secret_keys = frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}"))
     spec = parse_mesh_spec(
-        raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys
+        raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys, last=last
     )
     check_upgrade_steps(spec.clusters, {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()})
     for notice in upgrade_notices(raw, spec):
@@ -110,7 +110,7 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 
 def load_last_deployment() -> LastDeployment:
-    """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`), read back."""
+    """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`, `vpcCidrs`), read back."""
     # The DIY backend's organization is "organization", Pulumi Cloud's the stack's; a DIY backend
     # in the legacy layout (not project-scoped) knows stacks by their bare name only.
     qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
@@ -120,9 +120,14 @@ def load_last_deployment() -> LastDeployment:
         result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": pulumi.get_stack()})
     outputs = (result.value or {}).get("outputs") or {}
     # What a hand-edited state may hold out of shape is taken as not recorded.
-    clusters, creators, addons = (outputs.get(key) for key in ("clusters", "clusterCreators", "addonVersions"))
+    clusters, creators, addons, cidrs = (outputs.get(key) for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs"))
     return LastDeployment(
         clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
-        creators={k: v for k, v in creators.items() if isinstance(v, str)} if isinstance(creators, dict) else {},
-        addon_versions={k: v for k, v in addons.items() if isinstance(v, dict)} if isinstance(addons, dict) else {},
+        creators=_of_type(creators, str),
+        addon_versions=_of_type(addons, dict),
+        vpc_cidrs=_of_type(cidrs, str),
     )
+
+
+def _of_type(value: Any, kind: type) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if isinstance(v, kind)} if isinstance(value, dict) else {}

@@ -1,6 +1,6 @@
 """What the stack's last update exported, as far as the program reads it back to keep later runs
-stable: who created each cluster (principals.py) and which add-on versions it runs
-(addon_versions.py). Read by `components/config/stack.py` (`load_last_deployment`); empty for a
+stable: who created each cluster (principals.py), which add-on versions it runs
+(addon_versions.py) and each VPC's range (config/clusters.py). Read by `components/config/stack.py` (`load_last_deployment`); empty for a
 stack never deployed.
 """
 
@@ -18,3 +18,5 @@ class LastDeployment:
     creators: Mapping[str, str] = field(default_factory=dict)
     # Its `addonVersions` output: cluster -> {"kubernetesVersion": ..., add-on name: version}.
     addon_versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Its `vpcCidrs` output: cluster -> the VPC's range.
+    vpc_cidrs: Mapping[str, str] = field(default_factory=dict)

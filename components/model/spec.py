@@ -287,6 +287,8 @@ class MeshSpec:
     api_access_cidrs: tuple[str, ...]
     # Planned from `clusters` (`plan_topology`) by the parser, which validates against it.
     topology: MeshTopology
+    # The address space of every VPC in the mesh (`meshCidr`).
+    mesh_cidr: str = "10.0.0.0/8"
     pki: PkiSpec = PkiSpec()
     # `istioRevisions` and `istioRevisionTags`; None means one unrevisioned `istioVersion`.
     revisions: RevisionPlan | None = None
