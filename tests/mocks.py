@@ -69,6 +69,7 @@ class MeshMocks(mocks.Mocks):
     # The stack's outputs from its last update (none: never deployed), and who runs `pulumi up`.
     last_outputs: dict = {}
     caller_arn = "arn:aws:iam::123456789012:user/ci"
+    backend_unreachable = False
     # Add-on builds AWS has published since the first run (each moves the default and the newest).
     builds_published = 0
 
@@ -107,6 +108,9 @@ class MeshMocks(mocks.Mocks):
         if args.token == "pulumi:pulumi:readStackOutputs":
             # The engine's answer (pkg/resource/deploy/builtins.go): the named stack's outputs.
             assert args.args["name"] == "organization/istio-eks-mesh/" + self.monitor.stack, args.args
+            if self.backend_unreachable:
+                # As the engine answers a failed read: a failure the SDK raises where it is called.
+                return {}, [("name", "failed to read stack: 503 Service Unavailable\nretry later")]
             return {"name": args.args["name"], "outputs": self.last_outputs, "secretOutputNames": []}, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest

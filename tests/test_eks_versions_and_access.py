@@ -172,6 +172,13 @@ def test_a_cluster_deployed_before_the_record_changes_no_addon_on_its_first_run(
     assert resolve(run.exports["addonVersions"])[0]["c0"] == {"kubernetesVersion": versions.DEFAULT_KUBERNETES_VERSION, **got}
 
 
+def test_a_record_without_an_addon_never_takes_it_below_what_runs():
+    # A hand-edited record (or an add-on managed later): the deployed cluster asks as before.
+    last = {"clusters": {"c0": {}}, "addonVersions": {"c0": {"kubernetesVersion": versions.DEFAULT_KUBERNETES_VERSION, "coredns": "v1.12.1-eksbuild.2"}}}
+    got = addon_inputs(run_program(mesh_config(1), mock_factory=mocks_with(last_outputs=last)))["c0"]
+    assert got["coredns"] == "v1.12.1-eksbuild.2" and got["vpc-cni"].endswith("-eksbuild.2")
+
+
 def test_an_addon_pin_wins_over_the_record():
     first = run_program(mesh_config(1))
     config = with_clusters(1, addonVersions={"coredns": "v1.12.1-eksbuild.2"})
@@ -465,6 +472,14 @@ def test_a_stack_deployed_before_the_record_keeps_its_entries(aws_settings, excl
     assert resolve(run.exports["clusterCreators"])[0] == {"c0": excluded or "", "c1": excluded or ""}
 
 
+def test_a_backend_that_cannot_be_read_stops_the_program_with_one_line():
+    # Guessing would move ranges and entries; no other stack is read in its place.
+    run = run_program(mesh_config(1), mock_factory=mocks_with(backend_unreachable=True))
+    message = str(run.error)
+    assert "cannot read this stack's last outputs (organization/istio-eks-mesh/dev)" in message and "503" in message
+    assert "retry later" not in message and run.resources == []
+
+
 def test_outputs_edited_out_of_shape_record_nothing():
     # A hand-edited state: not a map of clusters, a creator that is not a string.
     last = {"clusters": ["c0", "c1"], "clusterCreators": {"c0": 5, "c1": None}}
@@ -572,25 +587,34 @@ ROLE_X = "arn:aws:iam::111122223333:role/x"
     ("roles", "key", "says"),
     [
         ([{"roleArn": ROLE_X}, {"roleArn": "arn:aws:iam::444455556666:role/y"}], "aws:assumeRoles", "chain of 2 roles"),
-        ([{"roleArn": ROLE_X, "externalId": "mesh-ci"}], "aws:assumeRoles[0].externalId", "(role_arn, external_id)"),
-        ([{"roleArn": ROLE_X, "sessionName": "ci"}], "aws:assumeRoles[0].sessionName", "(role_arn, role_session_name)"),
-        ([{"roleArn": ROLE_X, "tags": {"team": "mesh"}}], "aws:assumeRoles[0].tags", "nor held by an AWS CLI profile"),
-        ([{"roleArn": ROLE_X, "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}], "aws:assumeRoles[0].policyArns", "remove it"),
+        ([{"roleArn": ROLE_X, "externalId": "mesh-ci"}], "aws:assumeRoles[0].externalId", "would be denied the role"),
     ],
 )
 def test_roles_the_kubeconfigs_cannot_assume_as_the_providers_do_are_refused(roles, key, says):
-    # `aws eks get-token` takes --role-arn and the profile, nothing else: with any of these its token
-    # would be signed by someone other than the providers (or denied), so the program could create
-    # a cluster it then cannot reach.
+    # `aws eks get-token` takes --role-arn and the profile, nothing else: through a chain or without
+    # the external ID its AssumeRole is denied, so the program could create a cluster it then
+    # cannot reach.
     with pytest.raises(pulumi.RunError) as caught:
         parse_aws_settings({"assumeRoles": roles})
     line = next(line for line in str(caught.value).splitlines() if line.startswith(f"  - {key}: "))
-    assert says in line and "kubeconfigRoleArn" in line
+    assert says in line and "kubeconfigRoleArn" in line and "aws:profile" in line
     # With kubeconfigRoleArn the kubeconfigs assume a role of their own, and the providers may chain.
     assert parse_aws_settings({"assumeRoles": roles}, kubeconfig_role=ROLE_X).assume_roles
     # Through the program, the key is named before anything is created.
     run = cached_run({**mesh_config(2), "aws:assumeRoles": roles})
     assert f"  - {key}: " in str(run.error) and run.resources == []
+
+
+def test_session_settings_the_kubeconfigs_do_not_pass_are_accepted_with_a_warning():
+    # EKS maps a session to its role whatever its name, policies or tags: the kubeconfigs work
+    # unless the role's trust policy requires them, which the warning says.
+    role = {"roleArn": ROLE_X, "sessionName": "ci", "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "tags": {"team": "mesh"}}
+    settings = parse_aws_settings({"assumeRoles": [role]})
+    [notice] = settings.notices
+    assert "without sessionName, policyArns, tags" in notice and "kubeconfigRoleArn" in notice
+    assert parse_aws_settings({"assumeRoles": [{"roleArn": ROLE_X, "duration": "1h"}]}).notices == ()
+    run = cached_run({**mesh_config(2), "aws:assumeRoles": [role]})
+    assert run.error is None and any("without sessionName" in w for w in run.warnings)
 
 
 def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():
@@ -646,6 +670,13 @@ def test_bad_aws_settings_are_refused_with_their_key(values, key):
     with pytest.raises(pulumi.RunError) as caught:
         parse_aws_settings(values)
     assert f"  - {key}: " in str(caught.value)
+
+
+def test_a_kubernetes_downgrade_is_refused_before_anything_is_created():
+    major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
+    newer = f"{major}.{int(minor) + 1}"
+    run = run_program(mesh_config(1), mock_factory=mocks_with(last_outputs={"clusters": {"c0": {}}, "addonVersions": {"c0": {"kubernetesVersion": newer}}}))
+    assert f"clusters[0].kubernetesVersion: {major}.{minor} is below {newer}" in str(run.error) and run.resources == []
 
 
 def test_a_kubernetes_jump_of_two_minors_is_refused_before_anything_is_created():

@@ -86,6 +86,8 @@ class AwsSettings:
     # Provider arguments stored with `--secret`: they reach the providers as Pulumi secrets, so the
     # state keeps them encrypted.
     secrets: frozenset[str] = frozenset()
+    # Valid but worth a warning (where the kubeconfigs' session differs from the providers').
+    notices: tuple[str, ...] = ()
 
     def shared_file(self, kind: str) -> str | None:
         """The one `sharedConfigFiles` / `sharedCredentialsFiles` entry, if set."""
@@ -147,8 +149,7 @@ def parse_aws_settings(
     if roles is None and values.get("assumeRole") is not None:
         roles = [values["assumeRole"]]
     assume_roles = _parse_assume_roles(roles, {region_partition(r) for r in regions}, problems)
-    if kubeconfig_role is None:
-        _check_kubeconfigs_can_follow(assume_roles, problems)
+    notices = _check_kubeconfigs_can_follow(assume_roles, problems) if kubeconfig_role is None else []
     profile = values.get("profile")
     if profile is not None and not (isinstance(profile, str) and _PROFILE.fullmatch(profile)):
         problems.add("aws:profile", f"must be a profile name (letters, digits and +=,.@_:/-, no spaces or newlines), got {shown(profile)}")
@@ -166,6 +167,7 @@ def parse_aws_settings(
         others=others,
         default_tags={str(k): str(v) for k, v in tags.items()},
         secrets=frozenset("assume_roles" if k == "assumeRole" else _snake(k) for k in secret_keys),
+        notices=tuple(notices),
     )
 
 
@@ -251,38 +253,40 @@ def _parse_assume_roles(roles: Any, partitions: set[str], problems: Problems) ->
 
 # What `aws eks get-token` cannot pass when it assumes the providers' role: its own options are
 # --cluster-name, --role-arn and --cluster-id (docs.aws.amazon.com/cli/latest/reference/eks/get-token.html).
-# An AWS CLI profile can hold the first two (external_id, role_session_name); the rest, nothing.
-_PROFILE_HOLDS = {"external_id": "external_id", "session_name": "role_session_name"}
-_NOWHERE = ("policy", "policy_arns", "source_identity", "tags", "transitive_tag_keys")
+# A chain and an external ID change whether the role can be assumed at all, so the kubeconfigs
+# would be denied; the rest changes the session, not the principal EKS maps it to (the role), so
+# the kubeconfigs work unless the role's trust policy requires them: worth a warning.
+_SESSION_ONLY = ("session_name", "policy", "policy_arns", "source_identity", "tags", "transitive_tag_keys")
 
 
-def _check_kubeconfigs_can_follow(roles: Sequence[Mapping[str, Any]], problems: Problems) -> None:
+def _check_kubeconfigs_can_follow(roles: Sequence[Mapping[str, Any]], problems: Problems) -> list[str]:
     """The kubeconfigs (and the program's own Kubernetes providers) authenticate as the AWS providers
-    do only if `--profile` and `--role-arn` say all: one role, nothing but its ARN and duration."""
+    do only if `--profile` and `--role-arn` say all. Returns the warnings for what only the session
+    would differ in."""
     fix = "or set kubeconfigRoleArn to a role the profile's credentials may assume directly"
+    profile = "a profile of the AWS config file (role_arn with source_profile, external_id) and set aws:profile to it instead"
     if len(roles) > 1:
         problems.add(
             "aws:assumeRoles",
             f"is a chain of {len(roles)} roles, but the kubeconfigs' `aws eks get-token --role-arn` assumes one role from the"
-            " profile's credentials and would be denied; chain the roles in a profile of the AWS config file (role_arn with"
-            f" source_profile) and set aws:profile to it instead, {fix}",
+            f" profile's credentials and would be denied; chain the roles in {profile}, {fix}",
         )
-        return
+        return []
+    notices = []
     for role in roles:
-        for name in role:
-            if name in _PROFILE_HOLDS:
-                problems.add(
-                    f"aws:assumeRoles[0].{_camel(name)}",
-                    "is not passed by `aws eks get-token`, so the kubeconfigs would authenticate otherwise than the AWS providers;"
-                    f" move the role into a profile of the AWS config file (role_arn, {_PROFILE_HOLDS[name]}) and set aws:profile"
-                    f" to it instead, {fix}",
-                )
-            elif name in _NOWHERE:
-                problems.add(
-                    f"aws:assumeRoles[0].{_camel(name)}",
-                    f"is not passed by `aws eks get-token` nor held by an AWS CLI profile, so the kubeconfigs would authenticate"
-                    f" otherwise than the AWS providers; remove it, {fix}",
-                )
+        if "external_id" in role:
+            problems.add(
+                "aws:assumeRoles[0].externalId",
+                f"is not passed by `aws eks get-token`, so the kubeconfigs would be denied the role; move the role into {profile}, {fix}",
+            )
+        differing = [_camel(name) for name in _SESSION_ONLY if name in role]
+        if differing:
+            notices.append(
+                f"aws:assumeRoles[0]: the kubeconfigs' `aws eks get-token --role-arn` assumes the role without {', '.join(differing)}:"
+                " EKS sees the same role, but a trust policy that requires them denies the kubeconfigs; then move the role into a"
+                " profile of the AWS config file (role_session_name and the rest), or set kubeconfigRoleArn"
+            )
+    return notices
 
 
 def _check_tags(tags: Mapping[Any, Any], problems: Problems) -> None:

@@ -172,7 +172,16 @@ def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, 
     problems = Problems()
     for i, c in enumerate(clusters):
         deployed = recorded.get(c.name)
-        if not isinstance(deployed, str) or not re.fullmatch(r"1\.\d+", deployed) or _minor(c.kubernetes_version) <= _minor(deployed) + 1:
+        if not isinstance(deployed, str) or not re.fullmatch(r"1\.\d+", deployed):
+            continue
+        if _minor(c.kubernetes_version) < _minor(deployed):
+            problems.add(
+                f"clusters[{i}].kubernetesVersion",
+                f"{c.kubernetes_version} is below {deployed}, which this stack last deployed: EKS does not downgrade a cluster"
+                f" (its one-step rollback is a console or CLI action within 7 days of an upgrade); set {deployed}",
+            )
+            continue
+        if _minor(c.kubernetes_version) <= _minor(deployed) + 1:
             continue
         step = f"1.{_minor(deployed) + 1}"
         problems.add(

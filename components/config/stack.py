@@ -99,9 +99,12 @@ def load_aws_settings(spec: MeshSpec) -> AwsSettings:
     kubeconfigs honour, checked against the clusters' regions."""
     values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
     secret = frozenset(k for k in values if pulumi.runtime.config.is_config_secret(f"aws:{k}"))
-    return parse_aws_settings(
+    settings = parse_aws_settings(
         values, regions=[c.region for c in spec.clusters], secret_keys=secret, kubeconfig_role=spec.access.kubeconfig_role_arn
     )
+    for notice in settings.notices:
+        pulumi.log.warn(notice)
+    return settings
 
 
 # The engine's own function behind a StackReference (pkg/resource/deploy/builtins.go in
@@ -111,13 +114,17 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 def load_last_deployment() -> LastDeployment:
     """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`, `vpcCidrs`), read back."""
-    # The DIY backend's organization is "organization", Pulumi Cloud's the stack's; a DIY backend
-    # in the legacy layout (not project-scoped) knows stacks by their bare name only.
+    # The DIY backend's organization is "organization", Pulumi Cloud's the stack's.
     qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     try:
         result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": qualified})
-    except Exception:  # noqa: BLE001 the legacy layout refuses the qualified name; a real failure fails below
-        result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": pulumi.get_stack()})
+    except Exception as err:  # noqa: BLE001 re-raised with what to do
+        # A DIY backend in the legacy layout (not project-scoped) refuses qualified names; a bare
+        # name elsewhere would be looked up in another organization, so it is never tried.
+        raise pulumi.RunError(
+            f"cannot read this stack's last outputs ({qualified}), which keep its VPC ranges, cluster creators and add-on"
+            f" versions: {str(err).splitlines()[0][:300]}. A DIY backend in the legacy layout needs `pulumi state upgrade`"
+        ) from None
     outputs = (result.value or {}).get("outputs") or {}
     # What a hand-edited state may hold out of shape is taken as not recorded.
     clusters, creators, addons, cidrs = (outputs.get(key) for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs"))

@@ -48,7 +48,9 @@ def plan_addon_versions(cluster: str, kubernetes_version: str, pins: Mapping[str
             plan[addon] = pins[addon]
         elif kept and recorded_for == kubernetes_version:
             plan[addon] = kept
-        elif cluster in last.clusters and not recorded:
+        elif cluster in last.clusters and (not recorded or recorded_for == kubernetes_version):
+            # Deployed, and nothing recorded for it (or a record without this add-on): never below
+            # what runs.
             plan[addon] = AskEks(most_recent=addon != "coredns")
         else:
             plan[addon] = AskEks(floor=kept if upgraded else None)
