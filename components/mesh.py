@@ -19,7 +19,8 @@ from components import migrations
 from components.aws.cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
 from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import Vpc, VpcArgs
-from components.aws.peering import PeerSide, VpcPeering, VpcPeeringArgs
+from components.aws.peering import PeerSide, SameNetworkAccess, VpcPeering, VpcPeeringArgs
+from components.aws.transit import TransitMember, TransitNetwork, TransitNetworkArgs
 from components.config.aws_settings import AwsSettings
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
 from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
@@ -101,6 +102,7 @@ class IstioMesh(pulumi.ComponentResource):
         self._aws = self._aws_providers(spec)
         self.cluster_creators = self._creators(spec, args.last)
         networks = {c.name: self._network(c) for c in spec.clusters}
+        self._transit = self._transit_network(spec, networks) if spec.connectivity.private else None
         access = self._access(spec, networks)
         self._roots = mesh_roots(spec.pki, self)
         self.clusters = {}
@@ -153,6 +155,21 @@ class IstioMesh(pulumi.ComponentResource):
     def _network(self, c: ClusterSpec) -> Vpc:
         return Vpc(f"{c.name}-network", VpcArgs(cluster=c), opts=self._child(aws=self._aws[c.region]))
 
+    def _transit_network(self, spec: MeshSpec, networks: dict[str, Vpc]) -> TransitNetwork:
+        """Private mode: the VPCs joined by a Transit Gateway per region, the regions peered."""
+        return TransitNetwork(
+            "transit",
+            TransitNetworkArgs(
+                members=[TransitMember(c, networks[c.name]) for c in spec.clusters],
+                providers=self._aws,
+                mesh_cidr=spec.mesh_cidr,
+                operator_cidrs=spec.connectivity.operator_cidrs,
+                existing=spec.connectivity.transit_gateways,
+                mesh_id=spec.mesh_id,
+            ),
+            opts=self._child(),
+        )
+
     @staticmethod
     def _access(spec: MeshSpec, networks: dict[str, Vpc]) -> MeshAccess:
         # Every istiod talks to every other cluster's API server, and cross-cluster traffic leaves
@@ -160,6 +177,10 @@ class IstioMesh(pulumi.ComponentResource):
         nat_cidrs = pulumi.Output.all(*[n.nat_public_ips for n in networks.values()]).apply(
             lambda per_vpc: sorted({f"{ip}/32" for ips in per_vpc for ip in ips})
         )
+        if spec.connectivity.private:
+            # Peers come over the Transit Gateways from their VPC addresses: no NAT address anywhere.
+            mesh = [spec.mesh_cidr]
+            return MeshAccess(api=mesh, east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else mesh)
         return MeshAccess(
             api=nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats]),
             east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs,
@@ -181,6 +202,7 @@ class IstioMesh(pulumi.ComponentResource):
                 allowed_cidrs=access.east_west,
                 child_prefix=f"{c.name}-istio",
                 addresses=here.network.gateway_addresses,
+                internal=spec.connectivity.private,
                 after=served_by,
             ),
             opts=self._child(aws=self._aws[c.region], kubernetes=here.eks.provider),
@@ -205,6 +227,8 @@ class IstioMesh(pulumi.ComponentResource):
                 # entry for it would fail.
                 admins=tuple(a for a in spec.access.admins if not same_principal(a, self.cluster_creators[c.name])),
                 addon_versions=plan_addon_versions(c.name, c.kubernetes_version, c.eks.addon_versions, self._last),
+                private_api_sources=(spec.mesh_cidr, *spec.connectivity.operator_cidrs) if self._transit else None,
+                private_paths=self._transit.paths[c.name] if self._transit else [],
             ),
             opts=self._child(aws=region),
         )
@@ -258,14 +282,19 @@ class IstioMesh(pulumi.ComponentResource):
         return gateway.remote_access
 
     def _peerings(self, spec: MeshSpec) -> None:
-        """Clusters on one network reach each other's pods directly: their VPCs are peered."""
+        """Clusters on one network reach each other's pods directly: their VPCs are peered (in
+        private mode the Transit Gateways route between them already)."""
 
         def side(c: ClusterSpec) -> PeerSide:
             here = self.clusters[c.name]
             return PeerSide(c, here.network, here.eks.cluster_security_group_id, self._aws[c.region])
 
         for a, b in spec.topology.peerings:
-            VpcPeering(f"{a}-{b}-peering", VpcPeeringArgs(requester=side(spec.cluster(a)), accepter=side(spec.cluster(b))), opts=self._child())
+            pair = VpcPeeringArgs(requester=side(spec.cluster(a)), accepter=side(spec.cluster(b)))
+            if self._transit:
+                SameNetworkAccess(f"{a}-{b}-same-network", pair, opts=self._child())
+            else:
+                VpcPeering(f"{a}-{b}-peering", pair, opts=self._child())
 
     def _traffic(self, spec: MeshSpec) -> None:
         """The mesh-wide DestinationRule in every primary, whose istiod also serves its remotes."""

@@ -70,6 +70,8 @@ class MeshMocks(mocks.Mocks):
     last_outputs: dict = {}
     caller_arn = "arn:aws:iam::123456789012:user/ci"
     backend_unreachable = False
+    # Region -> Transit Gateway IDs that exist there already.
+    existing_gateways: dict = {}
     # Add-on builds AWS has published since the first run (each moves the default and the newest).
     builds_published = 0
 
@@ -112,6 +114,13 @@ class MeshMocks(mocks.Mocks):
                 # As the engine answers a failed read: a failure the SDK raises where it is called.
                 return {}, [("name", "failed to read stack: 503 Service Unavailable\nretry later")]
             return {"name": args.args["name"], "outputs": self.last_outputs, "secretOutputNames": []}, []
+        if args.token == "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
+            # A network team's gateway: found only if it exists in the provider's region.
+            tgw = args.args["id"]
+            assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), f"InvalidTransitGatewayID.NotFound: {tgw}"
+            table = f"tgw-rtb-{digest(tgw, length=17)}"
+            return {"id": tgw, "associationDefaultRouteTableId": table, "propagationDefaultRouteTableId": table,
+                    "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable"}, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.
@@ -142,6 +151,17 @@ class MeshMocks(mocks.Mocks):
 
     def _aws_ec2_vpcPeeringConnection_VpcPeeringConnection(self, args):
         return f"pcx-{digest(args.name, length=17)}", {"acceptStatus": "active" if args.inputs.get("autoAccept") else "pending-acceptance"}
+
+    def _aws_ec2transitgateway_transitGateway_TransitGateway(self, args):
+        # With default association and propagation, one route table serves both.
+        table = f"tgw-rtb-{digest(args.name, length=17)}"
+        return f"tgw-{digest(args.name, length=17)}", {"associationDefaultRouteTableId": table, "propagationDefaultRouteTableId": table}
+
+    def _aws_ec2transitgateway_vpcAttachment_VpcAttachment(self, args):
+        return f"tgw-attach-{digest(args.name, length=17)}", {}
+
+    def _aws_ec2transitgateway_peeringAttachment_PeeringAttachment(self, args):
+        return f"tgw-attach-{digest(args.name, length=17)}", {}
 
     def _aws_ec2_natGateway_NatGateway(self, args):
         return f"nat-{digest(args.name, length=17)}", {}

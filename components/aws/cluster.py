@@ -68,6 +68,10 @@ class EksClusterArgs:
     admins: tuple[str, ...] = ()
     # Where each managed add-on's version comes from (components/model/addon_versions.py).
     addon_versions: Mapping[str, str | AskEks] = field(default_factory=dict)
+    # Private mode: the CIDRs that may reach the private endpoint (meshCidr, operatorCidrs), and
+    # what their traffic needs (the Transit Gateway attachment and routes); no public endpoint.
+    private_api_sources: tuple[str, ...] | None = None
+    private_paths: list[pulumi.Resource] = field(default_factory=list)
 
 
 def build_kubeconfig(
@@ -163,10 +167,14 @@ class EksCluster(pulumi.ComponentResource):
         # east-west NLB). Nothing a cluster needs to clean up can go in the first wave of a destroy.
         # Nor the admins' access entries: a kubeconfig role needs its entry first, and whichever
         # admin runs `pulumi destroy` must still reach the cluster.
+        private_access = self._private_access(name, args)
+        # Private mode: operators reach the endpoint over the Transit Gateway, through those rules.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, self.node_group, *network, *admin_access]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[control_plane, self.node_group, *network, *admin_access, *private_access, *args.private_paths]
+            ),
         )
         self.register_outputs(
             {
@@ -186,9 +194,10 @@ class EksCluster(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             public_subnet_ids=args.public_subnet_ids,
             private_subnet_ids=args.private_subnet_ids,
-            endpoint_public_access=True,
+            # Both change in place (UpdateClusterConfig), private mode turning the public one off.
+            endpoint_public_access=args.private_api_sources is None,
             endpoint_private_access=True,
-            public_access_cidrs=args.public_access_cidrs,
+            public_access_cidrs=args.public_access_cidrs if args.private_api_sources is None else None,
             authentication_mode=eks.AuthenticationMode.API,
             create_oidc_provider=True,
             skip_default_node_group=True,
@@ -198,6 +207,23 @@ class EksCluster(pulumi.ComponentResource):
             # Inherited by what pulumi-eks creates inside: the aws.eks.Cluster, its role and groups.
             opts=pulumi.ResourceOptions(parent=self, protect=spec.eks.protect or None),
         )
+
+    def _private_access(self, name: str, args: EksClusterArgs) -> list[pulumi.Resource]:
+        """HTTPS to the private endpoint from each source, on the security group EKS puts on the
+        control plane's network interfaces (and on managed nodes)."""
+        return [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{i}",
+                security_group_id=self.cluster_security_group_id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="EKS API over the Transit Gateway (meshCidr or operatorCidrs)",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for i, cidr in enumerate(args.private_api_sources or ())
+        ]
 
     def _admin_access(self, name: str, cluster_name: pulumi.Output[str], admins: tuple[str, ...]) -> list[pulumi.Resource]:
         """An access entry with the cluster-admin policy per principal, named after the principal

@@ -74,12 +74,29 @@ class VpcPeering(pulumi.ComponentResource):
                     vpc_peering_connection_id=self.connection.id,
                     opts=on(side, active),
                 )
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{side.cluster.name}-ingress",
-                security_group_id=side.security_group_id,
-                cidr_ipv4=other.network.cidr_block,
-                ip_protocol="-1",
-                description=f"pods and API clients of {other.cluster.name} (same Istio network)",
-                opts=on(side),
-            )
+            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, on(side))
         self.register_outputs({"connectionId": self.connection.id})
+
+
+def admit_peer(name: str, side: PeerSide, other: PeerSide, opts: pulumi.ResourceOptions) -> aws.vpc.SecurityGroupIngressRule:
+    """The side's cluster security group admits everything from the other VPC: its pods (same Istio
+    network, called directly) and its API clients."""
+    return aws.vpc.SecurityGroupIngressRule(
+        name,
+        security_group_id=side.security_group_id,
+        cidr_ipv4=other.network.cidr_block,
+        ip_protocol="-1",
+        description=f"pods and API clients of {other.cluster.name} (same Istio network)",
+        opts=opts,
+    )
+
+
+class SameNetworkAccess(pulumi.ComponentResource):
+    """Private mode: two clusters on one Istio network reach each other over the Transit Gateways,
+    which route between all the mesh's VPCs; only their security groups need to admit each other."""
+
+    def __init__(self, name: str, args: VpcPeeringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:peering:SameNetworkAccess", name, None, opts)
+        for side, other in ((args.requester, args.accepter), (args.accepter, args.requester)):
+            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, pulumi.ResourceOptions(parent=self, provider=side.provider))
+        self.register_outputs({})

@@ -14,6 +14,8 @@ from typing import Any, Mapping
 
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
+from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
+from components.config.connectivity import check_private_limits, parse_connectivity
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits
 from components.config.pki import parse_pki
@@ -54,6 +56,7 @@ TOP_LEVEL_KEYS = (
     "istioValues",
     "deploySamples",
     *parse_eks.TOP_LEVEL_KEYS,
+    *CONNECTIVITY_KEYS,
     "trafficPolicy",
     *SOURCE_KEYS,
 )
@@ -89,8 +92,10 @@ def parse_mesh_spec(
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
         protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
         clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last)
-        if "meshCidr" in raw:
-            _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
+    connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems)
+    if clusters and ("meshCidr" in raw or connectivity.private):
+        # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
+        _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
 
     east_west = None
     if raw.get("eastWestAllowedCidrs") is not None:
@@ -106,7 +111,10 @@ def parse_mesh_spec(
 
     # Planned once, here: the checks below and every component read this plan.
     topology = plan_topology(tuple(clusters))
-    check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+    if connectivity.private:
+        check_private_limits(clusters, topology, connectivity, problems)
+    else:
+        check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
     _check_derived_names(clusters, topology, problems)
     _check_static_ips(clusters, topology, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
@@ -122,6 +130,7 @@ def parse_mesh_spec(
         clusters=tuple(clusters),
         api_access_cidrs=api_access_cidrs,
         mesh_cidr=str(mesh_cidr),
+        connectivity=connectivity,
         topology=topology,
         pki=pki,
         east_west_allowed_cidrs=east_west,

@@ -1,4 +1,5 @@
-"""A cluster's east-west gateway: the `gateway` chart behind an internet-facing NLB, the
+"""A cluster's east-west gateway: the `gateway` chart behind an NLB (internet-facing, or internal in
+private mode), the
 cross-network Gateway (15443) when the mesh has several networks, and on a primary with remotes
 istiod's exposure (15012) through it.
 
@@ -87,6 +88,8 @@ class EastWestGatewayArgs:
     # On a remote: the primary's remote secret for this cluster, without which the primary's istiod
     # cannot authenticate the gateway pods.
     after: list[pulumi.Resource] = field(default_factory=list)
+    # Private mode: an internal NLB, which the peers reach over the Transit Gateways.
+    internal: bool = False
 
 
 class EastWestGateway(pulumi.ComponentResource):
@@ -108,6 +111,7 @@ class EastWestGateway(pulumi.ComponentResource):
             allowed_cidrs=args.allowed_cidrs,
             eip_allocations=addresses.allocation_ids.apply(",".join) if addresses else None,
             eip_subnets=addresses.subnet_ids.apply(",".join) if addresses else None,
+            internal=args.internal,
         )
         gateway = istio_release(
             f"{prefix}-eastwest",

@@ -42,6 +42,7 @@ MIN_REPLICAS = 2
 EAST_WEST_SELECTOR = {"istio": "eastwestgateway"}
 NETWORK_LABEL = "topology.istio.io/network"
 EIP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
+SCHEME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-scheme"
 SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
 HEALTH_CHECK_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-"
 # Envoy's readiness endpoint on every proxy, gateways included: 200 once the pod has its
@@ -53,7 +54,7 @@ NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
     # Targets are pod IPs: no extra hop through a NodePort.
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    SCHEME_ANNOTATION: "internet-facing",
     # Each zone's gateway pods serve traffic arriving in any zone.
     "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
     # Every target group checks the pod's readiness, not its own port: the controller's default
@@ -108,6 +109,8 @@ class ReleaseInputs:
     # `eastWestStaticIps`: the allocation IDs and their subnets, comma-joined, in zone order.
     eip_allocations: Any = None
     eip_subnets: Any = None
+    # Private mode: an internal NLB, in the private subnets (their `kubernetes.io/role/internal-elb`).
+    internal: bool = False
 
 
 def injection_path(cluster: ClusterSpec, is_remote: bool) -> str:
@@ -263,6 +266,8 @@ def gateway_defaults() -> dict[str, Any]:
 
 def gateway_wiring(inputs: ReleaseInputs) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
+    if inputs.internal:
+        annotations[SCHEME_ANNOTATION] = "internal"
     if inputs.eip_allocations is not None:
         # One allocation per subnet, so the subnets are pinned too.
         annotations[EIP_ANNOTATION] = inputs.eip_allocations

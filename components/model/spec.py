@@ -278,6 +278,18 @@ def _build_steps(order: list[str], discovery: tuple[tuple[str, str], ...]) -> tu
 
 
 @dataclass(frozen=True)
+class Connectivity:
+    """How the clusters reach each other and operators reach them (`connectivity`)."""
+
+    # Private: no public endpoint, internal NLBs, the VPCs joined by Transit Gateways.
+    private: bool = False
+    # Networks routed to the Transit Gateways that may reach the control planes (`operatorCidrs`).
+    operator_cidrs: tuple[str, ...] = ()
+    # Region -> an existing Transit Gateway to attach to instead of making one (`transitGateways`).
+    transit_gateways: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MeshSpec:
     mesh_id: str
     istio_version: str
@@ -289,6 +301,7 @@ class MeshSpec:
     topology: MeshTopology
     # The address space of every VPC in the mesh (`meshCidr`).
     mesh_cidr: str = "10.0.0.0/8"
+    connectivity: Connectivity = Connectivity()
     pki: PkiSpec = PkiSpec()
     # `istioRevisions` and `istioRevisionTags`; None means one unrevisioned `istioVersion`.
     revisions: RevisionPlan | None = None

@@ -1,0 +1,142 @@
+"""Private connectivity (`connectivity: private`): the mesh's VPCs reach each other over Transit
+Gateways, one per region, instead of the internet.
+
+- One Transit Gateway per region (or the one `transitGateways` names there), with default route
+  table association and propagation on: each VPC attachment puts its VPC's range in the region's
+  route table by itself.
+- One attachment per VPC, in its private subnets (one per zone, where the nodes, the control plane's
+  ENIs and the internal NLBs are).
+- Every route table of every VPC sends `meshCidr` and `operatorCidrs` to its region's gateway; the
+  VPC's own range stays local (the more specific route).
+- Between every two regions a peering attachment (requested from the first region in config order,
+  accepted in the other), and in each region's route table a static route for each VPC range of the
+  other region: peering attachments propagate nothing (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html).
+
+Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB processed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.network import Vpc
+from components.model.spec import ClusterSpec
+
+
+@dataclass(frozen=True)
+class TransitMember:
+    cluster: ClusterSpec
+    network: Vpc
+
+
+@dataclass
+class TransitNetworkArgs:
+    # Every cluster of the mesh, in config order (the first region requests each peering).
+    members: Sequence[TransitMember]
+    # One AWS provider per region.
+    providers: Mapping[str, aws.Provider]
+    mesh_cidr: str
+    operator_cidrs: Sequence[str] = ()
+    # Regions whose Transit Gateway exists already (`transitGateways`): region -> its ID.
+    existing: Mapping[str, str] = field(default_factory=dict)
+    mesh_id: str = "mesh"
+
+
+class TransitNetwork(pulumi.ComponentResource):
+    """What other components use of the mesh's Transit Gateways."""
+
+    # Per region, its Transit Gateway's ID.
+    gateway_ids: dict[str, pulumi.Output[str]]
+    # Per cluster, what its traffic to the rest of the mesh needs: its attachment and VPC routes.
+    paths: dict[str, list[pulumi.Resource]]
+
+    def __init__(self, name: str, args: TransitNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("istio-eks-mesh:transit:TransitNetwork", name, None, opts)
+        regions = list(dict.fromkeys(m.cluster.region for m in args.members))
+        self._providers = args.providers
+        self.gateway_ids, route_tables = {}, {}
+        for region in regions:
+            self.gateway_ids[region], route_tables[region] = self._gateway(region, args)
+        self.paths = {}
+        attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
+        for m in args.members:
+            c = m.cluster
+            attachment = aws.ec2transitgateway.VpcAttachment(
+                f"{c.name}-tgw-attachment",
+                transit_gateway_id=self.gateway_ids[c.region],
+                vpc_id=m.network.vpc_id,
+                subnet_ids=m.network.private_subnet_ids,
+                dns_support="enable",
+                tags={"Name": f"{c.eks_name}-tgw"},
+                opts=self._on(c.region),
+            )
+            attachments[c.name] = attachment
+            routes = [
+                aws.ec2.Route(
+                    f"{c.name}-tgw-route-{i}-{j}",
+                    route_table_id=table,
+                    destination_cidr_block=cidr,
+                    transit_gateway_id=self.gateway_ids[c.region],
+                    # A route to a gateway the VPC is not attached to yet is refused.
+                    opts=self._on(c.region, depends_on=[attachment]),
+                )
+                for i, table in enumerate(m.network.route_table_ids)
+                for j, cidr in enumerate([args.mesh_cidr, *args.operator_cidrs])
+            ]
+            self.paths[c.name] = [attachment, *routes]
+        by_region = {r: [m for m in args.members if m.cluster.region == r] for r in regions}
+        for first, second in combinations(regions, 2):
+            peering = aws.ec2transitgateway.PeeringAttachment(
+                f"tgw-peering-{first}-{second}",
+                transit_gateway_id=self.gateway_ids[first],
+                peer_region=second,
+                peer_transit_gateway_id=self.gateway_ids[second],
+                tags={"Name": f"{args.mesh_id}-{first}-{second}"},
+                opts=self._on(first),
+            )
+            accepted = aws.ec2transitgateway.PeeringAttachmentAccepter(
+                f"tgw-peering-{first}-{second}-accepter",
+                transit_gateway_attachment_id=peering.id,
+                tags={"Name": f"{args.mesh_id}-{second}-{first}"},
+                opts=self._on(second),
+            )
+            for here, there in ((first, second), (second, first)):
+                for m in by_region[there]:
+                    route = aws.ec2transitgateway.Route(
+                        f"tgw-route-{here}-to-{m.cluster.name}",
+                        destination_cidr_block=m.network.cidr_block,
+                        transit_gateway_attachment_id=peering.id,
+                        transit_gateway_route_table_id=route_tables[here],
+                        # A static route needs the peering accepted (available).
+                        opts=self._on(here, depends_on=[accepted]),
+                    )
+                    for member in by_region[here]:
+                        self.paths[member.cluster.name].append(route)
+        self.register_outputs({"transitGatewayIds": self.gateway_ids})
+
+    def _on(self, region: str, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=self._providers[region], depends_on=depends_on)
+
+    def _gateway(self, region: str, args: TransitNetworkArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The region's gateway and the route table its attachments associate with."""
+        if region in args.existing:
+            found = aws.ec2transitgateway.get_transit_gateway_output(
+                id=args.existing[region], opts=pulumi.InvokeOutputOptions(parent=self, provider=self._providers[region])
+            )
+            return found.id, found.association_default_route_table_id
+        gateway = aws.ec2transitgateway.TransitGateway(
+            f"tgw-{region}",
+            description=f"istio-eks-mesh {args.mesh_id} ({region})",
+            default_route_table_association="enable",
+            default_route_table_propagation="enable",
+            auto_accept_shared_attachments="disable",
+            dns_support="enable",
+            tags={"Name": f"{args.mesh_id}-{region}"},
+            opts=self._on(region),
+        )
+        return gateway.id, gateway.association_default_route_table_id

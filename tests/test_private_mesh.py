@@ -1,0 +1,215 @@
+"""`connectivity: private`: no public endpoint, internal NLBs, the VPCs joined by Transit Gateways;
+checked with a reachability model over the registered graph (subnet -> route table -> Transit
+Gateway attachment -> its route table -> peering -> the other region's gateway -> the VPC)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from components.config.parse import parse_mesh_spec
+from components.config.validate import ConfigError
+from tests.harness import Run, cached_run, run_program
+from tests.helpers import mocks_with
+
+OPERATORS = "192.168.10.0/24"
+PRIVATE = {"connectivity": "private", "operatorCidrs": [OPERATORS]}
+MODELS = {
+    "multi-primary-three-regions": {
+        **PRIVATE,
+        "clusters": [{"name": "a", "region": "us-east-1"}, {"name": "b", "region": "us-west-2"}, {"name": "c", "region": "eu-west-1"}],
+    },
+    "primary-remote": {
+        **PRIVATE,
+        "clusters": [{"name": "p", "region": "us-east-1"}, {"name": "r", "region": "us-west-2", "role": "remote", "primary": "p"}],
+    },
+    "shared-network": {
+        **PRIVATE,
+        "clusters": [
+            {"name": "a", "region": "us-east-1", "network": "n1"},
+            {"name": "b", "region": "us-east-1", "network": "n1"},
+            {"name": "c", "region": "eu-west-1", "network": "n1"},
+            {"name": "d", "region": "eu-west-1", "network": "n2"},
+        ],
+    },
+}
+
+
+def model(name: str) -> Run:
+    run = cached_run(MODELS[name])
+    assert run.error is None, run.error
+    return run
+
+
+def by_id(run: Run, type_: str) -> dict[str, dict]:
+    return {r.id: r.inputs | r.outputs for r in run.of_type(type_)}
+
+
+def vpc_tables(run: Run) -> dict[str, list[list[dict]]]:
+    """Per VPC ID, the routes of each route table its private subnets use."""
+    routes = [r.inputs for r in run.of_type("aws:ec2/route:Route")]
+    associated = {a.inputs["routeTableId"] for a in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation") if "-private-" in a.name}
+    tables: dict[str, list[list[dict]]] = {}
+    for table in run.of_type("aws:ec2/routeTable:RouteTable"):
+        if table.id in associated:
+            tables.setdefault(table.inputs["vpcId"], []).append([r for r in routes if r["routeTableId"] == table.id])
+    return tables
+
+
+def longest_match(entries: list[dict], address: ipaddress.IPv4Address, key: str = "destinationCidrBlock") -> dict | None:
+    matching = [e for e in entries if address in ipaddress.IPv4Network(e[key])]
+    return max(matching, key=lambda e: ipaddress.IPv4Network(e[key]).prefixlen, default=None)
+
+
+def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[str]:
+    """The VPCs a packet from `source_vpc` to `address` can end in, over every route table of the
+    source's private subnets (each must deliver it; a table that drops it yields nothing)."""
+    vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
+    gateways = by_id(run, "aws:ec2transitgateway/transitGateway:TransitGateway")
+    attachments = by_id(run, "aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    peerings = by_id(run, "aws:ec2transitgateway/peeringAttachment:PeeringAttachment")
+    accepted = {r.inputs["transitGatewayAttachmentId"] for r in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")}
+    static = [r.inputs for r in run.of_type("aws:ec2transitgateway/route:Route")]
+    table_of = {gid: g["associationDefaultRouteTableId"] for gid, g in gateways.items()}
+
+    def on_gateway(gateway: str, hops: int) -> str | None:
+        assert gateways[gateway]["defaultRouteTablePropagation"] == "enable"
+        # Propagated: every VPC attached to this gateway.
+        entries = [{"destinationCidrBlock": str(vpcs[a["vpcId"]]), "vpc": a["vpcId"]} for a in attachments.values() if a["transitGatewayId"] == gateway]
+        entries += [{**r, "peering": r["transitGatewayAttachmentId"]} for r in static if r["transitGatewayRouteTableId"] == table_of[gateway]]
+        hit = longest_match(entries, address)
+        if hit is None or hops > 2:
+            return None
+        if "vpc" in hit:
+            return hit["vpc"]
+        peering = peerings[hit["peering"]]
+        assert hit["peering"] in accepted, "a static route over a peering nobody accepted"
+        other = peering["peerTransitGatewayId"] if peering["transitGatewayId"] == gateway else peering["transitGatewayId"]
+        return on_gateway(other, hops + 1)
+
+    ends = set()
+    for routes in vpc_tables(run)[source_vpc]:
+        if address in vpcs[source_vpc]:
+            ends.add(source_vpc)
+            continue
+        hit = longest_match(routes, address)
+        if hit is None or "transitGatewayId" not in hit:
+            return set()
+        end = on_gateway(hit["transitGatewayId"], 0)
+        if end is None:
+            return set()
+        ends.add(end)
+    return ends
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_mesh_vpc_reaches_every_other_vpcs_private_subnets(name):
+    run = model(name)
+    subnets = [s.inputs for s in run.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
+    vpc_ids = [v.id for v in run.of_type("aws:ec2/vpc:Vpc")]
+    for source in vpc_ids:
+        for subnet in subnets:
+            target = ipaddress.IPv4Network(subnet["cidrBlock"])
+            assert reaches(run, source, target.network_address + 10) == {subnet["vpcId"]}, (source, subnet["cidrBlock"])
+    # And nothing outside the mesh's space goes to a Transit Gateway except the operators' networks.
+    for routes in (r for tables in vpc_tables(run).values() for r in tables):
+        to_tgw = {r["destinationCidrBlock"] for r in routes if "transitGatewayId" in r}
+        assert to_tgw == {"10.0.0.0/8", OPERATORS}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_nothing_is_public_and_no_nat_address_is_allowed_anywhere(name):
+    run = model(name)
+    nat_ips = {f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip")}
+    for cluster in run.of_type("eks:index:Cluster"):
+        assert cluster.inputs["endpointPublicAccess"] is False and cluster.inputs["endpointPrivateAccess"] is True
+        assert "publicAccessCidrs" not in cluster.inputs
+    for release in (r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "istio-eastwestgateway"):
+        service = release.inputs["values"]["service"]
+        assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
+        assert service["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
+    for route in run.of_type("aws:ec2/route:Route"):
+        if route.inputs["destinationCidrBlock"] == "0.0.0.0/0":
+            assert set(route.inputs) & {"natGatewayId", "gatewayId"}, route.name
+    everything = json.dumps([r.inputs for r in run.resources])
+    assert not [ip for ip in nat_ips if ip in everything]
+    rules = [r.inputs for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
+    assert all(r["cidrIpv4"] != "0.0.0.0/0" for r in rules)
+    # The control planes admit the mesh and the operators on 443, a handful of rules per cluster.
+    api = [r for r in rules if r.get("fromPort") == 443]
+    assert {r["cidrIpv4"] for r in api} == {"10.0.0.0/8", OPERATORS}
+    assert not run.of_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
+
+
+def test_clusters_on_one_network_admit_each_other_without_vpc_peering():
+    run = model("shared-network")
+    vpcs = {v.name.removesuffix("-network-vpc"): v.inputs["cidrBlock"] for v in run.of_type("aws:ec2/vpc:Vpc")}
+    admitted = {(r.name.split("-same-network-")[1].removesuffix("-ingress"), r.inputs["cidrIpv4"]) for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-same-network-" in r.name}
+    pairs = [("a", "b"), ("a", "c"), ("b", "c")]
+    assert admitted == {(x, vpcs[y]) for p in pairs for x, y in (p, p[::-1])}
+
+
+def test_the_kubernetes_provider_waits_for_the_path_operators_take():
+    run = model("multi-primary-three-regions")
+    provider = run.one("pulumi:providers:kubernetes", "a-k8s")
+    attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "a-tgw-attachment")
+    api_rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("a-api-from-")]
+    assert run.depends_on(provider, attachment) and all(run.depends_on(provider, r) for r in api_rules)
+    # Routes to a gateway wait for the attachment; routes over a peering for its acceptance.
+    for route in run.of_type("aws:ec2/route:Route"):
+        if "transitGatewayId" in route.inputs:
+            assert any(run.depends_on(route, a) for a in run.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"))
+    for route in run.of_type("aws:ec2transitgateway/route:Route"):
+        assert any(run.depends_on(route, a) for a in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"))
+
+
+def test_an_existing_transit_gateway_is_attached_to_not_made():
+    config = {**MODELS["multi-primary-three-regions"], "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}}
+    run = run_program(config, mock_factory=mocks_with(existing_gateways={"us-east-1": ["tgw-0123456789abcdef0"]}))
+    assert run.error is None, run.error
+    assert sorted(g.name for g in run.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")) == ["tgw-eu-west-1", "tgw-us-west-2"]
+    attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "a-tgw-attachment")
+    assert attachment.inputs["transitGatewayId"] == "tgw-0123456789abcdef0"
+
+
+def parse(raw: dict):
+    return parse_mesh_spec(raw, default_region="us-east-1", stack="dev")
+
+
+def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accepted():
+    regions = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")
+    for role in ("primary", "remote"):
+        clusters = [{"name": f"c{i}", "region": regions[i % 4]} for i in range(50)]
+        if role == "remote":
+            clusters = [clusters[0], *({**c, "role": "remote", "primary": "c0"} for c in clusters[1:])]
+        spec = parse({**PRIVATE, "clusters": clusters})
+        ranges = [c.vpc_cidr for c in spec.clusters]
+        assert len(ranges) == 50 and all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
+        assert all(r.subnet_of(ipaddress.IPv4Network("10.0.0.0/8")) for r in ranges)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "says"),
+    [
+        ({"connectivity": "internal"}, "connectivity", "one of public, private"),
+        ({"connectivity": True}, "connectivity", "one of public, private"),
+        ({"operatorCidrs": [OPERATORS]}, "operatorCidrs", "only with connectivity: private"),
+        ({"transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}}, "transitGateways", "only with connectivity: private"),
+        ({**PRIVATE, "apiAccessCidrs": ["203.0.113.0/24"]}, "apiAccessCidrs", "list operatorCidrs"),
+        ({**PRIVATE, "operatorCidrs": ["0.0.0.0/0"]}, "operatorCidrs[0]", "is 0.0.0.0/0"),
+        ({**PRIVATE, "operatorCidrs": ["10.1.0.0/16"]}, "operatorCidrs[0]", "overlaps meshCidr"),
+        ({**PRIVATE, "operatorCidrs": "192.168.10.0/24"}, "operatorCidrs", "got a string"),
+        ({**PRIVATE, "transitGateways": {"us-east-1": "tgw-123"}}, "transitGateways.us-east-1", "Transit Gateway ID"),
+        ({**PRIVATE, "transitGateways": {"eu-west-1": "tgw-0123456789abcdef0"}}, "transitGateways.eu-west-1", "no cluster is in"),
+        ({**PRIVATE, "transitGateways": ["tgw-0123456789abcdef0"]}, "transitGateways", "got a list"),
+        ({**PRIVATE, "clusters": [{"name": "a", "vpcCidr": "172.20.0.0/16"}]}, "clusters[0].vpcCidr", "outside meshCidr"),
+        ({**PRIVATE, "clusters": [{"name": "a", "eastWestStaticIps": True}, {"name": "b", "network": "n2"}]}, "clusters[0].eastWestStaticIps", "internal"),
+    ],
+)
+def test_bad_private_configs_are_refused_with_their_key(extra, key, says):
+    with pytest.raises(ConfigError) as caught:
+        parse({"clusters": [{"name": "a"}], **extra})
+    problems = dict(caught.value.problems)
+    assert says in problems.get(key, ""), problems
