@@ -71,7 +71,7 @@ MIXED = {
 }
 
 # The values `components/istio/revisions.py` adds for high availability.
-HA_KEYS = ("autoscaleMin", "replicaCount", "topologySpreadConstraints", "autoscaling", "podDisruptionBudget")
+HA_KEYS = ("autoscaleMin", "replicaCount", "topologySpreadConstraints", "autoscaling", "podDisruptionBudget", "resources")
 
 
 def without_ha(values: dict) -> dict:

@@ -59,7 +59,8 @@ MODELS = {
 #   injector); the program sets it there so that every release names one source.
 # - gateway `labels`: "Labels to apply to all resources" (gateway values.yaml), any key.
 PASS_THROUGH = {
-    "istiod": (("meshConfig",), ("profile",)),
+    # istiod's `resources` reach the container whole (templates/deployment.yaml, `istiod.resources`).
+    "istiod": (("meshConfig",), ("profile",), ("resources",)),
     "base": (("profile",), ("global", "hub")),
     "gateway": (("profile",), ("global", "hub"), ("labels",)),
 }

@@ -137,3 +137,19 @@ def test_a_single_unrevisioned_plan_writes_no_revision_keys():
     values = iv.istiod_values(inputs, inputs.plan.default)
     assert "revision" not in values and "operatorManageWebhooks" not in values["global"]
     assert "defaultRevision" not in iv.base_values(inputs) and "revision" not in iv.gateway_values(inputs)
+
+
+def test_istiod_is_sized_by_the_clusters_it_watches_and_a_user_value_wins():
+    # 180 MiB and 10 millicores per watched cluster over the chart's 2048Mi and 500m (Istio's
+    # multicluster performance figures); memory limited at twice the request, CPU not limited.
+    run = cached_run(mesh_config(4))
+    for release in (r for r in run.of_type(RELEASE) if r.inputs["chart"] == "istiod"):
+        assert release.inputs["values"]["resources"] == {"requests": {"cpu": "530m", "memory": "2588Mi"}, "limits": {"memory": "5176Mi"}}
+    remote = cached_run(PRIMARY_REMOTE)
+    sizes = {r.name: r.inputs["values"]["resources"]["requests"]["memory"] for r in remote.of_type(RELEASE) if r.inputs["chart"] == "istiod"}
+    assert sizes == {"p-istio-istiod": "2228Mi", "r-istio-istiod": "2048Mi"}
+    override = {"requests": {"cpu": "2", "memory": "16Gi"}}
+    tuned = cached_run({**mesh_config(2), "istioValues": {"istiod": {"resources": override}}})
+    for release in (r for r in tuned.of_type(RELEASE) if r.inputs["chart"] == "istiod"):
+        # Replaced whole: a limit of ours under their request would be refused by Kubernetes.
+        assert release.inputs["values"]["resources"] == override

@@ -390,7 +390,7 @@ def test_a_stack_deployed_from_todays_main_sees_no_replacement(model, monkeypatc
     """Today's main is this program without the HA values and the namespace label (the only
     difference for a config without revisions, as the URN snapshot and the other tests show)."""
     with monkeypatch.context() as patch:
-        patch.setattr(istio_values, "istiod_defaults", lambda revision: {})
+        patch.setattr(istio_values, "istiod_defaults", lambda revision, watched_clusters=0: {})
         patch.setattr(istio_values, "gateway_defaults", lambda: {})
         patch.setattr(revisions, "READINESS_GATE_LABEL", {})
         main = run_program(MODELS[model])

@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 
 from components.istio import revisions
 from components.istio.trust import IntermediateCa
-from components.model.istio_values import ReleaseInputs, base_values, injection_path, istiod_values, merge_values
+from components.model.istio_values import ReleaseInputs, base_values, injection_path, istiod_values, merge_user_values
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
 from components.model.spec import ISTIO_NAMESPACE, ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec, helm_chart
 
@@ -208,7 +208,7 @@ def istio_release(
     aliases: list[pulumi.Alias] | None = None,
 ) -> k8s.helm.v3.Release:
     """One release of an Istio chart, with the user's values over `values`."""
-    merged = merge_values(values, settings.extra_values.get(chart, {}))
+    merged = merge_user_values(values, settings.extra_values.get(chart, {}))
     return k8s.helm.v3.Release(
         resource_name,
         name=release_name,

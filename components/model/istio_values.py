@@ -85,6 +85,17 @@ def merge_values(ours: Mapping[str, Any], theirs: Mapping[str, Any], *, copy_the
     return merged
 
 
+# Values a user's `istioValues` replace whole rather than merge into: a container's resources are
+# one unit (a request of theirs above a limit of ours would be refused by Kubernetes).
+REPLACED_WHOLE = ("resources",)
+
+
+def merge_user_values(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
+    """`istioValues.<chart>` over the program's values."""
+    kept = {k: v for k, v in ours.items() if not (k in REPLACED_WHOLE and k in theirs)}
+    return merge_values(kept, theirs)
+
+
 def _wired(defaults: Mapping[str, Any], wiring: Mapping[str, Any]) -> dict[str, Any]:
     return merge_values(defaults, wiring, copy_theirs=False)
 
@@ -137,16 +148,35 @@ def base_values(inputs: ReleaseInputs) -> dict[str, Any]:
 
 def istiod_values(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, Any]:
     """One revision's istiod: its defaults with its wiring over them."""
-    return _wired(istiod_defaults(revision), istiod_wiring(inputs, revision))
+    return _wired(istiod_defaults(revision, len(inputs.topology.discovers)), istiod_wiring(inputs, revision))
 
 
-def istiod_defaults(revision: IstioRevision) -> dict[str, Any]:
+# istiod's size: the chart's request for a small install (istiod values.yaml: 500m, 2048Mi) plus,
+# per remote cluster it watches, what Istio measured (istio.io docs, ops/deployment/performance-and-
+# scalability, multicluster: about 180 MB and 1 % of a core each, at 300 services and 4,000
+# endpoints per cluster). Every replica caches all of it, so it grows up, not out. Memory is
+# limited at twice the request (a leak or a burst of clusters is contained); CPU is not, as in the
+# chart: a CPU limit throttles pushes to every proxy of the mesh at once.
+ISTIOD_CPU_MILLICORES, ISTIOD_CPU_MILLICORES_PER_CLUSTER = 500, 10
+ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER = 2048, 180
+
+
+def istiod_resources(watched_clusters: int) -> dict[str, Any]:
+    memory = ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched_clusters
+    return {
+        "requests": {"cpu": f"{ISTIOD_CPU_MILLICORES + ISTIOD_CPU_MILLICORES_PER_CLUSTER * watched_clusters}m", "memory": f"{memory}Mi"},
+        "limits": {"memory": f"{2 * memory}Mi"},
+    }
+
+
+def istiod_defaults(revision: IstioRevision, watched_clusters: int = 0) -> dict[str, Any]:
     # replicaCount counts only when a user turns autoscaling off; the chart's PDB (minAvailable 1,
     # on by default) renders once the minimum exceeds one.
     return {
         "autoscaleMin": MIN_REPLICAS,
         "replicaCount": MIN_REPLICAS,
         "topologySpreadConstraints": [_zone_spread({"app": "istiod", "istio.io/rev": revision.label})],
+        "resources": istiod_resources(watched_clusters),
     }
 
 
