@@ -292,7 +292,7 @@ class IstioMesh(pulumi.ComponentResource):
         for a, b in spec.topology.peerings:
             pair = VpcPeeringArgs(requester=side(spec.cluster(a)), accepter=side(spec.cluster(b)))
             if self._transit:
-                SameNetworkAccess(f"{a}-{b}-same-network", pair, opts=self._child())
+                SameNetworkAccess(f"{a}-{b}-same-network", pair, f"{a}-{b}-peering", self, opts=self._child())
             else:
                 VpcPeering(f"{a}-{b}-peering", pair, opts=self._child())
 

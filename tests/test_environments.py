@@ -41,7 +41,10 @@ def shape(run: Run) -> dict:
 
     # Per VPC: one NAT gateway per zone (a private subnet each), or one.
     nat_per_zone = [count("aws:ec2/natGateway:NatGateway", c, "nat-") == count("aws:ec2/subnet:Subnet", c, "private-") for c in clusters]
-    api = {cidr for c in run.of_type("eks:index:Cluster") for cidr in c.inputs["publicAccessCidrs"]}
+    # Who reaches the control planes: the public endpoints' list, or in private mode the rules on
+    # the cluster security groups (less the mesh's own range).
+    api = {cidr for c in run.of_type("eks:index:Cluster") for cidr in c.inputs.get("publicAccessCidrs", [])}
+    api |= {r.inputs["cidrIpv4"] for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-api-from-" in r.name} - {"10.0.0.0/8"}
     nat_ips = {f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip") if "-nat-" in e.name}
     return {
         "clusters": len(run.of_type("eks:index:Cluster")),

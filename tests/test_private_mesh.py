@@ -13,6 +13,7 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import mocks_with
+from tests.impact import REPLACED, change_impact, of_kind
 
 OPERATORS = "192.168.10.0/24"
 PRIVATE = {"connectivity": "private", "operatorCidrs": [OPERATORS]}
@@ -213,3 +214,17 @@ def test_bad_private_configs_are_refused_with_their_key(extra, key, says):
         parse({"clusters": [{"name": "a"}], **extra})
     problems = dict(caught.value.problems)
     assert says in problems.get(key, ""), problems
+
+
+def test_going_private_creates_the_transit_network_and_keeps_same_network_rules():
+    public = {"clusters": MODELS["shared-network"]["clusters"], "apiAccessCidrs": ["203.0.113.0/24"]}
+    impact = change_impact(cached_run(public), model("shared-network"))
+    assert of_kind(impact, REPLACED) == set()
+    # The security-group rules move under SameNetworkAccess by alias: a new identical rule would be
+    # refused by EC2 before the old one is deleted.
+    rules = {k for k, what in impact.items() if k[0] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and what == "deleted"}
+    assert rules == set()
+    deleted = {k[0] for k, what in impact.items() if what == "deleted"}
+    assert deleted == {"aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "aws:ec2/route:Route"}
+    updated = {k[0] for k, what in impact.items() if what == "updated"}
+    assert {"eks:index:Cluster", "kubernetes:helm.sh/v3:Release"} <= updated

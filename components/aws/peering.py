@@ -93,10 +93,17 @@ def admit_peer(name: str, side: PeerSide, other: PeerSide, opts: pulumi.Resource
 
 class SameNetworkAccess(pulumi.ComponentResource):
     """Private mode: two clusters on one Istio network reach each other over the Transit Gateways,
-    which route between all the mesh's VPCs; only their security groups need to admit each other."""
+    which route between all the mesh's VPCs; only their security groups need to admit each other.
 
-    def __init__(self, name: str, args: VpcPeeringArgs, opts: pulumi.ResourceOptions | None = None):
+    The rules keep the identity they had under the pair's `VpcPeering` (`peering_name`, a child of
+    `mesh`): a mesh going private keeps them, where a new rule would be created before the old one is
+    deleted and EC2 refuses the duplicate (InvalidPermission.Duplicate)."""
+
+    def __init__(self, name: str, args: VpcPeeringArgs, peering_name: str, mesh: pulumi.Resource, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:peering:SameNetworkAccess", name, None, opts)
+        peering = pulumi.create_urn(peering_name, "istio-eks-mesh:peering:VpcPeering", parent=mesh)
         for side, other in ((args.requester, args.accepter), (args.accepter, args.requester)):
-            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, pulumi.ResourceOptions(parent=self, provider=side.provider))
+            rule = f"{peering_name}-{side.cluster.name}-ingress"
+            moved = [pulumi.Alias(name=rule, parent=peering)]
+            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, pulumi.ResourceOptions(parent=self, provider=side.provider, aliases=moved))
         self.register_outputs({})

@@ -324,7 +324,8 @@ class MeshSpec:
 
     @property
     def api_open_to_internet(self) -> bool:
-        return "0.0.0.0/0" in self.api_access_cidrs
+        # Private mode has no public endpoint to open.
+        return not self.connectivity.private and "0.0.0.0/0" in self.api_access_cidrs
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)
