@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from components.config.connectivity import MAX_PEERING_ATTACHMENTS
+from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 from components.model import versions
 from components.model.spec import MeshSpec
@@ -43,6 +45,13 @@ def cluster_lines(spec: MeshSpec) -> list[str]:
 
 
 def headroom_lines(spec: MeshSpec) -> list[str]:
+    if spec.connectivity.private:
+        regions = len({c.region for c in spec.clusters})
+        widest = max(1 + len(spec.connectivity.operator_cidrs) + len(spec.topology[c.name].peered_with) for c in spec.clusters)
+        return [
+            f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
+            f"cluster security group rules (meshCidr, operatorCidrs, same-network VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+        ]
     nat = sum(c.nat_count for c in spec.clusters)
     api = len(spec.api_access_cidrs) + nat
     lines = [f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"]
@@ -72,13 +81,18 @@ def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
         gateway = spec.topology[c.name].east_west_gateway
         add(f"{c.name}: east-west NLB", int(gateway), versions.PRICE_NLB_HOUR)
         # One public IPv4 address per NAT gateway, and per zone of an internet-facing NLB.
-        add(f"{c.name}: public IPv4 addresses", c.nat_count + (c.az_count if gateway else 0), versions.PRICE_PUBLIC_IPV4_HOUR)
+        public_nlb = gateway and not spec.connectivity.private
+        add(f"{c.name}: public IPv4 addresses", c.nat_count + (c.az_count if public_nlb else 0), versions.PRICE_PUBLIC_IPV4_HOUR)
+    if spec.connectivity.private:
+        regions = len({c.region for c in spec.clusters})
+        add("Transit Gateway attachments (one per VPC, one per region pair)", len(spec.clusters) + regions * (regions - 1) // 2, versions.PRICE_TGW_ATTACHMENT_HOUR)
     return items
 
 
 def rate_lines() -> list[str]:
     return [
-        f"plus traffic: NAT ${versions.PRICE_NAT_GATEWAY_GB}/GB processed, between regions ${versions.PRICE_INTER_REGION_GB}/GB,"
+        f"plus traffic: NAT ${versions.PRICE_NAT_GATEWAY_GB}/GB processed, Transit Gateway ${versions.PRICE_TGW_GB}/GB (private mode),"
+        f" between regions ${versions.PRICE_INTER_REGION_GB}/GB,"
         f" NLB ${versions.PRICE_NLB_LCU_HOUR} per NLCU-hour; EBS volumes and spot discounts not included",
     ]
 

@@ -41,6 +41,16 @@ def test_the_dev_plan_and_its_cost(capsys):
     assert f"total: ${2 * per_cluster * 730:,.2f} a month" in out
 
 
+def test_the_private_prod_plan_counts_transit_gateways_and_no_public_nlb(capsys):
+    code, out, _ = run_check(capsys, str(ROOT / "Pulumi.prod.yaml"))
+    assert code == 0
+    # Three VPC attachments and three region pairs; internal NLBs have no public addresses, so each
+    # cluster pays for its three NAT gateways' addresses alone.
+    assert "Transit Gateway attachments (one per VPC, one per region pair): 6 x $0.05/h = $219.00" in out
+    assert out.count("public IPv4 addresses: 3 x $0.005/h") == 3
+    assert "Transit Gateway peering attachments per gateway: 2 of 50" in out and "EKS public endpoint" not in out
+
+
 def test_a_bad_stack_file_exits_2_naming_the_key(capsys, tmp_path):
     bad = tmp_path / "Pulumi.bad.yaml"
     bad.write_text("config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters:\n    - name: east\n      vpcCidr: 10.0.0.0/8\n")

@@ -91,6 +91,10 @@ PRICE_NLB_HOUR = 0.0225
 PRICE_NLB_LCU_HOUR = 0.006
 PRICE_PUBLIC_IPV4_HOUR = 0.005
 PRICE_INTER_REGION_GB = 0.02
+# Transit Gateway, per attachment-hour (VPC or peering) and per GB processed
+# (aws.amazon.com/transit-gateway/pricing).
+PRICE_TGW_ATTACHMENT_HOUR = 0.05
+PRICE_TGW_GB = 0.02
 PRICE_INSTANCE_HOUR = {
     "m6i.large": 0.096, "m6i.xlarge": 0.192, "m6i.2xlarge": 0.384,
     "m7i.large": 0.1008, "m7i.xlarge": 0.2016,
