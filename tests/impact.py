@@ -40,6 +40,15 @@ AWS = {
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {"vpcId", "peerVpcId", "peerOwnerId", "peerRegion"},
     "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": {"vpcPeeringConnectionId"},
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"securityGroupId"},
+    # transitgateway_.go (default route table association or propagation turned back on also
+    # replaces, by CustomizeDiff; this program never turns them off), transitgateway_vpc_attachment.go
+    # (its subnets update in place), transitgateway_peering_attachment*.go, transitgateway_route.go
+    # (no update at all).
+    "aws:ec2transitgateway/transitGateway:TransitGateway": {"amazonSideAsn", "multicastSupport"},
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": {"transitGatewayId", "vpcId"},
+    "aws:ec2transitgateway/peeringAttachment:PeeringAttachment": {"peerAccountId", "peerRegion", "peerTransitGatewayId", "transitGatewayId"},
+    "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter": {"transitGatewayAttachmentId"},
+    "aws:ec2transitgateway/route:Route": {"blackhole", "destinationCidrBlock", "transitGatewayAttachmentId", "transitGatewayRouteTableId"},
     "aws:iam/role:Role": {"name", "namePrefix", "path"},
     "aws:iam/policy:Policy": {"name", "namePrefix", "path", "description"},
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},

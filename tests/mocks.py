@@ -72,6 +72,8 @@ class MeshMocks(mocks.Mocks):
     backend_unreachable = False
     # Region -> Transit Gateway IDs that exist there already.
     existing_gateways: dict = {}
+    # Per existing gateway ID, options its owners set otherwise than the defaults.
+    gateway_options: dict = {}
     # Add-on builds AWS has published since the first run (each moves the default and the newest).
     builds_published = 0
 
@@ -119,8 +121,10 @@ class MeshMocks(mocks.Mocks):
             tgw = args.args["id"]
             assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), f"InvalidTransitGatewayID.NotFound: {tgw}"
             table = f"tgw-rtb-{digest(tgw, length=17)}"
-            return {"id": tgw, "associationDefaultRouteTableId": table, "propagationDefaultRouteTableId": table,
-                    "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable"}, []
+            found = {"id": tgw, "associationDefaultRouteTableId": table, "propagationDefaultRouteTableId": table,
+                     "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable", **self.gateway_options.get(tgw, {})}
+            self.monitor.invokes.append((args.token, found))
+            return found, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.

@@ -109,7 +109,7 @@ def deployed(spec) -> LastDeployment:
 def test_many_clusters_with_defaulted_ranges_get_disjoint_ranges_inside_mesh_cidr():
     # Names that a hash of the name made collide (c0..c9 did at the eighth) are all accepted.
     for mesh in (None, "10.64.0.0/10"):
-        clusters = [{"name": f"c{i}", "natGateways": "single", "region": ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")[i % 4]} for i in range(39)]
+        clusters = [{"name": f"c{i}", "natGateways": "single", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}, "region": ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")[i % 4]} for i in range(39)]
         config = {"clusters": clusters}
         spec = parse({**config, **({"meshCidr": mesh} if mesh else {})})
         got = list(ranges(spec).values())
@@ -193,6 +193,24 @@ def test_default_nat_addresses_must_fit_the_gateway_security_group():
 def test_instance_types_of_every_shape_aws_names_are_accepted():
     for types in (["m7i-flex.large", "c6i.32xlarge", "m5.metal"], ["u7i-12tb.224xlarge"], ["c7gn.16xlarge", "t4g.medium", "m7g.metal"], ["a1.large", "r8gd.xlarge"]):
         assert parse(one_cluster(nodeGroup={"instanceTypes": types})).clusters[0].node_group.instance_types == tuple(types)
+
+
+def test_istiod_must_fit_on_its_smallest_node():
+    # 12 primaries: each istiod watches 11 clusters, 2048Mi + 11 x 180Mi = 4028Mi, which fits in 75 % of
+    # an 8 GiB m6i.large (6144Mi) but not of a 4 GiB c6i.large (3072Mi) nor of a t3.medium (3072Mi).
+    twelve = [{"name": f"c{i}", "network": f"n{i}", "natGateways": "single"} for i in range(12)]
+    assert parse({"clusters": twelve})
+    small = [{**twelve[0], "nodeGroup": {"instanceTypes": ["m6i.xlarge", "c6i.large"]}}, *twelve[1:]]
+    message = problems_of({"clusters": small})["clusters[0].nodeGroup.instanceTypes"]
+    assert "4028Mi" in message and "c6i.large" in message and "m6i.large" in message and "istioValues.istiod.resources" in message
+    # A remote runs no istiod; a family whose memory its name does not say is not judged.
+    remotes = [{"name": "p", "nodeGroup": {"instanceTypes": ["x2idn.16xlarge"]}}, *({"name": f"r{i}", "role": "remote", "primary": "p", "nodeGroup": {"instanceTypes": ["t3.medium"]}} for i in range(11))]
+    assert parse({"clusters": remotes})
+    # The user's own size is what must fit; a `resources` without a memory request needs no room.
+    assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}})
+    assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"cpu": "1"}}}}})
+    big = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "7Gi"}}}}})
+    assert "7168Mi" in big["clusters[0].nodeGroup.instanceTypes"] and "m6i.xlarge" in big["clusters[0].nodeGroup.instanceTypes"]
 
 
 def test_explicit_values_are_kept():
@@ -433,7 +451,7 @@ def test_the_gateways_health_checks_are_not_overridden():
 
 def test_limits_count_what_the_topology_creates():
     def clusters(count: int, **fields) -> list[dict]:
-        return [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16", **fields} for i in range(count)]
+        return [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}, **fields} for i in range(count)]
 
     def remotes(count: int, **fields) -> list[dict]:
         return [{"name": f"r{i}", "role": "remote", "primary": "p", "vpcCidr": f"10.{i + 1}.0.0/16", **fields} for i in range(count)]
@@ -446,12 +464,12 @@ def test_limits_count_what_the_topology_creates():
     assert len(parse({"clusters": clusters(39)}).clusters) == 39
     assert "at most 39 clusters" in problems_of({"clusters": clusters(40)})["clusters"]
     # Primary-remote, one network: the primary's gateway listens on 15012 alone.
-    assert [n for n, t in parse({"clusters": [{"name": "p", "network": "n"}, *remotes(38, network="n")]}).topology.items() if t.east_west_gateway] == ["p"]
+    assert [n for n, t in parse({"clusters": [{"name": "p", "network": "n", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}, *remotes(38, network="n")]}).topology.items() if t.east_west_gateway] == ["p"]
     # Primary-remote, multi-network: the primary listens on 15443 and 15012, two rules per source.
-    spread = [{"name": "p", "vpcCidr": "10.0.0.0/16"}, *remotes(29)]
+    spread = [{"name": "p", "vpcCidr": "10.0.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}, *remotes(29)]
     assert parse({"clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
     message = problems_of({"clusters": [*spread, *remotes(30)[29:]]})["clusters"]
-    assert "31 source CIDRs" in message and "62 rules" in message and "at most 30" in message and "private connectivity" in message
+    assert "31 source CIDRs" in message and "62 rules" in message and "at most 30" in message and "set connectivity: private" in message
     # Explicit sources: the key that has them is named, with the cap of the widest gateway.
     assert "merge them into at most 60" in problems_of({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)]})["eastWestAllowedCidrs"]
     assert parse({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(60)]})
@@ -470,7 +488,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
     assert "natGateways: single on clusters[0]" in problems["clusters[0].natGateways"]
     # 40 clusters: even one NAT address each and the default 0.0.0.0/0 do not fit.
     assert "at most 39 clusters" in problems_of({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(40)]})["clusters"]
-    assert parse({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(39)]})
+    assert parse({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}} for i in range(39)]})
 
 
 def test_a_typo_in_aws_region_is_named_as_aws_region_once():

@@ -15,8 +15,9 @@ from tests.harness import ROOT, Registered, Run, cached_run
 from tests.helpers import mesh_config
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
-# The documentation ranges (RFC 5737): placeholders that pass validation and reach no one.
-DOCUMENTATION = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+# The documentation ranges (RFC 5737), and for a private mesh (whose operators must come from
+# private space) the benchmarking range (RFC 2544): placeholders that pass validation and reach no one.
+DOCUMENTATION = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15")]
 
 
 def stack_name(path: Path) -> str:

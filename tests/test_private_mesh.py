@@ -16,6 +16,7 @@ from tests.helpers import mocks_with
 from tests.impact import REPLACED, change_impact, of_kind
 
 OPERATORS = "192.168.10.0/24"
+EXISTING_GATEWAY = "aws:ec2transitgateway/getTransitGateway:getTransitGateway"
 PRIVATE = {"connectivity": "private", "operatorCidrs": [OPERATORS]}
 MODELS = {
     "multi-primary-three-regions": {
@@ -69,6 +70,8 @@ def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[st
     source's private subnets (each must deliver it; a table that drops it yields nothing)."""
     vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
     gateways = by_id(run, "aws:ec2transitgateway/transitGateway:TransitGateway")
+    # Gateways of the network team's (`transitGateways`), as the program read them.
+    gateways |= {found["id"]: found for token, found in run.invokes if token == EXISTING_GATEWAY}
     attachments = by_id(run, "aws:ec2transitgateway/vpcAttachment:VpcAttachment")
     peerings = by_id(run, "aws:ec2transitgateway/peeringAttachment:PeeringAttachment")
     accepted = {r.inputs["transitGatewayAttachmentId"] for r in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")}
@@ -158,10 +161,14 @@ def test_the_kubernetes_provider_waits_for_the_path_operators_take():
     attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "a-tgw-attachment")
     api_rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("a-api-from-")]
     assert run.depends_on(provider, attachment) and all(run.depends_on(provider, r) for r in api_rules)
+    # The endpoint turns private (on a deployed cluster) only once its paths are there.
+    assert run.depends_on(run.one("eks:index:Cluster", "a-eks"), attachment)
     # Routes to a gateway wait for the attachment; routes over a peering for its acceptance.
+    attachment_of = {a.inputs["vpcId"]: a for a in run.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")}
+    vpc_of_table = {t.id: t.inputs["vpcId"] for t in run.of_type("aws:ec2/routeTable:RouteTable")}
     for route in run.of_type("aws:ec2/route:Route"):
         if "transitGatewayId" in route.inputs:
-            assert any(run.depends_on(route, a) for a in run.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"))
+            assert run.depends_on(route, attachment_of[vpc_of_table[route.inputs["routeTableId"]]]), route.name
     for route in run.of_type("aws:ec2transitgateway/route:Route"):
         assert any(run.depends_on(route, a) for a in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"))
 
@@ -173,6 +180,21 @@ def test_an_existing_transit_gateway_is_attached_to_not_made():
     assert sorted(g.name for g in run.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")) == ["tgw-eu-west-1", "tgw-us-west-2"]
     attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "a-tgw-attachment")
     assert attachment.inputs["transitGatewayId"] == "tgw-0123456789abcdef0"
+    vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
+    for source in vpcs:
+        for target, cidr in vpcs.items():
+            assert reaches(run, source, cidr.network_address + 10) == {target}
+
+
+def test_an_existing_transit_gateway_without_default_propagation_stops_the_run_naming_it():
+    config = {**MODELS["multi-primary-three-regions"], "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}}
+    mocks = mocks_with(
+        existing_gateways={"us-east-1": ["tgw-0123456789abcdef0"]},
+        gateway_options={"tgw-0123456789abcdef0": {"defaultRouteTablePropagation": "disable"}},
+    )
+    run = run_program(config, mock_factory=mocks)
+    assert run.error is not None and "transitGateways.us-east-1" in str(run.error) and "DefaultRouteTablePropagation" in str(run.error)
+    assert all(a.inputs.get("transitGatewayId") != "tgw-0123456789abcdef0" for a in run.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"))
 
 
 def parse(raw: dict):
@@ -182,7 +204,7 @@ def parse(raw: dict):
 def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accepted():
     regions = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")
     for role in ("primary", "remote"):
-        clusters = [{"name": f"c{i}", "region": regions[i % 4]} for i in range(50)]
+        clusters = [{"name": f"c{i}", "region": regions[i % 4], "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}} for i in range(50)]
         if role == "remote":
             clusters = [clusters[0], *({**c, "role": "remote", "primary": "c0"} for c in clusters[1:])]
         spec = parse({**PRIVATE, "clusters": clusters})
@@ -202,6 +224,18 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ({**PRIVATE, "operatorCidrs": ["0.0.0.0/0"]}, "operatorCidrs[0]", "is 0.0.0.0/0"),
         ({**PRIVATE, "operatorCidrs": ["10.1.0.0/16"]}, "operatorCidrs[0]", "overlaps meshCidr"),
         ({**PRIVATE, "operatorCidrs": "192.168.10.0/24"}, "operatorCidrs", "got a string"),
+        # Every VPC would send its traffic for a public range to the Transit Gateway.
+        ({**PRIVATE, "operatorCidrs": [OPERATORS, "52.94.0.0/16"]}, "operatorCidrs[1]", "publicly routable"),
+        ({**PRIVATE, "operatorCidrs": ["127.0.0.0/8"]}, "operatorCidrs[0]", "loopback"),
+        ({**PRIVATE, "operatorCidrs": [f"192.168.{i}.0/24" for i in range(49)]}, "operatorCidrs", "a route table holds 50"),
+        ({**PRIVATE, "eastWestAllowedCidrs": ["0.0.0.0/0"]}, "eastWestAllowedCidrs[0]", "is 0.0.0.0/0"),
+        ({**PRIVATE, "eastWestAllowedCidrs": ["10.0.0.0/8", "198.51.100.0/24"]}, "eastWestAllowedCidrs[1]", "publicly routable"),
+        (
+            {**PRIVATE, "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}],
+             "transitGateways": {"us-east-1": "tgw-0123456789abcdef0", "us-west-2": "tgw-0123456789abcdef0"}},
+            "transitGateways.us-west-2",
+            "lives in one region",
+        ),
         ({**PRIVATE, "transitGateways": {"us-east-1": "tgw-123"}}, "transitGateways.us-east-1", "Transit Gateway ID"),
         ({**PRIVATE, "transitGateways": {"eu-west-1": "tgw-0123456789abcdef0"}}, "transitGateways.eu-west-1", "no cluster is in"),
         ({**PRIVATE, "transitGateways": ["tgw-0123456789abcdef0"]}, "transitGateways", "got a list"),
@@ -228,3 +262,23 @@ def test_going_private_creates_the_transit_network_and_keeps_same_network_rules(
     assert deleted == {"aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "aws:ec2/route:Route"}
     updated = {k[0] for k, what in impact.items() if what == "updated"}
     assert {"eks:index:Cluster", "kubernetes:helm.sh/v3:Release"} <= updated
+
+
+def test_reordering_regions_or_removing_an_operator_network_touches_only_what_changed():
+    three = MODELS["multi-primary-three-regions"]
+    # Reordered clusters (ranges pinned, as a deployed stack's record pins them): the same peerings,
+    # requested from the same side; AWS holds one peering per pair of gateways.
+    pinned = [{**c, "vpcCidr": f"10.{i}.0.0/16"} for i, c in enumerate(three["clusters"])]
+    before, after = cached_run({**three, "clusters": pinned}), cached_run({**three, "clusters": pinned[::-1]})
+    impact = change_impact(before, after)
+    assert {k: v for k, v in impact.items() if k[0].startswith("aws:ec2transitgateway/") and v != "unchanged"} == {}
+    # One operator network removed from the middle: only its routes and rules go.
+    operators = ["192.168.10.0/24", "192.168.20.0/24", "192.168.30.0/24"]
+    both = cached_run({**three, "operatorCidrs": operators})
+    one_less = cached_run({**three, "operatorCidrs": [operators[0], operators[2]]})
+    impact = change_impact(both, one_less)
+    changed = {k: v for k, v in impact.items() if v != "unchanged"}
+    assert set(changed.values()) == {"deleted"}
+    deleted = set(changed)
+    gone = {r.name for r in both.resources if r.inputs.get("destinationCidrBlock") == operators[1] or r.inputs.get("cidrIpv4") == operators[1]}
+    assert {name for _, name in deleted} == gone and len(gone) == 3 * (1 + 2)  # per cluster: an API rule, a route in the public and in the (single-NAT) private table

@@ -22,6 +22,7 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options, resolve_addon_versions
+from components.aws.transit import cidr_slug
 from components.model.addon_versions import AskEks
 from components.model.kubeconfig import kubeconfig_document
 from components.model.spec import ClusterSpec
@@ -205,7 +206,10 @@ class EksCluster(pulumi.ComponentResource):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
             **cluster_addon_options(self.addon_versions),
             # Inherited by what pulumi-eks creates inside: the aws.eks.Cluster, its role and groups.
-            opts=pulumi.ResourceOptions(parent=self, protect=spec.eks.protect or None),
+            # In private mode the endpoint (created, or turned private on a deployed cluster) waits
+            # for the Transit Gateway paths, so operators and peer clusters lose the public endpoint
+            # only once the private one is routed.
+            opts=pulumi.ResourceOptions(parent=self, protect=spec.eks.protect or None, depends_on=args.private_paths),
         )
 
     def _private_access(self, name: str, args: EksClusterArgs) -> list[pulumi.Resource]:
@@ -213,7 +217,8 @@ class EksCluster(pulumi.ComponentResource):
         control plane's network interfaces (and on managed nodes)."""
         return [
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-api-from-{i}",
+                # Named by source, so removing one operator network leaves the others' rules alone.
+                f"{name}-api-from-{cidr_slug(cidr)}",
                 security_group_id=self.cluster_security_group_id,
                 cidr_ipv4=cidr,
                 ip_protocol="tcp",
@@ -222,7 +227,7 @@ class EksCluster(pulumi.ComponentResource):
                 description="EKS API over the Transit Gateway (meshCidr or operatorCidrs)",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for i, cidr in enumerate(args.private_api_sources or ())
+            for cidr in args.private_api_sources or ()
         ]
 
     def _admin_access(self, name: str, cluster_name: pulumi.Output[str], admins: tuple[str, ...]) -> list[pulumi.Resource]:

@@ -8,8 +8,8 @@ Gateways, one per region, instead of the internet.
   ENIs and the internal NLBs are).
 - Every route table of every VPC sends `meshCidr` and `operatorCidrs` to its region's gateway; the
   VPC's own range stays local (the more specific route).
-- Between every two regions a peering attachment (requested from the first region in config order,
-  accepted in the other), and in each region's route table a static route for each VPC range of the
+- Between every two regions a peering attachment (requested from the region first in alphabetical
+  order, accepted in the other, so reordering clusters keeps it: AWS holds one per gateway pair), and in each region's route table a static route for each VPC range of the
   other region: peering attachments propagate nothing (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html).
 
 Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB processed.
@@ -36,7 +36,7 @@ class TransitMember:
 
 @dataclass
 class TransitNetworkArgs:
-    # Every cluster of the mesh, in config order (the first region requests each peering).
+    # Every cluster of the mesh.
     members: Sequence[TransitMember]
     # One AWS provider per region.
     providers: Mapping[str, aws.Provider]
@@ -76,9 +76,12 @@ class TransitNetwork(pulumi.ComponentResource):
                 opts=self._on(c.region),
             )
             attachments[c.name] = attachment
+            # Named by destination, not position: a route removed from the middle of operatorCidrs
+            # must not rename the ones after it (a renamed route is created before the old one is
+            # deleted, and EC2 refuses a second route to the same destination).
             routes = [
                 aws.ec2.Route(
-                    f"{c.name}-tgw-route-{i}-{j}",
+                    f"{c.name}-tgw-route-{i}-{cidr_slug(cidr)}",
                     route_table_id=table,
                     destination_cidr_block=cidr,
                     transit_gateway_id=self.gateway_ids[c.region],
@@ -86,11 +89,11 @@ class TransitNetwork(pulumi.ComponentResource):
                     opts=self._on(c.region, depends_on=[attachment]),
                 )
                 for i, table in enumerate(m.network.route_table_ids)
-                for j, cidr in enumerate([args.mesh_cidr, *args.operator_cidrs])
+                for cidr in [args.mesh_cidr, *args.operator_cidrs]
             ]
             self.paths[c.name] = [attachment, *routes]
         by_region = {r: [m for m in args.members if m.cluster.region == r] for r in regions}
-        for first, second in combinations(regions, 2):
+        for first, second in combinations(sorted(regions), 2):
             peering = aws.ec2transitgateway.PeeringAttachment(
                 f"tgw-peering-{first}-{second}",
                 transit_gateway_id=self.gateway_ids[first],
@@ -128,7 +131,8 @@ class TransitNetwork(pulumi.ComponentResource):
             found = aws.ec2transitgateway.get_transit_gateway_output(
                 id=args.existing[region], opts=pulumi.InvokeOutputOptions(parent=self, provider=self._providers[region])
             )
-            return found.id, found.association_default_route_table_id
+            checked = found.apply(lambda g, region=region: _check_existing(region, g))
+            return checked.id, checked.association_default_route_table_id
         gateway = aws.ec2transitgateway.TransitGateway(
             f"tgw-{region}",
             description=f"istio-eks-mesh {args.mesh_id} ({region})",
@@ -140,3 +144,23 @@ class TransitNetwork(pulumi.ComponentResource):
             opts=self._on(region),
         )
         return gateway.id, gateway.association_default_route_table_id
+
+
+def cidr_slug(cidr: str) -> str:
+    """A CIDR as a resource-name part: 10.0.0.0/8 -> 10-0-0-0-8."""
+    return cidr.replace(".", "-").replace("/", "-")
+
+
+def _check_existing(region: str, gateway):
+    """The wiring above relies on the gateway's default route table: every attachment associates
+    with it and propagates its VPC's range into it. A gateway whose network team turned either off
+    would leave the attachments unrouted, so the run stops, naming the setting."""
+    off = [name for name, value in (("DefaultRouteTableAssociation", gateway.default_route_table_association),
+                                    ("DefaultRouteTablePropagation", gateway.default_route_table_propagation)) if value != "enable"]
+    if off:
+        raise pulumi.RunError(
+            f"transitGateways.{region}: {gateway.id} has {' and '.join(off)} disabled; the mesh's attachments need both"
+            " (each VPC's range propagated into the default route table): enable them (aws ec2 modify-transit-gateway"
+            " --options ...) or leave transitGateways unset for this region to get a gateway of the mesh's own"
+        )
+    return gateway

@@ -9,7 +9,7 @@ import ipaddress
 import re
 from typing import Any, Mapping, Sequence
 
-from components.config.validate import Problems, expect, key_path, parse_cidr_list, shown
+from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
 from components.model.spec import ClusterSpec, Connectivity, MeshTopology
 
 TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways")
@@ -44,26 +44,46 @@ def _parse_operators(raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network, p
     if raw.get("operatorCidrs") is None:
         return ()
     cidrs = parse_cidr_list(raw["operatorCidrs"], "operatorCidrs", problems) or ()
+    check_private_sources(cidrs, "operatorCidrs", problems)
+    for i, text in enumerate(cidrs):
+        cidr = ipaddress.IPv4Network(text)
+        if cidr.prefixlen and cidr.overlaps(mesh_cidr):
+            problems.add(f"operatorCidrs[{i}]", f"{cidr} overlaps meshCidr {mesh_cidr}: the VPCs route it to their own or a peer's range; use the operators' own network")
+    return cidrs
+
+
+def check_private_sources(cidrs: Sequence[str], key: str, problems: Problems) -> None:
+    """In private mode every source reaches the mesh over the Transit Gateways, and every VPC routes
+    `operatorCidrs` there: only private address space can be such a source. A public range would
+    send each VPC's traffic for it (AWS service endpoints, perhaps) to the Transit Gateway."""
     for i, text in enumerate(cidrs):
         cidr = ipaddress.IPv4Network(text)
         if cidr.prefixlen == 0:
-            problems.add(f"operatorCidrs[{i}]", "is 0.0.0.0/0; list the networks operators really come from (a VPN range, a CI runner's VPC)")
-        elif cidr.overlaps(mesh_cidr):
-            problems.add(f"operatorCidrs[{i}]", f"{cidr} overlaps meshCidr {mesh_cidr}: the VPCs route it to their own or a peer's range; use the operators' own network")
-    return cidrs
+            problems.add(f"{key}[{i}]", "is 0.0.0.0/0; list the networks operators really come from (a VPN range, a CI runner's VPC)")
+        elif not any(cidr.subnet_of(ipaddress.IPv4Network(block)) for block in VPC_RANGES):
+            kind = non_public_kind(cidr)
+            what = f"{kind} address space, never a network's source address" if kind else "publicly routable, and nothing public reaches a private mesh"
+            problems.add(
+                f"{key}[{i}]",
+                f"{cidr} is {what}; with connectivity: private list the private ranges operators come from over the Transit"
+                f" Gateways ({', '.join(VPC_RANGES)})",
+            )
 
 
 def _parse_gateways(raw: Mapping[str, Any], regions: set[str], problems: Problems) -> dict[str, str]:
     value = raw.get("transitGateways")
     if value is None or not expect(value, dict, "transitGateways", problems, '{"us-east-1": "tgw-0123456789abcdef0"}'):
         return {}
-    gateways = {}
+    gateways: dict[str, str] = {}
     for region, gateway in value.items():
         path = key_path("transitGateways", region)
         if region not in regions:
             problems.add(path, f"no cluster is in {shown(region)}; the regions are {', '.join(sorted(regions))}")
         elif not (isinstance(gateway, str) and _TGW_ID.fullmatch(gateway)):
             problems.add(path, f"must be a Transit Gateway ID (tgw- and 8 or 17 hex digits), got {shown(gateway)}")
+        elif gateway in gateways.values():
+            other = next(r for r, g in gateways.items() if g == gateway)
+            problems.add(path, f"{gateway} is given for {other} too; a Transit Gateway lives in one region: give each region its own")
         else:
             gateways[region] = gateway
     return gateways
@@ -74,19 +94,34 @@ def _parse_gateways(raw: Mapping[str, Any], regions: set[str], problems: Problem
 MAX_PEERING_ATTACHMENTS = 50
 # Inbound rules per security group (VPC quotas): the cluster security group admits meshCidr and
 # each operator network on 443, and each other VPC of its Istio network for pod-to-pod traffic.
+# Two more are there already: EKS's own rule admitting the group itself (EKS user guide,
+# sec-group-reqs), and the load balancer controller's one rule for its backend security group
+# (pkg/networking/networking_manager.go@v3.5.0 merges a source group's ports into one range).
 MAX_SECURITY_GROUP_RULES = 60
+EXISTING_CLUSTER_GROUP_RULES = 2
+# Routes per route table (VPC quotas, non-propagated): each route table of a VPC holds its default
+# route (NAT or internet gateway), meshCidr and one route per operatorCidrs entry.
+MAX_ROUTES_PER_TABLE = 50
 
 
 def check_private_limits(clusters: Sequence[ClusterSpec], topology: MeshTopology, connectivity: Connectivity, problems: Problems) -> None:
     regions = {c.region for c in clusters}
     if len(regions) - 1 > MAX_PEERING_ATTACHMENTS:
         problems.add("clusters", f"spans {len(regions)} regions: each region's Transit Gateway peers with every other, and holds {MAX_PEERING_ATTACHMENTS} peerings")
+    operators = len(connectivity.operator_cidrs)
+    if 2 + operators > MAX_ROUTES_PER_TABLE:
+        problems.add(
+            "operatorCidrs",
+            f"lists {operators} networks: each is a route in every route table of every VPC, beside the default route"
+            f" and meshCidr, and a route table holds {MAX_ROUTES_PER_TABLE}: merge them into at most {MAX_ROUTES_PER_TABLE - 2} wider CIDRs",
+        )
     for i, c in enumerate(clusters):
-        rules = 1 + len(connectivity.operator_cidrs) + len(topology[c.name].peered_with)
+        rules = EXISTING_CLUSTER_GROUP_RULES + 1 + operators + len(topology[c.name].peered_with)
         if rules > MAX_SECURITY_GROUP_RULES:
             problems.add(
                 f"clusters[{i}].network",
-                f"{c.name!r} would need {rules} inbound rules on its cluster security group (meshCidr, {len(connectivity.operator_cidrs)}"
+                f"{c.name!r} would need {rules} inbound rules on its cluster security group (EKS's and the load balancer"
+                f" controller's {EXISTING_CLUSTER_GROUP_RULES}, meshCidr, {operators}"
                 f" operatorCidrs, {len(topology[c.name].peered_with)} clusters on its network); it holds {MAX_SECURITY_GROUP_RULES}:"
                 " split the network or merge operatorCidrs",
             )

@@ -20,7 +20,7 @@ ISTIO_CHARTS = ("base", "istiod", "gateway")
 
 def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, Any]]:
     istio_values: dict[str, dict[str, Any]] = {}
-    if extra is None or not expect(extra, dict, "istioValues", problems, '{"istiod": {"pilot": {"resources": {}}}}'):
+    if extra is None or not expect(extra, dict, "istioValues", problems, '{"istiod": {"resources": {"requests": {"memory": "4Gi"}}}}'):
         return istio_values
     unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
     for chart in ISTIO_CHARTS:

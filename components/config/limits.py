@@ -19,7 +19,7 @@ MAX_PUBLIC_ACCESS_CIDRS = 40
 # 15443 between networks and 15012 on a primary with remotes; health checks reach the pods from
 # the NLB, not from those sources.
 MAX_SECURITY_GROUP_RULES = 60
-PRIVATE_CONNECTIVITY = "larger meshes need private connectivity between the VPCs, which is not built yet"
+PRIVATE_CONNECTIVITY = "for more, set connectivity: private (README, Private mesh), where a handful of rules admit the whole mesh"
 
 
 def check_access_limits(
@@ -32,7 +32,7 @@ def check_access_limits(
 ) -> None:
     if clusters:
         _check_api_endpoints(clusters, api_access_cidrs, api_access_set, problems)
-        _check_east_west(clusters, topology, east_west, problems)
+        check_east_west_rules(clusters, topology, east_west, problems)
 
 
 def _nat_fix(clusters: list[ClusterSpec], room: int) -> str | None:
@@ -69,7 +69,7 @@ def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_
         )
 
 
-def _check_east_west(clusters: list[ClusterSpec], topology: MeshTopology, east_west: tuple[str, ...] | None, problems: Problems) -> None:
+def check_east_west_rules(clusters: list[ClusterSpec], topology: MeshTopology, east_west: tuple[str, ...] | None, problems: Problems) -> None:
     ports = {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
     if not ports:
         return  # one network, no remotes: nothing listens for other networks

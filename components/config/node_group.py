@@ -4,10 +4,11 @@ that can run Istio within EKS's limits."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from components.config.validate import Problems, expect, expect_name, given, shown, unknown_fields
-from components.model.spec import NodeGroupSpec
+from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
+from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
@@ -118,4 +119,82 @@ def parse_choice(item: dict, key: str, default: str, choices: tuple[str, ...], p
     value = item.get(key, default)
     if value not in choices:
         problems.add(f"{path}.{key}", f"{given(value)} is not one of {', '.join(choices)}")
+    return value
+
+
+# Memory of the instance types whose size says it: from their fifth generation on (t from t3), a
+# .large of the general-purpose (m, t), compute (c) and memory (r) families has 8, 4 and 16 GiB; a
+# .medium half that, an .xlarge twice, a .<N>xlarge 2·N times (EC2 instance types, specifications).
+# Other families (and .metal) are not checked.
+_SIZED_FAMILY = re.compile(r"(?P<kind>[mcrt])(?P<generation>\d+)[a-z]*(-flex)?", re.ASCII)
+_LARGE_GIB = {"m": 8, "t": 8, "c": 4, "r": 16}
+_FIRST_SIZED_GENERATION = {"m": 5, "c": 5, "r": 5, "t": 3}
+# Of a node's memory, the share one pod can count on: the rest is the kubelet's reservation (on the
+# EKS AMIs 255 MiB + 11 MiB per pod the node can hold, and 100 MiB for eviction), the OS, and the
+# node's other pods (VPC CNI, kube-proxy, CoreDNS, the gateways, the load balancer controller).
+POD_SHARE_OF_NODE_MEMORY = 0.75
+
+
+def instance_memory_mib(instance_type: str) -> int | None:
+    family, size = instance_type.split(".", 1)
+    match = _SIZED_FAMILY.fullmatch(family)
+    if not match or int(match["generation"]) < _FIRST_SIZED_GENERATION[match["kind"]]:
+        return None
+    if size == "medium":
+        larges = 0.5
+    elif size == "large":
+        larges = 1
+    elif re.fullmatch(r"\d*xlarge", size):
+        larges = 2 * int(size.removesuffix("xlarge") or 1)
+    else:
+        return None
+    return int(larges * _LARGE_GIB[match["kind"]] * 1024)
+
+
+_QUANTITY = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?", re.ASCII)
+_UNIT_BYTES = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity_mib(value: Any) -> float | None:
+    """A Kubernetes memory quantity (`11Gi`, `900M`, 1073741824) in MiB, or None if it is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    match = _QUANTITY.fullmatch(str(value))
+    return float(match["number"]) * _UNIT_BYTES[match["unit"]] / 2**20 if match else None
+
+
+def check_istiod_fits(clusters: Sequence[ClusterSpec], topology: MeshTopology, istio_values: Mapping[str, Any], problems: Problems) -> None:
+    """istiod's memory request (components/model/istio_values.py, `istiod_resources`, or the user's
+    `istioValues.istiod.resources`) must fit on the smallest node of its cluster, or istiod stays
+    Pending and the install times out."""
+    # A user's `resources` replaces the program's whole: no memory request, nothing to fit.
+    user_set = _get(istio_values, "istiod", "resources") is not None
+    override = quantity_mib(_get(istio_values, "istiod", "resources", "requests", "memory")) if user_set else None
+    if user_set and override is None:
+        return
+    for i, c in enumerate(clusters):
+        if topology[c.name].is_remote:
+            continue
+        watched = len(topology[c.name].discovers)
+        request = override if override is not None else ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched
+        known = [(memory, t) for t in c.node_group.instance_types if (memory := instance_memory_mib(t))]
+        if not known:
+            continue
+        smallest, instance_type = min(known)
+        if request <= smallest * POD_SHARE_OF_NODE_MEMORY:
+            continue
+        why = "istioValues.istiod.resources" if override else f"{ISTIOD_MEMORY_MIB}Mi + {ISTIOD_MEMORY_MIB_PER_CLUSTER}Mi for each of the {watched} clusters it watches"
+        sizes = ("large", *(f"{n}xlarge" for n in ("", 2, 4, 8, 12, 16, 24)))
+        fits = next((f"m6i.{s}" for s in sizes if request <= instance_memory_mib(f"m6i.{s}") * POD_SHARE_OF_NODE_MEMORY), "a memory-optimized type")
+        problems.add(
+            f"clusters[{i}].nodeGroup.instanceTypes",
+            f"istiod on {c.name!r} requests {request:.0f}Mi of memory ({why}), more than one {instance_type} node ({smallest // 1024} GiB)"
+            f" gives a pod (about {POD_SHARE_OF_NODE_MEMORY:.0%}): list larger types (e.g. {fits}), or size istiod yourself"
+            " with istioValues.istiod.resources (README, Private mesh)",
+        )
+
+
+def _get(value: Any, *keys: str) -> Any:
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
     return value

@@ -15,9 +15,10 @@ from typing import Any, Mapping
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
-from components.config.connectivity import check_private_limits, parse_connectivity
+from components.config.connectivity import check_private_limits, check_private_sources, parse_connectivity
 from components.config.istio_values import parse_istio_values
-from components.config.limits import check_access_limits
+from components.config.limits import check_access_limits, check_east_west_rules
+from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
 from components.config.revisions import parse_revisions
 from components.config.sources import SOURCE_KEYS, parse_sources
@@ -100,6 +101,8 @@ def parse_mesh_spec(
     east_west = None
     if raw.get("eastWestAllowedCidrs") is not None:
         east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
+        if east_west and connectivity.private:
+            check_private_sources(east_west, "eastWestAllowedCidrs", problems)
 
     deploy_samples = raw.get("deploySamples", False)
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
@@ -113,11 +116,13 @@ def parse_mesh_spec(
     topology = plan_topology(tuple(clusters))
     if connectivity.private:
         check_private_limits(clusters, topology, connectivity, problems)
+        check_east_west_rules(clusters, topology, east_west or (str(mesh_cidr),), problems)
     else:
         check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
     _check_derived_names(clusters, topology, problems)
     _check_static_ips(clusters, topology, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
+    check_istiod_fits(clusters, topology, istio_values, problems)
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
     sources = parse_sources(raw, problems)
