@@ -6,10 +6,17 @@ that only reads it. Plain helpers (configs, fakes) live in tests/helpers.py.
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from tests.harness import Run, cached_run
 from tests.helpers import FakeApiServer, loopback_server, mesh_config
+
+# A program run allocates some hundred thousand short-lived objects (outputs, futures, tasks), and
+# the cached runs keep many alive: with CPython's default thresholds the collector walks them over
+# and over, a third of the suite's time. Collect less often; the memory is there.
+gc.set_threshold(100_000, 50, 100)
 
 
 @pytest.fixture(params=[2, 6], ids=lambda n: f"{n}-clusters")

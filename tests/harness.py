@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import runpy
 import sys
@@ -487,4 +488,6 @@ def cached_run(config: dict[str, Any], **kwargs: Any) -> Run:
     key = json.dumps([config, kwargs], sort_keys=True)
     if key not in _runs:
         _runs[key] = run_program(config, **kwargs)
+        # Kept for the session: the collector need not walk it again (tests/conftest.py).
+        gc.freeze()
     return _runs[key]
