@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from components.config.connectivity import MAX_PEERING_ATTACHMENTS
+from components.config.connectivity import MAX_PEERING_ATTACHMENTS, MAX_ROUTES_PER_TABLE, cluster_group_rules, route_table_routes
 from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 from components.model import versions
@@ -47,10 +47,11 @@ def cluster_lines(spec: MeshSpec) -> list[str]:
 def headroom_lines(spec: MeshSpec) -> list[str]:
     if spec.connectivity.private:
         regions = len({c.region for c in spec.clusters})
-        widest = max(1 + len(spec.connectivity.operator_cidrs) + len(spec.topology[c.name].peered_with) for c in spec.clusters)
+        widest = max(cluster_group_rules(c, spec.topology, spec.connectivity) for c in spec.clusters)
         return [
             f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
-            f"cluster security group rules (meshCidr, operatorCidrs, same-network VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            f"cluster security group rules (EKS's and the controller's, meshCidr, operatorCidrs, same-network VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            f"routes per VPC route table (default, meshCidr, operatorCidrs): {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]
     nat = sum(c.nat_count for c in spec.clusters)
     api = len(spec.api_access_cidrs) + nat

@@ -104,19 +104,29 @@ EXISTING_CLUSTER_GROUP_RULES = 2
 MAX_ROUTES_PER_TABLE = 50
 
 
+def cluster_group_rules(cluster: ClusterSpec, topology: MeshTopology, connectivity: Connectivity) -> int:
+    """Inbound rules on a cluster's security group in private mode."""
+    return EXISTING_CLUSTER_GROUP_RULES + 1 + len(connectivity.operator_cidrs) + len(topology[cluster.name].peered_with)
+
+
+def route_table_routes(connectivity: Connectivity) -> int:
+    """Routes in each route table of a VPC in private mode: the default route, meshCidr, each operator network."""
+    return 2 + len(connectivity.operator_cidrs)
+
+
 def check_private_limits(clusters: Sequence[ClusterSpec], topology: MeshTopology, connectivity: Connectivity, problems: Problems) -> None:
     regions = {c.region for c in clusters}
     if len(regions) - 1 > MAX_PEERING_ATTACHMENTS:
         problems.add("clusters", f"spans {len(regions)} regions: each region's Transit Gateway peers with every other, and holds {MAX_PEERING_ATTACHMENTS} peerings")
     operators = len(connectivity.operator_cidrs)
-    if 2 + operators > MAX_ROUTES_PER_TABLE:
+    if route_table_routes(connectivity) > MAX_ROUTES_PER_TABLE:
         problems.add(
             "operatorCidrs",
             f"lists {operators} networks: each is a route in every route table of every VPC, beside the default route"
             f" and meshCidr, and a route table holds {MAX_ROUTES_PER_TABLE}: merge them into at most {MAX_ROUTES_PER_TABLE - 2} wider CIDRs",
         )
     for i, c in enumerate(clusters):
-        rules = EXISTING_CLUSTER_GROUP_RULES + 1 + operators + len(topology[c.name].peered_with)
+        rules = cluster_group_rules(c, topology, connectivity)
         if rules > MAX_SECURITY_GROUP_RULES:
             problems.add(
                 f"clusters[{i}].network",
