@@ -82,6 +82,8 @@ class IstioMesh(pulumi.ComponentResource):
     addon_versions: dict[str, dict[str, pulumi.Input[str]]]
     # Per cluster, its VPC's range.
     vpc_cidrs: dict[str, str]
+    # Each same-network pair as oriented (requester first).
+    same_network_pairs: list[list[str]]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -120,11 +122,12 @@ class IstioMesh(pulumi.ComponentResource):
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
         self.vpc_cidrs = {c.name: str(c.vpc_cidr) for c in spec.clusters}
+        self.same_network_pairs = [list(pair) for pair in spec.topology.peerings]
         self.addon_versions = {
             c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions} for c in spec.clusters
         }
         self.root_bundle_pem, self.signing_root_pem = self._roots.bundle_pem, self._roots.signer.cert_pem
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators, "addonVersions": self.addon_versions, "vpcCidrs": self.vpc_cidrs})
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators, "addonVersions": self.addon_versions, "vpcCidrs": self.vpc_cidrs, "sameNetworkPairs": self.same_network_pairs})
 
     def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
         """Who created each cluster (components/model/principals.py). The caller is asked only when

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.harness import Run, cached_run
+from tests.harness import Run, cached_run, resolve
 from verify.checks import ClusterTarget, TimedOut, Unreachable
 
 # --- stack configs -------------------------------------------------------------------------------
@@ -43,6 +43,13 @@ def mocks_with(**attributes):
         return mocks
 
     return factory
+
+
+def recorded(run: Run) -> dict:
+    """The outputs of `run` that the next run reads back (components/config/stack.py)."""
+    keys = ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "sameNetworkPairs")
+    exports = {key: resolve(run.exports[key])[0] for key in keys}
+    return {**exports, "clusters": {name: {} for name in exports["clusters"]}}
 
 
 def mesh_config(count: int, **extra) -> dict:

@@ -18,7 +18,7 @@ from components.config.validate import ConfigError
 from components.model import versions
 from components.model.principals import caller_principal, same_principal
 from tests.harness import ROOT, Run, cached_run, resolve, run_program
-from tests.helpers import mesh_config, mocks_with
+from tests.helpers import mesh_config, mocks_with, recorded
 from tests.impact import REPLACED, UPDATED, change_impact, of_kind
 
 ADDON = "aws:eks/addon:Addon"
@@ -130,12 +130,6 @@ def addon_inputs(run: Run) -> dict[str, dict[str, str]]:
             "coredns": run.one(ADDON, f"{name}-addons-coredns").inputs["addonVersion"],
         }
     return found
-
-
-def recorded(run: Run) -> dict:
-    """The outputs the next run reads back."""
-    exports = {key: resolve(run.exports[key])[0] for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs")}
-    return {**exports, "clusters": {name: {} for name in exports["clusters"]}}
 
 
 def test_two_runs_of_one_config_give_the_same_addon_versions_after_aws_publishes_builds():

@@ -12,8 +12,8 @@ import pytest
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from tests.harness import Run, cached_run, run_program
-from tests.helpers import mocks_with
-from tests.impact import REPLACED, change_impact, of_kind
+from tests.helpers import mocks_with, recorded
+from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
 
 OPERATORS = "192.168.10.0/24"
 EXISTING_GATEWAY = "aws:ec2transitgateway/getTransitGateway:getTransitGateway"
@@ -262,6 +262,10 @@ def test_going_private_creates_the_transit_network_and_keeps_same_network_rules(
     assert deleted == {"aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "aws:ec2/route:Route"}
     updated = {k[0] for k, what in impact.items() if what == "updated"}
     assert {"eks:index:Cluster", "kubernetes:helm.sh/v3:Release"} <= updated
+    # And back to public: the rules move back under their VpcPeering.
+    back = change_impact(model("shared-network"), cached_run(public))
+    rules = {k for k, what in back.items() if k[0] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and what != "unchanged"}
+    assert rules and all("-api-from-" in name and back[(t, name)] == DELETED for t, name in rules)
 
 
 def test_reordering_regions_or_removing_an_operator_network_touches_only_what_changed():
@@ -282,3 +286,23 @@ def test_reordering_regions_or_removing_an_operator_network_touches_only_what_ch
     deleted = set(changed)
     gone = {r.name for r in both.resources if r.inputs.get("destinationCidrBlock") == operators[1] or r.inputs.get("cidrIpv4") == operators[1]}
     assert {name for _, name in deleted} == gone and len(gone) == 3 * (1 + 2)  # per cluster: an API rule, a route in the public and in the (single-NAT) private table
+
+
+@pytest.mark.parametrize("mode", [{}, PRIVATE], ids=["public", "private"])
+def test_reordering_same_network_clusters_keeps_their_peering_and_rules(mode):
+    config = {**mode, "clusters": [{"name": "a", "network": "n1"}, {"name": "b", "network": "n1", "region": "us-west-2"}, {"name": "c", "network": "n2"}]}
+    first = cached_run(config)
+    reordered = {**config, "clusters": config["clusters"][::-1]}
+    again = run_program(reordered, mock_factory=mocks_with(last_outputs=recorded(first)))
+    assert again.error is None, again.error
+    impact = change_impact(first, again)
+    # The pair keeps its orientation (requester a), so nothing is made twice (AWS refuses a second
+    # peering of two VPCs and a duplicate rule).
+    assert of_kind(impact, CREATED) == of_kind(impact, DELETED) == of_kind(impact, REPLACED) == set()
+    assert resolve_pairs(again) == [["a", "b"]]
+    # A stack with no record orients a new pair in config order.
+    assert resolve_pairs(cached_run(reordered)) == [["b", "a"]]
+
+
+def resolve_pairs(run: Run) -> list:
+    return recorded(run)["sameNetworkPairs"]

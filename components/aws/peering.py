@@ -74,7 +74,10 @@ class VpcPeering(pulumi.ComponentResource):
                     vpc_peering_connection_id=self.connection.id,
                     opts=on(side, active),
                 )
-            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, on(side))
+            # The same rule as under the pair's SameNetworkAccess, for a mesh going back to public.
+            twin = f"{name.removesuffix('-peering')}-same-network"
+            moved = [pulumi.Alias(name=f"{twin}-{side.cluster.name}-ingress", parent=pulumi.create_urn(twin, SAME_NETWORK_TYPE, parent=opts.parent if opts else None))]
+            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, pulumi.ResourceOptions.merge(on(side), pulumi.ResourceOptions(aliases=moved)))
         self.register_outputs({"connectionId": self.connection.id})
 
 
@@ -91,6 +94,9 @@ def admit_peer(name: str, side: PeerSide, other: PeerSide, opts: pulumi.Resource
     )
 
 
+SAME_NETWORK_TYPE = "istio-eks-mesh:peering:SameNetworkAccess"
+
+
 class SameNetworkAccess(pulumi.ComponentResource):
     """Private mode: two clusters on one Istio network reach each other over the Transit Gateways,
     which route between all the mesh's VPCs; only their security groups need to admit each other.
@@ -100,7 +106,7 @@ class SameNetworkAccess(pulumi.ComponentResource):
     deleted and EC2 refuses the duplicate (InvalidPermission.Duplicate)."""
 
     def __init__(self, name: str, args: VpcPeeringArgs, peering_name: str, mesh: pulumi.Resource, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("istio-eks-mesh:peering:SameNetworkAccess", name, None, opts)
+        super().__init__(SAME_NETWORK_TYPE, name, None, opts)
         peering = pulumi.create_urn(peering_name, "istio-eks-mesh:peering:VpcPeering", parent=mesh)
         for side, other in ((args.requester, args.accepter), (args.accepter, args.requester)):
             rule = f"{peering_name}-{side.cluster.name}-ingress"

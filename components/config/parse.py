@@ -113,7 +113,7 @@ def parse_mesh_spec(
     parse_eks.check_support(clusters, now.date(), problems)
 
     # Planned once, here: the checks below and every component read this plan.
-    topology = plan_topology(tuple(clusters))
+    topology = plan_topology(tuple(clusters), last.same_network_pairs)
     if connectivity.private:
         check_private_limits(clusters, topology, connectivity, problems)
         check_east_west_rules(clusters, topology, east_west or (str(mesh_cidr),), problems)

@@ -1,6 +1,7 @@
 """What the stack's last update exported, as far as the program reads it back to keep later runs
 stable: who created each cluster (principals.py), which add-on versions it runs
-(addon_versions.py) and each VPC's range (config/clusters.py). Read by `components/config/stack.py` (`load_last_deployment`); empty for a
+(addon_versions.py), each VPC's range (config/clusters.py) and which of two same-network clusters
+requests their peering (model/spec.py, `plan_topology`). Read by `components/config/stack.py` (`load_last_deployment`); empty for a
 stack never deployed.
 """
 
@@ -20,3 +21,5 @@ class LastDeployment:
     addon_versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Its `vpcCidrs` output: cluster -> the VPC's range.
     vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
+    # Its `sameNetworkPairs` output: each pair of clusters on one Istio network, as it oriented it.
+    same_network_pairs: frozenset[tuple[str, str]] = frozenset()

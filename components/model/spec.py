@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Collection, Iterator, Mapping
 
 from components.model import versions
 from components.model.revisions import RevisionPlan
@@ -216,7 +216,9 @@ class MeshTopology(Mapping[str, ClusterTopology]):
     mapping from cluster name to its `ClusterTopology`."""
 
     clusters: Mapping[str, ClusterTopology]
-    # Each pair of clusters on one network once, in config order: their VPCs are peered.
+    # Each pair of clusters on one network once: their VPCs are peered (the first requests), and the
+    # pair names the peering and its rules. A deployed pair keeps its orientation (`sameNetworkPairs`),
+    # a new one takes config order.
     peerings: tuple[tuple[str, str], ...]
     # (local, peer): the local istiod holds a remote secret for the peer.
     discovery: tuple[tuple[str, str], ...]
@@ -232,9 +234,12 @@ class MeshTopology(Mapping[str, ClusterTopology]):
         return len(self.clusters)
 
 
-def plan_topology(clusters: tuple[ClusterSpec, ...]) -> MeshTopology:
+def plan_topology(clusters: tuple[ClusterSpec, ...], deployed_pairs: Collection[tuple[str, str]] = ()) -> MeshTopology:
     """The topology of every cluster. Multi-primary or primary-remote, one network or several,
-    follow from each cluster's role, primary and network alone."""
+    follow from each cluster's role, primary and network alone; `deployed_pairs` are the
+    same-network pairs as the stack deployed them, which reordering clusters must not turn around
+    (a peering's requester and every name in it would change: a second peering of the same VPCs,
+    and duplicate rules, which AWS refuses)."""
     by_name = {c.name: c for c in clusters}
     # Several clusters all on one network: nothing crosses networks. A lone cluster keeps its
     # cross-network gateway, ready for the clusters added next.
@@ -258,10 +263,11 @@ def plan_topology(clusters: tuple[ClusterSpec, ...]) -> MeshTopology:
             discovers=() if c.is_remote else tuple(p.name for p in clusters if p.name != c.name),
         )
     names = [c.name for c in clusters]
+    deployed = set(deployed_pairs)
     discovery = tuple((local, peer) for local in names for peer in names if peer in plan[local].discovers)
     return MeshTopology(
         clusters=plan,
-        peerings=tuple((a, b) for i, a in enumerate(names) for b in names[i + 1 :] if b in plan[a].peered_with),
+        peerings=tuple((b, a) if (b, a) in deployed else (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if b in plan[a].peered_with),
         discovery=discovery,
         build_steps=_build_steps([c.name for c in sorted(clusters, key=lambda c: c.is_remote)], discovery),
     )
