@@ -71,7 +71,8 @@ class MeshMocks(mocks.Mocks):
     caller_arn = "arn:aws:iam::123456789012:user/ci"
     backend_unreachable = False
     # Region -> Transit Gateway IDs that exist there already.
-    existing_gateways: dict = {}
+    # Region -> the Transit Gateway IDs that exist there; None: whatever a config names exists.
+    existing_gateways: dict | None = None
     # Per existing gateway ID, options its owners set otherwise than the defaults.
     gateway_options: dict = {}
     # Add-on builds AWS has published since the first run (each moves the default and the newest).
@@ -119,7 +120,8 @@ class MeshMocks(mocks.Mocks):
         if args.token == "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
             # A network team's gateway: found only if it exists in the provider's region.
             tgw = args.args["id"]
-            assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), f"InvalidTransitGatewayID.NotFound: {tgw}"
+            if self.existing_gateways is not None:
+                assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), f"InvalidTransitGatewayID.NotFound: {tgw}"
             table = f"tgw-rtb-{digest(tgw, length=17)}"
             found = {"id": tgw, "associationDefaultRouteTableId": table, "propagationDefaultRouteTableId": table,
                      "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable", **self.gateway_options.get(tgw, {})}

@@ -190,6 +190,11 @@ def test_default_nat_addresses_must_fit_the_gateway_security_group():
     assert parse({"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]})
 
 
+def test_instance_types_aws_cannot_have_are_refused():
+    for bad in ("m5.0xlarge", "m5.01xlarge", "m5.metal-0xl", "m5.xlarge\n", "M5.large"):
+        assert "instanceTypes[0]" in " ".join(problems_of(one_cluster(nodeGroup={"instanceTypes": [bad]})))
+
+
 def test_instance_types_of_every_shape_aws_names_are_accepted():
     for types in (["m7i-flex.large", "c6i.32xlarge", "m5.metal"], ["u7i-12tb.224xlarge"], ["c7gn.16xlarge", "t4g.medium", "m7g.metal"], ["a1.large", "r8gd.xlarge"]):
         assert parse(one_cluster(nodeGroup={"instanceTypes": types})).clusters[0].node_group.instance_types == tuple(types)
@@ -209,6 +214,10 @@ def test_istiod_must_fit_on_its_smallest_node():
     # The user's own size is what must fit; a `resources` without a memory request needs no room.
     assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}})
     assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"cpu": "1"}}}}})
+    # The chart fills in its own request (2048Mi, 500m) under a user's `resources`: a limit below it is refused.
+    below = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"limits": {"memory": "1Gi"}}}}})
+    assert "2048Mi (the chart's default" in below["istioValues.istiod.resources.limits.memory"]
+    assert parse({"clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "512Mi", "cpu": "100m"}, "limits": {"memory": "1Gi", "cpu": "1"}}}}})
     big = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "7Gi"}}}}})
     assert "7168Mi" in big["clusters[0].nodeGroup.instanceTypes"] and "m6i.xlarge" in big["clusters[0].nodeGroup.instanceTypes"]
 
@@ -508,7 +517,7 @@ def test_a_bad_vpc_cidr_hides_no_other_problem():
     assert not any("no free" in m for m in problems.values())
     # A mesh far beyond any limit is refused before its clusters are compared pairwise.
     problems = problems_of({"istioVersion": "x", "clusters": [{"name": f"c{i}"} for i in range(10_000)]})
-    assert "istioVersion" in problems and "at most 39" in problems["clusters"]
+    assert "istioVersion" in problems and "at most 256" in problems["clusters"]
 
 
 def test_names_made_of_two_cluster_names_must_not_collide():

@@ -45,7 +45,9 @@ def shape(run: Run) -> dict:
     # Who reaches the control planes: the public endpoints' list, or in private mode the rules on
     # the cluster security groups (less the mesh's own range).
     api = {cidr for c in run.of_type("eks:index:Cluster") for cidr in c.inputs.get("publicAccessCidrs", [])}
-    api |= {r.inputs["cidrIpv4"] for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-api-from-" in r.name} - {"10.0.0.0/8"}
+    ranges = [ipaddress.ip_network(v.inputs["cidrBlock"]) for v in vpcs]
+    rules = {r.inputs["cidrIpv4"] for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-api-from-" in r.name}
+    api |= {cidr for cidr in rules if not all(v.subnet_of(ipaddress.ip_network(cidr)) for v in ranges)}
     nat_ips = {f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip") if "-nat-" in e.name}
     return {
         "clusters": len(run.of_type("eks:index:Cluster")),
@@ -54,7 +56,7 @@ def shape(run: Run) -> dict:
         "single nat": not any(nat_per_zone),
         "samples": bool(run.of_type("istio-eks-mesh:samples:SampleWorkloads")),
         "operator cidrs": api - nat_ips,
-        "vpc cidrs": [ipaddress.ip_network(v.inputs["cidrBlock"]) for v in vpcs],
+        "vpc cidrs": ranges,
     }
 
 

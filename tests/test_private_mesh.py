@@ -9,15 +9,20 @@ import json
 
 import pytest
 
+from components.config.connectivity import private_notices
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
+from components.model.deployed import LastDeployment
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
 
 OPERATORS = "192.168.10.0/24"
 EXISTING_GATEWAY = "aws:ec2transitgateway/getTransitGateway:getTransitGateway"
-PRIVATE = {"connectivity": "private", "operatorCidrs": [OPERATORS]}
+MESH = "10.64.0.0/10"
+GATEWAY = "tgw-0123456789abcdef0"
+# The operators' network is attached to the network team's gateway in us-east-1; the mesh makes the others.
+PRIVATE = {"connectivity": "private", "meshCidr": MESH, "operatorCidrs": [OPERATORS], "transitGateways": {"us-east-1": GATEWAY}}
 MODELS = {
     "multi-primary-three-regions": {
         **PRIVATE,
@@ -71,7 +76,8 @@ def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[st
     vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
     gateways = by_id(run, "aws:ec2transitgateway/transitGateway:TransitGateway")
     # Gateways of the network team's (`transitGateways`), as the program read them.
-    gateways |= {found["id"]: found for token, found in run.invokes if token == EXISTING_GATEWAY}
+    existing = {found["id"]: found for token, found in run.invokes if token == EXISTING_GATEWAY}
+    gateways |= existing
     attachments = by_id(run, "aws:ec2transitgateway/vpcAttachment:VpcAttachment")
     peerings = by_id(run, "aws:ec2transitgateway/peeringAttachment:PeeringAttachment")
     accepted = {r.inputs["transitGatewayAttachmentId"] for r in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")}
@@ -82,6 +88,9 @@ def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[st
         assert gateways[gateway]["defaultRouteTablePropagation"] == "enable"
         # Propagated: every VPC attached to this gateway.
         entries = [{"destinationCidrBlock": str(vpcs[a["vpcId"]]), "vpc": a["vpcId"]} for a in attachments.values() if a["transitGatewayId"] == gateway]
+        if gateway in existing:
+            # The network team attached the operators' network here and propagates it.
+            entries.append({"destinationCidrBlock": OPERATORS, "vpc": "operators"})
         entries += [{**r, "peering": r["transitGatewayAttachmentId"]} for r in static if r["transitGatewayRouteTableId"] == table_of[gateway]]
         hit = longest_match(entries, address)
         if hit is None or hops > 2:
@@ -117,10 +126,12 @@ def test_every_mesh_vpc_reaches_every_other_vpcs_private_subnets(name):
         for subnet in subnets:
             target = ipaddress.IPv4Network(subnet["cidrBlock"])
             assert reaches(run, source, target.network_address + 10) == {subnet["vpcId"]}, (source, subnet["cidrBlock"])
+        # Replies to the operators, from every region, find the gateway they are attached to.
+        assert reaches(run, source, ipaddress.IPv4Network(OPERATORS).network_address + 10) == {"operators"}, source
     # And nothing outside the mesh's space goes to a Transit Gateway except the operators' networks.
     for routes in (r for tables in vpc_tables(run).values() for r in tables):
         to_tgw = {r["destinationCidrBlock"] for r in routes if "transitGatewayId" in r}
-        assert to_tgw == {"10.0.0.0/8", OPERATORS}
+        assert to_tgw == {MESH, OPERATORS}
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -133,7 +144,7 @@ def test_nothing_is_public_and_no_nat_address_is_allowed_anywhere(name):
     for release in (r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "istio-eastwestgateway"):
         service = release.inputs["values"]["service"]
         assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
-        assert service["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
+        assert service["loadBalancerSourceRanges"] == [MESH]
     for route in run.of_type("aws:ec2/route:Route"):
         if route.inputs["destinationCidrBlock"] == "0.0.0.0/0":
             assert set(route.inputs) & {"natGatewayId", "gatewayId"}, route.name
@@ -143,7 +154,7 @@ def test_nothing_is_public_and_no_nat_address_is_allowed_anywhere(name):
     assert all(r["cidrIpv4"] != "0.0.0.0/0" for r in rules)
     # The control planes admit the mesh and the operators on 443, a handful of rules per cluster.
     api = [r for r in rules if r.get("fromPort") == 443]
-    assert {r["cidrIpv4"] for r in api} == {"10.0.0.0/8", OPERATORS}
+    assert {r["cidrIpv4"] for r in api} == {MESH, OPERATORS}
     assert not run.of_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
 
 
@@ -174,8 +185,7 @@ def test_the_kubernetes_provider_waits_for_the_path_operators_take():
 
 
 def test_an_existing_transit_gateway_is_attached_to_not_made():
-    config = {**MODELS["multi-primary-three-regions"], "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}}
-    run = run_program(config, mock_factory=mocks_with(existing_gateways={"us-east-1": ["tgw-0123456789abcdef0"]}))
+    run = run_program(MODELS["multi-primary-three-regions"], mock_factory=mocks_with(existing_gateways={"us-east-1": [GATEWAY]}))
     assert run.error is None, run.error
     assert sorted(g.name for g in run.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")) == ["tgw-eu-west-1", "tgw-us-west-2"]
     attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "a-tgw-attachment")
@@ -187,7 +197,7 @@ def test_an_existing_transit_gateway_is_attached_to_not_made():
 
 
 def test_an_existing_transit_gateway_without_default_propagation_stops_the_run_naming_it():
-    config = {**MODELS["multi-primary-three-regions"], "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}}
+    config = MODELS["multi-primary-three-regions"]
     mocks = mocks_with(
         existing_gateways={"us-east-1": ["tgw-0123456789abcdef0"]},
         gateway_options={"tgw-0123456789abcdef0": {"defaultRouteTablePropagation": "disable"}},
@@ -210,7 +220,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         spec = parse({**PRIVATE, "clusters": clusters})
         ranges = [c.vpc_cidr for c in spec.clusters]
         assert len(ranges) == 50 and all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
-        assert all(r.subnet_of(ipaddress.IPv4Network("10.0.0.0/8")) for r in ranges)
+        assert all(r.subnet_of(ipaddress.IPv4Network(MESH)) for r in ranges)
 
 
 @pytest.mark.parametrize(
@@ -222,7 +232,10 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ({"transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}}, "transitGateways", "only with connectivity: private"),
         ({**PRIVATE, "apiAccessCidrs": ["203.0.113.0/24"]}, "apiAccessCidrs", "list operatorCidrs"),
         ({**PRIVATE, "operatorCidrs": ["0.0.0.0/0"]}, "operatorCidrs[0]", "is 0.0.0.0/0"),
-        ({**PRIVATE, "operatorCidrs": ["10.1.0.0/16"]}, "operatorCidrs[0]", "overlaps meshCidr"),
+        ({**PRIVATE, "operatorCidrs": ["10.65.0.0/16"]}, "operatorCidrs[0]", "overlaps meshCidr"),
+        # A new private mesh needs a way in, and a network team's gateway a range of the mesh's own.
+        ({k: v for k, v in PRIVATE.items() if k != "transitGateways"}, "transitGateways", "new private mesh"),
+        ({k: v for k, v in PRIVATE.items() if k != "meshCidr"}, "meshCidr", "reserved for this mesh"),
         ({**PRIVATE, "operatorCidrs": "192.168.10.0/24"}, "operatorCidrs", "got a string"),
         # Every VPC would send its traffic for a public range to the Transit Gateway.
         ({**PRIVATE, "operatorCidrs": [OPERATORS, "52.94.0.0/16"]}, "operatorCidrs[1]", "publicly routable"),
@@ -230,6 +243,8 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ({**PRIVATE, "operatorCidrs": [f"192.168.{i}.0/24" for i in range(49)]}, "operatorCidrs", "a route table holds 50"),
         ({**PRIVATE, "eastWestAllowedCidrs": ["0.0.0.0/0"]}, "eastWestAllowedCidrs[0]", "is 0.0.0.0/0"),
         ({**PRIVATE, "eastWestAllowedCidrs": ["10.0.0.0/8", "198.51.100.0/24"]}, "eastWestAllowedCidrs[1]", "publicly routable"),
+        # Replacing meshCidr as the gateways' sources, it must still hold every VPC that dials them.
+        ({**PRIVATE, "clusters": [{"name": "a"}, {"name": "b", "network": "n2"}], "eastWestAllowedCidrs": [OPERATORS]}, "eastWestAllowedCidrs", "leaves out clusters[0]"),
         (
             {**PRIVATE, "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}],
              "transitGateways": {"us-east-1": "tgw-0123456789abcdef0", "us-west-2": "tgw-0123456789abcdef0"}},
@@ -250,8 +265,17 @@ def test_bad_private_configs_are_refused_with_their_key(extra, key, says):
     assert says in problems.get(key, ""), problems
 
 
+def test_a_deployed_mesh_may_go_private_on_gateways_of_its_own():
+    # Its operators run from inside one of its VPCs (README, Private mesh: Going private).
+    deployed = LastDeployment(clusters=frozenset({"a"}))
+    spec = parse_mesh_spec({"connectivity": "private", "clusters": [{"name": "a"}]}, default_region="us-east-1", stack="dev", last=deployed)
+    assert spec.connectivity.private and spec.connectivity.transit_gateways == {}
+    assert "only machines inside the mesh's own VPCs" in " ".join(private_notices(spec.connectivity))
+    assert private_notices(parse(MODELS["primary-remote"]).connectivity) == []
+
+
 def test_going_private_creates_the_transit_network_and_keeps_same_network_rules():
-    public = {"clusters": MODELS["shared-network"]["clusters"], "apiAccessCidrs": ["203.0.113.0/24"]}
+    public = {"clusters": MODELS["shared-network"]["clusters"], "apiAccessCidrs": ["203.0.113.0/24"], "meshCidr": MESH}
     impact = change_impact(cached_run(public), model("shared-network"))
     assert of_kind(impact, REPLACED) == set()
     # The security-group rules move under SameNetworkAccess by alias: a new identical rule would be
@@ -272,7 +296,7 @@ def test_reordering_regions_or_removing_an_operator_network_touches_only_what_ch
     three = MODELS["multi-primary-three-regions"]
     # Reordered clusters (ranges pinned, as a deployed stack's record pins them): the same peerings,
     # requested from the same side; AWS holds one peering per pair of gateways.
-    pinned = [{**c, "vpcCidr": f"10.{i}.0.0/16"} for i, c in enumerate(three["clusters"])]
+    pinned = [{**c, "vpcCidr": f"10.{64 + i}.0.0/16"} for i, c in enumerate(three["clusters"])]
     before, after = cached_run({**three, "clusters": pinned}), cached_run({**three, "clusters": pinned[::-1]})
     impact = change_impact(before, after)
     assert {k: v for k, v in impact.items() if k[0].startswith("aws:ec2transitgateway/") and v != "unchanged"} == {}
@@ -285,7 +309,9 @@ def test_reordering_regions_or_removing_an_operator_network_touches_only_what_ch
     assert set(changed.values()) == {"deleted"}
     deleted = set(changed)
     gone = {r.name for r in both.resources if r.inputs.get("destinationCidrBlock") == operators[1] or r.inputs.get("cidrIpv4") == operators[1]}
-    assert {name for _, name in deleted} == gone and len(gone) == 3 * (1 + 2)  # per cluster: an API rule, a route in the public and in the (single-NAT) private table
+    assert {name for _, name in deleted} == gone and len(gone) == 3 * (1 + 2) + 2
+    # (per cluster: an API rule, a route in the public and in the single-NAT private table; in each of the
+    # two regions whose gateway the mesh made, a static route over the peering to the operators' region)
 
 
 @pytest.mark.parametrize("mode", [{}, PRIVATE], ids=["public", "private"])

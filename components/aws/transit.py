@@ -8,6 +8,9 @@ Gateways, one per region, instead of the internet.
   ENIs and the internal NLBs are).
 - Every route table of every VPC sends `meshCidr` and `operatorCidrs` to its region's gateway; the
   VPC's own range stays local (the more specific route).
+- The operators' networks (`operatorCidrs`) enter at the gateways `transitGateways` names, which
+  route them already (the network team attaches and propagates them); every region whose gateway
+  the mesh made gets a static route for each over the peering to the first of those regions.
 - Between every two regions a peering attachment (requested from the region first in alphabetical
   order, accepted in the other, so reordering clusters keeps it: AWS holds one per gateway pair), and in each region's route table a static route for each VPC range of the
   other region: peering attachments propagate nothing (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html).
@@ -93,6 +96,7 @@ class TransitNetwork(pulumi.ComponentResource):
             ]
             self.paths[c.name] = [attachment, *routes]
         by_region = {r: [m for m in args.members if m.cluster.region == r] for r in regions}
+        entry = min(args.existing, default=None)
         for first, second in combinations(sorted(regions), 2):
             peering = aws.ec2transitgateway.PeeringAttachment(
                 f"tgw-peering-{first}-{second}",
@@ -109,6 +113,19 @@ class TransitNetwork(pulumi.ComponentResource):
                 opts=self._on(second),
             )
             for here, there in ((first, second), (second, first)):
+                # The operators' networks enter at the network team's gateways; a region whose
+                # gateway the mesh made sends its replies to them over the peering to the first.
+                if there == entry and here not in args.existing:
+                    for cidr in args.operator_cidrs:
+                        route = aws.ec2transitgateway.Route(
+                            f"tgw-route-{here}-to-operators-{cidr_slug(cidr)}",
+                            destination_cidr_block=cidr,
+                            transit_gateway_attachment_id=peering.id,
+                            transit_gateway_route_table_id=route_tables[here],
+                            opts=self._on(here, depends_on=[accepted]),
+                        )
+                        for member in by_region[here]:
+                            self.paths[member.cluster.name].append(route)
                 for m in by_region[there]:
                     route = aws.ec2transitgateway.Route(
                         f"tgw-route-{here}-to-{m.cluster.name}",

@@ -118,15 +118,6 @@ def _legacy_default_cidrs(parsed: list[dict[str, Any]], explicit: list[ipaddress
     return found
 
 
-def _free_range_near(cidr: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Network]) -> str | None:
-    second = int(cidr.network_address) >> 16 & 0xFF
-    for step in range(1, 256):
-        candidate = ipaddress.IPv4Network(f"10.{(second + step) % 256}.0.0/16")
-        if not any(candidate.overlaps(t) for t in taken):
-            return str(candidate)
-    return None
-
-
 def parse_clusters(
     items: list,
     default_region: str | None,
@@ -137,7 +128,7 @@ def parse_clusters(
     last: LastDeployment = LastDeployment(),
 ) -> list[ClusterSpec]:
     if len(items) > MAX_CLUSTERS:
-        problems.add("clusters", f"lists {len(items)} clusters; a mesh holds at most 39 (see the README's Mesh size)")
+        problems.add("clusters", f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)")
         return []
     slug = stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
@@ -315,7 +306,7 @@ def _vpc_cidrs(parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, l
                 problems.add(f"clusters[{i}].vpcCidr", message)
                 continue
             message = f"{second} overlaps {other}; give every cluster a distinct range"
-            free = _free_range_near(second, list(cidrs.values()))
+            free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, list(cidrs.values()))
             if free:
                 message += f', e.g. "{free}"'
             # A stack deployed before defaults were pinned may hold a moved default: say which.

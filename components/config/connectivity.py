@@ -17,7 +17,10 @@ MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
-def parse_connectivity(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> Connectivity:
+def parse_connectivity(
+    raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], mesh_cidr: ipaddress.IPv4Network, problems: Problems, deployed: frozenset[str] = frozenset()
+) -> Connectivity:
+    """`deployed`: the clusters the stack has already (a new private mesh needs a way in)."""
     mode = raw.get("connectivity", "public")
     if mode not in MODES:
         problems.add("connectivity", f"must be one of {', '.join(MODES)}, got {shown(mode)}")
@@ -33,11 +36,23 @@ def parse_connectivity(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], 
     for i, c in enumerate(clusters):
         if c.east_west_static_ips:
             problems.add(f"clusters[{i}].eastWestStaticIps", "gives an internet-facing NLB public addresses; with connectivity: private the NLB is internal: remove it")
-    return Connectivity(
-        private=True,
-        operator_cidrs=_parse_operators(raw, mesh_cidr, problems),
-        transit_gateways=_parse_gateways(raw, {c.region for c in clusters}, problems),
-    )
+    gateways = _parse_gateways(raw, {c.region for c in clusters}, problems)
+    if "transitGateways" in raw and "meshCidr" not in raw:
+        problems.add(
+            "meshCidr",
+            "is unset while transitGateways attaches the mesh to your network's gateways, whose other VPCs use addresses"
+            f" of their own: the default {mesh_cidr} would be routed and admitted as the mesh's. Set meshCidr to the range"
+            " reserved for this mesh (e.g. \"10.64.0.0/12\"); every VPC takes its range from it",
+        )
+    if clusters and "transitGateways" not in raw and not deployed & {c.name for c in clusters}:
+        problems.add(
+            "transitGateways",
+            "is unset on a new private mesh, so nothing could reach its private endpoints during the first `pulumi up`:"
+            " the mesh's own gateways do not exist yet for your operators' network to attach to. Name, per region, the"
+            " Transit Gateway your operators' network is attached to; or deploy the mesh public first and go private"
+            " from a runner inside one of its VPCs (README, Private mesh)",
+        )
+    return Connectivity(private=True, operator_cidrs=_parse_operators(raw, mesh_cidr, problems), transit_gateways=gateways)
 
 
 def _parse_operators(raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> tuple[str, ...]:
@@ -68,6 +83,21 @@ def check_private_sources(cidrs: Sequence[str], key: str, problems: Problems) ->
                 f"{cidr} is {what}; with connectivity: private list the private ranges operators come from over the Transit"
                 f" Gateways ({', '.join(VPC_RANGES)})",
             )
+
+
+def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[str], problems: Problems) -> None:
+    """In private mode every cluster reaches the other networks' gateways (and a remote its
+    primary's) from its VPC range: `eastWestAllowedCidrs` replaces meshCidr as their sources, so it
+    must still hold every VPC of the mesh."""
+    allowed = [ipaddress.IPv4Network(c) for c in east_west]
+    for i, c in enumerate(clusters):
+        if not any(c.vpc_cidr.subnet_of(a) for a in allowed):
+            problems.add(
+                "eastWestAllowedCidrs",
+                f"leaves out clusters[{i}] ({c.name!r}, {c.vpc_cidr}), whose pods and istiod reach the east-west gateways"
+                " from that range: list meshCidr, or a range holding every VPC of the mesh",
+            )
+            return
 
 
 def _parse_gateways(raw: Mapping[str, Any], regions: set[str], problems: Problems) -> dict[str, str]:
@@ -135,3 +165,12 @@ def check_private_limits(clusters: Sequence[ClusterSpec], topology: MeshTopology
                 f" operatorCidrs, {len(topology[c.name].peered_with)} clusters on its network); it holds {MAX_SECURITY_GROUP_RULES}:"
                 " split the network or merge operatorCidrs",
             )
+
+
+def private_notices(connectivity: Connectivity) -> list[str]:
+    if connectivity.private and not connectivity.operator_cidrs:
+        return [
+            "operatorCidrs is unset: only machines inside the mesh's own VPCs (meshCidr) reach the private EKS endpoints,"
+            " so `pulumi up`, `verify` and kubectl must run there (README, Private mesh)"
+        ]
+    return []

@@ -13,7 +13,7 @@ from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 # <family>.<size>: m6i.large, c7gn.16xlarge, m7i-flex.xlarge, u7i-12tb.224xlarge, m5.metal.
-_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|\d{0,3}xlarge|metal(-\d{1,3}xl)?)", re.ASCII)
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|([1-9]\d{0,2})?xlarge|metal(-[1-9]\d{0,2}xl)?)", re.ASCII)
 # istiod's chart requests 2 GiB of memory (pilot.resources); these sizes have 2 GiB or less.
 _TOO_SMALL = ("nano", "micro", "small")
 # Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
@@ -167,11 +167,13 @@ def check_istiod_fits(clusters: Sequence[ClusterSpec], topology: MeshTopology, i
     """istiod's memory request (components/model/istio_values.py, `istiod_resources`, or the user's
     `istioValues.istiod.resources`) must fit on the smallest node of its cluster, or istiod stays
     Pending and the install times out."""
-    # A user's `resources` replaces the program's whole: no memory request, nothing to fit.
-    user_set = _get(istio_values, "istiod", "resources") is not None
-    override = quantity_mib(_get(istio_values, "istiod", "resources", "requests", "memory")) if user_set else None
-    if user_set and override is None:
-        return
+    # A user's `resources` replaces the program's whole; the chart then fills in its own defaults
+    # (istiod values.yaml: requests 500m and 2048Mi) under what the user leaves out.
+    override = None
+    if _get(istio_values, "istiod", "resources") is not None:
+        override = _user_memory_request(istio_values, problems)
+        if override is None:
+            return
     for i, c in enumerate(clusters):
         if topology[c.name].is_remote:
             continue
@@ -192,6 +194,35 @@ def check_istiod_fits(clusters: Sequence[ClusterSpec], topology: MeshTopology, i
             f" gives a pod (about {POD_SHARE_OF_NODE_MEMORY:.0%}): list larger types (e.g. {fits}), or size istiod yourself"
             " with istioValues.istiod.resources (README, Private mesh)",
         )
+
+
+# The istiod chart's own request (values.yaml `resources.requests`), merged under a user's `resources`.
+CHART_ISTIOD_REQUESTS = {"cpu": "500m", "memory": "2048Mi"}
+_CPU = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<milli>m)?", re.ASCII)
+
+
+def cpu_millicores(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    match = _CPU.fullmatch(str(value))
+    return float(match["number"]) * (1 if match["milli"] else 1000) if match else None
+
+
+def _user_memory_request(istio_values: Mapping[str, Any], problems: Problems) -> float | None:
+    """The memory istiod requests under the user's `istioValues.istiod.resources` (the chart's
+    default where it sets none), after refusing a request above its limit, which Kubernetes refuses."""
+    path = "istioValues.istiod.resources"
+    request = {}
+    for kind, parse in (("memory", quantity_mib), ("cpu", cpu_millicores)):
+        requested = _get(istio_values, "istiod", "resources", "requests", kind)
+        limit = _get(istio_values, "istiod", "resources", "limits", kind)
+        amount = parse(requested if requested is not None else CHART_ISTIOD_REQUESTS[kind])
+        ceiling = parse(limit) if limit is not None else None
+        if amount is not None and ceiling is not None and amount > ceiling:
+            whose = requested if requested is not None else f"{CHART_ISTIOD_REQUESTS[kind]} (the chart's default, requests.{kind} being unset)"
+            problems.add(f"{path}.limits.{kind}", f"{limit} is below the {kind} istiod requests, {whose}: Kubernetes refuses such a pod; lower requests.{kind} or raise the limit")
+        request[kind] = amount
+    return request["memory"]
 
 
 def _get(value: Any, *keys: str) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
-from components.config.connectivity import check_private_limits, check_private_sources, parse_connectivity
+from components.config.connectivity import check_peers_admitted, check_private_limits, check_private_sources, parse_connectivity
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.node_group import check_istiod_fits
@@ -93,7 +93,7 @@ def parse_mesh_spec(
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
         protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
         clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last)
-    connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems)
+    connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems, last.clusters)
     if clusters and ("meshCidr" in raw or connectivity.private):
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
         _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
@@ -117,6 +117,8 @@ def parse_mesh_spec(
     if connectivity.private:
         check_private_limits(clusters, topology, connectivity, problems)
         check_east_west_rules(clusters, topology, east_west or (str(mesh_cidr),), problems)
+        if east_west and any(topology[c.name].east_west_gateway for c in clusters):
+            check_peers_admitted(clusters, east_west, problems)
     else:
         check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
     _check_derived_names(clusters, topology, problems)

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 
 from components.config.aws_settings import AwsSettings, parse_aws_settings
+from components.config.connectivity import private_notices
 from components.config.eks import check_upgrade_steps, support_warnings
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
@@ -83,7 +84,7 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
     today = datetime.date.today()
     version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
     istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
-    for warning in [*stack_name_notices(pulumi.get_stack()), *elastic_ip_warnings(spec), *support_warnings(spec.clusters, today), *istio_notices]:
+    for warning in [*stack_name_notices(pulumi.get_stack()), *elastic_ip_warnings(spec), *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)), *support_warnings(spec.clusters, today), *istio_notices]:
         pulumi.log.warn(warning)
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"
