@@ -180,8 +180,9 @@ def test_the_kubernetes_provider_waits_for_the_path_operators_take():
     for route in run.of_type("aws:ec2/route:Route"):
         if "transitGatewayId" in route.inputs:
             assert run.depends_on(route, attachment_of[vpc_of_table[route.inputs["routeTableId"]]]), route.name
+    accepter_of = {a.inputs["transitGatewayAttachmentId"]: a for a in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")}
     for route in run.of_type("aws:ec2transitgateway/route:Route"):
-        assert any(run.depends_on(route, a) for a in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"))
+        assert run.depends_on(route, accepter_of[route.inputs["transitGatewayAttachmentId"]]), route.name
 
 
 def test_an_existing_transit_gateway_is_attached_to_not_made():

@@ -14,6 +14,9 @@ Gateways, one per region, instead of the internet.
 - Between every two regions a peering attachment (requested from the region first in alphabetical
   order, accepted in the other, so reordering clusters keeps it: AWS holds one per gateway pair), and in each region's route table a static route for each VPC range of the
   other region: peering attachments propagate nothing (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html).
+  Each side's peering attachment is associated with its gateway's default route table, as every
+  attachment is with default association on (hashicorp/terraform-provider-aws#16452 shows the
+  accepter's), so traffic arriving over a peering is routed by the same table.
 
 Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB processed.
 """
