@@ -13,6 +13,7 @@ from components.config.connectivity import private_notices
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
+from components.model.istio_values import istiod_resources
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
@@ -222,6 +223,17 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ranges = [c.vpc_cidr for c in spec.clusters]
         assert len(ranges) == 50 and all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
         assert all(r.subnet_of(ipaddress.IPv4Network(MESH)) for r in ranges)
+        # Deployed (its ranges recorded), then changed: every remaining cluster keeps its range.
+        deployed = LastDeployment(clusters=frozenset(c.name for c in spec.clusters), vpc_cidrs={c.name: str(c.vpc_cidr) for c in spec.clusters})
+        kept = {c.name: c.vpc_cidr for c in spec.clusters}
+        added = [*clusters, {"name": "new", "region": regions[1], **({"role": "remote", "primary": "c0"} if role == "remote" else {}), "nodeGroup": {"instanceTypes": ["m6i.2xlarge"]}}]
+        for changed in (clusters[::-1], [clusters[0], *clusters[2:]], added):
+            after = parse_mesh_spec({**PRIVATE, "clusters": changed}, default_region="us-east-1", stack="dev", last=deployed)
+            assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
+            assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)
+        # istiod is sized by what it watches: 2048Mi + 49 x 180Mi on the primaries (c0 only, with remotes).
+        assert [len(spec.topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == ([49] * 50 if role == "primary" else [49])
+        assert istiod_resources(49)["requests"] == {"cpu": "990m", "memory": "10868Mi"}
 
 
 @pytest.mark.parametrize(
