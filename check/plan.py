@@ -37,7 +37,7 @@ def cluster_lines(spec: MeshSpec) -> list[str]:
         served = f"served by {t.control_plane}" if t.is_remote else f"discovers {', '.join(t.discovers) or 'nothing'}"
         lines += [
             f"{c.name}: {c.role} in {c.region}, network {c.network}, Kubernetes {c.kubernetes_version} ({c.eks.support_type})",
-            f"  VPC {c.vpc_cidr}, zones {zones}, NAT {c.nat_gateways}; nodes {ng.desired_size} ({ng.min_size}-{ng.max_size})"
+            f"  VPC {c.vpc_cidr or f'/16 from IPAM pool {c.ipam_pool}'}{f' (IPAM pool {c.ipam_pool})' if c.ipam_pool and c.vpc_cidr else ''}, zones {zones}, NAT {c.nat_gateways}; nodes {ng.desired_size} ({ng.min_size}-{ng.max_size})"
             f" x {', '.join(ng.instance_types)} {ng.capacity_type} {ng.architecture}",
             f"  {gateway}; {served}",
         ]

@@ -22,6 +22,7 @@ from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, SameNetworkAccess, VpcPeering, VpcPeeringArgs
 from components.aws.transit import TransitMember, TransitNetwork, TransitNetworkArgs
 from components.config.aws_settings import AwsSettings
+from components.config.connectivity import ipam_pool_problem
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
 from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
 from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
@@ -80,8 +81,9 @@ class IstioMesh(pulumi.ComponentResource):
     cluster_creators: dict[str, str]
     # Per cluster, its managed add-ons' versions and the Kubernetes version they were chosen for.
     addon_versions: dict[str, dict[str, pulumi.Input[str]]]
-    # Per cluster, its VPC's range.
-    vpc_cidrs: dict[str, str]
+    # Per cluster, its VPC's range, and the IPAM pool it came from (if it did).
+    vpc_cidrs: dict[str, pulumi.Input[str]]
+    vpc_ipam_pools: dict[str, str]
     # Each same-network pair as oriented (requester first).
     same_network_pairs: list[list[str]]
 
@@ -103,6 +105,7 @@ class IstioMesh(pulumi.ComponentResource):
         self._tags = {**args.aws.default_tags, "istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}
         self._aws = self._aws_providers(spec)
         self.cluster_creators = self._creators(spec, args.last)
+        self._check_ipam_pools(spec)
         networks = {c.name: self._network(c) for c in spec.clusters}
         self._transit = self._transit_network(spec, networks) if spec.connectivity.private else None
         access = self._access(spec, networks)
@@ -121,13 +124,14 @@ class IstioMesh(pulumi.ComponentResource):
         if spec.deploy_samples:
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
-        self.vpc_cidrs = {c.name: str(c.vpc_cidr) for c in spec.clusters}
+        self.vpc_cidrs = {c.name: networks[c.name].cidr_block for c in spec.clusters}
+        self.vpc_ipam_pools = {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool}
         self.same_network_pairs = [list(pair) for pair in spec.topology.peerings]
         self.addon_versions = {
             c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions} for c in spec.clusters
         }
         self.root_bundle_pem, self.signing_root_pem = self._roots.bundle_pem, self._roots.signer.cert_pem
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators, "addonVersions": self.addon_versions, "vpcCidrs": self.vpc_cidrs, "sameNetworkPairs": self.same_network_pairs})
+        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators, "addonVersions": self.addon_versions, "vpcCidrs": self.vpc_cidrs, "vpcIpamPools": self.vpc_ipam_pools, "sameNetworkPairs": self.same_network_pairs})
 
     def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
         """Who created each cluster (components/model/principals.py). The caller is asked only when
@@ -157,6 +161,19 @@ class IstioMesh(pulumi.ComponentResource):
 
     def _network(self, c: ClusterSpec) -> Vpc:
         return Vpc(f"{c.name}-network", VpcArgs(cluster=c), opts=self._child(aws=self._aws[c.region]))
+
+    def _check_ipam_pools(self, spec: MeshSpec) -> None:
+        """Reads each IPAM pool a VPC takes its range from and stops the run, before any VPC uses
+        one, if its provisioned CIDRs do not fit the mesh (`ipam_pool_problem`)."""
+        regions = {c.ipam_pool: c.region for c in spec.clusters if c.ipam_pool}
+        provisioned = {}
+        for pool, region in regions.items():
+            found = aws.ec2.get_vpc_ipam_pool_cidrs(ipam_pool_id=pool, opts=pulumi.InvokeOptions(parent=self, provider=self._aws[region]))
+            provisioned[pool] = [x.cidr for x in found.ipam_pool_cidrs if x.state == "provisioned"]
+        fixed = {c.name: str(c.vpc_cidr) for c in spec.clusters if c.vpc_cidr is not None and not c.ipam_pool}
+        problem = ipam_pool_problem(provisioned, regions, spec.mesh_cidr if spec.connectivity.private else None, fixed)
+        if problem:
+            raise pulumi.RunError(problem)
 
     def _transit_network(self, spec: MeshSpec, networks: dict[str, Vpc]) -> TransitNetwork:
         """Private mode: the VPCs joined by a Transit Gateway per region, the regions peered."""

@@ -22,13 +22,13 @@ from tests.harness import Registered, Run
 # Inputs whose change replaces the resource ("ForceNew" / "requires replacement" in the providers'
 # schemas), for every type this program registers. A path is top-level or dotted ("metadata.name").
 # pulumi-aws 7.x wraps terraform-provider-aws 6.x; each row is the type's `ForceNew` attributes in
-# its internal/service/<service>/<resource>.go (ec2: vpc.go, vpc_subnet.go, vpc_route_table.go,
+# its internal/service/<service>/<resource>.go (ec2: vpc_.go, vpc_subnet.go, vpc_route_table.go,
 # vpc_route.go, vpc_route_table_association.go, ec2_eip.go, vpc_nat_gateway.go,
 # vpc_security_group.go, vpc_peering_connection*.go, vpc_security_group_ingress_rule.go;
 # iam: role.go, policy.go, role_policy_attachment.go; eks: addon.go, access_entry.go,
 # access_policy_association.go):
 AWS = {
-    "aws:ec2/vpc:Vpc": {"cidrBlock", "instanceTenancy", "ipv4IpamPoolId"},
+    "aws:ec2/vpc:Vpc": {"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"},
     "aws:ec2/subnet:Subnet": {"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"},
     "aws:ec2/internetGateway:InternetGateway": set(),
     "aws:ec2/routeTable:RouteTable": {"vpcId"},

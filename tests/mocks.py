@@ -75,6 +75,8 @@ class MeshMocks(mocks.Mocks):
     existing_gateways: dict | None = None
     # Per existing gateway ID, options its owners set otherwise than the defaults.
     gateway_options: dict = {}
+    # IPAM pool ID -> its provisioned CIDR.
+    ipam_pools: dict = {}
     # Add-on builds AWS has published since the first run (each moves the default and the newest).
     builds_published = 0
 
@@ -127,6 +129,10 @@ class MeshMocks(mocks.Mocks):
                      "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable", **self.gateway_options.get(tgw, {})}
             self.monitor.invokes.append((args.token, found))
             return found, []
+        if args.token == "aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs":
+            pool = args.args["ipamPoolId"]
+            assert pool in self.ipam_pools, f"InvalidIpamPoolId.NotFound: {pool}"
+            return {"id": pool, "ipamPoolId": pool, "ipamPoolCidrs": [{"cidr": self.ipam_pools[pool], "state": "provisioned"}]}, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.
@@ -144,7 +150,16 @@ class MeshMocks(mocks.Mocks):
 
     def _aws_ec2_vpc_Vpc(self, args):
         vpc_id = f"vpc-{digest(args.name, length=17)}"
-        return vpc_id, {"arn": f"arn:aws:ec2:{self.region_of(args.provider)}:123456789012:vpc/{vpc_id}"}
+        outputs = {"arn": f"arn:aws:ec2:{self.region_of(args.provider)}:123456789012:vpc/{vpc_id}"}
+        pool = args.inputs.get("ipv4IpamPoolId")
+        if pool:
+            # Like IPAM: the lowest free block of the netmask in the pool's CIDR.
+            taken = self.__dict__.setdefault("_ipam_taken", {}).setdefault(pool, [])
+            blocks = ipaddress.ip_network(self.ipam_pools[pool]).subnets(new_prefix=int(args.inputs["ipv4NetmaskLength"]))
+            block = next(b for b in blocks if not any(b.overlaps(t) for t in taken))
+            taken.append(block)
+            outputs["cidrBlock"] = str(block)
+        return vpc_id, outputs
 
     def _aws_ec2_subnet_Subnet(self, args):
         return f"subnet-{digest(args.name, length=17)}", {}

@@ -1,6 +1,7 @@
 """Network of one cluster: a VPC with public and private subnets in each zone, and NAT egress.
 
-Layout, derived only from `vpcCidr` so that the same config always yields the same subnets:
+Layout, derived only from the VPC's range (`vpcCidr`, or what an IPAM pool allocated) so that the
+same range always yields the same subnets:
 the VPC is cut into eight equal blocks; private subnet i is block i (nodes and pods live there,
 the VPC CNI gives every pod a VPC address), and the last block is cut into eight public subnets.
 For a /16: private /19s, public /22s.
@@ -25,6 +26,10 @@ def subnet_cidrs(vpc_cidr: ipaddress.IPv4Network, az_count: int) -> tuple[list[s
     blocks = list(vpc_cidr.subnets(prefixlen_diff=3))
     public_blocks = list(blocks[-1].subnets(prefixlen_diff=3))
     return [str(b) for b in public_blocks[:az_count]], [str(b) for b in blocks[:az_count]]
+
+
+# The size of a range allocated from an IPAM pool (`ipamPools`), as the mesh's own defaults.
+IPAM_NETMASK_LENGTH = 16
 
 
 @dataclass
@@ -52,7 +57,7 @@ class Vpc(pulumi.ComponentResource):
 
     vpc_id: pulumi.Output[str]
     vpc_arn: pulumi.Output[str]
-    cidr_block: str
+    cidr_block: pulumi.Input[str]
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
@@ -66,14 +71,23 @@ class Vpc(pulumi.ComponentResource):
         self._name, self._spec = name, args.cluster
         self._nat_ips: list[pulumi.Output[str]] = []
         spec = self._spec
+        # From a pool, the same two inputs on every run (the range is the VPC's output): either
+        # one changed would replace the VPC.
+        addressing = (
+            {"ipv4_ipam_pool_id": spec.ipam_pool, "ipv4_netmask_length": IPAM_NETMASK_LENGTH}
+            if spec.ipam_pool
+            else {"cidr_block": str(spec.vpc_cidr)}
+        )
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=str(spec.vpc_cidr),
+            **addressing,
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags=self._tags("vpc"),
             opts=self._child(protect=spec.eks.protect),
         )
+        # The recorded range where there is one, else (a VPC not created yet) what IPAM gives it.
+        self.cidr_block: pulumi.Input[str] = str(spec.vpc_cidr) if spec.vpc_cidr is not None else vpc.cidr_block
         public, private = self._subnets(vpc.id, self._zones())
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags("igw"), opts=self._child())
         public_table = self._route_table("public-rt", "public", vpc.id, "public-default", gateway_id=igw.id)
@@ -93,7 +107,6 @@ class Vpc(pulumi.ComponentResource):
 
         self.vpc_id = vpc.id
         self.vpc_arn = vpc.arn
-        self.cidr_block = str(spec.vpc_cidr)
         # Every table that routes the VPC's subnets, for routes added later (VPC peering).
         self.route_table_ids = [public_table.id, *[t.id for t in private_tables]]
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
@@ -140,7 +153,7 @@ class Vpc(pulumi.ComponentResource):
     def _subnets(self, vpc_id: pulumi.Output[str], zones: list[pulumi.Input[str]]) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
         spec, name = self._spec, self._name
         cluster_tag = {f"kubernetes.io/cluster/{spec.eks_name}": "shared"}
-        public_cidrs, private_cidrs = subnet_cidrs(spec.vpc_cidr, spec.az_count)
+        public_cidrs, private_cidrs = self._subnet_cidrs()
         public, private = [], []
         for i, zone in enumerate(zones):
             public.append(
@@ -167,6 +180,14 @@ class Vpc(pulumi.ComponentResource):
                 )
             )
         return public, private
+
+    def _subnet_cidrs(self) -> tuple[list[pulumi.Input[str]], list[pulumi.Input[str]]]:
+        spec = self._spec
+        if spec.vpc_cidr is not None:
+            return subnet_cidrs(spec.vpc_cidr, spec.az_count)
+        plan = pulumi.Output.from_input(self.cidr_block).apply(lambda cidr: subnet_cidrs(ipaddress.IPv4Network(cidr), spec.az_count))
+        n = spec.az_count
+        return [plan.apply(lambda p, i=i: p[0][i]) for i in range(n)], [plan.apply(lambda p, i=i: p[1][i]) for i in range(n)]
 
     def _nat_gateways(self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway) -> list[aws.ec2.NatGateway]:
         """`natGateways: single`: one, in the first zone; `perAz`: one per zone."""

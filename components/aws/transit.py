@@ -148,11 +148,10 @@ class TransitNetwork(pulumi.ComponentResource):
     def _gateway(self, region: str, args: TransitNetworkArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """The region's gateway and the route table its attachments associate with."""
         if region in args.existing:
-            found = aws.ec2transitgateway.get_transit_gateway_output(
-                id=args.existing[region], opts=pulumi.InvokeOutputOptions(parent=self, provider=self._providers[region])
-            )
-            checked = found.apply(lambda g, region=region: _check_existing(region, g))
-            return checked.id, checked.association_default_route_table_id
+            # Read before anything is attached to it: a gateway that cannot serve stops the run in one line.
+            found = aws.ec2transitgateway.get_transit_gateway(id=args.existing[region], opts=pulumi.InvokeOptions(parent=self, provider=self._providers[region]))
+            _check_existing(region, found)
+            return pulumi.Output.from_input(found.id), pulumi.Output.from_input(found.association_default_route_table_id)
         gateway = aws.ec2transitgateway.TransitGateway(
             f"tgw-{region}",
             description=f"istio-eks-mesh {args.mesh_id} ({region})",
@@ -171,7 +170,7 @@ def cidr_slug(cidr: str) -> str:
     return cidr.replace(".", "-").replace("/", "-")
 
 
-def _check_existing(region: str, gateway):
+def _check_existing(region: str, gateway: aws.ec2transitgateway.GetTransitGatewayResult) -> None:
     """The wiring above relies on the gateway's default route table: every attachment associates
     with it and propagates its VPC's range into it. A gateway whose network team turned either off
     would leave the attachments unrouted, so the run stops, naming the setting."""
@@ -183,4 +182,3 @@ def _check_existing(region: str, gateway):
             " (each VPC's range propagated into the default route table): enable them (aws ec2 modify-transit-gateway"
             " --options ...) or leave transitGateways unset for this region to get a gateway of the mesh's own"
         )
-    return gateway

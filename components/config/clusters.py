@@ -8,7 +8,7 @@ import difflib
 import hashlib
 import ipaddress
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from pulumi_aws import _enums as aws_enums
 
@@ -126,6 +126,7 @@ def parse_clusters(
     protect: bool = False,
     mesh_cidr: ipaddress.IPv4Network = DEFAULT_MESH_CIDR,
     last: LastDeployment = LastDeployment(),
+    ipam_pools: Mapping[str, str] | None = None,
 ) -> list[ClusterSpec]:
     if len(items) > MAX_CLUSTERS:
         problems.add("clusters", f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)")
@@ -139,7 +140,7 @@ def parse_clusters(
     ]
     _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
     _check_topology(items, parsed, problems)
-    cidrs = _vpc_cidrs(parsed, mesh_cidr, last, problems)
+    cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {})
     if problems.items:
         return []
     return [
@@ -157,6 +158,7 @@ def parse_clusters(
             primary=entry["primary"],
             east_west_static_ips=entry["east_west_static_ips"],
             eks=entry["eks"],
+            ipam_pool=pools.get(entry["index"]),
         )
         for entry in parsed
     ]
@@ -276,26 +278,42 @@ def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
     return version
 
 
-def _vpc_cidrs(parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, last: LastDeployment, problems: Problems) -> dict[int, ipaddress.IPv4Network]:
-    """Every cluster's VPC range: explicit; else the one the stack recorded for it (`vpcCidrs`);
-    else, for a cluster deployed before that record, the name-hash default it got then; else the
-    lowest free /16 of `meshCidr`, in config order, around every range fixed so far. Fixed ranges
-    must not overlap (a clash is reported on the later cluster in config order, the one most likely
-    just added), and nothing deployed is moved to make room."""
-    cidrs: dict[int, ipaddress.IPv4Network] = {}
+def _vpc_cidrs(
+    parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, last: LastDeployment, problems: Problems, ipam_pools: Mapping[str, str]
+) -> tuple[dict[int, ipaddress.IPv4Network | None], dict[int, str]]:
+    """Every cluster's VPC range, and the IPAM pool of those whose range comes from one: explicit;
+    else the one the stack recorded for it (`vpcCidrs`, with its pool from `vpcIpamPools`); else,
+    for a cluster deployed before that record, the name-hash default it got then; else, in a region
+    of `ipamPools`, whatever its pool allocates (None until then); else the lowest free /16 of
+    `meshCidr`, in config order, around every range fixed so far. Fixed ranges must not overlap (a
+    clash is reported on the later cluster in config order, the one most likely just added), and
+    nothing deployed is moved to make room. A VPC keeps its pool for good: AWS allocates the range
+    at creation, and the pool is an input that replaces the VPC when it changes."""
+    cidrs: dict[int, ipaddress.IPv4Network | None] = {}
     how: dict[int, str] = {}
+    pools: dict[int, str] = {}
     for e in parsed:
-        recorded = _recorded_cidr(last.vpc_cidrs.get(str(e["name"])))
+        name = str(e["name"])
+        recorded = _recorded_cidr(last.vpc_cidrs.get(name))
+        recorded_pool = last.vpc_ipam_pools.get(name) if recorded is not None else None
+        if recorded_pool:
+            pools[e["index"]] = recorded_pool
         if e["explicit_cidr"]:
             if e["vpc_cidr"] is not None:
                 cidrs[e["index"]], how[e["index"]] = e["vpc_cidr"], "explicit"
+                if recorded_pool and e["vpc_cidr"] != recorded:
+                    problems.add(
+                        f"clusters[{e['index']}].vpcCidr",
+                        f"{e['vpc_cidr']} is not the range IPAM pool {recorded_pool} gave {name!r}'s VPC, {recorded}, which it keeps"
+                        " for good: remove vpcCidr or set it to that",
+                    )
         elif recorded is not None:
             cidrs[e["index"]], how[e["index"]] = recorded, "deployed"
         elif str(e["name"]) in last.clusters:
             cidrs[e["index"]], how[e["index"]] = name_hash_vpc_cidr(str(e["name"])), "deployed"
     names = {e["index"]: e["name"] for e in parsed}
     legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])
-    ordered = sorted(cidrs.items())
+    ordered = sorted((i, c) for i, c in cidrs.items() if c is not None)
     for a, (i, first) in enumerate(ordered):
         for j, second in ordered[a + 1 :]:
             if not first.overlaps(second):
@@ -306,7 +324,7 @@ def _vpc_cidrs(parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, l
                 problems.add(f"clusters[{i}].vpcCidr", message)
                 continue
             message = f"{second} overlaps {other}; give every cluster a distinct range"
-            free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, list(cidrs.values()))
+            free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, [c for c in cidrs.values() if c is not None])
             if free:
                 message += f', e.g. "{free}"'
             # A stack deployed before defaults were pinned may hold a moved default: say which.
@@ -316,7 +334,10 @@ def _vpc_cidrs(parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, l
     for e in parsed:
         if e["index"] in cidrs or e["explicit_cidr"]:
             continue
-        free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, list(cidrs.values()))
+        if e["region"] in ipam_pools:
+            cidrs[e["index"]], pools[e["index"]] = None, ipam_pools[e["region"]]
+            continue
+        free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, [c for c in cidrs.values() if c is not None])
         if free is None:
             problems.add(
                 f"clusters[{e['index']}].vpcCidr",
@@ -325,7 +346,7 @@ def _vpc_cidrs(parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, l
             )
             continue
         cidrs[e["index"]] = free
-    return cidrs
+    return cidrs, pools
 
 
 def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:

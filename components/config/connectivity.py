@@ -12,9 +12,10 @@ from typing import Any, Mapping, Sequence
 from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
 from components.model.spec import ClusterSpec, Connectivity, MeshTopology
 
-TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways")
+TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "ipamPools")
 MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+_IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
 def parse_connectivity(
@@ -36,7 +37,7 @@ def parse_connectivity(
     for i, c in enumerate(clusters):
         if c.east_west_static_ips:
             problems.add(f"clusters[{i}].eastWestStaticIps", "gives an internet-facing NLB public addresses; with connectivity: private the NLB is internal: remove it")
-    gateways = _parse_gateways(raw, {c.region for c in clusters}, problems)
+    gateways = _parse_gateways(raw, clusters, problems)
     if "transitGateways" in raw and "meshCidr" not in raw:
         problems.add(
             "meshCidr",
@@ -91,7 +92,8 @@ def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[st
     must still hold every VPC of the mesh."""
     allowed = [ipaddress.IPv4Network(c) for c in east_west]
     for i, c in enumerate(clusters):
-        if not any(c.vpc_cidr.subnet_of(a) for a in allowed):
+        # A range still to come from an IPAM pool is checked with the pool, at run time.
+        if c.vpc_cidr is not None and not any(c.vpc_cidr.subnet_of(a) for a in allowed):
             problems.add(
                 "eastWestAllowedCidrs",
                 f"leaves out clusters[{i}] ({c.name!r}, {c.vpc_cidr}), whose pods and istiod reach the east-west gateways"
@@ -100,23 +102,40 @@ def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[st
             return
 
 
-def _parse_gateways(raw: Mapping[str, Any], regions: set[str], problems: Problems) -> dict[str, str]:
-    value = raw.get("transitGateways")
-    if value is None or not expect(value, dict, "transitGateways", problems, '{"us-east-1": "tgw-0123456789abcdef0"}'):
+def parse_ipam_pools(raw: Mapping[str, Any], problems: Problems) -> dict[str, str]:
+    """`ipamPools`: per region, the IPAM pool that clusters there without a `vpcCidr` take their
+    VPC's range from (public and private mode alike)."""
+    return _regional_ids(raw, "ipamPools", _IPAM_POOL_ID, "an IPAM pool ID (ipam-pool- and 8 or 17 hex digits)", "an IPAM pool", problems)
+
+
+def check_regions_have_clusters(ids: Mapping[str, str], key: str, clusters: Sequence[ClusterSpec], problems: Problems) -> None:
+    regions = {c.region for c in clusters}
+    for region in ids:
+        if regions and region not in regions:
+            problems.add(key_path(key, region), f"no cluster is in {shown(region)}; the regions are {', '.join(sorted(regions))}")
+
+
+def _regional_ids(raw: Mapping[str, Any], key: str, pattern: re.Pattern, what: str, one: str, problems: Problems) -> dict[str, str]:
+    value = raw.get(key)
+    if value is None or not expect(value, dict, key, problems, '{"us-east-1": "..."}'):
         return {}
-    gateways: dict[str, str] = {}
-    for region, gateway in value.items():
-        path = key_path("transitGateways", region)
-        if region not in regions:
-            problems.add(path, f"no cluster is in {shown(region)}; the regions are {', '.join(sorted(regions))}")
-        elif not (isinstance(gateway, str) and _TGW_ID.fullmatch(gateway)):
-            problems.add(path, f"must be a Transit Gateway ID (tgw- and 8 or 17 hex digits), got {shown(gateway)}")
-        elif gateway in gateways.values():
-            other = next(r for r, g in gateways.items() if g == gateway)
-            problems.add(path, f"{gateway} is given for {other} too; a Transit Gateway lives in one region: give each region its own")
+    found: dict[str, str] = {}
+    for region, item in value.items():
+        path = key_path(key, region)
+        if not (isinstance(item, str) and pattern.fullmatch(item)):
+            problems.add(path, f"must be {what}, got {shown(item)}")
+        elif item in found.values():
+            other = next(r for r, g in found.items() if g == item)
+            problems.add(path, f"{item} is given for {other} too; {one} lives in one region: give each region its own")
         else:
-            gateways[region] = gateway
-    return gateways
+            found[region] = item
+    return found
+
+
+def _parse_gateways(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], problems: Problems) -> dict[str, str]:
+    gateways = _regional_ids(raw, "transitGateways", _TGW_ID, "a Transit Gateway ID (tgw- and 8 or 17 hex digits)", "a Transit Gateway", problems)
+    check_regions_have_clusters(gateways, "transitGateways", clusters, problems)
+    return {region: gateway for region, gateway in gateways.items() if region in {c.region for c in clusters}}
 
 
 # Peering attachments per Transit Gateway (Transit Gateway quotas, docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html):
@@ -174,3 +193,31 @@ def private_notices(connectivity: Connectivity) -> list[str]:
             " so `pulumi up`, `verify` and kubectl must run there (README, Private mesh)"
         ]
     return []
+
+
+def ipam_pool_problem(
+    provisioned: Mapping[str, Sequence[str]], regions: Mapping[str, str], mesh_cidr: str | None, fixed: Mapping[str, str]
+) -> str | None:
+    """Why the IPAM pools' provisioned CIDRs (pool -> CIDRs, read at run time) cannot serve the
+    mesh, or None: a pool with nothing provisioned, a CIDR outside `mesh_cidr` (private mode, where
+    the VPCs route only that to the Transit Gateways), one overlapping a cluster's fixed range
+    (`fixed`, name -> CIDR) or another pool's."""
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for pool, cidrs in provisioned.items():
+        key = f"ipamPools.{regions[pool]}"
+        if not cidrs:
+            return f"{key}: {pool} has no provisioned CIDR to allocate VPC ranges from; provision one, or name another pool"
+        for text in cidrs:
+            cidr = ipaddress.ip_network(text)
+            if cidr.version != 4:
+                continue
+            if mesh_cidr is not None and not cidr.subnet_of(ipaddress.IPv4Network(mesh_cidr)):
+                return f"{key}: {pool} holds {cidr}, outside meshCidr {mesh_cidr}, which the VPCs route to the Transit Gateways: widen meshCidr or use a pool inside it"
+            clash = next((name for name, other in fixed.items() if cidr.overlaps(ipaddress.IPv4Network(other))), None)
+            if clash:
+                return f"{key}: {pool} holds {cidr}, which overlaps the VPC range of {clash!r} ({fixed[clash]}); IPAM could allocate the same addresses again: give that cluster a range outside the pool, or use another pool"
+            other = next((p for p, c in seen if p != pool and cidr.overlaps(c)), None)
+            if other:
+                return f"{key}: {pool} holds {cidr}, which overlaps a CIDR of {other}; the regions' pools must not overlap"
+            seen.append((pool, cidr))
+    return None

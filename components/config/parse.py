@@ -15,7 +15,14 @@ from typing import Any, Mapping
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
-from components.config.connectivity import check_peers_admitted, check_private_limits, check_private_sources, parse_connectivity
+from components.config.connectivity import (
+    check_peers_admitted,
+    check_private_limits,
+    check_private_sources,
+    check_regions_have_clusters,
+    parse_connectivity,
+    parse_ipam_pools,
+)
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.node_group import check_istiod_fits
@@ -92,7 +99,9 @@ def parse_mesh_spec(
         problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
         protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
-        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last)
+        ipam_pools = parse_ipam_pools(raw, problems)
+        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last, ipam_pools)
+        check_regions_have_clusters(ipam_pools, "ipamPools", clusters, problems)
     connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems, last.clusters)
     if clusters and ("meshCidr" in raw or connectivity.private):
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
@@ -224,7 +233,8 @@ def _parse_mesh_cidr(raw: Mapping[str, Any], problems: Problems) -> ipaddress.IP
 
 def _check_inside_mesh_cidr(clusters: list[ClusterSpec], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> None:
     for i, c in enumerate(clusters):
-        if not c.vpc_cidr.subnet_of(mesh_cidr):
+        # A range from IPAM is checked against meshCidr once the pool's CIDRs are read (mesh.py).
+        if c.vpc_cidr is not None and not c.vpc_cidr.subnet_of(mesh_cidr):
             problems.add(
                 f"clusters[{i}].vpcCidr",
                 f"{c.vpc_cidr} is outside meshCidr {mesh_cidr}; pick a range inside it, or widen meshCidr to include it"

@@ -115,7 +115,7 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 def load_last_deployment() -> LastDeployment:
     """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`, `vpcCidrs`,
-    `sameNetworkPairs`), read back."""
+    `vpcIpamPools`, `sameNetworkPairs`), read back."""
     # The DIY backend's organization is "organization", Pulumi Cloud's the stack's.
     qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     try:
@@ -129,14 +129,15 @@ def load_last_deployment() -> LastDeployment:
         ) from None
     outputs = (result.value or {}).get("outputs") or {}
     # What a hand-edited state may hold out of shape is taken as not recorded.
-    clusters, creators, addons, cidrs, pairs = (
-        outputs.get(key) for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "sameNetworkPairs")
+    clusters, creators, addons, cidrs, pools, pairs = (
+        outputs.get(key) for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "vpcIpamPools", "sameNetworkPairs")
     )
     return LastDeployment(
         clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),
+        vpc_ipam_pools=_of_type(pools, str),
         same_network_pairs=frozenset(
             (p[0], p[1]) for p in (pairs if isinstance(pairs, list) else []) if isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)
         ),

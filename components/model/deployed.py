@@ -21,5 +21,7 @@ class LastDeployment:
     addon_versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Its `vpcCidrs` output: cluster -> the VPC's range.
     vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
+    # Its `vpcIpamPools` output: cluster -> the IPAM pool its VPC's range came from.
+    vpc_ipam_pools: Mapping[str, str] = field(default_factory=dict)
     # Its `sameNetworkPairs` output: each pair of clusters on one Istio network, as it oriented it.
     same_network_pairs: frozenset[tuple[str, str]] = frozenset()

@@ -71,7 +71,8 @@ class ClusterSpec:
     name: str
     region: str
     network: str
-    vpc_cidr: ipaddress.IPv4Network
+    # None: the VPC takes its range from `ipam_pool` when it is created (known from then on).
+    vpc_cidr: ipaddress.IPv4Network | None
     # A count (zones picked from the region at deploy time) or explicit zone names.
     availability_zones: int | tuple[str, ...]
     kubernetes_version: str
@@ -85,6 +86,8 @@ class ClusterSpec:
     # Elastic IPs for the east-west gateway's NLB, one per public subnet.
     east_west_static_ips: bool = False
     eks: EksOptions = EksOptions()
+    # The IPAM pool the VPC's range is allocated from (`ipamPools`), for good once it was.
+    ipam_pool: str | None = None
 
     @property
     def az_count(self) -> int:

@@ -1,0 +1,109 @@
+"""`ipamPools`: clusters of a region take their VPC's range from the organisation's IPAM pool. The
+range is known once the VPC exists; the stack records it with its pool, and later runs give the VPC
+the same inputs (pool and netmask, which would replace it if they changed)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from components.config.parse import parse_mesh_spec
+from components.config.validate import ConfigError
+from components.model.deployed import LastDeployment
+from tests.harness import Run, run_program
+from tests.helpers import mocks_with, recorded
+from tests.impact import UNCHANGED, change_impact
+
+POOL = "ipam-pool-0123456789abcdef0"
+OTHER_POOL = "ipam-pool-0fedcba9876543210"
+CONFIG = {
+    "connectivity": "private",
+    "meshCidr": "10.64.0.0/10",
+    "operatorCidrs": ["192.168.10.0/24"],
+    "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+    "ipamPools": {"us-west-2": POOL},
+    "clusters": [{"name": "a", "region": "us-east-1"}, {"name": "b", "region": "us-west-2"}, {"name": "c", "region": "us-west-2", "vpcCidr": "10.65.0.0/16"}],
+}
+
+
+def run_with(pool_cidr: str, config: dict = CONFIG, **mocks) -> Run:
+    return run_program(config, mock_factory=mocks_with(ipam_pools={POOL: pool_cidr, OTHER_POOL: "10.112.0.0/12"}, **mocks))
+
+
+def test_a_cluster_in_a_pools_region_takes_its_range_from_the_pool_and_keeps_it():
+    first = run_with("10.96.0.0/12")
+    assert first.error is None, first.error
+    vpc = first.one("aws:ec2/vpc:Vpc", "b-network-vpc")
+    assert vpc.inputs["ipv4IpamPoolId"] == POOL and vpc.inputs["ipv4NetmaskLength"] == 16 and "cidrBlock" not in vpc.inputs
+    allocated = ipaddress.ip_network(vpc.outputs["cidrBlock"])
+    assert allocated.subnet_of(ipaddress.ip_network("10.96.0.0/12"))
+    # Its subnets are cut from what IPAM gave; the other clusters keep the mesh's own allocation.
+    subnets = [s.inputs["cidrBlock"] for s in first.of_type("aws:ec2/subnet:Subnet") if s.name.startswith("b-network-")]
+    assert subnets and all(ipaddress.ip_network(s).subnet_of(allocated) for s in subnets)
+    assert first.one("aws:ec2/vpc:Vpc", "a-network-vpc").inputs["cidrBlock"] == "10.64.0.0/16"
+    # Other regions' gateways route to it, and it is recorded with its pool.
+    routes = {r.inputs["destinationCidrBlock"] for r in first.of_type("aws:ec2transitgateway/route:Route")}
+    assert str(allocated) in routes
+    record = recorded(first)
+    assert record["vpcCidrs"]["b"] == str(allocated) and record["vpcIpamPools"] == {"b": POOL}
+    # The next run, with the pool since renamed in config: nothing changes.
+    moved = {**CONFIG, "ipamPools": {"us-west-2": OTHER_POOL}}
+    second = run_with("10.96.0.0/12", moved, last_outputs=record)
+    assert second.error is None, second.error
+    assert {k: v for k, v in change_impact(first, second).items() if v != UNCHANGED} == {}
+
+
+@pytest.mark.parametrize(
+    ("pool_cidr", "says"),
+    [
+        ("172.16.0.0/12", "outside meshCidr 10.64.0.0/10"),
+        ("10.64.0.0/12", "overlaps the VPC range of 'a'"),
+        ("10.112.0.0/13", "overlaps a CIDR of"),
+    ],
+)
+def test_a_pool_that_does_not_fit_the_mesh_stops_the_run_before_any_vpc_uses_it(pool_cidr, says):
+    config = {**CONFIG, "ipamPools": {"us-west-2": POOL, "us-east-1": OTHER_POOL}} if "CIDR of" in says else CONFIG
+    run = run_with(pool_cidr, config)
+    assert run.error is not None and "ipamPools." in str(run.error) and says in str(run.error), run.error
+    assert not [v for v in run.of_type("aws:ec2/vpc:Vpc") if "ipv4IpamPoolId" in v.inputs]
+
+
+def parse(raw: dict, last: LastDeployment = LastDeployment()):
+    return parse_mesh_spec(raw, default_region="us-east-1", stack="dev", last=last)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "says"),
+    [
+        ({"ipamPools": {"us-west-2": "pool-123"}}, "ipamPools.us-west-2", "IPAM pool ID"),
+        ({"ipamPools": {"eu-west-1": POOL}}, "ipamPools.eu-west-1", "no cluster is in"),
+        ({"ipamPools": {"us-west-2": POOL, "us-east-1": POOL}}, "ipamPools.us-east-1", "lives in one region"),
+        ({"ipamPools": [POOL]}, "ipamPools", "got a list"),
+    ],
+)
+def test_bad_ipam_pools_are_refused_with_their_key(extra, key, says):
+    with pytest.raises(ConfigError) as caught:
+        parse({**CONFIG, **extra})
+    assert says in dict(caught.value.problems).get(key, ""), caught.value.problems
+
+
+def test_a_range_from_a_pool_cannot_be_set_to_another():
+    last = LastDeployment(
+        clusters=frozenset({"a", "b", "c"}), vpc_cidrs={"a": "10.64.0.0/16", "b": "10.96.0.0/16", "c": "10.65.0.0/16"}, vpc_ipam_pools={"b": POOL}
+    )
+    clusters = [*CONFIG["clusters"][:1], {**CONFIG["clusters"][1], "vpcCidr": "10.97.0.0/16"}, CONFIG["clusters"][2]]
+    with pytest.raises(ConfigError) as caught:
+        parse({**CONFIG, "clusters": clusters}, last)
+    assert "10.96.0.0/16, which it keeps" in dict(caught.value.problems)["clusters[1].vpcCidr"]
+    # Set to what it is, it stays with its pool.
+    same = [*clusters[:1], {**clusters[1], "vpcCidr": "10.96.0.0/16"}, clusters[2]]
+    assert parse({**CONFIG, "clusters": same}, last).clusters[1].ipam_pool == POOL
+
+
+def test_public_meshes_take_ranges_from_a_pool_too():
+    config = {"ipamPools": {"us-east-1": POOL}, "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}]}
+    run = run_with("172.20.0.0/14", config)
+    assert run.error is None, run.error
+    assert ipaddress.ip_network(run.one("aws:ec2/vpc:Vpc", "a-network-vpc").outputs["cidrBlock"]).subnet_of(ipaddress.ip_network("172.20.0.0/14"))
+    assert run.one("aws:ec2/vpc:Vpc", "b-network-vpc").inputs["cidrBlock"] == "10.0.0.0/16"
