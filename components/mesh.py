@@ -22,7 +22,6 @@ from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, SameNetworkAccess, VpcPeering, VpcPeeringArgs
 from components.aws.transit import TransitMember, TransitNetwork, TransitNetworkArgs
 from components.config.aws_settings import AwsSettings
-from components.config.connectivity import ipam_pool_problem
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
 from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
 from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
@@ -105,7 +104,6 @@ class IstioMesh(pulumi.ComponentResource):
         self._tags = {**args.aws.default_tags, "istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}
         self._aws = self._aws_providers(spec)
         self.cluster_creators = self._creators(spec, args.last)
-        self._check_ipam_pools(spec)
         networks = {c.name: self._network(c) for c in spec.clusters}
         self._transit = self._transit_network(spec, networks) if spec.connectivity.private else None
         access = self._access(spec, networks)
@@ -161,19 +159,6 @@ class IstioMesh(pulumi.ComponentResource):
 
     def _network(self, c: ClusterSpec) -> Vpc:
         return Vpc(f"{c.name}-network", VpcArgs(cluster=c), opts=self._child(aws=self._aws[c.region]))
-
-    def _check_ipam_pools(self, spec: MeshSpec) -> None:
-        """Reads each IPAM pool a VPC takes its range from and stops the run, before any VPC uses
-        one, if its provisioned CIDRs do not fit the mesh (`ipam_pool_problem`)."""
-        regions = {c.ipam_pool: c.region for c in spec.clusters if c.ipam_pool}
-        provisioned = {}
-        for pool, region in regions.items():
-            found = aws.ec2.get_vpc_ipam_pool_cidrs(ipam_pool_id=pool, opts=pulumi.InvokeOptions(parent=self, provider=self._aws[region]))
-            provisioned[pool] = [x.cidr for x in found.ipam_pool_cidrs if x.state == "provisioned"]
-        fixed = {c.name: str(c.vpc_cidr) for c in spec.clusters if c.vpc_cidr is not None and not c.ipam_pool}
-        problem = ipam_pool_problem(provisioned, regions, spec.mesh_cidr if spec.connectivity.private else None, fixed)
-        if problem:
-            raise pulumi.RunError(problem)
 
     def _transit_network(self, spec: MeshSpec, networks: dict[str, Vpc]) -> TransitNetwork:
         """Private mode: the VPCs joined by a Transit Gateway per region, the regions peered."""

@@ -111,8 +111,13 @@ REPLACED_ON: dict[str, set[str]] = {**AWS, **EKS, **KUBERNETES, **TLS}
 # cluster's own VPC only (aws.amazon.com/blogs/containers/enhanced-vpc-flexibility-modify-subnets-and-security-groups-in-amazon-eks/).
 REFUSED_UPDATES = {"eks:index:Cluster": {"vpcId"}}
 # Create-first replacements whose new resource takes what the old one still holds: a subnet's CIDR
-# is unique in its VPC (EC2 CreateSubnet: InvalidSubnet.Conflict).
-CREATE_FIRST_CONFLICTS = {"aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock")}
+# is unique in its VPC (EC2 CreateSubnet: InvalidSubnet.Conflict), a route's destination in its table.
+CREATE_FIRST_CONFLICTS = {
+    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock"),
+    # One route per destination in a route table (EC2 RouteAlreadyExists, for VPC and Transit Gateway tables).
+    "aws:ec2/route:Route": ("routeTableId", "destinationCidrBlock"),
+    "aws:ec2transitgateway/route:Route": ("transitGatewayRouteTableId", "destinationCidrBlock"),
+}
 
 UNCHANGED, UPDATED, REPLACED, CREATED, DELETED, REFUSED = "unchanged", "updated", "replaced", "created", "deleted", "refused"
 

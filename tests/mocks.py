@@ -75,7 +75,7 @@ class MeshMocks(mocks.Mocks):
     existing_gateways: dict | None = None
     # Per existing gateway ID, options its owners set otherwise than the defaults.
     gateway_options: dict = {}
-    # IPAM pool ID -> its provisioned CIDR.
+    # IPAM pool ID -> {"cidrs": its provisioned CIDRs, and "locale", "family", "min", "max", "tags" where not the defaults}.
     ipam_pools: dict = {}
     # Add-on builds AWS has published since the first run (each moves the default and the newest).
     builds_published = 0
@@ -129,10 +129,17 @@ class MeshMocks(mocks.Mocks):
                      "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable", **self.gateway_options.get(tgw, {})}
             self.monitor.invokes.append((args.token, found))
             return found, []
-        if args.token == "aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs":
-            pool = args.args["ipamPoolId"]
-            assert pool in self.ipam_pools, f"InvalidIpamPoolId.NotFound: {pool}"
-            return {"id": pool, "ipamPoolId": pool, "ipamPoolCidrs": [{"cidr": self.ipam_pools[pool], "state": "provisioned"}]}, []
+        if args.token in ("aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs", "aws:ec2/getVpcIpamPool:getVpcIpamPool"):
+            # A pool of the organisation's: {"cidrs": [...], "region": ..., and any attribute otherwise}.
+            pool_id = args.args["ipamPoolId"]
+            if pool_id not in self.ipam_pools:
+                return {}, [("ipamPoolId", f"InvalidIpamPoolId.NotFound: The pool ID '{pool_id}' does not exist")]
+            pool = self.ipam_pools[pool_id]
+            if args.token.endswith("getVpcIpamPoolCidrs"):
+                return {"id": pool_id, "ipamPoolId": pool_id, "ipamPoolCidrs": [{"cidr": c, "state": "provisioned"} for c in pool["cidrs"]]}, []
+            return {"id": pool_id, "ipamPoolId": pool_id, "locale": pool.get("locale", args.args.get("region")), "addressFamily": pool.get("family", "ipv4"),
+                    "allocationMinNetmaskLength": pool.get("min", 0), "allocationMaxNetmaskLength": pool.get("max", 32),
+                    "allocationResourceTags": pool.get("tags", {})}, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.
@@ -155,7 +162,7 @@ class MeshMocks(mocks.Mocks):
         if pool:
             # Like IPAM: the lowest free block of the netmask in the pool's CIDR.
             taken = self.__dict__.setdefault("_ipam_taken", {}).setdefault(pool, [])
-            blocks = ipaddress.ip_network(self.ipam_pools[pool]).subnets(new_prefix=int(args.inputs["ipv4NetmaskLength"]))
+            blocks = ipaddress.ip_network(self.ipam_pools[pool]["cidrs"][0]).subnets(new_prefix=int(args.inputs["ipv4NetmaskLength"]))
             block = next(b for b in blocks if not any(b.overlaps(t) for t in taken))
             taken.append(block)
             outputs["cidrBlock"] = str(block)

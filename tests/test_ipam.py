@@ -27,8 +27,9 @@ CONFIG = {
 }
 
 
-def run_with(pool_cidr: str, config: dict = CONFIG, **mocks) -> Run:
-    return run_program(config, mock_factory=mocks_with(ipam_pools={POOL: pool_cidr, OTHER_POOL: "10.112.0.0/12"}, **mocks))
+def run_with(pool_cidr: str, config: dict = CONFIG, pool: dict | None = None, **mocks) -> Run:
+    pools = {POOL: {"cidrs": [pool_cidr], **(pool or {})}, OTHER_POOL: {"cidrs": ["10.112.0.0/12"]}}
+    return run_program(config, mock_factory=mocks_with(ipam_pools=pools, **mocks))
 
 
 def test_a_cluster_in_a_pools_region_takes_its_range_from_the_pool_and_keeps_it():
@@ -55,18 +56,35 @@ def test_a_cluster_in_a_pools_region_takes_its_range_from_the_pool_and_keeps_it(
 
 
 @pytest.mark.parametrize(
-    ("pool_cidr", "says"),
+    ("pool_cidr", "extra", "pool", "says"),
     [
-        ("172.16.0.0/12", "outside meshCidr 10.64.0.0/10"),
-        ("10.64.0.0/12", "overlaps the VPC range of 'a'"),
-        ("10.112.0.0/13", "overlaps a CIDR of"),
+        ("172.16.0.0/12", {}, {}, "outside meshCidr 10.64.0.0/10"),
+        ("10.64.0.0/12", {}, {}, "overlaps the VPC range of 'c'"),
+        ("10.112.0.0/13", {"ipamPools": {"us-west-2": POOL, "us-east-1": OTHER_POOL}}, {}, f"overlaps {OTHER_POOL}"),
+        ("10.96.0.0/12", {"eastWestAllowedCidrs": ["10.64.0.0/12"]}, {}, "outside eastWestAllowedCidrs"),
+        ("10.96.0.0/12", {}, {"locale": "eu-west-1"}, "allocates in eu-west-1, not in us-west-2"),
+        ("10.96.0.0/12", {}, {"min": 20}, "allocates /20 to /32"),
+        ("10.96.0.0/12", {}, {"family": "ipv6"}, "ipv6 pool"),
+        ("10.96.0.0/12", {}, {"tags": {"team": "net"}}, "requires its allocations to carry tags (team)"),
+        ("10.96.0.0/12", {}, {"cidrs": []}, "no provisioned IPv4 CIDR"),
     ],
 )
-def test_a_pool_that_does_not_fit_the_mesh_stops_the_run_before_any_vpc_uses_it(pool_cidr, says):
-    config = {**CONFIG, "ipamPools": {"us-west-2": POOL, "us-east-1": OTHER_POOL}} if "CIDR of" in says else CONFIG
-    run = run_with(pool_cidr, config)
-    assert run.error is not None and "ipamPools." in str(run.error) and says in str(run.error), run.error
-    assert not [v for v in run.of_type("aws:ec2/vpc:Vpc") if "ipv4IpamPoolId" in v.inputs]
+def test_a_pool_that_cannot_serve_the_mesh_is_refused_before_anything_exists(pool_cidr, extra, pool, says):
+    run = run_with(pool_cidr, {**CONFIG, **extra}, pool)
+    assert isinstance(run.error, ConfigError), run.error
+    assert any(key.startswith("ipamPools.") and says in message for key, message in run.error.problems), run.error.problems
+    assert not run.resources
+
+
+def test_the_mesh_allocates_its_own_ranges_around_the_pools():
+    # The pool sits at the bottom of meshCidr: a defaulted cluster elsewhere steps over it (and c).
+    config = {**CONFIG, "clusters": [*CONFIG["clusters"][:2], {**CONFIG["clusters"][2], "vpcCidr": "10.80.0.0/16"}]}
+    run = run_with("10.64.0.0/12", config)
+    assert run.error is None, run.error
+    assert run.one("aws:ec2/vpc:Vpc", "a-network-vpc").inputs["cidrBlock"] == "10.81.0.0/16"
+    # A pool that cannot be read stops the run in one line naming it.
+    missing = run_program(CONFIG, mock_factory=mocks_with(ipam_pools={}))
+    assert "ipamPools.us-west-2: cannot read ipam-pool-0123456789abcdef0" in str(missing.error) and not missing.resources
 
 
 def parse(raw: dict, last: LastDeployment = LastDeployment()):
@@ -103,7 +121,7 @@ def test_a_range_from_a_pool_cannot_be_set_to_another():
 
 def test_public_meshes_take_ranges_from_a_pool_too():
     config = {"ipamPools": {"us-east-1": POOL}, "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}]}
-    run = run_with("172.20.0.0/14", config)
+    run = run_with("172.20.0.0/14", config, {"locale": "us-east-1"})
     assert run.error is None, run.error
     assert ipaddress.ip_network(run.one("aws:ec2/vpc:Vpc", "a-network-vpc").outputs["cidrBlock"]).subnet_of(ipaddress.ip_network("172.20.0.0/14"))
     assert run.one("aws:ec2/vpc:Vpc", "b-network-vpc").inputs["cidrBlock"] == "10.0.0.0/16"

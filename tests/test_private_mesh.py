@@ -248,6 +248,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ({**PRIVATE, "operatorCidrs": ["10.65.0.0/16"]}, "operatorCidrs[0]", "overlaps meshCidr"),
         # A new private mesh needs a way in, and a network team's gateway a range of the mesh's own.
         ({k: v for k, v in PRIVATE.items() if k != "transitGateways"}, "transitGateways", "new private mesh"),
+        ({**PRIVATE, "transitGateways": {}}, "transitGateways", "new private mesh"),
         ({k: v for k, v in PRIVATE.items() if k != "meshCidr"}, "meshCidr", "reserved for this mesh"),
         ({**PRIVATE, "operatorCidrs": "192.168.10.0/24"}, "operatorCidrs", "got a string"),
         # Every VPC would send its traffic for a public range to the Transit Gateway.
@@ -345,3 +346,13 @@ def test_reordering_same_network_clusters_keeps_their_peering_and_rules(mode):
 
 def resolve_pairs(run: Run) -> list:
     return recorded(run)["sameNetworkPairs"]
+
+
+def test_a_new_operators_region_moves_their_routes_without_a_duplicate():
+    three = MODELS["multi-primary-three-regions"]
+    # eu-west-1 sorts before us-east-1: with a gateway of the network team's there, the operators'
+    # replies from us-west-2 go over the peering to eu-west-1 instead.
+    moved = {**three, "transitGateways": {"us-east-1": GATEWAY, "eu-west-1": "tgw-0fedcba9876543210"}}
+    impact = change_impact(model("multi-primary-three-regions"), cached_run(moved))
+    routes = {name: what for (t, name), what in impact.items() if "-to-operators-" in name}
+    assert routes == {"tgw-route-us-west-2-to-operators-192-168-10-0-24": REPLACED, "tgw-route-eu-west-1-to-operators-192-168-10-0-24": DELETED}

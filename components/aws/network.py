@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.model.spec import EKS_UNSUPPORTED_ZONE_IDS, ClusterSpec
+from components.model.spec import EKS_UNSUPPORTED_ZONE_IDS, IPAM_NETMASK_LENGTH, ClusterSpec
 
 
 def subnet_cidrs(vpc_cidr: ipaddress.IPv4Network, az_count: int) -> tuple[list[str], list[str]]:
@@ -26,10 +26,6 @@ def subnet_cidrs(vpc_cidr: ipaddress.IPv4Network, az_count: int) -> tuple[list[s
     blocks = list(vpc_cidr.subnets(prefixlen_diff=3))
     public_blocks = list(blocks[-1].subnets(prefixlen_diff=3))
     return [str(b) for b in public_blocks[:az_count]], [str(b) for b in blocks[:az_count]]
-
-
-# The size of a range allocated from an IPAM pool (`ipamPools`), as the mesh's own defaults.
-IPAM_NETMASK_LENGTH = 16
 
 
 @dataclass
@@ -86,8 +82,9 @@ class Vpc(pulumi.ComponentResource):
             tags=self._tags("vpc"),
             opts=self._child(protect=spec.eks.protect),
         )
-        # The recorded range where there is one, else (a VPC not created yet) what IPAM gives it.
-        self.cidr_block: pulumi.Input[str] = str(spec.vpc_cidr) if spec.vpc_cidr is not None else vpc.cidr_block
+        # A pool's VPC: what IPAM gave it (kept in the state; a replaced VPC gets a new range, and
+        # its subnets and routes follow).
+        self.cidr_block: pulumi.Input[str] = vpc.cidr_block if spec.ipam_pool else str(spec.vpc_cidr)
         public, private = self._subnets(vpc.id, self._zones())
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags("igw"), opts=self._child())
         public_table = self._route_table("public-rt", "public", vpc.id, "public-default", gateway_id=igw.id)
@@ -183,7 +180,7 @@ class Vpc(pulumi.ComponentResource):
 
     def _subnet_cidrs(self) -> tuple[list[pulumi.Input[str]], list[pulumi.Input[str]]]:
         spec = self._spec
-        if spec.vpc_cidr is not None:
+        if not spec.ipam_pool:
             return subnet_cidrs(spec.vpc_cidr, spec.az_count)
         plan = pulumi.Output.from_input(self.cidr_block).apply(lambda cidr: subnet_cidrs(ipaddress.IPv4Network(cidr), spec.az_count))
         n = spec.az_count

@@ -125,7 +125,10 @@ class TransitNetwork(pulumi.ComponentResource):
                             destination_cidr_block=cidr,
                             transit_gateway_attachment_id=peering.id,
                             transit_gateway_route_table_id=route_tables[here],
-                            opts=self._on(here, depends_on=[accepted]),
+                            # The operators' region can change (a region sorting first gains a
+                            # transitGateways entry): the route moves to another peering, and a
+                            # second route to the same destination is refused, so the old goes first.
+                            opts=pulumi.ResourceOptions.merge(self._on(here, depends_on=[accepted]), pulumi.ResourceOptions(delete_before_replace=True)),
                         )
                         for member in by_region[here]:
                             self.paths[member.cluster.name].append(route)

@@ -8,7 +8,7 @@ import difflib
 import hashlib
 import ipaddress
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from pulumi_aws import _enums as aws_enums
 
@@ -127,7 +127,10 @@ def parse_clusters(
     mesh_cidr: ipaddress.IPv4Network = DEFAULT_MESH_CIDR,
     last: LastDeployment = LastDeployment(),
     ipam_pools: Mapping[str, str] | None = None,
+    pool_space: Sequence[ipaddress.IPv4Network] = (),
 ) -> list[ClusterSpec]:
+    """`ipam_pools`: region -> pool (`ipamPools`); `pool_space`: the CIDRs those pools hold, which
+    the mesh's own allocation steps over."""
     if len(items) > MAX_CLUSTERS:
         problems.add("clusters", f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)")
         return []
@@ -140,7 +143,7 @@ def parse_clusters(
     ]
     _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
     _check_topology(items, parsed, problems)
-    cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {})
+    cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     if problems.items:
         return []
     return [
@@ -279,7 +282,12 @@ def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
 
 
 def _vpc_cidrs(
-    parsed: list[dict[str, Any]], mesh_cidr: ipaddress.IPv4Network, last: LastDeployment, problems: Problems, ipam_pools: Mapping[str, str]
+    parsed: list[dict[str, Any]],
+    mesh_cidr: ipaddress.IPv4Network,
+    last: LastDeployment,
+    problems: Problems,
+    ipam_pools: Mapping[str, str],
+    pool_space: Sequence[ipaddress.IPv4Network] = (),
 ) -> tuple[dict[int, ipaddress.IPv4Network | None], dict[int, str]]:
     """Every cluster's VPC range, and the IPAM pool of those whose range comes from one: explicit;
     else the one the stack recorded for it (`vpcCidrs`, with its pool from `vpcIpamPools`); else,
@@ -337,7 +345,7 @@ def _vpc_cidrs(
         if e["region"] in ipam_pools:
             cidrs[e["index"]], pools[e["index"]] = None, ipam_pools[e["region"]]
             continue
-        free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, [c for c in cidrs.values() if c is not None])
+        free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, [*(c for c in cidrs.values() if c is not None), *pool_space])
         if free is None:
             problems.add(
                 f"clusters[{e['index']}].vpcCidr",

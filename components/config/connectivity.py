@@ -10,12 +10,12 @@ import re
 from typing import Any, Mapping, Sequence
 
 from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
-from components.model.spec import ClusterSpec, Connectivity, MeshTopology
+from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology
 
 TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "ipamPools")
 MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
-_IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
 def parse_connectivity(
@@ -38,17 +38,17 @@ def parse_connectivity(
         if c.east_west_static_ips:
             problems.add(f"clusters[{i}].eastWestStaticIps", "gives an internet-facing NLB public addresses; with connectivity: private the NLB is internal: remove it")
     gateways = _parse_gateways(raw, clusters, problems)
-    if "transitGateways" in raw and "meshCidr" not in raw:
+    if gateways and "meshCidr" not in raw:
         problems.add(
             "meshCidr",
             "is unset while transitGateways attaches the mesh to your network's gateways, whose other VPCs use addresses"
             f" of their own: the default {mesh_cidr} would be routed and admitted as the mesh's. Set meshCidr to the range"
             " reserved for this mesh (e.g. \"10.64.0.0/12\"); every VPC takes its range from it",
         )
-    if clusters and "transitGateways" not in raw and not deployed & {c.name for c in clusters}:
+    if clusters and not gateways and not deployed & {c.name for c in clusters} and not any(k.startswith("transitGateways") for k, _ in problems.items):
         problems.add(
             "transitGateways",
-            "is unset on a new private mesh, so nothing could reach its private endpoints during the first `pulumi up`:"
+            "names no gateway on a new private mesh, so nothing could reach its private endpoints during the first `pulumi up`:"
             " the mesh's own gateways do not exist yet for your operators' network to attach to. Name, per region, the"
             " Transit Gateway your operators' network is attached to; or deploy the mesh public first and go private"
             " from a runner inside one of its VPCs (README, Private mesh)",
@@ -105,7 +105,7 @@ def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[st
 def parse_ipam_pools(raw: Mapping[str, Any], problems: Problems) -> dict[str, str]:
     """`ipamPools`: per region, the IPAM pool that clusters there without a `vpcCidr` take their
     VPC's range from (public and private mode alike)."""
-    return _regional_ids(raw, "ipamPools", _IPAM_POOL_ID, "an IPAM pool ID (ipam-pool- and 8 or 17 hex digits)", "an IPAM pool", problems)
+    return _regional_ids(raw, "ipamPools", IPAM_POOL_ID, "an IPAM pool ID (ipam-pool- and 8 or 17 hex digits)", "an IPAM pool", problems)
 
 
 def check_regions_have_clusters(ids: Mapping[str, str], key: str, clusters: Sequence[ClusterSpec], problems: Problems) -> None:
@@ -195,29 +195,53 @@ def private_notices(connectivity: Connectivity) -> list[str]:
     return []
 
 
-def ipam_pool_problem(
-    provisioned: Mapping[str, Sequence[str]], regions: Mapping[str, str], mesh_cidr: str | None, fixed: Mapping[str, str]
-) -> str | None:
-    """Why the IPAM pools' provisioned CIDRs (pool -> CIDRs, read at run time) cannot serve the
-    mesh, or None: a pool with nothing provisioned, a CIDR outside `mesh_cidr` (private mode, where
-    the VPCs route only that to the Transit Gateways), one overlapping a cluster's fixed range
-    (`fixed`, name -> CIDR) or another pool's."""
-    seen: list[tuple[str, ipaddress.IPv4Network]] = []
-    for pool, cidrs in provisioned.items():
-        key = f"ipamPools.{regions[pool]}"
-        if not cidrs:
-            return f"{key}: {pool} has no provisioned CIDR to allocate VPC ranges from; provision one, or name another pool"
-        for text in cidrs:
-            cidr = ipaddress.ip_network(text)
-            if cidr.version != 4:
-                continue
-            if mesh_cidr is not None and not cidr.subnet_of(ipaddress.IPv4Network(mesh_cidr)):
-                return f"{key}: {pool} holds {cidr}, outside meshCidr {mesh_cidr}, which the VPCs route to the Transit Gateways: widen meshCidr or use a pool inside it"
-            clash = next((name for name, other in fixed.items() if cidr.overlaps(ipaddress.IPv4Network(other))), None)
-            if clash:
-                return f"{key}: {pool} holds {cidr}, which overlaps the VPC range of {clash!r} ({fixed[clash]}); IPAM could allocate the same addresses again: give that cluster a range outside the pool, or use another pool"
-            other = next((p for p, c in seen if p != pool and cidr.overlaps(c)), None)
-            if other:
-                return f"{key}: {pool} holds {cidr}, which overlaps a CIDR of {other}; the regions' pools must not overlap"
-            seen.append((pool, cidr))
+def check_ipam_pools(
+    clusters: Sequence[ClusterSpec],
+    ipam: Mapping[str, IpamPool],
+    mesh_cidr: ipaddress.IPv4Network | None,
+    east_west: Sequence[str] | None,
+    problems: Problems,
+) -> None:
+    """Each pool a new VPC is to take its range from (a cluster whose `vpc_cidr` is still None), as
+    AWS described it: in the cluster's region, IPv4, allocating /16s, with no tags an allocation
+    must carry, something provisioned, and, in private mode, inside `meshCidr` (the VPCs route only
+    that to the Transit Gateways) and inside `eastWestAllowedCidrs` when set (the gateways' sources).
+    No pool may overlap another, nor a cluster's own range: IPAM would allocate those addresses again.
+    Pools that only deployed VPCs came from are not checked again: nothing is allocated from them."""
+    fixed = [(c.name, c.vpc_cidr) for c in clusters if c.vpc_cidr is not None]
+    taken: list[tuple[str, ipaddress.IPv4Network]] = []
+    for c in clusters:
+        pool_id = c.ipam_pool
+        if c.vpc_cidr is not None or pool_id is None or pool_id not in ipam or any(p == pool_id for p, _ in taken):
+            continue
+        pool = ipam[pool_id]
+        cidrs = [n for n in (ipaddress.ip_network(x) for x in pool.provisioned) if n.version == 4]
+        problem = _pool_problem(c, pool, IPAM_NETMASK_LENGTH) or (None if cidrs else "has no provisioned IPv4 CIDR to allocate VPC ranges from; provision one, or name another pool")
+        for cidr in cidrs:
+            if problem:
+                break
+            clash = next((name for name, other in fixed if cidr.overlaps(other)), None)
+            other = next((p for p, t in taken if cidr.overlaps(t)), None)
+            if mesh_cidr is not None and not cidr.subnet_of(mesh_cidr):
+                problem = f"holds {cidr}, outside meshCidr {mesh_cidr}, which the VPCs route to the Transit Gateways: widen meshCidr or use a pool inside it"
+            elif east_west and not any(cidr.subnet_of(ipaddress.IPv4Network(a)) for a in east_west):
+                problem = f"holds {cidr}, outside eastWestAllowedCidrs, the east-west gateways' sources: add it there"
+            elif clash:
+                problem = f"holds {cidr}, which overlaps the VPC range of {clash!r}; IPAM could allocate those addresses again: give that cluster a range outside the pool"
+            elif other:
+                problem = f"holds {cidr}, which overlaps {other}; the regions' pools must not overlap"
+        if problem:
+            problems.add(f"ipamPools.{c.region}", f"{pool_id} {problem}")
+        taken += [(pool_id, cidr) for cidr in cidrs]
+
+
+def _pool_problem(cluster: ClusterSpec, pool: IpamPool, netmask: int) -> str | None:
+    if pool.locale != cluster.region:
+        return f"allocates in {pool.locale or 'no region'}, not in {cluster.region}, where {cluster.name!r} is"
+    if pool.address_family != "ipv4":
+        return f"is an {pool.address_family} pool; VPC ranges need an IPv4 one"
+    if not pool.min_netmask <= netmask <= pool.max_netmask:
+        return f"allocates /{pool.min_netmask} to /{pool.max_netmask}, and each VPC takes a /{netmask}"
+    if pool.required_tags:
+        return f"requires its allocations to carry tags ({', '.join(sorted(pool.required_tags))}), which the mesh's VPCs do not; use a pool without"
     return None

@@ -16,6 +16,7 @@ from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
 from components.config.connectivity import (
+    check_ipam_pools,
     check_peers_admitted,
     check_private_limits,
     check_private_sources,
@@ -45,7 +46,7 @@ from components.config.validate import (
 from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
-from components.model.spec import DNS_LABEL, ClusterSpec, MeshSpec, MeshTopology, plan_topology
+from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology, plan_topology
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
 _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})", re.ASCII)
@@ -78,8 +79,12 @@ def parse_mesh_spec(
     secret_keys: frozenset[str] = frozenset(),
     now: datetime.datetime | None = None,
     last: LastDeployment = LastDeployment(),
+    ipam: Mapping[str, IpamPool] | None = None,
 ) -> MeshSpec:
     """Validates raw stack config (key -> already JSON-decoded value) and returns the MeshSpec.
+
+    `ipam`: what AWS said of the pools `ipamPools` names (pool ID -> IpamPool), read before; a
+    pool not in it is taken as unread (`python -m check`): its ranges are not avoided or checked.
 
     `secret_keys` are the top-level keys stored encrypted; `last` is what the stack last deployed
     (the VPC ranges it keeps). Raises ConfigError listing every problem.
@@ -100,7 +105,8 @@ def parse_mesh_spec(
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
         protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
         ipam_pools = parse_ipam_pools(raw, problems)
-        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last, ipam_pools)
+        pool_space = [ipaddress.ip_network(c) for pool in (ipam or {}).values() for c in pool.provisioned if ipaddress.ip_network(c).version == 4]
+        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last, ipam_pools, pool_space)
         check_regions_have_clusters(ipam_pools, "ipamPools", clusters, problems)
     connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems, last.clusters)
     if clusters and ("meshCidr" in raw or connectivity.private):
@@ -112,6 +118,8 @@ def parse_mesh_spec(
         east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
         if east_west and connectivity.private:
             check_private_sources(east_west, "eastWestAllowedCidrs", problems)
+
+    check_ipam_pools(clusters, ipam or {}, mesh_cidr if connectivity.private else None, east_west if connectivity.private else None, problems)
 
     deploy_samples = raw.get("deploySamples", False)
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):

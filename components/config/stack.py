@@ -14,15 +14,16 @@ import json
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components.config.aws_settings import AwsSettings, parse_aws_settings
-from components.config.connectivity import private_notices
+from components.config.connectivity import IPAM_POOL_ID, private_notices
 from components.config.eks import check_upgrade_steps, support_warnings
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.model.addon_versions import RECORD_VERSION_KEY
 from components.model.deployed import LastDeployment
-from components.model.spec import PROJECT, MeshSpec
+from components.model.spec import PROJECT, IpamPool, MeshSpec
 
 # Elastic IPs per region an AWS account gets by default.
 DEFAULT_EIP_QUOTA = 5
@@ -76,7 +77,12 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
     secret_keys = frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}"))
     spec = parse_mesh_spec(
-        raw, default_region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack(), secret_keys=secret_keys, last=last
+        raw,
+        default_region=pulumi.Config("aws").get("region"),
+        stack=pulumi.get_stack(),
+        secret_keys=secret_keys,
+        last=last,
+        ipam=read_ipam_pools(raw.get("ipamPools")),
     )
     check_upgrade_steps(spec.clusters, {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()})
     for notice in upgrade_notices(raw, spec):
@@ -113,6 +119,30 @@ def load_aws_settings(spec: MeshSpec) -> AwsSettings:
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 
+def read_ipam_pools(value: Any) -> dict[str, IpamPool]:
+    """What AWS says of each pool `ipamPools` names (an entry out of shape is left to validation,
+    which names it), so validation can avoid and check their ranges before anything exists. Read
+    through the stack's default AWS provider, which takes the same `aws:` settings as the mesh's."""
+    pools = {}
+    for region, pool_id in (value.items() if isinstance(value, dict) else ()):
+        if not (isinstance(region, str) and isinstance(pool_id, str) and IPAM_POOL_ID.fullmatch(pool_id)):
+            continue
+        try:
+            pool = aws.ec2.get_vpc_ipam_pool(ipam_pool_id=pool_id, region=region)
+            cidrs = aws.ec2.get_vpc_ipam_pool_cidrs(ipam_pool_id=pool_id, region=region)
+        except Exception as err:  # noqa: BLE001 re-raised naming the key
+            raise pulumi.RunError(f"ipamPools.{region}: cannot read {pool_id} in {region}: {str(err).splitlines()[0][:300]}") from None
+        pools[pool_id] = IpamPool(
+            locale=pool.locale,
+            address_family=pool.address_family,
+            min_netmask=pool.allocation_min_netmask_length,
+            max_netmask=pool.allocation_max_netmask_length or 32,
+            required_tags=dict(pool.allocation_resource_tags or {}),
+            provisioned=tuple(c.cidr for c in cidrs.ipam_pool_cidrs if c.state == "provisioned"),
+        )
+    return pools
+
+
 def load_last_deployment() -> LastDeployment:
     """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`, `vpcCidrs`,
     `vpcIpamPools`, `sameNetworkPairs`), read back."""
@@ -137,11 +167,15 @@ def load_last_deployment() -> LastDeployment:
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),
-        vpc_ipam_pools=_of_type(pools, str),
-        same_network_pairs=frozenset(
-            (p[0], p[1]) for p in (pairs if isinstance(pairs, list) else []) if isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)
-        ),
+        vpc_ipam_pools={k: v for k, v in _of_type(pools, str).items() if IPAM_POOL_ID.fullmatch(v)},
+        same_network_pairs=_pairs(pairs),
     )
+
+
+def _pairs(value: Any) -> frozenset[tuple[str, str]]:
+    """The recorded pairs; a pair recorded both ways (a hand edit) is taken as not recorded."""
+    pairs = {(p[0], p[1]) for p in (value if isinstance(value, list) else []) if isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)}
+    return frozenset(p for p in pairs if p[::-1] not in pairs)
 
 
 def _of_type(value: Any, kind: type) -> dict[str, Any]:

@@ -286,6 +286,24 @@ def _build_steps(order: list[str], discovery: tuple[tuple[str, str], ...]) -> tu
     )
 
 
+# The size of a range allocated from an IPAM pool (`ipamPools`), as the mesh's own defaults.
+IPAM_NETMASK_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class IpamPool:
+    """What AWS says of an IPAM pool (`ipamPools`), read before validation."""
+
+    locale: str
+    address_family: str
+    # The netmasks it allocates (an allocation's prefix length must lie between them).
+    min_netmask: int
+    max_netmask: int
+    # Tags an allocation's resource must carry.
+    required_tags: Mapping[str, str]
+    provisioned: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Connectivity:
     """How the clusters reach each other and operators reach them (`connectivity`)."""
