@@ -125,3 +125,17 @@ def test_public_meshes_take_ranges_from_a_pool_too():
     assert run.error is None, run.error
     assert ipaddress.ip_network(run.one("aws:ec2/vpc:Vpc", "a-network-vpc").outputs["cidrBlock"]).subnet_of(ipaddress.ip_network("172.20.0.0/14"))
     assert run.one("aws:ec2/vpc:Vpc", "b-network-vpc").inputs["cidrBlock"] == "10.0.0.0/16"
+
+
+def test_a_cluster_moved_to_another_region_leaves_its_old_pool():
+    last = LastDeployment(
+        clusters=frozenset({"a", "b", "c"}),
+        regions={"a": "us-east-1", "b": "eu-west-1", "c": "us-west-2"},
+        vpc_cidrs={"a": "10.64.0.0/16", "b": "10.96.0.0/16", "c": "10.65.0.0/16"},
+        vpc_ipam_pools={"b": OTHER_POOL},
+    )
+    b = parse(CONFIG, last).clusters[1]
+    assert (b.ipam_pool, b.vpc_cidr) == (POOL, None)
+    # Where it stays, it keeps its range and its pool.
+    kept = parse(CONFIG, LastDeployment(**{**last.__dict__, "regions": {**last.regions, "b": "us-west-2"}})).clusters[1]
+    assert (kept.ipam_pool, str(kept.vpc_cidr)) == (OTHER_POOL, "10.96.0.0/16")

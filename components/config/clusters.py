@@ -304,6 +304,10 @@ def _vpc_cidrs(
         name = str(e["name"])
         recorded = _recorded_cidr(last.vpc_cidrs.get(name))
         recorded_pool = last.vpc_ipam_pools.get(name) if recorded is not None else None
+        rebuilt = bool(recorded_pool) and last.regions.get(name, e["region"]) != e["region"]
+        if rebuilt:
+            # Moved to another region, the cluster is rebuilt: its old pool cannot serve there.
+            recorded = recorded_pool = None
         if recorded_pool:
             pools[e["index"]] = recorded_pool
         if e["explicit_cidr"]:
@@ -317,7 +321,7 @@ def _vpc_cidrs(
                     )
         elif recorded is not None:
             cidrs[e["index"]], how[e["index"]] = recorded, "deployed"
-        elif str(e["name"]) in last.clusters:
+        elif name in last.clusters and not rebuilt:
             cidrs[e["index"]], how[e["index"]] = name_hash_vpc_cidr(str(e["name"])), "deployed"
     names = {e["index"]: e["name"] for e in parsed}
     legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])

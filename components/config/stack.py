@@ -164,6 +164,7 @@ def load_last_deployment() -> LastDeployment:
     )
     return LastDeployment(
         clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
+        regions={k: v["region"] for k, v in clusters.items() if isinstance(v, dict) and isinstance(v.get("region"), str)} if isinstance(clusters, dict) else {},
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),

@@ -15,6 +15,8 @@ from typing import Mapping
 class LastDeployment:
     # The clusters it had (the keys of its `clusters` output).
     clusters: frozenset[str] = frozenset()
+    # The region of each (its `clusters` output's `region`).
+    regions: Mapping[str, str] = field(default_factory=dict)
     # Its `clusterCreators` output: cluster -> creator ARN ("" unknown).
     creators: Mapping[str, str] = field(default_factory=dict)
     # Its `addonVersions` output: cluster -> {"kubernetesVersion": ..., add-on name: version}.
