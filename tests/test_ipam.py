@@ -11,6 +11,7 @@ import pytest
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
+from components.model.spec import IpamPool
 from tests.harness import Run, run_program
 from tests.helpers import mocks_with, recorded
 from tests.impact import UNCHANGED, change_impact
@@ -139,3 +140,16 @@ def test_a_cluster_moved_to_another_region_leaves_its_old_pool():
     # Where it stays, it keeps its range and its pool.
     kept = parse(CONFIG, LastDeployment(**{**last.__dict__, "regions": {**last.regions, "b": "us-west-2"}})).clusters[1]
     assert (kept.ipam_pool, str(kept.vpc_cidr)) == (OTHER_POOL, "10.96.0.0/16")
+
+
+def test_a_new_cluster_joins_a_pool_that_deployed_ones_came_from():
+    last = LastDeployment(
+        clusters=frozenset({"a", "b", "c"}),
+        regions={"a": "us-east-1", "b": "us-west-2", "c": "us-west-2"},
+        vpc_cidrs={"a": "10.64.0.0/16", "b": "10.96.0.0/16", "c": "10.65.0.0/16"},
+        vpc_ipam_pools={"b": POOL},
+    )
+    pool = IpamPool(locale="us-west-2", address_family="ipv4", min_netmask=0, max_netmask=32, required_tags={}, provisioned=("10.96.0.0/12",))
+    grown = {**CONFIG, "clusters": [*CONFIG["clusters"], {"name": "d", "region": "us-west-2"}]}
+    d = parse_mesh_spec(grown, default_region="us-east-1", stack="dev", last=last, ipam={POOL: pool}).clusters[3]
+    assert (d.ipam_pool, d.vpc_cidr) == (POOL, None)

@@ -208,7 +208,8 @@ def check_ipam_pools(
     that to the Transit Gateways) and inside `eastWestAllowedCidrs` when set (the gateways' sources).
     No pool may overlap another, nor a cluster's own range: IPAM would allocate those addresses again.
     Pools that only deployed VPCs came from are not checked again: nothing is allocated from them."""
-    fixed = [(c.name, c.vpc_cidr) for c in clusters if c.vpc_cidr is not None]
+    # Known ranges, with the pool each came from (None: from outside IPAM).
+    fixed = [(c.name, c.vpc_cidr, c.ipam_pool) for c in clusters if c.vpc_cidr is not None]
     taken: list[tuple[str, ipaddress.IPv4Network]] = []
     for c in clusters:
         pool_id = c.ipam_pool
@@ -220,7 +221,7 @@ def check_ipam_pools(
         for cidr in cidrs:
             if problem:
                 break
-            clash = next((name for name, other in fixed if cidr.overlaps(other)), None)
+            clash = next((name for name, other, source in fixed if source != pool_id and cidr.overlaps(other)), None)
             other = next((p for p, t in taken if cidr.overlaps(t)), None)
             if mesh_cidr is not None and not cidr.subnet_of(mesh_cidr):
                 problem = f"holds {cidr}, outside meshCidr {mesh_cidr}, which the VPCs route to the Transit Gateways: widen meshCidr or use a pool inside it"
