@@ -29,7 +29,14 @@ def mesh(count: int, remote: bool) -> dict:
                  "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}} for i in range(count)]
     if remote:
         clusters = [clusters[0], *({**c, "role": "remote", "primary": "c0"} for c in clusters[1:])]
-    return {"connectivity": "private", "operatorCidrs": ["192.168.10.0/24"], "clusters": clusters}
+    # The operators' network is attached to the network team's gateway in the first region.
+    return {
+        "connectivity": "private",
+        "meshCidr": "10.0.0.0/8",
+        "operatorCidrs": ["192.168.10.0/24"],
+        "transitGateways": {REGIONS[0]: "tgw-0123456789abcdef0"},
+        "clusters": clusters,
+    }
 
 
 def kind(name: str) -> str:
