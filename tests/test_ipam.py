@@ -88,8 +88,18 @@ def test_the_mesh_allocates_its_own_ranges_around_the_pools():
     assert "ipamPools.us-west-2: cannot read ipam-pool-0123456789abcdef0" in str(missing.error) and not missing.resources
 
 
-def parse(raw: dict, last: LastDeployment = LastDeployment()):
-    return parse_mesh_spec(raw, default_region="us-east-1", stack="dev", last=last)
+def parse(raw: dict, last: LastDeployment = LastDeployment(), ipam: dict | None = None):
+    return parse_mesh_spec(raw, default_region="us-east-1", stack="dev", last=last, ipam=ipam)
+
+
+def deployed(b_pool: str = POOL, b_region: str = "us-west-2") -> LastDeployment:
+    """CONFIG as deployed: b's range from an IPAM pool, in `b_region`."""
+    return LastDeployment(
+        clusters=frozenset({"a", "b", "c"}),
+        regions={"a": "us-east-1", "b": b_region, "c": "us-west-2"},
+        vpc_cidrs={"a": "10.64.0.0/16", "b": "10.96.0.0/16", "c": "10.65.0.0/16"},
+        vpc_ipam_pools={"b": b_pool},
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,9 +118,7 @@ def test_bad_ipam_pools_are_refused_with_their_key(extra, key, says):
 
 
 def test_a_range_from_a_pool_cannot_be_set_to_another():
-    last = LastDeployment(
-        clusters=frozenset({"a", "b", "c"}), vpc_cidrs={"a": "10.64.0.0/16", "b": "10.96.0.0/16", "c": "10.65.0.0/16"}, vpc_ipam_pools={"b": POOL}
-    )
+    last = deployed()
     clusters = [*CONFIG["clusters"][:1], {**CONFIG["clusters"][1], "vpcCidr": "10.97.0.0/16"}, CONFIG["clusters"][2]]
     with pytest.raises(ConfigError) as caught:
         parse({**CONFIG, "clusters": clusters}, last)
@@ -129,27 +137,15 @@ def test_public_meshes_take_ranges_from_a_pool_too():
 
 
 def test_a_cluster_moved_to_another_region_leaves_its_old_pool():
-    last = LastDeployment(
-        clusters=frozenset({"a", "b", "c"}),
-        regions={"a": "us-east-1", "b": "eu-west-1", "c": "us-west-2"},
-        vpc_cidrs={"a": "10.64.0.0/16", "b": "10.96.0.0/16", "c": "10.65.0.0/16"},
-        vpc_ipam_pools={"b": OTHER_POOL},
-    )
-    b = parse(CONFIG, last).clusters[1]
+    b = parse(CONFIG, deployed(b_pool=OTHER_POOL, b_region="eu-west-1")).clusters[1]
     assert (b.ipam_pool, b.vpc_cidr) == (POOL, None)
     # Where it stays, it keeps its range and its pool.
-    kept = parse(CONFIG, LastDeployment(**{**last.__dict__, "regions": {**last.regions, "b": "us-west-2"}})).clusters[1]
+    kept = parse(CONFIG, deployed(b_pool=OTHER_POOL)).clusters[1]
     assert (kept.ipam_pool, str(kept.vpc_cidr)) == (OTHER_POOL, "10.96.0.0/16")
 
 
 def test_a_new_cluster_joins_a_pool_that_deployed_ones_came_from():
-    last = LastDeployment(
-        clusters=frozenset({"a", "b", "c"}),
-        regions={"a": "us-east-1", "b": "us-west-2", "c": "us-west-2"},
-        vpc_cidrs={"a": "10.64.0.0/16", "b": "10.96.0.0/16", "c": "10.65.0.0/16"},
-        vpc_ipam_pools={"b": POOL},
-    )
     pool = IpamPool(locale="us-west-2", address_family="ipv4", min_netmask=0, max_netmask=32, required_tags={}, provisioned=("10.96.0.0/12",))
     grown = {**CONFIG, "clusters": [*CONFIG["clusters"], {"name": "d", "region": "us-west-2"}]}
-    d = parse_mesh_spec(grown, default_region="us-east-1", stack="dev", last=last, ipam={POOL: pool}).clusters[3]
+    d = parse(grown, deployed(), ipam={POOL: pool}).clusters[3]
     assert (d.ipam_pool, d.vpc_cidr) == (POOL, None)
