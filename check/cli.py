@@ -52,10 +52,12 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
         print(f"{args.stack_file}: not YAML ({str(err).splitlines()[0]})", file=sys.stderr)
         return 2
     today = today or datetime.date.today()
-    now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.UTC)
     try:
         spec = parse_mesh_spec(project, default_region=aws.get("region"), stack=stack, now=now)
-        parse_aws_settings(aws, regions=[c.region for c in spec.clusters], kubeconfig_role=spec.access.kubeconfig_role_arn)
+        parse_aws_settings(
+            aws, regions=[c.region for c in spec.clusters], kubeconfig_role=spec.access.kubeconfig_role_arn
+        )
     except pulumi.RunError as err:
         print(str(err), file=sys.stderr)
         return 2
@@ -63,4 +65,3 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
         print(f"not checked offline (encrypted): {', '.join(encrypted)}")
     print(plan_text(spec, today))
     return 0
-

@@ -7,7 +7,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from components.config.connectivity import MAX_PEERING_ATTACHMENTS, MAX_ROUTES_PER_TABLE, cluster_group_rules, route_table_routes
+from components.config.connectivity import (
+    MAX_PEERING_ATTACHMENTS,
+    MAX_ROUTES_PER_TABLE,
+    cluster_group_rules,
+    route_table_routes,
+)
 from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 from components.model import versions
@@ -33,11 +38,19 @@ def cluster_lines(spec: MeshSpec) -> list[str]:
         t = spec.topology[c.name]
         ng = c.node_group
         zones = c.availability_zones if isinstance(c.availability_zones, int) else ", ".join(c.availability_zones)
-        gateway = f"east-west gateway on {', '.join(map(str, t.east_west_ports))}" if t.east_west_gateway else "no east-west gateway"
+        gateway = (
+            f"east-west gateway on {', '.join(map(str, t.east_west_ports))}"
+            if t.east_west_gateway
+            else "no east-west gateway"
+        )
         served = f"served by {t.control_plane}" if t.is_remote else f"discovers {', '.join(t.discovers) or 'nothing'}"
         lines += [
-            f"{c.name}: {c.role} in {c.region}, network {c.network}, Kubernetes {c.kubernetes_version} ({c.eks.support_type})",
-            f"  VPC {c.vpc_cidr or f'/16 from IPAM pool {c.ipam_pool}'}{f' (IPAM pool {c.ipam_pool})' if c.ipam_pool and c.vpc_cidr else ''}, zones {zones}, NAT {c.nat_gateways}; nodes {ng.desired_size} ({ng.min_size}-{ng.max_size})"
+            f"{c.name}: {c.role} in {c.region}, network {c.network}, Kubernetes {c.kubernetes_version}"
+            f" ({c.eks.support_type})",
+            f"  VPC {c.vpc_cidr or f'/16 from IPAM pool {c.ipam_pool}'}"
+            f"{f' (IPAM pool {c.ipam_pool})' if c.ipam_pool and c.vpc_cidr else ''}, zones {zones},"
+            f" NAT {c.nat_gateways};"
+            f" nodes {ng.desired_size} ({ng.min_size}-{ng.max_size})"
             f" x {', '.join(ng.instance_types)} {ng.capacity_type} {ng.architecture}",
             f"  {gateway}; {served}",
         ]
@@ -50,16 +63,23 @@ def headroom_lines(spec: MeshSpec) -> list[str]:
         widest = max(cluster_group_rules(c, spec.topology, spec.connectivity) for c in spec.clusters)
         return [
             f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
-            f"cluster security group rules (EKS's and the controller's, meshCidr, operatorCidrs, same-network VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
-            f"routes per VPC route table (default, meshCidr, operatorCidrs): {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
+            "cluster security group rules (EKS's and the controller's, meshCidr, operatorCidrs, same-network"
+            f" VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            "routes per VPC route table (default, meshCidr, operatorCidrs):"
+            f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]
     nat = sum(c.nat_count for c in spec.clusters)
     api = len(spec.api_access_cidrs) + nat
-    lines = [f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"]
+    lines = [
+        f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"
+    ]
     widest = max((len(spec.topology[c.name].east_west_ports) for c in spec.clusters), default=0)
     if widest:
         sources = len(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat
-        lines.append(f"east-west NLB security group rules: {sources * widest} of {MAX_SECURITY_GROUP_RULES} ({sources} sources x {widest} port{'s' if widest > 1 else ''})")
+        lines.append(
+            f"east-west NLB security group rules: {sources * widest} of {MAX_SECURITY_GROUP_RULES} ({sources}"
+            f" sources x {widest} port{'s' if widest > 1 else ''})"
+        )
     return lines
 
 
@@ -74,8 +94,11 @@ def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
     for c in spec.clusters:
         ends = datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version])
         extended = today >= ends
-        add(f"{c.name}: EKS control plane ({'extended' if extended else 'standard'} support)", 1,
-            versions.EXTENDED_SUPPORT_PRICE if extended else versions.STANDARD_SUPPORT_PRICE)
+        add(
+            f"{c.name}: EKS control plane ({'extended' if extended else 'standard'} support)",
+            1,
+            versions.EXTENDED_SUPPORT_PRICE if extended else versions.STANDARD_SUPPORT_PRICE,
+        )
         first = c.node_group.instance_types[0]
         add(f"{c.name}: nodes, {first} on demand", c.node_group.desired_size, versions.PRICE_INSTANCE_HOUR.get(first))
         add(f"{c.name}: NAT gateways", c.nat_count, versions.PRICE_NAT_GATEWAY_HOUR)
@@ -83,16 +106,25 @@ def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
         add(f"{c.name}: east-west NLB", int(gateway), versions.PRICE_NLB_HOUR)
         # One public IPv4 address per NAT gateway, and per zone of an internet-facing NLB.
         public_nlb = gateway and not spec.connectivity.private
-        add(f"{c.name}: public IPv4 addresses", c.nat_count + (c.az_count if public_nlb else 0), versions.PRICE_PUBLIC_IPV4_HOUR)
+        add(
+            f"{c.name}: public IPv4 addresses",
+            c.nat_count + (c.az_count if public_nlb else 0),
+            versions.PRICE_PUBLIC_IPV4_HOUR,
+        )
     if spec.connectivity.private:
         regions = len({c.region for c in spec.clusters})
-        add("Transit Gateway attachments (one per VPC, one per region pair)", len(spec.clusters) + regions * (regions - 1) // 2, versions.PRICE_TGW_ATTACHMENT_HOUR)
+        add(
+            "Transit Gateway attachments (one per VPC, one per region pair)",
+            len(spec.clusters) + regions * (regions - 1) // 2,
+            versions.PRICE_TGW_ATTACHMENT_HOUR,
+        )
     return items
 
 
 def rate_lines() -> list[str]:
     return [
-        f"plus traffic: NAT ${versions.PRICE_NAT_GATEWAY_GB}/GB processed, Transit Gateway ${versions.PRICE_TGW_GB}/GB (private mode),"
+        f"plus traffic: NAT ${versions.PRICE_NAT_GATEWAY_GB}/GB processed, Transit Gateway"
+        f" ${versions.PRICE_TGW_GB}/GB (private mode),"
         f" between regions ${versions.PRICE_INTER_REGION_GB}/GB,"
         f" NLB ${versions.PRICE_NLB_LCU_HOUR} per NLCU-hour; EBS volumes and spot discounts not included",
     ]
@@ -101,16 +133,23 @@ def rate_lines() -> list[str]:
 def cost_lines(spec: MeshSpec, today: datetime.date) -> list[str]:
     items = costs(spec, today)
     lines = [
-        f"{i.item}: {i.count} x " + (f"${i.hourly}/h = ${i.monthly:,.2f}" if i.hourly is not None else "price not in the table")
+        f"{i.item}: {i.count} x "
+        + (f"${i.hourly}/h = ${i.monthly:,.2f}" if i.hourly is not None else "price not in the table")
         for i in items
     ]
     total = sum(i.monthly for i in items if i.monthly is not None)
     unknown = [i.item for i in items if i.monthly is None]
-    lines.append(f"total: ${total:,.2f} a month (us-east-1 list prices, {versions.HOURS_PER_MONTH} hours)" + (f", without {len(unknown)} item(s) not in the price table" if unknown else ""))
+    lines.append(
+        f"total: ${total:,.2f} a month (us-east-1 list prices, {versions.HOURS_PER_MONTH} hours)"
+        + (f", without {len(unknown)} item(s) not in the price table" if unknown else "")
+    )
     return lines + rate_lines()
 
 
 def plan_text(spec: MeshSpec, today: datetime.date) -> str:
-    sections = [("clusters", cluster_lines(spec)), ("limits", headroom_lines(spec)), ("monthly cost estimate", cost_lines(spec, today))]
+    sections = [
+        ("clusters", cluster_lines(spec)),
+        ("limits", headroom_lines(spec)),
+        ("monthly cost estimate", cost_lines(spec, today)),
+    ]
     return "\n".join(f"{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in sections)
-

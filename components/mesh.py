@@ -101,7 +101,11 @@ class IstioMesh(pulumi.ComponentResource):
         )
 
         # Every AWS resource of the mesh carries these, the controller's load balancers too.
-        self._tags = {**args.aws.default_tags, "istio-eks-mesh/mesh": spec.mesh_id, "istio-eks-mesh/stack": pulumi.get_stack()}
+        self._tags = {
+            **args.aws.default_tags,
+            "istio-eks-mesh/mesh": spec.mesh_id,
+            "istio-eks-mesh/stack": pulumi.get_stack(),
+        }
         self._aws = self._aws_providers(spec)
         self.cluster_creators = self._creators(spec, args.last)
         networks = {c.name: self._network(c) for c in spec.clusters}
@@ -126,10 +130,21 @@ class IstioMesh(pulumi.ComponentResource):
         self.vpc_ipam_pools = {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool}
         self.same_network_pairs = [list(pair) for pair in spec.topology.peerings]
         self.addon_versions = {
-            c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions} for c in spec.clusters
+            c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions}
+            for c in spec.clusters
         }
         self.root_bundle_pem, self.signing_root_pem = self._roots.bundle_pem, self._roots.signer.cert_pem
-        self.register_outputs({"clusters": self.cluster_outputs, "rootCertPem": self.root_bundle_pem, "clusterCreators": self.cluster_creators, "addonVersions": self.addon_versions, "vpcCidrs": self.vpc_cidrs, "vpcIpamPools": self.vpc_ipam_pools, "sameNetworkPairs": self.same_network_pairs})
+        self.register_outputs(
+            {
+                "clusters": self.cluster_outputs,
+                "rootCertPem": self.root_bundle_pem,
+                "clusterCreators": self.cluster_creators,
+                "addonVersions": self.addon_versions,
+                "vpcCidrs": self.vpc_cidrs,
+                "vpcIpamPools": self.vpc_ipam_pools,
+                "sameNetworkPairs": self.same_network_pairs,
+            }
+        )
 
     def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
         """Who created each cluster (components/model/principals.py). The caller is asked only when
@@ -185,7 +200,10 @@ class IstioMesh(pulumi.ComponentResource):
         if spec.connectivity.private:
             # Peers come over the Transit Gateways from their VPC addresses: no NAT address anywhere.
             mesh = [spec.mesh_cidr]
-            return MeshAccess(api=mesh, east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else mesh)
+            return MeshAccess(
+                api=mesh,
+                east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else mesh,
+            )
         return MeshAccess(
             api=nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats]),
             east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs,
@@ -278,12 +296,16 @@ class IstioMesh(pulumi.ComponentResource):
             ReaderTokenArgs(reader_account=istio.reader_account),
             opts=self._child(kubernetes=eks.provider),
         )
-        return MeshCluster(network=network, eks=eks, load_balancer_controller=controller, istio=istio, reader_token=reader_token)
+        return MeshCluster(
+            network=network, eks=eks, load_balancer_controller=controller, istio=istio, reader_token=reader_token
+        )
 
     def _primary_access(self, primary: str) -> ControlPlaneAccess:
         """How a remote reaches its primary's istiod: through the primary's gateway, built before."""
         gateway = self.clusters[primary].gateway
-        assert gateway is not None and gateway.remote_access is not None, f"{primary} exposes istiod through its gateway"
+        assert gateway is not None and gateway.remote_access is not None, (
+            f"{primary} exposes istiod through its gateway"
+        )
         return gateway.remote_access
 
     def _peerings(self, spec: MeshSpec) -> None:

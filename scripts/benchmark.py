@@ -24,9 +24,17 @@ REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")
 
 
 def mesh(count: int, remote: bool) -> dict:
-    clusters = [{"name": f"c{i}", "region": REGIONS[i % len(REGIONS)], "network": f"n{i}", "natGateways": "single",
-                 # istiod watching 49 clusters requests about 10.6 GiB (README, Private mesh).
-                 "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}} for i in range(count)]
+    clusters = [
+        {
+            "name": f"c{i}",
+            "region": REGIONS[i % len(REGIONS)],
+            "network": f"n{i}",
+            "natGateways": "single",
+            # istiod watching 49 clusters requests about 10.6 GiB (README, Private mesh).
+            "nodeGroup": {"instanceTypes": ["m6i.xlarge"]},
+        }
+        for i in range(count)
+    ]
     if remote:
         clusters = [clusters[0], *({**c, "role": "remote", "primary": "c0"} for c in clusters[1:])]
     # The operators' network is attached to the network team's gateway in the first region.

@@ -14,9 +14,10 @@ import gc
 import json
 import runpy
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pulumi
 import yaml
@@ -149,7 +150,11 @@ def _transform_functions(callbacks) -> list:
     by_token: dict = {}
     for _ in range(10):
         try:
-            by_token = {token: fn for servicer in list(_CallbackServicer._servicers) for fn, token in list(servicer._transforms.items())}
+            by_token = {
+                token: fn
+                for servicer in list(_CallbackServicer._servicers)
+                for fn, token in list(servicer._transforms.items())
+            }
             break
         except RuntimeError:  # changed while copied
             continue
@@ -188,7 +193,9 @@ class CapturingMonitor(mocks.MockMonitor):
                 opts = result.opts
         for alias in opts.aliases or []:
             # Alias fields left out are `...` (the resource's own).
-            assert isinstance(alias, pulumi.Alias) and alias.parent is ..., "the harness models name and type aliases only"
+            assert isinstance(alias, pulumi.Alias) and alias.parent is ..., (
+                "the harness models name and type aliases only"
+            )
             type_ = request.type if alias.type_ is ... else alias.type_
             urns.append(self.make_urn(request.parent, type_, request.name if alias.name is ... else alias.name))
         return urns
@@ -404,7 +411,7 @@ class _WarningCatcher:
         self.messages.append(str(msg))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def project_config_defaults() -> dict[str, str]:
     """Pulumi.yaml's `config:` defaults, as strings, as the CLI passes them to the program."""
     declared = (yaml.safe_load((ROOT / "Pulumi.yaml").read_text()) or {}).get("config") or {}
@@ -435,7 +442,9 @@ def run_program(
     # Keys with a namespace (`aws:profile`) are set as they are. The CLI fills in the defaults that
     # Pulumi.yaml declares for keys the stack does not set; so does this.
     values = {f"{PROJECT}:{k}": v for k, v in project_config_defaults().items()}
-    values.update({k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    values.update(
+        {k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    )
     if aws_region:
         values["aws:region"] = aws_region
     runtime_config.set_all_config(values, [k if ":" in k else f"{PROJECT}:{k}" for k in secret_keys])
@@ -447,7 +456,15 @@ def run_program(
     monitor.stack = stack
     catcher = _WarningCatcher()
     preview = preview_creating is not None
-    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=catcher, organization="organization")
+    mocks.set_mocks(
+        monitor.mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=preview,
+        monitor=monitor,
+        logger=catcher,
+        organization="organization",
+    )
     error: BaseException | None = None
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
@@ -456,7 +473,9 @@ def run_program(
         _drain_leftovers()
     root = settings.get_root_resource()
     exports = dict(getattr(root, "outputs", {}) or {})
-    inner = {urn.rsplit("::", 1)[1]: reg.state for urn, reg in monitor.resources.items() if urn not in monitor.registered}
+    inner = {
+        urn.rsplit("::", 1)[1]: reg.state for urn, reg in monitor.resources.items() if urn not in monitor.registered
+    }
     return Run(
         resources=list(monitor.registered.values()),
         exports=exports,

@@ -78,7 +78,14 @@ MIXED = {
 }
 
 # The values `components/istio/revisions.py` adds for high availability.
-HA_KEYS = ("autoscaleMin", "replicaCount", "topologySpreadConstraints", "autoscaling", "podDisruptionBudget", "resources")
+HA_KEYS = (
+    "autoscaleMin",
+    "replicaCount",
+    "topologySpreadConstraints",
+    "autoscaling",
+    "podDisruptionBudget",
+    "resources",
+)
 
 
 def without_ha(values: dict) -> dict:
@@ -89,7 +96,7 @@ def without_ha(values: dict) -> dict:
 # --- PKI -----------------------------------------------------------------------------------------
 
 SECRET = "kubernetes:core/v1:Secret"
-NOW = datetime.datetime.now(datetime.timezone.utc)
+NOW = datetime.datetime.now(datetime.UTC)
 
 
 def cacerts(run: Run) -> dict[str, dict[str, str]]:
@@ -107,24 +114,43 @@ def pem_certs(text: str) -> list[x509.Certificate]:
 
 
 def make_cert(
-    *, ca=True, days=3650, start=NOW - datetime.timedelta(days=1), key=None, sign_usage=True, common_name="Imported Root",
-    path_length=None, issuer_name=None, signing_key=None, extension=None,
+    *,
+    ca=True,
+    days=3650,
+    start=NOW - datetime.timedelta(days=1),
+    key=None,
+    sign_usage=True,
+    common_name="Imported Root",
+    path_length=None,
+    issuer_name=None,
+    signing_key=None,
+    extension=None,
 ):
     """A root as a vault would hand it over; the keywords make it wrong in one way each."""
     key = key or ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vault"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    )
     builder = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name or name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
         .add_extension(
-            x509.KeyUsage(True, False, False, False, False, sign_usage and ca, sign_usage and ca, False, False), critical=True
+            x509.KeyUsage(True, False, False, False, False, sign_usage and ca, sign_usage and ca, False, False),
+            critical=True,
         )
     )
     if extension is not None:
         builder = builder.add_extension(extension, critical=True)
     cert_pem = builder.sign(signing_key or key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return cert_pem, key_pem
 
 
@@ -138,7 +164,11 @@ IMPORTED = {1: make_cert(common_name="Vault Root 2025"), 2: make_cert(common_nam
 
 def state_config(base: dict, state: str, imported: bool = False) -> dict:
     generation, trusted = STATES[state]
-    config = {**base, "pki": {"rootGeneration": generation, "trustedRootGenerations": trusted}} if state != "start" else dict(base)
+    config = (
+        {**base, "pki": {"rootGeneration": generation, "trustedRootGenerations": trusted}}
+        if state != "start"
+        else dict(base)
+    )
     if imported:
         if 1 in trusted:
             config["rootCa"] = {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}
@@ -170,11 +200,16 @@ def loopback_server(handler):
 
 OBJECTS = {
     "/apis/apps/v1/namespaces/istio-system/deployments/istiod/status": {
-        "kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "istiod"},
-        "spec": {"replicas": 2, "selector": {}, "template": {}}, "status": {"readyReplicas": 1},
+        "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "metadata": {"name": "istiod"},
+        "spec": {"replicas": 2, "selector": {}, "template": {}},
+        "status": {"readyReplicas": 1},
     },
     "/api/v1/namespaces/istio-system/services/istio-eastwestgateway": {
-        "kind": "Service", "apiVersion": "v1", "metadata": {"name": "istio-eastwestgateway"},
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": {"name": "istio-eastwestgateway"},
         "status": {"loadBalancer": {"ingress": [{"hostname": "k8s-istiosys-abc.elb.us-east-1.amazonaws.com"}]}},
     },
 }
@@ -203,7 +238,9 @@ class FakeApiServer(BaseHTTPRequestHandler):
             return self._send(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
         deployments[match["name"]] = body["spec"]["replicas"]
         SCALED.append((match["cluster"], match["name"], body["spec"]["replicas"]))
-        return self._send(200, {"kind": "Scale", "apiVersion": "autoscaling/v1", "spec": {"replicas": body["spec"]["replicas"]}})
+        return self._send(
+            200, {"kind": "Scale", "apiVersion": "autoscaling/v1", "spec": {"replicas": body["spec"]["replicas"]}}
+        )
 
     def do_GET(self):  # noqa: N802 - http.server's name
         url = urlparse(self.path)
@@ -212,14 +249,25 @@ class FakeApiServer(BaseHTTPRequestHandler):
         match = _DEPLOYMENT.match(url.path)
         if match and match["sub"] == "status" and match["name"] in DEPLOYMENTS.get(match["cluster"], {}):
             replicas = DEPLOYMENTS[match["cluster"]][match["name"]]
-            return self._send(200, {
-                "kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": match["name"]},
-                "spec": {"replicas": replicas, "selector": {}, "template": {}}, "status": {"readyReplicas": replicas},
-            })
+            return self._send(
+                200,
+                {
+                    "kind": "Deployment",
+                    "apiVersion": "apps/v1",
+                    "metadata": {"name": match["name"]},
+                    "spec": {"replicas": replicas, "selector": {}, "template": {}},
+                    "status": {"readyReplicas": replicas},
+                },
+            )
         if url.path == "/api/v1/namespaces/istio-system/secrets":
             assert parse_qs(url.query)["labelSelector"] == ["istio/multiCluster=true"]
             secrets = [
-                {"metadata": {"name": "istio-remote-secret-west", "annotations": {"networking.istio.io/cluster": "west"}}},
+                {
+                    "metadata": {
+                        "name": "istio-remote-secret-west",
+                        "annotations": {"networking.istio.io/cluster": "west"},
+                    }
+                },
                 {"metadata": {"name": "istio-remote-secret-north"}},
             ]
             return self._send(200, {"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": secrets})
@@ -249,14 +297,27 @@ def kube_target(server: str, token: str = "reader-token", name: str = "east", **
         "current-context": "east",
         "users": [{"name": "east", "user": {"token": token}}],
     }
-    return ClusterTarget(**{"name": name, "kubeconfig": kubeconfig, "endpoint": server, "sample_version": "v1", **fields})
+    return ClusterTarget(
+        **{"name": name, "kubeconfig": kubeconfig, "endpoint": server, "sample_version": "v1", **fields}
+    )
 
 
 class FakeCluster:
     """Answers like a cluster of a mesh. Only the objects a real cluster of its role has exist;
     helloworld answers come from `reaches`, picked at random as a load balancer would."""
 
-    def __init__(self, name, peers, reaches, *, role="primary", gateway=True, address="nlb.example", unreachable=False, slow=False):
+    def __init__(
+        self,
+        name,
+        peers,
+        reaches,
+        *,
+        role="primary",
+        gateway=True,
+        address="nlb.example",
+        unreachable=False,
+        slow=False,
+    ):
         self.name, self.peers, self.reaches = name, peers, reaches
         self.address, self.unreachable, self.slow = address, unreachable, slow
         # Every cluster runs istiod; a remote's only injects and validates.
@@ -283,4 +344,6 @@ class FakeCluster:
         if self.slow:
             raise TimedOut("still running")
         count = int(command[-1].split("seq ")[1].split(")")[0])
-        return "".join(f"Hello version: {self.random.choice(self.reaches)}, instance: helloworld-{i}\n" for i in range(count))
+        return "".join(
+            f"Hello version: {self.random.choice(self.reaches)}, instance: helloworld-{i}\n" for i in range(count)
+        )

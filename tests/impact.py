@@ -32,7 +32,12 @@ AWS = {
     "aws:ec2/subnet:Subnet": {"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"},
     "aws:ec2/internetGateway:InternetGateway": set(),
     "aws:ec2/routeTable:RouteTable": {"vpcId"},
-    "aws:ec2/route:Route": {"routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"},
+    "aws:ec2/route:Route": {
+        "routeTableId",
+        "destinationCidrBlock",
+        "destinationIpv6CidrBlock",
+        "destinationPrefixListId",
+    },
     "aws:ec2/routeTableAssociation:RouteTableAssociation": {"subnetId", "gatewayId"},
     "aws:ec2/eip:Eip": {"domain", "address", "publicIpv4Pool", "networkBorderGroup", "customerOwnedIpv4Pool"},
     "aws:ec2/natGateway:NatGateway": {"allocationId", "subnetId", "connectivityType", "privateIp"},
@@ -46,15 +51,30 @@ AWS = {
     # (no update at all).
     "aws:ec2transitgateway/transitGateway:TransitGateway": {"amazonSideAsn", "multicastSupport"},
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": {"transitGatewayId", "vpcId"},
-    "aws:ec2transitgateway/peeringAttachment:PeeringAttachment": {"peerAccountId", "peerRegion", "peerTransitGatewayId", "transitGatewayId"},
+    "aws:ec2transitgateway/peeringAttachment:PeeringAttachment": {
+        "peerAccountId",
+        "peerRegion",
+        "peerTransitGatewayId",
+        "transitGatewayId",
+    },
     "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter": {"transitGatewayAttachmentId"},
-    "aws:ec2transitgateway/route:Route": {"blackhole", "destinationCidrBlock", "transitGatewayAttachmentId", "transitGatewayRouteTableId"},
+    "aws:ec2transitgateway/route:Route": {
+        "blackhole",
+        "destinationCidrBlock",
+        "transitGatewayAttachmentId",
+        "transitGatewayRouteTableId",
+    },
     "aws:iam/role:Role": {"name", "namePrefix", "path"},
     "aws:iam/policy:Policy": {"name", "namePrefix", "path", "description"},
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},
     "aws:eks/addon:Addon": {"clusterName", "addonName"},
     "aws:eks/accessEntry:AccessEntry": {"clusterName", "principalArn", "type"},
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {"clusterName", "principalArn", "policyArn", "accessScope"},
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {
+        "clusterName",
+        "principalArn",
+        "policyArn",
+        "accessScope",
+    },
 }
 # pulumi-eks 4.x components, by the inputs that reach a replace-forcing input of what they create
 # (nodejs/eks/cluster.ts, nodes/nodegroup.ts): aws.eks.Cluster's name, role ARN and IP family
@@ -96,19 +116,35 @@ KUBERNETES = {
 TLS = {
     "tls:index/privateKey:PrivateKey": {"algorithm", "rsaBits", "ecdsaCurve"},
     "tls:index/selfSignedCert:SelfSignedCert": {
-        "privateKeyPem", "subject", "validityPeriodHours", "allowedUses", "isCaCertificate", "setSubjectKeyId",
-        "setAuthorityKeyId", "dnsNames", "ipAddresses", "uris", "maxPathLength",
+        "privateKeyPem",
+        "subject",
+        "validityPeriodHours",
+        "allowedUses",
+        "isCaCertificate",
+        "setSubjectKeyId",
+        "setAuthorityKeyId",
+        "dnsNames",
+        "ipAddresses",
+        "uris",
+        "maxPathLength",
     },
     "tls:index/certRequest:CertRequest": {"privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"},
     "tls:index/locallySignedCert:LocallySignedCert": {
-        "certRequestPem", "caCertPem", "caPrivateKeyPem", "validityPeriodHours", "allowedUses", "isCaCertificate",
-        "setSubjectKeyId", "maxPathLength",
+        "certRequestPem",
+        "caCertPem",
+        "caPrivateKeyPem",
+        "validityPeriodHours",
+        "allowedUses",
+        "isCaCertificate",
+        "setSubjectKeyId",
+        "maxPathLength",
     },
 }
 REPLACED_ON: dict[str, set[str]] = {**AWS, **EKS, **KUBERNETES, **TLS}
 # In-place updates the AWS API refuses. An EKS cluster stays in the VPC it was created in: pulumi-eks
 # makes its security group in `vpcId`, and UpdateClusterConfig takes subnets and groups of the
-# cluster's own VPC only (aws.amazon.com/blogs/containers/enhanced-vpc-flexibility-modify-subnets-and-security-groups-in-amazon-eks/).
+# cluster's own VPC only
+# (aws.amazon.com/blogs/containers/enhanced-vpc-flexibility-modify-subnets-and-security-groups-in-amazon-eks/).
 REFUSED_UPDATES = {"eks:index:Cluster": {"vpcId"}}
 # Create-first replacements whose new resource takes what the old one still holds: a subnet's CIDR
 # is unique in its VPC (EC2 CreateSubnet: InvalidSubnet.Conflict), a route's destination in its table.
@@ -119,7 +155,14 @@ CREATE_FIRST_CONFLICTS = {
     "aws:ec2transitgateway/route:Route": ("transitGatewayRouteTableId", "destinationCidrBlock"),
 }
 
-UNCHANGED, UPDATED, REPLACED, CREATED, DELETED, REFUSED = "unchanged", "updated", "replaced", "created", "deleted", "refused"
+UNCHANGED, UPDATED, REPLACED, CREATED, DELETED, REFUSED = (
+    "unchanged",
+    "updated",
+    "replaced",
+    "created",
+    "deleted",
+    "refused",
+)
 
 
 def _get(inputs: dict[str, Any], path: str) -> Any:
@@ -136,7 +179,11 @@ def _changed_inputs(old: Registered, new: Registered) -> set[str]:
     ignored = set(old.ignore_changes) | set(new.ignore_changes)
     a, b = old.inputs, new.inputs
     changed = {k for k in set(a) | set(b) if k not in ignored and a.get(k) != b.get(k)}
-    changed |= {p for p in REPLACED_ON.get(new.type, ()) if "." in p and p.split(".")[0] not in ignored and _get(a, p) != _get(b, p)}
+    changed |= {
+        p
+        for p in REPLACED_ON.get(new.type, ())
+        if "." in p and p.split(".")[0] not in ignored and _get(a, p) != _get(b, p)
+    }
     return changed
 
 
@@ -153,6 +200,7 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
 
     Components are skipped (they hold no cloud state), except remote components (pulumi-eks),
     which stand for what they create."""
+
     def managed(run: Run) -> dict[str, Registered]:
         return {r.urn: r for r in run.resources if (r.custom or r.type.startswith("eks:")) and not r.read}
 
@@ -166,7 +214,9 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
             result[urn] = CREATED
             continue
         changed[urn] = _changed_inputs(previous, r)
-        result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else (UPDATED if changed[urn] else UNCHANGED)
+        result[urn] = (
+            REPLACED if _forces_replacement(r.type, changed[urn]) else (UPDATED if changed[urn] else UNCHANGED)
+        )
     for urn in old:
         if urn not in new and urn not in renamed:
             result[urn] = DELETED
@@ -185,14 +235,20 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
                 grew = True
     for urn, what in list(result.items()):
-        if what in (REPLACED, DELETED) and urn in old and old[urn].protect:
-            result[urn] = REFUSED
-        elif what == UPDATED and changed[urn] & REFUSED_UPDATES.get(new[urn].type, set()):
+        if (
+            what in (REPLACED, DELETED)
+            and urn in old
+            and old[urn].protect
+            or what == UPDATED
+            and changed[urn] & REFUSED_UPDATES.get(new[urn].type, set())
+        ):
             result[urn] = REFUSED
         elif what == REPLACED and not new[urn].delete_before_replace and new[urn].type in CREATE_FIRST_CONFLICTS:
             previous = old.get(urn) or old[next(a for a in new[urn].alias_urns if a in old)]
             unique = CREATE_FIRST_CONFLICTS[new[urn].type]
-            if all(_get(previous.inputs, p) == _get(new[urn].inputs, p) for p in unique) and not changed[urn] & {unique[0]}:
+            if all(_get(previous.inputs, p) == _get(new[urn].inputs, p) for p in unique) and not changed[urn] & {
+                unique[0]
+            }:
                 result[urn] = REFUSED
     key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
     return {key[urn]: what for urn, what in result.items()}

@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from pulumi.runtime import mocks
 
 # Fixed so certificates made by the mocks are identical between runs.
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def digest(*parts: str, length: int = 12) -> str:
@@ -39,7 +39,7 @@ def public_ip(name: str) -> str:
     return str(ipaddress.IPv4Address("198.18.0.0") + offset)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cluster_ca(name: str) -> tuple[str, str]:
     """(PEM certificate, base64 of it) of a Kubernetes CA for the named cluster."""
     seed = int(digest(name, length=32), 16)
@@ -75,7 +75,8 @@ class MeshMocks(mocks.Mocks):
     existing_gateways: dict | None = None
     # Per existing gateway ID, options its owners set otherwise than the defaults.
     gateway_options: dict = {}
-    # IPAM pool ID -> {"cidrs": its provisioned CIDRs, and "locale", "family", "min", "max", "tags" where not the defaults}.
+    # IPAM pool ID -> {"cidrs": its provisioned CIDRs, and "locale", "family", "min", "max", "tags" where not the
+    # defaults}.
     ipam_pools: dict = {}
     # Add-on builds AWS has published since the first run (each moves the default and the newest).
     builds_published = 0
@@ -97,7 +98,10 @@ class MeshMocks(mocks.Mocks):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             region = self.region_of(args.provider)
             excluded = set(args.args.get("excludeZoneIds") or [])
-            zones = [(f"{region}{letter}", f"{region[:2]}{region.split('-')[1][0]}{region[-1]}-az{i + 1}") for i, letter in enumerate("abcdef")]
+            zones = [
+                (f"{region}{letter}", f"{region[:2]}{region.split('-')[1][0]}{region[-1]}-az{i + 1}")
+                for i, letter in enumerate("abcdef")
+            ]
             zones = [z for z in zones if z[1] not in excluded]
             return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
@@ -109,7 +113,9 @@ class MeshMocks(mocks.Mocks):
             roles = json.loads(record.inputs.get("assumeRoles") or "[]") if record else []
             arn = self.caller_arn
             if roles:
-                partition, account, name = re.fullmatch(r"arn:([^:]+):iam::(\d+):role/(?:.*/)?([^/]+)", roles[-1]["roleArn"]).groups()
+                partition, account, name = re.fullmatch(
+                    r"arn:([^:]+):iam::(\d+):role/(?:.*/)?([^/]+)", roles[-1]["roleArn"]
+                ).groups()
                 arn = f"arn:{partition}:sts::{account}:assumed-role/{name}/{roles[-1].get('sessionName') or 'session'}"
             return {"accountId": arn.split(":")[4], "arn": arn, "userId": "AIDA", "id": arn.split(":")[4]}, []
         if args.token == "pulumi:pulumi:readStackOutputs":
@@ -123,10 +129,18 @@ class MeshMocks(mocks.Mocks):
             # A network team's gateway: found only if it exists in the provider's region.
             tgw = args.args["id"]
             if self.existing_gateways is not None:
-                assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), f"InvalidTransitGatewayID.NotFound: {tgw}"
+                assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), (
+                    f"InvalidTransitGatewayID.NotFound: {tgw}"
+                )
             table = f"tgw-rtb-{digest(tgw, length=17)}"
-            found = {"id": tgw, "associationDefaultRouteTableId": table, "propagationDefaultRouteTableId": table,
-                     "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable", **self.gateway_options.get(tgw, {})}
+            found = {
+                "id": tgw,
+                "associationDefaultRouteTableId": table,
+                "propagationDefaultRouteTableId": table,
+                "defaultRouteTableAssociation": "enable",
+                "defaultRouteTablePropagation": "enable",
+                **self.gateway_options.get(tgw, {}),
+            }
             self.monitor.invokes.append((args.token, found))
             return found, []
         if args.token in ("aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs", "aws:ec2/getVpcIpamPool:getVpcIpamPool"):
@@ -136,10 +150,20 @@ class MeshMocks(mocks.Mocks):
                 return {}, [("ipamPoolId", f"InvalidIpamPoolId.NotFound: The pool ID '{pool_id}' does not exist")]
             pool = self.ipam_pools[pool_id]
             if args.token.endswith("getVpcIpamPoolCidrs"):
-                return {"id": pool_id, "ipamPoolId": pool_id, "ipamPoolCidrs": [{"cidr": c, "state": "provisioned"} for c in pool["cidrs"]]}, []
-            return {"id": pool_id, "ipamPoolId": pool_id, "locale": pool.get("locale", args.args.get("region")), "addressFamily": pool.get("family", "ipv4"),
-                    "allocationMinNetmaskLength": pool.get("min", 0), "allocationMaxNetmaskLength": pool.get("max", 32),
-                    "allocationResourceTags": pool.get("tags", {})}, []
+                return {
+                    "id": pool_id,
+                    "ipamPoolId": pool_id,
+                    "ipamPoolCidrs": [{"cidr": c, "state": "provisioned"} for c in pool["cidrs"]],
+                }, []
+            return {
+                "id": pool_id,
+                "ipamPoolId": pool_id,
+                "locale": pool.get("locale", args.args.get("region")),
+                "addressFamily": pool.get("family", "ipv4"),
+                "allocationMinNetmaskLength": pool.get("min", 0),
+                "allocationMaxNetmaskLength": pool.get("max", 32),
+                "allocationResourceTags": pool.get("tags", {}),
+            }, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
             # (mostRecent) is a later build than the default one.
@@ -162,7 +186,9 @@ class MeshMocks(mocks.Mocks):
         if pool:
             # Like IPAM: the lowest free block of the netmask in the pool's CIDR.
             taken = self.__dict__.setdefault("_ipam_taken", {}).setdefault(pool, [])
-            blocks = ipaddress.ip_network(self.ipam_pools[pool]["cidrs"][0]).subnets(new_prefix=int(args.inputs["ipv4NetmaskLength"]))
+            blocks = ipaddress.ip_network(self.ipam_pools[pool]["cidrs"][0]).subnets(
+                new_prefix=int(args.inputs["ipv4NetmaskLength"])
+            )
             block = next(b for b in blocks if not any(b.overlaps(t) for t in taken))
             taken.append(block)
             outputs["cidrBlock"] = str(block)
@@ -178,12 +204,17 @@ class MeshMocks(mocks.Mocks):
         }
 
     def _aws_ec2_vpcPeeringConnection_VpcPeeringConnection(self, args):
-        return f"pcx-{digest(args.name, length=17)}", {"acceptStatus": "active" if args.inputs.get("autoAccept") else "pending-acceptance"}
+        return f"pcx-{digest(args.name, length=17)}", {
+            "acceptStatus": "active" if args.inputs.get("autoAccept") else "pending-acceptance"
+        }
 
     def _aws_ec2transitgateway_transitGateway_TransitGateway(self, args):
         # With default association and propagation, one route table serves both.
         table = f"tgw-rtb-{digest(args.name, length=17)}"
-        return f"tgw-{digest(args.name, length=17)}", {"associationDefaultRouteTableId": table, "propagationDefaultRouteTableId": table}
+        return f"tgw-{digest(args.name, length=17)}", {
+            "associationDefaultRouteTableId": table,
+            "propagationDefaultRouteTableId": table,
+        }
 
     def _aws_ec2transitgateway_vpcAttachment_VpcAttachment(self, args):
         return f"tgw-attach-{digest(args.name, length=17)}", {}
@@ -209,7 +240,9 @@ class MeshMocks(mocks.Mocks):
         endpoint = f"https://{digest(eks_name, length=32).upper()}.gr7.{region}.eks.amazonaws.com"
         _, ca_b64 = cluster_ca(eks_name)
         issuer = f"oidc.eks.{region}.amazonaws.com/id/{digest(eks_name, 'oidc', length=32).upper()}"
-        inner_urn = f"urn:pulumi:mock::istio-eks-mesh::eks:index:Cluster$aws:eks/cluster:Cluster::{args.name}-eksCluster"
+        inner_urn = (
+            f"urn:pulumi:mock::istio-eks-mesh::eks:index:Cluster$aws:eks/cluster:Cluster::{args.name}-eksCluster"
+        )
         ref = self.monitor.add_resource(
             inner_urn,
             eks_name,
@@ -237,7 +270,10 @@ class MeshMocks(mocks.Mocks):
         arm = [t for t in args.inputs.get("instanceTypes") or [] if t.split(".")[0] in GRAVITON_FAMILIES]
         ami = args.inputs.get("amiType") or "AL2023_x86_64_STANDARD"
         if arm and "ARM_64" not in ami or not arm and "ARM_64" in ami:
-            raise ValueError(f"InvalidParameterException: {arm or args.inputs.get('instanceTypes')} are not valid instance types for amiType {ami}")
+            raise ValueError(
+                f"InvalidParameterException: {arm or args.inputs.get('instanceTypes')} are not valid instance"
+                f" types for amiType {ami}"
+            )
         return "", {}
 
     def _providers_of(self, args) -> list[str]:
@@ -252,8 +288,38 @@ class MeshMocks(mocks.Mocks):
 # storage and accelerated: aws.amazon.com/ec2/instance-types/), written out here rather than
 # derived, so the mock does not share the program's rule.
 GRAVITON_FAMILIES = frozenset(
-    "a1 t4g m6g m6gd m7g m7gd m8g m8gd c6g c6gd c6gn c7g c7gd c7gn c8g c8gd c8gn r6g r6gd r7g r7gd r8g r8gd"
-    " x2gd x8g i4g im4gn is4gen g5g hpc7g".split()
+    [
+        "a1",
+        "t4g",
+        "m6g",
+        "m6gd",
+        "m7g",
+        "m7gd",
+        "m8g",
+        "m8gd",
+        "c6g",
+        "c6gd",
+        "c6gn",
+        "c7g",
+        "c7gd",
+        "c7gn",
+        "c8g",
+        "c8gd",
+        "c8gn",
+        "r6g",
+        "r6gd",
+        "r7g",
+        "r7gd",
+        "r8g",
+        "r8gd",
+        "x2gd",
+        "x8g",
+        "i4g",
+        "im4gn",
+        "is4gen",
+        "g5g",
+        "hpc7g",
+    ]
 )
 
 
@@ -295,7 +361,7 @@ SUBJECT_FIELDS = {
 KEY_CACHE = Path(tempfile.gettempdir()) / "istio-eks-mesh-test-keys"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _generated_key(name: str, algorithm: str, size: str):
     path = KEY_CACHE / f"{digest(name, algorithm, size, length=24)}.pem"
     try:
@@ -310,22 +376,28 @@ def _generated_key(name: str, algorithm: str, size: str):
     KEY_CACHE.mkdir(exist_ok=True)
     # Written whole and renamed, so a parallel worker never reads half a key.
     partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    partial.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     partial.replace(path)
     return key
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_key(pem: str):
     # Our own keys, known good: skipping the RSA consistency check saves 0.2 s per 4096-bit load.
     return serialization.load_pem_private_key(pem.encode(), password=None, unsafe_skip_rsa_key_validation=True)
 
 
 def _subject(fields: dict | None) -> x509.Name:
-    return x509.Name([x509.NameAttribute(oid, fields[key]) for key, oid in SUBJECT_FIELDS.items() if fields and fields.get(key)])
+    return x509.Name(
+        [x509.NameAttribute(oid, fields[key]) for key, oid in SUBJECT_FIELDS.items() if fields and fields.get(key)]
+    )
 
 
-def _build_certificate(inputs: dict, subject: x509.Name, public_key, dns_names, issuer: x509.Name, signing_key, issuer_cert=None) -> str:
+def _build_certificate(
+    inputs: dict, subject: x509.Name, public_key, dns_names, issuer: x509.Name, signing_key, issuer_cert=None
+) -> str:
     validity = datetime.timedelta(hours=int(inputs["validityPeriodHours"]))
     serial = int(digest(str(subject), str(issuer), length=30), 16)
     builder = (
@@ -341,7 +413,7 @@ def _build_certificate(inputs: dict, subject: x509.Name, public_key, dns_names, 
         path = int(inputs.get("maxPathLength") or 0)
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path or None), critical=True)
     uses = inputs.get("allowedUses") or []
-    usage = {v: False for v in KEY_USAGES.values()}
+    usage = dict.fromkeys(KEY_USAGES.values(), False)
     for use in uses:
         if use in KEY_USAGES:
             usage[KEY_USAGES[use]] = True
@@ -351,7 +423,9 @@ def _build_certificate(inputs: dict, subject: x509.Name, public_key, dns_names, 
     if extended:
         builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=False)
     if dns_names:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
+        )
     if inputs.get("setSubjectKeyId"):
         builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     if issuer_cert is not None:
@@ -367,10 +441,22 @@ def _tls_index_privateKey_PrivateKey(self, args):
     algorithm = args.inputs.get("algorithm", "RSA")
     size = str(int(args.inputs.get("rsaBits", 2048))) if algorithm == "RSA" else args.inputs.get("ecdsaCurve", "P224")
     key = _generated_key(args.name, algorithm, size)
-    traditional = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode()
-    pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return digest(public, length=40), {"privateKeyPem": traditional, "privateKeyPemPkcs8": pkcs8, "publicKeyPem": public}
+    traditional = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return digest(public, length=40), {
+        "privateKeyPem": traditional,
+        "privateKeyPemPkcs8": pkcs8,
+        "publicKeyPem": public,
+    }
 
 
 def _tls_index_selfSignedCert_SelfSignedCert(self, args):
@@ -384,7 +470,9 @@ def _tls_index_certRequest_CertRequest(self, args):
     key = _load_key(args.inputs["privateKeyPem"])
     builder = x509.CertificateSigningRequestBuilder().subject_name(_subject(args.inputs.get("subject")))
     if args.inputs.get("dnsNames"):
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in args.inputs["dnsNames"]]), critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in args.inputs["dnsNames"]]), critical=False
+        )
     pem = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
     return digest(pem, length=20), {"certRequestPem": pem}
 
@@ -395,7 +483,9 @@ def _tls_index_locallySignedCert_LocallySignedCert(self, args):
     ca_cert = x509.load_pem_x509_certificate(args.inputs["caCertPem"].encode())
     ca_key = _load_key(args.inputs["caPrivateKeyPem"])
     try:
-        dns = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+        dns = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName
+        )
     except x509.ExtensionNotFound:
         dns = []
     # The provider adds an authority key identifier only when asked (default false): verifiers then
@@ -419,7 +509,10 @@ def _kubernetes_core_v1_Secret(self, args):
     if args.inputs.get("type") == "kubernetes.io/service-account-token":
         account = args.inputs["metadata"]["annotations"]["kubernetes.io/service-account.name"]
         token = f"eyJhbGciOiJSUzI1NiJ9.{digest(args.name, account, length=40)}.sig"
-        data = {"token": base64.b64encode(token.encode()).decode(), "namespace": base64.b64encode(b"istio-system").decode()}
+        data = {
+            "token": base64.b64encode(token.encode()).decode(),
+            "namespace": base64.b64encode(b"istio-system").decode(),
+        }
         return f"{args.name}-id", {"data": data}
     return f"{args.name}-id", {}
 

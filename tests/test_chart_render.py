@@ -34,7 +34,11 @@ from tests.harness import ROOT, Run, cached_run, resolve
 from tests.helpers import MIXED, PRIMARY_REMOTE, mesh_config
 
 CHARTS = Path(os.environ.get("ISTIO_CHARTS_DIR") or ROOT.parent / "shared" / "charts" / "istio")
-HELM = os.environ.get("HELM") or (str(ROOT.parent / "shared" / "tools" / "helm") if (ROOT.parent / "shared" / "tools" / "helm").exists() else shutil.which("helm"))
+HELM = os.environ.get("HELM") or (
+    str(ROOT.parent / "shared" / "tools" / "helm")
+    if (ROOT.parent / "shared" / "tools" / "helm").exists()
+    else shutil.which("helm")
+)
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 HUB = "docker.io/istio"
@@ -47,7 +51,12 @@ MODELS = {
     "primary-remote": {**PRIMARY_REMOTE, "trafficPolicy": {"failover": [{"from": "us-east-1", "to": "us-west-2"}]}},
     "mixed": MIXED,
     # A canary from 1.30 to 1.31 on a primary and its remote: both charts, revisioned and not.
-    "canary": {**PRIMARY_REMOTE, "istioVersion": OLD, "istioRevisions": [OLD, NEW], "istioRevisionTags": {"default": OLD, "canary": NEW}},
+    "canary": {
+        **PRIMARY_REMOTE,
+        "istioVersion": OLD,
+        "istioRevisions": [OLD, NEW],
+        "istioRevisionTags": {"default": OLD, "canary": NEW},
+    },
 }
 # Keys that are no values.yaml entries but documented pass-throughs:
 # - istiod `meshConfig`: "See https://istio.io/docs/reference/config/istio.mesh.v1alpha1/ for all
@@ -69,7 +78,11 @@ PASS_THROUGH = {
 def chart_dir(version: str, chart: str) -> Path | None:
     """The chart of `version`, else of its minor (a release branch), else of another patch of it."""
     minor = ".".join(version.split(".")[:2])
-    patches = sorted(CHARTS.glob(f"{minor}.*/{chart}"), key=lambda p: int(p.parent.name.split(".")[-1]), reverse=True) if CHARTS.is_dir() else []
+    patches = (
+        sorted(CHARTS.glob(f"{minor}.*/{chart}"), key=lambda p: int(p.parent.name.split(".")[-1]), reverse=True)
+        if CHARTS.is_dir()
+        else []
+    )
     for candidate in (CHARTS / version / chart, CHARTS / minor / chart, *patches):
         if (candidate / "Chart.yaml").exists():
             return candidate
@@ -97,7 +110,7 @@ def istio_releases(run: Run) -> list:
     return found
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def chart_defaults(path: Path) -> dict[str, Any]:
     values = yaml.load((path / "values.yaml").read_text(), Loader=LOADER)
     # Since 1.25 the defaults sit under `_internal_defaults_do_not_set` (the chart's zzz_profile.yaml).
@@ -138,15 +151,25 @@ def _has(defaults: Any, path: tuple[str, ...]) -> bool:
 
 def render(release, chart: str) -> list[dict[str, Any]]:
     inputs = release.inputs
-    return _render(str(need(inputs["version"], chart)), inputs["name"], inputs["namespace"], json.dumps(inputs["values"], sort_keys=True))
+    return _render(
+        str(need(inputs["version"], chart)),
+        inputs["name"],
+        inputs["namespace"],
+        json.dumps(inputs["values"], sort_keys=True),
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _render(path: str, name: str, namespace: str, values: str) -> list[dict[str, Any]]:
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
         file.write(values)
         file.flush()
-        done = subprocess.run([HELM, "template", name, path, "-n", namespace, "-f", file.name, "--kube-version", "1.35"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [HELM, "template", name, path, "-n", namespace, "-f", file.name, "--kube-version", "1.35"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 0, done.stderr[-2000:]
     return [doc for doc in yaml.load_all(done.stdout, Loader=LOADER) if doc]
 
@@ -171,10 +194,17 @@ def test_every_key_the_program_writes_is_a_key_of_the_chart(model):
 
 
 def test_the_key_check_finds_a_misspelt_key():
-    values = {"global": {"multiCluster": {"ClusterName": "east"}, "hub": HUB}, "pilot": {"env": {"X": "1"}}, "autoscaleMin": 2}
+    values = {
+        "global": {"multiCluster": {"ClusterName": "east"}, "hub": HUB},
+        "pilot": {"env": {"X": "1"}},
+        "autoscaleMin": 2,
+    }
     # Older charts read istiod's environment from `pilot.env`; these take `env`.
     assert unknown_keys(values, "istiod", NEW) == ["global.multiCluster.ClusterName", "pilot.env.X"]
-    assert unknown_keys({"global": {"hub": HUB, "hubb": HUB, "meshID": "m"}}, "gateway", OLD) == ["global.hubb", "global.meshID"]
+    assert unknown_keys({"global": {"hub": HUB, "hubb": HUB, "meshID": "m"}}, "gateway", OLD) == [
+        "global.hubb",
+        "global.meshID",
+    ]
 
 
 def _clusters(run: Run) -> dict[str, dict]:
@@ -208,14 +238,21 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
         suffix = f"-{revision}" if revision else ""
         injector = find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")
         injected = json.loads(injector["data"]["values"])["global"]
-        assert (injected["hub"], injected["network"], injected["meshID"]) == (HUB, clusters[cluster]["network"], "mesh1")
+        assert (injected["hub"], injected["network"], injected["meshID"]) == (
+            HUB,
+            clusters[cluster]["network"],
+            "mesh1",
+        )
         # The CA address every injected proxy (sidecar or gateway) gets: the local istiod of its
         # revision, the model of tests/test_revisions.py.
         assert injected["caAddress"] == "" and json.loads(injector["data"]["values"])["revision"] == revision
         templates = yaml.load(injector["data"]["config"], Loader=LOADER)["templates"]
         for kind in ("sidecar", "gateway"):
-            assert '{{- if .Values.global.caAddress }}' in templates[kind]
-            assert 'value: istiod{{- if not (eq .Values.revision "") }}-{{ .Values.revision }}{{- end }}.{{ .Values.global.istioNamespace }}.svc:15012' in templates[kind]
+            assert "{{- if .Values.global.caAddress }}" in templates[kind]
+            assert (
+                'value: istiod{{- if not (eq .Values.revision "") }}-{{ .Values.revision }}{{- end }}'
+                ".{{ .Values.global.istioNamespace }}.svc:15012" in templates[kind]
+            )
         mesh = yaml.load(find(objects, "ConfigMap", f"istio{suffix}")["data"]["mesh"], Loader=LOADER)
         assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
         if clusters[cluster]["role"] == "remote":
@@ -225,14 +262,23 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
             assert mesh["defaultConfig"]["discoveryAddress"] == f"istiod{suffix}-remote.istio-system.svc:15012"
         else:
             # Exactly the istiod Services of the cluster's revisions, as their releases render them.
-            services = {o["metadata"]["name"] for other in istio_releases(run) if other.inputs["chart"] == "istiod" and other.name.startswith(f"{cluster}-istio-")
-                        for o in render(other, "istiod") if o["kind"] == "Service"}
-            local = [h for entry in mesh["serviceSettings"] if entry["settings"].get("clusterLocal") for h in entry["hosts"]]
+            services = {
+                o["metadata"]["name"]
+                for other in istio_releases(run)
+                if other.inputs["chart"] == "istiod" and other.name.startswith(f"{cluster}-istio-")
+                for o in render(other, "istiod")
+                if o["kind"] == "Service"
+            }
+            local = [
+                h for entry in mesh["serviceSettings"] if entry["settings"].get("clusterLocal") for h in entry["hosts"]
+            ]
             assert sorted(local) == sorted(f"{name}.istio-system.svc.cluster.local" for name in services), cluster
             serves_remotes = cluster in primaries(model).values()
             assert (env_of(container).get("EXTERNAL_ISTIOD") == "true") == serves_remotes
             # The readiness the NLB's health checks mirror: gateway pods are probed on 15021.
-            gateway_template = yaml.load(find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["config"], Loader=LOADER)["templates"]["gateway"]
+            gateway_template = yaml.load(
+                find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["config"], Loader=LOADER
+            )["templates"]["gateway"]
             assert "httpGet:\n        path: /healthz/ready\n        port: 15021" in gateway_template
 
 
@@ -247,7 +293,9 @@ def test_gateways_render_the_network_revision_and_ha_the_program_means(model):
         cluster = r.name.split("-istio-")[0]
         deployment = find(objects, "Deployment", "istio-eastwestgateway")
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert labels["istio"] == "eastwestgateway" and labels["topology.istio.io/network"] == clusters[cluster]["network"]
+        assert (
+            labels["istio"] == "eastwestgateway" and labels["topology.istio.io/network"] == clusters[cluster]["network"]
+        )
         assert labels.get("istio.io/rev") == values.get("revision")
         # `auto`: the injector of the revision fills in the image, from its hub.
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "auto"
@@ -260,19 +308,27 @@ def test_gateways_render_the_network_revision_and_ha_the_program_means(model):
         assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
         # istiod finds a network's gateway by the Service's network label and its 15443 port.
         assert service["metadata"]["labels"]["topology.istio.io/network"] == clusters[cluster]["network"]
-        assert env_of(deployment["spec"]["template"]["spec"]["containers"][0])["ISTIO_META_REQUESTED_NETWORK_VIEW"] == clusters[cluster]["network"]
+        assert (
+            env_of(deployment["spec"]["template"]["spec"]["containers"][0])["ISTIO_META_REQUESTED_NETWORK_VIEW"]
+            == clusters[cluster]["network"]
+        )
         # Every listener has a Gateway server selecting these pods in their istiod's cluster, and
         # every target group checks Envoy's readiness endpoint.
         config_cluster = primaries(model).get(cluster, cluster)
         listening = {
             s["port"]["number"]
             for g in run.of_type("kubernetes:networking.istio.io/v1:Gateway")
-            if g.name.startswith(f"{config_cluster}-istio-") and all(labels.get(k) == v for k, v in g.inputs["spec"]["selector"].items())
+            if g.name.startswith(f"{config_cluster}-istio-")
+            and all(labels.get(k) == v for k, v in g.inputs["spec"]["selector"].items())
             for s in g.inputs["spec"]["servers"]
         }
         assert sorted(p["port"] for p in service["spec"]["ports"]) == sorted(listening), cluster
         check = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-"
-        assert (annotations[check + "port"], annotations[check + "protocol"], annotations[check + "path"]) == ("15021", "http", "/healthz/ready")
+        assert (annotations[check + "port"], annotations[check + "protocol"], annotations[check + "path"]) == (
+            "15021",
+            "http",
+            "/healthz/ready",
+        )
 
 
 def test_leaving_network_gateway_changes_no_gateway_pod():
@@ -283,8 +339,24 @@ def test_leaving_network_gateway_changes_no_gateway_pod():
         values = r.inputs["values"]
         network = values["labels"]["topology.istio.io/network"]
         before = {k: v for k, v in values.items() if k not in ("labels", "env")}
-        before = {**before, "networkGateway": network, "service": {k: v for k, v in values["service"].items() if k != "ports"}}
-        old, new = (find(_render(str(need(r.inputs["version"], "gateway")), r.inputs["name"], r.inputs["namespace"], json.dumps(v, sort_keys=True)), "Deployment", "istio-eastwestgateway") for v in (before, values))
+        before = {
+            **before,
+            "networkGateway": network,
+            "service": {k: v for k, v in values["service"].items() if k != "ports"},
+        }
+        old, new = (
+            find(
+                _render(
+                    str(need(r.inputs["version"], "gateway")),
+                    r.inputs["name"],
+                    r.inputs["namespace"],
+                    json.dumps(v, sort_keys=True),
+                ),
+                "Deployment",
+                "istio-eastwestgateway",
+            )
+            for v in (before, values)
+        )
         assert old["spec"]["template"] == new["spec"]["template"], r.name
 
 
@@ -298,14 +370,18 @@ def test_base_validates_config_through_the_revision_default_points_at(model):
         default = r.inputs["values"].get("defaultRevision")
         assert service == (f"istiod-{default}" if default else "istiod")
         cluster = r.name.split("-istio-")[0]
-        istiods = {o.inputs["name"] for o in istio_releases(run) if o.inputs["chart"] == "istiod" and o.name.startswith(f"{cluster}-istio-")}
+        istiods = {
+            o.inputs["name"]
+            for o in istio_releases(run)
+            if o.inputs["chart"] == "istiod" and o.name.startswith(f"{cluster}-istio-")
+        }
         assert service in istiods, cluster
 
 
 # --- custom resources against their CRDs ---------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def crd_schemas(version: str) -> dict[tuple[str, str, str], dict]:
     """(group/version, kind) -> the spec schema, strict: an object with listed properties takes no others."""
     schemas = {}
@@ -323,7 +399,11 @@ def _strict(schema: Any) -> Any:
     if isinstance(schema, dict):
         for value in schema.values():
             _strict(value)
-        if schema.get("type") == "object" and "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            schema.get("type") == "object"
+            and "properties" in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             schema.setdefault("additionalProperties", False)
     elif isinstance(schema, list):
         for value in schema:
@@ -353,7 +433,16 @@ def test_every_istio_resource_validates_against_its_crd(model):
 
 
 def test_the_crd_check_finds_a_misspelt_field_and_a_bad_value():
-    spec = {"selectr": {"istio": "eastwestgateway"}, "servers": [{"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "tls": {"mode": "PASSTHRU"}, "hosts": ["*.local"]}]}
+    spec = {
+        "selectr": {"istio": "eastwestgateway"},
+        "servers": [
+            {
+                "port": {"number": 15443, "name": "tls", "protocol": "TLS"},
+                "tls": {"mode": "PASSTHRU"},
+                "hosts": ["*.local"],
+            }
+        ],
+    }
     errors = schema_errors("networking.istio.io/v1", "Gateway", spec, NEW)
     assert any("selectr" in e for e in errors) and any("PASSTHRU" in e for e in errors)
 

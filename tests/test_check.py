@@ -55,7 +55,9 @@ def test_the_private_prod_plan_counts_transit_gateways_and_no_public_nlb(capsys)
 
 def test_a_bad_stack_file_exits_2_naming_the_key(capsys, tmp_path):
     bad = tmp_path / "Pulumi.bad.yaml"
-    bad.write_text("config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters:\n    - name: east\n      vpcCidr: 10.0.0.0/8\n")
+    bad.write_text(
+        "config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters:\n    - name: east\n      vpcCidr: 10.0.0.0/8\n"
+    )
     code, out, err = run_check(capsys, str(bad))
     assert code == 2 and out == ""
     assert "istio-eks-mesh:clusters[0].vpcCidr" in err
@@ -63,7 +65,10 @@ def test_a_bad_stack_file_exits_2_naming_the_key(capsys, tmp_path):
 
 def test_encrypted_values_are_named_not_read(capsys, tmp_path):
     stack = tmp_path / "Pulumi.enc.yaml"
-    stack.write_text("config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters: [{name: east}]\n  istio-eks-mesh:istioValues:\n    secure: AAABAB==\n")
+    stack.write_text(
+        "config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters: [{name: east}]\n "
+        " istio-eks-mesh:istioValues:\n    secure: AAABAB==\n"
+    )
     code, out, _ = run_check(capsys, str(stack))
     assert code == 0 and "not checked offline (encrypted): istio-eks-mesh:istioValues" in out
 

@@ -101,13 +101,17 @@ def test_nat_per_zone_gives_each_private_subnet_its_own_gateway():
     assert len(nats) == 3 and len(run.of_type("aws:ec2/eip:Eip")) == 3
     subnets = {s.id: s for s in run.of_type("aws:ec2/subnet:Subnet")}
     assert {subnets[n.inputs["subnetId"]].name for n in nats} == {f"c0-network-public-{i}" for i in range(3)}
-    tables_used = {a.inputs["routeTableId"] for a in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation") if "-private-" in a.name}
+    tables_used = {
+        a.inputs["routeTableId"]
+        for a in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+        if "-private-" in a.name
+    }
     assert len(tables_used) == 3
 
 
 def test_every_aws_resource_uses_its_cluster_regions_provider(mesh_run):
     providers = {p.urn: p.inputs["region"] for p in mesh_run.of_type(AWS_PROVIDER)}
-    for i, component in enumerate(mesh_run.of_type("istio-eks-mesh:cluster:EksCluster")):
+    for _i, component in enumerate(mesh_run.of_type("istio-eks-mesh:cluster:EksCluster")):
         region = ("us-east-1", "us-west-2")[int(component.name[1:]) % 2]
         inside = mesh_run.descendants(component) + mesh_run.descendants(network_component(mesh_run, component.name))
         for r in inside:
@@ -139,7 +143,13 @@ def test_unset_api_access_warns_and_leaves_the_endpoint_open():
 
 def test_node_group_in_private_subnets_sized_from_config_after_nat():
     config = mesh_config(1)
-    config["clusters"][0]["nodeGroup"] = {"instanceTypes": ["m7i.xlarge", "m6i.xlarge"], "desiredSize": 3, "minSize": 2, "maxSize": 6, "capacityType": "SPOT"}
+    config["clusters"][0]["nodeGroup"] = {
+        "instanceTypes": ["m7i.xlarge", "m6i.xlarge"],
+        "desiredSize": 3,
+        "minSize": 2,
+        "maxSize": 6,
+        "capacityType": "SPOT",
+    }
     run = cached_run(config)
     assert run.error is None
     ng = run.one("eks:index:ManagedNodeGroup", "c0-nodes")
@@ -149,7 +159,9 @@ def test_node_group_in_private_subnets_sized_from_config_after_nat():
     assert ng.inputs["instanceTypes"] == ["m7i.xlarge", "m6i.xlarge"] and ng.inputs["capacityType"] == "SPOT"
     assert ng.inputs["cluster"] == run.one("eks:index:Cluster", "c0-eks").urn
     assert run.depends_on(ng, run.one("aws:ec2/route:Route", "c0-network-private-default-0"))
-    node_policies = [a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.name.startswith("c0-node-")]
+    node_policies = [
+        a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.name.startswith("c0-node-")
+    ]
     assert len(node_policies) == 3
     for attachment in node_policies:
         assert run.depends_on(ng, attachment)
@@ -183,12 +195,23 @@ def test_kubeconfig_export_is_secret_and_parses_with_the_kubernetes_client(two_c
         with open(loader.ssl_ca_cert) as f:
             assert f.read() == cluster_ca(f"{name}-dev")[0]
         exec_args = loader._user["exec"].value["args"]
-        assert exec_args == ["--region", region, "eks", "get-token", "--cluster-name", f"{name}-dev", "--output", "json"]
+        assert exec_args == [
+            "--region",
+            region,
+            "eks",
+            "get-token",
+            "--cluster-name",
+            f"{name}-dev",
+            "--output",
+            "json",
+        ]
         assert eks.inputs["name"] == f"{name}-dev"
     # The k8s provider gets the same kubeconfig, as a secret input.
     provider = two_cluster_run.one("pulumi:providers:kubernetes", "c0-k8s")
     assert provider.is_secret("kubeconfig")
-    assert base64.b64decode(json.loads(provider.inputs["kubeconfig"])["clusters"][0]["cluster"]["certificate-authority-data"])
+    assert base64.b64decode(
+        json.loads(provider.inputs["kubeconfig"])["clusters"][0]["cluster"]["certificate-authority-data"]
+    )
 
 
 def test_same_config_twice_gives_identical_inputs():

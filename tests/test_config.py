@@ -57,9 +57,24 @@ def test_topology_is_decided_once_from_roles_and_networks():
         }
     )
     # Static gateway addresses only where asked for: remotes reach istiod by the NLB's name.
-    assert {c.name: c.east_west_static_ips for c in spec.clusters} == {"p1": False, "r1": False, "p2": False, "p3": True, "r2": False}
+    assert {c.name: c.east_west_static_ips for c in spec.clusters} == {
+        "p1": False,
+        "r1": False,
+        "p2": False,
+        "p3": True,
+        "r2": False,
+    }
     table = {
-        name: (t.role, t.control_plane, t.remotes, t.east_west_gateway, t.cross_network, t.exposes_istiod, t.peered_with, t.discovers)
+        name: (
+            t.role,
+            t.control_plane,
+            t.remotes,
+            t.east_west_gateway,
+            t.cross_network,
+            t.exposes_istiod,
+            t.peered_with,
+            t.discovers,
+        )
         for name, t in spec.topology.items()
     }
     everyone = ("p1", "r1", "p2", "p3", "r2")
@@ -79,7 +94,15 @@ def test_topology_is_decided_once_from_roles_and_networks():
 
 
 def test_one_network_needs_no_gateway_unless_a_primary_serves_remotes():
-    spec = parse({"clusters": [{"name": "a", "network": "n"}, {"name": "b", "network": "n"}, {"name": "r", "network": "n", "role": "remote", "primary": "a"}]})
+    spec = parse(
+        {
+            "clusters": [
+                {"name": "a", "network": "n"},
+                {"name": "b", "network": "n"},
+                {"name": "r", "network": "n", "role": "remote", "primary": "a"},
+            ]
+        }
+    )
     assert {n: (t.east_west_gateway, t.cross_network) for n, t in spec.topology.items()} == {
         "a": (True, False),
         "b": (False, False),
@@ -109,7 +132,15 @@ def deployed(spec) -> LastDeployment:
 def test_many_clusters_with_defaulted_ranges_get_disjoint_ranges_inside_mesh_cidr():
     # Names that a hash of the name made collide (c0..c9 did at the eighth) are all accepted.
     for mesh in (None, "10.64.0.0/10"):
-        clusters = [{"name": f"c{i}", "natGateways": "single", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}, "region": ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")[i % 4]} for i in range(39)]
+        clusters = [
+            {
+                "name": f"c{i}",
+                "natGateways": "single",
+                "nodeGroup": {"instanceTypes": ["m6i.xlarge"]},
+                "region": ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")[i % 4],
+            }
+            for i in range(39)
+        ]
         config = {"clusters": clusters}
         spec = parse({**config, **({"meshCidr": mesh} if mesh else {})})
         got = list(ranges(spec).values())
@@ -152,11 +183,15 @@ def test_a_cluster_deployed_before_the_record_keeps_the_range_its_name_gave_it()
 def test_an_explicit_range_may_not_claim_a_deployed_one():
     first = parse({"clusters": [{"name": "east"}]})
     taken = ranges(first)["east"]
-    problems = problems_of({"clusters": [{"name": "east"}, {"name": "west", "vpcCidr": str(taken)}]}, last=deployed(first))
+    problems = problems_of(
+        {"clusters": [{"name": "east"}, {"name": "west", "vpcCidr": str(taken)}]}, last=deployed(first)
+    )
     assert set(problems) == {"clusters[1].vpcCidr"}
     assert f"overlaps clusters[0].vpcCidr ({taken}, as deployed)" in problems["clusters[1].vpcCidr"]
     # Listed first, the new explicit range is still the one to change.
-    problems = problems_of({"clusters": [{"name": "west", "vpcCidr": str(taken)}, {"name": "east"}]}, last=deployed(first))
+    problems = problems_of(
+        {"clusters": [{"name": "west", "vpcCidr": str(taken)}, {"name": "east"}]}, last=deployed(first)
+    )
     assert set(problems) == {"clusters[0].vpcCidr"} and "its deployed VPC" in problems["clusters[0].vpcCidr"]
 
 
@@ -167,8 +202,16 @@ def test_an_explicit_range_may_not_claim_a_deployed_one():
         ({"meshCidr": "10.0.0.0/24"}, "meshCidr", "cannot hold a VPC"),
         ({"meshCidr": "10.0.0.0/8\n"}, "meshCidr", "not an IPv4 CIDR"),
         ({"meshCidr": ["10.0.0.0/8"]}, "meshCidr", "got a list"),
-        ({"meshCidr": "10.0.0.0/15", "clusters": [{"name": f"c{i}"} for i in range(3)]}, "clusters[2].vpcCidr", "no free /16 left"),
-        ({"meshCidr": "10.0.0.0/12", "clusters": [{"name": "a", "vpcCidr": "172.20.0.0/16"}]}, "clusters[0].vpcCidr", "outside meshCidr"),
+        (
+            {"meshCidr": "10.0.0.0/15", "clusters": [{"name": f"c{i}"} for i in range(3)]},
+            "clusters[2].vpcCidr",
+            "no free /16 left",
+        ),
+        (
+            {"meshCidr": "10.0.0.0/12", "clusters": [{"name": "a", "vpcCidr": "172.20.0.0/16"}]},
+            "clusters[0].vpcCidr",
+            "outside meshCidr",
+        ),
     ],
 )
 def test_bad_mesh_cidrs_are_refused_with_their_key(config, key, says):
@@ -181,10 +224,17 @@ def test_default_nat_addresses_must_fit_the_gateway_security_group():
     # = 33 NAT addresses, 2 rules each, 66 rules on a 60-rule security group.
     per_az = [
         {"name": "p", "natGateways": "perAz", "vpcCidr": "10.0.0.0/16"},
-        *({"name": f"r{i}", "role": "remote", "primary": "p", "natGateways": "perAz", "vpcCidr": f"10.{i + 1}.0.0/16"} for i in range(10)),
+        *(
+            {"name": f"r{i}", "role": "remote", "primary": "p", "natGateways": "perAz", "vpcCidr": f"10.{i + 1}.0.0/16"}
+            for i in range(10)
+        ),
     ]
     message = problems_of({"clusters": per_az})["clusters[0].natGateways"]
-    assert "33 source CIDRs" in message and "66 rules" in message and "natGateways: single on clusters[0], clusters[1]" in message
+    assert (
+        "33 source CIDRs" in message
+        and "66 rules" in message
+        and "natGateways: single on clusters[0], clusters[1]" in message
+    )
     assert parse({"clusters": [{**c, "natGateways": "single"} for c in per_az]})
     # Without remotes each gateway listens on 15443 alone: 18 rules for 6 such VPCs.
     assert parse({"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]})
@@ -196,8 +246,15 @@ def test_instance_types_aws_cannot_have_are_refused():
 
 
 def test_instance_types_of_every_shape_aws_names_are_accepted():
-    for types in (["m7i-flex.large", "c6i.32xlarge", "m5.metal"], ["u7i-12tb.224xlarge"], ["c7gn.16xlarge", "t4g.medium", "m7g.metal"], ["a1.large", "r8gd.xlarge"]):
-        assert parse(one_cluster(nodeGroup={"instanceTypes": types})).clusters[0].node_group.instance_types == tuple(types)
+    for types in (
+        ["m7i-flex.large", "c6i.32xlarge", "m5.metal"],
+        ["u7i-12tb.224xlarge"],
+        ["c7gn.16xlarge", "t4g.medium", "m7g.metal"],
+        ["a1.large", "r8gd.xlarge"],
+    ):
+        assert parse(one_cluster(nodeGroup={"instanceTypes": types})).clusters[0].node_group.instance_types == tuple(
+            types
+        )
 
 
 def test_istiod_must_fit_on_its_smallest_node():
@@ -207,9 +264,20 @@ def test_istiod_must_fit_on_its_smallest_node():
     assert parse({"clusters": twelve})
     small = [{**twelve[0], "nodeGroup": {"instanceTypes": ["m6i.xlarge", "c6i.large"]}}, *twelve[1:]]
     message = problems_of({"clusters": small})["clusters[0].nodeGroup.instanceTypes"]
-    assert "4028Mi" in message and "c6i.large" in message and "m6i.large" in message and "istioValues.istiod.resources" in message
+    assert (
+        "4028Mi" in message
+        and "c6i.large" in message
+        and "m6i.large" in message
+        and "istioValues.istiod.resources" in message
+    )
     # A remote runs no istiod; a family whose memory its name does not say is not judged.
-    remotes = [{"name": "p", "nodeGroup": {"instanceTypes": ["x2idn.16xlarge"]}}, *({"name": f"r{i}", "role": "remote", "primary": "p", "nodeGroup": {"instanceTypes": ["t3.medium"]}} for i in range(11))]
+    remotes = [
+        {"name": "p", "nodeGroup": {"instanceTypes": ["x2idn.16xlarge"]}},
+        *(
+            {"name": f"r{i}", "role": "remote", "primary": "p", "nodeGroup": {"instanceTypes": ["t3.medium"]}}
+            for i in range(11)
+        ),
+    ]
     assert parse({"clusters": remotes})
     # The user's own size is what must fit; a `resources` without a memory request needs no room.
     assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}})
@@ -217,9 +285,24 @@ def test_istiod_must_fit_on_its_smallest_node():
     # The chart fills in its own request (2048Mi, 500m) under a user's `resources`: a limit below it is refused.
     below = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"limits": {"memory": "1Gi"}}}}})
     assert "2048Mi (the chart's default" in below["istioValues.istiod.resources.limits.memory"]
-    assert parse({"clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "512Mi", "cpu": "100m"}, "limits": {"memory": "1Gi", "cpu": "1"}}}}})
+    assert parse(
+        {
+            "clusters": twelve,
+            "istioValues": {
+                "istiod": {
+                    "resources": {
+                        "requests": {"memory": "512Mi", "cpu": "100m"},
+                        "limits": {"memory": "1Gi", "cpu": "1"},
+                    }
+                }
+            },
+        }
+    )
     big = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "7Gi"}}}}})
-    assert "7168Mi" in big["clusters[0].nodeGroup.instanceTypes"] and "m6i.xlarge" in big["clusters[0].nodeGroup.instanceTypes"]
+    assert (
+        "7168Mi" in big["clusters[0].nodeGroup.instanceTypes"]
+        and "m6i.xlarge" in big["clusters[0].nodeGroup.instanceTypes"]
+    )
 
 
 def test_explicit_values_are_kept():
@@ -238,7 +321,13 @@ def test_explicit_values_are_kept():
                     "kubernetesVersion": "1.33",
                     "supportType": "EXTENDED",
                     "natGateways": "perAz",
-                    "nodeGroup": {"instanceTypes": ["m7i.xlarge"], "desiredSize": 3, "minSize": 1, "maxSize": 5, "capacityType": "SPOT"},
+                    "nodeGroup": {
+                        "instanceTypes": ["m7i.xlarge"],
+                        "desiredSize": 3,
+                        "minSize": 1,
+                        "maxSize": 5,
+                        "capacityType": "SPOT",
+                    },
                 }
             ],
         }
@@ -262,15 +351,42 @@ BAD_CONFIGS = [
     ({"clusters": [{"name": "east"}, {"name": "east"}]}, "clusters[1].name", "already used"),
     ({"clusters": [{"name": "a", "role": "secondary"}]}, "clusters[0].role", "primary, remote"),
     ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote"}]}, "clusters[1].primary", "must name the primary"),
-    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "z"}]}, "clusters[1].primary", "not a cluster of this mesh"),
-    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "b"}]}, "clusters[1].primary", "its own primary"),
     (
-        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "a"}, {"name": "c", "role": "remote", "primary": "b"}]},
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "z"}]},
+        "clusters[1].primary",
+        "not a cluster of this mesh",
+    ),
+    (
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": "b"}]},
+        "clusters[1].primary",
+        "its own primary",
+    ),
+    (
+        {
+            "clusters": [
+                {"name": "a"},
+                {"name": "b", "role": "remote", "primary": "a"},
+                {"name": "c", "role": "remote", "primary": "b"},
+            ]
+        },
         "clusters[2].primary",
         "a primary cannot be remote",
     ),
-    ({"clusters": [{"name": "a", "primary": "b"}, {"name": "b"}]}, "clusters[0].primary", "only a remote names a primary"),
-    ({"clusters": [{"name": "a", "role": "remote", "primary": "b"}, {"name": "b", "role": "remote", "primary": "a"}]}, "clusters", "at least one must be a primary"),
+    (
+        {"clusters": [{"name": "a", "primary": "b"}, {"name": "b"}]},
+        "clusters[0].primary",
+        "only a remote names a primary",
+    ),
+    (
+        {
+            "clusters": [
+                {"name": "a", "role": "remote", "primary": "b"},
+                {"name": "b", "role": "remote", "primary": "a"},
+            ]
+        },
+        "clusters",
+        "at least one must be a primary",
+    ),
     (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", "true or false"),
     (one_cluster(network="net work"), "clusters[0].network", "label value"),
     (one_cluster(vpcCidr="10.0.0.0/33"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
@@ -293,14 +409,34 @@ BAD_CONFIGS = [
     # The default 3 is more than us-west-1 has: the key to set is named.
     (one_cluster(region="us-west-1"), "clusters[0].availabilityZones", "set availabilityZones to 2 or fewer"),
     (one_cluster(availabilityZones="3"), "clusters[0].availabilityZones", "zone count or a list"),
-    (one_cluster(availabilityZones=["us-west-2a", "us-east-1b"]), "clusters[0].availabilityZones[0]", "not a zone of region us-east-1"),
+    (
+        one_cluster(availabilityZones=["us-west-2a", "us-east-1b"]),
+        "clusters[0].availabilityZones[0]",
+        "not a zone of region us-east-1",
+    ),
     (one_cluster(availabilityZones=["us-east-1a", "us-east-1a"]), "clusters[0].availabilityZones", "twice"),
     (one_cluster(kubernetesVersion="1.20"), "clusters[0].kubernetesVersion", "not supported"),
     (one_cluster(kubernetesVersion=1.34), "clusters[0].kubernetesVersion", "quoted"),
-    (one_cluster(nodeGroup={"minSize": 3, "desiredSize": 2, "maxSize": 4}), "clusters[0].nodeGroup.desiredSize", "minSize <= desiredSize <= maxSize"),
-    (one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 0}), "clusters[0].nodeGroup.maxSize", "at least 1"),
-    (one_cluster(nodeGroup={"desiredSize": "2"}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got a string \"2\""),
-    (one_cluster(nodeGroup={"desiredSize": True}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got true/false"),
+    (
+        one_cluster(nodeGroup={"minSize": 3, "desiredSize": 2, "maxSize": 4}),
+        "clusters[0].nodeGroup.desiredSize",
+        "minSize <= desiredSize <= maxSize",
+    ),
+    (
+        one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 0}),
+        "clusters[0].nodeGroup.maxSize",
+        "at least 1",
+    ),
+    (
+        one_cluster(nodeGroup={"desiredSize": "2"}),
+        "clusters[0].nodeGroup.desiredSize",
+        'must be a whole number, got a string "2"',
+    ),
+    (
+        one_cluster(nodeGroup={"desiredSize": True}),
+        "clusters[0].nodeGroup.desiredSize",
+        "must be a whole number, got true/false",
+    ),
     (one_cluster(nodeGroup={"minSize": -1}), "clusters[0].nodeGroup.minSize", "negative"),
     (one_cluster(nodeGroup={"instanceTypes": "m6i.large"}), "clusters[0].nodeGroup.instanceTypes", "must be a list"),
     (one_cluster(nodeGroup={"instanceTypes": []}), "clusters[0].nodeGroup.instanceTypes", "is empty"),
@@ -320,7 +456,8 @@ BAD_CONFIGS = [
     ({**one_cluster(), "meshid": "m"}, "meshid", "did you mean `meshId`"),
     *[
         # A YAML block scalar (`key: |`) ends in a newline: no name, range or version may keep one.
-        (raw, path, "") for raw, path in [
+        (raw, path, "")
+        for raw, path in [
             ({**one_cluster(), "meshId": "mesh1\n"}, "meshId"),
             ({**one_cluster(), "istioVersion": "1.30.3\n"}, "istioVersion"),
             ({"clusters": [{"name": "east\n"}]}, "clusters[0].name"),
@@ -352,26 +489,58 @@ BAD_CONFIGS = [
     (one_cluster(availabilityZones=True), "clusters[0].availabilityZones", "got true/false"),
     (one_cluster(availabilityZones=[1, 2]), "clusters[0].availabilityZones[0]", "a number 1 is not a zone"),
     (one_cluster(kubernetesVersion=None), "clusters[0].kubernetesVersion", "null is not supported"),
-    (one_cluster(natGateways=["single"]), "clusters[0].natGateways", "a list [\"single\"] is not one of"),
+    (one_cluster(natGateways=["single"]), "clusters[0].natGateways", 'a list ["single"] is not one of'),
     (one_cluster(role={"primary": True}), "clusters[0].role", "an object"),
     (one_cluster(nodeGroup=[]), "clusters[0].nodeGroup", "must be an object, got a list"),
-    (one_cluster(nodeGroup={"desiredSize": 2.5}), "clusters[0].nodeGroup.desiredSize", "must be a whole number, got a decimal number 2.5"),
+    (
+        one_cluster(nodeGroup={"desiredSize": 2.5}),
+        "clusters[0].nodeGroup.desiredSize",
+        "must be a whole number, got a decimal number 2.5",
+    ),
     (one_cluster(nodeGroup={"maxSize": None}), "clusters[0].nodeGroup.maxSize", "got null"),
     (one_cluster(nodeGroup={"instanceTypes": [None]}), "clusters[0].nodeGroup.instanceTypes[0]", "got null"),
-    (one_cluster(nodeGroup={"capacityType": None}), "clusters[0].nodeGroup.capacityType", "null is not one of ON_DEMAND"),
-    (one_cluster(nodeGroup={"capacityType": "spot"}), "clusters[0].nodeGroup.capacityType", "a string \"spot\" is not one of"),
-    (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", "got a string \"yes\""),
-    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": ["a"]}]}, "clusters[1].primary", "got a list"),
-    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": {"name": "a"}}]}, "clusters[1].primary", "got an object"),
-    ({"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": 1}]}, "clusters[1].primary", "got a number 1"),
+    (
+        one_cluster(nodeGroup={"capacityType": None}),
+        "clusters[0].nodeGroup.capacityType",
+        "null is not one of ON_DEMAND",
+    ),
+    (
+        one_cluster(nodeGroup={"capacityType": "spot"}),
+        "clusters[0].nodeGroup.capacityType",
+        'a string "spot" is not one of',
+    ),
+    (one_cluster(eastWestStaticIps="yes"), "clusters[0].eastWestStaticIps", 'got a string "yes"'),
+    (
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": ["a"]}]},
+        "clusters[1].primary",
+        "got a list",
+    ),
+    (
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": {"name": "a"}}]},
+        "clusters[1].primary",
+        "got an object",
+    ),
+    (
+        {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": 1}]},
+        "clusters[1].primary",
+        "got a number 1",
+    ),
     ({**one_cluster(), "meshId": None}, "meshId", "got null"),
     ({**one_cluster(), "meshId": 12}, "meshId", "got a number 12"),
     ({**one_cluster(), "istioVersion": None}, "istioVersion", "got null"),
-    ({**one_cluster(), "deploySamples": "yes"}, "deploySamples", "must be true or false, got a string \"yes\""),
+    ({**one_cluster(), "deploySamples": "yes"}, "deploySamples", 'must be true or false, got a string "yes"'),
     ({**one_cluster(), "deploySamples": 1}, "deploySamples", "got a number 1"),
     ({**one_cluster(), "apiAccessCidrs": [None]}, "apiAccessCidrs[0]", "got null"),
-    ({**one_cluster(), "apiAccessCidrs": {"office": "203.0.113.0/24"}}, "apiAccessCidrs", "must be a list, got an object"),
-    ({**one_cluster(), "eastWestAllowedCidrs": "203.0.113.0/24"}, "eastWestAllowedCidrs", "must be a list, got a string"),
+    (
+        {**one_cluster(), "apiAccessCidrs": {"office": "203.0.113.0/24"}},
+        "apiAccessCidrs",
+        "must be a list, got an object",
+    ),
+    (
+        {**one_cluster(), "eastWestAllowedCidrs": "203.0.113.0/24"},
+        "eastWestAllowedCidrs",
+        "must be a list, got a string",
+    ),
     ({**one_cluster(), "istioValues": "x"}, "istioValues", "must be an object, got a string"),
     ({**one_cluster(), "istioValues": {"istiod": []}}, "istioValues.istiod", "must be an object, got a list"),
     ({**one_cluster(), "istioValues": {"pilot": {}}}, "istioValues.pilot", "unknown field"),
@@ -396,7 +565,11 @@ BAD_CONFIGS = [
     (one_cluster(vpcCidr="0.0.0.0/16"), "clusters[0].vpcCidr", "'this network'"),
     (one_cluster(vpcCidr="8.8.0.0/16"), "clusters[0].vpcCidr", "publicly routable"),
     ({**one_cluster(), "apiAccessCidrs": ["10.0.0.0/8"]}, "apiAccessCidrs[0]", "private (RFC 1918)"),
-    ({**one_cluster(), "apiAccessCidrs": ["203.0.113.0/24", "192.168.1.0/24"]}, "apiAccessCidrs[1]", "only public addresses"),
+    (
+        {**one_cluster(), "apiAccessCidrs": ["203.0.113.0/24", "192.168.1.0/24"]},
+        "apiAccessCidrs[1]",
+        "only public addresses",
+    ),
     ({**one_cluster(), "apiAccessCidrs": ["127.0.0.1"]}, "apiAccessCidrs[0]", "loopback"),
     ({**one_cluster(), "apiAccessCidrs": ["100.64.0.0/10"]}, "apiAccessCidrs[0]", "carrier-grade NAT"),
     ({**one_cluster(), "apiAccessCidrs": ["224.0.0.1/32"]}, "apiAccessCidrs[0]", "multicast"),
@@ -404,104 +577,266 @@ BAD_CONFIGS = [
     # ASCII where AWS, EKS and Helm are: other scripts' digits and letters, and real bounds.
     ({**one_cluster(), "istioVersion": "1.3\u0661.0"}, "istioVersion", "MAJOR.MINOR.PATCH"),
     ({**one_cluster(), "istioRevisions": ["1.30.5", "1.3\u0661.0"]}, "istioRevisions[1]", ""),
-    ({**one_cluster(), "clusterAdmins": ["arn:aws:iam::\u0661\u0661\u0661\u0661\u0662\u0662\u0662\u0662\u0663\u0663\u0663\u0663:role/x"]}, "clusterAdmins[0]", "12-digit"),
-    ({**one_cluster(), "clusterAdmins": ["arn:aws:iam::111122223333:role/pl\u0430tform"]}, "clusterAdmins[0]", "not an IAM role or user ARN"),
-    (one_cluster(nodeGroup={"instanceTypes": ["m6i.\uff12xlarge"]}), "clusters[0].nodeGroup.instanceTypes[0]", "EC2 instance type"),
-    (one_cluster(nodeGroup={"instanceTypes": [f"m6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)] + [f"c6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)] + [f"r6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)]}), "clusters[0].nodeGroup.instanceTypes", "at most 20"),
-    (one_cluster(addonVersions={"coredns": "v1.\u0661\u0662.1-eksbuild.1"}), "clusters[0].addonVersions.coredns", "EKS add-on version"),
-    (one_cluster(addonVersions={"coredns": "v1.12.1-eksbuild." + "9" * 10000}), "clusters[0].addonVersions.coredns", "EKS add-on version"),
+    (
+        {
+            **one_cluster(),
+            "clusterAdmins": [
+                "arn:aws:iam::\u0661\u0661\u0661\u0661\u0662\u0662\u0662\u0662\u0663\u0663\u0663\u0663:role/x"
+            ],
+        },
+        "clusterAdmins[0]",
+        "12-digit",
+    ),
+    (
+        {**one_cluster(), "clusterAdmins": ["arn:aws:iam::111122223333:role/pl\u0430tform"]},
+        "clusterAdmins[0]",
+        "not an IAM role or user ARN",
+    ),
+    (
+        one_cluster(nodeGroup={"instanceTypes": ["m6i.\uff12xlarge"]}),
+        "clusters[0].nodeGroup.instanceTypes[0]",
+        "EC2 instance type",
+    ),
+    (
+        one_cluster(
+            nodeGroup={
+                "instanceTypes": [f"m6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)]
+                + [f"c6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)]
+                + [f"r6i.{n}xlarge" for n in (2, 4, 8, 12, 16, 24, 32)]
+            }
+        ),
+        "clusters[0].nodeGroup.instanceTypes",
+        "at most 20",
+    ),
+    (
+        one_cluster(addonVersions={"coredns": "v1.\u0661\u0662.1-eksbuild.1"}),
+        "clusters[0].addonVersions.coredns",
+        "EKS add-on version",
+    ),
+    (
+        one_cluster(addonVersions={"coredns": "v1.12.1-eksbuild." + "9" * 10000}),
+        "clusters[0].addonVersions.coredns",
+        "EKS add-on version",
+    ),
     (one_cluster(vpcCidr="\u0661\u0660.0.0.0/16"), "clusters[0].vpcCidr", "not an IPv4 CIDR"),
     ({**one_cluster(), "apiAccessCidrs": ["203.0.113.\u0661/32"]}, "apiAccessCidrs[0]", "not an IPv4 CIDR"),
     # Node groups that can run Istio, within EKS's limits, of one architecture.
-    (one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 3}), "clusters[0].nodeGroup.desiredSize", "no cluster autoscaler"),
+    (
+        one_cluster(nodeGroup={"minSize": 0, "desiredSize": 0, "maxSize": 3}),
+        "clusters[0].nodeGroup.desiredSize",
+        "no cluster autoscaler",
+    ),
     (one_cluster(nodeGroup={"desiredSize": 2, "maxSize": 100000}), "clusters[0].nodeGroup.maxSize", "at most 450"),
     (one_cluster(nodeGroup={"desiredSize": 10**30}), "clusters[0].nodeGroup.desiredSize", "at most 450"),
-    (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m7g.large"]}), "clusters[0].nodeGroup.instanceTypes", "Graviton (arm64: m7g.large) and x86 (m6i.large)"),
-    (one_cluster(nodeGroup={"instanceTypes": ["t4g.medium", "c5.large", "c7gn.xlarge"]}), "clusters[0].nodeGroup.instanceTypes", "one CPU architecture"),
-    (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m6i.large"]}), "clusters[0].nodeGroup.instanceTypes", "twice"),
-    (one_cluster(nodeGroup={"instanceTypes": ["m6i.huge"]}), "clusters[0].nodeGroup.instanceTypes[0]", "not an EC2 instance type"),
-    (one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "t3.micro"]}), "clusters[0].nodeGroup.instanceTypes[1]", "use .medium or larger"),
+    (
+        one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m7g.large"]}),
+        "clusters[0].nodeGroup.instanceTypes",
+        "Graviton (arm64: m7g.large) and x86 (m6i.large)",
+    ),
+    (
+        one_cluster(nodeGroup={"instanceTypes": ["t4g.medium", "c5.large", "c7gn.xlarge"]}),
+        "clusters[0].nodeGroup.instanceTypes",
+        "one CPU architecture",
+    ),
+    (
+        one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "m6i.large"]}),
+        "clusters[0].nodeGroup.instanceTypes",
+        "twice",
+    ),
+    (
+        one_cluster(nodeGroup={"instanceTypes": ["m6i.huge"]}),
+        "clusters[0].nodeGroup.instanceTypes[0]",
+        "not an EC2 instance type",
+    ),
+    (
+        one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "t3.micro"]}),
+        "clusters[0].nodeGroup.instanceTypes[1]",
+        "use .medium or larger",
+    ),
     # Identity keys the program sets, refused with the key path.
-    ({**one_cluster(), "istioValues": {"istiod": {"global": {"meshID": "x"}}}}, "istioValues.istiod.global.meshID", "from meshId"),
+    (
+        {**one_cluster(), "istioValues": {"istiod": {"global": {"meshID": "x"}}}},
+        "istioValues.istiod.global.meshID",
+        "from meshId",
+    ),
     # The wiring of revisions, remotes and the gateway's NLB is the program's too.
     ({**one_cluster(), "istioValues": {"istiod": {"revision": "x"}}}, "istioValues.istiod.revision", "istioRevisions"),
     ({**one_cluster(), "istioValues": {"istiod": {"env": None}}}, "istioValues.istiod.env", "EXTERNAL_ISTIOD"),
     ({**one_cluster(), "istioValues": {"gateway": {"name": "gw"}}}, "istioValues.gateway.name", "remove it"),
-    ({**one_cluster(), "istioValues": {"gateway": {"service": None}}}, "istioValues.gateway.service", "must be an object, got null"),
-    ({**one_cluster(), "istioValues": {"base": {"defaultRevision": "x"}}}, "istioValues.base.defaultRevision", "istioRevisionTags"),
+    (
+        {**one_cluster(), "istioValues": {"gateway": {"service": None}}},
+        "istioValues.gateway.service",
+        "must be an object, got null",
+    ),
+    (
+        {**one_cluster(), "istioValues": {"base": {"defaultRevision": "x"}}},
+        "istioValues.base.defaultRevision",
+        "istioRevisionTags",
+    ),
     (
         {**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": {"clusterName": "x"}}}}},
         "istioValues.istiod.global.multiCluster.clusterName",
         "set by this program from each cluster's name",
     ),
-    ({**one_cluster(), "istioValues": {"istiod": {"global": {"network": "n"}}}}, "istioValues.istiod.global.network", "each cluster's network"),
-    ({**one_cluster(), "istioValues": {"gateway": {"networkGateway": "n"}}}, "istioValues.gateway.networkGateway", "ports each cluster's gateway serves"),
-    ({**one_cluster(), "istioValues": {"gateway": {"service": {"ports": [{"port": 15017}]}}}}, "istioValues.gateway.service.ports", "ports each cluster's gateway serves"),
-    ({**one_cluster(), "istioValues": {"gateway": {"labels": {"topology.istio.io/network": "other"}}}}, "istioValues.gateway.labels.topology.istio.io/network", "network"),
-    ({**one_cluster(), "istioValues": {"istiod": {"global": None}}}, "istioValues.istiod.global", "must be an object, got null"),
-    ({**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": "on"}}}}, "istioValues.istiod.global.multiCluster", "replace the whole `multiCluster`"),
+    (
+        {**one_cluster(), "istioValues": {"istiod": {"global": {"network": "n"}}}},
+        "istioValues.istiod.global.network",
+        "each cluster's network",
+    ),
+    (
+        {**one_cluster(), "istioValues": {"gateway": {"networkGateway": "n"}}},
+        "istioValues.gateway.networkGateway",
+        "ports each cluster's gateway serves",
+    ),
+    (
+        {**one_cluster(), "istioValues": {"gateway": {"service": {"ports": [{"port": 15017}]}}}},
+        "istioValues.gateway.service.ports",
+        "ports each cluster's gateway serves",
+    ),
+    (
+        {**one_cluster(), "istioValues": {"gateway": {"labels": {"topology.istio.io/network": "other"}}}},
+        "istioValues.gateway.labels.topology.istio.io/network",
+        "network",
+    ),
+    (
+        {**one_cluster(), "istioValues": {"istiod": {"global": None}}},
+        "istioValues.istiod.global",
+        "must be an object, got null",
+    ),
+    (
+        {**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": "on"}}}},
+        "istioValues.istiod.global.multiCluster",
+        "replace the whole `multiCluster`",
+    ),
     (
         {**one_cluster(), "istioValues": {"istiod": {"global": {"multiCluster": {"ClusterName": "x"}}}}},
         "istioValues.istiod.global.multiCluster.ClusterName",
         "case-sensitive",
     ),
-    ({**one_cluster(), "istioValues": {"istiod": {"profile": "remote"}}}, "istioValues.istiod.profile", "each cluster's role"),
+    (
+        {**one_cluster(), "istioValues": {"istiod": {"profile": "remote"}}},
+        "istioValues.istiod.profile",
+        "each cluster's role",
+    ),
 ]
 
 
 def test_the_gateways_health_checks_are_not_overridden():
     for key in ("port", "protocol", "path"):
         annotation = f"service.beta.kubernetes.io/aws-load-balancer-healthcheck-{key}"
-        [(path, message)] = problems_of({**one_cluster(), "istioValues": {"gateway": {"service": {"annotations": {annotation: "x"}}}}}).items()
+        [(path, message)] = problems_of(
+            {**one_cluster(), "istioValues": {"gateway": {"service": {"annotations": {annotation: "x"}}}}}
+        ).items()
         assert path.startswith("istioValues.gateway.service.annotations.") and "health checks" in message
     # Other annotations remain the user's.
-    assert parse({**one_cluster(), "istioValues": {"gateway": {"service": {"annotations": {"example.com/team": "mesh"}}}}})
+    assert parse(
+        {**one_cluster(), "istioValues": {"gateway": {"service": {"annotations": {"example.com/team": "mesh"}}}}}
+    )
 
 
 def test_limits_count_what_the_topology_creates():
     def clusters(count: int, **fields) -> list[dict]:
-        return [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}, **fields} for i in range(count)]
+        return [
+            {"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}, **fields}
+            for i in range(count)
+        ]
 
     def remotes(count: int, **fields) -> list[dict]:
-        return [{"name": f"r{i}", "role": "remote", "primary": "p", "vpcCidr": f"10.{i + 1}.0.0/16", **fields} for i in range(count)]
+        return [
+            {"name": f"r{i}", "role": "remote", "primary": "p", "vpcCidr": f"10.{i + 1}.0.0/16", **fields}
+            for i in range(count)
+        ]
 
     # One network, no remotes: no east-west gateway, so no source rule at all.
     assert not any(t.east_west_gateway for t in parse({"clusters": clusters(16, network="n")}).topology.values())
-    assert parse({"clusters": clusters(16, network="n"), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)]})
+    assert parse(
+        {"clusters": clusters(16, network="n"), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)]}
+    )
     # Multi-primary, multi-network: every gateway listens on 15443 alone, one rule per NAT address;
     # the 40 CIDRs of each EKS endpoint (39 NAT addresses and the operators') come first.
     assert len(parse({"clusters": clusters(39)}).clusters) == 39
     assert "at most 39 clusters" in problems_of({"clusters": clusters(40)})["clusters"]
     # Primary-remote, one network: the primary's gateway listens on 15012 alone.
-    assert [n for n, t in parse({"clusters": [{"name": "p", "network": "n", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}, *remotes(38, network="n")]}).topology.items() if t.east_west_gateway] == ["p"]
+    assert [
+        n
+        for n, t in parse(
+            {
+                "clusters": [
+                    {"name": "p", "network": "n", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}},
+                    *remotes(38, network="n"),
+                ]
+            }
+        ).topology.items()
+        if t.east_west_gateway
+    ] == ["p"]
     # Primary-remote, multi-network: the primary listens on 15443 and 15012, two rules per source.
     spread = [{"name": "p", "vpcCidr": "10.0.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}, *remotes(29)]
     assert parse({"clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
     message = problems_of({"clusters": [*spread, *remotes(30)[29:]]})["clusters"]
-    assert "31 source CIDRs" in message and "62 rules" in message and "at most 30" in message and "set connectivity: private" in message
+    assert (
+        "31 source CIDRs" in message
+        and "62 rules" in message
+        and "at most 30" in message
+        and "set connectivity: private" in message
+    )
     # Explicit sources: the key that has them is named, with the cap of the widest gateway.
-    assert "merge them into at most 60" in problems_of({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)]})["eastWestAllowedCidrs"]
+    assert (
+        "merge them into at most 60"
+        in problems_of(
+            {"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)]}
+        )["eastWestAllowedCidrs"]
+    )
     assert parse({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(60)]})
     many = [f"198.51.100.{i}/32" for i in range(31)]
-    assert "merge them into at most 30" in problems_of({"clusters": spread[:2], "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
+    assert (
+        "merge them into at most 30"
+        in problems_of({"clusters": spread[:2], "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
+    )
 
 
 def test_api_endpoint_limit_names_the_key_that_fixes_it():
     operators = [f"198.51.100.{i}/32" for i in range(30)]
     # 30 operator CIDRs + 12 NAT addresses (one network, so no gateway cap) > 40: merge the CIDRs.
-    problems = problems_of({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(12)], "apiAccessCidrs": operators})
+    problems = problems_of(
+        {
+            "clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(12)],
+            "apiAccessCidrs": operators,
+        }
+    )
     assert "42 CIDRs" in problems["apiAccessCidrs"] and "at most 28" in problems["apiAccessCidrs"]
     # perAz NAT gateways are what overflows: switching them is the fix, and named.
-    per_az = [{"name": "a", "network": "n", "natGateways": "perAz", "availabilityZones": 5}, *({"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(5))]
+    per_az = [
+        {"name": "a", "network": "n", "natGateways": "perAz", "availabilityZones": 5},
+        *({"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(5)),
+    ]
     problems = problems_of({"clusters": per_az, "apiAccessCidrs": [*operators, "198.51.100.200/32"]})
     assert "natGateways: single on clusters[0]" in problems["clusters[0].natGateways"]
     # 40 clusters: even one NAT address each and the default 0.0.0.0/0 do not fit.
-    assert "at most 39 clusters" in problems_of({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(40)]})["clusters"]
-    assert parse({"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}} for i in range(39)]})
+    assert (
+        "at most 39 clusters"
+        in problems_of(
+            {"clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(40)]}
+        )["clusters"]
+    )
+    assert parse(
+        {
+            "clusters": [
+                {
+                    "name": f"c{i}",
+                    "network": "n",
+                    "vpcCidr": f"10.{i}.0.0/16",
+                    "nodeGroup": {"instanceTypes": ["m6i.xlarge"]},
+                }
+                for i in range(39)
+            ]
+        }
+    )
 
 
 def test_a_typo_in_aws_region_is_named_as_aws_region_once():
-    problems = problems_of({"clusters": [{"name": "a"}, {"name": "b"}, {"name": "c", "region": "eu-west-1"}]}, region="us-east-l")
+    problems = problems_of(
+        {"clusters": [{"name": "a"}, {"name": "b"}, {"name": "c", "region": "eu-west-1"}]}, region="us-east-l"
+    )
     assert list(problems) == ["aws:region"] and "did you mean 'us-east-" in problems["aws:region"]
     # Printed as the key it is, not under the project's namespace.
     with pytest.raises(ConfigError) as caught:
@@ -512,7 +847,9 @@ def test_a_typo_in_aws_region_is_named_as_aws_region_once():
 
 
 def test_a_bad_vpc_cidr_hides_no_other_problem():
-    problems = problems_of({"istioVersion": "x", "clusters": [{"name": "a", "vpcCidr": "10.0.0.0/8"}, {"name": "b", "natGateways": "x"}]})
+    problems = problems_of(
+        {"istioVersion": "x", "clusters": [{"name": "a", "vpcCidr": "10.0.0.0/8"}, {"name": "b", "natGateways": "x"}]}
+    )
     assert {"istioVersion", "clusters[0].vpcCidr", "clusters[1].natGateways"} <= set(problems)
     assert not any("no free" in m for m in problems.values())
     # A mesh far beyond any limit is refused before its clusters are compared pairwise.
@@ -524,7 +861,9 @@ def test_names_made_of_two_cluster_names_must_not_collide():
     # a + b-c and a-b + c would both be peered as `a-b-c-peering`.
     problems = problems_of({"clusters": [{"name": n, "network": "n"} for n in ("a", "b-c", "a-b", "c")]})
     assert "a-b-c-peering" in problems["clusters[3].name"]
-    secrets = problems_of({"clusters": [{"name": "x"}, {"name": "y-remote-secret-z"}, {"name": "x-remote-secret-y"}, {"name": "z"}]})
+    secrets = problems_of(
+        {"clusters": [{"name": "x"}, {"name": "y-remote-secret-z"}, {"name": "x-remote-secret-y"}, {"name": "z"}]}
+    )
     assert "'x-remote-secret-y-remote-secret-z'" in next(iter(secrets.values()))
 
 
@@ -544,7 +883,9 @@ HUGE = "x" * 10_000
         one_cluster(role=HUGE),
         one_cluster(kubernetesVersion=HUGE),
         one_cluster(availabilityZones=[HUGE, HUGE]),
-        one_cluster(nodeGroup={"instanceTypes": [HUGE], "capacityType": HUGE, "maxSize": 10**5000, "minSize": -(10**5000)}),
+        one_cluster(
+            nodeGroup={"instanceTypes": [HUGE], "capacityType": HUGE, "maxSize": 10**5000, "minSize": -(10**5000)}
+        ),
         {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": HUGE}]},
         {**one_cluster(), "apiAccessCidrs": [HUGE]},
         {**one_cluster(), "deploySamples": HUGE},
@@ -565,7 +906,10 @@ def test_messages_never_echo_a_huge_value(raw):
     [
         {"clusters": [{"name": "east\n"}], "apiAccessCidrs": ["203.0.113.0/24"]},
         {"clusters": [{"name": "east", "network": None}]},
-        {"clusters": [{"name": "east", "vpcCidr": "127.0.0.0/16"}], "istioValues": {"istiod": {"global": {"meshID": "m"}}}},
+        {
+            "clusters": [{"name": "east", "vpcCidr": "127.0.0.0/16"}],
+            "istioValues": {"istiod": {"global": {"meshID": "m"}}},
+        },
         {"clusters": [{"name": "a"}, {"name": "b", "role": "remote", "primary": ["a"]}]},
         {"clusters": [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(40)]},
     ],
@@ -597,7 +941,13 @@ def test_all_problems_are_reported_together():
             ],
         }
     )
-    assert {"istioVersion", "clusters[0].natGateways", "clusters[1].name", "clusters[1].vpcCidr", "clusters[1].nodeGroup.desiredSize"} <= set(problems)
+    assert {
+        "istioVersion",
+        "clusters[0].natGateways",
+        "clusters[1].name",
+        "clusters[1].vpcCidr",
+        "clusters[1].nodeGroup.desiredSize",
+    } <= set(problems)
 
 
 def test_error_is_a_run_error_with_a_readable_message():
@@ -650,8 +1000,12 @@ def test_the_documented_defaults_are_the_ones_applied():
     assert code(documented["`natGateways`"]) == [east.nat_gateways]
     assert code(documented["`availabilityZones`"]) == [str(east.availability_zones)]
     assert code(documented["`role`"]) == [east.role]
-    assert documented["`nodeGroup.instanceTypes`"] == f'`{json.dumps(list(ng.instance_types))}`'
-    assert code(documented["`nodeGroup.desiredSize` / `minSize` / `maxSize`"]) == [str(ng.desired_size), str(ng.min_size), str(ng.max_size)]
+    assert documented["`nodeGroup.instanceTypes`"] == f"`{json.dumps(list(ng.instance_types))}`"
+    assert code(documented["`nodeGroup.desiredSize` / `minSize` / `maxSize`"]) == [
+        str(ng.desired_size),
+        str(ng.min_size),
+        str(ng.max_size),
+    ]
     assert code(documented["`nodeGroup.capacityType`"]) == [ng.capacity_type]
     assert code(documented["`network`"]) == ["network-<name>"] and east.network == "network-east"
     for key, value in (
@@ -668,11 +1022,19 @@ def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clust
     from components.config.stack import elastic_ip_warnings
 
     spec = parse(
-        {"clusters": [{"name": "p", "natGateways": "perAz", "eastWestStaticIps": True}, {"name": "r", "role": "remote", "primary": "p"}, {"name": "w", "region": "us-west-2"}]}
+        {
+            "clusters": [
+                {"name": "p", "natGateways": "perAz", "eastWestStaticIps": True},
+                {"name": "r", "role": "remote", "primary": "p"},
+                {"name": "w", "region": "us-west-2"},
+            ]
+        }
     )
     # p: 3 NAT + 3 static gateway addresses; r: 1 NAT, all in us-east-1; w alone in us-west-2.
     (warning,) = elastic_ip_warnings(spec)
-    assert "7 Elastic IPs in us-east-1" in warning and "p (3 NAT, 3 static gateway)" in warning and "r (1 NAT)" in warning
+    assert (
+        "7 Elastic IPs in us-east-1" in warning and "p (3 NAT, 3 static gateway)" in warning and "r (1 NAT)" in warning
+    )
     assert elastic_ip_warnings(parse({"clusters": [{"name": f"c{i}"} for i in range(5)]})) == []
 
 
@@ -716,13 +1078,20 @@ def test_every_problem_is_one_line_in_yaml_words():
 
 
 def test_a_mistake_in_clusters_is_not_reported_again_by_the_keys_that_use_them():
-    raw = {"clusters": [{"name": "East", "region": "us-east-1"}, {"name": "west", "region": "us-west-2"}],
-           "trafficPolicy": {"failover": [{"from": "us-east-1", "to": "us-west-2"}]}}
+    raw = {
+        "clusters": [{"name": "East", "region": "us-east-1"}, {"name": "west", "region": "us-west-2"}],
+        "trafficPolicy": {"failover": [{"from": "us-east-1", "to": "us-west-2"}]},
+    }
     assert list(problems_of(raw)) == ["clusters[0].name"]
 
 
 def test_different_problems_of_list_items_are_all_shown():
-    clusters = [{"name": "a", "natGateways": "x"}, {"name": "b", "role": "x"}, {"name": "c", "nodeGroup": []}, {"name": "d", "vpcCidr": "x"}]
+    clusters = [
+        {"name": "a", "natGateways": "x"},
+        {"name": "b", "role": "x"},
+        {"name": "c", "nodeGroup": []},
+        {"name": "d", "vpcCidr": "x"},
+    ]
     message = message_of({"clusters": clusters})
     assert "more like these" not in message
     assert all(f"clusters[{i}]" in message for i in range(4))

@@ -80,29 +80,51 @@ def version_of(cluster: str) -> str:
 @pytest.fixture
 def mesh(api_server):
     fake.DEPLOYMENTS.clear()
-    fake.DEPLOYMENTS.update({c: {f"helloworld-{version_of(c)}": 2 if c == "west" else 1, "sleep": 1, "istiod": 1} for c in NAMES})
+    fake.DEPLOYMENTS.update(
+        {c: {f"helloworld-{version_of(c)}": 2 if c == "west" else 1, "sleep": 1, "istiod": 1} for c in NAMES}
+    )
     fake.SCALED.clear()
     DrillCluster.behaviour = {}
-    return [fake.kube_target(f"{api_server}/clusters/{c}", name=c, sample_version=version_of(c), local_first=True) for c in NAMES]
+    return [
+        fake.kube_target(f"{api_server}/clusters/{c}", name=c, sample_version=version_of(c), local_first=True)
+        for c in NAMES
+    ]
 
 
 def drill(targets, lines=None):
     clock = Clock()
     pacing = Pacing(deadline=30, poll=5, sleep=clock.sleep, clock=clock)
-    return drill_failover(targets, DrillCluster, requests=6, timeout=10, progress=(lines if lines is not None else []).append, pacing=pacing)
+    return drill_failover(
+        targets,
+        DrillCluster,
+        requests=6,
+        timeout=10,
+        progress=(lines if lines is not None else []).append,
+        pacing=pacing,
+    )
 
 
 def restored(targets) -> bool:
-    return all(fake.DEPLOYMENTS[t.name][f"helloworld-{t.sample_version}"] == (2 if t.name == "west" else 1) for t in targets)
+    return all(
+        fake.DEPLOYMENTS[t.name][f"helloworld-{t.sample_version}"] == (2 if t.name == "west" else 1) for t in targets
+    )
 
 
 def test_each_cluster_fails_over_to_the_others_and_comes_back(mesh):
     lines: list[str] = []
     results = drill(mesh, lines)
-    assert [(r.cluster, r.check, r.passed) for r in results] == [(c, check, True) for c in NAMES for check in ("failover", "restore")]
+    assert [(r.cluster, r.check, r.passed) for r in results] == [
+        (c, check, True) for c in NAMES for check in ("failover", "restore")
+    ]
     # One cluster down at a time, each back to the replicas it had (west had 2).
-    assert fake.SCALED == [("east", "helloworld-v1", 0), ("east", "helloworld-v1", 1), ("west", "helloworld-v2", 0),
-                           ("west", "helloworld-v2", 2), ("north", "helloworld-v3", 0), ("north", "helloworld-v3", 1)]
+    assert fake.SCALED == [
+        ("east", "helloworld-v1", 0),
+        ("east", "helloworld-v1", 1),
+        ("west", "helloworld-v2", 0),
+        ("west", "helloworld-v2", 2),
+        ("north", "helloworld-v3", 0),
+        ("north", "helloworld-v3", 1),
+    ]
     failover = {r.cluster: r.detail for r in results if r.check == "failover"}
     assert "v2: 3, v3: 3; local 0%" in failover["east"]
     assert "local 100%" in next(r.detail for r in results if r.cluster == "east" and r.check == "restore")
@@ -140,7 +162,10 @@ def test_a_failed_restore_says_how_to_restore_by_hand(mesh):
     results = drill(mesh)
     west = [r for r in results if r.cluster == "west"]
     assert [r.check for r in west] == ["failover", "restore"] and not west[1].passed
-    assert "connection refused" in west[1].detail and "`kubectl -n sample scale deployment/helloworld-v2 --replicas=2`" in west[1].detail
+    assert (
+        "connection refused" in west[1].detail
+        and "`kubectl -n sample scale deployment/helloworld-v2 --replicas=2`" in west[1].detail
+    )
     # The drill goes on with the next cluster.
     assert all(r.passed for r in results if r.cluster == "north")
 
@@ -172,14 +197,28 @@ def test_nothing_to_fail_over_to_or_no_samples(mesh, api_server):
     results = drill([mesh[0], missing])
     assert "deployment sample/helloworld-v9 not found" in results[-1].detail and not results[-1].passed
     assert fake.SCALED[-1] == ("east", "helloworld-v1", 1)
-    assert "samples not deployed" in drill([mesh[0], fake.kube_target(api_server, name="x", sample_version=None)])[0].detail
+    assert (
+        "samples not deployed"
+        in drill([mesh[0], fake.kube_target(api_server, name="x", sample_version=None)])[0].detail
+    )
     assert fake.SCALED.count(("east", "helloworld-v1", 0)) == 1
 
 
 def run_cli(tmp_path, capsys, targets, *extra):
     # Remotes without gateways: the plain checks need only istiod and `sleep`.
-    out = {"clusters": {t.name: {"kubeconfig": json.dumps(t.kubeconfig), "endpoint": t.endpoint, "sampleVersion": t.sample_version,
-                                 "role": "remote", "eastWestAddress": None, "localityLoadBalancing": True} for t in targets}}
+    out = {
+        "clusters": {
+            t.name: {
+                "kubeconfig": json.dumps(t.kubeconfig),
+                "endpoint": t.endpoint,
+                "sampleVersion": t.sample_version,
+                "role": "remote",
+                "eastWestAddress": None,
+                "localityLoadBalancing": True,
+            }
+            for t in targets
+        }
+    }
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(out))
     code = main(["--outputs", str(path), *extra], connect=DrillCluster)
@@ -192,8 +231,11 @@ def test_verify_reports_the_local_share_and_drills_only_when_asked(mesh, tmp_pat
     assert code == 0, out
     # Local-first: each cluster answers itself, which passes without every version answering.
     assert [l.split(None, 3)[1:] for l in out.splitlines() if l.startswith(("east", "west"))] == [
-        ["istiod", "pass", "1/1 ready"], ["traffic", "pass", "v1: 30; local 100%"],
-        ["istiod", "pass", "1/1 ready"], ["traffic", "pass", "v2: 30; local 100%"]]
+        ["istiod", "pass", "1/1 ready"],
+        ["traffic", "pass", "v1: 30; local 100%"],
+        ["istiod", "pass", "1/1 ready"],
+        ["traffic", "pass", "v2: 30; local 100%"],
+    ]
     assert fake.SCALED == []
     code, out, err = run_cli(tmp_path, capsys, mesh, "--drill", "failover", "--requests", "4")
     assert code == 0, out
@@ -204,7 +246,9 @@ def test_verify_reports_the_local_share_and_drills_only_when_asked(mesh, tmp_pat
 
 def test_a_failed_drill_exits_1(mesh, tmp_path, capsys, monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(verify.cli, "drill_failover", functools.partial(drill_failover, pacing=Pacing(sleep=clock.sleep, clock=clock)))
+    monkeypatch.setattr(
+        verify.cli, "drill_failover", functools.partial(drill_failover, pacing=Pacing(sleep=clock.sleep, clock=clock))
+    )
     DrillCluster.behaviour = {"north": {"stale": True}}
     code, out, _ = run_cli(tmp_path, capsys, mesh, "--drill", "failover")
     assert code == 1 and "mesh NOT OK: 1 of 12 checks failed" in out

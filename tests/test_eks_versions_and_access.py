@@ -97,7 +97,10 @@ def test_a_kubernetes_bump_updates_control_plane_nodes_and_addons_in_place():
     impact = change_impact(before, after)
     assert of_kind(impact, REPLACED) == set()
     assert {k for k in of_kind(impact, UPDATED) if k[0] in ("eks:index:Cluster", ADDON)} == {
-        ("eks:index:Cluster", "c0-eks"), ("eks:index:Cluster", "c1-eks"), (ADDON, "c0-addons-coredns"), (ADDON, "c1-addons-coredns"),
+        ("eks:index:Cluster", "c0-eks"),
+        ("eks:index:Cluster", "c1-eks"),
+        (ADDON, "c0-addons-coredns"),
+        (ADDON, "c1-addons-coredns"),
     }
     old, new = (run.one(ADDON, "c0-addons-coredns").inputs["addonVersion"] for run in (before, after))
     assert old.startswith(f"v1.{int(minor) - 1}.") and new.startswith(f"v1.{minor}.")
@@ -115,7 +118,10 @@ def test_pinned_addon_versions_reach_their_addons_and_change_nothing_else():
     assert run.one("eks:index:Cluster", "c1-eks").inputs["vpcCniOptions"]["addonVersion"] not in pins.values()
     impact = change_impact(ok(mesh_config(2)), run)
     assert of_kind(impact, REPLACED) == set()
-    assert {k for k, what in impact.items() if what != "unchanged"} == {("eks:index:Cluster", "c0-eks"), (ADDON, "c0-addons-coredns")}
+    assert {k for k, what in impact.items() if what != "unchanged"} == {
+        ("eks:index:Cluster", "c0-eks"),
+        (ADDON, "c0-addons-coredns"),
+    }
 
 
 def addon_inputs(run: Run) -> dict[str, dict[str, str]]:
@@ -149,7 +155,11 @@ def test_addon_versions_move_with_the_kubernetes_version_and_never_down():
     previous = f"{major}.{int(minor) - 1}"
     # Deployed on the previous minor with a vpc-cni newer than the next minor's default (pinned
     # then, the pin dropped since: the record keeps it).
-    before = run_program(with_clusters(1, kubernetesVersion=previous, supportType="EXTENDED", addonVersions={"vpc-cni": "v1.99.0-eksbuild.9"}))
+    before = run_program(
+        with_clusters(
+            1, kubernetesVersion=previous, supportType="EXTENDED", addonVersions={"vpc-cni": "v1.99.0-eksbuild.9"}
+        )
+    )
     after = run_program(mesh_config(1), mock_factory=mocks_with(last_outputs=recorded(before)))
     old, new = addon_inputs(before)["c0"], addon_inputs(after)["c0"]
     assert old["kube-proxy"].startswith(f"v1.{int(minor) - 1}.") and new["kube-proxy"].startswith(f"v1.{minor}.")
@@ -162,13 +172,25 @@ def test_a_cluster_deployed_before_the_record_changes_no_addon_on_its_first_run(
     # mocks), the program EKS's default CoreDNS (build 1); this run asks the same once more.
     run = run_program(mesh_config(1), mock_factory=mocks_with(last_outputs={"clusters": {"c0": {}}}))
     got = addon_inputs(run)["c0"]
-    assert got["vpc-cni"].endswith("-eksbuild.2") and got["kube-proxy"].endswith("-eksbuild.2") and got["coredns"].endswith("-eksbuild.1")
-    assert resolve(run.exports["addonVersions"])[0]["c0"] == {"kubernetesVersion": versions.DEFAULT_KUBERNETES_VERSION, **got}
+    assert (
+        got["vpc-cni"].endswith("-eksbuild.2")
+        and got["kube-proxy"].endswith("-eksbuild.2")
+        and got["coredns"].endswith("-eksbuild.1")
+    )
+    assert resolve(run.exports["addonVersions"])[0]["c0"] == {
+        "kubernetesVersion": versions.DEFAULT_KUBERNETES_VERSION,
+        **got,
+    }
 
 
 def test_a_record_without_an_addon_never_takes_it_below_what_runs():
     # A hand-edited record (or an add-on managed later): the deployed cluster asks as before.
-    last = {"clusters": {"c0": {}}, "addonVersions": {"c0": {"kubernetesVersion": versions.DEFAULT_KUBERNETES_VERSION, "coredns": "v1.12.1-eksbuild.2"}}}
+    last = {
+        "clusters": {"c0": {}},
+        "addonVersions": {
+            "c0": {"kubernetesVersion": versions.DEFAULT_KUBERNETES_VERSION, "coredns": "v1.12.1-eksbuild.2"}
+        },
+    }
     got = addon_inputs(run_program(mesh_config(1), mock_factory=mocks_with(last_outputs=last)))["c0"]
     assert got["coredns"] == "v1.12.1-eksbuild.2" and got["vpc-cni"].endswith("-eksbuild.2")
 
@@ -202,7 +224,7 @@ def test_default_version_is_in_standard_support_and_supported_by_istio():
     spec = parse({"clusters": [{"name": "east"}]})
     version = spec.clusters[0].kubernetes_version
     assert version == versions.DEFAULT_KUBERNETES_VERSION
-    assert TODAY < datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[version])
+    assert datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[version]) > TODAY
     assert spec.clusters[0].eks.support_type == "STANDARD"
     assert support_warnings(spec.clusters, TODAY) == []
 
@@ -228,10 +250,19 @@ def test_standard_support_is_accepted_only_until_its_last_day():
     assert at("2026-12-01", {"name": "east", "kubernetesVersion": "1.34"}) == []
     [(key, message)] = at("2026-12-02", {"name": "east", "kubernetesVersion": "1.34"})
     assert key == "clusters[0].supportType"
-    assert "supportType: EXTENDED" in message and "$0.60" in message and "to 1.35" in message and "pulumi up --refresh" in message
+    assert (
+        "supportType: EXTENDED" in message
+        and "$0.60" in message
+        and "to 1.35" in message
+        and "pulumi up --refresh" in message
+    )
     assert at("2026-12-02", {"name": "east", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}) == []
     # Two versions behind: the way forward names the first version still in standard support.
-    [(key, message)] = at("2026-12-02", {"name": "a", "kubernetesVersion": "1.35"}, {"name": "b", "kubernetesVersion": "1.32", "supportType": "STANDARD"})
+    [(key, message)] = at(
+        "2026-12-02",
+        {"name": "a", "kubernetesVersion": "1.35"},
+        {"name": "b", "kubernetesVersion": "1.32", "supportType": "STANDARD"},
+    )
     assert key == "clusters[1].supportType" and "to 1.35" in message
 
 
@@ -245,7 +276,9 @@ def test_a_version_past_extended_support_is_refused_whatever_the_policy():
 
 @pytest.mark.parametrize("version", ["1.31", "1.36", "1.37", "1.35.0", "v1.35", 1.35, "1.35\n"])
 def test_other_versions_are_refused(version):
-    assert "clusters[0].kubernetesVersion" in problems_of({"clusters": [{"name": "east", "kubernetesVersion": version}]})
+    assert "clusters[0].kubernetesVersion" in problems_of(
+        {"clusters": [{"name": "east", "kubernetesVersion": version}]}
+    )
 
 
 def test_standard_clusters_are_warned_before_their_version_leaves_standard_support():
@@ -256,10 +289,23 @@ def test_standard_clusters_are_warned_before_their_version_leaves_standard_suppo
 
 
 def test_warning_in_extended_support_names_the_dates_and_the_cost():
-    spec = parse({"clusters": [{"name": "old", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}, {"name": "new", "supportType": "EXTENDED"}]})
+    spec = parse(
+        {
+            "clusters": [
+                {"name": "old", "kubernetesVersion": "1.34", "supportType": "EXTENDED"},
+                {"name": "new", "supportType": "EXTENDED"},
+            ]
+        }
+    )
     assert support_warnings(spec.clusters, TODAY) == []
     [warning] = support_warnings(spec.clusters, datetime.date(2026, 12, 2))
-    assert "'old'" in warning and "2026-12-02" in warning and "2027-12-02" in warning and "$0.60" in warning and "$0.10" in warning
+    assert (
+        "'old'" in warning
+        and "2026-12-02" in warning
+        and "2027-12-02" in warning
+        and "$0.60" in warning
+        and "$0.10" in warning
+    )
 
 
 def test_an_old_version_deploys_with_a_warning():
@@ -299,7 +345,9 @@ def test_cluster_admins_get_an_admin_entry_on_every_cluster(count):
         for entry in entries:
             assert entry.inputs["clusterName"] == cluster.inputs["name"] and entry.inputs["type"] == "STANDARD"
             [association] = [a for a in run.of_type(ASSOCIATION) if a.name == f"{entry.name}-policy"]
-            assert association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            assert (
+                association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            )
             assert association.inputs["accessScope"] == {"type": "cluster"}
             assert association.inputs["principalArn"] == entry.inputs["principalArn"]
             # Destroy removes what is in the cluster while the admins can still reach it.
@@ -343,7 +391,9 @@ def test_admin_arns_with_paths_and_other_partitions_are_accepted():
     path_role = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123"
     assert parse({"clusters": [{"name": "east"}], "clusterAdmins": [path_role]}).access.admins == (path_role,)
     china = "arn:aws-cn:iam::111122223333:role/admins"
-    assert parse({"clusters": [{"name": "east", "region": "cn-north-1"}], "clusterAdmins": [china]}).access.admins == (china,)
+    assert parse({"clusters": [{"name": "east", "region": "cn-north-1"}], "clusterAdmins": [china]}).access.admins == (
+        china,
+    )
 
 
 # --- credentials -------------------------------------------------------------------------------------
@@ -404,7 +454,12 @@ def test_the_creator_role_is_never_given_a_second_access_entry():
     # EKS makes the creating identity admin itself; an entry of ours for it would fail to create.
     deployer = "arn:aws:iam::111122223333:role/deployer"
     teammate = "arn:aws:iam::111122223333:role/teammate"
-    config = {**mesh_config(2), "aws:assumeRoles": [{"roleArn": deployer}], "clusterAdmins": [deployer, teammate], "kubeconfigRoleArn": deployer}
+    config = {
+        **mesh_config(2),
+        "aws:assumeRoles": [{"roleArn": deployer}],
+        "clusterAdmins": [deployer, teammate],
+        "kubeconfigRoleArn": deployer,
+    }
     run = ok(config)
     assert {e.inputs["principalArn"] for e in run.of_type(ENTRY)} == {teammate}
 
@@ -429,7 +484,10 @@ def test_an_ambient_session_of_a_listed_role_gets_no_second_entry():
     run = run_program(config, mock_factory=mocks_with(caller_arn=CI_SESSION))
     assert admin_entries(run) == {("c0-dev", ADMIN), ("c1-dev", ADMIN)}
     # Recorded as the role (what EKS made admin), for the next run to read back.
-    assert resolve(run.exports["clusterCreators"])[0] == {"c0": "arn:aws:iam::111122223333:role/ci", "c1": "arn:aws:iam::111122223333:role/ci"}
+    assert resolve(run.exports["clusterCreators"])[0] == {
+        "c0": "arn:aws:iam::111122223333:role/ci",
+        "c1": "arn:aws:iam::111122223333:role/ci",
+    }
 
 
 def test_the_recorded_creator_is_kept_whoever_runs_next():
@@ -439,7 +497,7 @@ def test_the_recorded_creator_is_kept_whoever_runs_next():
     # A listed admin runs the next update: its own entry stays, and CI still gets none.
     second = run_program(config, mock_factory=mocks_with(caller_arn=ALICE_SESSION, last_outputs=last))
     assert admin_entries(second) == admin_entries(first)
-    assert change_impact(first, second) == {k: "unchanged" for k in change_impact(first, first)}
+    assert change_impact(first, second) == dict.fromkeys(change_impact(first, first), "unchanged")
     assert not asked_for_the_caller(second)
     # A cluster added now is created by the one running now.
     grown = mesh_config(3, clusterAdmins=[CI_ROLE, ADMIN])
@@ -477,7 +535,10 @@ def test_a_backend_that_cannot_be_read_stops_the_program_with_one_line():
 def test_outputs_edited_out_of_shape_record_nothing():
     # A hand-edited state: not a map of clusters, a creator that is not a string.
     last = {"clusters": ["c0", "c1"], "clusterCreators": {"c0": 5, "c1": None}}
-    run = run_program(mesh_config(2, clusterAdmins=[CI_ROLE, ADMIN]), mock_factory=mocks_with(caller_arn=CI_SESSION, last_outputs=last))
+    run = run_program(
+        mesh_config(2, clusterAdmins=[CI_ROLE, ADMIN]),
+        mock_factory=mocks_with(caller_arn=CI_SESSION, last_outputs=last),
+    )
     assert asked_for_the_caller(run)
     assert admin_entries(run) == {("c0-dev", ADMIN), ("c1-dev", ADMIN)}
 
@@ -525,16 +586,31 @@ def test_bad_assume_roles_fail_before_anything_is_created():
 
 def test_aws_settings_parse_the_providers_forms():
     kubeconfigs = "arn:aws:iam::111122223333:role/kubectl"  # kubeconfigRoleArn: the kubeconfigs need not follow
-    legacy = parse_aws_settings({"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "mesh-ci"}}, kubeconfig_role=kubeconfigs)
+    legacy = parse_aws_settings(
+        {"assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/old", "externalId": "mesh-ci"}},
+        kubeconfig_role=kubeconfigs,
+    )
     assert legacy.assume_roles == ({"role_arn": "arn:aws:iam::111122223333:role/old", "external_id": "mesh-ci"},)
     assert legacy.assumed_role_arn == "arn:aws:iam::111122223333:role/old"
     chain = parse_aws_settings(
-        {"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/a"}, {"roleArn": "arn:aws:iam::444455556666:role/b"}]}, kubeconfig_role=kubeconfigs
+        {
+            "assumeRoles": [
+                {"roleArn": "arn:aws:iam::111122223333:role/a"},
+                {"roleArn": "arn:aws:iam::444455556666:role/b"},
+            ]
+        },
+        kubeconfig_role=kubeconfigs,
     )
     assert chain.assumed_role_arn == "arn:aws:iam::444455556666:role/b"
     assert parse_aws_settings({}) == AwsSettings()
     # Every other setting of the AWS provider reaches every provider, typed as the provider wants it.
-    others = parse_aws_settings({"maxRetries": 5, "endpoints": [{"sts": "https://sts.example.com"}], "ignoreTags": {"keyPrefixes": ["kubernetes.io/"]}})
+    others = parse_aws_settings(
+        {
+            "maxRetries": 5,
+            "endpoints": [{"sts": "https://sts.example.com"}],
+            "ignoreTags": {"keyPrefixes": ["kubernetes.io/"]},
+        }
+    )
     args = others.provider_args()
     assert args["max_retries"] == 5 and args["ignore_tags"].key_prefixes == ["kubernetes.io/"]
     assert [e.sts for e in args["endpoints"]] == ["https://sts.example.com"]
@@ -544,16 +620,30 @@ def test_role_arns_must_be_in_the_clusters_partition():
     with pytest.raises(pulumi.RunError) as caught:
         parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws-cn:iam::111122223333:role/x"}]}, regions=["us-east-1"])
     assert "aws:assumeRoles[0].roleArn: is in partition aws-cn, but the clusters are in aws" in str(caught.value)
-    assert parse_aws_settings({"assumeRoles": [{"roleArn": "arn:aws-cn:iam::111122223333:role/x"}]}, regions=["cn-north-1"]).assume_roles
+    assert parse_aws_settings(
+        {"assumeRoles": [{"roleArn": "arn:aws-cn:iam::111122223333:role/x"}]}, regions=["cn-north-1"]
+    ).assume_roles
 
 
 def test_the_kubeconfigs_read_the_shared_files_the_providers_read():
-    run = cached_run({**mesh_config(2), "aws:profile": "team", "aws:sharedConfigFiles": ["~/.aws/team-config"], "aws:sharedCredentialsFiles": ["/ci/credentials"]})
+    run = cached_run(
+        {
+            **mesh_config(2),
+            "aws:profile": "team",
+            "aws:sharedConfigFiles": ["~/.aws/team-config"],
+            "aws:sharedCredentialsFiles": ["/ci/credentials"],
+        }
+    )
     assert run.error is None, run.error
     kubeconfig, _ = resolve(run.exports["clusters"]["c0"]["kubeconfig"])
     user = KubeConfigLoader(config_dict=json.loads(kubeconfig))._user["exec"].value
-    assert {e["name"]: e["value"] for e in user["env"]} == {"AWS_CONFIG_FILE": "~/.aws/team-config", "AWS_SHARED_CREDENTIALS_FILE": "/ci/credentials"}
-    assert all(json.loads(p.inputs["sharedConfigFiles"]) == ["~/.aws/team-config"] for p in run.of_type("pulumi:providers:aws"))
+    assert {e["name"]: e["value"] for e in user["env"]} == {
+        "AWS_CONFIG_FILE": "~/.aws/team-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/ci/credentials",
+    }
+    assert all(
+        json.loads(p.inputs["sharedConfigFiles"]) == ["~/.aws/team-config"] for p in run.of_type("pulumi:providers:aws")
+    )
     refused = cached_run({**mesh_config(2), "aws:sharedConfigFiles": ["a", "b"]})
     assert "aws:sharedConfigFiles: must list one file" in str(refused.error)
 
@@ -565,7 +655,12 @@ def test_profile_names_as_config_files_spell_them_are_accepted():
 
 def test_aws_settings_stored_as_secrets_reach_the_providers_as_secrets():
     role = {"roleArn": "arn:aws:iam::111122223333:role/deployer", "externalId": "ext-1234"}
-    config = {**mesh_config(2), "aws:assumeRoles": [role], "aws:httpsProxy": "https://u:p@proxy.example.com", "kubeconfigRoleArn": role["roleArn"]}
+    config = {
+        **mesh_config(2),
+        "aws:assumeRoles": [role],
+        "aws:httpsProxy": "https://u:p@proxy.example.com",
+        "kubeconfigRoleArn": role["roleArn"],
+    }
     run = cached_run(config, secret_keys=["aws:assumeRoles", "aws:httpsProxy"])
     assert run.error is None, run.error
     for provider in run.of_type("pulumi:providers:aws"):
@@ -602,7 +697,12 @@ def test_roles_the_kubeconfigs_cannot_assume_as_the_providers_do_are_refused(rol
 def test_session_settings_the_kubeconfigs_do_not_pass_are_accepted_with_a_warning():
     # EKS maps a session to its role whatever its name, policies or tags: the kubeconfigs work
     # unless the role's trust policy requires them, which the warning says.
-    role = {"roleArn": ROLE_X, "sessionName": "ci", "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "tags": {"team": "mesh"}}
+    role = {
+        "roleArn": ROLE_X,
+        "sessionName": "ci",
+        "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        "tags": {"team": "mesh"},
+    }
     settings = parse_aws_settings({"assumeRoles": [role]})
     [notice] = settings.notices
     assert "without sessionName, policyArns, tags" in notice and "kubeconfigRoleArn" in notice
@@ -630,7 +730,10 @@ def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():
         ({"profle": "team"}, "aws:profle"),
         ({"defaultTag": {"tags": {"team": "x"}}}, "aws:defaultTag"),
         ({"accessKey": "AKIAEXAMPLE"}, "aws:accessKey"),
-        ({"assumeRoleWithWebIdentity": {"roleArn": "arn:aws:iam::111122223333:role/x"}}, "aws:assumeRoleWithWebIdentity"),
+        (
+            {"assumeRoleWithWebIdentity": {"roleArn": "arn:aws:iam::111122223333:role/x"}},
+            "aws:assumeRoleWithWebIdentity",
+        ),
         # Profiles as the kubeconfigs pass them.
         ({"profile": "deploy\n"}, "aws:profile"),
         ({"profile": ""}, "aws:profile"),
@@ -638,10 +741,25 @@ def test_a_typo_in_an_aws_setting_stops_the_program_before_anything_exists():
         ({"profile": " team"}, "aws:profile"),
         # Roles: ARNs of roles in the clusters' partition, durations as strings, one form.
         ({"assumeRoles": [{"roleArn": "deployer"}]}, "aws:assumeRoles[0].roleArn"),
-        ({"assumeRoles": [{"roleArn": "arn:aws:sts::111122223333:assumed-role/deployer/s"}]}, "aws:assumeRoles[0].roleArn"),
-        ({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x", "duration": 3600}]}, "aws:assumeRoles[0].duration"),
-        ({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x", "sessionName": "a b"}]}, "aws:assumeRoles[0].sessionName"),
-        ({"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x"}], "assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/y"}}, "aws:assumeRole"),
+        (
+            {"assumeRoles": [{"roleArn": "arn:aws:sts::111122223333:assumed-role/deployer/s"}]},
+            "aws:assumeRoles[0].roleArn",
+        ),
+        (
+            {"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x", "duration": 3600}]},
+            "aws:assumeRoles[0].duration",
+        ),
+        (
+            {"assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x", "sessionName": "a b"}]},
+            "aws:assumeRoles[0].sessionName",
+        ),
+        (
+            {
+                "assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/x"}],
+                "assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/y"},
+            },
+            "aws:assumeRole",
+        ),
         ({"assumeRoles": []}, "aws:assumeRoles"),
         # Typed settings.
         ({"maxRetries": "5"}, "aws:maxRetries"),
@@ -669,15 +787,29 @@ def test_bad_aws_settings_are_refused_with_their_key(values, key):
 def test_a_kubernetes_downgrade_is_refused_before_anything_is_created():
     major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
     newer = f"{major}.{int(minor) + 1}"
-    run = run_program(mesh_config(1), mock_factory=mocks_with(last_outputs={"clusters": {"c0": {}}, "addonVersions": {"c0": {"kubernetesVersion": newer}}}))
+    run = run_program(
+        mesh_config(1),
+        mock_factory=mocks_with(
+            last_outputs={"clusters": {"c0": {}}, "addonVersions": {"c0": {"kubernetesVersion": newer}}}
+        ),
+    )
     assert f"clusters[0].kubernetesVersion: {major}.{minor} is below {newer}" in str(run.error) and run.resources == []
 
 
 def test_a_kubernetes_jump_of_two_minors_is_refused_before_anything_is_created():
     major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
-    last = {"clusters": {"c0": {}, "c1": {}}, "addonVersions": {"c0": {"kubernetesVersion": f"{major}.{int(minor) - 2}"}, "c1": {"kubernetesVersion": f"{major}.{int(minor) - 1}"}}}
+    last = {
+        "clusters": {"c0": {}, "c1": {}},
+        "addonVersions": {
+            "c0": {"kubernetesVersion": f"{major}.{int(minor) - 2}"},
+            "c1": {"kubernetesVersion": f"{major}.{int(minor) - 1}"},
+        },
+    }
     run = run_program(mesh_config(2), mock_factory=mocks_with(last_outputs=last))
     message = str(run.error)
-    assert f"clusters[0].kubernetesVersion: {major}.{minor} is more than one minor version above {major}.{int(minor) - 2}" in message
+    assert (
+        f"clusters[0].kubernetesVersion: {major}.{minor} is more than one minor version above {major}.{int(minor) - 2}"
+        in message
+    )
     assert f"set {major}.{int(minor) - 1}, `pulumi up`" in message and "clusters[1]" not in message
     assert run.resources == []

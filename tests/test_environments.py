@@ -17,7 +17,9 @@ from tests.helpers import mesh_config
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
 # The documentation ranges (RFC 5737), and for a private mesh (whose operators must come from
 # private space) the benchmarking range (RFC 2544): placeholders that pass validation and reach no one.
-DOCUMENTATION = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15")]
+DOCUMENTATION = [
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15")
+]
 
 
 def stack_name(path: Path) -> str:
@@ -41,12 +43,19 @@ def shape(run: Run) -> dict:
         return len([r for r in run.of_type(type_) if r.name.startswith(f"{cluster}-network-{part}")])
 
     # Per VPC: one NAT gateway per zone (a private subnet each), or one.
-    nat_per_zone = [count("aws:ec2/natGateway:NatGateway", c, "nat-") == count("aws:ec2/subnet:Subnet", c, "private-") for c in clusters]
+    nat_per_zone = [
+        count("aws:ec2/natGateway:NatGateway", c, "nat-") == count("aws:ec2/subnet:Subnet", c, "private-")
+        for c in clusters
+    ]
     # Who reaches the control planes: the public endpoints' list, or in private mode the rules on
     # the cluster security groups (less the mesh's own range).
     api = {cidr for c in run.of_type("eks:index:Cluster") for cidr in c.inputs.get("publicAccessCidrs", [])}
     ranges = [ipaddress.ip_network(v.inputs["cidrBlock"]) for v in vpcs]
-    rules = {r.inputs["cidrIpv4"] for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-api-from-" in r.name}
+    rules = {
+        r.inputs["cidrIpv4"]
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if "-api-from-" in r.name
+    }
     api |= {cidr for cidr in rules if not all(v.subnet_of(ipaddress.ip_network(cidr)) for v in ranges)}
     nat_ips = {f"{e.outputs['publicIp']}/32" for e in run.of_type("aws:ec2/eip:Eip") if "-nat-" in e.name}
     return {
@@ -95,26 +104,45 @@ def test_production_shaped_stacks_are_locked_down_with_marked_placeholders(name)
         assert all(any(ipaddress.ip_network(c).subnet_of(d) for d in DOCUMENTATION) for c in operators)
     # Explicit VPC ranges, pinned versions, standard support: nothing depends on this program's defaults.
     config = yaml.safe_load(path.read_text())["config"]
-    assert all("vpcCidr" in c and "kubernetesVersion" in c and c.get("supportType") == "STANDARD" for c in config[f"{PROJECT}:clusters"])
+    assert all(
+        "vpcCidr" in c and "kubernetesVersion" in c and c.get("supportType") == "STANDARD"
+        for c in config[f"{PROJECT}:clusters"]
+    )
     # Local-first routing with failover, on every primary (a mesh-wide DestinationRule each).
-    rules = [r for r in run.resources if r.type == "kubernetes:networking.istio.io/v1:DestinationRule" and r.inputs["metadata"]["namespace"] == "istio-system"]
-    assert len(rules) == shape(run)["clusters"] and all("outlierDetection" in r.inputs["spec"]["trafficPolicy"] for r in rules)
+    rules = [
+        r
+        for r in run.resources
+        if r.type == "kubernetes:networking.istio.io/v1:DestinationRule"
+        and r.inputs["metadata"]["namespace"] == "istio-system"
+    ]
+    assert len(rules) == shape(run)["clusters"] and all(
+        "outlierDetection" in r.inputs["spec"]["trafficPolicy"] for r in rules
+    )
     # The team's admins on every cluster, as access entries.
     admins = config[f"{PROJECT}:clusterAdmins"]
-    entries = {(e.inputs["principalArn"], e.inputs["clusterName"]) for e in run.of_type("aws:eks/accessEntry:AccessEntry")}
+    entries = {
+        (e.inputs["principalArn"], e.inputs["clusterName"]) for e in run.of_type("aws:eks/accessEntry:AccessEntry")
+    }
     clusters = {c.inputs["name"] for c in run.of_type("eks:index:Cluster")}
     assert {(a, c) for a in admins for c in clusters} <= entries
     assert not [w for w in run.warnings if "0.0.0.0/0" in w]
     # Production keeps its networks and clusters from being replaced or deleted by mistake.
     protected = {r.type for r in run.resources if r.protect}
-    assert (name == "prod") == (protected == {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "eks:index:Cluster", "eks:index:ManagedNodeGroup"})
+    assert (name == "prod") == (
+        protected == {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "eks:index:Cluster", "eks:index:ManagedNodeGroup"}
+    )
 
 
 def physical_names(run: Run) -> dict[str, set[str]]:
     """What must be unique in one account and region: explicit AWS names, the names the load
     balancer controller derives its load balancers and ownership tags from, and the cluster tags
     on subnets. Auto-named resources get a random suffix from Pulumi and cannot collide."""
-    found: dict[str, set[str]] = {"names": set(), "controller clusters": set(), "cluster tags": set(), "Name tags": set()}
+    found: dict[str, set[str]] = {
+        "names": set(),
+        "controller clusters": set(),
+        "cluster tags": set(),
+        "Name tags": set(),
+    }
     for r in run.resources:
         if r.type.startswith(("aws:", "eks:")) and isinstance(r.inputs.get("name"), str):
             found["names"].add(f"{r.type}:{r.inputs['name']}")
@@ -152,10 +180,24 @@ def test_two_environments_in_one_account_do_not_collide(first, second):
     for run, own, other in ((a, names_a, names_b), (b, names_b, names_a)):
         for policy in controller_policies(run):
             statements = json.loads(policy.inputs["policy"])["Statement"]
-            for action in ("CreateListener", "RegisterTargets", "DeregisterTargets", "DeleteLoadBalancer", "DeleteTargetGroup"):
-                conditions = [st.get("Condition") for st in statements if f"elasticloadbalancing:{action}" in st["Action"]]
-                owners = [c["StringEquals"]["aws:ResourceTag/elbv2.k8s.aws/cluster"] for c in conditions if c and "StringEquals" in c]
-                assert conditions and len(owners) == len(conditions) and set(owners) <= own["controller clusters"], action
+            for action in (
+                "CreateListener",
+                "RegisterTargets",
+                "DeregisterTargets",
+                "DeleteLoadBalancer",
+                "DeleteTargetGroup",
+            ):
+                conditions = [
+                    st.get("Condition") for st in statements if f"elasticloadbalancing:{action}" in st["Action"]
+                ]
+                owners = [
+                    c["StringEquals"]["aws:ResourceTag/elbv2.k8s.aws/cluster"]
+                    for c in conditions
+                    if c and "StringEquals" in c
+                ]
+                assert conditions and len(owners) == len(conditions) and set(owners) <= own["controller clusters"], (
+                    action
+                )
             document = json.dumps(json.loads(policy.inputs["policy"]))
             assert not any(f'"{name}"' in document for name in other["controller clusters"])
             assert any(f'"{name}"' in document for name in own["controller clusters"])

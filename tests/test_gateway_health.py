@@ -38,19 +38,31 @@ PROCEDURES = {
     "multi-primary, two networks": [mesh_config(2)],
     "a lone cluster, then a second network": [mesh_config(1), mesh_config(2)],
     "primary-remote, two networks, with samples": [PRIMARY_REMOTE],
-    "primary-remote, one network": [_clusters(P_N1, {"name": "r", "region": "us-east-1", "network": "n1", "role": "remote", "primary": "p"})],
+    "primary-remote, one network": [
+        _clusters(P_N1, {"name": "r", "region": "us-east-1", "network": "n1", "role": "remote", "primary": "p"})
+    ],
     "mixed": [MIXED],
     "adding the first remote": [
         _clusters(P_N1, {"name": "q", "region": "us-west-2", "network": "n3"}),
-        _clusters(P_N1, {"name": "q", "region": "us-west-2", "network": "n3"}, {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"}),
+        _clusters(
+            P_N1,
+            {"name": "q", "region": "us-west-2", "network": "n3"},
+            {"name": "r", "region": "us-west-2", "network": "n2", "role": "remote", "primary": "p"},
+        ),
     ],
     "canary, primary-remote": [
         {**PRIMARY_REMOTE, "istioVersion": "1.30.5"},
         {**PRIMARY_REMOTE, **CANARY, "istioRevisionTags": {"default": "1.30.5", "canary": "1.31.1"}},
         {**PRIMARY_REMOTE, **CANARY, "istioRevisionTags": {"default": "1.31.1", "canary": "1.31.1"}},
-        {**PRIMARY_REMOTE, "istioRevisions": ["1.31.1"], "istioRevisionTags": {"default": "1.31.1", "canary": "1.31.1"}},
+        {
+            **PRIMARY_REMOTE,
+            "istioRevisions": ["1.31.1"],
+            "istioRevisionTags": {"default": "1.31.1", "canary": "1.31.1"},
+        },
     ],
-    "root rotation, multi-primary": [mesh_config(2, pki={"rootGeneration": 1, "trustedRootGenerations": g}) for g in ([1], [1, 2])]
+    "root rotation, multi-primary": [
+        mesh_config(2, pki={"rootGeneration": 1, "trustedRootGenerations": g}) for g in ([1], [1, 2])
+    ]
     + [mesh_config(2, pki={"rootGeneration": 2, "trustedRootGenerations": g}) for g in ([1, 2], [2])],
 }
 
@@ -66,7 +78,9 @@ def cluster_of(run: Run, resource) -> str:
 
 
 def control_planes(config: dict) -> dict[str, str]:
-    return {c["name"]: c.get("primary", c["name"]) if c.get("role") == "remote" else c["name"] for c in config["clusters"]}
+    return {
+        c["name"]: c.get("primary", c["name"]) if c.get("role") == "remote" else c["name"] for c in config["clusters"]
+    }
 
 
 def pod_labels(values: dict) -> dict[str, str]:
@@ -102,7 +116,13 @@ def target_groups(values: dict) -> list[tuple[int, int, str]]:
     checks = []
     for port in service_ports(values):
         check_port = annotations.get(ANNOTATION + "port", "traffic-port")
-        checks.append((port, port if check_port == "traffic-port" else int(check_port), annotations.get(ANNOTATION + "protocol", "tcp").lower()))
+        checks.append(
+            (
+                port,
+                port if check_port == "traffic-port" else int(check_port),
+                annotations.get(ANNOTATION + "protocol", "tcp").lower(),
+            )
+        )
     return checks
 
 
@@ -125,7 +145,9 @@ def gateway_problems(run: Run, config: dict) -> list[str]:
             if traffic not in listening:
                 problems.append(f"{cluster}: NLB listener {traffic} has no Gateway server behind it")
             if not check_passes(check, protocol, path, listening):
-                problems.append(f"{cluster}: the target group of {traffic} checks {protocol}:{check}, which a Ready pod fails")
+                problems.append(
+                    f"{cluster}: the target group of {traffic} checks {protocol}:{check}, which a Ready pod fails"
+                )
     assert checked, "no gateway target group was checked"
     return problems
 
@@ -142,10 +164,17 @@ def test_the_model_finds_the_stalled_rollouts_of_the_chart_defaults():
     run = run_of(config)
     release = next(r for r in run.of_type(RELEASE) if r.name == "r-istio-eastwest")
     values = {**release.inputs["values"], "networkGateway": "n2"}
-    values["service"] = {**values["service"], "annotations": {k: v for k, v in values["service"]["annotations"].items() if not k.startswith(ANNOTATION)}}
+    values["service"] = {
+        **values["service"],
+        "annotations": {k: v for k, v in values["service"]["annotations"].items() if not k.startswith(ANNOTATION)},
+    }
     listening = listening_ports(run, "r", pod_labels(values), config)
     assert listening == {15443}, "the remote's gateway takes its one server from the primary's Gateway"
-    failing = [traffic for traffic, check, protocol in target_groups(values) if not check_passes(check, protocol, None, listening)]
+    failing = [
+        traffic
+        for traffic, check, protocol in target_groups(values)
+        if not check_passes(check, protocol, None, listening)
+    ]
     assert failing == [15012, 15017]
 
 

@@ -24,7 +24,11 @@ CONFIG = {
     "operatorCidrs": ["192.168.10.0/24"],
     "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
     "ipamPools": {"us-west-2": POOL},
-    "clusters": [{"name": "a", "region": "us-east-1"}, {"name": "b", "region": "us-west-2"}, {"name": "c", "region": "us-west-2", "vpcCidr": "10.65.0.0/16"}],
+    "clusters": [
+        {"name": "a", "region": "us-east-1"},
+        {"name": "b", "region": "us-west-2"},
+        {"name": "c", "region": "us-west-2", "vpcCidr": "10.65.0.0/16"},
+    ],
 }
 
 
@@ -37,7 +41,9 @@ def test_a_cluster_in_a_pools_region_takes_its_range_from_the_pool_and_keeps_it(
     first = run_with("10.96.0.0/12")
     assert first.error is None, first.error
     vpc = first.one("aws:ec2/vpc:Vpc", "b-network-vpc")
-    assert vpc.inputs["ipv4IpamPoolId"] == POOL and vpc.inputs["ipv4NetmaskLength"] == 16 and "cidrBlock" not in vpc.inputs
+    assert (
+        vpc.inputs["ipv4IpamPoolId"] == POOL and vpc.inputs["ipv4NetmaskLength"] == 16 and "cidrBlock" not in vpc.inputs
+    )
     allocated = ipaddress.ip_network(vpc.outputs["cidrBlock"])
     assert allocated.subnet_of(ipaddress.ip_network("10.96.0.0/12"))
     # Its subnets are cut from what IPAM gave; the other clusters keep the mesh's own allocation.
@@ -73,7 +79,9 @@ def test_a_cluster_in_a_pools_region_takes_its_range_from_the_pool_and_keeps_it(
 def test_a_pool_that_cannot_serve_the_mesh_is_refused_before_anything_exists(pool_cidr, extra, pool, says):
     run = run_with(pool_cidr, {**CONFIG, **extra}, pool)
     assert isinstance(run.error, ConfigError), run.error
-    assert any(key.startswith("ipamPools.") and says in message for key, message in run.error.problems), run.error.problems
+    assert any(key.startswith("ipamPools.") and says in message for key, message in run.error.problems), (
+        run.error.problems
+    )
     assert not run.resources
 
 
@@ -85,7 +93,9 @@ def test_the_mesh_allocates_its_own_ranges_around_the_pools():
     assert run.one("aws:ec2/vpc:Vpc", "a-network-vpc").inputs["cidrBlock"] == "10.81.0.0/16"
     # A pool that cannot be read stops the run in one line naming it.
     missing = run_program(CONFIG, mock_factory=mocks_with(ipam_pools={}))
-    assert "ipamPools.us-west-2: cannot read ipam-pool-0123456789abcdef0" in str(missing.error) and not missing.resources
+    assert (
+        "ipamPools.us-west-2: cannot read ipam-pool-0123456789abcdef0" in str(missing.error) and not missing.resources
+    )
 
 
 def parse(raw: dict, last: LastDeployment = LastDeployment(), ipam: dict | None = None):
@@ -132,7 +142,9 @@ def test_public_meshes_take_ranges_from_a_pool_too():
     config = {"ipamPools": {"us-east-1": POOL}, "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}]}
     run = run_with("172.20.0.0/14", config, {"locale": "us-east-1"})
     assert run.error is None, run.error
-    assert ipaddress.ip_network(run.one("aws:ec2/vpc:Vpc", "a-network-vpc").outputs["cidrBlock"]).subnet_of(ipaddress.ip_network("172.20.0.0/14"))
+    assert ipaddress.ip_network(run.one("aws:ec2/vpc:Vpc", "a-network-vpc").outputs["cidrBlock"]).subnet_of(
+        ipaddress.ip_network("172.20.0.0/14")
+    )
     assert run.one("aws:ec2/vpc:Vpc", "b-network-vpc").inputs["cidrBlock"] == "10.0.0.0/16"
 
 
@@ -145,7 +157,14 @@ def test_a_cluster_moved_to_another_region_leaves_its_old_pool():
 
 
 def test_a_new_cluster_joins_a_pool_that_deployed_ones_came_from():
-    pool = IpamPool(locale="us-west-2", address_family="ipv4", min_netmask=0, max_netmask=32, required_tags={}, provisioned=("10.96.0.0/12",))
+    pool = IpamPool(
+        locale="us-west-2",
+        address_family="ipv4",
+        min_netmask=0,
+        max_netmask=32,
+        required_tags={},
+        provisioned=("10.96.0.0/12",),
+    )
     grown = {**CONFIG, "clusters": [*CONFIG["clusters"], {"name": "d", "region": "us-west-2"}]}
     d = parse(grown, deployed(), ipam={POOL: pool}).clusters[3]
     assert (d.ipam_pool, d.vpc_cidr) == (POOL, None)

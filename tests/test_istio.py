@@ -23,20 +23,33 @@ def release(run: Run, cluster: str, role: str):
 
 def test_releases_pin_the_official_charts_with_fixed_names(mesh_run):
     for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
-        for role, chart, name in (("base", "base", "istio-base"), ("istiod", "istiod", "istiod"), ("eastwest", "gateway", "istio-eastwestgateway")):
+        for role, chart, name in (
+            ("base", "base", "istio-base"),
+            ("istiod", "istiod", "istiod"),
+            ("eastwest", "gateway", "istio-eastwestgateway"),
+        ):
             r = release(mesh_run, f"c{i}", role).inputs
             assert (r["chart"], r["name"], r["namespace"], r["version"]) == (chart, name, "istio-system", "1.31.1")
             assert r["repositoryOpts"] == {"repo": ISTIO_REPO}
             assert r["values"]["global"]["hub"] == "docker.io/istio"
         lbc = mesh_run.one(RELEASE, f"c{i}-lb-controller-release").inputs
-        assert (lbc["chart"], lbc["name"], lbc["namespace"]) == ("aws-load-balancer-controller", "aws-load-balancer-controller", "kube-system")
+        assert (lbc["chart"], lbc["name"], lbc["namespace"]) == (
+            "aws-load-balancer-controller",
+            "aws-load-balancer-controller",
+            "kube-system",
+        )
         assert lbc["repositoryOpts"] == {"repo": "https://aws.github.io/eks-charts"} and lbc["version"]
 
 
 def test_istiod_values_name_mesh_cluster_and_network_with_the_charts_keys(mesh_run):
     for i in range(len(mesh_run.of_type("eks:index:Cluster"))):
         values = release(mesh_run, f"c{i}", "istiod").inputs["values"]
-        assert values["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": f"c{i}"}, "network": f"network-c{i}", **HUB}
+        assert values["global"] == {
+            "meshID": "mesh1",
+            "multiCluster": {"clusterName": f"c{i}"},
+            "network": f"network-c{i}",
+            **HUB,
+        }
         assert set(values["podAnnotations"]) == {"istio-eks-mesh/ca-checksum"}
         assert release(mesh_run, f"c{i}", "base").inputs["values"] == {"global": HUB}
 
@@ -89,29 +102,51 @@ def test_destroy_removes_the_gateway_before_the_controller_nodes_and_vpc(count):
     for i in range(count):
         c = f"c{i}"
         chain = {
-                "gateway": release(run, c, "eastwest"),
-                "controller": run.one(RELEASE, f"{c}-lb-controller-release"),
-                "controller-role": run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{c}-lb-controller-policy"),
-                "nodes": run.one("eks:index:ManagedNodeGroup", f"{c}-nodes"),
-                "nat-route": run.one("aws:ec2/route:Route", f"{c}-network-private-default-0"),
-                "vpc": run.one("aws:ec2/vpc:Vpc", f"{c}-network-vpc"),
+            "gateway": release(run, c, "eastwest"),
+            "controller": run.one(RELEASE, f"{c}-lb-controller-release"),
+            "controller-role": run.one(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{c}-lb-controller-policy"
+            ),
+            "nodes": run.one("eks:index:ManagedNodeGroup", f"{c}-nodes"),
+            "nat-route": run.one("aws:ec2/route:Route", f"{c}-network-private-default-0"),
+            "vpc": run.one("aws:ec2/vpc:Vpc", f"{c}-network-vpc"),
         }
         # Pulumi guarantees an order only along edges of the graph: each step must be one.
-        for later, earlier in (("gateway", "controller"), ("controller", "nodes"), ("nodes", "nat-route"), ("nat-route", "vpc"), ("controller", "controller-role")):
+        for later, earlier in (
+            ("gateway", "controller"),
+            ("controller", "nodes"),
+            ("nodes", "nat-route"),
+            ("nat-route", "vpc"),
+            ("controller", "controller-role"),
+        ):
             assert run.depends_on(chain[later], chain[earlier]), (later, earlier)
         position = {name: order.index(r.urn) for name, r in chain.items()}
-        assert position["gateway"] < position["controller"] < position["nodes"] < position["nat-route"] < position["vpc"]
+        assert (
+            position["gateway"] < position["controller"] < position["nodes"] < position["nat-route"] < position["vpc"]
+        )
         # The controller keeps its AWS permissions until it is gone.
         assert position["controller"] < position["controller-role"]
 
 
 def test_extra_values_merge_over_ours():
     run = cached_run(
-        mesh_config(1, istioValues={"istiod": {"global": {"logAsJson": True}, "autoscaleMin": 2}, "gateway": {"service": {"annotations": {"example.com/team": "mesh"}}}})
+        mesh_config(
+            1,
+            istioValues={
+                "istiod": {"global": {"logAsJson": True}, "autoscaleMin": 2},
+                "gateway": {"service": {"annotations": {"example.com/team": "mesh"}}},
+            },
+        )
     )
     assert run.error is None
     istiod = release(run, "c0", "istiod").inputs["values"]
-    assert istiod["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": "c0"}, "network": "network-c0", "logAsJson": True, **HUB}
+    assert istiod["global"] == {
+        "meshID": "mesh1",
+        "multiCluster": {"clusterName": "c0"},
+        "network": "network-c0",
+        "logAsJson": True,
+        **HUB,
+    }
     assert istiod["autoscaleMin"] == 2
     annotations = release(run, "c0", "eastwest").inputs["values"]["service"]["annotations"]
     assert annotations["example.com/team"] == "mesh"
@@ -121,7 +156,10 @@ def test_extra_values_merge_over_ours():
 def test_extra_values_from_an_encrypted_key_stay_secret():
     from tests.harness import run_program
 
-    run = run_program(mesh_config(1, istioValues={"istiod": {"meshConfig": {"accessLogFile": "/dev/stdout"}}}), secret_keys=["istioValues"])
+    run = run_program(
+        mesh_config(1, istioValues={"istiod": {"meshConfig": {"accessLogFile": "/dev/stdout"}}}),
+        secret_keys=["istioValues"],
+    )
     assert run.error is None
     for role in ("base", "istiod", "eastwest"):
         assert release(run, "c0", role).is_secret("values")

@@ -14,8 +14,16 @@ from tests.helpers import MIXED, PRIMARY_REMOTE, mesh_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 OLD, NEW = IstioRevision("1.30.5", ""), IstioRevision("1.31.1", "1-31-1")
-CANARY = {**PRIMARY_REMOTE, "istioVersion": "1.30.5", "istioRevisions": ["1.30.5", "1.31.1"], "istioRevisionTags": {"default": "1.31.1"}}
-STATIC_IPS = {**PRIMARY_REMOTE, "clusters": [{**PRIMARY_REMOTE["clusters"][0], "eastWestStaticIps": True}, PRIMARY_REMOTE["clusters"][1]]}
+CANARY = {
+    **PRIMARY_REMOTE,
+    "istioVersion": "1.30.5",
+    "istioRevisions": ["1.30.5", "1.31.1"],
+    "istioRevisionTags": {"default": "1.31.1"},
+}
+STATIC_IPS = {
+    **PRIMARY_REMOTE,
+    "clusters": [{**PRIMARY_REMOTE["clusters"][0], "eastWestStaticIps": True}, PRIMARY_REMOTE["clusters"][1]],
+}
 
 
 def parse(raw: dict):
@@ -25,7 +33,9 @@ def parse(raw: dict):
 def inputs_for(config: dict, cluster: str, **deploy_time) -> iv.ReleaseInputs:
     spec = parse(config)
     [c] = [c for c in spec.clusters if c.name == cluster]
-    return iv.ReleaseInputs(spec.mesh_id, c, spec.topology[cluster], spec.revisions, spec.traffic, spec.sources, **deploy_time)
+    return iv.ReleaseInputs(
+        spec.mesh_id, c, spec.topology[cluster], spec.revisions, spec.traffic, spec.sources, **deploy_time
+    )
 
 
 def nested(path: tuple[str, ...], value) -> dict:
@@ -53,21 +63,31 @@ def test_a_remote_istiod_takes_xds_from_its_primary_by_name_and_signs_locally():
 
 def test_a_primary_with_remotes_names_every_revisions_host_and_serves_them():
     inputs = inputs_for(CANARY, "p")
-    old, new = iv.istiod_values(inputs, inputs.plan.revision("1.30.5")), iv.istiod_values(inputs, inputs.plan.revision("1.31.1"))
+    old, new = (
+        iv.istiod_values(inputs, inputs.plan.revision("1.30.5")),
+        iv.istiod_values(inputs, inputs.plan.revision("1.31.1")),
+    )
     hosts = ["istiod-1-31-1.istio-system.svc.cluster.local", "istiod.istio-system.svc.cluster.local"]
     for values in (old, new):
         assert values["meshConfig"]["serviceSettings"] == [{"settings": {"clusterLocal": True}, "hosts": hosts}]
     # `default` is the new revision: the unrevisioned release's own webhooks are off.
     assert old["global"]["operatorManageWebhooks"] is True and "revision" not in old
-    assert new["revision"] == "1-31-1" and new["env"] == {"EXTERNAL_ISTIOD": "true", "ISTIOD_CUSTOM_HOST": "istiod-1-31-1-remote.istio-system.svc"}
+    assert new["revision"] == "1-31-1" and new["env"] == {
+        "EXTERNAL_ISTIOD": "true",
+        "ISTIOD_CUSTOM_HOST": "istiod-1-31-1-remote.istio-system.svc",
+    }
     assert iv.base_values(inputs)["defaultRevision"] == "1-31-1"
 
 
 def test_gateway_ports_follow_the_topology():
-    ports = lambda config, cluster: [p["port"] for p in iv.gateway_values(inputs_for(config, cluster))["service"]["ports"]]  # noqa: E731
+    def ports(config, cluster):
+        return [p["port"] for p in iv.gateway_values(inputs_for(config, cluster))["service"]["ports"]]  # noqa: E731
+
     assert ports(PRIMARY_REMOTE, "p") == [15443, 15012] and ports(PRIMARY_REMOTE, "r") == [15443]
     assert ports(MIXED, "p1") == [15443, 15012] and ports(MIXED, "p2") == [15443]
-    one_network = {"clusters": [{"name": "p", "network": "n"}, {"name": "r", "network": "n", "role": "remote", "primary": "p"}]}
+    one_network = {
+        "clusters": [{"name": "p", "network": "n"}, {"name": "r", "network": "n", "role": "remote", "primary": "p"}]
+    }
     assert ports(one_network, "p") == [15012]
 
 
@@ -75,7 +95,11 @@ def test_every_key_the_program_writes_is_guarded_or_a_default_for_every_chart_an
     """Read from real program runs of each role, so a value added anywhere in the istio layer is
     caught too: each path is either one of the documented defaults (HA) or refused, with a message
     that says where its value comes from."""
-    defaults = {"istiod": iv.leaf_paths(iv.istiod_defaults(NEW)), "gateway": iv.leaf_paths(iv.gateway_defaults()), "base": set()}
+    defaults = {
+        "istiod": iv.leaf_paths(iv.istiod_defaults(NEW)),
+        "gateway": iv.leaf_paths(iv.gateway_defaults()),
+        "base": set(),
+    }
     roles = set()
     for config in (mesh_config(2), PRIMARY_REMOTE, MIXED, CANARY, STATIC_IPS):
         run = cached_run(config)
@@ -90,12 +114,18 @@ def test_every_key_the_program_writes_is_guarded_or_a_default_for_every_chart_an
                 message = refused_at(chart, path)
                 assert message is not None, f"{release.name}: istioValues.{chart}.{'.'.join(path)} is accepted"
                 assert iv.GUARDED[chart][path], path
-    assert {(c, p) for c, p, _ in roles} == {(c, p) for c in ("base", "istiod", "gateway") for p in ("primary", "remote")} - {("gateway", "remote")} | {("gateway", "primary")}
+    assert {(c, p) for c, p, _ in roles} == {
+        (c, p) for c in ("base", "istiod", "gateway") for p in ("primary", "remote")
+    } - {("gateway", "remote")} | {("gateway", "primary")}
     assert ("istiod", "primary", True) in roles and ("istiod", "remote", True) in roles
 
 
 def test_the_defaults_stay_the_users():
-    for chart, path in (("istiod", ("autoscaleMin",)), ("istiod", ("topologySpreadConstraints",)), ("gateway", ("podDisruptionBudget", "minAvailable"))):
+    for chart, path in (
+        ("istiod", ("autoscaleMin",)),
+        ("istiod", ("topologySpreadConstraints",)),
+        ("gateway", ("podDisruptionBudget", "minAvailable")),
+    ):
         assert refused_at(chart, path) is None, path
 
 
@@ -104,11 +134,19 @@ def test_the_defaults_stay_the_users():
     [
         # The holes of the hand-kept list this guard replaces.
         ("istiod", {"meshConfig": {"serviceSettings": []}}, "cluster-local"),
-        ("istiod", {"meshConfig": {"defaultConfig": {"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}}}, "trafficPolicy.dnsProxy"),
+        (
+            "istiod",
+            {"meshConfig": {"defaultConfig": {"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}}},
+            "trafficPolicy.dnsProxy",
+        ),
         ("istiod", {"meshConfig": {"localityLbSetting": {"enabled": False}}}, "trafficPolicy.failover"),
         ("istiod", {"podAnnotations": None}, "restarts istiod"),
         ("gateway", {"labels": {"istio": "ingress"}}, "fixed name"),
-        ("gateway", {"service": {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}}}, "NLB"),
+        (
+            "gateway",
+            {"service": {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}}},
+            "NLB",
+        ),
         ("gateway", {"service": {"annotations": None}}, "would replace the whole `annotations` object"),
     ],
 )
@@ -144,9 +182,16 @@ def test_istiod_is_sized_by_the_clusters_it_watches_and_a_user_value_wins():
     # multicluster performance figures); memory limited at twice the request, CPU not limited.
     run = cached_run(mesh_config(4))
     for release in (r for r in run.of_type(RELEASE) if r.inputs["chart"] == "istiod"):
-        assert release.inputs["values"]["resources"] == {"requests": {"cpu": "530m", "memory": "2588Mi"}, "limits": {"memory": "5176Mi"}}
+        assert release.inputs["values"]["resources"] == {
+            "requests": {"cpu": "530m", "memory": "2588Mi"},
+            "limits": {"memory": "5176Mi"},
+        }
     remote = cached_run(PRIMARY_REMOTE)
-    sizes = {r.name: r.inputs["values"]["resources"]["requests"]["memory"] for r in remote.of_type(RELEASE) if r.inputs["chart"] == "istiod"}
+    sizes = {
+        r.name: r.inputs["values"]["resources"]["requests"]["memory"]
+        for r in remote.of_type(RELEASE)
+        if r.inputs["chart"] == "istiod"
+    }
     assert sizes == {"p-istio-istiod": "2228Mi", "r-istio-istiod": "2048Mi"}
     override = {"requests": {"cpu": "2", "memory": "16Gi"}}
     tuned = cached_run({**mesh_config(2), "istioValues": {"istiod": {"resources": override}}})

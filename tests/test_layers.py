@@ -24,14 +24,20 @@ def imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
             assert node.level == 0, f"{path}: relative import; import by the package path"
-            found |= {f"{node.module}.{alias.name}" if node.module == "components" else node.module for alias in node.names}
+            found |= {
+                f"{node.module}.{alias.name}" if node.module == "components" else node.module for alias in node.names
+            }
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
     return found
 
 
 def test_every_module_sits_in_a_layer():
-    modules = {p.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".") for p in COMPONENTS.rglob("*.py") if p.name != "__init__.py"}
+    modules = {
+        p.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".")
+        for p in COMPONENTS.rglob("*.py")
+        if p.name != "__init__.py"
+    }
     assert len(modules) > 20
     assert {layer(m) for m in modules} == set(RANK)
 
@@ -70,7 +76,6 @@ def test_the_rule_catches_upward_and_sideways_imports(tmp_path):
         "components/model/spec.py (model) imports components.config.validate (config)",
         "components/model/spec.py imports pulumi: the model is pure",
     ]
-
 
 
 # --- tests: no test module imports another ----------------------------------------------------------
@@ -121,9 +126,11 @@ def test_the_rule_catches_every_spelling_of_a_cross_import(tmp_path):
     files = {
         "conftest.py": "from tests.helpers import mesh_config\n",
         "helpers.py": "from tests.harness import Run\n",
-        "test_a.py": "from tests.test_b import thing\nfrom tests.conftest import OPERATOR_CIDR\nfrom tests.helpers import x\n",
+        "test_a.py": "from tests.test_b import thing\nfrom tests.conftest import OPERATOR_CIDR\nfrom"
+        " tests.helpers import x\n",
         "test_b.py": "def f():\n    from tests import test_a, mocks\n    import tests.test_a\n    import tests\n",
-        "test_c.py": "from . import test_a\nfrom .conftest import mesh_run\nfrom .impact import change_impact\nimport conftest\nimport test_b\nimport yaml\n",
+        "test_c.py": "from . import test_a\nfrom .conftest import mesh_run\nfrom .impact import"
+        " change_impact\nimport conftest\nimport test_b\nimport yaml\n",
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -146,18 +153,36 @@ def undeclared_attributes(source: str) -> list[str]:
     for cls in (n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef)):
         declared = {n.target.id for n in cls.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
         for node in ast.walk(cls):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
             for target in targets:
                 for part in ast.walk(target):
-                    if isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name) and part.value.id == "self":
-                        if not part.attr.startswith("_") and part.attr not in declared:
-                            found.append(f"{cls.name}.{part.attr}")
+                    is_self = isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name)
+                    if (
+                        is_self
+                        and part.value.id == "self"
+                        and not part.attr.startswith("_")
+                        and part.attr not in declared
+                    ):
+                        found.append(f"{cls.name}.{part.attr}")
     return sorted(set(found))
 
 
 def test_every_public_attribute_is_declared_on_its_class():
     # What a component exposes is read off its class, not found in its constructor.
-    found = [f"{p.relative_to(ROOT)}: {a}" for p in sorted(COMPONENTS.rglob("*.py")) for a in undeclared_attributes(p.read_text())]
+    found = [
+        f"{p.relative_to(ROOT)}: {a}"
+        for p in sorted(COMPONENTS.rglob("*.py"))
+        for a in undeclared_attributes(p.read_text())
+    ]
     assert found == []
-    sample = "class A:\n    x: int\n    def __init__(self):\n        self.x = 1\n        self.y, self._z = 2, 3\n        self.w: int = 4\n"
+    sample = (
+        "class A:\n    x: int\n    def __init__(self):\n"
+        "        self.x = 1\n        self.y, self._z = 2, 3\n        self.w: int = 4\n"
+    )
     assert undeclared_attributes(sample) == ["A.w", "A.y"]

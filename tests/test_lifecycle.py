@@ -19,7 +19,10 @@ MODELS = {
     "multi-primary-two-regions": mesh_config(2),
     "primary-remote": PRIMARY_REMOTE,
     "one-network": {
-        "clusters": [{"name": "a", "region": "us-east-1", "network": "n1"}, {"name": "b", "region": "us-west-2", "network": "n1"}],
+        "clusters": [
+            {"name": "a", "region": "us-east-1", "network": "n1"},
+            {"name": "b", "region": "us-west-2", "network": "n1"},
+        ],
         "apiAccessCidrs": [OPERATOR_CIDR],
     },
     "mixed": MIXED,
@@ -49,7 +52,10 @@ def test_everything_a_cluster_needs_to_clean_up_outlives_its_kubernetes_objects(
         network = run.one("istio-eks-mesh:network:Vpc", f"{cluster}-network")
         # Subnets, route tables, associations, default routes, NAT, internet gateway, Elastic IPs.
         needed = [r for r in run.descendants(network) if r.custom]
-        needed += [run.one("eks:index:Cluster", f"{cluster}-eks"), run.one("eks:index:ManagedNodeGroup", f"{cluster}-nodes")]
+        needed += [
+            run.one("eks:index:Cluster", f"{cluster}-eks"),
+            run.one("eks:index:ManagedNodeGroup", f"{cluster}-nodes"),
+        ]
         assert {r.type for r in needed} >= {
             "aws:ec2/subnet:Subnet",
             "aws:ec2/routeTable:RouteTable",
@@ -124,7 +130,16 @@ def test_a_gateway_without_an_nlb_stops_an_update_with_one_line_and_not_a_previe
         # Two clusters on one network split into two networks: each gets a gateway.
         ({"clusters": [{"name": "a", "network": "n1"}, {"name": "b", "network": "n2", "region": "us-west-2"}]}, "b"),
         # A primary gets its first remote (one network): it exposes istiod through a new gateway.
-        ({"clusters": [{"name": "a", "network": "n1"}, {"name": "b", "network": "n1"}, {"name": "r", "network": "n1", "role": "remote", "primary": "a"}]}, "a"),
+        (
+            {
+                "clusters": [
+                    {"name": "a", "network": "n1"},
+                    {"name": "b", "network": "n1"},
+                    {"name": "r", "network": "n1", "role": "remote", "primary": "a"},
+                ]
+            },
+            "a",
+        ),
     ],
 )
 def test_a_preview_that_adds_a_gateway_to_a_deployed_cluster_succeeds(deployed, adds_gateway_to):
@@ -148,7 +163,16 @@ AUTONAME_SUFFIX = 8
 # "this network", multicast and reserved. Documentation ranges are ordinary addresses to it.
 NOT_PUBLIC = [
     ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/3")
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+        "0.0.0.0/8",
+        "224.0.0.0/3",
+    )
 ]
 
 
@@ -163,13 +187,18 @@ def _descriptions(r: Registered) -> list[str]:
 def provider_violations(run: Run) -> list[str]:
     problems = []
     for r in run.resources:
-        if r.type in ("aws:ec2/securityGroup:SecurityGroup", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        if r.type in (
+            "aws:ec2/securityGroup:SecurityGroup",
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        ):
             problems += [f"{r.name}: description {d!r}" for d in _descriptions(r) if not EC2_DESCRIPTION.fullmatch(d)]
         for key, value in (r.inputs.get("tags") or {}).items():
             if not 1 <= len(key) <= 128 or len(str(value)) > 256 or key.lower().startswith("aws:"):
                 problems.append(f"{r.name}: tag {key}={value}")
-        if r.type == "aws:iam/role:Role" and len(r.inputs.get("name") or "") > 64 or (
-            r.type == "aws:iam/role:Role" and "name" not in r.inputs and len(r.name) + AUTONAME_SUFFIX > 64
+        if (
+            r.type == "aws:iam/role:Role"
+            and len(r.inputs.get("name") or "") > 64
+            or (r.type == "aws:iam/role:Role" and "name" not in r.inputs and len(r.name) + AUTONAME_SUFFIX > 64)
         ):
             problems.append(f"{r.name}: IAM role name too long")
         if r.type == "eks:index:Cluster":
@@ -208,11 +237,22 @@ CHANGES = {
     # name: (deployed config, changed config, resources replaced besides none)
     "add a cluster": (TWO, mesh_config(3), set()),
     "remove a cluster": (mesh_config(3), TWO, set()),
-    "add a remote": (TWO, {**TWO, "clusters": [*TWO["clusters"], {"name": "r", "region": "us-east-1", "role": "remote", "primary": "c0"}]}, set()),
+    "add a remote": (
+        TWO,
+        {
+            **TWO,
+            "clusters": [*TWO["clusters"], {"name": "r", "region": "us-east-1", "role": "remote", "primary": "c0"}],
+        },
+        set(),
+    ),
     "join one network": (TWO, {**TWO, "clusters": [{**c, "network": "shared"} for c in TWO["clusters"]]}, set()),
     "split a network": ({**TWO, "clusters": [{**c, "network": "shared"} for c in TWO["clusters"]]}, TWO, set()),
     "Istio patch upgrade": (TWO, {**TWO, "istioVersion": "1.30.4"}, set()),
-    "pki edits": (TWO, {**TWO, "pki": {"organization": "Example Corp"}}, {f"c{i}-ca-{r}" for i in range(2) for r in ("csr", "cert")}),
+    "pki edits": (
+        TWO,
+        {**TWO, "pki": {"organization": "Example Corp"}},
+        {f"c{i}-ca-{r}" for i in range(2) for r in ("csr", "cert")},
+    ),
     "samples on": (TWO, {**TWO, "deploySamples": True}, set()),
     "samples off": ({**TWO, "deploySamples": True}, TWO, set()),
     "east-west sources": (TWO, {**TWO, "eastWestAllowedCidrs": ["198.51.100.0/24"]}, set()),
@@ -225,7 +265,9 @@ def test_no_change_replaces_the_network_or_cluster_of_an_existing_cluster(change
     before, after = cached_run(before_config), cached_run(after_config)
     assert before.error is None and after.error is None
     impact = change_impact(before, after)
-    kept = {c.name for c in before.of_type("istio-eks-mesh:cluster:EksCluster")} & {c.name for c in after.of_type("istio-eks-mesh:cluster:EksCluster")}
+    kept = {c.name for c in before.of_type("istio-eks-mesh:cluster:EksCluster")} & {
+        c.name for c in after.of_type("istio-eks-mesh:cluster:EksCluster")
+    }
     for (type_, name), what in impact.items():
         if type_ in INFRASTRUCTURE and name.split("-")[0] in kept:
             assert what in ("unchanged", "updated"), f"{change}: {name} is {what}"
@@ -263,10 +305,17 @@ def test_network_changes_of_a_deployed_cluster_never_complete_and_protect_stops_
 
 
 def test_protect_covers_the_network_and_cluster_and_a_cluster_can_opt_out():
-    run = cached_run({**TWO, "protect": True, "clusters": [TWO["clusters"][0], {**TWO["clusters"][1], "protect": False}]})
+    run = cached_run(
+        {**TWO, "protect": True, "clusters": [TWO["clusters"][0], {**TWO["clusters"][1], "protect": False}]}
+    )
     assert run.error is None, run.error
     protected = {r.name for r in run.resources if r.protect}
-    assert protected == {"c0-network-vpc", "c0-eks", "c0-nodes", *(f"c0-network-{k}-{i}" for k in ("public", "private") for i in range(3))}
+    assert protected == {
+        "c0-network-vpc",
+        "c0-eks",
+        "c0-nodes",
+        *(f"c0-network-{k}-{i}" for k in ("public", "private") for i in range(3)),
+    }
     assert not any(r.protect for r in cached_run(TWO).resources)
     for bad in ("yes", 1, [True]):
         assert "istio-eks-mesh:protect: must be true or false" in str(cached_run({**TWO, "protect": bad}).error)
@@ -277,15 +326,22 @@ def test_what_each_change_does():
     def summary(change: str) -> dict[str, set[str]]:
         before_config, after_config, _ = CHANGES[change]
         impact = change_impact(cached_run(before_config), cached_run(after_config))
-        return {kind: {name for (_, name), what in impact.items() if what == kind} for kind in ("updated", "created", "deleted")}
+        return {
+            kind: {name for (_, name), what in impact.items() if what == kind}
+            for kind in ("updated", "created", "deleted")
+        }
 
     upgrade = summary("Istio patch upgrade")
     assert upgrade["updated"] == {f"c{i}-istio-{r}" for i in range(2) for r in ("base", "istiod", "eastwest")}
     assert upgrade["created"] == upgrade["deleted"] == set()
     sources = summary("east-west sources")
-    assert sources["updated"] == {"c0-istio-eastwest", "c1-istio-eastwest"} and not sources["created"] | sources["deleted"]
+    assert (
+        sources["updated"] == {"c0-istio-eastwest", "c1-istio-eastwest"} and not sources["created"] | sources["deleted"]
+    )
     samples = summary("samples on")
-    assert samples["updated"] == set() and samples["deleted"] == set() and all("-samples" in n for n in samples["created"])
+    assert (
+        samples["updated"] == set() and samples["deleted"] == set() and all("-samples" in n for n in samples["created"])
+    )
     added = summary("add a cluster")
     # The existing endpoints admit the new NAT address; the new cluster and its pairs are created.
     assert {"c0-eks", "c1-eks"} <= added["updated"] and added["deleted"] == set()
@@ -295,4 +351,6 @@ def test_what_each_change_does():
     assert not any(n.startswith(("c0-network", "c1-network")) for n in removed["deleted"])
     joined = summary("join one network")
     # One network: the gateways go, the VPCs are peered.
-    assert {"c0-istio-eastwest", "c1-istio-eastwest"} <= joined["deleted"] and "c0-c1-peering-connection" in joined["created"]
+    assert {"c0-istio-eastwest", "c1-istio-eastwest"} <= joined["deleted"] and "c0-c1-peering-connection" in joined[
+        "created"
+    ]

@@ -51,7 +51,13 @@ def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
         assert gateway["metadata"] == {"name": "cross-network-gateway", "namespace": "istio-system"}
         assert gateway["spec"] == {
             "selector": {"istio": "eastwestgateway"},
-            "servers": [{"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "tls": {"mode": "AUTO_PASSTHROUGH"}, "hosts": ["*.local"]}],
+            "servers": [
+                {
+                    "port": {"number": 15443, "name": "tls", "protocol": "TLS"},
+                    "tls": {"mode": "AUTO_PASSTHROUGH"},
+                    "hosts": ["*.local"],
+                }
+            ],
         }
 
 
@@ -94,11 +100,16 @@ def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_clu
     own = {"StringEquals": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "c0-dev"}}
     # Only what this cluster's controller tagged can be changed or deleted, never a peer's.
     for action in (
-        "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup", "ec2:DeleteSecurityGroup",
-        "elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener",
+        "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:DeleteTargetGroup",
+        "ec2:DeleteSecurityGroup",
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:DeleteListener",
     ):
         assert conditions_of(action) == [own], action
-    assert conditions_of("elasticloadbalancing:CreateLoadBalancer") == [{"StringEquals": {"aws:RequestTag/elbv2.k8s.aws/cluster": "c0-dev"}}]
+    assert conditions_of("elasticloadbalancing:CreateLoadBalancer") == [
+        {"StringEquals": {"aws:RequestTag/elbv2.k8s.aws/cluster": "c0-dev"}}
+    ]
     vpc_arn = run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").outputs["arn"]
     assert conditions_of("ec2:AuthorizeSecurityGroupIngress") == [{"ArnEquals": {"ec2:Vpc": vpc_arn}}]
     assert all(not a.endswith(":*") for st in policy["Statement"] for a in st["Action"])
@@ -107,7 +118,11 @@ def test_controller_runs_with_a_role_only_its_service_account_can_assume(two_clu
 
 
 def test_controller_makes_no_shield_or_waf_calls(mesh_run):
-    releases = [r for r in mesh_run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "aws-load-balancer-controller"]
+    releases = [
+        r
+        for r in mesh_run.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["chart"] == "aws-load-balancer-controller"
+    ]
     assert len(releases) == len(mesh_run.of_type("eks:index:Cluster"))
     for release in releases:
         values = release.inputs["values"]
@@ -124,7 +139,12 @@ def test_the_stacks_tags_reach_what_the_controller_creates():
         release = run.one(RELEASE, f"{c}-lb-controller-release")
         provider = run.one("pulumi:providers:aws", f"aws-{'us-east-1' if c == 'c0' else 'us-west-2'}")
         assert release.inputs["values"]["defaultTags"] == json.loads(provider.inputs["defaultTags"])["tags"]
-        assert release.inputs["values"]["defaultTags"] == {"team": "platform", "costCenter": "1234", "istio-eks-mesh/mesh": "mesh1", "istio-eks-mesh/stack": "dev"}
+        assert release.inputs["values"]["defaultTags"] == {
+            "team": "platform",
+            "costCenter": "1234",
+            "istio-eks-mesh/mesh": "mesh1",
+            "istio-eks-mesh/stack": "dev",
+        }
     # Tags added to a deployed stack: the providers and the controllers' releases update in place.
     impact = change_impact(cached_run(mesh_config(2)), run)
     assert of_kind(impact, REPLACED) == set()

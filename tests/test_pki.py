@@ -55,7 +55,10 @@ def test_every_cluster_gets_its_own_intermediate_chained_to_one_root(count, tmp_
         cert = x509.load_pem_x509_certificate(files["ca-cert.pem"].encode())
         chain = pem_certs(files["cert-chain.pem"])
         # Intermediate first, then the root, each signed by the next.
-        assert [c.fingerprint(hashes.SHA256()) for c in chain] == [cert.fingerprint(hashes.SHA256()), root.fingerprint(hashes.SHA256())]
+        assert [c.fingerprint(hashes.SHA256()) for c in chain] == [
+            cert.fingerprint(hashes.SHA256()),
+            root.fingerprint(hashes.SHA256()),
+        ]
         cert.verify_directly_issued_by(root)
         assert_ca_profile(cert)
         subject = {a.oid: a.value for a in cert.subject}
@@ -73,7 +76,8 @@ def test_every_cluster_gets_its_own_intermediate_chained_to_one_root(count, tmp_
             (tmp_path / "ca.pem").write_text(files["ca-cert.pem"])
             result = subprocess.run(
                 ["openssl", "verify", "-CAfile", str(tmp_path / "root.pem"), str(tmp_path / "ca.pem")],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
             assert result.returncode == 0, result.stdout + result.stderr
     assert len(intermediates) == count
@@ -106,7 +110,17 @@ def test_istio_system_is_a_resource_labelled_with_the_network(two_cluster_run):
 
 
 def test_pki_settings_shape_the_certificates():
-    run = cached_run(mesh_config(1, pki={"organization": "Example Corp", "keyAlgorithm": "ECDSA", "intermediateValidityDays": 365, "earlyRenewalDays": 14}))
+    run = cached_run(
+        mesh_config(
+            1,
+            pki={
+                "organization": "Example Corp",
+                "keyAlgorithm": "ECDSA",
+                "intermediateValidityDays": 365,
+                "earlyRenewalDays": 14,
+            },
+        )
+    )
     assert run.error is None, run.error
     files = cacerts(run)["c0"]
     cert = x509.load_pem_x509_certificate(files["ca-cert.pem"].encode())
@@ -119,6 +133,7 @@ def test_pki_settings_shape_the_certificates():
 
 
 # --- imported root ---------------------------------------------------------------------------------
+
 
 def run_with_root(root_ca, secret=True) -> Run:
     return run_program(mesh_config(2, rootCa=root_ca), secret_keys=["rootCa"] if secret else [])
@@ -139,9 +154,11 @@ def test_a_good_imported_root_is_used_unchanged():
 
 
 GOOD_CERT, GOOD_KEY = make_cert()
-ED25519_KEY = ed25519.Ed25519PrivateKey.generate().private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-).decode()
+ED25519_KEY = (
+    ed25519.Ed25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
 OTHER_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Vault Parent Root")])
 UNKNOWN_CRITICAL = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00")
@@ -150,7 +167,11 @@ BAD_ROOTS = [
     ({"certPem": GOOD_CERT, "keyPem": "garbage"}, "rootCa.keyPem", "not an unencrypted PEM private key"),
     ({"certPem": make_cert(ca=False)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "not a CA certificate"),
     ({"certPem": make_cert(sign_usage=False)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "keyCertSign"),
-    ({"certPem": make_cert(start=NOW - datetime.timedelta(days=400), days=30)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "expired"),
+    (
+        {"certPem": make_cert(start=NOW - datetime.timedelta(days=400), days=30)[0], "keyPem": GOOD_KEY},
+        "rootCa.certPem",
+        "expired",
+    ),
     ({"certPem": make_cert(days=100)[0], "keyPem": GOOD_KEY}, "rootCa.certPem", "before an intermediate"),
     ({"certPem": GOOD_CERT, "keyPem": make_cert()[1]}, "rootCa.keyPem", "does not match"),
     ({"certPem": GOOD_CERT}, "rootCa.keyPem", "is missing"),
@@ -163,10 +184,22 @@ BAD_ROOTS = [
     ({"certPem": GOOD_CERT + GOOD_CERT, "keyPem": GOOD_KEY}, "rootCa.certPem", "holds 2 certificates"),
     ({"certPem": GOOD_CERT, "keyPem": ED25519_KEY}, "rootCa.keyPem", "RSA or ECDSA"),
     # Roots that cannot anchor root -> intermediate -> workload chains.
-    (dict(zip(("certPem", "keyPem"), make_cert(path_length=0))), "rootCa.certPem", "pathLenConstraint 0"),
-    (dict(zip(("certPem", "keyPem"), make_cert(issuer_name=OTHER_NAME, signing_key=OTHER_KEY))), "rootCa.certPem", "its issuer is another CA"),
-    (dict(zip(("certPem", "keyPem"), make_cert(signing_key=OTHER_KEY))), "rootCa.certPem", "does not verify with its own key"),
-    (dict(zip(("certPem", "keyPem"), make_cert(extension=UNKNOWN_CRITICAL))), "rootCa.certPem", "critical extensions"),
+    (dict(zip(("certPem", "keyPem"), make_cert(path_length=0), strict=False)), "rootCa.certPem", "pathLenConstraint 0"),
+    (
+        dict(zip(("certPem", "keyPem"), make_cert(issuer_name=OTHER_NAME, signing_key=OTHER_KEY), strict=False)),
+        "rootCa.certPem",
+        "its issuer is another CA",
+    ),
+    (
+        dict(zip(("certPem", "keyPem"), make_cert(signing_key=OTHER_KEY), strict=False)),
+        "rootCa.certPem",
+        "does not verify with its own key",
+    ),
+    (
+        dict(zip(("certPem", "keyPem"), make_cert(extension=UNKNOWN_CRITICAL), strict=True)),
+        "rootCa.certPem",
+        "critical extensions",
+    ),
 ]
 
 
@@ -223,8 +256,12 @@ def test_bad_pki_settings_name_the_key(pki, key):
 def test_pki_limits_are_inclusive_and_the_longest_organization_signs():
     # 64 characters is X.509's limit for O=, and a century the longest validity; both are accepted.
     spec = parse_mesh_spec(
-        {"clusters": [{"name": "a"}], "pki": {"organization": "O" * 64, "rootValidityDays": 36500, "intermediateValidityDays": 36499}},
-        default_region="us-east-1", stack="dev",
+        {
+            "clusters": [{"name": "a"}],
+            "pki": {"organization": "O" * 64, "rootValidityDays": 36500, "intermediateValidityDays": 36499},
+        },
+        default_region="us-east-1",
+        stack="dev",
     )
     assert spec.pki.organization == "O" * 64 and spec.pki.root_validity_days == 36500
     run = cached_run(mesh_config(1, pki={"organization": "O" * 64}))
@@ -236,13 +273,19 @@ def test_pki_limits_are_inclusive_and_the_longest_organization_signs():
 def test_pki_edits_reissue_intermediates_but_never_regenerate_the_root(two_cluster_run):
     # A new root would break cross-cluster mTLS until every workload renews: it is replaced only
     # with an explicit `pulumi up --replace`, never by a `pki` edit.
-    edited = cached_run(mesh_config(2, pki={"organization": "Example Corp", "rootValidityDays": 4000, "intermediateValidityDays": 365}))
+    edited = cached_run(
+        mesh_config(2, pki={"organization": "Example Corp", "rootValidityDays": 4000, "intermediateValidityDays": 365})
+    )
     impact = change_impact(two_cluster_run, edited)
     assert impact[("tls:index/privateKey:PrivateKey", "root-ca-key")] == "unchanged"
     assert impact[("tls:index/selfSignedCert:SelfSignedCert", "root-ca-cert")] == "unchanged"
     # The intermediates (and only the PKI objects) are re-issued; cacerts and istiod follow in place.
-    assert {name for (_, name), what in impact.items() if what == "replaced"} == {f"c{i}-ca-{r}" for i in range(2) for r in ("csr", "cert")}
-    assert {name for (_, name), what in impact.items() if what == "updated"} == {f"c{i}-istio-{r}" for i in range(2) for r in ("cacerts", "istiod")}
+    assert {name for (_, name), what in impact.items() if what == "replaced"} == {
+        f"c{i}-ca-{r}" for i in range(2) for r in ("csr", "cert")
+    }
+    assert {name for (_, name), what in impact.items() if what == "updated"} == {
+        f"c{i}-istio-{r}" for i in range(2) for r in ("cacerts", "istiod")
+    }
 
     # Another key algorithm applies to new intermediates only; the root keeps its key.
     algorithm = change_impact(two_cluster_run, cached_run(mesh_config(2, pki={"keyAlgorithm": "ECDSA"})))

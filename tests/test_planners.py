@@ -25,16 +25,20 @@ def clusters(*entries: dict):
 
 def test_topology_gives_gateways_only_where_traffic_crosses_networks_or_istiod_is_exposed():
     # Two networks: each primary has a gateway for the other; the remote on its primary's network has none.
-    plan = plan_topology(clusters(
-        {"name": "p1", "network": "a"},
-        {"name": "r1", "network": "a", "role": "remote", "primary": "p1"},
-        {"name": "p2", "network": "b"},
-    ))
+    plan = plan_topology(
+        clusters(
+            {"name": "p1", "network": "a"},
+            {"name": "r1", "network": "a", "role": "remote", "primary": "p1"},
+            {"name": "p2", "network": "b"},
+        )
+    )
     assert {n for n, t in plan.items() if t.east_west_gateway} == {"p1", "p2"}
     assert plan["p1"].exposes_istiod and not plan["p2"].exposes_istiod
     assert plan["r1"].control_plane == "p1" and plan["r1"].discovers == ()
     # Every primary discovers every other cluster; the peers are exactly the same-network clusters.
-    assert set(plan["p2"].discovers) == {"p1", "r1"} and plan["p1"].peered_with == ("r1",) and plan["p2"].peered_with == ()
+    assert (
+        set(plan["p2"].discovers) == {"p1", "r1"} and plan["p1"].peered_with == ("r1",) and plan["p2"].peered_with == ()
+    )
     # One network, no remotes: nothing crosses networks, so no gateway at all.
     one = plan_topology(clusters({"name": "a", "network": "n"}, {"name": "b", "network": "n", "region": "us-west-2"}))
     assert not any(t.east_west_gateway or t.cross_network for t in one.values())
@@ -44,7 +48,12 @@ def test_topology_gives_gateways_only_where_traffic_crosses_networks_or_istiod_i
     "entries",
     [
         # Remotes listed before their primaries, on the primary's network and on their own.
-        ({"name": "r1", "role": "remote", "primary": "p1"}, {"name": "p1"}, {"name": "r2", "role": "remote", "primary": "p2", "network": "x"}, {"name": "p2", "network": "y"}),
+        (
+            {"name": "r1", "role": "remote", "primary": "p1"},
+            {"name": "p1"},
+            {"name": "r2", "role": "remote", "primary": "p2", "network": "x"},
+            {"name": "p2", "network": "y"},
+        ),
         ({"name": "a"}, {"name": "b", "region": "us-west-2", "network": "b"}, {"name": "c", "network": "c"}),
     ],
     ids=["primary-remote", "multi-primary"],
@@ -77,13 +86,19 @@ def test_subnets_fit_the_vpc_and_never_overlap(cidr, zones):
     assert all(n.subnet_of(vpc) for n in nets)
     assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
     # Pods take their IPs from the private subnets: each is far larger than a public one.
-    assert min(ipaddress.IPv4Network(p).num_addresses for p in private) >= 8 * max(ipaddress.IPv4Network(p).num_addresses for p in public)
+    assert min(ipaddress.IPv4Network(p).num_addresses for p in private) >= 8 * max(
+        ipaddress.IPv4Network(p).num_addresses for p in public
+    )
 
 
 def test_user_values_merge_deep_and_never_alias_the_users_objects():
     users = {"global": {"logAsJson": True}, "pilot": {"resources": {"requests": {"cpu": "1"}}}}
     merged = merge_values({"global": {"meshID": "m", "network": "n"}, "autoscaleMin": 2}, users)
-    assert merged == {"global": {"meshID": "m", "network": "n", "logAsJson": True}, "autoscaleMin": 2, "pilot": {"resources": {"requests": {"cpu": "1"}}}}
+    assert merged == {
+        "global": {"meshID": "m", "network": "n", "logAsJson": True},
+        "autoscaleMin": 2,
+        "pilot": {"resources": {"requests": {"cpu": "1"}}},
+    }
     merged["pilot"]["resources"]["requests"]["cpu"] = "2"
     assert users["pilot"]["resources"]["requests"]["cpu"] == "1"
     # A non-mapping replaces, as Helm's own merge does.
@@ -91,7 +106,9 @@ def test_user_values_merge_deep_and_never_alias_the_users_objects():
 
 
 def test_xds_routes_send_each_revisions_remotes_to_that_revision_and_the_rest_to_one_fallback():
-    plan = RevisionPlan(revisions=(IstioRevision("1.30.5", ""), IstioRevision("1.31.1", "1-31-1")), tags={"default": "1.31.1"})
+    plan = RevisionPlan(
+        revisions=(IstioRevision("1.30.5", ""), IstioRevision("1.31.1", "1-31-1")), tags={"default": "1.31.1"}
+    )
     routes = xds_routes(plan)
     by_sni = {r["match"][0]["sniHosts"][0]: r["route"][0]["destination"]["host"] for r in routes}
     assert by_sni == {
@@ -108,13 +125,26 @@ def test_tag_webhooks_partition_pods_so_no_pod_meets_two_of_one_tag():
     revision = IstioRevision("1.31.1", "1-31-1")
     default = tag_webhooks("default", revision, "/inject")
     canary = tag_webhooks("canary", revision, "/inject")
-    assert {w["name"] for w in default} == {"rev.namespace.sidecar-injector.istio.io", "rev.object.sidecar-injector.istio.io", "namespace.sidecar-injector.istio.io", "object.sidecar-injector.istio.io"}
+    assert {w["name"] for w in default} == {
+        "rev.namespace.sidecar-injector.istio.io",
+        "rev.object.sidecar-injector.istio.io",
+        "namespace.sidecar-injector.istio.io",
+        "object.sidecar-injector.istio.io",
+    }
     assert len(canary) == 2, "only `default` serves istio-injection=enabled"
     for hook in [*default, *canary]:
-        assert hook["clientConfig"]["service"] == {"name": "istiod-1-31-1", "namespace": "istio-system", "path": "/inject", "port": 443}
+        assert hook["clientConfig"]["service"] == {
+            "name": "istiod-1-31-1",
+            "namespace": "istio-system",
+            "path": "/inject",
+            "port": 443,
+        }
         assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "None"
         # `sidecar.istio.io/inject: "false"` always opts out.
-        assert any(e["key"] == "sidecar.istio.io/inject" and e["operator"] in ("NotIn", "In") for e in hook["objectSelector"]["matchExpressions"])
+        assert any(
+            e["key"] == "sidecar.istio.io/inject" and e["operator"] in ("NotIn", "In")
+            for e in hook["objectSelector"]["matchExpressions"]
+        )
 
 
 # Mutations the policy cannot scope by the cluster's tag, each for a stated reason: the ELB

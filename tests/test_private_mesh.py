@@ -23,15 +23,27 @@ EXISTING_GATEWAY = "aws:ec2transitgateway/getTransitGateway:getTransitGateway"
 MESH = "10.64.0.0/10"
 GATEWAY = "tgw-0123456789abcdef0"
 # The operators' network is attached to the network team's gateway in us-east-1; the mesh makes the others.
-PRIVATE = {"connectivity": "private", "meshCidr": MESH, "operatorCidrs": [OPERATORS], "transitGateways": {"us-east-1": GATEWAY}}
+PRIVATE = {
+    "connectivity": "private",
+    "meshCidr": MESH,
+    "operatorCidrs": [OPERATORS],
+    "transitGateways": {"us-east-1": GATEWAY},
+}
 MODELS = {
     "multi-primary-three-regions": {
         **PRIVATE,
-        "clusters": [{"name": "a", "region": "us-east-1"}, {"name": "b", "region": "us-west-2"}, {"name": "c", "region": "eu-west-1"}],
+        "clusters": [
+            {"name": "a", "region": "us-east-1"},
+            {"name": "b", "region": "us-west-2"},
+            {"name": "c", "region": "eu-west-1"},
+        ],
     },
     "primary-remote": {
         **PRIVATE,
-        "clusters": [{"name": "p", "region": "us-east-1"}, {"name": "r", "region": "us-west-2", "role": "remote", "primary": "p"}],
+        "clusters": [
+            {"name": "p", "region": "us-east-1"},
+            {"name": "r", "region": "us-west-2", "role": "remote", "primary": "p"},
+        ],
     },
     "shared-network": {
         **PRIVATE,
@@ -58,7 +70,11 @@ def by_id(run: Run, type_: str) -> dict[str, dict]:
 def vpc_tables(run: Run) -> dict[str, list[list[dict]]]:
     """Per VPC ID, the routes of each route table its private subnets use."""
     routes = [r.inputs for r in run.of_type("aws:ec2/route:Route")]
-    associated = {a.inputs["routeTableId"] for a in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation") if "-private-" in a.name}
+    associated = {
+        a.inputs["routeTableId"]
+        for a in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+        if "-private-" in a.name
+    }
     tables: dict[str, list[list[dict]]] = {}
     for table in run.of_type("aws:ec2/routeTable:RouteTable"):
         if table.id in associated:
@@ -66,7 +82,9 @@ def vpc_tables(run: Run) -> dict[str, list[list[dict]]]:
     return tables
 
 
-def longest_match(entries: list[dict], address: ipaddress.IPv4Address, key: str = "destinationCidrBlock") -> dict | None:
+def longest_match(
+    entries: list[dict], address: ipaddress.IPv4Address, key: str = "destinationCidrBlock"
+) -> dict | None:
     matching = [e for e in entries if address in ipaddress.IPv4Network(e[key])]
     return max(matching, key=lambda e: ipaddress.IPv4Network(e[key]).prefixlen, default=None)
 
@@ -81,18 +99,29 @@ def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[st
     gateways |= existing
     attachments = by_id(run, "aws:ec2transitgateway/vpcAttachment:VpcAttachment")
     peerings = by_id(run, "aws:ec2transitgateway/peeringAttachment:PeeringAttachment")
-    accepted = {r.inputs["transitGatewayAttachmentId"] for r in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")}
+    accepted = {
+        r.inputs["transitGatewayAttachmentId"]
+        for r in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")
+    }
     static = [r.inputs for r in run.of_type("aws:ec2transitgateway/route:Route")]
     table_of = {gid: g["associationDefaultRouteTableId"] for gid, g in gateways.items()}
 
     def on_gateway(gateway: str, hops: int) -> str | None:
         assert gateways[gateway]["defaultRouteTablePropagation"] == "enable"
         # Propagated: every VPC attached to this gateway.
-        entries = [{"destinationCidrBlock": str(vpcs[a["vpcId"]]), "vpc": a["vpcId"]} for a in attachments.values() if a["transitGatewayId"] == gateway]
+        entries = [
+            {"destinationCidrBlock": str(vpcs[a["vpcId"]]), "vpc": a["vpcId"]}
+            for a in attachments.values()
+            if a["transitGatewayId"] == gateway
+        ]
         if gateway in existing:
             # The network team attached the operators' network here and propagates it.
             entries.append({"destinationCidrBlock": OPERATORS, "vpc": "operators"})
-        entries += [{**r, "peering": r["transitGatewayAttachmentId"]} for r in static if r["transitGatewayRouteTableId"] == table_of[gateway]]
+        entries += [
+            {**r, "peering": r["transitGatewayAttachmentId"]}
+            for r in static
+            if r["transitGatewayRouteTableId"] == table_of[gateway]
+        ]
         hit = longest_match(entries, address)
         if hit is None or hops > 2:
             return None
@@ -100,7 +129,9 @@ def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[st
             return hit["vpc"]
         peering = peerings[hit["peering"]]
         assert hit["peering"] in accepted, "a static route over a peering nobody accepted"
-        other = peering["peerTransitGatewayId"] if peering["transitGatewayId"] == gateway else peering["transitGatewayId"]
+        other = (
+            peering["peerTransitGatewayId"] if peering["transitGatewayId"] == gateway else peering["transitGatewayId"]
+        )
         return on_gateway(other, hops + 1)
 
     ends = set()
@@ -142,7 +173,9 @@ def test_nothing_is_public_and_no_nat_address_is_allowed_anywhere(name):
     for cluster in run.of_type("eks:index:Cluster"):
         assert cluster.inputs["endpointPublicAccess"] is False and cluster.inputs["endpointPrivateAccess"] is True
         assert "publicAccessCidrs" not in cluster.inputs
-    for release in (r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "istio-eastwestgateway"):
+    for release in (
+        r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "istio-eastwestgateway"
+    ):
         service = release.inputs["values"]["service"]
         assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
         assert service["loadBalancerSourceRanges"] == [MESH]
@@ -162,7 +195,11 @@ def test_nothing_is_public_and_no_nat_address_is_allowed_anywhere(name):
 def test_clusters_on_one_network_admit_each_other_without_vpc_peering():
     run = model("shared-network")
     vpcs = {v.name.removesuffix("-network-vpc"): v.inputs["cidrBlock"] for v in run.of_type("aws:ec2/vpc:Vpc")}
-    admitted = {(r.name.split("-same-network-")[1].removesuffix("-ingress"), r.inputs["cidrIpv4"]) for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-same-network-" in r.name}
+    admitted = {
+        (r.name.split("-same-network-")[1].removesuffix("-ingress"), r.inputs["cidrIpv4"])
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if "-same-network-" in r.name
+    }
     pairs = [("a", "b"), ("a", "c"), ("b", "c")]
     assert admitted == {(x, vpcs[y]) for p in pairs for x, y in (p, p[::-1])}
 
@@ -171,7 +208,11 @@ def test_the_kubernetes_provider_waits_for_the_path_operators_take():
     run = model("multi-primary-three-regions")
     provider = run.one("pulumi:providers:kubernetes", "a-k8s")
     attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "a-tgw-attachment")
-    api_rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("a-api-from-")]
+    api_rules = [
+        r
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name.startswith("a-api-from-")
+    ]
     assert run.depends_on(provider, attachment) and all(run.depends_on(provider, r) for r in api_rules)
     # The endpoint turns private (on a deployed cluster) only once its paths are there.
     assert run.depends_on(run.one("eks:index:Cluster", "a-eks"), attachment)
@@ -181,15 +222,23 @@ def test_the_kubernetes_provider_waits_for_the_path_operators_take():
     for route in run.of_type("aws:ec2/route:Route"):
         if "transitGatewayId" in route.inputs:
             assert run.depends_on(route, attachment_of[vpc_of_table[route.inputs["routeTableId"]]]), route.name
-    accepter_of = {a.inputs["transitGatewayAttachmentId"]: a for a in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")}
+    accepter_of = {
+        a.inputs["transitGatewayAttachmentId"]: a
+        for a in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")
+    }
     for route in run.of_type("aws:ec2transitgateway/route:Route"):
         assert run.depends_on(route, accepter_of[route.inputs["transitGatewayAttachmentId"]]), route.name
 
 
 def test_an_existing_transit_gateway_is_attached_to_not_made():
-    run = run_program(MODELS["multi-primary-three-regions"], mock_factory=mocks_with(existing_gateways={"us-east-1": [GATEWAY]}))
+    run = run_program(
+        MODELS["multi-primary-three-regions"], mock_factory=mocks_with(existing_gateways={"us-east-1": [GATEWAY]})
+    )
     assert run.error is None, run.error
-    assert sorted(g.name for g in run.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")) == ["tgw-eu-west-1", "tgw-us-west-2"]
+    assert sorted(g.name for g in run.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")) == [
+        "tgw-eu-west-1",
+        "tgw-us-west-2",
+    ]
     attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "a-tgw-attachment")
     assert attachment.inputs["transitGatewayId"] == "tgw-0123456789abcdef0"
     vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
@@ -205,8 +254,15 @@ def test_an_existing_transit_gateway_without_default_propagation_stops_the_run_n
         gateway_options={"tgw-0123456789abcdef0": {"defaultRouteTablePropagation": "disable"}},
     )
     run = run_program(config, mock_factory=mocks)
-    assert run.error is not None and "transitGateways.us-east-1" in str(run.error) and "DefaultRouteTablePropagation" in str(run.error)
-    assert all(a.inputs.get("transitGatewayId") != "tgw-0123456789abcdef0" for a in run.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"))
+    assert (
+        run.error is not None
+        and "transitGateways.us-east-1" in str(run.error)
+        and "DefaultRouteTablePropagation" in str(run.error)
+    )
+    assert all(
+        a.inputs.get("transitGatewayId") != "tgw-0123456789abcdef0"
+        for a in run.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    )
 
 
 def parse(raw: dict):
@@ -216,7 +272,10 @@ def parse(raw: dict):
 def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accepted():
     regions = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")
     for role in ("primary", "remote"):
-        clusters = [{"name": f"c{i}", "region": regions[i % 4], "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}} for i in range(50)]
+        clusters = [
+            {"name": f"c{i}", "region": regions[i % 4], "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}
+            for i in range(50)
+        ]
         if role == "remote":
             clusters = [clusters[0], *({**c, "role": "remote", "primary": "c0"} for c in clusters[1:])]
         spec = parse({**PRIVATE, "clusters": clusters})
@@ -224,15 +283,30 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         assert len(ranges) == 50 and all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
         assert all(r.subnet_of(ipaddress.IPv4Network(MESH)) for r in ranges)
         # Deployed (its ranges recorded), then changed: every remaining cluster keeps its range.
-        deployed = LastDeployment(clusters=frozenset(c.name for c in spec.clusters), vpc_cidrs={c.name: str(c.vpc_cidr) for c in spec.clusters})
+        deployed = LastDeployment(
+            clusters=frozenset(c.name for c in spec.clusters),
+            vpc_cidrs={c.name: str(c.vpc_cidr) for c in spec.clusters},
+        )
         kept = {c.name: c.vpc_cidr for c in spec.clusters}
-        added = [*clusters, {"name": "new", "region": regions[1], **({"role": "remote", "primary": "c0"} if role == "remote" else {}), "nodeGroup": {"instanceTypes": ["m6i.2xlarge"]}}]
+        added = [
+            *clusters,
+            {
+                "name": "new",
+                "region": regions[1],
+                **({"role": "remote", "primary": "c0"} if role == "remote" else {}),
+                "nodeGroup": {"instanceTypes": ["m6i.2xlarge"]},
+            },
+        ]
         for changed in (clusters[::-1], [clusters[0], *clusters[2:]], added):
-            after = parse_mesh_spec({**PRIVATE, "clusters": changed}, default_region="us-east-1", stack="dev", last=deployed)
+            after = parse_mesh_spec(
+                {**PRIVATE, "clusters": changed}, default_region="us-east-1", stack="dev", last=deployed
+            )
             assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
             assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)
         # istiod is sized by what it watches: 2048Mi + 49 x 180Mi on the primaries (c0 only, with remotes).
-        assert [len(spec.topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == ([49] * 50 if role == "primary" else [49])
+        assert [len(spec.topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
+            [49] * 50 if role == "primary" else [49]
+        )
         assert istiod_resources(49)["requests"] == {"cpu": "990m", "memory": "10868Mi"}
 
 
@@ -242,7 +316,11 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ({"connectivity": "internal"}, "connectivity", "one of public, private"),
         ({"connectivity": True}, "connectivity", "one of public, private"),
         ({"operatorCidrs": [OPERATORS]}, "operatorCidrs", "only with connectivity: private"),
-        ({"transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}}, "transitGateways", "only with connectivity: private"),
+        (
+            {"transitGateways": {"us-east-1": "tgw-0123456789abcdef0"}},
+            "transitGateways",
+            "only with connectivity: private",
+        ),
         ({**PRIVATE, "apiAccessCidrs": ["203.0.113.0/24"]}, "apiAccessCidrs", "list operatorCidrs"),
         ({**PRIVATE, "operatorCidrs": ["0.0.0.0/0"]}, "operatorCidrs[0]", "is 0.0.0.0/0"),
         ({**PRIVATE, "operatorCidrs": ["10.65.0.0/16"]}, "operatorCidrs[0]", "overlaps meshCidr"),
@@ -254,22 +332,53 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         # Every VPC would send its traffic for a public range to the Transit Gateway.
         ({**PRIVATE, "operatorCidrs": [OPERATORS, "52.94.0.0/16"]}, "operatorCidrs[1]", "publicly routable"),
         ({**PRIVATE, "operatorCidrs": ["127.0.0.0/8"]}, "operatorCidrs[0]", "loopback"),
-        ({**PRIVATE, "operatorCidrs": [f"192.168.{i}.0/24" for i in range(49)]}, "operatorCidrs", "a route table holds 50"),
-        ({**PRIVATE, "eastWestAllowedCidrs": ["0.0.0.0/0"]}, "eastWestAllowedCidrs[0]", "is 0.0.0.0/0"),
-        ({**PRIVATE, "eastWestAllowedCidrs": ["10.0.0.0/8", "198.51.100.0/24"]}, "eastWestAllowedCidrs[1]", "publicly routable"),
-        # Replacing meshCidr as the gateways' sources, it must still hold every VPC that dials them.
-        ({**PRIVATE, "clusters": [{"name": "a"}, {"name": "b", "network": "n2"}], "eastWestAllowedCidrs": [OPERATORS]}, "eastWestAllowedCidrs", "leaves out clusters[0]"),
         (
-            {**PRIVATE, "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}],
-             "transitGateways": {"us-east-1": "tgw-0123456789abcdef0", "us-west-2": "tgw-0123456789abcdef0"}},
+            {**PRIVATE, "operatorCidrs": [f"192.168.{i}.0/24" for i in range(49)]},
+            "operatorCidrs",
+            "a route table holds 50",
+        ),
+        ({**PRIVATE, "eastWestAllowedCidrs": ["0.0.0.0/0"]}, "eastWestAllowedCidrs[0]", "is 0.0.0.0/0"),
+        (
+            {**PRIVATE, "eastWestAllowedCidrs": ["10.0.0.0/8", "198.51.100.0/24"]},
+            "eastWestAllowedCidrs[1]",
+            "publicly routable",
+        ),
+        # Replacing meshCidr as the gateways' sources, it must still hold every VPC that dials them.
+        (
+            {
+                **PRIVATE,
+                "clusters": [{"name": "a"}, {"name": "b", "network": "n2"}],
+                "eastWestAllowedCidrs": [OPERATORS],
+            },
+            "eastWestAllowedCidrs",
+            "leaves out clusters[0]",
+        ),
+        (
+            {
+                **PRIVATE,
+                "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}],
+                "transitGateways": {"us-east-1": "tgw-0123456789abcdef0", "us-west-2": "tgw-0123456789abcdef0"},
+            },
             "transitGateways.us-west-2",
             "lives in one region",
         ),
         ({**PRIVATE, "transitGateways": {"us-east-1": "tgw-123"}}, "transitGateways.us-east-1", "Transit Gateway ID"),
-        ({**PRIVATE, "transitGateways": {"eu-west-1": "tgw-0123456789abcdef0"}}, "transitGateways.eu-west-1", "no cluster is in"),
+        (
+            {**PRIVATE, "transitGateways": {"eu-west-1": "tgw-0123456789abcdef0"}},
+            "transitGateways.eu-west-1",
+            "no cluster is in",
+        ),
         ({**PRIVATE, "transitGateways": ["tgw-0123456789abcdef0"]}, "transitGateways", "got a list"),
-        ({**PRIVATE, "clusters": [{"name": "a", "vpcCidr": "172.20.0.0/16"}]}, "clusters[0].vpcCidr", "outside meshCidr"),
-        ({**PRIVATE, "clusters": [{"name": "a", "eastWestStaticIps": True}, {"name": "b", "network": "n2"}]}, "clusters[0].eastWestStaticIps", "internal"),
+        (
+            {**PRIVATE, "clusters": [{"name": "a", "vpcCidr": "172.20.0.0/16"}]},
+            "clusters[0].vpcCidr",
+            "outside meshCidr",
+        ),
+        (
+            {**PRIVATE, "clusters": [{"name": "a", "eastWestStaticIps": True}, {"name": "b", "network": "n2"}]},
+            "clusters[0].eastWestStaticIps",
+            "internal",
+        ),
     ],
 )
 def test_bad_private_configs_are_refused_with_their_key(extra, key, says):
@@ -282,7 +391,9 @@ def test_bad_private_configs_are_refused_with_their_key(extra, key, says):
 def test_a_deployed_mesh_may_go_private_on_gateways_of_its_own():
     # Its operators run from inside one of its VPCs (README, Private mesh: Going private).
     deployed = LastDeployment(clusters=frozenset({"a"}))
-    spec = parse_mesh_spec({"connectivity": "private", "clusters": [{"name": "a"}]}, default_region="us-east-1", stack="dev", last=deployed)
+    spec = parse_mesh_spec(
+        {"connectivity": "private", "clusters": [{"name": "a"}]}, default_region="us-east-1", stack="dev", last=deployed
+    )
     assert spec.connectivity.private and spec.connectivity.transit_gateways == {}
     assert "only machines inside the mesh's own VPCs" in " ".join(private_notices(spec.connectivity))
     assert private_notices(parse(MODELS["primary-remote"]).connectivity) == []
@@ -294,15 +405,27 @@ def test_going_private_creates_the_transit_network_and_keeps_same_network_rules(
     assert of_kind(impact, REPLACED) == set()
     # The security-group rules move under SameNetworkAccess by alias: a new identical rule would be
     # refused by EC2 before the old one is deleted.
-    rules = {k for k, what in impact.items() if k[0] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and what == "deleted"}
+    rules = {
+        k
+        for k, what in impact.items()
+        if k[0] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and what == "deleted"
+    }
     assert rules == set()
     deleted = {k[0] for k, what in impact.items() if what == "deleted"}
-    assert deleted == {"aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "aws:ec2/route:Route"}
+    assert deleted == {
+        "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
+        "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter",
+        "aws:ec2/route:Route",
+    }
     updated = {k[0] for k, what in impact.items() if what == "updated"}
     assert {"eks:index:Cluster", "kubernetes:helm.sh/v3:Release"} <= updated
     # And back to public: the rules move back under their VpcPeering.
     back = change_impact(model("shared-network"), cached_run(public))
-    rules = {k for k, what in back.items() if k[0] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and what != "unchanged"}
+    rules = {
+        k
+        for k, what in back.items()
+        if k[0] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and what != "unchanged"
+    }
     assert rules and all("-api-from-" in name and back[(t, name)] == DELETED for t, name in rules)
 
 
@@ -322,7 +445,11 @@ def test_reordering_regions_or_removing_an_operator_network_touches_only_what_ch
     changed = {k: v for k, v in impact.items() if v != "unchanged"}
     assert set(changed.values()) == {"deleted"}
     deleted = set(changed)
-    gone = {r.name for r in both.resources if r.inputs.get("destinationCidrBlock") == operators[1] or r.inputs.get("cidrIpv4") == operators[1]}
+    gone = {
+        r.name
+        for r in both.resources
+        if r.inputs.get("destinationCidrBlock") == operators[1] or r.inputs.get("cidrIpv4") == operators[1]
+    }
     assert {name for _, name in deleted} == gone and len(gone) == 3 * (1 + 2) + 2
     # (per cluster: an API rule, a route in the public and in the single-NAT private table; in each of the
     # two regions whose gateway the mesh made, a static route over the peering to the operators' region)
@@ -330,7 +457,14 @@ def test_reordering_regions_or_removing_an_operator_network_touches_only_what_ch
 
 @pytest.mark.parametrize("mode", [{}, PRIVATE], ids=["public", "private"])
 def test_reordering_same_network_clusters_keeps_their_peering_and_rules(mode):
-    config = {**mode, "clusters": [{"name": "a", "network": "n1"}, {"name": "b", "network": "n1", "region": "us-west-2"}, {"name": "c", "network": "n2"}]}
+    config = {
+        **mode,
+        "clusters": [
+            {"name": "a", "network": "n1"},
+            {"name": "b", "network": "n1", "region": "us-west-2"},
+            {"name": "c", "network": "n2"},
+        ],
+    }
     first = cached_run(config)
     reordered = {**config, "clusters": config["clusters"][::-1]}
     again = run_program(reordered, mock_factory=mocks_with(last_outputs=recorded(first)))
@@ -355,4 +489,7 @@ def test_a_new_operators_region_moves_their_routes_without_a_duplicate():
     moved = {**three, "transitGateways": {"us-east-1": GATEWAY, "eu-west-1": "tgw-0fedcba9876543210"}}
     impact = change_impact(model("multi-primary-three-regions"), cached_run(moved))
     routes = {name: what for (t, name), what in impact.items() if "-to-operators-" in name}
-    assert routes == {"tgw-route-us-west-2-to-operators-192-168-10-0-24": REPLACED, "tgw-route-eu-west-1-to-operators-192-168-10-0-24": DELETED}
+    assert routes == {
+        "tgw-route-us-west-2-to-operators-192-168-10-0-24": REPLACED,
+        "tgw-route-eu-west-1-to-operators-192-168-10-0-24": DELETED,
+    }

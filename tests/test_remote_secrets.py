@@ -60,7 +60,12 @@ def test_only_remote_secrets_grow_faster_than_the_cluster_count():
         pairs = count * (count - 1)
         pair_resources = [r for r in run.resources if "-remote-secret-" in r.name]
         assert len(pair_resources) == 2 * pairs  # a component and its Secret per pair
-        shared = len(run.of_type("pulumi:providers:aws")) + len(run.of_type("istio-eks-mesh:mesh:IstioMesh")) + len(run.descendants(run.one("istio-eks-mesh:pki:RootCa", "root-ca"))) + 1
+        shared = (
+            len(run.of_type("pulumi:providers:aws"))
+            + len(run.of_type("istio-eks-mesh:mesh:IstioMesh"))
+            + len(run.descendants(run.one("istio-eks-mesh:pki:RootCa", "root-ca")))
+            + 1
+        )
         return (len(run.resources) - len(pair_resources) - shared) / count
 
     assert per_cluster(2) == per_cluster(3) == per_cluster(6)

@@ -30,8 +30,18 @@ def steps(deployed: dict) -> dict[str, dict]:
     """The README's walk-through on a stack deployed before revisions (unrevisioned `istiod`)."""
     return {
         "deployed": {**deployed, "istioVersion": V1},
-        "canary added": {**deployed, "istioVersion": V1, "istioRevisions": [V1, V2], "istioRevisionTags": {"default": V1, "canary": V2}},
-        "default moved": {**deployed, "istioVersion": V1, "istioRevisions": [V1, V2], "istioRevisionTags": {"default": V2, "canary": V2}},
+        "canary added": {
+            **deployed,
+            "istioVersion": V1,
+            "istioRevisions": [V1, V2],
+            "istioRevisionTags": {"default": V1, "canary": V2},
+        },
+        "default moved": {
+            **deployed,
+            "istioVersion": V1,
+            "istioRevisions": [V1, V2],
+            "istioRevisionTags": {"default": V2, "canary": V2},
+        },
         "old removed": {**deployed, "istioRevisions": [V2], "istioRevisionTags": {"default": V2, "canary": V2}},
     }
 
@@ -54,7 +64,9 @@ def in_cluster(run: Run, cluster: str, type_: str) -> list:
 def expected_service(config: dict, version: str) -> str:
     """istiod's Service for a version: the unrevisioned `istiod` while `istioVersion` names it
     (or nothing names revisions), else the chart's `istiod-<revision>`."""
-    unrevisioned = config.get("istioVersion", V1) if "istioRevisions" not in config or "istioVersion" in config else None
+    unrevisioned = (
+        config.get("istioVersion", V1) if "istioRevisions" not in config or "istioVersion" in config else None
+    )
     return "istiod" if version == unrevisioned else "istiod-" + version.replace(".", "-")
 
 
@@ -84,7 +96,11 @@ def release_webhooks(values: dict) -> list[tuple[str, list, list]]:
     if not rev:
         hooks += [
             (service, [_in("istio-injection", "enabled")], [NOT_DISABLED]),
-            (service, [_absent("istio-injection"), _absent("istio.io/rev")], [_in("sidecar.istio.io/inject", "true"), _absent("istio.io/rev")]),
+            (
+                service,
+                [_absent("istio-injection"), _absent("istio.io/rev")],
+                [_in("sidecar.istio.io/inject", "true"), _absent("istio.io/rev")],
+            ),
         ]
     return hooks
 
@@ -92,7 +108,7 @@ def release_webhooks(values: dict) -> list[tuple[str, list, list]]:
 def selects(expressions: list[dict], labels: dict[str, str]) -> bool:
     for e in expressions:
         key, op = e["key"], e["operator"]
-        if (op == "In" and labels.get(key) not in e["values"]) or (op == "NotIn" and labels.get(key, None) in e["values"]):
+        if (op == "In" and labels.get(key) not in e["values"]) or (op == "NotIn" and labels.get(key) in e["values"]):
             return False
         if (op == "DoesNotExist" and key in labels) or (op == "Exists" and key not in labels):
             return False
@@ -102,13 +118,24 @@ def selects(expressions: list[dict], labels: dict[str, str]) -> bool:
 def injectors(run: Run, cluster: str, namespace: dict[str, str], pod: dict[str, str]) -> list[str]:
     """The Services called to inject a pod with `pod` labels in a namespace with `namespace` labels,
     one entry per webhook configuration that matches (two configurations inject twice)."""
-    configurations = {r.name: release_webhooks(r.inputs["values"]) for r in in_cluster(run, cluster, RELEASE) if r.inputs["chart"] == "istiod"}
+    configurations = {
+        r.name: release_webhooks(r.inputs["values"])
+        for r in in_cluster(run, cluster, RELEASE)
+        if r.inputs["chart"] == "istiod"
+    }
     for mwc in in_cluster(run, cluster, MWC):
         configurations[mwc.name] = [
-            (w["clientConfig"]["service"]["name"], w["namespaceSelector"]["matchExpressions"], w["objectSelector"]["matchExpressions"])
+            (
+                w["clientConfig"]["service"]["name"],
+                w["namespaceSelector"]["matchExpressions"],
+                w["objectSelector"]["matchExpressions"],
+            )
             for w in mwc.inputs["webhooks"]
         ]
-    called = [{service for service, ns, obj in hooks if selects(ns, namespace) and selects(obj, pod)} for hooks in configurations.values()]
+    called = [
+        {service for service, ns, obj in hooks if selects(ns, namespace) and selects(obj, pod)}
+        for hooks in configurations.values()
+    ]
     return sorted(service for services in called for service in services)
 
 
@@ -118,11 +145,16 @@ def test_exactly_one_control_plane_injects_each_tag_at_every_step(model):
         run = run_of(config)
         tags = config.get("istioRevisionTags", {"default": V1})
         for c in clusters(run):
-            cases = {"istio-injection=enabled": ({"istio-injection": "enabled"}, {}), "no label, pod opts in": ({}, {"sidecar.istio.io/inject": "true"})}
+            cases = {
+                "istio-injection=enabled": ({"istio-injection": "enabled"}, {}),
+                "no label, pod opts in": ({}, {"sidecar.istio.io/inject": "true"}),
+            }
             cases |= {f"istio.io/rev={t}": ({"istio.io/rev": t}, {}) for t in tags}
             for label, (namespace, pod) in cases.items():
                 tag = label.split("=")[1] if label.startswith("istio.io/rev=") else "default"
-                assert injectors(run, c, namespace, pod) == [expected_service(config, tags[tag])], f"{model}/{step}/{c}: {label}"
+                assert injectors(run, c, namespace, pod) == [expected_service(config, tags[tag])], (
+                    f"{model}/{step}/{c}: {label}"
+                )
             for version in config.get("istioRevisions", []):
                 if expected_service(config, version) != "istiod":
                     rev = version.replace(".", "-")
@@ -131,9 +163,16 @@ def test_exactly_one_control_plane_injects_each_tag_at_every_step(model):
             for gateway in in_cluster(run, c, RELEASE):
                 if gateway.inputs["chart"] == "gateway":
                     values = gateway.inputs["values"]
-                    pod = {"sidecar.istio.io/inject": "true", **({"istio.io/rev": values["revision"]} if values.get("revision") else {})}
-                    system = run.one("kubernetes:core/v1:Namespace", f"{c}-istio-namespace").inputs["metadata"]["labels"]
-                    assert injectors(run, c, system, pod) == [expected_service(config, tags["default"])], f"{model}/{step}/{c}: gateway"
+                    pod = {
+                        "sidecar.istio.io/inject": "true",
+                        **({"istio.io/rev": values["revision"]} if values.get("revision") else {}),
+                    }
+                    system = run.one("kubernetes:core/v1:Namespace", f"{c}-istio-namespace").inputs["metadata"][
+                        "labels"
+                    ]
+                    assert injectors(run, c, system, pod) == [expected_service(config, tags["default"])], (
+                        f"{model}/{step}/{c}: gateway"
+                    )
 
 
 def test_the_unrevisioned_release_hands_default_over_only_once_the_tag_serves_it():
@@ -146,9 +185,13 @@ def test_the_unrevisioned_release_hands_default_over_only_once_the_tag_serves_it
 
 # --- what each step does to a deployed stack --------------------------------------------------
 
+
 def impact_of(before: dict, after: dict) -> dict[str, set[str]]:
     impact = change_impact(run_of(before), run_of(after))
-    return {kind: {name for (_, name), what in impact.items() if what == kind} for kind in ("replaced", "updated", "created", "deleted", "unchanged")}
+    return {
+        kind: {name for (_, name), what in impact.items() if what == kind}
+        for kind in ("replaced", "updated", "created", "deleted", "unchanged")
+    }
 
 
 def changed_paths(before: dict, after: dict, prefix: str = "") -> set[str]:
@@ -169,7 +212,9 @@ def test_each_step_replaces_nothing_and_moves_no_istiod(model):
     cs = clusters(run_of(walk["deployed"]))
     releases = lambda role: {f"{c}-istio-{role}" for c in cs}  # noqa: E731
     untouched_always = {n for c in cs for n in (f"{c}-istio-cacerts", f"{c}-eks", f"{c}-nodes")}
-    untouched_always |= {r.name for r in run_of(walk["deployed"]).of_type("kubernetes:core/v1:Secret") if "remote-secret" in r.name}
+    untouched_always |= {
+        r.name for r in run_of(walk["deployed"]).of_type("kubernetes:core/v1:Secret") if "remote-secret" in r.name
+    }
 
     added = impact_of(walk["deployed"], walk["canary added"])
     assert added["created"] == releases("istiod-1-31-0") | releases("tag-canary") | releases("tag-canary-service")
@@ -178,7 +223,9 @@ def test_each_step_replaces_nothing_and_moves_no_istiod(model):
     # A primary's running istiod learns only that the new revision's istiod is cluster-local: its
     # mesh ConfigMap, which istiod reloads, rolling nothing (the render tier checks the objects).
     for name in releases("istiod"):
-        before, after = (run_of(walk[step]).one(RELEASE, name).inputs["values"] for step in ("deployed", "canary added"))
+        before, after = (
+            run_of(walk[step]).one(RELEASE, name).inputs["values"] for step in ("deployed", "canary added")
+        )
         assert changed_paths(before, after) <= {"meshConfig.serviceSettings"}, name
 
     moved = impact_of(walk["canary added"], walk["default moved"])
@@ -188,13 +235,21 @@ def test_each_step_replaces_nothing_and_moves_no_istiod(model):
 
     removed = impact_of(walk["default moved"], walk["old removed"])
     assert removed["deleted"] == releases("istiod") and removed["created"] == set()
-    assert releases("tag-canary") | releases("tag-default") | releases("base") | releases("eastwest") <= removed["unchanged"]
+    assert (
+        releases("tag-canary") | releases("tag-default") | releases("base") | releases("eastwest")
+        <= removed["unchanged"]
+    )
     for name in releases("istiod-1-31-0"):
-        before, after = (run_of(walk[step]).one(RELEASE, name).inputs["values"] for step in ("default moved", "old removed"))
+        before, after = (
+            run_of(walk[step]).one(RELEASE, name).inputs["values"] for step in ("default moved", "old removed")
+        )
         assert changed_paths(before, after) <= {"meshConfig.serviceSettings"}, name
 
     back = impact_of(walk["default moved"], walk["canary added"])
-    assert back["deleted"] == releases("tag-default") | releases("tag-default-service") and releases("istiod-1-31-0") <= back["unchanged"]
+    assert (
+        back["deleted"] == releases("tag-default") | releases("tag-default-service")
+        and releases("istiod-1-31-0") <= back["unchanged"]
+    )
 
     for change in (added, moved, removed, back):
         assert change["replaced"] == set()
@@ -209,7 +264,11 @@ def test_one_base_release_per_cluster_at_the_newest_version(model):
         for c in clusters(run):
             bases = [r for r in in_cluster(run, c, RELEASE) if r.inputs["chart"] == "base"]
             assert [(b.name, b.inputs["version"]) for b in bases] == [(f"{c}-istio-base", newest)], step
-            istiods = {r.inputs["name"]: r.inputs["version"] for r in in_cluster(run, c, RELEASE) if r.inputs["chart"] == "istiod"}
+            istiods = {
+                r.inputs["name"]: r.inputs["version"]
+                for r in in_cluster(run, c, RELEASE)
+                if r.inputs["chart"] == "istiod"
+            }
             assert istiods == {expected_service(config, v): v for v in config.get("istioRevisions", [V1])}
             # The default validator calls the Service of the revision `default` points at.
             default = config.get("istioRevisionTags", {"default": V1})["default"]
@@ -228,11 +287,19 @@ def test_a_remote_follows_the_revisions_with_its_local_injector():
     assert "istiod-1-31-0-remote.istio-system.svc" in primary["env"]["ISTIOD_CUSTOM_HOST"].split(",")
     routes = run.one("kubernetes:networking.istio.io/v1:VirtualService", "p-istio-istiod-vs").inputs["spec"]["tls"]
     by_sni = {m["sniHosts"][0]: r["route"][0]["destination"]["host"] for r in routes for m in r["match"]}
-    assert by_sni == {"istiod-1-31-0-remote.istio-system.svc": "istiod-1-31-0.istio-system.svc.cluster.local", "*": "istiod.istio-system.svc.cluster.local"}
+    assert by_sni == {
+        "istiod-1-31-0-remote.istio-system.svc": "istiod-1-31-0.istio-system.svc.cluster.local",
+        "*": "istiod.istio-system.svc.cluster.local",
+    }
     assert [r["match"][0]["sniHosts"] for r in routes][-1] == ["*"], "the catch-all comes last"
     for tag in ("default", "canary"):
         for hook in run.one(MWC, f"r-istio-tag-{tag}").inputs["webhooks"]:
-            assert hook["clientConfig"]["service"] == {"name": "istiod-1-31-0", "namespace": "istio-system", "path": "/inject/cluster/r/net/n2", "port": 443}
+            assert hook["clientConfig"]["service"] == {
+                "name": "istiod-1-31-0",
+                "namespace": "istio-system",
+                "path": "/inject/cluster/r/net/n2",
+                "port": 443,
+            }
     # Without the unrevisioned istiod, the catch-all goes to the revision `default` names.
     after = run_of(steps(PRIMARY_REMOTE)["old removed"])
     routes = after.one("kubernetes:networking.istio.io/v1:VirtualService", "p-istio-istiod-vs").inputs["spec"]["tls"]
@@ -269,7 +336,13 @@ def walks(deployed: dict) -> dict[str, list[dict]]:
         s = of(deployed)
         walked[f"{start}: forward"] = [s["deployed"], s["canary added"], s["default moved"], s["old removed"]]
         walked[f"{start}: back after step 1"] = [s["deployed"], s["canary added"], s["deployed"]]
-        walked[f"{start}: back after step 2"] = [s["deployed"], s["canary added"], s["default moved"], s["canary added"], s["deployed"]]
+        walked[f"{start}: back after step 2"] = [
+            s["deployed"],
+            s["canary added"],
+            s["default moved"],
+            s["canary added"],
+            s["deployed"],
+        ]
     return walked
 
 
@@ -317,7 +390,9 @@ def test_every_walk_keeps_each_proxys_discovery_and_ca_addresses_until_its_revis
                 assert now, (walk, step, c)
                 for version, (discovery, ca) in now.items():
                     for address in (discovery, ca):
-                        assert address.split(".")[0] in present, f"{walk}, step {step}, {c}: {version}'s proxies dial {address}"
+                        assert address.split(".")[0] in present, (
+                            f"{walk}, step {step}, {c}: {version}'s proxies dial {address}"
+                        )
                     # A proxy injected at an earlier step keeps the addresses it was given.
                     if version in before.get(c, {}):
                         assert before[c][version] == (discovery, ca), f"{walk}, step {step}, {c}: {version} moved"
@@ -343,9 +418,14 @@ def test_a_stack_without_istio_version_is_revisioned_and_warned_where_an_old_def
 
 # --- HA ---------------------------------------------------------------------------------------
 
+
 def _spread(values: dict) -> dict:
     [constraint] = values["topologySpreadConstraints"]
-    assert (constraint["topologyKey"], constraint["whenUnsatisfiable"], constraint["maxSkew"]) == (ZONE, "ScheduleAnyway", 1)
+    assert (constraint["topologyKey"], constraint["whenUnsatisfiable"], constraint["maxSkew"]) == (
+        ZONE,
+        "ScheduleAnyway",
+        1,
+    )
     return constraint["labelSelector"]["matchLabels"]
 
 
@@ -380,7 +460,9 @@ def test_every_pod_of_istio_system_is_made_while_the_readiness_gate_webhook_runs
 
 
 def test_users_still_override_ha():
-    run = run_of(mesh_config(1, istioValues={"istiod": {"autoscaleMin": 3}, "gateway": {"autoscaling": {"minReplicas": 1}}}))
+    run = run_of(
+        mesh_config(1, istioValues={"istiod": {"autoscaleMin": 3}, "gateway": {"autoscaling": {"minReplicas": 1}}})
+    )
     assert run.one(RELEASE, "c0-istio-istiod").inputs["values"]["autoscaleMin"] == 3
     assert run.one(RELEASE, "c0-istio-eastwest").inputs["values"]["autoscaling"] == {"minReplicas": 1}
 
@@ -399,7 +481,9 @@ def test_a_stack_deployed_from_todays_main_sees_no_replacement(model, monkeypatc
     changed = {name: what for (_, name), what in impact.items() if what != "unchanged"}
     cs = clusters(main)
     gateways = {r.name for r in main.of_type(RELEASE) if r.inputs["chart"] == "gateway"}
-    assert changed == {n: "updated" for c in cs for n in (f"{c}-istio-istiod", f"{c}-istio-namespace")} | {g: "updated" for g in gateways}
+    assert changed == {n: "updated" for c in cs for n in (f"{c}-istio-istiod", f"{c}-istio-namespace")} | dict.fromkeys(
+        gateways, "updated"
+    )
 
 
 # --- bad configs ------------------------------------------------------------------------------
@@ -414,17 +498,49 @@ BAD = [
     ({"istioRevisions": ["1.29.9"]}, "istioRevisions[0]", "older than 1.30.0"),
     ({"istioRevisions": ["1.31.0", "1.31.0"]}, "istioRevisions[1]", "listed twice"),
     ({"istioVersion": "1.30.3", "istioRevisions": ["1.31.0"]}, "istioVersion", "not one of istioRevisions"),
-    ({"istioRevisions": ["1.30.3", "1.31.0"], "istioRevisionTags": {"default": "1.32.0"}}, "istioRevisionTags.default", "not one of istioRevisions"),
-    ({"istioRevisionTags": {"default": "1.30.3", "canary": "1.31.0"}}, "istioRevisionTags.canary", "not one of istioRevisions"),
-    ({"istioRevisions": ["1.30.3", "1.31.0"], "istioRevisionTags": {"canary": "1.31.0"}}, "istioRevisionTags", "no `default` tag"),
-    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "Canary": "1.31.0"}}, "istioRevisionTags.Canary", "DNS label"),
-    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "x" * 64: "1.31.0"}}, key_path("istioRevisionTags", "x" * 64), "DNS label"),
+    (
+        {"istioRevisions": ["1.30.3", "1.31.0"], "istioRevisionTags": {"default": "1.32.0"}},
+        "istioRevisionTags.default",
+        "not one of istioRevisions",
+    ),
+    (
+        {"istioRevisionTags": {"default": "1.30.3", "canary": "1.31.0"}},
+        "istioRevisionTags.canary",
+        "not one of istioRevisions",
+    ),
+    (
+        {"istioRevisions": ["1.30.3", "1.31.0"], "istioRevisionTags": {"canary": "1.31.0"}},
+        "istioRevisionTags",
+        "no `default` tag",
+    ),
+    (
+        {"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "Canary": "1.31.0"}},
+        "istioRevisionTags.Canary",
+        "DNS label",
+    ),
+    (
+        {"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "x" * 64: "1.31.0"}},
+        key_path("istioRevisionTags", "x" * 64),
+        "DNS label",
+    ),
     # Long input is never echoed whole, not even in the key path.
-    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "y" * 10000: "1.31.0"}}, key_path("istioRevisionTags", "y" * 10000), "DNS label"),
+    (
+        {"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "y" * 10000: "1.31.0"}},
+        key_path("istioRevisionTags", "y" * 10000),
+        "DNS label",
+    ),
     ({"istioRevisions": ["1.030.3"]}, "istioRevisions[0]", "not a released Istio version"),
     ({"istioRevisions": ["1." + "9" * 5000 + ".0"]}, "istioRevisions[0]", "not a released Istio version"),
-    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "1-31-0": "1.31.0"}}, "istioRevisionTags.1-31-0", "name of a revision"),
-    ({"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": ["1.31.0"]}}, "istioRevisionTags.default", "not one of istioRevisions"),
+    (
+        {"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": "1.31.0", "1-31-0": "1.31.0"}},
+        "istioRevisionTags.1-31-0",
+        "name of a revision",
+    ),
+    (
+        {"istioRevisions": ["1.31.0"], "istioRevisionTags": {"default": ["1.31.0"]}},
+        "istioRevisionTags.default",
+        "not one of istioRevisions",
+    ),
     ({"istioRevisions": ["1.31.0"], "istioRevisionTags": ["default"]}, "istioRevisionTags", "must be"),
 ]
 
@@ -438,7 +554,9 @@ def test_bad_revision_config_names_the_key(extra, path, fragment):
 
 
 def test_revisions_default_to_the_unrevisioned_istio_version():
-    spec = parse_mesh_spec({"clusters": [{"name": "a"}], "istioVersion": "1.30.4"}, default_region="us-east-1", stack="dev")
+    spec = parse_mesh_spec(
+        {"clusters": [{"name": "a"}], "istioVersion": "1.30.4"}, default_region="us-east-1", stack="dev"
+    )
     assert [(r.version, r.release) for r in spec.revisions.revisions] == [("1.30.4", "istiod")]
     assert dict(spec.revisions.tags) == {"default": "1.30.4"}
 
@@ -450,7 +568,11 @@ def test_verify_checks_the_istiod_of_every_installed_revision():
     from verify.cli import targets_from_outputs
 
     walk = steps(mesh_config(2))
-    for step, expected in (("deployed", ["istiod"]), ("canary added", ["istiod", "istiod-1-31-0"]), ("old removed", ["istiod-1-31-0"])):
+    for step, expected in (
+        ("deployed", ["istiod"]),
+        ("canary added", ["istiod", "istiod-1-31-0"]),
+        ("old removed", ["istiod-1-31-0"]),
+    ):
         outputs, _ = resolve(run_of(walk[step]).exports["clusters"])
         assert outputs["c0"]["istiodDeployments"] == expected, step
     target = next(t for t in targets_from_outputs({"clusters": outputs}) if t.name == "c0")

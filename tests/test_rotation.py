@@ -20,12 +20,22 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.istio_values import CA_CHECKSUM_ANNOTATION
 from tests.harness import Run, cached_run, resolve
-from tests.helpers import IMPORTED, MULTI_PRIMARY, OPERATOR_CIDR, STATES, cacerts, make_cert, mesh_config, pem_certs, state_run
+from tests.helpers import (
+    IMPORTED,
+    MULTI_PRIMARY,
+    OPERATOR_CIDR,
+    STATES,
+    cacerts,
+    make_cert,
+    mesh_config,
+    pem_certs,
+    state_run,
+)
 from tests.impact import change_impact, of_kind
 from tests.mocks import _load_key as load_key
 
 SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
-NOW = datetime.datetime.now(datetime.timezone.utc)
+NOW = datetime.datetime.now(datetime.UTC)
 PRIMARY_REMOTE = {
     "clusters": [
         {"name": "p", "region": "us-east-1", "network": "n1"},
@@ -45,8 +55,10 @@ def roots_of(run: Run, imported: bool) -> dict[int, x509.Certificate]:
         texts = {g: IMPORTED[g][0] for g in (1, 2)}
     else:
         texts = {
-            g: r.outputs["certPem"] for r in run.of_type("tls:index/selfSignedCert:SelfSignedCert")
-            for g in (1, 2) if r.name == ("root-ca-cert" if g == 1 else "root-ca-2-cert")
+            g: r.outputs["certPem"]
+            for r in run.of_type("tls:index/selfSignedCert:SelfSignedCert")
+            for g in (1, 2)
+            if r.name == ("root-ca-cert" if g == 1 else "root-ca-2-cert")
         }
     return {g: x509.load_pem_x509_certificate(t.encode()) for g, t in texts.items()}
 
@@ -57,10 +69,17 @@ def leaf_from(files: dict[str, str]) -> str:
     ca_key = load_key(files["ca-key.pem"])
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "workload")]))
-        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - datetime.timedelta(hours=1)).not_valid_after(NOW + datetime.timedelta(hours=24))
-        .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier("spiffe://cluster.local/ns/sample/sa/sleep")]), critical=True)
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "workload")]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(hours=1))
+        .not_valid_after(NOW + datetime.timedelta(hours=24))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier("spiffe://cluster.local/ns/sample/sa/sleep")]),
+            critical=True,
+        )
         .sign(ca_key, hashes.SHA256())
     )
     return leaf.public_bytes(serialization.Encoding.PEM).decode()
@@ -72,13 +91,26 @@ def openssl_verifies(tmp: Path, bundle: str, chain: str, leaf: str) -> bool:
     (tmp / "chain.pem").write_text(chain)
     (tmp / "leaf.pem").write_text(leaf)
     done = subprocess.run(
-        ["openssl", "verify", "-CAfile", str(tmp / "bundle.pem"), "-untrusted", str(tmp / "chain.pem"), str(tmp / "leaf.pem")],
-        capture_output=True, text=True,
+        [
+            "openssl",
+            "verify",
+            "-CAfile",
+            str(tmp / "bundle.pem"),
+            "-untrusted",
+            str(tmp / "chain.pem"),
+            str(tmp / "leaf.pem"),
+        ],
+        capture_output=True,
+        text=True,
     )
     return done.returncode == 0
 
 
-CASES = [("multi-primary", MULTI_PRIMARY, False), ("primary-remote", PRIMARY_REMOTE, False), ("imported", MULTI_PRIMARY, True)]
+CASES = [
+    ("multi-primary", MULTI_PRIMARY, False),
+    ("primary-remote", PRIMARY_REMOTE, False),
+    ("imported", MULTI_PRIMARY, True),
+]
 
 
 @pytest.mark.parametrize(("label", "base", "imported"), CASES, ids=[c[0] for c in CASES])
@@ -91,7 +123,10 @@ def test_every_state_has_the_right_roots_signer_and_outputs(label, base, importe
     bundle_pem, secret = resolve(run.exports["rootCertPem"])
     assert not secret
     assert [fingerprint(c) for c in pem_certs(bundle_pem)] == [fingerprint(roots[g]) for g in trusted]
-    assert resolve(run.exports["signingRootCertPem"])[0].strip() == signer.public_bytes(serialization.Encoding.PEM).decode().strip()
+    assert (
+        resolve(run.exports["signingRootCertPem"])[0].strip()
+        == signer.public_bytes(serialization.Encoding.PEM).decode().strip()
+    )
     files_by_cluster = cacerts(run)
     assert sorted(files_by_cluster) == sorted(c["name"] for c in base["clusters"])
     for files in files_by_cluster.values():
@@ -99,12 +134,17 @@ def test_every_state_has_the_right_roots_signer_and_outputs(label, base, importe
         intermediate = x509.load_pem_x509_certificate(files["ca-cert.pem"].encode())
         intermediate.verify_directly_issued_by(signer)
         # The chain ends with the root that signed, whatever else the bundle holds.
-        assert [fingerprint(c) for c in pem_certs(files["cert-chain.pem"])] == [fingerprint(intermediate), fingerprint(signer)]
+        assert [fingerprint(c) for c in pem_certs(files["cert-chain.pem"])] == [
+            fingerprint(intermediate),
+            fingerprint(signer),
+        ]
     for signed in run.of_type(SIGNED):
         assert signed.is_secret("caPrivateKeyPem")
     # A generated root no longer trusted is gone from the stack; a trusted one is there.
     if not imported:
-        assert {r.name for r in run.of_type("istio-eks-mesh:pki:RootCa")} == {"root-ca" if g == 1 else "root-ca-2" for g in trusted}
+        assert {r.name for r in run.of_type("istio-eks-mesh:pki:RootCa")} == {
+            "root-ca" if g == 1 else "root-ca-2" for g in trusted
+        }
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -120,7 +160,7 @@ def test_workload_certificates_verify_everywhere_while_proxies_roll_over(importe
         leaf = leaf_from(issuer)
         return openssl_verifies(tmp_path, files[bundle_state][cluster]["root-cert.pem"], issuer["cert-chain.pem"], leaf)
 
-    for before, after in zip(order, order[1:]):
+    for before, after in zip(order, order[1:], strict=False):
         assert verifies(before, after) and verifies(after, before), f"{before} -> {after} breaks mTLS"
         assert verifies(after, after)
     # What the three steps avoid: one step from root 1 to root 2 fails every cross-version call.
@@ -133,7 +173,8 @@ def test_each_step_changes_only_what_it_must(label, base, imported):
     clusters = [c["name"] for c in base["clusters"]]
     # Every istiod that signs carries the CA checksum (every primary's; a remote's if it signs too).
     signing = {
-        r.name for r in runs["start"].of_type("kubernetes:helm.sh/v3:Release")
+        r.name
+        for r in runs["start"].of_type("kubernetes:helm.sh/v3:Release")
         if CA_CHECKSUM_ANNOTATION in (r.inputs["values"].get("podAnnotations") or {})
     }
     assert {f"{c['name']}-istio-istiod" for c in base["clusters"] if c.get("role") != "remote"} <= signing
@@ -161,7 +202,9 @@ def test_each_step_changes_only_what_it_must(label, base, imported):
     assert names(step3, "updated") == cacerts_and_istiod
     # Rolling back step 1 or 2 is the reverse change, with the same reach.
     assert names(change_impact(runs["trust both"], runs["start"]), "deleted") == root2
-    assert names(change_impact(runs["sign with 2"], runs["trust both"]), "replaced") == {f"{c}-ca-cert" for c in clusters}
+    assert names(change_impact(runs["sign with 2"], runs["trust both"]), "replaced") == {
+        f"{c}-ca-cert" for c in clusters
+    }
 
 
 def test_a_single_root_keeps_the_bundle_and_checksum_of_a_stack_from_before_rotation():
@@ -179,7 +222,12 @@ def test_a_single_root_keeps_the_bundle_and_checksum_of_a_stack_from_before_rota
 BAD_STEPS = [
     # Signing with root 2 alone on a root-1 stack is the one-step jump that breaks every mTLS connection.
     ({"rootGeneration": 2}, {}, "pki.trustedRootGenerations", "must be set next to pki.rootGeneration 2"),
-    ({"rootGeneration": 3, "trustedRootGenerations": [1, 2]}, {}, "pki.rootGeneration", "next to the root that signs now (e.g. [2, 3])"),
+    (
+        {"rootGeneration": 3, "trustedRootGenerations": [1, 2]},
+        {},
+        "pki.rootGeneration",
+        "next to the root that signs now (e.g. [2, 3])",
+    ),
     ({"trustedRootGenerations": [2]}, {}, "pki.trustedRootGenerations", "drops generation 1, which still signs"),
     ({"rootGeneration": 2, "trustedRootGenerations": [1]}, {}, "pki.rootGeneration", "would not verify anywhere"),
     ({"trustedRootGenerations": [1, 2, 3]}, {}, "pki.trustedRootGenerations", "at most 2"),
@@ -198,8 +246,18 @@ BAD_STEPS = [
     ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"two": {}}}, 'rootCas["two"]', "not a root generation"),
     ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"02": {}}}, 'rootCas["02"]', "not a root generation"),
     ({"trustedRootGenerations": [1, 2]}, {"rootCas": [IMPORTED[2][0]]}, "rootCas", "must be an object"),
-    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"2": "-----BEGIN CERTIFICATE-----"}}, 'rootCas["2"]', "must be an object"),
-    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"2": {"certPem": IMPORTED[2][0]}}}, 'rootCas["2"].keyPem', "is missing"),
+    (
+        {"trustedRootGenerations": [1, 2]},
+        {"rootCas": {"2": "-----BEGIN CERTIFICATE-----"}},
+        'rootCas["2"]',
+        "must be an object",
+    ),
+    (
+        {"trustedRootGenerations": [1, 2]},
+        {"rootCas": {"2": {"certPem": IMPORTED[2][0]}}},
+        'rootCas["2"].keyPem',
+        "is missing",
+    ),
     (
         {"rootGeneration": 2, "trustedRootGenerations": [2]},
         {"rootCa": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}},
@@ -208,12 +266,19 @@ BAD_STEPS = [
     ),
     (
         {"trustedRootGenerations": [1, 2]},
-        {"rootCa": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}, "rootCas": {"2": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}}},
+        {
+            "rootCa": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]},
+            "rootCas": {"2": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}},
+        },
         'rootCas["2"].certPem',
         "same certificate",
-    ),    (
+    ),
+    (
         {"trustedRootGenerations": [1, 2]},
-        {"rootCa": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}, "rootCas": {"2": dict(zip(("certPem", "keyPem"), make_cert(common_name="Vault Root 2025")))}},
+        {
+            "rootCa": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]},
+            "rootCas": {"2": dict(zip(("certPem", "keyPem"), make_cert(common_name="Vault Root 2025"), strict=False))},
+        },
         'rootCas["2"].certPem',
         "same subject",
     ),
@@ -225,7 +290,9 @@ def test_a_step_that_would_break_trust_is_refused_naming_the_key(pki, extra, key
     with pytest.raises(ConfigError) as caught:
         parse_mesh_spec(
             {"clusters": [{"name": "a"}], "pki": pki, **extra},
-            default_region="us-east-1", stack="dev", secret_keys=frozenset({"rootCa", "rootCas"}),
+            default_region="us-east-1",
+            stack="dev",
+            secret_keys=frozenset({"rootCa", "rootCas"}),
         )
     messages = " | ".join(message for path, message in caught.value.problems if path == key)
     assert fragment in messages, caught.value.problems
@@ -235,8 +302,11 @@ def test_a_step_that_would_break_trust_is_refused_naming_the_key(pki, extra, key
 
 def test_a_bad_generation_is_reported_once_not_blamed_on_the_bundle():
     with pytest.raises(ConfigError) as caught:
-        parse_mesh_spec({"clusters": [{"name": "a"}], "pki": {"rootGeneration": "2", "trustedRootGenerations": [2]}},
-                        default_region="us-east-1", stack="dev")
+        parse_mesh_spec(
+            {"clusters": [{"name": "a"}], "pki": {"rootGeneration": "2", "trustedRootGenerations": [2]}},
+            default_region="us-east-1",
+            stack="dev",
+        )
     assert [path for path, _ in caught.value.problems] == ["pki.rootGeneration"]
 
 
@@ -250,9 +320,14 @@ def test_the_next_imported_root_must_be_encrypted_and_checked_like_the_first():
     bad = make_cert(ca=False)
     with pytest.raises(ConfigError) as caught:
         parse_mesh_spec(
-            {"clusters": [{"name": "a"}], "pki": {"trustedRootGenerations": [1, 2]}, "rootCas": {"2": {"certPem": bad[0], "keyPem": bad[1]}}},
-            default_region="us-east-1", stack="dev",
+            {
+                "clusters": [{"name": "a"}],
+                "pki": {"trustedRootGenerations": [1, 2]},
+                "rootCas": {"2": {"certPem": bad[0], "keyPem": bad[1]}},
+            },
+            default_region="us-east-1",
+            stack="dev",
         )
     said = {path: " | ".join(m for p, m in caught.value.problems if p == path) for path, _ in caught.value.problems}
-    assert "--secret" in said['rootCas["2"]'] and "rootCas[\"2\"].certPem" in said['rootCas["2"]']
+    assert "--secret" in said['rootCas["2"]'] and 'rootCas["2"].certPem' in said['rootCas["2"]']
     assert "not a CA certificate" in said['rootCas["2"].certPem']

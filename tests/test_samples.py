@@ -33,7 +33,9 @@ def test_samples_in_every_cluster_with_its_own_version(count):
         assert {"name": "SERVICE_VERSION", "value": version} in container["env"]
         assert ":" in container["image"] and not container["image"].endswith(":latest")
         sleep = run.one("kubernetes:apps/v1:Deployment", f"{c}-samples-sleep").inputs
-        assert sleep["metadata"]["name"] == "sleep" and sleep["spec"]["template"]["spec"]["containers"][0]["image"].startswith("docker.io/curlimages/curl:")
+        assert sleep["metadata"]["name"] == "sleep" and sleep["spec"]["template"]["spec"]["containers"][0][
+            "image"
+        ].startswith("docker.io/curlimages/curl:")
         for r in run.descendants(run.one("istio-eks-mesh:samples:SampleWorkloads", f"{c}-samples")):
             assert r.provider_urn == own
     versions = {resolve(run.exports["clusters"])[0][f"c{i}"]["sampleVersion"] for i in range(count)}

@@ -25,7 +25,9 @@ RETIRED = ("istio-release.storage.googleapis.com", "registry.istio.io/release", 
 OLD_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts"
 ECR_HUB = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/istio"
 # One run for a mirror of the https kind and for an unpatched version's warning.
-HTTPS_MIRROR_ON_1_30_3 = mesh_config(1, istioChartRepository="https://charts.example.com:8443/istio", istioVersion="1.30.3")
+HTTPS_MIRROR_ON_1_30_3 = mesh_config(
+    1, istioChartRepository="https://charts.example.com:8443/istio", istioVersion="1.30.3"
+)
 # Every reference model of the URN snapshot, with the samples on.
 MODELS = {
     "two-regions": mesh_config(2, deploySamples=True),
@@ -60,7 +62,9 @@ def test_no_input_of_any_resource_names_a_retired_source(model):
     run = ok(MODELS[model])
     found = [(r.name, s) for r in run.resources for s in strings(r.inputs) if any(old in s for old in RETIRED)]
     assert found == []
-    images = [s for r in run.of_type("kubernetes:apps/v1:Deployment") for s in strings(r.inputs) if s.startswith("docker.io/")]
+    images = [
+        s for r in run.of_type("kubernetes:apps/v1:Deployment") for s in strings(r.inputs) if s.startswith("docker.io/")
+    ]
     if MODELS[model].get("deploySamples"):
         assert any("examples-helloworld" in i for i in images) and any("curl" in i for i in images)
 
@@ -73,19 +77,33 @@ def test_every_istio_release_names_the_hub_and_the_new_repository(model):
 
 
 def test_mirrors_in_the_users_account_are_used_for_every_chart_and_image():
-    run = ok(mesh_config(2, istioChartRepository="oci://ghcr.io/istio/release/charts", eksChartRepository="oci://public.ecr.aws/eks", istioImageHub=ECR_HUB))
+    run = ok(
+        mesh_config(
+            2,
+            istioChartRepository="oci://ghcr.io/istio/release/charts",
+            eksChartRepository="oci://public.ecr.aws/eks",
+            istioImageHub=ECR_HUB,
+        )
+    )
     charts = set()
     for r in istio_releases(run):
         # An OCI chart is one reference; a repository next to it would make Helm look for an index.
-        assert r.inputs["chart"].startswith("oci://ghcr.io/istio/release/charts/") and "repositoryOpts" not in r.inputs, r.name
+        assert (
+            r.inputs["chart"].startswith("oci://ghcr.io/istio/release/charts/") and "repositoryOpts" not in r.inputs
+        ), r.name
         assert r.inputs["values"]["global"]["hub"] == ECR_HUB
         charts.add(r.inputs["chart"].rsplit("/", 1)[-1])
     assert charts == set(ISTIO_CHARTS)
     controller = run.one(RELEASE, "c0-lb-controller-release").inputs
-    assert controller["chart"] == "oci://public.ecr.aws/eks/aws-load-balancer-controller" and "repositoryOpts" not in controller
+    assert (
+        controller["chart"] == "oci://public.ecr.aws/eks/aws-load-balancer-controller"
+        and "repositoryOpts" not in controller
+    )
 
     https = ok(HTTPS_MIRROR_ON_1_30_3)
-    assert {r.inputs["repositoryOpts"]["repo"] for r in istio_releases(https)} == {"https://charts.example.com:8443/istio"}
+    assert {r.inputs["repositoryOpts"]["repo"] for r in istio_releases(https)} == {
+        "https://charts.example.com:8443/istio"
+    }
     assert {r.inputs["chart"] for r in istio_releases(https)} == set(ISTIO_CHARTS)
 
 
@@ -102,7 +120,9 @@ def _as_deployed_before(run: Run) -> Run:
             inputs["repositoryOpts"] = {"repo": OLD_CHART_REPOSITORY}
             inputs["version"] = "1.30.3"
             inputs["values"]["global"].pop("hub")
-        text = json.dumps(inputs).replace("docker.io/istio/examples-helloworld", "registry.istio.io/release/examples-helloworld")
+        text = json.dumps(inputs).replace(
+            "docker.io/istio/examples-helloworld", "registry.istio.io/release/examples-helloworld"
+        )
         before.resources.append(type(r)(**{**r.__dict__, "raw_inputs": json.loads(text)}))
     return before
 
@@ -115,9 +135,18 @@ def test_moving_a_deployed_stack_to_the_new_sources_replaces_nothing(model):
     moved = {name for (type_, name), what in impact.items() if type_ == RELEASE and what == UPDATED}
     assert moved == {r.name for r in istio_releases(now)}
     # Only what names an image or a chart changes: no AWS resource, no certificate, no secret.
-    assert {type_ for (type_, _), what in impact.items() if what == UPDATED} <= {RELEASE, "kubernetes:apps/v1:Deployment"}
+    assert {type_ for (type_, _), what in impact.items() if what == UPDATED} <= {
+        RELEASE,
+        "kubernetes:apps/v1:Deployment",
+    }
 
-    oci = ok({**MODELS[model], "istioChartRepository": "oci://ghcr.io/istio/release/charts", "eksChartRepository": "oci://public.ecr.aws/eks"})
+    oci = ok(
+        {
+            **MODELS[model],
+            "istioChartRepository": "oci://ghcr.io/istio/release/charts",
+            "eksChartRepository": "oci://public.ecr.aws/eks",
+        }
+    )
     to_oci = change_impact(now, oci)
     assert REPLACED not in to_oci.values()
     controllers = {r.name for r in now.of_type(RELEASE) if r.inputs["chart"] == "aws-load-balancer-controller"}
@@ -142,7 +171,11 @@ GOOD = [
 @pytest.mark.parametrize(("key", "value"), GOOD, ids=[f"{k}={v}" for k, v in GOOD])
 def test_good_sources_are_kept_as_given(key, value):
     spec = parse_mesh_spec({"clusters": [{"name": "a"}], key: value}, default_region="us-east-1", stack="dev")
-    kept = {"istioChartRepository": spec.sources.istio_charts, "eksChartRepository": spec.sources.eks_charts, "istioImageHub": spec.sources.istio_hub}
+    kept = {
+        "istioChartRepository": spec.sources.istio_charts,
+        "eksChartRepository": spec.sources.eks_charts,
+        "istioImageHub": spec.sources.istio_hub,
+    }
     assert kept[key] == value
 
 
@@ -199,7 +232,10 @@ def test_bad_sources_are_refused_with_the_key_named(key, value, fragment):
 @pytest.mark.parametrize(
     ("values", "path"),
     [
-        *(({chart: {"global": {"hub": "docker.io/other"}}}, f"istioValues.{chart}.global.hub") for chart in ISTIO_CHARTS),
+        *(
+            ({chart: {"global": {"hub": "docker.io/other"}}}, f"istioValues.{chart}.global.hub")
+            for chart in ISTIO_CHARTS
+        ),
         ({"istiod": {"hub": "docker.io/other"}}, "istioValues.istiod.hub"),
     ],
 )
@@ -210,14 +246,24 @@ def test_the_hub_cannot_be_overridden_through_istio_values(values, path):
 
 
 def test_istio_values_may_not_name_a_retired_source():
-    values = {"istiod": {"global": {"proxy": {"image": "registry.istio.io/release/proxyv2:1.30.3"}}}, "gateway": {"env": {"X": "gcr.io/istio-release/x"}}}
+    values = {
+        "istiod": {"global": {"proxy": {"image": "registry.istio.io/release/proxyv2:1.30.3"}}},
+        "gateway": {"env": {"X": "gcr.io/istio-release/x"}},
+    }
     with pytest.raises(ConfigError) as caught:
         parse_mesh_spec({"clusters": [{"name": "a"}], "istioValues": values}, default_region="us-east-1", stack="dev")
     assert set(dict(caught.value.problems)) == {"istioValues.istiod.global.proxy.image", "istioValues.gateway.env.X"}
 
 
 def test_support_windows_warn_before_and_after_the_end_of_life(monkeypatch):
-    monkeypatch.setattr(versions, "ISTIO_MINORS", {"1.30": {"released": "2026-05-18", "end_of_life": "2027-01-10"}, "1.31": {"released": "2026-08-20", "end_of_life": None}})
+    monkeypatch.setattr(
+        versions,
+        "ISTIO_MINORS",
+        {
+            "1.30": {"released": "2026-05-18", "end_of_life": "2027-01-10"},
+            "1.31": {"released": "2026-08-20", "end_of_life": None},
+        },
+    )
     patched = RevisionPlan.single("1.30.5")
     assert support_notices(patched, datetime.date(2026, 11, 28)) == []
     soon = support_notices(patched, datetime.date(2026, 11, 29))
@@ -244,5 +290,7 @@ def test_a_minor_newer_than_the_checked_charts_is_a_warning():
 
 
 def test_the_program_warns_about_an_unpatched_istio_version():
-    assert any(w.startswith("istio-eks-mesh:istioVersion: Istio 1.30.3 lacks") for w in ok(HTTPS_MIRROR_ON_1_30_3).warnings)
+    assert any(
+        w.startswith("istio-eks-mesh:istioVersion: Istio 1.30.3 lacks") for w in ok(HTTPS_MIRROR_ON_1_30_3).warnings
+    )
     assert not any("Istio" in w for w in ok(MODELS["two-regions"]).warnings)

@@ -103,7 +103,10 @@ def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -
             "omitSidecarInjectorConfigMap": False,
             "hub": "docker.io/istio",
         },
-        "istiodRemote": {"enabledLocalInjectorIstiod": True, "injectionPath": f"/inject/cluster/{remote}/net/{network}"},
+        "istiodRemote": {
+            "enabledLocalInjectorIstiod": True,
+            "injectionPath": f"/inject/cluster/{remote}/net/{network}",
+        },
         "podAnnotations": {"istio-eks-mesh/ca-checksum": remote_istiod["podAnnotations"]["istio-eks-mesh/ca-checksum"]},
     }
     assert values(run, remote, "base") == {"profile": "remote", "global": {"hub": "docker.io/istio"}}
@@ -119,7 +122,10 @@ def test_primary_remote_on_two_networks():
     assert not [e for e in run.of_type("aws:ec2/eip:Eip") if "-eastwest-" in e.name]
     annotations = values(run, "p", "eastwest")["service"]["annotations"]
     assert not any("eip-allocations" in k or "aws-load-balancer-subnets" in k for k in annotations)
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-attributes"] == "load_balancing.cross_zone.enabled=true"
+    assert (
+        annotations["service.beta.kubernetes.io/aws-load-balancer-attributes"]
+        == "load_balancing.cross_zone.enabled=true"
+    )
     clusters, _ = resolve(run.exports["clusters"])
     assert clusters["p"]["eastWestStaticIps"] == [] and clusters["r"]["role"] == "remote"
 
@@ -153,13 +159,18 @@ def test_a_primary_with_remotes_is_open_only_to_the_mesh():
     for c in ("p", "r"):
         assert values(run, c, "eastwest")["service"]["loadBalancerSourceRanges"] == nats
     assert run.of_type("aws:ec2/securityGroup:SecurityGroup") == []
-    assert not [r.name for r in run.resources if "0.0.0.0/0" in json.dumps(r.inputs) and r.type != "aws:ec2/route:Route"]
+    assert not [
+        r.name for r in run.resources if "0.0.0.0/0" in json.dumps(r.inputs) and r.type != "aws:ec2/route:Route"
+    ]
 
 
 def test_primary_remote_ordering():
     run = mesh(*PRIMARY_REMOTE_NETWORKS)
     primary_gateway = run.one(RELEASE, "p-istio-eastwest")
-    exposure = [run.one(CR.format(k), f"p-istio-{n}") for k, n in (("Gateway", "istiod-gateway"), ("VirtualService", "istiod-vs"))]
+    exposure = [
+        run.one(CR.format(k), f"p-istio-{n}")
+        for k, n in (("Gateway", "istiod-gateway"), ("VirtualService", "istiod-vs"))
+    ]
     served = run.one(SECRET, "p-remote-secret-r-secret")
     for role in ("base", "istiod", "eastwest"):
         r = run.one(RELEASE, f"r-istio-{role}")
@@ -171,7 +182,10 @@ def test_primary_remote_ordering():
 
 
 def test_adding_the_first_remote_is_one_update_that_leaves_the_primarys_gateway_alone():
-    two = {"clusters": [dict(PRIMARY_REMOTE_NETWORKS[0]), {"name": "q", "region": "us-west-2", "network": "n3"}], "apiAccessCidrs": [OPERATOR_CIDR]}
+    two = {
+        "clusters": [dict(PRIMARY_REMOTE_NETWORKS[0]), {"name": "q", "region": "us-west-2", "network": "n3"}],
+        "apiAccessCidrs": [OPERATOR_CIDR],
+    }
     with_remote = {**two, "clusters": [*two["clusters"], dict(PRIMARY_REMOTE_NETWORKS[1])]}
     before, after = cached_run(two), cached_run(with_remote)
     impact = change_impact(before, after)
@@ -181,22 +195,32 @@ def test_adding_the_first_remote_is_one_update_that_leaves_the_primarys_gateway_
     old, new = values(before, "p", "eastwest"), values(after, "p", "eastwest")
     assert old["service"]["annotations"] == new["service"]["annotations"]
     assert set(new["service"]["loadBalancerSourceRanges"]) > set(old["service"]["loadBalancerSourceRanges"])
-    assert [p["port"] for p in old["service"]["ports"]] == [15443] and [p["port"] for p in new["service"]["ports"]] == [15443, 15012]
+    assert [p["port"] for p in old["service"]["ports"]] == [15443] and [p["port"] for p in new["service"]["ports"]] == [
+        15443,
+        15012,
+    ]
     same = lambda v: {**v, "service": {**v["service"], "loadBalancerSourceRanges": [], "ports": []}}  # noqa: E731
     assert same(old) == same(new)
     assert impact[(RELEASE, "p-istio-istiod")] == "updated"  # EXTERNAL_ISTIOD
     assert {name for (_, name), what in impact.items() if what in ("replaced", "deleted")} == set()
-    assert {"p-istio-istiod-gateway", "p-istio-istiod-vs", "r-istio-istiod"} <= {n for (_, n), what in impact.items() if what == "created"}
+    assert {"p-istio-istiod-gateway", "p-istio-istiod-vs", "r-istio-istiod"} <= {
+        n for (_, n), what in impact.items() if what == "created"
+    }
 
 
 def test_samples_in_a_remote_wait_for_the_primary_to_serve_it():
-    run = cached_run({"clusters": list(PRIMARY_REMOTE_NETWORKS), "apiAccessCidrs": [OPERATOR_CIDR], "deploySamples": True})
+    run = cached_run(
+        {"clusters": list(PRIMARY_REMOTE_NETWORKS), "apiAccessCidrs": [OPERATOR_CIDR], "deploySamples": True}
+    )
     assert run.error is None, run.error
     namespace = run.one("kubernetes:core/v1:Namespace", "r-samples-namespace")
     assert run.depends_on(namespace, run.one(RELEASE, "p-istio-istiod"))
     assert run.depends_on(namespace, run.one(SECRET, "p-remote-secret-r-secret"))
     clusters, _ = resolve(run.exports["clusters"])
-    assert {n: (c["role"], c["sampleVersion"]) for n, c in clusters.items()} == {"p": ("primary", "v1"), "r": ("remote", "v2")}
+    assert {n: (c["role"], c["sampleVersion"]) for n, c in clusters.items()} == {
+        "p": ("primary", "v1"),
+        "r": ("remote", "v2"),
+    }
     # Destroy removes the remote's pods while the primary's istiod still knows the remote.
     order = run.destroy_order()
     for served_by in (run.one(RELEASE, "p-istio-istiod"), run.one(SECRET, "p-remote-secret-r-secret")):
@@ -217,8 +241,15 @@ def test_primary_remote_on_one_network():
 def test_multi_primary_on_one_network_peers_the_vpcs_across_regions():
     run = mesh(*MULTI_PRIMARY_ONE_NETWORK)
     for c in ("a", "b"):
-        assert values(run, c, "istiod")["global"] == {"meshID": "mesh1", "multiCluster": {"clusterName": c}, "network": "n1", "hub": "docker.io/istio"}
-        assert "env" not in values(run, c, "istiod") and values(run, c, "base") == {"global": {"hub": "docker.io/istio"}}
+        assert values(run, c, "istiod")["global"] == {
+            "meshID": "mesh1",
+            "multiCluster": {"clusterName": c},
+            "network": "n1",
+            "hub": "docker.io/istio",
+        }
+        assert "env" not in values(run, c, "istiod") and values(run, c, "base") == {
+            "global": {"hub": "docker.io/istio"}
+        }
     clusters, _ = resolve(run.exports["clusters"])
     assert clusters["a"]["eastWestAddress"] is None and clusters["b"]["eastWestAddress"] is None
     assert not has(run, RELEASE, "a-istio-eastwest") and not has(run, RELEASE, "b-istio-eastwest")
@@ -258,8 +289,12 @@ def test_same_region_peering_is_accepted_at_once():
 def test_mixed_mesh():
     run = mesh(*MIXED)
     assert [(p.name) for p in peerings(run)] == ["p1-r1-peering"]
-    assert has(run, CR.format("Gateway"), "p1-istio-istiod-gateway") and has(run, CR.format("Gateway"), "p1-istio-cross-network-gateway")
-    assert has(run, CR.format("Gateway"), "p2-istio-cross-network-gateway") and not has(run, CR.format("Gateway"), "p2-istio-istiod-gateway")
+    assert has(run, CR.format("Gateway"), "p1-istio-istiod-gateway") and has(
+        run, CR.format("Gateway"), "p1-istio-cross-network-gateway"
+    )
+    assert has(run, CR.format("Gateway"), "p2-istio-cross-network-gateway") and not has(
+        run, CR.format("Gateway"), "p2-istio-istiod-gateway"
+    )
     assert not has(run, RELEASE, "r1-istio-eastwest")
     assert "env" not in values(run, "p2", "istiod")
     remote_values_served_by(run, "r1", "p1", "n1")
@@ -268,13 +303,17 @@ def test_mixed_mesh():
 
 
 def test_bad_topology_registers_nothing():
-    run = run_program({"clusters": [{"name": "a", "role": "remote", "primary": "b"}, {"name": "b", "role": "remote", "primary": "a"}]})
+    run = run_program(
+        {"clusters": [{"name": "a", "role": "remote", "primary": "b"}, {"name": "b", "role": "remote", "primary": "a"}]}
+    )
     assert isinstance(run.error, ConfigError) and run.resources == []
     assert "at least one must be a primary" in str(run.error)
 
 
 def test_static_addresses_without_a_gateway_are_refused():
-    run = run_program({"clusters": [{"name": "a", "network": "n"}, {"name": "b", "network": "n", "eastWestStaticIps": True}]})
+    run = run_program(
+        {"clusters": [{"name": "a", "network": "n"}, {"name": "b", "network": "n", "eastWestStaticIps": True}]}
+    )
     assert isinstance(run.error, ConfigError) and run.resources == []
     assert "clusters[1].eastWestStaticIps" in dict(run.error.problems)
 
@@ -294,17 +333,29 @@ def test_a_primary_with_remotes_is_told_its_gateway_no_longer_has_elastic_ips_by
     kept = mesh({**PRIMARY_REMOTE_NETWORKS[0], "eastWestStaticIps": True}, PRIMARY_REMOTE_NETWORKS[1])
     assert not [w for w in kept.warnings if "eastWestStaticIps" in w]
     # Kept addresses stay an allow-list option: one Elastic IP per public subnet, pinned.
-    eips = sorted((e for e in kept.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")), key=lambda e: e.name)
+    eips = sorted(
+        (e for e in kept.of_type("aws:ec2/eip:Eip") if e.name.startswith("p-network-eastwest-")), key=lambda e: e.name
+    )
     annotations = values(kept, "p", "eastwest")["service"]["annotations"]
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == ",".join(e.outputs["allocationId"] for e in eips)
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == ",".join(
+        e.outputs["allocationId"] for e in eips
+    )
     assert len(eips) == 3
 
 
 def test_istiod_services_are_cluster_local_on_every_primary():
     # The gateway's routes to istiod must never reach the same-named local injectors of remotes;
     # other Services of istio-system (an ingress gateway, a user's) stay reachable mesh-wide.
-    canary = {"istioVersion": "1.30.5", "istioRevisions": ["1.30.5", "1.31.1"], "istioRevisionTags": {"default": "1.30.5"}}
-    runs = [mesh(*PRIMARY_REMOTE_NETWORKS), mesh(*MIXED), cached_run({"clusters": list(PRIMARY_REMOTE_NETWORKS), "apiAccessCidrs": [OPERATOR_CIDR], **canary})]
+    canary = {
+        "istioVersion": "1.30.5",
+        "istioRevisions": ["1.30.5", "1.31.1"],
+        "istioRevisionTags": {"default": "1.30.5"},
+    }
+    runs = [
+        mesh(*PRIMARY_REMOTE_NETWORKS),
+        mesh(*MIXED),
+        cached_run({"clusters": list(PRIMARY_REMOTE_NETWORKS), "apiAccessCidrs": [OPERATOR_CIDR], **canary}),
+    ]
     checked = 0
     for run in runs:
         assert run.error is None, run.error
@@ -315,7 +366,11 @@ def test_istiod_services_are_cluster_local_on_every_primary():
             if cluster.startswith("r"):
                 assert "serviceSettings" not in mesh_config
                 continue
-            in_cluster = sorted(f"{o.inputs['name']}.istio-system.svc.cluster.local" for o in istiods if o.name.startswith(f"{cluster}-istio-"))
+            in_cluster = sorted(
+                f"{o.inputs['name']}.istio-system.svc.cluster.local"
+                for o in istiods
+                if o.name.startswith(f"{cluster}-istio-")
+            )
             assert mesh_config["serviceSettings"] == [{"settings": {"clusterLocal": True}, "hosts": in_cluster}], r.name
             checked += 1
     assert checked == 5  # p, p1, p2, and both revisions of p in the canary

@@ -51,20 +51,44 @@ def test_defaults_are_dns_proxy_and_locality_failover_without_an_order():
         ({"localityLoadBalancing": 1}, "trafficPolicy.localityLoadBalancing", "true or false"),
         ({"failover": {"from": "us-east-1", "to": "us-west-2"}}, "trafficPolicy.failover", "must be a list"),
         ({"failover": ["us-east-1"]}, "trafficPolicy.failover[0]", "must be an object"),
-        ({"failover": [{"from": "us-east-1"}]}, "trafficPolicy.failover[0].to", "is required; one of the mesh's regions: us-east-1, us-west-2"),
-        ({"failover": [{"from": "us-east-1", "to": "eu-west-1"}]}, "trafficPolicy.failover[0].to", "\"eu-west-1\" is not the region of any cluster"),
-        ({"failover": [{"from": "us-east-1\n", "to": "us-west-2"}]}, "trafficPolicy.failover[0].from", "not the region of any cluster"),
-        ({"failover": [{"from": "us-east-1/us-east-1a", "to": "us-west-2"}]}, "trafficPolicy.failover[0].from", "not the region"),
+        (
+            {"failover": [{"from": "us-east-1"}]},
+            "trafficPolicy.failover[0].to",
+            "is required; one of the mesh's regions: us-east-1, us-west-2",
+        ),
+        (
+            {"failover": [{"from": "us-east-1", "to": "eu-west-1"}]},
+            "trafficPolicy.failover[0].to",
+            '"eu-west-1" is not the region of any cluster',
+        ),
+        (
+            {"failover": [{"from": "us-east-1\n", "to": "us-west-2"}]},
+            "trafficPolicy.failover[0].from",
+            "not the region of any cluster",
+        ),
+        (
+            {"failover": [{"from": "us-east-1/us-east-1a", "to": "us-west-2"}]},
+            "trafficPolicy.failover[0].from",
+            "not the region",
+        ),
         ({"failover": [{"from": 1, "to": "us-west-2"}]}, "trafficPolicy.failover[0].from", "must be a string"),
         ({"failover": [{"from": "us-east-1", "to": "us-east-1"}]}, "trafficPolicy.failover[0]", "over to itself"),
-        ({"failover": [{"from": "us-east-1", "to": "us-west-2", "weight": 1}]}, "trafficPolicy.failover[0].weight", "unknown field"),
+        (
+            {"failover": [{"from": "us-east-1", "to": "us-west-2", "weight": 1}]},
+            "trafficPolicy.failover[0].weight",
+            "unknown field",
+        ),
         (
             {"failover": [{"from": "us-east-1", "to": "us-west-2"}, {"from": "us-east-1", "to": "us-west-2"}]},
             "trafficPolicy.failover[1].from",
             "already fails over in failover[0]",
         ),
         # Valid alone, not together: failover is a step of locality load balancing.
-        ({"localityLoadBalancing": False, "failover": [{"from": "us-east-1", "to": "us-west-2"}]}, "trafficPolicy.failover", "no effect"),
+        (
+            {"localityLoadBalancing": False, "failover": [{"from": "us-east-1", "to": "us-west-2"}]},
+            "trafficPolicy.failover",
+            "no effect",
+        ),
     ],
 )
 def test_bad_traffic_policies_name_the_key_and_the_fix(traffic, path, words):
@@ -75,7 +99,12 @@ def test_bad_traffic_policies_name_the_key_and_the_fix(traffic, path, words):
 
 def test_every_problem_is_reported_at_once():
     problems = problems_of({"dnsProxy": None, "failover": [{"from": "mars", "to": "us-west-2"}, {"to": 3}]})
-    assert set(problems) == {"trafficPolicy.dnsProxy", "trafficPolicy.failover[0].from", "trafficPolicy.failover[1].from", "trafficPolicy.failover[1].to"}
+    assert set(problems) == {
+        "trafficPolicy.dnsProxy",
+        "trafficPolicy.failover[0].from",
+        "trafficPolicy.failover[1].from",
+        "trafficPolicy.failover[1].to",
+    }
 
 
 def test_default_mesh_config_on_every_primary_and_only_there():
@@ -98,7 +127,12 @@ def envoy_outlier_detection(outlier: dict) -> dict:
     (pilot/pkg/networking/core/cluster_traffic_policy.go@1.31.1, applyOutlierDetection) over Envoy's
     defaults (envoy/config/cluster/v3/outlier_detection.proto: consecutive_5xx 5, enforced at 100 %;
     gateway failures counted but not enforced)."""
-    envoy = {"consecutive_5xx": 5, "enforcing_consecutive_5xx": 100, "consecutive_gateway_failure": 5, "enforcing_consecutive_gateway_failure": 0}
+    envoy = {
+        "consecutive_5xx": 5,
+        "enforcing_consecutive_5xx": 100,
+        "consecutive_gateway_failure": 5,
+        "enforcing_consecutive_gateway_failure": 0,
+    }
     if "consecutiveGatewayErrors" in outlier:
         errors = outlier["consecutiveGatewayErrors"]
         envoy.update(consecutive_gateway_failure=errors, enforcing_consecutive_gateway_failure=100 if errors > 0 else 0)
@@ -128,7 +162,10 @@ def test_the_mesh_wide_rule_is_the_root_namespace_default_for_every_host(mesh_ru
         # An application's own 500s must not eject endpoints mesh-wide: Envoy enforces only gateway errors.
         envoy = envoy_outlier_detection(outlier)
         assert envoy["enforcing_consecutive_5xx"] == 0
-        assert envoy["consecutive_gateway_failure"] == outlier["consecutiveGatewayErrors"] and envoy["enforcing_consecutive_gateway_failure"] == 100
+        assert (
+            envoy["consecutive_gateway_failure"] == outlier["consecutiveGatewayErrors"]
+            and envoy["enforcing_consecutive_gateway_failure"] == 100
+        )
         # No TLS settings: Istio's automatic mTLS stays in charge.
         assert "tls" not in spec["trafficPolicy"]
         # In the cluster itself, after istiod (its CRD and validating webhook).
@@ -157,9 +194,14 @@ def test_istio_values_may_not_override_the_traffic_policy():
         assert isinstance(run.error, ConfigError) and run.resources == []
         assert key in str(run.error), str(run.error)
     # Other proxy defaults stay the user's.
-    run = cached_run(mesh_config(2, istioValues={"istiod": {"meshConfig": {"defaultConfig": {"proxyMetadata": {"EXAMPLE": "1"}}}}}))
+    run = cached_run(
+        mesh_config(2, istioValues={"istiod": {"meshConfig": {"defaultConfig": {"proxyMetadata": {"EXAMPLE": "1"}}}}})
+    )
     assert run.error is None, run.error
-    assert mesh_config_of(run, "c0")["defaultConfig"]["proxyMetadata"] == {"ISTIO_META_DNS_CAPTURE": "true", "EXAMPLE": "1"}
+    assert mesh_config_of(run, "c0")["defaultConfig"]["proxyMetadata"] == {
+        "ISTIO_META_DNS_CAPTURE": "true",
+        "EXAMPLE": "1",
+    }
 
 
 @pytest.mark.parametrize(
@@ -172,7 +214,9 @@ def test_each_option_turns_off_alone(traffic, dns, rule):
     mesh = mesh_config_of(run, "p") or {}
     assert ("defaultConfig" in mesh) is dns and "localityLbSetting" not in mesh
     assert ("p-traffic-locality-failover" in rules(run)) is rule
-    assert run.of_type("istio-eks-mesh:traffic:MeshTraffic") == ([run.one("istio-eks-mesh:traffic:MeshTraffic", "p-traffic")] if rule else [])
+    assert run.of_type("istio-eks-mesh:traffic:MeshTraffic") == (
+        [run.one("istio-eks-mesh:traffic:MeshTraffic", "p-traffic")] if rule else []
+    )
     sample = rules(run)["p-samples-helloworld-rule"].inputs["spec"]
     # The samples' rule replaces the mesh-wide one for helloworld, so it carries the same policy.
     assert ("trafficPolicy" in sample) is rule
@@ -199,13 +243,18 @@ def test_samples_rule_has_a_subset_per_cluster_and_network_with_istios_endpoint_
 
 
 def test_network_names_that_are_not_dns_labels_get_no_subset():
-    raw = {**PRIMARY_REMOTE, "clusters": [{**PRIMARY_REMOTE["clusters"][0], "network": "Net_1"}, PRIMARY_REMOTE["clusters"][1]]}
+    raw = {
+        **PRIMARY_REMOTE,
+        "clusters": [{**PRIMARY_REMOTE["clusters"][0], "network": "Net_1"}, PRIMARY_REMOTE["clusters"][1]],
+    }
     spec = parse_mesh_spec(raw, default_region="us-east-1", stack="dev")
     names = [s["name"] for s in sample_rule_spec(spec, "helloworld.sample.svc.cluster.local")["subsets"]]
     assert names == ["cluster-p", "cluster-r", "network-n2"]
 
 
-@pytest.mark.parametrize("config", [mesh_config(2, deploySamples=True), PRIMARY_REMOTE], ids=["multi-primary", "primary-remote"])
+@pytest.mark.parametrize(
+    "config", [mesh_config(2, deploySamples=True), PRIMARY_REMOTE], ids=["multi-primary", "primary-remote"]
+)
 def test_turning_the_defaults_on_for_a_deployed_stack_updates_istiod_and_replaces_nothing(config):
     # From both options off to the defaults: istiod's values, and the samples' rule gains the policy.
     impact = change_impact(cached_run({**config, "trafficPolicy": OFF}), cached_run(config))
@@ -217,4 +266,6 @@ def test_turning_the_defaults_on_for_a_deployed_stack_updates_istiod_and_replace
         *((RELEASE, f"{c['name']}-istio-istiod") for c in config["clusters"]),
         *((RULE, f"{c}-samples-helloworld-rule") for c in primaries),
     }
-    assert {key for key, what in changed.items() if what == CREATED} == {(RULE, f"{c}-traffic-locality-failover") for c in primaries}
+    assert {key for key, what in changed.items() if what == CREATED} == {
+        (RULE, f"{c}-traffic-locality-failover") for c in primaries
+    }

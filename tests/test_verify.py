@@ -97,7 +97,9 @@ def test_samples_not_deployed(tmp_path, capsys):
 def test_timeouts_are_reported(tmp_path, capsys):
     clusters = healthy(["east", "west"])
     clusters["east"].slow = True
-    code, out, _ = run_verify(tmp_path, capsys, clusters, outputs(["east", "west"]), "--timeout", "30", "--requests", "7")
+    code, out, _ = run_verify(
+        tmp_path, capsys, clusters, outputs(["east", "west"]), "--timeout", "30", "--requests", "7"
+    )
     assert code == 1
     assert "7 requests took longer than 30s" in out
 
@@ -124,10 +126,15 @@ def test_missing_outputs_file(capsys, tmp_path):
 
 
 def test_answers_are_counted_by_version_and_failures_kept():
-    counts = parse_versions("Hello version: v1, instance: a\nHello version: v2, instance: b\nFAILED\nupstream connect error\n\nHello version: v1, instance: c\n")
+    counts = parse_versions(
+        "Hello version: v1, instance: a\nHello version: v2, instance: b\nFAILED\nupstream connect"
+        " error\n\nHello version: v1, instance: c\n"
+    )
     assert counts == Counter({"v1": 2, "v2": 1, "failed": 2})
     result = judge_traffic("east", counts, {"east": "v1", "west": "v2", "north": "v3"})
-    assert not result.passed and "never reached north (v3)" in result.detail and "2 of 5 requests failed" in result.detail
+    assert (
+        not result.passed and "never reached north (v3)" in result.detail and "2 of 5 requests failed" in result.detail
+    )
     # Every version answered, but failed requests still fail the check.
     assert not judge_traffic("east", counts, {"east": "v1", "west": "v2"}).passed
     assert judge_traffic("east", Counter({"v1": 3, "v2": 1}), {"east": "v1", "west": "v2"}).passed
@@ -161,7 +168,9 @@ def test_a_clusters_only_output_file_is_accepted(tmp_path, capsys):
     code, out, _ = run_verify(tmp_path, capsys, healthy(names), outputs(names)["clusters"])
     assert code == 0, out
     # A cluster may be called `clusters` itself.
-    code, out, _ = run_verify(tmp_path, capsys, {"clusters": FakeCluster("clusters", [], ["v1"])}, outputs(["clusters"])["clusters"])
+    code, out, _ = run_verify(
+        tmp_path, capsys, {"clusters": FakeCluster("clusters", [], ["v1"])}, outputs(["clusters"])["clusters"]
+    )
     assert code == 0, out
 
 
@@ -186,14 +195,29 @@ KUBECONFIG = json.dumps(kubeconfig_document("east", "https://east.example", "Y2E
         ({"clusters": {"east": {"kubeconfig": 5}}}, "kubeconfig must be a JSON object, got a number"),
         # Valid JSON, but no kubeconfig: a usage error, not a failing cluster with an AWS CLI hint.
         ({"clusters": {"east": {"kubeconfig": "{}"}}}, "no clusters, contexts, users and current-context"),
-        ({"clusters": {"east": {"kubeconfig": json.dumps({"clusters": 5})}}}, "no clusters, contexts, users and current-context"),
+        (
+            {"clusters": {"east": {"kubeconfig": json.dumps({"clusters": 5})}}},
+            "no clusters, contexts, users and current-context",
+        ),
         ({"clusters": {"east": {"kubeconfig": "[" * 100000 + "]" * 100000}}}, "kubeconfig is not JSON"),
         ({"clusters": {"east": {"endpoint": "https://e"}}}, "no readable kubeconfig"),
-        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "role": "secondary"}}}, "`role` must be primary or remote, got a string 'secondary'"),
+        (
+            {"clusters": {"east": {"kubeconfig": KUBECONFIG, "role": "secondary"}}},
+            "`role` must be primary or remote, got a string 'secondary'",
+        ),
         ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "role": None}}}, "got null"),
-        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "endpoint": 443}}}, "`endpoint` must be a string, got a number 443"),
-        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "sampleVersion": ["v1"]}}}, "`sampleVersion` must be a string, got a list"),
-        ({"clusters": {"east": {"kubeconfig": KUBECONFIG, "eastWestAddress": {"hostname": "x"}}}}, "`eastWestAddress` must be a string"),
+        (
+            {"clusters": {"east": {"kubeconfig": KUBECONFIG, "endpoint": 443}}},
+            "`endpoint` must be a string, got a number 443",
+        ),
+        (
+            {"clusters": {"east": {"kubeconfig": KUBECONFIG, "sampleVersion": ["v1"]}}},
+            "`sampleVersion` must be a string, got a list",
+        ),
+        (
+            {"clusters": {"east": {"kubeconfig": KUBECONFIG, "eastWestAddress": {"hostname": "x"}}}},
+            "`eastWestAddress` must be a string",
+        ),
         ({"clusters": {"x" * 5000: {"kubeconfig": "[secret]"}}}, "characters) has no readable kubeconfig"),
         ("", "no stack outputs"),
         ("{", "not JSON"),

@@ -24,7 +24,7 @@ from verify.cli import main
 from verify.kube import KubernetesClusterApi
 from verify.trust import SECRETS_DUMP, TrustOutputError, check_trust, trust_from_outputs
 
-NOW = datetime.datetime.now(datetime.timezone.utc)
+NOW = datetime.datetime.now(datetime.UTC)
 
 
 class Cluster(BaseHTTPRequestHandler):
@@ -66,9 +66,14 @@ def workload_chain(files: dict[str, str]) -> str:
     ca_key = load_key(files["ca-key.pem"])
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "w")]))
-        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(NOW).not_valid_after(NOW + datetime.timedelta(hours=24)).sign(ca_key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "w")]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + datetime.timedelta(hours=24))
+        .sign(ca_key, hashes.SHA256())
     )
     return leaf.public_bytes(serialization.Encoding.PEM).decode() + files["cert-chain.pem"]
 
@@ -76,13 +81,28 @@ def workload_chain(files: dict[str, str]) -> str:
 def envoy_dump(chain: str, trusted: str) -> str:
     """Envoy's `config_dump?resource=dynamic_active_secrets`, private key redacted as Envoy does."""
     b64 = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
-    return json.dumps({"configs": [
-        {"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret", "name": "default",
-         "secret": {"name": "default", "tls_certificate": {"certificate_chain": {"inline_bytes": b64(chain)},
-                                                            "private_key": {"inline_bytes": b64("[redacted]")}}}},
-        {"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret", "name": "ROOTCA",
-         "secret": {"name": "ROOTCA", "validation_context": {"trusted_ca": {"inline_bytes": b64(trusted)}}}},
-    ]})
+    return json.dumps(
+        {
+            "configs": [
+                {
+                    "@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret",
+                    "name": "default",
+                    "secret": {
+                        "name": "default",
+                        "tls_certificate": {
+                            "certificate_chain": {"inline_bytes": b64(chain)},
+                            "private_key": {"inline_bytes": b64("[redacted]")},
+                        },
+                    },
+                },
+                {
+                    "@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret",
+                    "name": "ROOTCA",
+                    "secret": {"name": "ROOTCA", "validation_context": {"trusted_ca": {"inline_bytes": b64(trusted)}}},
+                },
+            ]
+        }
+    )
 
 
 def serve(cacerts_state: str, config_map_state: str) -> None:
@@ -90,17 +110,31 @@ def serve(cacerts_state: str, config_map_state: str) -> None:
     data = {k: base64.b64encode(v.encode()).decode() for k, v in files_of(cacerts_state).items()}
     bundle = files_of(config_map_state)["root-cert.pem"]
     Cluster.objects = {
-        "/api/v1/namespaces/istio-system/secrets/cacerts": {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "cacerts"}, "data": data},
+        "/api/v1/namespaces/istio-system/secrets/cacerts": {
+            "kind": "Secret",
+            "apiVersion": "v1",
+            "metadata": {"name": "cacerts"},
+            "data": data,
+        },
         "/api/v1/namespaces/istio-system/configmaps/istio-ca-root-cert": {
-            "kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "istio-ca-root-cert"}, "data": {"root-cert.pem": bundle},
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": {"name": "istio-ca-root-cert"},
+            "data": {"root-cert.pem": bundle},
         },
         "/apis/apps/v1/namespaces/istio-system/deployments/istiod/status": {
-            "kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "istiod"},
-            "spec": {"replicas": 1, "selector": {}, "template": {}}, "status": {"readyReplicas": 1},
+            "kind": "Deployment",
+            "apiVersion": "apps/v1",
+            "metadata": {"name": "istiod"},
+            "spec": {"replicas": 1, "selector": {}, "template": {}},
+            "status": {"readyReplicas": 1},
         },
         "/apis/apps/v1/namespaces/sample/deployments/sleep/status": {
-            "kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "sleep"},
-            "spec": {"replicas": 1, "selector": {}, "template": {}}, "status": {"readyReplicas": 1},
+            "kind": "Deployment",
+            "apiVersion": "apps/v1",
+            "metadata": {"name": "sleep"},
+            "spec": {"replicas": 1, "selector": {}, "template": {}},
+            "status": {"readyReplicas": 1},
         },
     }
 
@@ -109,7 +143,9 @@ def api_for(server: str, proxy_state: str, role: str = "primary") -> tuple[Clust
     """The real client against the fake server; exec (a websocket the fake does not speak) answers
     with the dump of a proxy whose certificate and bundle are those of `proxy_state`."""
     kubeconfig = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "c0",
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "c0",
         "clusters": [{"name": "c0", "cluster": {"server": server}}],
         "contexts": [{"name": "c0", "context": {"cluster": "c0", "user": "c0"}}],
         "users": [{"name": "c0", "user": {"token": "t"}}],
@@ -180,12 +216,22 @@ def test_a_remote_workload_is_checked_against_the_signing_root(server):
     assert results["workload certificate"][0], results["workload certificate"]
     old = envoy_dump(workload_chain(files_of("trust both", "c1")), files_of("trust both")["root-cert.pem"])
     api.run_in_deployment = lambda *a: old
-    assert not by_check(check_trust(target, api, trust_from_outputs(outputs_of("sign with 2")), timeout=30))["workload certificate"][0]
+    assert not by_check(check_trust(target, api, trust_from_outputs(outputs_of("sign with 2")), timeout=30))[
+        "workload certificate"
+    ][0]
 
 
 def test_the_cli_runs_the_trust_check_when_the_outputs_carry_the_roots(server, tmp_path, capsys):
     serve("trust both", "trust both")
-    clusters = {"c0": {"kubeconfig": json.dumps(kubeconfig_document("c0", server, "Y2E=", {"token": "t"})), "endpoint": server, "role": "primary", "eastWestAddress": None, "sampleVersion": "v1"}}
+    clusters = {
+        "c0": {
+            "kubeconfig": json.dumps(kubeconfig_document("c0", server, "Y2E=", {"token": "t"})),
+            "endpoint": server,
+            "role": "primary",
+            "eastWestAddress": None,
+            "sampleVersion": "v1",
+        }
+    }
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps({**outputs_of("trust both"), "clusters": clusters}))
     assert main(["--outputs", str(path)], connect=lambda t: api_for(server, "trust both")[1]) == 0
@@ -198,7 +244,13 @@ ROOT_1, ROOT_2 = "start", "drop 1"
 BAD_OUTPUTS = [
     (lambda: {"rootCertPem": "not a certificate"}, "rootCertPem holds no readable PEM"),
     (lambda: {"rootCertPem": 5}, "rootCertPem is not a PEM text"),
-    (lambda: {"rootCertPem": outputs_of(ROOT_1)["rootCertPem"], "signingRootCertPem": outputs_of(ROOT_2)["signingRootCertPem"]}, "is not one of the roots"),
+    (
+        lambda: {
+            "rootCertPem": outputs_of(ROOT_1)["rootCertPem"],
+            "signingRootCertPem": outputs_of(ROOT_2)["signingRootCertPem"],
+        },
+        "is not one of the roots",
+    ),
 ]
 
 
@@ -208,7 +260,19 @@ def test_unusable_root_outputs_stop_verify_before_any_cluster(make, fragment, tm
     with pytest.raises(TrustOutputError, match=fragment):
         trust_from_outputs(outputs)
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps({**outputs, "clusters": {"c0": {"kubeconfig": json.dumps(kubeconfig_document("c0", "https://x", "Y2E=", {"token": "t"})), "endpoint": "https://x"}}}))
+    path.write_text(
+        json.dumps(
+            {
+                **outputs,
+                "clusters": {
+                    "c0": {
+                        "kubeconfig": json.dumps(kubeconfig_document("c0", "https://x", "Y2E=", {"token": "t"})),
+                        "endpoint": "https://x",
+                    }
+                },
+            }
+        )
+    )
     assert main(["--outputs", str(path)], connect=lambda t: pytest.fail("no cluster may be contacted")) == 2
     assert fragment in capsys.readouterr().err
 
@@ -228,10 +292,15 @@ def test_a_cluster_without_the_objects_says_which_is_missing(server):
     assert not results["workload certificate"][0] and "deploySamples" in results["workload certificate"][1]
 
 
-@pytest.mark.parametrize("dump", ["curl: (7) Failed to connect to localhost port 15000", "{}", '{"configs": [{"name": "default", "secret": {}}]}'])
+@pytest.mark.parametrize(
+    "dump",
+    ["curl: (7) Failed to connect to localhost port 15000", "{}", '{"configs": [{"name": "default", "secret": {}}]}'],
+)
 def test_a_proxy_without_a_readable_certificate_is_named(server, dump):
     serve("start", "start")
     target, api = api_for(server, "start")
     api.run_in_deployment = lambda *a: dump
-    passed, detail = by_check(check_trust(target, api, trust_from_outputs(outputs_of("start")), timeout=30))["workload certificate"]
+    passed, detail = by_check(check_trust(target, api, trust_from_outputs(outputs_of("start")), timeout=30))[
+        "workload certificate"
+    ]
     assert not passed and "shows no workload certificate" in detail

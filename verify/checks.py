@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 ISTIO_NAMESPACE = "istio-system"
 SAMPLE_NAMESPACE = "sample"
@@ -40,7 +41,8 @@ UNREACHABLE_HINTS = {
 
 
 def unreachable_detail(endpoint: str, err: Unreachable) -> str:
-    return f"cannot reach {endpoint} ({err.cause}): {err}; {UNREACHABLE_HINTS.get(err.cause, UNREACHABLE_HINTS['network'])}"
+    hint = UNREACHABLE_HINTS.get(err.cause, UNREACHABLE_HINTS["network"])
+    return f"cannot reach {endpoint} ({err.cause}): {err}; {hint}"
 
 
 class TimedOut(Exception):
@@ -130,7 +132,9 @@ def judge_remote_secrets(cluster: str, found: list[str], everyone: list[str]) ->
     missing = sorted(set(expected) - set(found))
     if missing:
         return Result(cluster, "remote secrets", False, f"missing for {', '.join(missing)}")
-    return Result(cluster, "remote secrets", True, f"{len(expected)} peer(s): {', '.join(expected)}" if expected else "no peers")
+    return Result(
+        cluster, "remote secrets", True, f"{len(expected)} peer(s): {', '.join(expected)}" if expected else "no peers"
+    )
 
 
 def _ready(api: ClusterApi, cluster: str, check: str, namespace: str, name: str) -> Result:
@@ -142,7 +146,12 @@ def _ready(api: ClusterApi, cluster: str, check: str, namespace: str, name: str)
 
 
 def check_cluster(
-    target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int, more: ExtraChecks | None = None
+    target: ClusterTarget,
+    api: ClusterApi,
+    everyone: dict[str, str | None],
+    requests: int,
+    timeout: int,
+    more: ExtraChecks | None = None,
 ) -> list[Result]:
     """Every check for one cluster; never raises for a failing cluster, it reports it."""
     name = target.name
@@ -170,7 +179,9 @@ def check_cluster(
         return [Result(name, "api server", False, f"timed out: {err}")]
 
 
-def _traffic(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int) -> Result:
+def _traffic(
+    target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | None], requests: int, timeout: int
+) -> Result:
     if target.sample_version is None or any(v is None for v in everyone.values()):
         return Result(target.name, "traffic", False, NOT_DEPLOYED)
     if api.deployment_status(SAMPLE_NAMESPACE, "sleep") is None:
@@ -179,7 +190,9 @@ def _traffic(target: ClusterTarget, api: ClusterApi, everyone: dict[str, str | N
         output = call_helloworld(api, requests, timeout)
     except TimedOut:
         return Result(target.name, "traffic", False, f"{requests} requests took longer than {timeout}s")
-    return judge_traffic(target.name, parse_versions(output), {c: v for c, v in everyone.items() if v}, target.local_first)
+    return judge_traffic(
+        target.name, parse_versions(output), {c: v for c, v in everyone.items() if v}, target.local_first
+    )
 
 
 def call_helloworld(api: ClusterApi, requests: int, timeout: int) -> str:

@@ -11,7 +11,8 @@ import json
 import shutil
 import subprocess
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from verify.checks import ClusterApi, ClusterTarget, Result, default_requests, verify_mesh
 from verify.drill import drill_failover
@@ -19,7 +20,9 @@ from verify.trust import TrustOutputError, check_trust, trust_from_outputs
 
 ROLES = ("primary", "remote")
 MAX_REQUESTS, MAX_TIMEOUT = 1000, 3600
-_HOW = "pulumi stack output --json --show-secrets > outputs.json (or: pulumi stack output clusters --json --show-secrets)"
+_HOW = (
+    "pulumi stack output --json --show-secrets > outputs.json (or: pulumi stack output clusters --json --show-secrets)"
+)
 
 
 class UsageError(Exception):
@@ -36,13 +39,19 @@ def _kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true/false"
-    return {str: "a string", int: "a number", float: "a decimal number", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {str: "a string", int: "a number", float: "a decimal number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def read_stack_outputs(stack: str | None, outputs_file: str | None) -> Any:
     if outputs_file:
         try:
-            text = sys.stdin.read() if outputs_file == "-" else open(outputs_file, encoding="utf-8").read()
+            if outputs_file == "-":
+                text = sys.stdin.read()
+            else:
+                with open(outputs_file, encoding="utf-8") as handle:
+                    text = handle.read()
         except OSError as err:
             raise UsageError(f"cannot read {outputs_file}: {err.strerror or err}") from err
         except UnicodeDecodeError as err:
@@ -79,7 +88,10 @@ def cluster_entries(outputs: Any) -> dict:
     elif clusters is not None:
         raise UsageError(f"the `clusters` output must be an object of clusters, got {_kind(clusters)}")
     if not clusters:
-        raise UsageError("no stack outputs: the stack has no `clusters` output; run `pulumi up` first (or pick the stack with --stack)")
+        raise UsageError(
+            "no stack outputs: the stack has no `clusters` output; run `pulumi up` first (or pick the stack"
+            " with --stack)"
+        )
     return clusters
 
 
@@ -94,13 +106,18 @@ def _target(name: str, entry: Any) -> ClusterTarget:
         try:
             kubeconfig = json.loads(kubeconfig)
         except (ValueError, RecursionError) as err:
-            raise UsageError(f"{where}: its kubeconfig is not JSON ({str(err)[:200]}); export it again with --show-secrets") from err
+            raise UsageError(
+                f"{where}: its kubeconfig is not JSON ({str(err)[:200]}); export it again with --show-secrets"
+            ) from err
     if not isinstance(kubeconfig, dict):
         raise UsageError(f"{where}: its kubeconfig must be a JSON object, got {_kind(kubeconfig)}")
     # The shape this program writes: one cluster, context and user, and a current context.
     shaped = all(isinstance(kubeconfig.get(k), list) and kubeconfig[k] for k in ("clusters", "contexts", "users"))
     if not shaped or not isinstance(kubeconfig.get("current-context"), str):
-        raise UsageError(f"{where}: its kubeconfig has no clusters, contexts, users and current-context; export it again with --show-secrets")
+        raise UsageError(
+            f"{where}: its kubeconfig has no clusters, contexts, users and current-context; export it again"
+            " with --show-secrets"
+        )
     fields = {key: entry.get(key) for key in ("endpoint", "sampleVersion", "eastWestAddress")}
     for key, value in fields.items():
         if value is not None and not isinstance(value, str):
@@ -134,7 +151,9 @@ def targets_from_outputs(outputs: Any) -> list[ClusterTarget]:
 
 
 def format_table(results: list[Result]) -> str:
-    rows = [("CLUSTER", "CHECK", "RESULT", "DETAIL")] + [(r.cluster, r.check, "pass" if r.passed else "FAIL", r.detail) for r in results]
+    rows = [("CLUSTER", "CHECK", "RESULT", "DETAIL")] + [
+        (r.cluster, r.check, "pass" if r.passed else "FAIL", r.detail) for r in results
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows)
 
@@ -155,14 +174,25 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m verify", description="Check that the deployed mesh works.")
     parser.add_argument("--stack", help="Pulumi stack to read (default: the selected stack)")
-    parser.add_argument("--outputs", help="read stack outputs from this JSON file ('-' for stdin) instead of the Pulumi CLI")
     parser.add_argument(
-        "--requests", type=_bounded_int(1, MAX_REQUESTS), help=f"requests from each cluster to helloworld, 1 to {MAX_REQUESTS} (default: 10 per cluster)"
+        "--outputs", help="read stack outputs from this JSON file ('-' for stdin) instead of the Pulumi CLI"
     )
     parser.add_argument(
-        "--timeout", type=_bounded_int(1, MAX_TIMEOUT), default=120, help=f"seconds allowed for each cluster's requests, 1 to {MAX_TIMEOUT} (default 120)"
+        "--requests",
+        type=_bounded_int(1, MAX_REQUESTS),
+        help=f"requests from each cluster to helloworld, 1 to {MAX_REQUESTS} (default: 10 per cluster)",
     )
-    parser.add_argument("--drill", choices=["failover"], help="also scale each cluster's helloworld to zero and back, proving failover (README: the drill)")
+    parser.add_argument(
+        "--timeout",
+        type=_bounded_int(1, MAX_TIMEOUT),
+        default=120,
+        help=f"seconds allowed for each cluster's requests, 1 to {MAX_TIMEOUT} (default 120)",
+    )
+    parser.add_argument(
+        "--drill",
+        choices=["failover"],
+        help="also scale each cluster's helloworld to zero and back, proving failover (README: the drill)",
+    )
     return parser
 
 
@@ -183,11 +213,18 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
     more = (lambda target, api: check_trust(target, api, trust, args.timeout)) if trust is not None else None
     try:
         results = verify_mesh(
-            targets, connect, args.requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True), more=more
+            targets,
+            connect,
+            args.requests,
+            args.timeout,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            more=more,
         )
         if args.drill == "failover":
             requests = args.requests or default_requests(len(targets))
-            results += drill_failover(targets, connect, requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True))
+            results += drill_failover(
+                targets, connect, requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True)
+            )
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 2
@@ -196,5 +233,9 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
         return 2
     print(format_table(results))
     failed = [r for r in results if not r.passed]
-    print(f"\nmesh NOT OK: {len(failed)} of {len(results)} checks failed" if failed else f"\nmesh OK: all {len(results)} checks passed")
+    print(
+        f"\nmesh NOT OK: {len(failed)} of {len(results)} checks failed"
+        if failed
+        else f"\nmesh OK: all {len(results)} checks passed"
+    )
     return 1 if failed else 0

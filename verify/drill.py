@@ -15,9 +15,9 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from verify.checks import (
     NOT_DEPLOYED,
@@ -118,19 +118,35 @@ class _Drill:
             try:
                 found = self.api.scale_deployment(SAMPLE_NAMESPACE, self.deployment, replicas)
             except (Unreachable, TimedOut) as err:
-                return Result(self.target.name, "restore", False, f"could not scale {self.deployment} back ({err}); run {fix}")
+                return Result(
+                    self.target.name, "restore", False, f"could not scale {self.deployment} back ({err}); run {fix}"
+                )
             if found:
                 self.progress(f"    scaled {self.deployment} back to {replicas}")
         if not found:
-            return Result(self.target.name, "restore", False, f"{self.deployment} disappeared while scaled down; run {fix} once it is back")
+            return Result(
+                self.target.name,
+                "restore",
+                False,
+                f"{self.deployment} disappeared while scaled down; run {fix} once it is back",
+            )
         return Result(self.target.name, "restore", True, f"{self.deployment} back to {replicas}")
 
     def _back_local(self, replicas: int) -> Result:
         if not self._wait_ready(lambda ready: ready >= replicas):
-            return Result(self.target.name, "restore", False, f"{self.deployment} not ready again within {self.pacing.deadline:.0f}s")
+            return Result(
+                self.target.name,
+                "restore",
+                False,
+                f"{self.deployment} not ready again within {self.pacing.deadline:.0f}s",
+            )
 
         def local_again(counts: Counter) -> str | None:
-            return None if counts.get(self.local) else f"{self.target.name} ({self.local}) does not answer its own callers yet"
+            return (
+                None
+                if counts.get(self.local)
+                else f"{self.target.name} ({self.local}) does not answer its own callers yet"
+            )
 
         return self._rounds("restore", local_again, f"{self.deployment} back to {replicas}, answering locally again")
 
@@ -156,11 +172,18 @@ class _Drill:
                 counts = Counter({"failed": self.requests})
             shown = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())) or "no answers"
             shown += f"; {local_share(self.target.name, counts, self.expected)}"
-            problem = judge(counts) or (f"{counts['failed']} of {sum(counts.values())} requests failed" if counts.get("failed") else None)
+            problem = judge(counts) or (
+                f"{counts['failed']} of {sum(counts.values())} requests failed" if counts.get("failed") else None
+            )
             if problem is None:
                 return Result(self.target.name, check, True, f"{success} ({shown}; round {round_})")
             if self.pacing.clock() >= deadline:
-                return Result(self.target.name, check, False, f"{problem} after {self.pacing.deadline:.0f}s ({shown}; {round_} rounds)")
+                return Result(
+                    self.target.name,
+                    check,
+                    False,
+                    f"{problem} after {self.pacing.deadline:.0f}s ({shown}; {round_} rounds)",
+                )
             self.progress(f"    {check}: {problem}, retrying")
             self.pacing.sleep(self.pacing.poll)
 
@@ -183,7 +206,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def _signals_held() -> Iterator[None]:
     """A second Ctrl-C during the restore would leave the cluster scaled down: hold it till after."""
     caught: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:

@@ -33,9 +33,19 @@ def transport_cause(err: BaseException) -> str:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
     text = " ".join(str(e) for e in chain).lower()
-    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "failed to resolve" in text or "nodename nor servname" in text:
+    if (
+        any(isinstance(e, socket.gaierror) for e in chain)
+        or "name or service not known" in text
+        or "failed to resolve" in text
+        or "nodename nor servname" in text
+    ):
         return "dns"
-    if any(isinstance(e, ConfigException) for e in chain) or "exec" in text and ("plugin" in text or "returned" in text) or "credentials" in text:
+    if (
+        any(isinstance(e, ConfigException) for e in chain)
+        or "exec" in text
+        and ("plugin" in text or "returned" in text)
+        or "credentials" in text
+    ):
         return "credentials"
     return "network"
 
@@ -78,7 +88,9 @@ class KubernetesClusterApi:
         service = self._call(self.core.read_namespaced_service, name, namespace)
         if service is None:
             return None
-        ingress = (service.status.load_balancer.ingress if service.status and service.status.load_balancer else None) or []
+        ingress = (
+            service.status.load_balancer.ingress if service.status and service.status.load_balancer else None
+        ) or []
         return [i.hostname or i.ip for i in ingress if i.hostname or i.ip]
 
     def secret_data(self, namespace, name):
@@ -92,17 +104,26 @@ class KubernetesClusterApi:
         return None if config_map is None else dict(config_map.data or {})
 
     def remote_secret_clusters(self):
-        secrets = self._call(self.core.list_namespaced_secret, ISTIO_NAMESPACE, label_selector="istio/multiCluster=true")
+        secrets = self._call(
+            self.core.list_namespaced_secret, ISTIO_NAMESPACE, label_selector="istio/multiCluster=true"
+        )
         return [
-            (s.metadata.annotations or {}).get("networking.istio.io/cluster", s.metadata.name.removeprefix("istio-remote-secret-"))
+            (s.metadata.annotations or {}).get(
+                "networking.istio.io/cluster", s.metadata.name.removeprefix("istio-remote-secret-")
+            )
             for s in (secrets.items if secrets else [])
         ]
 
     def scale_deployment(self, namespace, name, replicas):
-        return self._call(self.apps.patch_namespaced_deployment_scale, name, namespace, {"spec": {"replicas": replicas}}) is not None
+        return (
+            self._call(self.apps.patch_namespaced_deployment_scale, name, namespace, {"spec": {"replicas": replicas}})
+            is not None
+        )
 
     def run_in_deployment(self, namespace, app, command, timeout):
-        pods = self._call(self.core.list_namespaced_pod, namespace, label_selector=f"app={app}", field_selector="status.phase=Running")
+        pods = self._call(
+            self.core.list_namespaced_pod, namespace, label_selector=f"app={app}", field_selector="status.phase=Running"
+        )
         if not pods or not pods.items:
             raise TimedOut(f"no running pod with app={app} in {namespace}")
         try:

@@ -79,10 +79,13 @@ def _certificates(value: Any, key: str) -> tuple[x509.Certificate, ...]:
 def label(cert: x509.Certificate) -> str:
     """A root as a person can tell it apart: its common name and the start of its fingerprint."""
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return f"{names[0].value if names else cert.subject.rfc4514_string()[:40]} ({cert.fingerprint(hashes.SHA256()).hex()[:8]})"
+    name = names[0].value if names else cert.subject.rfc4514_string()[:40]
+    return f"{name} ({cert.fingerprint(hashes.SHA256()).hex()[:8]})"
 
 
-def _judge_roots(cluster: str, check: str, found: tuple[x509.Certificate, ...] | None, where: str, expected: TrustExpectation) -> Result:
+def _judge_roots(
+    cluster: str, check: str, found: tuple[x509.Certificate, ...] | None, where: str, expected: TrustExpectation
+) -> Result:
     if found is None:
         return Result(cluster, check, False, f"{where} not found")
     missing = [label(c) for c in expected.bundle if c not in found]
@@ -118,7 +121,13 @@ def check_trust(target: ClusterTarget, api: TrustApi, expected: TrustExpectation
     return [
         _judge_roots(name, "cacerts roots", _pems(files, "root-cert.pem"), "secret istio-system/cacerts", expected),
         _judge_signer(name, intermediate, _pems(files, "cert-chain.pem") or (), expected),
-        _judge_roots(name, "istio-ca-root-cert", _pems(published, "root-cert.pem"), "configmap istio-system/istio-ca-root-cert", expected),
+        _judge_roots(
+            name,
+            "istio-ca-root-cert",
+            _pems(published, "root-cert.pem"),
+            "configmap istio-system/istio-ca-root-cert",
+            expected,
+        ),
         # A remote's workloads may be signed by its primary's istiod: only their root is checked.
         _workload(target, api, intermediate if target.role != "remote" else None, expected, timeout),
     ]
@@ -129,21 +138,32 @@ def _pems(data: dict[str, str] | None, key: str) -> tuple[x509.Certificate, ...]
     return None if data is None else _parse(data.get(key, ""))
 
 
-def _judge_signer(cluster: str, intermediate: x509.Certificate | None, chain: tuple[x509.Certificate, ...], expected: TrustExpectation) -> Result:
+def _judge_signer(
+    cluster: str, intermediate: x509.Certificate | None, chain: tuple[x509.Certificate, ...], expected: TrustExpectation
+) -> Result:
     check = "cacerts signer"
     if intermediate is None:
         return Result(cluster, check, False, "cacerts has no readable ca-cert.pem")
     if expected.signer is None:
         return Result(cluster, check, True, "not checked: the outputs name no signing root (signingRootCertPem)")
     if not _issued_by(intermediate, expected.signer):
-        return Result(cluster, check, False, f"the intermediate was not issued by {label(expected.signer)}; has `pulumi up` finished?")
+        return Result(
+            cluster,
+            check,
+            False,
+            f"the intermediate was not issued by {label(expected.signer)}; has `pulumi up` finished?",
+        )
     if not chain or chain[-1] != expected.signer:
         return Result(cluster, check, False, f"cert-chain.pem does not end with {label(expected.signer)}")
     return Result(cluster, check, True, f"intermediate issued by {label(expected.signer)}")
 
 
 def _workload(
-    target: ClusterTarget, api: TrustApi, intermediate: x509.Certificate | None, expected: TrustExpectation, timeout: int
+    target: ClusterTarget,
+    api: TrustApi,
+    intermediate: x509.Certificate | None,
+    expected: TrustExpectation,
+    timeout: int,
 ) -> Result:
     check = "workload certificate"
     if target.sample_version is None or api.deployment_status(SAMPLE_NAMESPACE, "sleep") is None:
@@ -154,7 +174,9 @@ def _workload(
         return Result(target.name, check, False, f"no answer from the sleep pod's proxy: {err}")
     chain, trusted = proxy_secrets(dump)
     if not chain:
-        return Result(target.name, check, False, "the sleep pod's proxy shows no workload certificate (is the sidecar injected?)")
+        return Result(
+            target.name, check, False, "the sleep pod's proxy shows no workload certificate (is the sidecar injected?)"
+        )
     # The chain the proxy presents decides what its peers verify: a re-issued intermediate keeps its
     # key and name, so an old leaf also verifies under the new one, but its peers get the old one.
     presented = chain[1] if len(chain) > 1 else None

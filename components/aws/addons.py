@@ -21,8 +21,9 @@ names for the load balancer controller while it deletes its NLBs on destroy).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -34,7 +35,9 @@ from components.model.addon_versions import AskEks, newer
 RESOLVE_CONFLICTS = "OVERWRITE"
 
 
-def resolve_addon_versions(plan: Mapping[str, str | AskEks], kubernetes_version: str, parent: pulumi.Resource) -> dict[str, pulumi.Input[str]]:
+def resolve_addon_versions(
+    plan: Mapping[str, str | AskEks], kubernetes_version: str, parent: pulumi.Resource
+) -> dict[str, pulumi.Input[str]]:
     """Each add-on's version: the plan's, or EKS's answer (through the parent's AWS provider)."""
     versions: dict[str, pulumi.Input[str]] = {}
     for addon, planned in plan.items():
@@ -47,7 +50,9 @@ def resolve_addon_versions(plan: Mapping[str, str | AskEks], kubernetes_version:
             most_recent=planned.most_recent,
             opts=pulumi.InvokeOutputOptions(parent=parent),
         ).version
-        versions[addon] = asked.apply(lambda version, floor=planned.floor: newer(version, floor)) if planned.floor else asked
+        versions[addon] = (
+            asked.apply(lambda version, floor=planned.floor: newer(version, floor)) if planned.floor else asked
+        )
     return versions
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -76,7 +76,11 @@ class EksClusterArgs:
 
 
 def build_kubeconfig(
-    eks_name: str, region: str, endpoint: str, ca_data: str, credentials: KubeconfigCredentials = KubeconfigCredentials()
+    eks_name: str,
+    region: str,
+    endpoint: str,
+    ca_data: str,
+    credentials: KubeconfigCredentials = KubeconfigCredentials(),
 ) -> str:
     """A kubeconfig that authenticates with `aws eks get-token`, as JSON (valid YAML)."""
     args = ["--region", region, "eks", "get-token", "--cluster-name", eks_name, "--output", "json"]
@@ -90,7 +94,14 @@ def build_kubeconfig(
         "args": args,
         "interactiveMode": "Never",
     }
-    env = [(name, path) for name, path in (("AWS_CONFIG_FILE", credentials.config_file), ("AWS_SHARED_CREDENTIALS_FILE", credentials.credentials_file)) if path]
+    env = [
+        (name, path)
+        for name, path in (
+            ("AWS_CONFIG_FILE", credentials.config_file),
+            ("AWS_SHARED_CREDENTIALS_FILE", credentials.credentials_file),
+        )
+        if path
+    ]
     if env:
         exec_config["env"] = [{"name": name, "value": path} for name, path in env]
     return json.dumps(kubeconfig_document(eks_name, endpoint, ca_data, {"exec": exec_config}), indent=2)
@@ -140,13 +151,19 @@ class EksCluster(pulumi.ComponentResource):
             # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
             # the nodes on destroy). The whole control plane component too: its vpc-cni and
             # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane, *attachments, *network], protect=spec.eks.protect or None),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[control_plane, *attachments, *network], protect=spec.eks.protect or None
+            ),
         )
 
         eks_cluster = control_plane.eks_cluster
         ClusterAddons(
             f"{name}-addons",
-            ClusterAddonsArgs(cluster_name=eks_cluster.name, coredns_version=self.addon_versions["coredns"], node_group=self.node_group),
+            ClusterAddonsArgs(
+                cluster_name=eks_cluster.name,
+                coredns_version=self.addon_versions["coredns"],
+                node_group=self.node_group,
+            ),
             opts=child,
         )
         admin_access = self._admin_access(name, eks_cluster.name, args.admins)
@@ -174,7 +191,15 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[control_plane, self.node_group, *network, *admin_access, *private_access, *args.private_paths]
+                parent=self,
+                depends_on=[
+                    control_plane,
+                    self.node_group,
+                    *network,
+                    *admin_access,
+                    *private_access,
+                    *args.private_paths,
+                ],
             ),
         )
         self.register_outputs(
@@ -230,14 +255,18 @@ class EksCluster(pulumi.ComponentResource):
             for cidr in args.private_api_sources or ()
         ]
 
-    def _admin_access(self, name: str, cluster_name: pulumi.Output[str], admins: tuple[str, ...]) -> list[pulumi.Resource]:
+    def _admin_access(
+        self, name: str, cluster_name: pulumi.Output[str], admins: tuple[str, ...]
+    ) -> list[pulumi.Resource]:
         """An access entry with the cluster-admin policy per principal, named after the principal
         (not its place in the list), so removing one admin leaves the others untouched."""
         child = pulumi.ResourceOptions(parent=self)
         created: list[pulumi.Resource] = []
         for arn in admins:
             entry_name = f"{name}-admin-{arn.rsplit('/', 1)[1]}-{hashlib.sha256(arn.encode()).hexdigest()[:8]}"
-            entry = aws.eks.AccessEntry(entry_name, cluster_name=cluster_name, principal_arn=arn, type="STANDARD", opts=child)
+            entry = aws.eks.AccessEntry(
+                entry_name, cluster_name=cluster_name, principal_arn=arn, type="STANDARD", opts=child
+            )
             partition = arn.split(":")[1]
             created.append(
                 aws.eks.AccessPolicyAssociation(

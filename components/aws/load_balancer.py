@@ -18,8 +18,8 @@ Ingress extras (WAF, Shield, Cognito, ACM) are left out: this program creates no
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -35,28 +35,57 @@ _DESCRIBE = [
     *(
         f"ec2:{a}"
         for a in (
-            "DescribeAccountAttributes", "DescribeAddresses", "DescribeAvailabilityZones", "DescribeInternetGateways",
-            "DescribeVpcs", "DescribeVpcPeeringConnections", "DescribeSubnets", "DescribeSecurityGroups",
-            "DescribeInstances", "DescribeNetworkInterfaces", "DescribeTags", "DescribeRouteTables",
-            "GetCoipPoolUsage", "DescribeCoipPools", "GetSecurityGroupsForVpc", "DescribeIpamPools",
+            "DescribeAccountAttributes",
+            "DescribeAddresses",
+            "DescribeAvailabilityZones",
+            "DescribeInternetGateways",
+            "DescribeVpcs",
+            "DescribeVpcPeeringConnections",
+            "DescribeSubnets",
+            "DescribeSecurityGroups",
+            "DescribeInstances",
+            "DescribeNetworkInterfaces",
+            "DescribeTags",
+            "DescribeRouteTables",
+            "GetCoipPoolUsage",
+            "DescribeCoipPools",
+            "GetSecurityGroupsForVpc",
+            "DescribeIpamPools",
         )
     ),
     *(
         f"elasticloadbalancing:{a}"
         for a in (
-            "DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeListeners",
-            "DescribeListenerCertificates", "DescribeSSLPolicies", "DescribeRules", "DescribeTargetGroups",
-            "DescribeTargetGroupAttributes", "DescribeTargetHealth", "DescribeTags", "DescribeTrustStores",
-            "DescribeListenerAttributes", "DescribeCapacityReservation",
+            "DescribeLoadBalancers",
+            "DescribeLoadBalancerAttributes",
+            "DescribeListeners",
+            "DescribeListenerCertificates",
+            "DescribeSSLPolicies",
+            "DescribeRules",
+            "DescribeTargetGroups",
+            "DescribeTargetGroupAttributes",
+            "DescribeTargetHealth",
+            "DescribeTags",
+            "DescribeTrustStores",
+            "DescribeListenerAttributes",
+            "DescribeCapacityReservation",
         )
     ),
 ]
 _TAGGED_ELB = [
     f"elasticloadbalancing:{a}"
     for a in (
-        "ModifyLoadBalancerAttributes", "SetIpAddressType", "SetSecurityGroups", "SetSubnets", "DeleteLoadBalancer",
-        "ModifyTargetGroup", "ModifyTargetGroupAttributes", "DeleteTargetGroup", "ModifyListenerAttributes",
-        "ModifyCapacityReservation", "ModifyIpPools",
+        "ModifyLoadBalancerAttributes",
+        "SetIpAddressType",
+        "SetSecurityGroups",
+        "SetSubnets",
+        "DeleteLoadBalancer",
+        "ModifyTargetGroup",
+        "ModifyTargetGroupAttributes",
+        "DeleteTargetGroup",
+        "ModifyListenerAttributes",
+        "ModifyCapacityReservation",
+        "ModifyIpPools",
     )
 ]
 
@@ -82,7 +111,10 @@ def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
         {
             "Version": "2012-10-17",
             "Statement": [
-                allow(["iam:CreateServiceLinkedRole"], condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}),
+                allow(
+                    ["iam:CreateServiceLinkedRole"],
+                    condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+                ),
                 allow(_DESCRIBE),
                 allow(["ec2:CreateSecurityGroup"]),
                 # Rules on the node security group for NLB traffic, and on its own groups.
@@ -90,17 +122,30 @@ def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
                 allow(
                     ["ec2:CreateTags"],
                     sg,
-                    {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", f"aws:RequestTag/{CLUSTER_TAG}": cluster_name}},
+                    {
+                        "StringEquals": {
+                            "ec2:CreateAction": "CreateSecurityGroup",
+                            f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
+                        }
+                    },
                 ),
                 allow(["ec2:CreateTags", "ec2:DeleteTags"], sg, retag_owned),
                 allow(["ec2:DeleteSecurityGroup"], condition=tagged_resource),
-                allow(["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"], condition=tagged_request),
+                allow(
+                    ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+                    condition=tagged_request,
+                ),
                 # Listeners only on this cluster's load balancers. (Listener rules are ALB-only: none.)
                 allow(["elasticloadbalancing:CreateListener"], balancers[1:], tagged_resource),
                 allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], balancers, retag_owned),
                 allow(
                     ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-                    [f"{elb}:listener/net/*/*/*", f"{elb}:listener/app/*/*/*", f"{elb}:listener-rule/net/*/*/*", f"{elb}:listener-rule/app/*/*/*"],
+                    [
+                        f"{elb}:listener/net/*/*/*",
+                        f"{elb}:listener/app/*/*/*",
+                        f"{elb}:listener-rule/net/*/*/*",
+                        f"{elb}:listener-rule/app/*/*/*",
+                    ],
                 ),
                 allow(_TAGGED_ELB, condition=tagged_resource),
                 allow(
@@ -113,12 +158,20 @@ def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
                         }
                     },
                 ),
-                allow(["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], f"{elb}:targetgroup/*/*", tagged_resource),
+                allow(
+                    ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                    f"{elb}:targetgroup/*/*",
+                    tagged_resource,
+                ),
                 # Listeners of its NLBs change with the Service's ports. The controller tags every
                 # listener with the cluster tag (feature gate ListenerRulesTagging, on by default:
                 # pkg/config/feature_gates.go, pkg/deploy/elbv2/listener_manager.go@v3.5.0) and
                 # re-tags older ones before it modifies them.
-                allow(["elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"], f"{elb}:listener/net/*/*/*", tagged_resource),
+                allow(
+                    ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"],
+                    f"{elb}:listener/net/*/*/*",
+                    tagged_resource,
+                ),
             ],
         },
         indent=2,
@@ -217,6 +270,8 @@ class LoadBalancerController(pulumi.ComponentResource):
             },
             # The role must carry its policy before the controller first calls AWS. The release
             # name is fixed: a replacement uninstalls the old release first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_group, attachment], delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[args.node_group, attachment], delete_before_replace=True
+            ),
         )
         self.register_outputs({"roleArn": role.arn})

@@ -147,7 +147,9 @@ class Vpc(pulumi.ComponentResource):
         )
         return [available.names.apply(lambda names, i=i: _pick_zone(names, i, spec)) for i in range(spec.az_count)]
 
-    def _subnets(self, vpc_id: pulumi.Output[str], zones: list[pulumi.Input[str]]) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
+    def _subnets(
+        self, vpc_id: pulumi.Output[str], zones: list[pulumi.Input[str]]
+    ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
         spec, name = self._spec, self._name
         cluster_tag = {f"kubernetes.io/cluster/{spec.eks_name}": "shared"}
         public_cidrs, private_cidrs = self._subnet_cidrs()
@@ -182,9 +184,13 @@ class Vpc(pulumi.ComponentResource):
         spec = self._spec
         if not spec.ipam_pool:
             return subnet_cidrs(spec.vpc_cidr, spec.az_count)
-        plan = pulumi.Output.from_input(self.cidr_block).apply(lambda cidr: subnet_cidrs(ipaddress.IPv4Network(cidr), spec.az_count))
+        plan = pulumi.Output.from_input(self.cidr_block).apply(
+            lambda cidr: subnet_cidrs(ipaddress.IPv4Network(cidr), spec.az_count)
+        )
         n = spec.az_count
-        return [plan.apply(lambda p, i=i: p[0][i]) for i in range(n)], [plan.apply(lambda p, i=i: p[1][i]) for i in range(n)]
+        return [plan.apply(lambda p, i=i: p[0][i]) for i in range(n)], [
+            plan.apply(lambda p, i=i: p[1][i]) for i in range(n)
+        ]
 
     def _nat_gateways(self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway) -> list[aws.ec2.NatGateway]:
         """`natGateways: single`: one, in the first zone; `perAz`: one per zone."""
@@ -204,9 +210,13 @@ class Vpc(pulumi.ComponentResource):
             )
         return nats
 
-    def _route_table(self, table: str, role: str, vpc_id: pulumi.Output[str], default_route: str, **target: pulumi.Input[str]) -> aws.ec2.RouteTable:
+    def _route_table(
+        self, table: str, role: str, vpc_id: pulumi.Output[str], default_route: str, **target: pulumi.Input[str]
+    ) -> aws.ec2.RouteTable:
         """A route table and its default route, as a separate resource (see the module docstring)."""
-        route_table = aws.ec2.RouteTable(f"{self._name}-{table}", vpc_id=vpc_id, tags=self._tags(role), opts=self._child())
+        route_table = aws.ec2.RouteTable(
+            f"{self._name}-{table}", vpc_id=vpc_id, tags=self._tags(role), opts=self._child()
+        )
         aws.ec2.Route(
             f"{self._name}-{default_route}",
             route_table_id=route_table.id,
@@ -220,7 +230,9 @@ class Vpc(pulumi.ComponentResource):
         # One table for all subnets, or one per zone (a NAT gateway per zone).
         for i, subnet in enumerate(subnets):
             table = tables[i if len(tables) > 1 else 0]
-            aws.ec2.RouteTableAssociation(f"{self._name}-{kind}-{i}", subnet_id=subnet.id, route_table_id=table.id, opts=self._child())
+            aws.ec2.RouteTableAssociation(
+                f"{self._name}-{kind}-{i}", subnet_id=subnet.id, route_table_id=table.id, opts=self._child()
+            )
 
 
 def _pick_zone(names: list[str], index: int, spec: ClusterSpec) -> str:

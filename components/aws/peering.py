@@ -76,12 +76,24 @@ class VpcPeering(pulumi.ComponentResource):
                 )
             # The same rule as under the pair's SameNetworkAccess, for a mesh going back to public.
             twin = f"{name.removesuffix('-peering')}-same-network"
-            moved = [pulumi.Alias(name=f"{twin}-{side.cluster.name}-ingress", parent=pulumi.create_urn(twin, SAME_NETWORK_TYPE, parent=opts.parent if opts else None))]
-            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, pulumi.ResourceOptions.merge(on(side), pulumi.ResourceOptions(aliases=moved)))
+            moved = [
+                pulumi.Alias(
+                    name=f"{twin}-{side.cluster.name}-ingress",
+                    parent=pulumi.create_urn(twin, SAME_NETWORK_TYPE, parent=opts.parent if opts else None),
+                )
+            ]
+            admit_peer(
+                f"{name}-{side.cluster.name}-ingress",
+                side,
+                other,
+                pulumi.ResourceOptions.merge(on(side), pulumi.ResourceOptions(aliases=moved)),
+            )
         self.register_outputs({"connectionId": self.connection.id})
 
 
-def admit_peer(name: str, side: PeerSide, other: PeerSide, opts: pulumi.ResourceOptions) -> aws.vpc.SecurityGroupIngressRule:
+def admit_peer(
+    name: str, side: PeerSide, other: PeerSide, opts: pulumi.ResourceOptions
+) -> aws.vpc.SecurityGroupIngressRule:
     """The side's cluster security group admits everything from the other VPC: its pods (same Istio
     network, called directly) and its API clients."""
     return aws.vpc.SecurityGroupIngressRule(
@@ -105,11 +117,23 @@ class SameNetworkAccess(pulumi.ComponentResource):
     `mesh`): a mesh going private keeps them, where a new rule would be created before the old one is
     deleted and EC2 refuses the duplicate (InvalidPermission.Duplicate)."""
 
-    def __init__(self, name: str, args: VpcPeeringArgs, peering_name: str, mesh: pulumi.Resource, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: VpcPeeringArgs,
+        peering_name: str,
+        mesh: pulumi.Resource,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__(SAME_NETWORK_TYPE, name, None, opts)
         peering = pulumi.create_urn(peering_name, "istio-eks-mesh:peering:VpcPeering", parent=mesh)
         for side, other in ((args.requester, args.accepter), (args.accepter, args.requester)):
             rule = f"{peering_name}-{side.cluster.name}-ingress"
             moved = [pulumi.Alias(name=rule, parent=peering)]
-            admit_peer(f"{name}-{side.cluster.name}-ingress", side, other, pulumi.ResourceOptions(parent=self, provider=side.provider, aliases=moved))
+            admit_peer(
+                f"{name}-{side.cluster.name}-ingress",
+                side,
+                other,
+                pulumi.ResourceOptions(parent=self, provider=side.provider, aliases=moved),
+            )
         self.register_outputs({})

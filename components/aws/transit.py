@@ -12,8 +12,9 @@ Gateways, one per region, instead of the internet.
   route them already (the network team attaches and propagates them); every region whose gateway
   the mesh made gets a static route for each over the peering to the first of those regions.
 - Between every two regions a peering attachment (requested from the region first in alphabetical
-  order, accepted in the other, so reordering clusters keeps it: AWS holds one per gateway pair), and in each region's route table a static route for each VPC range of the
-  other region: peering attachments propagate nothing (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html).
+  order, accepted in the other, so reordering clusters keeps it: AWS holds one per gateway pair),
+  and in each region's route table a static route for each VPC range of the other region: peering
+  attachments propagate nothing (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html).
   Each side's peering attachment is associated with its gateway's default route table, as every
   attachment is with default association on (hashicorp/terraform-provider-aws#16452 shows the
   accepter's), so traffic arriving over a peering is routed by the same table.
@@ -23,9 +24,9 @@ Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB process
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -128,7 +129,10 @@ class TransitNetwork(pulumi.ComponentResource):
                             # The operators' region can change (a region sorting first gains a
                             # transitGateways entry): the route moves to another peering, and a
                             # second route to the same destination is refused, so the old goes first.
-                            opts=pulumi.ResourceOptions.merge(self._on(here, depends_on=[accepted]), pulumi.ResourceOptions(delete_before_replace=True)),
+                            opts=pulumi.ResourceOptions.merge(
+                                self._on(here, depends_on=[accepted]),
+                                pulumi.ResourceOptions(delete_before_replace=True),
+                            ),
                         )
                         for member in by_region[here]:
                             self.paths[member.cluster.name].append(route)
@@ -152,9 +156,13 @@ class TransitNetwork(pulumi.ComponentResource):
         """The region's gateway and the route table its attachments associate with."""
         if region in args.existing:
             # Read before anything is attached to it: a gateway that cannot serve stops the run in one line.
-            found = aws.ec2transitgateway.get_transit_gateway(id=args.existing[region], opts=pulumi.InvokeOptions(parent=self, provider=self._providers[region]))
+            found = aws.ec2transitgateway.get_transit_gateway(
+                id=args.existing[region], opts=pulumi.InvokeOptions(parent=self, provider=self._providers[region])
+            )
             _check_existing(region, found)
-            return pulumi.Output.from_input(found.id), pulumi.Output.from_input(found.association_default_route_table_id)
+            return pulumi.Output.from_input(found.id), pulumi.Output.from_input(
+                found.association_default_route_table_id
+            )
         gateway = aws.ec2transitgateway.TransitGateway(
             f"tgw-{region}",
             description=f"istio-eks-mesh {args.mesh_id} ({region})",
@@ -177,8 +185,14 @@ def _check_existing(region: str, gateway: aws.ec2transitgateway.GetTransitGatewa
     """The wiring above relies on the gateway's default route table: every attachment associates
     with it and propagates its VPC's range into it. A gateway whose network team turned either off
     would leave the attachments unrouted, so the run stops, naming the setting."""
-    off = [name for name, value in (("DefaultRouteTableAssociation", gateway.default_route_table_association),
-                                    ("DefaultRouteTablePropagation", gateway.default_route_table_propagation)) if value != "enable"]
+    off = [
+        name
+        for name, value in (
+            ("DefaultRouteTableAssociation", gateway.default_route_table_association),
+            ("DefaultRouteTablePropagation", gateway.default_route_table_propagation),
+        )
+        if value != "enable"
+    ]
     if off:
         raise pulumi.RunError(
             f"transitGateways.{region}: {gateway.id} has {' and '.join(off)} disabled; the mesh's attachments need both"

@@ -15,8 +15,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -54,7 +55,9 @@ _NOT_FOR_KUBECONFIGS = {
 }
 _OBJECTS = {"endpoints": aws.ProviderEndpointArgs, "ignoreTags": aws.ProviderIgnoreTagsArgs}
 _ASSUME_ROLE_FIELDS = _arguments(aws.ProviderAssumeRoleArgs.__init__)
-_ROLE_ARN = re.compile(r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}")
+_ROLE_ARN = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}"
+)
 # Go durations, as the provider parses them: "1h", "15m", "1h30m".
 _DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+")
 _SESSION_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{2,64}")
@@ -68,11 +71,20 @@ _TAG_KEY = re.compile(r"[A-Za-z0-9 _.:/+\-@]{1,128}")
 _TAG_VALUE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]{0,256}")
 # Tags the load balancer controller keeps for itself and refuses in `--default-tags`
 # (pkg/config/controller_config.go, trackingTagKeys@v3.5.0).
-CONTROLLER_TAG_KEYS = frozenset({
-    "elbv2.k8s.aws/cluster", "elbv2.k8s.aws/resource", "ingress.k8s.aws/stack", "ingress.k8s.aws/resource",
-    "service.k8s.aws/stack", "service.k8s.aws/resource", "gateway.k8s.aws.nlb/resource", "gateway.k8s.aws.alb/resource",
-    "gateway.k8s.aws.nlb/stack", "gateway.k8s.aws.alb/stack",
-})
+CONTROLLER_TAG_KEYS = frozenset(
+    {
+        "elbv2.k8s.aws/cluster",
+        "elbv2.k8s.aws/resource",
+        "ingress.k8s.aws/stack",
+        "ingress.k8s.aws/resource",
+        "service.k8s.aws/stack",
+        "service.k8s.aws/resource",
+        "gateway.k8s.aws.nlb/resource",
+        "gateway.k8s.aws.alb/resource",
+        "gateway.k8s.aws.nlb/stack",
+        "gateway.k8s.aws.alb/stack",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -113,11 +125,17 @@ class AwsSettings:
             elif kind is not None:
                 value = kind(**value)
             args[name] = list(value) if isinstance(value, tuple) else value
-        return {name: pulumi.Output.secret(value) if name in self.secrets and value is not None else value for name, value in args.items()}
+        return {
+            name: pulumi.Output.secret(value) if name in self.secrets and value is not None else value
+            for name, value in args.items()
+        }
 
 
 def parse_aws_settings(
-    values: Mapping[str, Any], regions: Sequence[str] = (), secret_keys: frozenset[str] = frozenset(), kubeconfig_role: str | None = None
+    values: Mapping[str, Any],
+    regions: Sequence[str] = (),
+    secret_keys: frozenset[str] = frozenset(),
+    kubeconfig_role: str | None = None,
 ) -> AwsSettings:
     """`values`: the stack's `aws:` config, key without namespace -> decoded JSON value; `regions`:
     the clusters' regions, whose partition every role ARN must be in; `secret_keys`: the keys
@@ -131,20 +149,28 @@ def parse_aws_settings(
         if key in _NOT_FOR_KUBECONFIGS:
             problems.add(
                 f"aws:{key}",
-                f"{_NOT_FOR_KUBECONFIGS[key]} would reach the AWS providers but not the kubeconfigs (`aws eks get-token`"
+                f"{_NOT_FOR_KUBECONFIGS[key]} would reach the AWS providers but not the kubeconfigs (`aws eks"
+                " get-token`"
                 " with the profile and role); use aws:profile (a profile may hold these) and aws:assumeRoles",
             )
         elif key not in PROVIDER_SETTINGS:
             near = difflib.get_close_matches(key, [*PROVIDER_SETTINGS, "assumeRole"], n=1)
-            problems.add(f"aws:{key}", "is not a setting of the AWS provider" + (f"; did you mean aws:{near[0]}?" if near else ""))
+            problems.add(
+                f"aws:{key}",
+                "is not a setting of the AWS provider" + (f"; did you mean aws:{near[0]}?" if near else ""),
+            )
         else:
             checked = _check_setting(key, value, problems)
             if key in ("sharedConfigFiles", "sharedCredentialsFiles") and checked is not None and len(checked) != 1:
-                problems.add(f"aws:{key}", "must list one file: the AWS CLI behind the kubeconfigs reads one of each kind")
+                problems.add(
+                    f"aws:{key}", "must list one file: the AWS CLI behind the kubeconfigs reads one of each kind"
+                )
             elif checked is not None:
                 others[_snake(key)] = checked
     if values.get("assumeRole") is not None and values.get("assumeRoles") is not None:
-        problems.add("aws:assumeRole", "is set next to aws:assumeRoles; keep one (aws:assumeRoles, a list, is the current form)")
+        problems.add(
+            "aws:assumeRole", "is set next to aws:assumeRoles; keep one (aws:assumeRoles, a list, is the current form)"
+        )
     roles = values.get("assumeRoles")
     if roles is None and values.get("assumeRole") is not None:
         roles = [values["assumeRole"]]
@@ -152,7 +178,10 @@ def parse_aws_settings(
     notices = _check_kubeconfigs_can_follow(assume_roles, problems) if kubeconfig_role is None else []
     profile = values.get("profile")
     if profile is not None and not (isinstance(profile, str) and _PROFILE.fullmatch(profile)):
-        problems.add("aws:profile", f"must be a profile name (letters, digits and +=,.@_:/-, no spaces or newlines), got {shown(profile)}")
+        problems.add(
+            "aws:profile",
+            f"must be a profile name (letters, digits and +=,.@_:/-, no spaces or newlines), got {shown(profile)}",
+        )
     raw_tags = values.get("defaultTags") or {}
     tags = raw_tags.get("tags", {}) if isinstance(raw_tags, dict) else None
     if not isinstance(tags, dict):
@@ -202,7 +231,11 @@ def _check_object(key: str, value: Any, problems: Problems) -> Any:
     path = f"aws:{key}"
     entries = value if key == "endpoints" else [value]
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
-        example = '[{"s3": "https://s3.example.com"}]' if key == "endpoints" else '{"keys": ["owner"], "keyPrefixes": ["kubernetes.io/"]}'
+        example = (
+            '[{"s3": "https://s3.example.com"}]'
+            if key == "endpoints"
+            else '{"keys": ["owner"], "keyPrefixes": ["kubernetes.io/"]}'
+        )
         problems.add(path, f"must be like {example}, got {given(value)}")
         return None
     fields = _arguments(_OBJECTS[key].__init__)
@@ -210,9 +243,13 @@ def _check_object(key: str, value: Any, problems: Problems) -> Any:
     for entry in entries:
         unknown = sorted(set(entry) - set(fields))
         if unknown:
-            problems.add(path, f"unknown field(s) {', '.join(map(shown, unknown[:5]))}{' and more' if len(unknown) > 5 else ''}")
+            problems.add(
+                path, f"unknown field(s) {', '.join(map(shown, unknown[:5]))}{' and more' if len(unknown) > 5 else ''}"
+            )
             return None
-        if not all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v)) for v in entry.values()):
+        if not all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v)) for v in entry.values()
+        ):
             problems.add(path, "takes strings (or, for ignoreTags, lists of strings) only")
             return None
         converted.append({_snake(k): v for k, v in entry.items()})
@@ -223,29 +260,52 @@ def _parse_assume_roles(roles: Any, partitions: set[str], problems: Problems) ->
     if roles is None:
         return []
     if not isinstance(roles, list) or not roles:
-        problems.add("aws:assumeRoles", f'must be a list of roles, e.g. [{{"roleArn": "arn:aws:iam::111122223333:role/deployer"}}], got {given(roles)}')
+        problems.add(
+            "aws:assumeRoles",
+            f'must be a list of roles, e.g. [{{"roleArn": "arn:aws:iam::111122223333:role/deployer"}}], got'
+            f" {given(roles)}",
+        )
         return []
     parsed = []
     for i, role in enumerate(roles):
         path = f"aws:assumeRoles[{i}]"
         if not isinstance(role, dict) or not isinstance(role.get("roleArn"), str):
-            problems.add(path, 'must be an object with a roleArn, e.g. {"roleArn": "arn:aws:iam::111122223333:role/deployer"}')
+            problems.add(
+                path, 'must be an object with a roleArn, e.g. {"roleArn": "arn:aws:iam::111122223333:role/deployer"}'
+            )
             continue
         unknown = sorted(set(role) - set(_ASSUME_ROLE_FIELDS))
         if unknown:
-            problems.add(path, f"unknown field(s) {', '.join(map(shown, unknown[:5]))}; known: {', '.join(_ASSUME_ROLE_FIELDS)}")
+            problems.add(
+                path, f"unknown field(s) {', '.join(map(shown, unknown[:5]))}; known: {', '.join(_ASSUME_ROLE_FIELDS)}"
+            )
         arn = _ROLE_ARN.fullmatch(role["roleArn"])
         if arn is None:
-            problems.add(f"{path}.roleArn", f"{shown(role['roleArn'])} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>; not a session)")
+            problems.add(
+                f"{path}.roleArn",
+                f"{shown(role['roleArn'])} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>; not a"
+                " session)",
+            )
         elif partitions - {arn["partition"]}:
-            problems.add(f"{path}.roleArn", f"is in partition {arn['partition']}, but the clusters are in {', '.join(sorted(partitions))}")
-        for name, pattern, example in (("duration", _DURATION, "1h"), ("sessionName", _SESSION_NAME, "pulumi"), ("externalId", _EXTERNAL_ID, "mesh-ci")):
+            problems.add(
+                f"{path}.roleArn",
+                f"is in partition {arn['partition']}, but the clusters are in {', '.join(sorted(partitions))}",
+            )
+        for name, pattern, example in (
+            ("duration", _DURATION, "1h"),
+            ("sessionName", _SESSION_NAME, "pulumi"),
+            ("externalId", _EXTERNAL_ID, "mesh-ci"),
+        ):
             if name in role and not (isinstance(role[name], str) and pattern.fullmatch(role[name])):
                 problems.add(f"{path}.{name}", f"must be a string like {example!r}, got {shown(role[name])}")
         for name in ("policyArns", "transitiveTagKeys"):
-            if name in role and not (isinstance(role[name], list) and all(isinstance(v, str) and v for v in role[name])):
+            if name in role and not (
+                isinstance(role[name], list) and all(isinstance(v, str) and v for v in role[name])
+            ):
                 problems.add(f"{path}.{name}", f"must be a list of strings, got {given(role[name])}")
-        if "tags" in role and not (isinstance(role["tags"], dict) and all(isinstance(v, str) for v in role["tags"].values())):
+        if "tags" in role and not (
+            isinstance(role["tags"], dict) and all(isinstance(v, str) for v in role["tags"].values())
+        ):
             problems.add(f"{path}.tags", f"must be an object of strings, got {given(role['tags'])}")
         parsed.append({_snake(k): v for k, v in role.items() if k in _ASSUME_ROLE_FIELDS})
     return parsed
@@ -264,11 +324,14 @@ def _check_kubeconfigs_can_follow(roles: Sequence[Mapping[str, Any]], problems: 
     do only if `--profile` and `--role-arn` say all. Returns the warnings for what only the session
     would differ in."""
     fix = "or set kubeconfigRoleArn to a role the profile's credentials may assume directly"
-    profile = "a profile of the AWS config file (role_arn with source_profile, external_id) and set aws:profile to it instead"
+    profile = (
+        "a profile of the AWS config file (role_arn with source_profile, external_id) and set aws:profile to it instead"
+    )
     if len(roles) > 1:
         problems.add(
             "aws:assumeRoles",
-            f"is a chain of {len(roles)} roles, but the kubeconfigs' `aws eks get-token --role-arn` assumes one role from the"
+            f"is a chain of {len(roles)} roles, but the kubeconfigs' `aws eks get-token --role-arn` assumes one"
+            " role from the"
             f" profile's credentials and would be denied; chain the roles in {profile}, {fix}",
         )
         return []
@@ -277,13 +340,16 @@ def _check_kubeconfigs_can_follow(roles: Sequence[Mapping[str, Any]], problems: 
         if "external_id" in role:
             problems.add(
                 "aws:assumeRoles[0].externalId",
-                f"is not passed by `aws eks get-token`, so the kubeconfigs would be denied the role; move the role into {profile}, {fix}",
+                "is not passed by `aws eks get-token`, so the kubeconfigs would be denied the role; move the"
+                f" role into {profile}, {fix}",
             )
         differing = [_camel(name) for name in _SESSION_ONLY if name in role]
         if differing:
             notices.append(
-                f"aws:assumeRoles[0]: the kubeconfigs' `aws eks get-token --role-arn` assumes the role without {', '.join(differing)}:"
-                " EKS sees the same role, but a trust policy that requires them denies the kubeconfigs; then move the role into a"
+                "aws:assumeRoles[0]: the kubeconfigs' `aws eks get-token --role-arn` assumes the role without"
+                f" {', '.join(differing)}:"
+                " EKS sees the same role, but a trust policy that requires them denies the kubeconfigs; then"
+                " move the role into a"
                 " profile of the AWS config file (role_session_name and the rest), or set kubeconfigRoleArn"
             )
     return notices
@@ -302,4 +368,8 @@ def _check_tags(tags: Mapping[Any, Any], problems: Problems) -> None:
             # A number is taken as written (`1234`); `true` or a list would reach AWS as Python spells them.
             problems.add(path, f"must be a string (quote it), got {given(value)}")
         elif not _TAG_VALUE.fullmatch(str(value)):
-            problems.add(path, f"{shown(value)} is not a tag value AWS takes: up to 256 letters, digits, spaces or _.:/=+-@ (no commas)")
+            problems.add(
+                path,
+                f"{shown(value)} is not a tag value AWS takes: up to 256 letters, digits, spaces or _.:/=+-@"
+                " (no commas)",
+            )

@@ -8,13 +8,23 @@ import difflib
 import hashlib
 import ipaddress
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
 from components.config.node_group import parse_choice, parse_node_group
-from components.config.validate import Problems, expect, expect_name, given, parse_cidr, shown, unknown_fields, vpc_range_problem
+from components.config.validate import (
+    Problems,
+    expect,
+    expect_name,
+    given,
+    parse_cidr,
+    shown,
+    unknown_fields,
+    vpc_range_problem,
+)
 from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
@@ -76,7 +86,7 @@ def _parse_zones(value: Any, region: str, path: str, problems: Problems) -> int 
             # Without a valid region (refused already) only the type can be checked.
             if not isinstance(zone, str) or (region and not re.fullmatch(re.escape(region) + r"[a-z]", zone)):
                 example = region or "us-east-1"
-                problems.add(f"{path}[{i}]", f"{given(zone)} is not a zone of region {example}, e.g. \"{example}a\"")
+                problems.add(f"{path}[{i}]", f'{given(zone)} is not a zone of region {example}, e.g. "{example}a"')
         if len(set(map(str, value))) != len(value):
             problems.add(path, "lists a zone twice; each subnet pair needs its own zone")
         return tuple(map(str, value))
@@ -103,7 +113,9 @@ def _name_slot(name: str) -> int:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 256
 
 
-def _legacy_default_cidrs(parsed: list[dict[str, Any]], explicit: list[ipaddress.IPv4Network]) -> dict[int, ipaddress.IPv4Network]:
+def _legacy_default_cidrs(
+    parsed: list[dict[str, Any]], explicit: list[ipaddress.IPv4Network]
+) -> dict[int, ipaddress.IPv4Network]:
     """What releases before defaults were pinned gave each defaulted cluster: in name order, the
     first free slot from its own. Only used to tell the owner of such a stack what it has."""
     taken, found = list(explicit), {}
@@ -132,7 +144,10 @@ def parse_clusters(
     """`ipam_pools`: region -> pool (`ipamPools`); `pool_space`: the CIDRs those pools hold, which
     the mesh's own allocation steps over."""
     if len(items) > MAX_CLUSTERS:
-        problems.add("clusters", f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)")
+        problems.add(
+            "clusters",
+            f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)",
+        )
         return []
     slug = stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
@@ -141,7 +156,9 @@ def parse_clusters(
         for i, item in enumerate(items)
         if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect)) is not None
     ]
-    _check_unique(parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems)
+    _check_unique(
+        parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems
+    )
     _check_topology(items, parsed, problems)
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     if problems.items:
@@ -185,7 +202,9 @@ def _check_region(region: Any, path: str, problems: Problems) -> bool:
     return True
 
 
-def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, problems: Problems, protect: bool) -> dict[str, Any] | None:
+def _parse_cluster(
+    i: int, item: Any, default_region: str | None, slug: str, problems: Problems, protect: bool
+) -> dict[str, Any] | None:
     """One entry of `clusters`, checked field by field; the checks between clusters come later.
     `default_region` is `aws:region`, "" if that was refused already, None if unset."""
     path = f"clusters[{i}]"
@@ -195,29 +214,39 @@ def _parse_cluster(i: int, item: Any, default_region: str | None, slug: str, pro
     name = _parse_name(item.get("name"), f"{path}.name", slug, problems)
     region = _parse_region(item, default_region, f"{path}.region", problems)
     cidr = _parse_vpc_cidr(item, f"{path}.vpcCidr", problems)
-    return dict(
-        index=i,
-        name=name,
-        eks_name=f"{name}-{slug}",
-        region=region,
-        network=_parse_network(item, name, f"{path}.network", problems),
-        vpc_cidr=cidr,
-        explicit_cidr="vpcCidr" in item,
-        availability_zones=_parse_zones(item.get("availabilityZones"), region, f"{path}.availabilityZones", problems),
-        kubernetes_version=_parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
-        node_group=parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
-        nat_gateways=parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
-        role=parse_choice(item, "role", "primary", ROLES, path, problems),
-        primary=item.get("primary"),
-        east_west_static_ips=item.get("eastWestStaticIps"),
-        eks=parse_eks.parse_cluster_eks(item, path, problems, protect),
-    )
+    return {
+        "index": i,
+        "name": name,
+        "eks_name": f"{name}-{slug}",
+        "region": region,
+        "network": _parse_network(item, name, f"{path}.network", problems),
+        "vpc_cidr": cidr,
+        "explicit_cidr": "vpcCidr" in item,
+        "availability_zones": _parse_zones(
+            item.get("availabilityZones"), region, f"{path}.availabilityZones", problems
+        ),
+        "kubernetes_version": _parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
+        "node_group": parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
+        "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
+        "role": parse_choice(item, "role", "primary", ROLES, path, problems),
+        "primary": item.get("primary"),
+        "east_west_static_ips": item.get("eastWestStaticIps"),
+        "eks": parse_eks.parse_cluster_eks(item, path, problems, protect),
+    }
 
 
 def _parse_name(name: Any, path: str, slug: str, problems: Problems) -> Any:
     if name is None:
         problems.add(path, 'is required, e.g. "east"')
-    elif expect_name(name, DNS_LABEL, 63, path, problems, "a DNS-1123 label: lowercase letters, digits and '-', starting with a letter", '"east"'):
+    elif expect_name(
+        name,
+        DNS_LABEL,
+        63,
+        path,
+        problems,
+        "a DNS-1123 label: lowercase letters, digits and '-', starting with a letter",
+        '"east"',
+    ):
         eks_name = f"{name}-{slug}"
         if len(eks_name) > MAX_EKS_NAME:
             problems.add(
@@ -242,8 +271,13 @@ def _parse_network(item: dict, name: Any, path: str, problems: Problems) -> Any:
         return f"network-{name}" if isinstance(name, str) else None
     network = item["network"]
     expect_name(
-        network, _LABEL_VALUE, 63, path, problems,
-        "a Kubernetes label value (letters, digits, '-', '_', '.', alphanumeric at both ends)", '"network1"',
+        network,
+        _LABEL_VALUE,
+        63,
+        path,
+        problems,
+        "a Kubernetes label value (letters, digits, '-', '_', '.', alphanumeric at both ends)",
+        '"network1"',
     )
     return network
 
@@ -276,7 +310,8 @@ def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
         quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
         problems.add(
             path,
-            f"{given(version)} is not supported; use one of {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}{quoted}",
+            f"{given(version)} is not supported; use one of"
+            f" {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}{quoted}",
         )
     return version
 
@@ -316,7 +351,8 @@ def _vpc_cidrs(
                 if recorded_pool and e["vpc_cidr"] != recorded:
                     problems.add(
                         f"clusters[{e['index']}].vpcCidr",
-                        f"{e['vpc_cidr']} is not the range IPAM pool {recorded_pool} gave {name!r}'s VPC, {recorded}, which it keeps"
+                        f"{e['vpc_cidr']} is not the range IPAM pool {recorded_pool} gave {name!r}'s VPC,"
+                        f" {recorded}, which it keeps"
                         " for good: remove vpcCidr or set it to that",
                     )
         elif recorded is not None:
@@ -332,7 +368,10 @@ def _vpc_cidrs(
                 continue
             other = f"clusters[{i}].vpcCidr ({first}{', as deployed' if how[i] == 'deployed' else ''})"
             if how[j] == "deployed":
-                message = f"{names[j]!r} has no vpcCidr and its deployed VPC {second} overlaps {other}; set clusters[{i}].vpcCidr to a free range"
+                message = (
+                    f"{names[j]!r} has no vpcCidr and its deployed VPC {second} overlaps {other};"
+                    f" set clusters[{i}].vpcCidr to a free range"
+                )
                 problems.add(f"clusters[{i}].vpcCidr", message)
                 continue
             message = f"{second} overlaps {other}; give every cluster a distinct range"
@@ -341,7 +380,9 @@ def _vpc_cidrs(
                 message += f', e.g. "{free}"'
             # A stack deployed before defaults were pinned may hold a moved default: say which.
             moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k] and how[k] != "explicit"]
-            message += "".join(f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved)
+            message += "".join(
+                f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved
+            )
             problems.add(f"clusters[{j}].vpcCidr", message)
     for e in parsed:
         if e["index"] in cidrs or e["explicit_cidr"]:
@@ -369,7 +410,9 @@ def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:
         return None
 
 
-def _lowest_free(space: ipaddress.IPv4Network, prefix: int, taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network | None:
+def _lowest_free(
+    space: ipaddress.IPv4Network, prefix: int, taken: list[ipaddress.IPv4Network]
+) -> ipaddress.IPv4Network | None:
     """The lowest /prefix of `space` that overlaps nothing in `taken`, stepping over each range it
     meets (so a 50-cluster mesh takes at most about 100 steps)."""
     if space.prefixlen > prefix:
@@ -408,7 +451,9 @@ def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problem
             elif by_name[primary]["role"] != "primary":
                 problems.add(path, f"{primary!r} is a remote itself; a primary cannot be remote, so name a primary")
     if parsed and all(e["role"] == "remote" for e in parsed):
-        problems.add("clusters", "every cluster is a remote; at least one must be a primary (role: primary) to run istiod")
+        problems.add(
+            "clusters", "every cluster is a remote; at least one must be a primary (role: primary) to run istiod"
+        )
 
     for entry in parsed:
         value = entry["east_west_static_ips"]
@@ -433,4 +478,3 @@ def _check_unique(entries: list[dict[str, Any]], field: str, why: str, problems:
             )
         else:
             seen[value] = entry["index"]
-

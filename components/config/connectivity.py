@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
 from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology
@@ -19,7 +20,11 @@ IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
 def parse_connectivity(
-    raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], mesh_cidr: ipaddress.IPv4Network, problems: Problems, deployed: frozenset[str] = frozenset()
+    raw: Mapping[str, Any],
+    clusters: Sequence[ClusterSpec],
+    mesh_cidr: ipaddress.IPv4Network,
+    problems: Problems,
+    deployed: frozenset[str] = frozenset(),
 ) -> Connectivity:
     """`deployed`: the clusters the stack has already (a new private mesh needs a way in)."""
     mode = raw.get("connectivity", "public")
@@ -33,27 +38,43 @@ def parse_connectivity(
         return Connectivity()
     for key, instead in (("apiAccessCidrs", "operatorCidrs (networks routed to the Transit Gateways)"),):
         if key in raw:
-            problems.add(key, f"opens the EKS public endpoints, which connectivity: private turns off; list {instead} instead")
+            problems.add(
+                key, f"opens the EKS public endpoints, which connectivity: private turns off; list {instead} instead"
+            )
     for i, c in enumerate(clusters):
         if c.east_west_static_ips:
-            problems.add(f"clusters[{i}].eastWestStaticIps", "gives an internet-facing NLB public addresses; with connectivity: private the NLB is internal: remove it")
+            problems.add(
+                f"clusters[{i}].eastWestStaticIps",
+                "gives an internet-facing NLB public addresses; with connectivity: private the NLB is internal:"
+                " remove it",
+            )
     gateways = _parse_gateways(raw, clusters, problems)
     if gateways and "meshCidr" not in raw:
         problems.add(
             "meshCidr",
-            "is unset while transitGateways attaches the mesh to your network's gateways, whose other VPCs use addresses"
-            f" of their own: the default {mesh_cidr} would be routed and admitted as the mesh's. Set meshCidr to the range"
-            " reserved for this mesh (e.g. \"10.64.0.0/12\"); every VPC takes its range from it",
+            "is unset while transitGateways attaches the mesh to your network's gateways, whose other VPCs use"
+            " addresses"
+            f" of their own: the default {mesh_cidr} would be routed and admitted as the mesh's. Set meshCidr"
+            " to the range"
+            ' reserved for this mesh (e.g. "10.64.0.0/12"); every VPC takes its range from it',
         )
-    if clusters and not gateways and not deployed & {c.name for c in clusters} and not any(k.startswith("transitGateways") for k, _ in problems.items):
+    if (
+        clusters
+        and not gateways
+        and not deployed & {c.name for c in clusters}
+        and not any(k.startswith("transitGateways") for k, _ in problems.items)
+    ):
         problems.add(
             "transitGateways",
-            "names no gateway on a new private mesh, so nothing could reach its private endpoints during the first `pulumi up`:"
+            "names no gateway on a new private mesh, so nothing could reach its private endpoints during the"
+            " first `pulumi up`:"
             " the mesh's own gateways do not exist yet for your operators' network to attach to. Name, per region, the"
             " Transit Gateway your operators' network is attached to; or deploy the mesh public first and go private"
             " from a runner inside one of its VPCs (README, Private mesh)",
         )
-    return Connectivity(private=True, operator_cidrs=_parse_operators(raw, mesh_cidr, problems), transit_gateways=gateways)
+    return Connectivity(
+        private=True, operator_cidrs=_parse_operators(raw, mesh_cidr, problems), transit_gateways=gateways
+    )
 
 
 def _parse_operators(raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> tuple[str, ...]:
@@ -64,7 +85,11 @@ def _parse_operators(raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network, p
     for i, text in enumerate(cidrs):
         cidr = ipaddress.IPv4Network(text)
         if cidr.prefixlen and cidr.overlaps(mesh_cidr):
-            problems.add(f"operatorCidrs[{i}]", f"{cidr} overlaps meshCidr {mesh_cidr}: the VPCs route it to their own or a peer's range; use the operators' own network")
+            problems.add(
+                f"operatorCidrs[{i}]",
+                f"{cidr} overlaps meshCidr {mesh_cidr}: the VPCs route it to their own or a peer's range; use"
+                " the operators' own network",
+            )
     return cidrs
 
 
@@ -75,13 +100,21 @@ def check_private_sources(cidrs: Sequence[str], key: str, problems: Problems) ->
     for i, text in enumerate(cidrs):
         cidr = ipaddress.IPv4Network(text)
         if cidr.prefixlen == 0:
-            problems.add(f"{key}[{i}]", "is 0.0.0.0/0; list the networks operators really come from (a VPN range, a CI runner's VPC)")
-        elif not any(cidr.subnet_of(ipaddress.IPv4Network(block)) for block in VPC_RANGES):
-            kind = non_public_kind(cidr)
-            what = f"{kind} address space, never a network's source address" if kind else "publicly routable, and nothing public reaches a private mesh"
             problems.add(
                 f"{key}[{i}]",
-                f"{cidr} is {what}; with connectivity: private list the private ranges operators come from over the Transit"
+                "is 0.0.0.0/0; list the networks operators really come from (a VPN range, a CI runner's VPC)",
+            )
+        elif not any(cidr.subnet_of(ipaddress.IPv4Network(block)) for block in VPC_RANGES):
+            kind = non_public_kind(cidr)
+            what = (
+                f"{kind} address space, never a network's source address"
+                if kind
+                else "publicly routable, and nothing public reaches a private mesh"
+            )
+            problems.add(
+                f"{key}[{i}]",
+                f"{cidr} is {what}; with connectivity: private list the private ranges operators come from over"
+                " the Transit"
                 f" Gateways ({', '.join(VPC_RANGES)})",
             )
 
@@ -96,7 +129,8 @@ def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[st
         if c.vpc_cidr is not None and not any(c.vpc_cidr.subnet_of(a) for a in allowed):
             problems.add(
                 "eastWestAllowedCidrs",
-                f"leaves out clusters[{i}] ({c.name!r}, {c.vpc_cidr}), whose pods and istiod reach the east-west gateways"
+                f"leaves out clusters[{i}] ({c.name!r}, {c.vpc_cidr}), whose pods and istiod reach the"
+                " east-west gateways"
                 " from that range: list meshCidr, or a range holding every VPC of the mesh",
             )
             return
@@ -105,17 +139,25 @@ def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[st
 def parse_ipam_pools(raw: Mapping[str, Any], problems: Problems) -> dict[str, str]:
     """`ipamPools`: per region, the IPAM pool that clusters there without a `vpcCidr` take their
     VPC's range from (public and private mode alike)."""
-    return _regional_ids(raw, "ipamPools", IPAM_POOL_ID, "an IPAM pool ID (ipam-pool- and 8 or 17 hex digits)", "an IPAM pool", problems)
+    return _regional_ids(
+        raw, "ipamPools", IPAM_POOL_ID, "an IPAM pool ID (ipam-pool- and 8 or 17 hex digits)", "an IPAM pool", problems
+    )
 
 
-def check_regions_have_clusters(ids: Mapping[str, str], key: str, clusters: Sequence[ClusterSpec], problems: Problems) -> None:
+def check_regions_have_clusters(
+    ids: Mapping[str, str], key: str, clusters: Sequence[ClusterSpec], problems: Problems
+) -> None:
     regions = {c.region for c in clusters}
     for region in ids:
         if regions and region not in regions:
-            problems.add(key_path(key, region), f"no cluster is in {shown(region)}; the regions are {', '.join(sorted(regions))}")
+            problems.add(
+                key_path(key, region), f"no cluster is in {shown(region)}; the regions are {', '.join(sorted(regions))}"
+            )
 
 
-def _regional_ids(raw: Mapping[str, Any], key: str, pattern: re.Pattern, what: str, one: str, problems: Problems) -> dict[str, str]:
+def _regional_ids(
+    raw: Mapping[str, Any], key: str, pattern: re.Pattern, what: str, one: str, problems: Problems
+) -> dict[str, str]:
     value = raw.get(key)
     if value is None or not expect(value, dict, key, problems, '{"us-east-1": "..."}'):
         return {}
@@ -133,12 +175,20 @@ def _regional_ids(raw: Mapping[str, Any], key: str, pattern: re.Pattern, what: s
 
 
 def _parse_gateways(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], problems: Problems) -> dict[str, str]:
-    gateways = _regional_ids(raw, "transitGateways", _TGW_ID, "a Transit Gateway ID (tgw- and 8 or 17 hex digits)", "a Transit Gateway", problems)
+    gateways = _regional_ids(
+        raw,
+        "transitGateways",
+        _TGW_ID,
+        "a Transit Gateway ID (tgw- and 8 or 17 hex digits)",
+        "a Transit Gateway",
+        problems,
+    )
     check_regions_have_clusters(gateways, "transitGateways", clusters, problems)
     return {region: gateway for region, gateway in gateways.items() if region in {c.region for c in clusters}}
 
 
-# Peering attachments per Transit Gateway (Transit Gateway quotas, docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html):
+# Peering attachments per Transit Gateway (Transit Gateway quotas,
+# docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html):
 # every region peers with every other.
 MAX_PEERING_ATTACHMENTS = 50
 # Inbound rules per security group (VPC quotas): the cluster security group admits meshCidr and
@@ -163,25 +213,34 @@ def route_table_routes(connectivity: Connectivity) -> int:
     return 2 + len(connectivity.operator_cidrs)
 
 
-def check_private_limits(clusters: Sequence[ClusterSpec], topology: MeshTopology, connectivity: Connectivity, problems: Problems) -> None:
+def check_private_limits(
+    clusters: Sequence[ClusterSpec], topology: MeshTopology, connectivity: Connectivity, problems: Problems
+) -> None:
     regions = {c.region for c in clusters}
     if len(regions) - 1 > MAX_PEERING_ATTACHMENTS:
-        problems.add("clusters", f"spans {len(regions)} regions: each region's Transit Gateway peers with every other, and holds {MAX_PEERING_ATTACHMENTS} peerings")
+        problems.add(
+            "clusters",
+            f"spans {len(regions)} regions: each region's Transit Gateway peers with every other, and holds"
+            f" {MAX_PEERING_ATTACHMENTS} peerings",
+        )
     operators = len(connectivity.operator_cidrs)
     if route_table_routes(connectivity) > MAX_ROUTES_PER_TABLE:
         problems.add(
             "operatorCidrs",
             f"lists {operators} networks: each is a route in every route table of every VPC, beside the default route"
-            f" and meshCidr, and a route table holds {MAX_ROUTES_PER_TABLE}: merge them into at most {MAX_ROUTES_PER_TABLE - 2} wider CIDRs",
+            f" and meshCidr, and a route table holds {MAX_ROUTES_PER_TABLE}: merge them into at most"
+            f" {MAX_ROUTES_PER_TABLE - 2} wider CIDRs",
         )
     for i, c in enumerate(clusters):
         rules = cluster_group_rules(c, topology, connectivity)
         if rules > MAX_SECURITY_GROUP_RULES:
             problems.add(
                 f"clusters[{i}].network",
-                f"{c.name!r} would need {rules} inbound rules on its cluster security group (EKS's and the load balancer"
+                f"{c.name!r} would need {rules} inbound rules on its cluster security group (EKS's and the load"
+                " balancer"
                 f" controller's {EXISTING_CLUSTER_GROUP_RULES}, meshCidr, {operators}"
-                f" operatorCidrs, {len(topology[c.name].peered_with)} clusters on its network); it holds {MAX_SECURITY_GROUP_RULES}:"
+                f" operatorCidrs, {len(topology[c.name].peered_with)} clusters on its network); it holds"
+                f" {MAX_SECURITY_GROUP_RULES}:"
                 " split the network or merge operatorCidrs",
             )
 
@@ -189,7 +248,8 @@ def check_private_limits(clusters: Sequence[ClusterSpec], topology: MeshTopology
 def private_notices(connectivity: Connectivity) -> list[str]:
     if connectivity.private and not connectivity.operator_cidrs:
         return [
-            "operatorCidrs is unset: only machines inside the mesh's own VPCs (meshCidr) reach the private EKS endpoints,"
+            "operatorCidrs is unset: only machines inside the mesh's own VPCs (meshCidr) reach the private EKS"
+            " endpoints,"
             " so `pulumi up`, `verify` and kubectl must run there (README, Private mesh)"
         ]
     return []
@@ -217,18 +277,28 @@ def check_ipam_pools(
             continue
         pool = ipam[pool_id]
         cidrs = [n for n in (ipaddress.ip_network(x) for x in pool.provisioned) if n.version == 4]
-        problem = _pool_problem(c, pool, IPAM_NETMASK_LENGTH) or (None if cidrs else "has no provisioned IPv4 CIDR to allocate VPC ranges from; provision one, or name another pool")
+        problem = _pool_problem(c, pool, IPAM_NETMASK_LENGTH) or (
+            None
+            if cidrs
+            else "has no provisioned IPv4 CIDR to allocate VPC ranges from; provision one, or name another pool"
+        )
         for cidr in cidrs:
             if problem:
                 break
             clash = next((name for name, other, source in fixed if source != pool_id and cidr.overlaps(other)), None)
             other = next((p for p, t in taken if cidr.overlaps(t)), None)
             if mesh_cidr is not None and not cidr.subnet_of(mesh_cidr):
-                problem = f"holds {cidr}, outside meshCidr {mesh_cidr}, which the VPCs route to the Transit Gateways: widen meshCidr or use a pool inside it"
+                problem = (
+                    f"holds {cidr}, outside meshCidr {mesh_cidr}, which the VPCs route to the Transit Gateways:"
+                    " widen meshCidr or use a pool inside it"
+                )
             elif east_west and not any(cidr.subnet_of(ipaddress.IPv4Network(a)) for a in east_west):
                 problem = f"holds {cidr}, outside eastWestAllowedCidrs, the east-west gateways' sources: add it there"
             elif clash:
-                problem = f"holds {cidr}, which overlaps the VPC range of {clash!r}; IPAM could allocate those addresses again: give that cluster a range outside the pool"
+                problem = (
+                    f"holds {cidr}, which overlaps the VPC range of {clash!r};"
+                    " IPAM could allocate those addresses again: give that cluster a range outside the pool"
+                )
             elif other:
                 problem = f"holds {cidr}, which overlaps {other}; the regions' pools must not overlap"
         if problem:
@@ -244,5 +314,8 @@ def _pool_problem(cluster: ClusterSpec, pool: IpamPool, netmask: int) -> str | N
     if not pool.min_netmask <= netmask <= pool.max_netmask:
         return f"allocates /{pool.min_netmask} to /{pool.max_netmask}, and each VPC takes a /{netmask}"
     if pool.required_tags:
-        return f"requires its allocations to carry tags ({', '.join(sorted(pool.required_tags))}), which the mesh's VPCs do not; use a pool without"
+        return (
+            f"requires its allocations to carry tags ({', '.join(sorted(pool.required_tags))}),"
+            " which the mesh's VPCs do not; use a pool without"
+        )
     return None

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from components.config.validate import ConfigError, Problems, expect, given, shown, unknown_fields
 from components.model import versions
@@ -22,7 +23,8 @@ TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn", "protect")
 _ADDON_VERSION = re.compile(r"v\d{1,3}\.\d{1,3}\.\d{1,4}-eksbuild\.\d{1,4}", re.ASCII)
 # IAM role or user ARN; paths allowed (EKS access entries take them), names as IAM allows.
 _PRINCIPAL = re.compile(
-    r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})", re.ASCII
+    r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})",
+    re.ASCII,
 )
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 _EXAMPLE_ARN = "arn:aws:iam::111122223333:role/platform-admins"
@@ -69,11 +71,13 @@ def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems, pr
             else:
                 problems.add(
                     f"{path}.addonVersions.{addon}",
-                    f"{shown(value)} is not an EKS add-on version such as \"v1.12.1-eksbuild.2\" (see `aws eks"
+                    f'{shown(value)} is not an EKS add-on version such as "v1.12.1-eksbuild.2" (see `aws eks'
                     f" describe-addon-versions --addon-name {addon}`); remove it to follow EKS's recommendation",
                 )
     return EksOptions(
-        support_type=support_type, addon_versions=pins, protect=parse_protect(item.get("protect"), f"{path}.protect", protect, problems)
+        support_type=support_type,
+        addon_versions=pins,
+        protect=parse_protect(item.get("protect"), f"{path}.protect", protect, problems),
     )
 
 
@@ -86,7 +90,9 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
         for i, arn in enumerate(value):
             if _check_principal(arn, f"clusterAdmins[{i}]", partitions, problems):
                 if arn in admins:
-                    problems.add(f"clusterAdmins[{i}]", f"{arn} is listed twice; EKS allows one access entry per principal")
+                    problems.add(
+                        f"clusterAdmins[{i}]", f"{arn} is listed twice; EKS allows one access entry per principal"
+                    )
                 else:
                     admins.append(arn)
     role = raw.get("kubeconfigRoleArn")
@@ -99,16 +105,22 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
     return ClusterAccess(admins=tuple(admins), kubeconfig_role_arn=role)
 
 
-def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: Problems, roles_only: bool = False) -> bool:
+def _check_principal(
+    arn: Any, path: str, partitions: dict[str, str], problems: Problems, roles_only: bool = False
+) -> bool:
     kinds = "role" if roles_only else "role or user"
     if not expect(arn, str, path, problems, f'"{_EXAMPLE_ARN}"'):
         return False
     if ":sts::" in arn or ":assumed-role/" in arn:
-        problems.add(path, f"{shown(arn)} is a session, not an IAM {kinds}; use the role's ARN, e.g. \"{_EXAMPLE_ARN}\"")
+        problems.add(path, f'{shown(arn)} is a session, not an IAM {kinds}; use the role\'s ARN, e.g. "{_EXAMPLE_ARN}"')
         return False
     match = _PRINCIPAL.fullmatch(arn)
     if not match or (roles_only and match["kind"] != "role"):
-        problems.add(path, f"{shown(arn)} is not an IAM {kinds} ARN (arn:<partition>:iam::<account>:{kinds.replace(' or ', '|')}/<name>), e.g. \"{_EXAMPLE_ARN}\"")
+        problems.add(
+            path,
+            f"{shown(arn)} is not an IAM {kinds} ARN"
+            f' (arn:<partition>:iam::<account>:{kinds.replace(" or ", "|")}/<name>), e.g. "{_EXAMPLE_ARN}"',
+        )
         return False
     if match["partition"] not in PARTITIONS:
         problems.add(path, f"partition {shown(match['partition'])} is not one of {', '.join(PARTITIONS)}")
@@ -119,7 +131,11 @@ def _check_principal(arn: Any, path: str, partitions: dict[str, str], problems: 
     others = {p: name for p, name in partitions.items() if p != match["partition"]}
     if others:
         partition, cluster = next(iter(others.items()))
-        problems.add(path, f"{shown(arn)} is in partition {match['partition']}, but cluster {cluster!r} is in {partition}; an IAM principal can only use clusters of its own partition")
+        problems.add(
+            path,
+            f"{shown(arn)} is in partition {match['partition']}, but cluster {cluster!r} is in {partition}; an"
+            " IAM principal can only use clusters of its own partition",
+        )
         return False
     return True
 
@@ -146,22 +162,37 @@ def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problem
     cannot return to STANDARD); no version past extended support."""
     for i, c in enumerate(clusters):
         version = c.kubernetes_version
-        target = next((v for v in versions.SUPPORTED_KUBERNETES_VERSIONS if _minor(v) > _minor(version) and _in_standard_support(v, today)), None)
-        steps = f"upgrade kubernetesVersion one minor at a time to {target} (README: Upgrading Kubernetes)" if target else "upgrade it"
+        target = next(
+            (
+                v
+                for v in versions.SUPPORTED_KUBERNETES_VERSIONS
+                if _minor(v) > _minor(version) and _in_standard_support(v, today)
+            ),
+            None,
+        )
+        steps = (
+            f"upgrade kubernetesVersion one minor at a time to {target} (README: Upgrading Kubernetes)"
+            if target
+            else "upgrade it"
+        )
         ended = versions.EXTENDED_SUPPORT_ENDS[version]
         if today >= datetime.date.fromisoformat(ended):
             problems.add(
                 f"clusters[{i}].kubernetesVersion",
-                f"EKS offers Kubernetes {version} no more (extended support ended on {ended}) and upgrades clusters on it"
+                f"EKS offers Kubernetes {version} no more (extended support ended on {ended}) and upgrades"
+                " clusters on it"
                 f" itself; {steps}",
             )
         elif c.eks.support_type == "STANDARD" and not _in_standard_support(version, today):
             problems.add(
                 f"clusters[{i}].supportType",
-                f"Kubernetes {version} left EKS standard support on {versions.STANDARD_SUPPORT_ENDS[version]}: EKS keeps a"
+                f"Kubernetes {version} left EKS standard support on {versions.STANDARD_SUPPORT_ENDS[version]}:"
+                " EKS keeps a"
                 f" cluster on it only with supportType: EXTENDED ({_extra_cost()}) and upgrades a STANDARD one itself."
-                f" Set supportType: EXTENDED, or {steps} with supportType: EXTENDED until it runs {target or 'a newer version'}."
-                " If EKS has upgraded the cluster already, set kubernetesVersion to the version it runs and run `pulumi up --refresh`",
+                f" Set supportType: EXTENDED, or {steps} with supportType: EXTENDED until it runs"
+                f" {target or 'a newer version'}."
+                " If EKS has upgraded the cluster already, set kubernetesVersion to the version it runs and run"
+                " `pulumi up --refresh`",
             )
 
 
@@ -177,7 +208,8 @@ def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, 
         if _minor(c.kubernetes_version) < _minor(deployed):
             problems.add(
                 f"clusters[{i}].kubernetesVersion",
-                f"{c.kubernetes_version} is below {deployed}, which this stack last deployed: EKS does not downgrade a cluster"
+                f"{c.kubernetes_version} is below {deployed}, which this stack last deployed: EKS does not"
+                " downgrade a cluster"
                 f" (its one-step rollback is a console or CLI action within 7 days of an upgrade); set {deployed}",
             )
             continue
@@ -186,8 +218,10 @@ def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, 
         step = f"1.{_minor(deployed) + 1}"
         problems.add(
             f"clusters[{i}].kubernetesVersion",
-            f"{c.kubernetes_version} is more than one minor version above {deployed}, which this stack last deployed, and EKS"
-            f" upgrades one minor version at a time: set {step}, `pulumi up`, then the next. If EKS upgraded the cluster"
+            f"{c.kubernetes_version} is more than one minor version above {deployed}, which this stack last"
+            " deployed, and EKS"
+            f" upgrades one minor version at a time: set {step}, `pulumi up`, then the next. If EKS upgraded"
+            " the cluster"
             " itself, set the version it runs (`aws eks describe-cluster --query cluster.version`) first",
         )
     if problems.items:
@@ -209,7 +243,8 @@ def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> l
             warnings.append(
                 f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} leaves EKS standard support on {ends} (in"
                 f" {(ends - today).days} days); EKS then upgrades it itself and this config is refused until it names a"
-                " version in standard support or supportType: EXTENDED. Upgrade before (see the README's Upgrading Kubernetes)"
+                " version in standard support or supportType: EXTENDED. Upgrade before (see the README's"
+                " Upgrading Kubernetes)"
             )
         if c.eks.support_type != "EXTENDED" or _in_standard_support(c.kubernetes_version, today):
             continue

@@ -118,17 +118,29 @@ def _check_anchor(cert: x509.Certificate, path: str, problems: Problems) -> None
         problems.add(path, "may not sign certificates (keyUsage lacks keyCertSign)")
     unknown = sorted(e.oid.dotted_string for e in extensions if e.critical and e.oid not in HANDLED_CRITICAL)
     if unknown:
-        problems.add(path, f"has critical extensions no verifier in the mesh understands ({', '.join(unknown[:3])}); chains through it would be refused")
+        problems.add(
+            path,
+            f"has critical extensions no verifier in the mesh understands ({', '.join(unknown[:3])}); chains"
+            " through it would be refused",
+        )
     if cert.subject != cert.issuer:
-        problems.add(path, "is not self-signed (its issuer is another CA): import the root at the top of the chain, not an intermediate")
+        problems.add(
+            path,
+            "is not self-signed (its issuer is another CA): import the root at the top of the chain, not an"
+            " intermediate",
+        )
         return
     try:
         cert.verify_directly_issued_by(cert)
     except (InvalidSignature, ValueError, TypeError):
-        problems.add(path, "is not self-signed (its signature does not verify with its own key): import the root itself")
+        problems.add(
+            path, "is not self-signed (its signature does not verify with its own key): import the root itself"
+        )
 
 
-def _check_validity(cert: x509.Certificate, path: str, signs: bool, pki: PkiSpec, now: datetime.datetime, problems: Problems) -> None:
+def _check_validity(
+    cert: x509.Certificate, path: str, signs: bool, pki: PkiSpec, now: datetime.datetime, problems: Problems
+) -> None:
     if cert.not_valid_after_utc <= now:
         problems.add(path, f"expired on {cert.not_valid_after_utc:%Y-%m-%d}; import a valid root")
     elif cert.not_valid_before_utc > now:

@@ -20,7 +20,9 @@ ISTIO_CHARTS = ("base", "istiod", "gateway")
 
 def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, Any]]:
     istio_values: dict[str, dict[str, Any]] = {}
-    if extra is None or not expect(extra, dict, "istioValues", problems, '{"istiod": {"resources": {"requests": {"memory": "4Gi"}}}}'):
+    if extra is None or not expect(
+        extra, dict, "istioValues", problems, '{"istiod": {"resources": {"requests": {"memory": "4Gi"}}}}'
+    ):
         return istio_values
     unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
     for chart in ISTIO_CHARTS:
@@ -50,7 +52,11 @@ def _check_retired(value: Any, path: str, problems: Problems) -> None:
     elif isinstance(value, str):
         retired = next((s for s in versions.RETIRED_ISTIO_SOURCES if s in value.lower()), None)
         if retired:
-            problems.add(path, f"names {retired}, which Istio retired in December 2026; use a registry that stays (istioImageHub sets every Istio image's)")
+            problems.add(
+                path,
+                f"names {retired}, which Istio retired in December 2026; use a registry that stays"
+                " (istioImageHub sets every Istio image's)",
+            )
 
 
 def _check_owned(values: dict[str, Any], owned: tuple[str, ...], path: str, source: str, problems: Problems) -> None:

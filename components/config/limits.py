@@ -19,7 +19,9 @@ MAX_PUBLIC_ACCESS_CIDRS = 40
 # 15443 between networks and 15012 on a primary with remotes; health checks reach the pods from
 # the NLB, not from those sources.
 MAX_SECURITY_GROUP_RULES = 60
-PRIVATE_CONNECTIVITY = "for more, set connectivity: private (README, Private mesh), where a handful of rules admit the whole mesh"
+PRIVATE_CONNECTIVITY = (
+    "for more, set connectivity: private (README, Private mesh), where a handful of rules admit the whole mesh"
+)
 
 
 def check_access_limits(
@@ -69,7 +71,9 @@ def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_
         )
 
 
-def check_east_west_rules(clusters: list[ClusterSpec], topology: MeshTopology, east_west: tuple[str, ...] | None, problems: Problems) -> None:
+def check_east_west_rules(
+    clusters: list[ClusterSpec], topology: MeshTopology, east_west: tuple[str, ...] | None, problems: Problems
+) -> None:
     ports = {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
     if not ports:
         return  # one network, no remotes: nothing listens for other networks
@@ -79,10 +83,16 @@ def check_east_west_rules(clusters: list[ClusterSpec], topology: MeshTopology, e
     if sources <= most:
         return
     gateways = [name for name, count in ports.items() if count == widest]
-    what = "eastWestAllowedCidrs" if east_west is not None else "the NAT addresses of the mesh's VPCs, eastWestAllowedCidrs being unset"
+    what = (
+        "eastWestAllowedCidrs"
+        if east_west is not None
+        else "the NAT addresses of the mesh's VPCs, eastWestAllowedCidrs being unset"
+    )
     facts = (
-        f"{sources} source CIDRs ({what}) on the east-west gateways of {', '.join(gateways[:5])}{', ...' if len(gateways) > 5 else ''}"
-        f" ({widest} port{'s' if widest > 1 else ''} each) need {sources * widest} rules in each NLB's security group, one per CIDR"
+        f"{sources} source CIDRs ({what}) on the east-west gateways of"
+        f" {', '.join(gateways[:5])}{', ...' if len(gateways) > 5 else ''}"
+        f" ({widest} port{'s' if widest > 1 else ''} each) need {sources * widest} rules in each NLB's security"
+        " group, one per CIDR"
         f" and port; it holds {MAX_SECURITY_GROUP_RULES}, so at most {most} CIDRs fit"
     )
     nat_fix = _nat_fix(clusters, most)

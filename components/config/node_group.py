@@ -4,7 +4,8 @@ that can run Istio within EKS's limits."""
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from components.config.validate import Problems, expect, expect_name, given, shown, unknown_fields
 from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
@@ -13,7 +14,9 @@ from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 # <family>.<size>: m6i.large, c7gn.16xlarge, m7i-flex.xlarge, u7i-12tb.224xlarge, m5.metal.
-_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|([1-9]\d{0,2})?xlarge|metal(-[1-9]\d{0,2}xl)?)", re.ASCII)
+_INSTANCE_TYPE = re.compile(
+    r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|([1-9]\d{0,2})?xlarge|metal(-[1-9]\d{0,2}xl)?)", re.ASCII
+)
 # istiod's chart requests 2 GiB of memory (pilot.resources); these sizes have 2 GiB or less.
 _TOO_SMALL = ("nano", "micro", "small")
 # Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
@@ -55,10 +58,13 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
     if not raw:
         problems.add(path, 'is empty; list at least one EC2 instance type, e.g. ["m6i.large"]')
     if len(raw) > MAX_INSTANCE_TYPES:
-        problems.add(path, f"lists {len(raw)} instance types; an EKS managed node group takes at most {MAX_INSTANCE_TYPES}")
+        problems.add(
+            path, f"lists {len(raw)} instance types; an EKS managed node group takes at most {MAX_INSTANCE_TYPES}"
+        )
         return None
     valid = [
-        item for i, item in enumerate(raw)
+        item
+        for i, item in enumerate(raw)
         if expect_name(item, _INSTANCE_TYPE, 52, f"{path}[{i}]", problems, "an EC2 instance type", '"m6i.large"')
     ]
     if len(valid) != len(raw):
@@ -86,14 +92,20 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
 def _parse_sizes(value: dict, defaults: NodeGroupSpec, path: str, problems: Problems) -> dict[str, int]:
     """Node counts: Istio needs a node from the start (nothing here scales a group up), within EKS's cap."""
     sizes = {}
-    for key, default in (("desiredSize", defaults.desired_size), ("minSize", defaults.min_size), ("maxSize", defaults.max_size)):
+    for key, default in (
+        ("desiredSize", defaults.desired_size),
+        ("minSize", defaults.min_size),
+        ("maxSize", defaults.max_size),
+    ):
         raw = value.get(key, default)
         if not expect(raw, int, f"{path}.{key}", problems, str(default)):
             continue
         if raw < 0:
             problems.add(f"{path}.{key}", f"is {shown(raw)}; node counts cannot be negative")
         elif raw > MAX_NODES:
-            problems.add(f"{path}.{key}", f"is {shown(raw)}; EKS allows at most {MAX_NODES} nodes in a managed node group")
+            problems.add(
+                f"{path}.{key}", f"is {shown(raw)}; EKS allows at most {MAX_NODES} nodes in a managed node group"
+            )
         else:
             sizes[key] = raw
     if len(sizes) == 3:
@@ -152,7 +164,17 @@ def instance_memory_mib(instance_type: str) -> int | None:
 
 
 _QUANTITY = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?", re.ASCII)
-_UNIT_BYTES = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_UNIT_BYTES = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
 
 
 def quantity_mib(value: Any) -> float | None:
@@ -163,7 +185,9 @@ def quantity_mib(value: Any) -> float | None:
     return float(match["number"]) * _UNIT_BYTES[match["unit"]] / 2**20 if match else None
 
 
-def check_istiod_fits(clusters: Sequence[ClusterSpec], topology: MeshTopology, istio_values: Mapping[str, Any], problems: Problems) -> None:
+def check_istiod_fits(
+    clusters: Sequence[ClusterSpec], topology: MeshTopology, istio_values: Mapping[str, Any], problems: Problems
+) -> None:
     """istiod's memory request (components/model/istio_values.py, `istiod_resources`, or the user's
     `istioValues.istiod.resources`) must fit on the smallest node of its cluster, or istiod stays
     Pending and the install times out."""
@@ -185,13 +209,22 @@ def check_istiod_fits(clusters: Sequence[ClusterSpec], topology: MeshTopology, i
         smallest, instance_type = min(known)
         if request <= smallest * POD_SHARE_OF_NODE_MEMORY:
             continue
-        why = "istioValues.istiod.resources" if override else f"{ISTIOD_MEMORY_MIB}Mi + {ISTIOD_MEMORY_MIB_PER_CLUSTER}Mi for each of the {watched} clusters it watches"
+        why = (
+            "istioValues.istiod.resources"
+            if override
+            else f"{ISTIOD_MEMORY_MIB}Mi + {ISTIOD_MEMORY_MIB_PER_CLUSTER}Mi for each of the {watched} watched clusters"
+        )
         sizes = ("large", *(f"{n}xlarge" for n in ("", 2, 4, 8, 12, 16, 24)))
-        fits = next((f"m6i.{s}" for s in sizes if request <= instance_memory_mib(f"m6i.{s}") * POD_SHARE_OF_NODE_MEMORY), "a memory-optimized type")
+        fits = next(
+            (f"m6i.{s}" for s in sizes if request <= instance_memory_mib(f"m6i.{s}") * POD_SHARE_OF_NODE_MEMORY),
+            "a memory-optimized type",
+        )
         problems.add(
             f"clusters[{i}].nodeGroup.instanceTypes",
-            f"istiod on {c.name!r} requests {request:.0f}Mi of memory ({why}), more than one {instance_type} node ({smallest // 1024} GiB)"
-            f" gives a pod (about {POD_SHARE_OF_NODE_MEMORY:.0%}): list larger types (e.g. {fits}), or size istiod yourself"
+            f"istiod on {c.name!r} requests {request:.0f}Mi of memory ({why}), more than one {instance_type}"
+            f" node ({smallest // 1024} GiB)"
+            f" gives a pod (about {POD_SHARE_OF_NODE_MEMORY:.0%}): list larger types (e.g. {fits}), or size"
+            " istiod yourself"
             " with istioValues.istiod.resources (README, Private mesh)",
         )
 
@@ -219,8 +252,16 @@ def _user_memory_request(istio_values: Mapping[str, Any], problems: Problems) ->
         amount = parse(requested if requested is not None else CHART_ISTIOD_REQUESTS[kind])
         ceiling = parse(limit) if limit is not None else None
         if amount is not None and ceiling is not None and amount > ceiling:
-            whose = requested if requested is not None else f"{CHART_ISTIOD_REQUESTS[kind]} (the chart's default, requests.{kind} being unset)"
-            problems.add(f"{path}.limits.{kind}", f"{limit} is below the {kind} istiod requests, {whose}: Kubernetes refuses such a pod; lower requests.{kind} or raise the limit")
+            whose = (
+                requested
+                if requested is not None
+                else f"{CHART_ISTIOD_REQUESTS[kind]} (the chart's default, requests.{kind} being unset)"
+            )
+            problems.add(
+                f"{path}.limits.{kind}",
+                f"{limit} is below the {kind} istiod requests, {whose}: Kubernetes refuses such a pod; lower"
+                f" requests.{kind} or raise the limit",
+            )
         request[kind] = amount
     return request["memory"]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
@@ -105,8 +106,15 @@ def parse_mesh_spec(
     elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
         protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
         ipam_pools = parse_ipam_pools(raw, problems)
-        pool_space = [ipaddress.ip_network(c) for pool in (ipam or {}).values() for c in pool.provisioned if ipaddress.ip_network(c).version == 4]
-        clusters = parse_clusters(clusters_raw, default_region, stack, problems, protect, mesh_cidr, last, ipam_pools, pool_space)
+        pool_space = [
+            ipaddress.ip_network(c)
+            for pool in (ipam or {}).values()
+            for c in pool.provisioned
+            if ipaddress.ip_network(c).version == 4
+        ]
+        clusters = parse_clusters(
+            clusters_raw, default_region, stack, problems, protect, mesh_cidr, last, ipam_pools, pool_space
+        )
         check_regions_have_clusters(ipam_pools, "ipamPools", clusters, problems)
     connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems, last.clusters)
     if clusters and ("meshCidr" in raw or connectivity.private):
@@ -119,13 +127,19 @@ def parse_mesh_spec(
         if east_west and connectivity.private:
             check_private_sources(east_west, "eastWestAllowedCidrs", problems)
 
-    check_ipam_pools(clusters, ipam or {}, mesh_cidr if connectivity.private else None, east_west if connectivity.private else None, problems)
+    check_ipam_pools(
+        clusters,
+        ipam or {},
+        mesh_cidr if connectivity.private else None,
+        east_west if connectivity.private else None,
+        problems,
+    )
 
     deploy_samples = raw.get("deploySamples", False)
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
         deploy_samples = False
 
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     pki = parse_pki(raw, secret_keys, now, problems)
     parse_eks.check_support(clusters, now.date(), problems)
 
@@ -200,7 +214,12 @@ def _unknown_keys(raw: Mapping[str, Any], problems: Problems) -> None:
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             guess = lowered.get(key.lower())
-            problems.add(key_path("", key), f"unknown key; did you mean `{guess}`?" if guess else f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}")
+            problems.add(
+                key_path("", key),
+                f"unknown key; did you mean `{guess}`?"
+                if guess
+                else f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}",
+            )
 
 
 def _parse_mesh_id(mesh_id: Any, problems: Problems) -> Any:
@@ -216,10 +235,13 @@ def _parse_istio_version(istio_version: Any, problems: Problems) -> Any:
             problems.add(
                 "istioVersion",
                 f"{shown(istio_version)} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix,"
-                f" pre-release suffix or leading zeros); e.g. \"{versions.DEFAULT_ISTIO_VERSION}\"",
+                f' pre-release suffix or leading zeros); e.g. "{versions.DEFAULT_ISTIO_VERSION}"',
             )
         elif tuple(map(int, match.groups())) < versions.MIN_ISTIO_VERSION:
-            problems.add("istioVersion", f"{istio_version} is older than {minimum}, the oldest release this program's Helm values fit")
+            problems.add(
+                "istioVersion",
+                f"{istio_version} is older than {minimum}, the oldest release this program's Helm values fit",
+            )
     return istio_version
 
 
@@ -235,7 +257,10 @@ def _parse_mesh_cidr(raw: Mapping[str, Any], problems: Problems) -> ipaddress.IP
     if problem:
         problems.add("meshCidr", problem)
     elif cidr.prefixlen > SMALLEST_VPC_PREFIX:
-        problems.add("meshCidr", f"{cidr} cannot hold a VPC (a /{SMALLEST_VPC_PREFIX} at the smallest); e.g. \"{DEFAULT_MESH_CIDR}\"")
+        problems.add(
+            "meshCidr",
+            f'{cidr} cannot hold a VPC (a /{SMALLEST_VPC_PREFIX} at the smallest); e.g. "{DEFAULT_MESH_CIDR}"',
+        )
     return cidr
 
 
@@ -262,7 +287,7 @@ def _parse_api_access_cidrs(raw: Mapping[str, Any], problems: Problems) -> tuple
                 f"apiAccessCidrs[{i}]",
                 f"{cidr} is {kind} address space; EKS accepts only public addresses for its public endpoint"
                 " (the mesh's own VPCs reach it through their NAT addresses, added for you); give the public"
-                " address you run pulumi and kubectl from, e.g. \"203.0.113.10/32\"",
+                ' address you run pulumi and kubectl from, e.g. "203.0.113.10/32"',
             )
     return cidrs or ("0.0.0.0/0",)
 
@@ -287,13 +312,16 @@ def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec) -> list[str]:
     for index, cluster in enumerate(spec.clusters):
         if spec.topology[cluster.name].exposes_istiod and "eastWestStaticIps" not in clusters[index]:
             notices.append(
-                f"clusters[{index}].eastWestStaticIps is unset on {cluster.name!r}, a primary with remotes: its east-west NLB"
+                f"clusters[{index}].eastWestStaticIps is unset on {cluster.name!r}, a primary with remotes: its"
+                " east-west NLB"
                 " has no Elastic IPs (remotes reach istiod by the NLB's DNS name). A stack deployed before"
                 " that had them by default: set the key to true to keep its addresses (the NLB is otherwise"
                 " recreated without them), or to false to confirm, which also silences this warning"
             )
     if "istioRevisions" in raw and "istioVersion" not in raw:
-        for version in sorted({r.version for r in spec.revisions.revisions} & set(versions.FORMER_PROJECT_DEFAULT_ISTIO_VERSIONS)):
+        for version in sorted(
+            {r.version for r in spec.revisions.revisions} & set(versions.FORMER_PROJECT_DEFAULT_ISTIO_VERSIONS)
+        ):
             notices.append(
                 f"istioRevisions lists {version} and istioVersion is unset, so {version} runs as the revision"
                 f" istiod-{revision_name(version)}. A stack deployed with this config by a release of this program"

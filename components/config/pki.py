@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cryptography import x509
 
@@ -43,7 +44,9 @@ _GENERATION_KEY = re.compile(r"[1-9][0-9]{0,2}")
 ROTATION_HELP = "see the README, Rotating the root"
 
 
-def parse_pki(raw: Mapping[str, Any], secret_keys: frozenset[str], now: datetime.datetime, problems: Problems) -> PkiSpec:
+def parse_pki(
+    raw: Mapping[str, Any], secret_keys: frozenset[str], now: datetime.datetime, problems: Problems
+) -> PkiSpec:
     """`pki`, `rootCa` and `rootCas` of the raw stack config, checked together."""
     value = raw.get("pki")
     if value is None or not expect(value, dict, "pki", problems, '{"organization": "Example Corp"}'):
@@ -52,7 +55,9 @@ def parse_pki(raw: Mapping[str, Any], secret_keys: frozenset[str], now: datetime
     settings = _parse_settings(value, problems)
     generation, trusted = _parse_generations(value, problems)
     imported = _parse_imported_roots(raw, secret_keys, settings, generation, trusted, now, problems)
-    return dataclasses.replace(settings, root_generation=generation, trusted_root_generations=trusted, imported_roots=imported)
+    return dataclasses.replace(
+        settings, root_generation=generation, trusted_root_generations=trusted, imported_roots=imported
+    )
 
 
 def _parse_settings(value: Mapping[str, Any], problems: Problems) -> PkiSpec:
@@ -63,7 +68,9 @@ def _parse_settings(value: Mapping[str, Any], problems: Problems) -> PkiSpec:
         if not organization.strip():
             problems.add("pki.organization", "is empty; name the organization that owns the mesh's CA")
         elif len(organization) > MAX_ORGANIZATION:
-            problems.add("pki.organization", f"is {len(organization)} characters; X.509 allows at most {MAX_ORGANIZATION} in O=")
+            problems.add(
+                "pki.organization", f"is {len(organization)} characters; X.509 allows at most {MAX_ORGANIZATION} in O="
+            )
         elif any(ord(ch) < 32 or ord(ch) == 127 for ch in organization):
             problems.add("pki.organization", "contains a line break or control character; use one line of text")
     if not isinstance(organization, str):
@@ -84,7 +91,10 @@ def _parse_settings(value: Mapping[str, Any], problems: Problems) -> PkiSpec:
             if raw_days < 1:
                 problems.add(f"pki.{key}", f"is {raw_days}; use a positive number of days")
             elif raw_days > MAX_VALIDITY_DAYS:
-                problems.add(f"pki.{key}", f"is more than {MAX_VALIDITY_DAYS} days (100 years), more than a certificate can be signed for")
+                problems.add(
+                    f"pki.{key}",
+                    f"is more than {MAX_VALIDITY_DAYS} days (100 years), more than a certificate can be signed for",
+                )
             else:
                 days[key] = raw_days
     _check_lifetimes(days, problems)
@@ -118,7 +128,11 @@ def _generation(value: Any, path: str, problems: Problems) -> bool:
     if not expect(value, int, path, problems, "2"):
         return False
     if not 1 <= value <= MAX_GENERATION:
-        problems.add(path, f"is {value if abs(value) < 10**6 else 'out of range'}; root generations count 1, 2, 3, … up to {MAX_GENERATION}")
+        problems.add(
+            path,
+            f"is {value if abs(value) < 10**6 else 'out of range'}; root generations count 1, 2, 3, … up to"
+            f" {MAX_GENERATION}",
+        )
         return False
     return True
 
@@ -138,7 +152,8 @@ def _parse_generations(value: Mapping[str, Any], problems: Problems) -> tuple[in
             problems.add(
                 path,
                 f"must be set next to pki.rootGeneration {generation}: say which roots every cluster trusts, e.g."
-                f" [{generation - 1}, {generation}] while rotating, or [{generation}] once the rotation is done ({ROTATION_HELP})",
+                f" [{generation - 1}, {generation}] while rotating, or [{generation}] once the rotation is done"
+                f" ({ROTATION_HELP})",
             )
         return generation, (generation,)
     if not expect(listed, list, path, problems, f"[{generation}]"):
@@ -147,9 +162,13 @@ def _parse_generations(value: Mapping[str, Any], problems: Problems) -> tuple[in
         problems.add(path, f"is empty; list the root that signs (pki.rootGeneration, {generation}), or remove the key")
         return generation, (generation,)
     if len(listed) > MAX_TRUSTED_ROOTS:
-        problems.add(path, f"lists {len(listed)} roots; a bundle holds at most {MAX_TRUSTED_ROOTS}: the signing root and the one rotating in or out")
+        problems.add(
+            path,
+            f"lists {len(listed)} roots; a bundle holds at most {MAX_TRUSTED_ROOTS}: the signing root and the"
+            " one rotating in or out",
+        )
         return generation, (generation,)
-    if not all([_generation(g, f"{path}[{i}]", problems) for i, g in enumerate(listed)]):
+    if not all(_generation(g, f"{path}[{i}]", problems) for i, g in enumerate(listed)):
         return generation, (generation,)
     if len(set(listed)) != len(listed):
         problems.add(path, f"lists generation {listed[0]} twice; list each root once")
@@ -159,14 +178,17 @@ def _parse_generations(value: Mapping[str, Any], problems: Problems) -> tuple[in
         if generation > max(trusted):
             problems.add(
                 "pki.rootGeneration",
-                f"{generation} is not in pki.trustedRootGenerations {list(trusted)}: intermediates signed by it would not"
-                f" verify anywhere; first trust it next to the root that signs now (e.g. [{max(trusted)}, {generation}]) and wait"
+                f"{generation} is not in pki.trustedRootGenerations {list(trusted)}: intermediates signed by it"
+                " would not"
+                f" verify anywhere; first trust it next to the root that signs now (e.g. [{max(trusted)},"
+                f" {generation}]) and wait"
                 f" ({ROTATION_HELP})",
             )
         else:
             problems.add(
                 path,
-                f"{list(trusted)} drops generation {generation}, which still signs the intermediates (pki.rootGeneration):"
+                f"{list(trusted)} drops generation {generation}, which still signs the intermediates"
+                " (pki.rootGeneration):"
                 f" every workload certificate would stop verifying; sign with the new root first ({ROTATION_HELP})",
             )
     return generation, trusted
@@ -194,7 +216,9 @@ def _parse_imported_roots(
         for key, value in later.items():
             path = f'rootCas["{str(key)[:12]}"]'
             if not (isinstance(key, str) and _GENERATION_KEY.fullmatch(key)):
-                problems.add(path, f"is not a root generation; key each imported root by its generation number, e.g. {example}")
+                problems.add(
+                    path, f"is not a root generation; key each imported root by its generation number, e.g. {example}"
+                )
             elif key == "1":
                 problems.add(path, "generation 1 is imported as rootCa; move it there")
             else:
@@ -202,10 +226,20 @@ def _parse_imported_roots(
     roots = {}
     for number, (top_key, path, value) in sorted(given.items()):
         if number not in trusted:
-            problems.add(path, f"imports generation {number}, which pki.trustedRootGenerations {list(trusted)} does not list; remove it, or trust it")
+            problems.add(
+                path,
+                f"imports generation {number}, which pki.trustedRootGenerations {list(trusted)} does not list;"
+                " remove it, or trust it",
+            )
             continue
         root = parse_root_ca(
-            value, path, is_secret=top_key in secret_keys, signs=number == generation, pki=pki, now=now, problems=problems
+            value,
+            path,
+            is_secret=top_key in secret_keys,
+            signs=number == generation,
+            pki=pki,
+            now=now,
+            problems=problems,
         )
         if root is not None:
             roots[number] = root

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from components.config.validate import Problems, expect, given, key_path, shown
 from components.model import versions
@@ -28,10 +29,16 @@ def parse_revisions(raw: Mapping[str, Any], istio_version: Any, problems: Proble
     else:
         versions_ = _parse_versions(raw["istioRevisions"], problems)
         unrevisioned = raw.get("istioVersion")
-        if versions_ and isinstance(unrevisioned, str) and _VERSION.fullmatch(unrevisioned) and unrevisioned not in versions_:
+        if (
+            versions_
+            and isinstance(unrevisioned, str)
+            and _VERSION.fullmatch(unrevisioned)
+            and unrevisioned not in versions_
+        ):
             problems.add(
                 "istioVersion",
-                f"{shown(unrevisioned)} is not one of istioRevisions {versions_}: next to istioRevisions, istioVersion names"
+                f"{shown(unrevisioned)} is not one of istioRevisions {versions_}: next to istioRevisions,"
+                " istioVersion names"
                 " the installed version that is the unrevisioned `istiod` release (a stack deployed before"
                 " revisions); add it to istioRevisions, or remove istioVersion once that version is removed",
             )
@@ -60,9 +67,15 @@ def _parse_versions(value: Any, problems: Problems) -> list[str] | None:
     for index, version in enumerate(value):
         path = f"{key}[{index}]"
         if not isinstance(version, str):
-            problems.add(path, f"must be a version string like \"{versions.DEFAULT_ISTIO_VERSION}\", got {given(version)}")
+            problems.add(
+                path, f'must be a version string like "{versions.DEFAULT_ISTIO_VERSION}", got {given(version)}'
+            )
         elif not _VERSION.fullmatch(version):
-            problems.add(path, f"{shown(version)} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or pre-release suffix)")
+            problems.add(
+                path,
+                f"{shown(version)} is not a released Istio version (MAJOR.MINOR.PATCH, no prefix or pre-release"
+                " suffix)",
+            )
         elif version_key(version) < versions.MIN_ISTIO_VERSION:
             problems.add(path, f"{version} is older than {minimum}, the oldest release this program's Helm values fit")
         elif version in good:
@@ -84,19 +97,30 @@ def _parse_tags(value: Any, revisions: tuple[IstioRevision, ...], problems: Prob
     for tag, version in value.items():
         path = key_path(key, tag)
         if not (isinstance(tag, str) and _TAG.fullmatch(tag)):
-            problems.add(path, f"tag {shown(tag)} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"canary\"")
+            problems.add(
+                path,
+                f"tag {shown(tag)} must be a DNS label (lowercase letters, digits, '-'; at most 63), e.g. \"canary\"",
+            )
             ok = False
         elif tag in names:
-            problems.add(path, f"tag {tag!r} is the name of a revision, whose own webhook already serves istio.io/rev={tag}; pick another name")
+            problems.add(
+                path,
+                f"tag {tag!r} is the name of a revision, whose own webhook already serves istio.io/rev={tag};"
+                " pick another name",
+            )
             ok = False
         if not isinstance(version, str) or version not in installed:
-            problems.add(path, f"points at {shown(version)}, which is not one of istioRevisions {installed}; a tag points at an installed version")
+            problems.add(
+                path,
+                f"points at {shown(version)}, which is not one of istioRevisions {installed}; a tag points at"
+                " an installed version",
+            )
             ok = False
     if DEFAULT_TAG not in value:
         problems.add(
             key,
             f"has no `{DEFAULT_TAG}` tag; it serves istio-injection=enabled and the gateways, so say which"
-            f" version it points at, e.g. {{\"{DEFAULT_TAG}\": \"{installed[0]}\"}}",
+            f' version it points at, e.g. {{"{DEFAULT_TAG}": "{installed[0]}"}}',
         )
         ok = False
     return dict(value) if ok else None
@@ -115,7 +139,8 @@ def support_notices(plan: RevisionPlan, today: datetime.date) -> list[str]:
         if window is None:
             if version_key(line) > version_key(checked[-1]):
                 notices.append(
-                    f"Istio {version}: this program's Helm values were checked against the {' and '.join(checked)} charts"
+                    f"Istio {version}: this program's Helm values were checked against the"
+                    f" {' and '.join(checked)} charts"
                     f" only; render them against the {line} charts before `pulumi up` (README, Upgrading Istio)"
                 )
             continue
@@ -128,13 +153,19 @@ def support_notices(plan: RevisionPlan, today: datetime.date) -> list[str]:
         if window["end_of_life"] is not None:
             ends = datetime.date.fromisoformat(window["end_of_life"])
             if today >= ends:
-                notices.append(f"Istio {line} reached its end of life on {ends}: no more security fixes; upgrade (README, Upgrading Istio)")
+                notices.append(
+                    f"Istio {line} reached its end of life on {ends}: no more security fixes; upgrade (README,"
+                    " Upgrading Istio)"
+                )
             elif (ends - today).days <= versions.ISTIO_END_OF_LIFE_NOTICE_DAYS:
-                notices.append(f"Istio {line} reaches its end of life on {ends}; plan the upgrade (README, Upgrading Istio)")
+                notices.append(
+                    f"Istio {line} reaches its end of life on {ends}; plan the upgrade (README, Upgrading Istio)"
+                )
         fixed = versions.ISTIO_SECURITY_FIXES.get(line)
         if fixed is not None and patch < fixed[0]:
             notices.append(
                 f"Istio {version} lacks the fixes of {fixed[1]} (in {line}.{fixed[0]} and later);"
-                f" upgrade to {line}.{fixed[0]} or newer, e.g. {versions.DEFAULT_ISTIO_VERSION} (README, Upgrading Istio)"
+                f" upgrade to {line}.{fixed[0]} or newer, e.g. {versions.DEFAULT_ISTIO_VERSION} (README,"
+                " Upgrading Istio)"
             )
     return notices

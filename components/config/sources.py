@@ -1,9 +1,12 @@
 """Where the charts and images come from: `istioChartRepository`, `eksChartRepository`, `istioImageHub`.
 
 ```yaml
-istioChartRepository: oci://123456789012.dkr.ecr.us-east-1.amazonaws.com/istio-charts  # or an https Helm repository
-eksChartRepository: https://charts.example.com/eks                                     # the load balancer controller's chart
-istioImageHub: 123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/istio           # e.g. an ECR pull-through cache
+# or an https Helm repository
+istioChartRepository: oci://123456789012.dkr.ecr.us-east-1.amazonaws.com/istio-charts
+# the load balancer controller's chart
+eksChartRepository: https://charts.example.com/eks
+# e.g. an ECR pull-through cache
+istioImageHub: 123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/istio
 ```
 
 Each is checked the way Helm and the container runtime will read it, so a value that would fail only
@@ -15,7 +18,8 @@ retired are refused by name.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from components.config.validate import Problems, expect, shown
 from components.model import versions
@@ -23,7 +27,9 @@ from components.model.spec import ArtifactSources
 
 SOURCE_KEYS = ("istioChartRepository", "eksChartRepository", "istioImageHub")
 # One DNS name (letters, digits, '-', dots) or IPv4 address, with an optional port.
-_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::[0-9]{1,5})?")
+_HOST = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::[0-9]{1,5})?"
+)
 # A path component of an OCI repository name (distribution-spec), lowercase only.
 _OCI_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 # A path component of an https URL: unreserved characters and percent-escapes.
@@ -40,7 +46,9 @@ def _valid_host(host: str) -> bool:
 
 def parse_sources(raw: Mapping[str, Any], problems: Problems) -> ArtifactSources:
     defaults = ArtifactSources()
-    istio_charts = _parse_repository(raw.get("istioChartRepository"), "istioChartRepository", defaults.istio_charts, problems)
+    istio_charts = _parse_repository(
+        raw.get("istioChartRepository"), "istioChartRepository", defaults.istio_charts, problems
+    )
     eks_charts = _parse_repository(raw.get("eksChartRepository"), "eksChartRepository", defaults.eks_charts, problems)
     hub = _parse_hub(raw.get("istioImageHub"), defaults.istio_hub, problems)
     return ArtifactSources(istio_charts=istio_charts, eks_charts=eks_charts, istio_hub=hub)
@@ -61,7 +69,9 @@ def _retired(value: str, key: str, problems: Problems) -> bool:
 
 def _default_for(key: str) -> str:
     defaults = ArtifactSources()
-    return {"istioChartRepository": defaults.istio_charts, "eksChartRepository": defaults.eks_charts}.get(key, defaults.istio_hub)
+    return {"istioChartRepository": defaults.istio_charts, "eksChartRepository": defaults.eks_charts}.get(
+        key, defaults.istio_hub
+    )
 
 
 def _plain_text(value: Any, key: str, example: str, problems: Problems) -> bool:
@@ -72,7 +82,9 @@ def _plain_text(value: Any, key: str, example: str, problems: Problems) -> bool:
     elif len(value) > MAX_LENGTH:
         problems.add(key, f"is {len(value)} characters long; at most {MAX_LENGTH}")
     elif not value.isascii() or not value.isprintable() or any(c.isspace() for c in value):
-        problems.add(key, f"{shown(value)} holds spaces, line breaks or non-ASCII characters, which Helm and registries refuse")
+        problems.add(
+            key, f"{shown(value)} holds spaces, line breaks or non-ASCII characters, which Helm and registries refuse"
+        )
     else:
         return True
     return False
@@ -86,8 +98,12 @@ def _parse_repository(value: Any, key: str, default: str, problems: Problems) ->
         return default
     scheme, _, rest = value.partition("://")
     if scheme not in ("https", "oci"):
-        why = "charts would travel unencrypted" if scheme == "http" else "Helm reads charts from https repositories and oci registries"
-        problems.add(key, f"{shown(value)} must start with https:// or oci:// ({why}); e.g. \"{example}\"")
+        why = (
+            "charts would travel unencrypted"
+            if scheme == "http"
+            else "Helm reads charts from https repositories and oci registries"
+        )
+        problems.add(key, f'{shown(value)} must start with https:// or oci:// ({why}); e.g. "{example}"')
         return default
     host, _, path = rest.partition("/")
     if "@" in host or any(c in rest for c in "?#"):
@@ -97,14 +113,26 @@ def _parse_repository(value: Any, key: str, default: str, problems: Problems) ->
             " (for a private registry, log the machine that runs pulumi in with `helm registry login`)",
         )
     elif not _valid_host(host):
-        problems.add(key, f"{shown(value)} does not name a host (a DNS name with an optional port up to 65535); e.g. \"{example}\"")
+        problems.add(
+            key, f'{shown(value)} does not name a host (a DNS name with an optional port up to 65535); e.g. "{example}"'
+        )
     elif value.endswith("/"):
         problems.add(key, f"{shown(value)} ends with '/'; remove it (chart names are appended to the address)")
     elif scheme == "oci" and len(path) > MAX_REPOSITORY:
-        problems.add(key, f"{shown(value)} has a repository path of {len(path)} characters; registries take at most {MAX_REPOSITORY} with the chart name")
-    elif path and not all((_OCI_COMPONENT if scheme == "oci" else _URL_COMPONENT).fullmatch(p) for p in path.split("/")):
-        rule = "lowercase letters, digits and single '.', '_' or '-' between them" if scheme == "oci" else "URL path characters"
-        problems.add(key, f"{shown(value)} has a path component that is not {rule}; e.g. \"{example}\"")
+        problems.add(
+            key,
+            f"{shown(value)} has a repository path of {len(path)} characters; registries take at most"
+            f" {MAX_REPOSITORY} with the chart name",
+        )
+    elif path and not all(
+        (_OCI_COMPONENT if scheme == "oci" else _URL_COMPONENT).fullmatch(p) for p in path.split("/")
+    ):
+        rule = (
+            "lowercase letters, digits and single '.', '_' or '-' between them"
+            if scheme == "oci"
+            else "URL path characters"
+        )
+        problems.add(key, f'{shown(value)} has a path component that is not {rule}; e.g. "{example}"')
     else:
         return value
     return default
@@ -117,7 +145,11 @@ def _parse_hub(value: Any, default: str, problems: Problems) -> str:
     if not _plain_text(value, key, example, problems) or _retired(value, key, problems):
         return default
     if "://" in value:
-        problems.add(key, f"{shown(value)} is a URL; give the registry and path images are pulled by, without a scheme, e.g. \"{example}\"")
+        problems.add(
+            key,
+            f"{shown(value)} is a URL; give the registry and path images are pulled by, without a scheme, e.g."
+            f' "{example}"',
+        )
         return default
     first, _, rest = value.partition("/")
     # As container runtimes read a reference: the first component is a registry host when it has a
@@ -127,13 +159,28 @@ def _parse_hub(value: Any, default: str, problems: Problems) -> str:
     has_host = "." in first or ":" in first or first == "localhost"
     path = rest if has_host else value
     if has_host and not _valid_host(first):
-        problems.add(key, f"{shown(value)} does not start with a registry host (a DNS name with an optional port); e.g. \"{example}\"")
+        problems.add(
+            key,
+            f'{shown(value)} does not start with a registry host (a DNS name with an optional port); e.g. "{example}"',
+        )
     elif first.lower() in _DOCKER_HUB and not rest:
-        problems.add(key, f"{shown(value)} names Docker Hub but no namespace on it (images would be `{value}/pilot`); e.g. \"docker.io/istio\"")
+        problems.add(
+            key,
+            f"{shown(value)} names Docker Hub but no namespace on it (images would be `{value}/pilot`); e.g."
+            ' "docker.io/istio"',
+        )
     elif len(path) > MAX_REPOSITORY:
-        problems.add(key, f"{shown(value)} has a repository path of {len(path)} characters; registries take at most {MAX_REPOSITORY} with the image name")
+        problems.add(
+            key,
+            f"{shown(value)} has a repository path of {len(path)} characters; registries take at most"
+            f" {MAX_REPOSITORY} with the image name",
+        )
     elif "@" in path or ":" in path:
-        problems.add(key, f"{shown(value)} carries a tag or digest; the hub is only the part before the image name (Istio adds `/pilot:<version>`)")
+        problems.add(
+            key,
+            f"{shown(value)} carries a tag or digest; the hub is only the part before the image name (Istio"
+            " adds `/pilot:<version>`)",
+        )
     elif value.endswith("/") or (path and not all(_OCI_COMPONENT.fullmatch(p) for p in path.split("/"))):
         problems.add(
             key,

@@ -54,7 +54,8 @@ def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
         if count <= DEFAULT_EIP_QUOTA:
             continue
         users = [
-            f"{c.name} ({c.nat_count} NAT{', ' + str(c.az_count) + ' static gateway' if c.east_west_static_ips else ''})"
+            f"{c.name} ({c.nat_count}"
+            f" NAT{', ' + str(c.az_count) + ' static gateway' if c.east_west_static_ips else ''})"
             for c in spec.clusters
             if c.region == region
         ]
@@ -90,7 +91,13 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
     today = datetime.date.today()
     version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
     istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
-    for warning in [*stack_name_notices(pulumi.get_stack()), *elastic_ip_warnings(spec), *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)), *support_warnings(spec.clusters, today), *istio_notices]:
+    for warning in [
+        *stack_name_notices(pulumi.get_stack()),
+        *elastic_ip_warnings(spec),
+        *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
+        *support_warnings(spec.clusters, today),
+        *istio_notices,
+    ]:
         pulumi.log.warn(warning)
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"
@@ -107,7 +114,10 @@ def load_aws_settings(spec: MeshSpec) -> AwsSettings:
     values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
     secret = frozenset(k for k in values if pulumi.runtime.config.is_config_secret(f"aws:{k}"))
     settings = parse_aws_settings(
-        values, regions=[c.region for c in spec.clusters], secret_keys=secret, kubeconfig_role=spec.access.kubeconfig_role_arn
+        values,
+        regions=[c.region for c in spec.clusters],
+        secret_keys=secret,
+        kubeconfig_role=spec.access.kubeconfig_role_arn,
     )
     for notice in settings.notices:
         pulumi.log.warn(notice)
@@ -124,14 +134,16 @@ def read_ipam_pools(value: Any) -> dict[str, IpamPool]:
     which names it), so validation can avoid and check their ranges before anything exists. Read
     through the stack's default AWS provider, which takes the same `aws:` settings as the mesh's."""
     pools = {}
-    for region, pool_id in (value.items() if isinstance(value, dict) else ()):
+    for region, pool_id in value.items() if isinstance(value, dict) else ():
         if not (isinstance(region, str) and isinstance(pool_id, str) and IPAM_POOL_ID.fullmatch(pool_id)):
             continue
         try:
             pool = aws.ec2.get_vpc_ipam_pool(ipam_pool_id=pool_id, region=region)
             cidrs = aws.ec2.get_vpc_ipam_pool_cidrs(ipam_pool_id=pool_id, region=region)
         except Exception as err:  # noqa: BLE001 re-raised naming the key
-            raise pulumi.RunError(f"ipamPools.{region}: cannot read {pool_id} in {region}: {str(err).splitlines()[0][:300]}") from None
+            raise pulumi.RunError(
+                f"ipamPools.{region}: cannot read {pool_id} in {region}: {str(err).splitlines()[0][:300]}"
+            ) from None
         pools[pool_id] = IpamPool(
             locale=pool.locale,
             address_family=pool.address_family,
@@ -154,17 +166,24 @@ def load_last_deployment() -> LastDeployment:
         # A DIY backend in the legacy layout (not project-scoped) refuses qualified names; a bare
         # name elsewhere would be looked up in another organization, so it is never tried.
         raise pulumi.RunError(
-            f"cannot read this stack's last outputs ({qualified}), which keep its VPC ranges, cluster creators and add-on"
-            f" versions: {str(err).splitlines()[0][:300]}. A DIY backend in the legacy layout needs `pulumi state upgrade`"
+            f"cannot read this stack's last outputs ({qualified}), which keep its VPC ranges, cluster creators"
+            " and add-on"
+            f" versions: {str(err).splitlines()[0][:300]}. A DIY backend in the legacy layout needs `pulumi"
+            " state upgrade`"
         ) from None
     outputs = (result.value or {}).get("outputs") or {}
     # What a hand-edited state may hold out of shape is taken as not recorded.
     clusters, creators, addons, cidrs, pools, pairs = (
-        outputs.get(key) for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "vpcIpamPools", "sameNetworkPairs")
+        outputs.get(key)
+        for key in ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "vpcIpamPools", "sameNetworkPairs")
     )
     return LastDeployment(
         clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
-        regions={k: v["region"] for k, v in clusters.items() if isinstance(v, dict) and isinstance(v.get("region"), str)} if isinstance(clusters, dict) else {},
+        regions={
+            k: v["region"] for k, v in clusters.items() if isinstance(v, dict) and isinstance(v.get("region"), str)
+        }
+        if isinstance(clusters, dict)
+        else {},
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),
@@ -175,7 +194,11 @@ def load_last_deployment() -> LastDeployment:
 
 def _pairs(value: Any) -> frozenset[tuple[str, str]]:
     """The recorded pairs; a pair recorded both ways (a hand edit) is taken as not recorded."""
-    pairs = {(p[0], p[1]) for p in (value if isinstance(value, list) else []) if isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)}
+    pairs = {
+        (p[0], p[1])
+        for p in (value if isinstance(value, list) else [])
+        if isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)
+    }
     return frozenset(p for p in pairs if p[::-1] not in pairs)
 
 

@@ -40,7 +40,9 @@ def parse_traffic(value: Any, clusters: list[ClusterSpec], problems: Problems) -
             "has no effect with localityLoadBalancing false (failover is a step of locality load balancing);"
             " remove the list or turn localityLoadBalancing back on",
         )
-    return TrafficSpec(dns_proxy=flags["dnsProxy"], locality_load_balancing=flags["localityLoadBalancing"], failover=failover)
+    return TrafficSpec(
+        dns_proxy=flags["dnsProxy"], locality_load_balancing=flags["localityLoadBalancing"], failover=failover
+    )
 
 
 def _parse_failover(value: Any, clusters: list[ClusterSpec], problems: Problems) -> tuple[tuple[str, str], ...]:
@@ -62,7 +64,10 @@ def _parse_failover(value: Any, clusters: list[ClusterSpec], problems: Problems)
             problems.add(path, f"fails {shown(source)} over to itself; name two different regions")
         elif source in sources:
             # Istio takes the first entry for a region and ignores the rest.
-            problems.add(f"{path}.from", f"{shown(source)} already fails over in failover[{sources[source]}]; give each region one target")
+            problems.add(
+                f"{path}.from",
+                f"{shown(source)} already fails over in failover[{sources[source]}]; give each region one target",
+            )
         else:
             sources[source] = index
             pairs.append((source, target))
@@ -78,6 +83,8 @@ def _region(value: Any, path: str, regions: list[str], problems: Problems) -> st
     if regions and value not in regions:
         # Istio matches regions by name; one no cluster is in would be ignored without a word. No
         # regions: `clusters` was refused already, and this would only repeat it.
-        problems.add(path, f"{shown(value)} is not the region of any cluster in the mesh; use one of: {', '.join(regions)}")
+        problems.add(
+            path, f"{shown(value)} is not the region of any cluster in the mesh; use one of: {', '.join(regions)}"
+        )
         return None
     return value

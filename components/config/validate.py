@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -100,7 +101,14 @@ def type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-_KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list", dict: "an object"}
+_KIND_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+}
 
 
 def shown(value: Any) -> str:
@@ -129,7 +137,9 @@ def expect(value: Any, kind: type, path: str, problems: Problems, example: str) 
     return ok
 
 
-def expect_name(value: Any, pattern: re.Pattern[str], max_length: int, path: str, problems: Problems, what: str, example: str) -> bool:
+def expect_name(
+    value: Any, pattern: re.Pattern[str], max_length: int, path: str, problems: Problems, what: str, example: str
+) -> bool:
     """A string matching `pattern` in full (no trailing newline) and at most `max_length` long."""
     if not expect(value, str, path, problems, example):
         return False
@@ -162,7 +172,7 @@ def parse_cidr(value: Any, path: str, problems: Problems, example: str = "10.0.0
     if not expect(value, str, path, problems, f'"{example}"'):
         return None
     if not _CIDR_TEXT.fullmatch(value):
-        problems.add(path, f"{shown(value)} is not an IPv4 CIDR (four numbers and a prefix length); e.g. \"{example}\"")
+        problems.add(path, f'{shown(value)} is not an IPv4 CIDR (four numbers and a prefix length); e.g. "{example}"')
         return None
     try:
         return ipaddress.IPv4Network(value, strict=True)
@@ -170,7 +180,9 @@ def parse_cidr(value: Any, path: str, problems: Problems, example: str = "10.0.0
         try:
             fixed = ipaddress.IPv4Network(value, strict=False)
         except ValueError:
-            problems.add(path, f"{value!r} is not an IPv4 CIDR ({err}); e.g. \"{example}\"")  # short: it matched _CIDR_TEXT
+            problems.add(
+                path, f'{value!r} is not an IPv4 CIDR ({err}); e.g. "{example}"'
+            )  # short: it matched _CIDR_TEXT
         else:
             problems.add(path, f"{value!r} has host bits set; did you mean {str(fixed)!r}?")
         return None
@@ -221,5 +233,11 @@ def vpc_range_problem(network: ipaddress.IPv4Network) -> str | None:
     if any(network.subnet_of(ipaddress.IPv4Network(block)) for block in VPC_RANGES):
         return None
     kind = non_public_kind(network)
-    why = f"{kind} address space, not for a VPC" if kind else "publicly routable: the VPC would hide the real hosts of those addresses from its pods"
-    return f"{network} is {why}; use a range inside {', '.join(VPC_RANGES[:3])} (RFC 1918) or {', '.join(VPC_RANGES[3:])}"
+    why = (
+        f"{kind} address space, not for a VPC"
+        if kind
+        else "publicly routable: the VPC would hide the real hosts of those addresses from its pods"
+    )
+    return (
+        f"{network} is {why}; use a range inside {', '.join(VPC_RANGES[:3])} (RFC 1918) or {', '.join(VPC_RANGES[3:])}"
+    )

@@ -18,8 +18,9 @@ here against the charts' values.yaml (1.30 and 1.31).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,7 +29,14 @@ from components.istio import revisions
 from components.istio.trust import IntermediateCa
 from components.model.istio_values import ReleaseInputs, base_values, injection_path, istiod_values, merge_user_values
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
-from components.model.spec import ISTIO_NAMESPACE, ArtifactSources, ClusterSpec, ClusterTopology, TrafficSpec, helm_chart
+from components.model.spec import (
+    ISTIO_NAMESPACE,
+    ArtifactSources,
+    ClusterSpec,
+    ClusterTopology,
+    TrafficSpec,
+    helm_chart,
+)
 
 NAMESPACE = ISTIO_NAMESPACE
 
@@ -96,7 +104,9 @@ class IstioControlPlane(pulumi.ComponentResource):
                 # Tells istiod which network this cluster's workloads are on.
                 labels={"topology.istio.io/network": spec.network, **revisions.READINESS_GATE_LABEL},
                 # Tells a remote's webhook and the primary which istiod manages this cluster.
-                annotations={"topology.istio.io/controlPlaneClusters": topology.control_plane} if topology.is_remote else None,
+                annotations={"topology.istio.io/controlPlaneClusters": topology.control_plane}
+                if topology.is_remote
+                else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -128,13 +138,17 @@ class IstioControlPlane(pulumi.ComponentResource):
             primary_address=args.primary.address if args.primary else None,
         )
         # One base (the CRDs, which stay backward compatible) for every revision: the newest.
-        base = self._release("base", "base", "istio-base", base_values(self.release_inputs), [namespace], version=plan.newest)
+        base = self._release(
+            "base", "base", "istio-base", base_values(self.release_inputs), [namespace], version=plan.newest
+        )
         self._tags: dict[str, k8s.admissionregistration.v1.MutatingWebhookConfiguration] = {}
         releases: dict[str, k8s.helm.v3.Release] = {}
         # Revisioned first: the unrevisioned release turns its webhooks off only after the tag
         # object serving `default` in its stead exists, so no pod is ever created without one.
         for revision in sorted(plan.revisions, key=lambda r: r.unrevisioned):
-            taken_over = [self._tag(DEFAULT_TAG, releases)] if revision.unrevisioned and plan.default is not revision else []
+            taken_over = (
+                [self._tag(DEFAULT_TAG, releases)] if revision.unrevisioned and plan.default is not revision else []
+            )
             releases[revision.version] = self._istiod_release(revision, [base, cacerts, *taken_over])
         for tag in plan.webhook_tags():
             self._tag(tag, releases)
@@ -151,7 +165,9 @@ class IstioControlPlane(pulumi.ComponentResource):
         after = [*depends_on, self._args.load_balancer_controller]
         return self._release(revision.release, "istiod", revision.release, values, after, version=revision.version)
 
-    def _tag(self, tag: str, releases: Mapping[str, k8s.helm.v3.Release]) -> k8s.admissionregistration.v1.MutatingWebhookConfiguration:
+    def _tag(
+        self, tag: str, releases: Mapping[str, k8s.helm.v3.Release]
+    ) -> k8s.admissionregistration.v1.MutatingWebhookConfiguration:
         """The tag's webhook object. Moving the tag patches it in place; it waits for the release
         it points at, whose Service its webhooks call (with `failurePolicy: Fail`)."""
         if tag not in self._tags:
@@ -159,8 +175,12 @@ class IstioControlPlane(pulumi.ComponentResource):
             after = pulumi.ResourceOptions(parent=self, depends_on=[self._args.node_group, releases[revision.version]])
             self._tags[tag] = k8s.admissionregistration.v1.MutatingWebhookConfiguration(
                 f"{self._name}-tag-{tag}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"istio-revision-tag-{tag}", labels=revisions.tag_labels(tag, revision)),
-                webhooks=revisions.tag_webhooks(tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote)),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"istio-revision-tag-{tag}", labels=revisions.tag_labels(tag, revision)
+                ),
+                webhooks=revisions.tag_webhooks(
+                    tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote)
+                ),
                 opts=after,
             )
             # The tag's other half, as `istioctl tag set` writes it: istiod's tag watcher reads which
@@ -168,15 +188,26 @@ class IstioControlPlane(pulumi.ComponentResource):
             service = revisions.tag_service(tag, revision)
             k8s.core.v1.Service(
                 f"{self._name}-tag-{tag}-service",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=service["name"], namespace=self.namespace, labels=service["labels"]),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=service["name"], namespace=self.namespace, labels=service["labels"]
+                ),
                 spec=service["spec"],
                 opts=after,
             )
         return self._tags[tag]
 
-    def _release(self, role: str, chart: str, release_name: str, values: dict, depends_on: list, *, version: str) -> k8s.helm.v3.Release:
+    def _release(
+        self, role: str, chart: str, release_name: str, values: dict, depends_on: list, *, version: str
+    ) -> k8s.helm.v3.Release:
         return istio_release(
-            f"{self._name}-{role}", chart, release_name, values, self.release_settings, version=version, depends_on=depends_on, parent=self
+            f"{self._name}-{role}",
+            chart,
+            release_name,
+            values,
+            self.release_settings,
+            version=version,
+            depends_on=depends_on,
+            parent=self,
         )
 
 

@@ -50,7 +50,11 @@ def expose_istiod_resources(plan: RevisionPlan, network: str) -> tuple[dict[str,
     gateway = {
         "selector": {**EAST_WEST_SELECTOR, NETWORK_LABEL: network},
         "servers": [
-            {"port": {"name": "tls-istiod", "number": ISTIOD_PORT, "protocol": "tls"}, "tls": {"mode": "PASSTHROUGH"}, "hosts": ["*"]},
+            {
+                "port": {"name": "tls-istiod", "number": ISTIOD_PORT, "protocol": "tls"},
+                "tls": {"mode": "PASSTHROUGH"},
+                "hosts": ["*"],
+            },
         ],
     }
     virtual_service = {"hosts": ["*"], "gateways": ["istiod-gateway"], "tls": revisions.xds_routes(plan)}
@@ -128,7 +132,9 @@ class EastWestGateway(pulumi.ComponentResource):
             aliases=moved,
         )
         # After base (the CRDs) and istiod (its validating webhook).
-        istio_config = pulumi.ResourceOptions(parent=self, depends_on=[control_plane.crds, *control_plane.istiods], aliases=moved)
+        istio_config = pulumi.ResourceOptions(
+            parent=self, depends_on=[control_plane.crds, *control_plane.istiods], aliases=moved
+        )
         # Istio config is read from a primary's own API server only; a remote's gateway pods take
         # their cross-network server from its primary's Gateway, whose selector matches them too.
         if topology.cross_network and not topology.is_remote:
@@ -166,7 +172,8 @@ def load_balancer_name(cluster: str, status: Any) -> pulumi.Input[str]:
     if pulumi.runtime.is_dry_run():
         return pulumi.Output(set(), _resolved(None), _resolved(False))
     raise pulumi.RunError(
-        f"cluster {cluster}: the Service {ISTIO_NAMESPACE}/{EAST_WEST_RELEASE} has no load balancer address: the AWS Load "
+        f"cluster {cluster}: the Service {ISTIO_NAMESPACE}/{EAST_WEST_RELEASE} has no load balancer address:"
+        " the AWS Load "
         f"Balancer Controller has not made its NLB; its reason is in `kubectl -n {ISTIO_NAMESPACE} describe service "
         f"{EAST_WEST_RELEASE}` (Events) and the controller's log (README: Troubleshooting)"
     )
@@ -178,7 +185,9 @@ def _resolved(value: Any) -> asyncio.Future:
     return future
 
 
-def _istio_resource(prefix: str, object_name: str, kind: str, spec: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+def _istio_resource(
+    prefix: str, object_name: str, kind: str, spec: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
     return k8s.apiextensions.CustomResource(
         f"{prefix}-{object_name}",
         api_version="networking.istio.io/v1",

@@ -56,25 +56,42 @@ def tag_webhooks(tag: str, revision: IstioRevision, injection_path: str) -> list
     not_disabled = {"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}
     hooks = [
         _webhook("rev.namespace.", service, [_is("istio.io/rev", tag), _absent("istio-injection")], [not_disabled]),
-        _webhook("rev.object.", service, [_absent("istio.io/rev"), _absent("istio-injection")], [not_disabled, _is("istio.io/rev", tag)]),
+        _webhook(
+            "rev.object.",
+            service,
+            [_absent("istio.io/rev"), _absent("istio-injection")],
+            [not_disabled, _is("istio.io/rev", tag)],
+        ),
     ]
     if tag == DEFAULT_TAG:
         hooks += [
             _webhook("namespace.", service, [_is("istio-injection", "enabled")], [not_disabled]),
-            _webhook("object.", service, [_absent("istio-injection"), _absent("istio.io/rev")], [_is("sidecar.istio.io/inject", "true"), _absent("istio.io/rev")]),
+            _webhook(
+                "object.",
+                service,
+                [_absent("istio-injection"), _absent("istio.io/rev")],
+                [_is("sidecar.istio.io/inject", "true"), _absent("istio.io/rev")],
+            ),
         ]
     return hooks
 
 
 def tag_labels(tag: str, revision: IstioRevision) -> dict[str, str]:
-    return {"istio.io/tag": tag, "istio.io/rev": revision.label, "app": "sidecar-injector", "app.kubernetes.io/name": "istiod"}
+    return {
+        "istio.io/tag": tag,
+        "istio.io/rev": revision.label,
+        "app": "sidecar-injector",
+        "app.kubernetes.io/name": "istiod",
+    }
 
 
 def tag_service(tag: str, revision: IstioRevision) -> dict[str, Any]:
     """The Service `istiod-revision-tag-<tag>` that `istioctl tag set` and the istiod chart's
     revision-tags-svc.yaml (1.30, 1.31) write beside the tag's webhooks: its `istio.io/rev` label
     maps the tag to a revision for istiod's tag watcher, its selector and ports are istiod's."""
-    selector = {"app": "istiod", "istio.io/rev": revision.name} if revision.name else {"app": "istiod", "istio": "pilot"}
+    selector = (
+        {"app": "istiod", "istio.io/rev": revision.name} if revision.name else {"app": "istiod", "istio": "pilot"}
+    )
     labels = {
         "istio.io/rev": revision.label,
         "istio.io/tag": tag,
@@ -97,12 +114,17 @@ def xds_routes(plan: RevisionPlan) -> list[dict[str, Any]]:
     """The primary's east-west routes to istiod on 15012, by the name (SNI) the remotes' proxies
     dial: `istiod-<rev>-remote` to that revision; anything else (`istiod-remote`, the unrevisioned
     remote's proxies) to the unrevisioned istiod, or without one to the revision `default` names."""
+
     def route(sni: str, release: str) -> dict[str, Any]:
         host = f"{release}.{NAMESPACE}.svc.cluster.local"
-        return {"match": [{"port": 15012, "sniHosts": [sni]}], "route": [{"destination": {"host": host, "port": {"number": 15012}}}]}
+        return {
+            "match": [{"port": 15012, "sniHosts": [sni]}],
+            "route": [{"destination": {"host": host, "port": {"number": 15012}}}],
+        }
 
     revisioned = [r for r in plan.revisions if not r.unrevisioned]
     fallback = next((r for r in plan.revisions if r.unrevisioned), plan.default)
-    return [*(route(f"{r.remote_service}.{NAMESPACE}.svc", r.release) for r in revisioned), route("*", fallback.release)]
-
-
+    return [
+        *(route(f"{r.remote_service}.{NAMESPACE}.svc", r.release) for r in revisioned),
+        route("*", fallback.release),
+    ]

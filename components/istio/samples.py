@@ -51,7 +51,9 @@ class SampleWorkloads(pulumi.ComponentResource):
 
         k8s.core.v1.Service(
             f"{name}-helloworld",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="helloworld", namespace=ns, labels={"app": "helloworld", "service": "helloworld"}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="helloworld", namespace=ns, labels={"app": "helloworld", "service": "helloworld"}
+            ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 ports=[k8s.core.v1.ServicePortArgs(port=5000, name="http")],
                 selector={"app": "helloworld"},
@@ -85,7 +87,9 @@ class SampleWorkloads(pulumi.ComponentResource):
                 spec=args.destination_rule,
                 opts=child,
             )
-        k8s.core.v1.ServiceAccount(f"{name}-sleep", metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns), opts=child)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-sleep", metadata=k8s.meta.v1.ObjectMetaArgs(name="sleep", namespace=ns), opts=child
+        )
         self._deployment(
             f"{name}-sleep",
             "sleep",
@@ -94,12 +98,18 @@ class SampleWorkloads(pulumi.ComponentResource):
             k8s.core.v1.PodSpecArgs(
                 service_account_name="sleep",
                 termination_grace_period_seconds=0,
-                containers=[k8s.core.v1.ContainerArgs(name="sleep", image=versions.CURL_IMAGE, command=["/bin/sleep", "infinity"])],
+                containers=[
+                    k8s.core.v1.ContainerArgs(
+                        name="sleep", image=versions.CURL_IMAGE, command=["/bin/sleep", "infinity"]
+                    )
+                ],
             ),
         )
         self.register_outputs({"version": args.version})
 
-    def _deployment(self, resource_name: str, name: str, namespace: pulumi.Input[str], labels: dict, pod: k8s.core.v1.PodSpecArgs) -> None:
+    def _deployment(
+        self, resource_name: str, name: str, namespace: pulumi.Input[str], labels: dict, pod: k8s.core.v1.PodSpecArgs
+    ) -> None:
         k8s.apps.v1.Deployment(
             resource_name,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels),

@@ -66,7 +66,11 @@ def sample_rule_spec(spec: MeshSpec, host: str) -> dict[str, Any]:
     subsets = [{"name": f"cluster-{c.name}", "labels": {CLUSTER_LABEL: c.name}} for c in spec.clusters]
     networks = list(dict.fromkeys(c.network for c in spec.clusters))
     # Subset names are DNS labels; a network name may hold characters a label may not.
-    subsets += [{"name": f"network-{n}", "labels": {NETWORK_LABEL: n}} for n in networks if DNS_LABEL.fullmatch(f"network-{n}") and len(n) <= 55]
+    subsets += [
+        {"name": f"network-{n}", "labels": {NETWORK_LABEL: n}}
+        for n in networks
+        if DNS_LABEL.fullmatch(f"network-{n}") and len(n) <= 55
+    ]
     rule: dict[str, Any] = {"host": host, "subsets": subsets}
     if policy := traffic_policy(spec.traffic):
         rule["trafficPolicy"] = policy

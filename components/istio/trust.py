@@ -51,7 +51,9 @@ ROOT_KEY_FIXED = ["algorithm", "rsaBits", "ecdsaCurve"]
 ROOT_CERT_FIXED = ["subject", "validityPeriodHours", "allowedUses", "isCaCertificate", "setSubjectKeyId"]
 
 
-def _private_key(name: str, pki: PkiSpec, parent: pulumi.Resource, ignore_changes: list[str] | None = None) -> tls.PrivateKey:
+def _private_key(
+    name: str, pki: PkiSpec, parent: pulumi.Resource, ignore_changes: list[str] | None = None
+) -> tls.PrivateKey:
     opts = pulumi.ResourceOptions(parent=parent, ignore_changes=ignore_changes)
     if pki.key_algorithm == "ECDSA":
         return tls.PrivateKey(name, algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
@@ -82,7 +84,9 @@ class RootCa(pulumi.ComponentResource):
             cert = tls.SelfSignedCert(
                 f"{name}-cert",
                 private_key_pem=key.private_key_pem,
-                subject=tls.SelfSignedCertSubjectArgs(organization=args.pki.organization, common_name=_root_common_name(args.generation)),
+                subject=tls.SelfSignedCertSubjectArgs(
+                    organization=args.pki.organization, common_name=_root_common_name(args.generation)
+                ),
                 is_ca_certificate=True,
                 set_subject_key_id=True,
                 allowed_uses=CA_USES,

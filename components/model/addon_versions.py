@@ -19,8 +19,8 @@ Per add-on (vpc-cni, kube-proxy, coredns), the first that applies:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from components.model.deployed import LastDeployment
 from components.model.versions import MANAGED_ADDONS
@@ -37,7 +37,9 @@ class AskEks:
     floor: str | None = None
 
 
-def plan_addon_versions(cluster: str, kubernetes_version: str, pins: Mapping[str, str], last: LastDeployment) -> dict[str, str | AskEks]:
+def plan_addon_versions(
+    cluster: str, kubernetes_version: str, pins: Mapping[str, str], last: LastDeployment
+) -> dict[str, str | AskEks]:
     recorded = last.addon_versions.get(cluster) or {}
     recorded_for = recorded.get(RECORD_VERSION_KEY)
     upgraded = isinstance(recorded_for, str) and _minor(recorded_for) < _minor(kubernetes_version)

@@ -1,14 +1,14 @@
 """What the stack's last update exported, as far as the program reads it back to keep later runs
 stable: who created each cluster (principals.py), which add-on versions it runs
 (addon_versions.py), each VPC's range (config/clusters.py) and which of two same-network clusters
-requests their peering (model/spec.py, `plan_topology`). Read by `components/config/stack.py` (`load_last_deployment`); empty for a
-stack never deployed.
+requests their peering (model/spec.py, `plan_topology`). Read by `components/config/stack.py`
+(`load_last_deployment`); empty for a stack never deployed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 
 @dataclass(frozen=True)

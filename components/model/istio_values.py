@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from components.model.revisions import IstioRevision, RevisionPlan
 from components.model.spec import (
@@ -67,7 +68,12 @@ NLB_ANNOTATIONS = {
 # The Service port of each port the topology says the gateway serves (the chart wants numeric
 # targetPorts; the names are those `networkGateway` would give them).
 SERVICE_PORTS = {
-    CROSS_NETWORK_PORT: {"name": "tls", "port": CROSS_NETWORK_PORT, "targetPort": CROSS_NETWORK_PORT, "protocol": "TCP"},
+    CROSS_NETWORK_PORT: {
+        "name": "tls",
+        "port": CROSS_NETWORK_PORT,
+        "targetPort": CROSS_NETWORK_PORT,
+        "protocol": "TCP",
+    },
     ISTIOD_PORT: {"name": "tls-istiod", "port": ISTIOD_PORT, "targetPort": ISTIOD_PORT, "protocol": "TCP"},
 }
 
@@ -164,7 +170,10 @@ ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER = 2048, 180
 def istiod_resources(watched_clusters: int) -> dict[str, Any]:
     memory = ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched_clusters
     return {
-        "requests": {"cpu": f"{ISTIOD_CPU_MILLICORES + ISTIOD_CPU_MILLICORES_PER_CLUSTER * watched_clusters}m", "memory": f"{memory}Mi"},
+        "requests": {
+            "cpu": f"{ISTIOD_CPU_MILLICORES + ISTIOD_CPU_MILLICORES_PER_CLUSTER * watched_clusters}m",
+            "memory": f"{memory}Mi",
+        },
         "limits": {"memory": f"{2 * memory}Mi"},
     }
 
@@ -182,7 +191,11 @@ def istiod_defaults(revision: IstioRevision, watched_clusters: int = 0) -> dict[
 
 def istiod_wiring(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, Any]:
     topology = inputs.topology
-    identity = {"meshID": inputs.mesh_id, "multiCluster": {"clusterName": inputs.cluster.name}, "network": inputs.cluster.network}
+    identity = {
+        "meshID": inputs.mesh_id,
+        "multiCluster": {"clusterName": inputs.cluster.name},
+        "network": inputs.cluster.network,
+    }
     if topology.is_remote:
         values = _remote_istiod(inputs, identity)
     else:
@@ -199,7 +212,9 @@ def istiod_wiring(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, A
             # ConfigMap, which istiod reloads; no pod rolls.
         }
         hosts = sorted(f"{r.release}.{NAMESPACE}.svc.cluster.local" for r in inputs.plan.revisions)
-        values = merge_values(values, {"meshConfig": {"serviceSettings": [{"settings": {"clusterLocal": True}, "hosts": hosts}]}})
+        values = merge_values(
+            values, {"meshConfig": {"serviceSettings": [{"settings": {"clusterLocal": True}, "hosts": hosts}]}}
+        )
         if topology.exposes_istiod:
             # Lets istiod serve remote clusters (their injection and discovery) besides its own.
             # The chart reads istiod's environment from `env` (or `global.externalIstiod`); a
@@ -235,7 +250,10 @@ def _remote_istiod(inputs: ReleaseInputs, identity: dict[str, Any]) -> dict[str,
         "profile": "remote",
         "configMap": True,
         "global": {**identity, "remotePilotAddress": inputs.primary_address, "omitSidecarInjectorConfigMap": False},
-        "istiodRemote": {"enabledLocalInjectorIstiod": True, "injectionPath": injection_path(inputs.cluster, is_remote=True)},
+        "istiodRemote": {
+            "enabledLocalInjectorIstiod": True,
+            "injectionPath": injection_path(inputs.cluster, is_remote=True),
+        },
         # Its injector needs the proxy defaults, not the load balancing settings.
         **_mesh_config(inputs.traffic, serves_xds=False),
     }
@@ -268,7 +286,9 @@ def _revision(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, Any]:
     if topology.is_remote:
         # The chart names the remote's xDS Service `istiod-<rev>-remote` but points the mesh config
         # at `istiod-remote`, which only an unrevisioned release renders.
-        values["meshConfig"] = {"defaultConfig": {"discoveryAddress": f"{revision.remote_service}.{NAMESPACE}.svc:15012"}}
+        values["meshConfig"] = {
+            "defaultConfig": {"discoveryAddress": f"{revision.remote_service}.{NAMESPACE}.svc:15012"}
+        }
     if topology.exposes_istiod:
         # The remotes' proxies of this revision dial `istiod-<rev>-remote`: istiod's serving
         # certificate must name it (it names `istiod-<rev>` and `istiod-remote` by itself).
@@ -335,7 +355,12 @@ def _hub(sources: ArtifactSources) -> dict[str, Any]:
 
 def _zone_spread(selector: Mapping[str, str]) -> dict[str, Any]:
     # ScheduleAnyway: a zone without room delays nothing, the scheduler only prefers the spread.
-    return {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": dict(selector)}}
+    return {
+        "maxSkew": 1,
+        "topologyKey": ZONE_KEY,
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": dict(selector)},
+    }
 
 
 # --- what `istioValues` may not override ----------------------------------------------------------
@@ -359,7 +384,11 @@ OVERRIDES: dict[str, dict[tuple[str, ...], str]] = {
 # Where each guarded value comes from, for the messages (the longest matching prefix wins); a
 # source that is a config key is where the user changes it.
 SOURCES: dict[str, dict[tuple[str, ...], str]] = {
-    "base": {("profile",): "each cluster's role", ("defaultRevision",): "istioRevisionTags.default", ("global", "hub"): "istioImageHub"},
+    "base": {
+        ("profile",): "each cluster's role",
+        ("defaultRevision",): "istioRevisionTags.default",
+        ("global", "hub"): "istioImageHub",
+    },
     "istiod": {
         ("global", "meshID"): "meshId",
         ("global", "multiCluster", "clusterName"): "each cluster's name",
@@ -389,7 +418,10 @@ SOURCES: dict[str, dict[tuple[str, ...], str]] = {
         ("service", "ports"): "the ports each cluster's gateway serves",
         ("service", "annotations", EIP_ANNOTATION): "eastWestStaticIps",
         ("service", "annotations", SUBNETS_ANNOTATION): "eastWestStaticIps",
-        **{("service", "annotations", f"{HEALTH_CHECK_ANNOTATION}{k}"): "the gateway's health checks" for k in ("port", "protocol", "path")},
+        **{
+            ("service", "annotations", f"{HEALTH_CHECK_ANNOTATION}{k}"): "the gateway's health checks"
+            for k in ("port", "protocol", "path")
+        },
         ("revision",): "istioRevisionTags.default",
         ("global", "hub"): "istioImageHub",
     },
@@ -415,10 +447,20 @@ def _every_role() -> list[tuple[ReleaseInputs, tuple[IstioRevision, ...]]]:
     """One cluster of each role and shape, with every option that adds a value turned on: a
     primary with a remote on another network, that remote, and a primary without remotes; an
     unrevisioned release beside a revisioned `default`, and a revisioned one alone."""
+
     def cluster(name: str, network: str, primary: str | None = None) -> ClusterSpec:
         return ClusterSpec(
-            name, "us-east-1", network, ipaddress.ip_network("10.0.0.0/16"), 3, "1.35", NodeGroupSpec(), "single", f"{name}-x",
-            role="remote" if primary else "primary", primary=primary,
+            name,
+            "us-east-1",
+            network,
+            ipaddress.ip_network("10.0.0.0/16"),
+            3,
+            "1.35",
+            NodeGroupSpec(),
+            "single",
+            f"{name}-x",
+            role="remote" if primary else "primary",
+            primary=primary,
         )
 
     clusters = (cluster("p", "n1"), cluster("r", "n2", primary="p"), cluster("q", "n3"))
@@ -427,7 +469,12 @@ def _every_role() -> list[tuple[ReleaseInputs, tuple[IstioRevision, ...]]]:
     plans = (RevisionPlan((old, new), {"default": new.version}), RevisionPlan((new,), {"default": new.version}))
     traffic = TrafficSpec(failover=(("us-east-1", "us-west-2"),))
     return [
-        (ReleaseInputs("m", c, topology[c.name], plan, traffic, ArtifactSources(), "sum", "nlb", ["198.51.100.0/24"], "a", "s"), plan.revisions)
+        (
+            ReleaseInputs(
+                "m", c, topology[c.name], plan, traffic, ArtifactSources(), "sum", "nlb", ["198.51.100.0/24"], "a", "s"
+            ),
+            plan.revisions,
+        )
         for c in clusters
         for plan in plans
     ]
@@ -440,7 +487,9 @@ def _guarded() -> dict[str, dict[tuple[str, ...], str]]:
         written["istiod"] |= {p for r in revisions for p in leaf_paths(istiod_wiring(inputs, r))}
         if inputs.topology.east_west_gateway:
             written["gateway"] |= leaf_paths(gateway_wiring(inputs))
-    guarded = {chart: {path: source_of(chart, path) or "" for path in sorted(paths)} for chart, paths in written.items()}
+    guarded = {
+        chart: {path: source_of(chart, path) or "" for path in sorted(paths)} for chart, paths in written.items()
+    }
     return {chart: {**paths, **OVERRIDES[chart]} for chart, paths in guarded.items()}
 
 

@@ -1,11 +1,11 @@
 """Who created each cluster, so that the `clusterAdmins` entry of that identity is never made.
 
 EKS gives the identity that creates a cluster an admin access entry of its own
-(bootstrapClusterCreatorAdminPermissions, set by pulumi-eks in nodejs/eks/cluster/cluster.ts); a second CreateAccessEntry for the same
-principal fails with ResourceInUseException. Which identity that was is fixed when the cluster is
-created and cannot be asked of EKS later, and the identity running `pulumi up` changes (a person
-today, CI tomorrow), so the stack records it: `clusterCreators`, one of its outputs, read back on
-every run (`LastDeployment`).
+(bootstrapClusterCreatorAdminPermissions, set by pulumi-eks in nodejs/eks/cluster/cluster.ts); a
+second CreateAccessEntry for the same principal fails with ResourceInUseException. Which identity
+that was is fixed when the cluster is created and cannot be asked of EKS later, and the identity
+running `pulumi up` changes (a person today, CI tomorrow), so the stack records it:
+`clusterCreators`, one of its outputs, read back on every run (`LastDeployment`).
 
 - A cluster the last update recorded keeps its recorded creator, whoever runs now.
 - A cluster the last update had but did not record (deployed before the record existed) gets the
@@ -20,14 +20,16 @@ ARN, and IAM names are unique per account whatever their path.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from components.model.deployed import LastDeployment
 
 # An unknown creator (recorded as such): no `clusterAdmins` entry is left out.
 UNKNOWN = ""
 
-_IAM = re.compile(r"arn:(?P<partition>[^:]+):iam::(?P<account>\d{12}):(?P<kind>role|user)/(?:[^/]+/)*(?P<name>[^/]+)", re.ASCII)
+_IAM = re.compile(
+    r"arn:(?P<partition>[^:]+):iam::(?P<account>\d{12}):(?P<kind>role|user)/(?:[^/]+/)*(?P<name>[^/]+)", re.ASCII
+)
 _SESSION = re.compile(r"arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+", re.ASCII)
 
 
@@ -54,7 +56,9 @@ def same_principal(a: str, b: str) -> bool:
     return key is not None and key == principal_key(b)
 
 
-def cluster_creators(clusters: Iterable[str], last: LastDeployment, legacy: str | None, caller: str | None) -> dict[str, str]:
+def cluster_creators(
+    clusters: Iterable[str], last: LastDeployment, legacy: str | None, caller: str | None
+) -> dict[str, str]:
     """Each cluster's creator (see the module docstring); `caller` is needed only for new clusters."""
     creators = {}
     for name in clusters:

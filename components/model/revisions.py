@@ -9,8 +9,8 @@ unrevisioned release `istiod`; while `istioVersion` names one of `istioRevisions
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 DEFAULT_TAG = "default"
 

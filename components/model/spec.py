@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterator, Mapping
+from typing import Any
 
 from components.model import versions
 from components.model.revisions import RevisionPlan
@@ -200,7 +201,10 @@ class ClusterTopology:
         networks (15443) and, on a primary with remotes, its istiod (15012)."""
         if not self.east_west_gateway:
             return ()
-        return (*((CROSS_NETWORK_PORT,) if self.cross_network else ()), *((ISTIOD_PORT,) if self.exposes_istiod else ()))
+        return (
+            *((CROSS_NETWORK_PORT,) if self.cross_network else ()),
+            *((ISTIOD_PORT,) if self.exposes_istiod else ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,12 @@ def plan_topology(clusters: tuple[ClusterSpec, ...], deployed_pairs: Collection[
     discovery = tuple((local, peer) for local in names for peer in names if peer in plan[local].discovers)
     return MeshTopology(
         clusters=plan,
-        peerings=tuple((b, a) if (b, a) in deployed else (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if b in plan[a].peered_with),
+        peerings=tuple(
+            (b, a) if (b, a) in deployed else (a, b)
+            for i, a in enumerate(names)
+            for b in names[i + 1 :]
+            if b in plan[a].peered_with
+        ),
         discovery=discovery,
         build_steps=_build_steps([c.name for c in sorted(clusters, key=lambda c: c.is_remote)], discovery),
     )
@@ -281,7 +290,10 @@ def _build_steps(order: list[str], discovery: tuple[tuple[str, str], ...]) -> tu
     gateway finds its primary's secret for it (istiod authenticates the gateway's pods with it)."""
     position = {name: i for i, name in enumerate(order)}
     return tuple(
-        BuildStep(cluster=name, remote_secrets=tuple(pair for pair in discovery if max(position[pair[0]], position[pair[1]]) == i))
+        BuildStep(
+            cluster=name,
+            remote_secrets=tuple(pair for pair in discovery if max(position[pair[0]], position[pair[1]]) == i),
+        )
         for i, name in enumerate(order)
     )
 

@@ -96,10 +96,16 @@ PRICE_INTER_REGION_GB = 0.02
 PRICE_TGW_ATTACHMENT_HOUR = 0.05
 PRICE_TGW_GB = 0.02
 PRICE_INSTANCE_HOUR = {
-    "m6i.large": 0.096, "m6i.xlarge": 0.192, "m6i.2xlarge": 0.384,
-    "m7i.large": 0.1008, "m7i.xlarge": 0.2016,
-    "m6g.large": 0.077, "m7g.large": 0.0816, "m7g.xlarge": 0.1632,
-    "c6i.large": 0.085, "r6i.large": 0.126,
+    "m6i.large": 0.096,
+    "m6i.xlarge": 0.192,
+    "m6i.2xlarge": 0.384,
+    "m7i.large": 0.1008,
+    "m7i.xlarge": 0.2016,
+    "m6g.large": 0.077,
+    "m7g.large": 0.0816,
+    "m7g.xlarge": 0.1632,
+    "c6i.large": 0.085,
+    "r6i.large": 0.126,
 }
 HOURS_PER_MONTH = 730
 # EKS add-ons this program manages per cluster. vpc-cni and kube-proxy are created by pulumi-eks
