@@ -15,6 +15,7 @@ import pulumi
 import yaml
 
 from check.plan import plan_text
+from components.config import clock
 from components.config.aws_settings import parse_aws_settings
 from components.config.parse import parse_mesh_spec
 from components.model.spec import PROJECT
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
     except yaml.YAMLError as err:
         print(f"{args.stack_file}: not YAML ({str(err).splitlines()[0]})", file=sys.stderr)
         return 2
-    today = today or datetime.date.today()
+    today = today or clock.now().date()
     now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.UTC)
     try:
         spec = parse_mesh_spec(project, default_region=aws.get("region"), stack=stack, now=now)

@@ -96,7 +96,9 @@ def without_ha(values: dict) -> dict:
 # --- PKI -----------------------------------------------------------------------------------------
 
 SECRET = "kubernetes:core/v1:Secret"
-NOW = datetime.datetime.now(datetime.UTC)
+# The moment every test runs at: the program's clock is pinned to it (tests/conftest.py), and the
+# certificates the tests make are valid around it.
+NOW = datetime.datetime(2026, 12, 7, 12, tzinfo=datetime.UTC)
 
 
 def cacerts(run: Run) -> dict[str, dict[str, str]]:

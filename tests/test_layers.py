@@ -83,7 +83,7 @@ def test_the_rule_catches_upward_and_sideways_imports(tmp_path):
 TESTS = ROOT / "tests"
 # What a file under tests/ may import from the `tests` package. Fixtures come from conftest.py by
 # pytest's injection, never by import.
-SHARED = {"helpers", "harness", "mocks", "impact"}
+SHARED = {"helpers", "harness", "mocks", "impact", "fake_clock"}
 
 
 def cross_imports(tests: Path) -> list[str]:

@@ -26,6 +26,7 @@ from components.config.validate import (
     vpc_range_problem,
 )
 from components.model import versions
+from components.model.addon_versions import RECORD_VERSION_KEY
 from components.model.deployed import LastDeployment
 from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
 
@@ -151,10 +152,13 @@ def parse_clusters(
         return []
     slug = stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
+    # The Kubernetes version each deployed cluster was last deployed with (its `addonVersions` record).
+    recorded = {name: record.get(RECORD_VERSION_KEY) for name, record in last.addon_versions.items()}
     parsed = [
         entry
         for i, item in enumerate(items)
-        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect)) is not None
+        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect, recorded))
+        is not None
     ]
     _check_unique(
         parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems
@@ -203,7 +207,13 @@ def _check_region(region: Any, path: str, problems: Problems) -> bool:
 
 
 def _parse_cluster(
-    i: int, item: Any, default_region: str | None, slug: str, problems: Problems, protect: bool
+    i: int,
+    item: Any,
+    default_region: str | None,
+    slug: str,
+    problems: Problems,
+    protect: bool,
+    recorded_version: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """One entry of `clusters`, checked field by field; the checks between clusters come later.
     `default_region` is `aws:region`, "" if that was refused already, None if unset."""
@@ -225,7 +235,9 @@ def _parse_cluster(
         "availability_zones": _parse_zones(
             item.get("availabilityZones"), region, f"{path}.availabilityZones", problems
         ),
-        "kubernetes_version": _parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
+        "kubernetes_version": _parse_kubernetes_version(
+            item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
+        ),
         "node_group": parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
         "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
@@ -304,15 +316,21 @@ def _parse_vpc_cidr(item: dict, path: str, problems: Problems) -> Any:
     return cidr
 
 
-def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
-    version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
-    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-        quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
-        problems.add(
-            path,
-            f"{given(version)} is not supported; use one of"
-            f" {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}{quoted}",
-        )
+def _parse_kubernetes_version(item: dict, path: str, recorded: Any, problems: Problems) -> Any:
+    """`kubernetesVersion`: a listed version; unset, the version the stack recorded for a deployed
+    cluster (a newer default must not upgrade it), else the default. Past the list, the next minor
+    after a recorded newest listed version: the one EKS upgrades such a cluster to itself when its
+    support ends, which a deployed stack must be able to name (support_warnings says what is unknown)."""
+    listed = versions.SUPPORTED_KUBERNETES_VERSIONS
+    newest = listed[-1]
+    beyond = f"1.{int(newest.split('.')[1]) + 1}"
+    if "kubernetesVersion" not in item:
+        return recorded if recorded in (*listed, beyond) else versions.DEFAULT_KUBERNETES_VERSION
+    version = item["kubernetesVersion"]
+    if version in listed or (version == beyond and recorded in (newest, beyond)):
+        return version
+    quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
+    problems.add(path, f"{given(version)} is not supported; use one of {', '.join(listed)}{quoted}")
     return version
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from components.config import clock
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
@@ -139,9 +140,9 @@ def parse_mesh_spec(
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
         deploy_samples = False
 
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or clock.now()
     pki = parse_pki(raw, secret_keys, now, problems)
-    parse_eks.check_support(clusters, now.date(), problems)
+    parse_eks.check_support(clusters, now.date(), problems, last.clusters)
 
     # Planned once, here: the checks below and every component read this plan.
     topology = plan_topology(tuple(clusters), last.same_network_pairs)

@@ -9,13 +9,13 @@ last update exported (`load_last_deployment`), which the program keeps stable ac
 
 from __future__ import annotations
 
-import datetime
 import json
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.config import clock
 from components.config.aws_settings import AwsSettings, parse_aws_settings
 from components.config.connectivity import IPAM_POOL_ID, private_notices
 from components.config.eks import check_upgrade_steps, support_warnings
@@ -71,6 +71,7 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
     """Reads the stack's config and validates it, against what the stack last deployed (`last`)
     too. Call before creating any resource."""
     config = pulumi.Config(PROJECT)
+    now = clock.now()
     raw: dict[str, Any] = {}
     for key in dict.fromkeys([*_config_keys(PROJECT), *TOP_LEVEL_KEYS]):
         value = config.get(key)
@@ -82,20 +83,21 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
         default_region=pulumi.Config("aws").get("region"),
         stack=pulumi.get_stack(),
         secret_keys=secret_keys,
+        now=now,
         last=last,
         ipam=read_ipam_pools(raw.get("ipamPools")),
     )
     check_upgrade_steps(spec.clusters, {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()})
     for notice in upgrade_notices(raw, spec):
         pulumi.log.warn(f"{PROJECT}:{notice}")
-    today = datetime.date.today()
+    today = now.date()
     version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
     istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
     for warning in [
         *stack_name_notices(pulumi.get_stack()),
         *elastic_ip_warnings(spec),
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
-        *support_warnings(spec.clusters, today),
+        *support_warnings(spec.clusters, today, last.clusters),
         *istio_notices,
     ]:
         pulumi.log.warn(warning)
