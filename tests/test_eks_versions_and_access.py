@@ -912,3 +912,74 @@ def test_a_kubernetes_jump_of_two_minors_is_refused_before_anything_is_created()
     )
     assert f"set {major}.{int(minor) - 1}, `pulumi up`" in message and "clusters[1]" not in message
     assert run.resources == []
+
+
+# --- changes a deployed cluster cannot take ------------------------------------------------------------
+
+EAST_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def as_deployed(**cluster) -> LastDeployment:
+    """Cluster `east` deployed in us-east-1, 10.10.0.0/16, in EAST_ZONES."""
+    return LastDeployment(
+        clusters=frozenset({"east"}),
+        regions={"east": "us-east-1"},
+        vpc_cidrs={"east": "10.10.0.0/16"},
+        zones={"east": EAST_ZONES},
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "said"),
+    [
+        ({"vpcCidr": "10.11.0.0/16"}, "clusters[0].vpcCidr", "set 10.10.0.0/16"),
+        ({"region": "us-east-2", "availabilityZones": 3}, "clusters[0].region", "set us-east-1"),
+        ({"availabilityZones": [*EAST_ZONES, "us-east-1d"]}, "clusters[0].availabilityZones", "adds us-east-1d"),
+        ({"availabilityZones": list(EAST_ZONES[:2])}, "clusters[0].availabilityZones", "removes us-east-1c"),
+        ({"availabilityZones": 4}, "clusters[0].availabilityZones", "4 zones, but 'east' is deployed in 3"),
+        ({"availabilityZones": list(EAST_ZONES[::-1])}, "clusters[0].availabilityZones", "another order"),
+    ],
+)
+def test_a_deployed_clusters_impossible_change_is_refused_with_its_key_and_the_recipe(change, key, said):
+    cluster = {"name": "east", "vpcCidr": "10.10.0.0/16", **change}
+    problems = dict(at("2026-12-07", cluster, last=as_deployed()))
+    assert list(problems) == [key]
+    assert said in problems[key] and "add a new cluster beside it" in problems[key]
+
+
+@pytest.mark.parametrize(
+    "cluster",
+    [
+        {"name": "east", "vpcCidr": "10.10.0.0/16"},
+        {"name": "east", "availabilityZones": list(EAST_ZONES)},
+        {"name": "east", "availabilityZones": 3},
+        # Another cluster may have anything.
+        {"name": "new", "vpcCidr": "10.11.0.0/16", "region": "us-east-2", "availabilityZones": 2},
+    ],
+)
+def test_what_a_deployed_cluster_keeps_is_accepted(cluster):
+    assert at("2026-12-07", cluster, last=as_deployed()) == []
+
+
+def test_a_stack_deployed_before_the_zone_record_gets_its_zones_recorded_and_checked_from_then_on():
+    before_record = LastDeployment(clusters=frozenset({"east"}), regions={"east": "us-east-1"})
+    assert at("2026-12-07", {"name": "east", "availabilityZones": 4}, last=before_record) == []
+    first = ok(mesh_config(2))
+    zones = resolve(first.exports["clusters"]["c0"]["availabilityZones"])[0]
+    assert len(zones) == 3 and all(z.startswith("us-east-1") for z in zones)
+    grown = with_clusters(2, availabilityZones=4)
+    run = run_program(grown, mock_factory=mocks_with(last_outputs=recorded(first)))
+    assert "clusters[0].availabilityZones: 4 zones, but 'c0' is deployed in 3" in str(run.error)
+    assert run.resources == []
+
+
+def test_the_impact_model_replaces_a_region_move_and_refuses_eks_subnets_in_new_zones():
+    before = ok(mesh_config(2))
+    moved = mesh_config(2)
+    moved["clusters"][1]["region"] = "us-east-2"
+    impact = change_impact(before, ok(moved))
+    c1 = {k for k in impact if k[1].startswith("c1-") and k[0].startswith(("aws:", "eks:"))}
+    assert c1 and all(impact[k] in (REPLACED, "refused") for k in c1 if k[0] != "pulumi:providers:aws")
+    assert impact["aws:ec2/vpc:Vpc", "c1-network-vpc"] == REPLACED
+    grown = change_impact(before, ok(with_clusters(2, availabilityZones=4)))
+    assert grown["eks:index:Cluster", "c0-eks"] == "refused"

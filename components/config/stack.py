@@ -186,6 +186,15 @@ def load_last_deployment() -> LastDeployment:
         }
         if isinstance(clusters, dict)
         else {},
+        zones={
+            k: tuple(v["availabilityZones"])
+            for k, v in clusters.items()
+            if isinstance(v, dict)
+            and isinstance(v.get("availabilityZones"), list)
+            and all(isinstance(z, str) for z in v["availabilityZones"])
+        }
+        if isinstance(clusters, dict)
+        else {},
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),
