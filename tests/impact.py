@@ -77,6 +77,8 @@ AWS = {
     },
 }
 # pulumi-eks 4.x components, by the inputs that reach a replace-forcing input of what they create
+# (`deletionProtection`, `enabledClusterLogTypes` and `upgradePolicy` update in place: UpdateClusterConfig
+# in terraform-provider-aws eks/cluster.go and the EKS deletion-protection guide)
 # (nodejs/eks/cluster.ts, nodes/nodegroup.ts): aws.eks.Cluster's name, role ARN and IP family
 # (eks/cluster.go; its `vpc_config.subnet_ids` and `security_group_ids` update in place since
 # terraform-provider-aws 5.25.0, CHANGELOG); aws.eks.NodeGroup's subnets, role, instance types,
@@ -259,6 +261,11 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
                 grew = True
     for urn, what in list(result.items()):
+        if what in (REPLACED, DELETED) and urn in old and old[urn].inputs.get("deletionProtection") is True:
+            # EKS refuses DeleteCluster while deletion protection is on (InvalidRequestException,
+            # docs.aws.amazon.com/eks/latest/userguide/deletion-protection.html): turn it off first.
+            result[urn] = REFUSED
+            continue
         if (
             what == UPDATED
             and new[urn].type == "eks:index:Cluster"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from dataclasses import replace
 
 import pulumi
 import pytest
@@ -983,3 +984,56 @@ def test_the_impact_model_replaces_a_region_move_and_refuses_eks_subnets_in_new_
     assert impact["aws:ec2/vpc:Vpc", "c1-network-vpc"] == REPLACED
     grown = change_impact(before, ok(with_clusters(2, availabilityZones=4)))
     assert grown["eks:index:Cluster", "c0-eks"] == "refused"
+
+
+# --- guard rails -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "on"), [("dev", False), ("dev-alice", False), ("staging", True), ("prod", True), ("devops", True)]
+)
+def test_deletion_protection_is_on_by_default_outside_dev(stack, on):
+    spec = parse_mesh_spec({"clusters": [{"name": "east"}]}, default_region="us-east-1", stack=stack)
+    assert spec.clusters[0].eks.deletion_protection is on
+    off = {"name": "east", "deletionProtection": False}
+    assert parse_mesh_spec({"clusters": [off]}, default_region="us-east-1", stack=stack).clusters[0].eks == replace(
+        spec.clusters[0].eks, deletion_protection=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("cluster", "key"),
+    [
+        ({"deletionProtection": "yes"}, "clusters[0].deletionProtection"),
+        ({"controlPlaneLogs": "audit"}, "clusters[0].controlPlaneLogs"),
+        ({"controlPlaneLogs": ["audit", "kube"]}, "clusters[0].controlPlaneLogs[1]"),
+        ({"controlPlaneLogs": ["audit", "audit"]}, "clusters[0].controlPlaneLogs[1]"),
+        ({"controlPlaneLogs": [1]}, "clusters[0].controlPlaneLogs[0]"),
+        ({"controlPlaneLogs": ["Audit"]}, "clusters[0].controlPlaneLogs[0]"),
+    ],
+)
+def test_bad_guard_rail_settings_are_refused_with_their_key(cluster, key):
+    assert list(problems_of({"clusters": [{"name": "east", **cluster}]})) == [key]
+
+
+def test_log_types_reach_the_cluster_and_change_it_in_place():
+    logged = ok(with_clusters(2, controlPlaneLogs=["audit", "authenticator"]))
+    assert logged.one("eks:index:Cluster", "c0-eks").inputs["enabledClusterLogTypes"] == ["audit", "authenticator"]
+    impact = change_impact(ok(mesh_config(2)), logged)
+    assert {k for k, what in impact.items() if what != "unchanged"} == {
+        ("eks:index:Cluster", "c0-eks"),
+        ("eks:index:Cluster", "c1-eks"),
+    }
+    assert of_kind(impact, UPDATED) == {("eks:index:Cluster", "c0-eks"), ("eks:index:Cluster", "c1-eks")}
+
+
+def test_a_cluster_under_deletion_protection_is_removed_only_after_turning_it_off():
+    guarded = ok(with_clusters(2, deletionProtection=True))
+    one = with_clusters(2, deletionProtection=True)
+    one["clusters"] = one["clusters"][:1]
+    assert change_impact(guarded, ok(one))["eks:index:Cluster", "c1-eks"] == "refused"
+    # First `pulumi up` with it off (in place), then the removal goes through.
+    off = with_clusters(2, deletionProtection=True)
+    off["clusters"][1]["deletionProtection"] = False
+    assert change_impact(guarded, ok(off))["eks:index:Cluster", "c1-eks"] == UPDATED
+    assert change_impact(ok(off), ok(one))["eks:index:Cluster", "c1-eks"] == "deleted"

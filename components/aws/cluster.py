@@ -230,6 +230,12 @@ class EksCluster(pulumi.ComponentResource):
             node_associate_public_ip_address=False,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
             **cluster_addon_options(self.addon_versions),
+            # Both update in place (UpdateClusterConfig: docs.aws.amazon.com/eks/latest/userguide/
+            # deletion-protection.html; terraform-provider-aws eks/cluster.go, `enabled_cluster_log_types`).
+            # Protection is always explicit, so turning it off reaches EKS; log types only when listed
+            # (an absent list is none, as before).
+            deletion_protection=spec.eks.deletion_protection,
+            **({"enabled_cluster_log_types": list(spec.eks.log_types)} if spec.eks.log_types else {}),
             # Inherited by what pulumi-eks creates inside: the aws.eks.Cluster, its role and groups.
             # In private mode the endpoint (created, or turned private on a deployed cluster) waits
             # for the Transit Gateway paths, so operators and peer clusters lose the public endpoint

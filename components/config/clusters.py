@@ -151,13 +151,18 @@ def parse_clusters(
         )
         return []
     slug = stack_slug(stack)
+    deletion_protection = parse_eks.deletion_protection_default(stack)
     region_ok = _check_default_region(items, default_region, problems)
     # The Kubernetes version each deployed cluster was last deployed with (its `addonVersions` record).
     recorded = {name: record.get(RECORD_VERSION_KEY) for name, record in last.addon_versions.items()}
     parsed = [
         entry
         for i, item in enumerate(items)
-        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect, recorded))
+        if (
+            entry := _parse_cluster(
+                i, item, default_region if region_ok else "", slug, problems, (protect, deletion_protection), recorded
+            )
+        )
         is not None
     ]
     _check_unique(
@@ -213,11 +218,12 @@ def _parse_cluster(
     default_region: str | None,
     slug: str,
     problems: Problems,
-    protect: bool,
+    protect: tuple[bool, bool],
     recorded_version: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """One entry of `clusters`, checked field by field; the checks between clusters come later.
-    `default_region` is `aws:region`, "" if that was refused already, None if unset."""
+    `default_region` is `aws:region`, "" if that was refused already, None if unset; `protect` the
+    mesh's `protect` and the stack's default EKS deletion protection."""
     path = f"clusters[{i}]"
     if not expect(item, dict, path, problems, '{"name": "east"}'):
         return None
@@ -244,7 +250,7 @@ def _parse_cluster(
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
         "primary": item.get("primary"),
         "east_west_static_ips": item.get("eastWestStaticIps"),
-        "eks": parse_eks.parse_cluster_eks(item, path, problems, protect),
+        "eks": parse_eks.parse_cluster_eks(item, path, problems, *protect),
     }
 
 

@@ -16,7 +16,10 @@ from components.config.validate import ConfigError, Problems, expect, given, sho
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 
-CLUSTER_FIELDS = ("supportType", "addonVersions", "protect")
+CLUSTER_FIELDS = ("supportType", "addonVersions", "protect", "deletionProtection", "controlPlaneLogs")
+# The control-plane log types EKS can send to CloudWatch Logs (EKS user guide, control-plane-logs;
+# the `enabled_cluster_log_types` enum, types.LogType, in terraform-provider-aws eks/cluster.go).
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn", "protect")
 # What `aws eks describe-addon-versions` lists, e.g. v1.20.4-eksbuild.2. Every pattern here is ASCII
 # (re.ASCII: `\d` and `\w` would match other scripts' digits and letters, which AWS refuses later).
@@ -47,8 +50,35 @@ def parse_protect(value: Any, path: str, default: bool, problems: Problems) -> b
     return value
 
 
-def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems, protect: bool = False) -> EksOptions:
-    """`clusters[i].supportType`, `.addonVersions` and `.protect` (defaulting to the mesh's `protect`)."""
+def deletion_protection_default(stack: str) -> bool:
+    """On outside dev: a stack named `dev` or `dev-...` is the one meant to be torn down often."""
+    slug = stack.lower()
+    return not (slug == "dev" or slug.startswith(("dev-", "dev_")))
+
+
+def parse_log_types(value: Any, path: str, problems: Problems) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not expect(value, list, path, problems, '["audit", "authenticator"]'):
+        return ()
+    found: list[str] = []
+    for i, kind in enumerate(value):
+        if kind not in LOG_TYPES:
+            problems.add(
+                f"{path}[{i}]", f"{given(kind)} is not an EKS control-plane log type; use {', '.join(LOG_TYPES)}"
+            )
+        elif kind in found:
+            problems.add(f"{path}[{i}]", f"{kind} is listed twice")
+        else:
+            found.append(kind)
+    return tuple(found)
+
+
+def parse_cluster_eks(
+    item: Mapping[str, Any], path: str, problems: Problems, protect: bool = False, deletion_protection: bool = False
+) -> EksOptions:
+    """`clusters[i].supportType`, `.addonVersions`, `.protect` (defaulting to the mesh's `protect`),
+    `.deletionProtection` (defaulting to `deletion_protection`) and `.controlPlaneLogs`."""
     defaults = EksOptions()
     support_type = item.get("supportType", defaults.support_type)
     if support_type not in versions.SUPPORT_TYPES:
@@ -78,6 +108,10 @@ def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems, pr
         support_type=support_type,
         addon_versions=pins,
         protect=parse_protect(item.get("protect"), f"{path}.protect", protect, problems),
+        deletion_protection=parse_protect(
+            item.get("deletionProtection"), f"{path}.deletionProtection", deletion_protection, problems
+        ),
+        log_types=parse_log_types(item.get("controlPlaneLogs"), f"{path}.controlPlaneLogs", problems),
     )
 
 

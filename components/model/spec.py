@@ -44,7 +44,8 @@ class NodeGroupSpec:
 
 @dataclass(frozen=True)
 class EksOptions:
-    """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`, `protect`)."""
+    """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`, `protect`,
+    `deletionProtection`, `controlPlaneLogs`)."""
 
     # STANDARD: EKS upgrades the cluster at the end of standard support; EXTENDED: it stays, at the
     # extended-support price.
@@ -55,6 +56,10 @@ class EksOptions:
     # Pulumi's `protect` on the cluster's VPC, subnets, EKS cluster and node group: a change that
     # would replace or delete them stops at preview.
     protect: bool = False
+    # EKS deletion protection: DeleteCluster fails until it is turned off (an in-place update).
+    deletion_protection: bool = False
+    # Control-plane log types sent to CloudWatch Logs (none by default).
+    log_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
