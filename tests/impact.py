@@ -261,6 +261,15 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
                 grew = True
     for urn, what in list(result.items()):
+        if what == UPDATED and new[urn].type == "eks:index:Cluster" and "encryptionConfigKeyArn" in changed[urn]:
+            # Added: AssociateEncryptionConfig, in place. Removed: replaced (ForceNewIfChange on
+            # `encryption_config` in terraform-provider-aws eks/cluster.go: "You cannot disable envelope
+            # encryption after enabling it"). Another key: no API changes it, the update never completes.
+            before = old[urn].inputs.get("encryptionConfigKeyArn")
+            if before is not None:
+                result[urn] = REPLACED if new[urn].inputs.get("encryptionConfigKeyArn") is None else REFUSED
+            if result[urn] == REPLACED and old[urn].protect:
+                result[urn] = REFUSED
         if what in (REPLACED, DELETED) and urn in old and old[urn].inputs.get("deletionProtection") is True:
             # EKS refuses DeleteCluster while deletion protection is on (InvalidRequestException,
             # docs.aws.amazon.com/eks/latest/userguide/deletion-protection.html): turn it off first.

@@ -1037,3 +1037,52 @@ def test_a_cluster_under_deletion_protection_is_removed_only_after_turning_it_of
     off["clusters"][1]["deletionProtection"] = False
     assert change_impact(guarded, ok(off))["eks:index:Cluster", "c1-eks"] == UPDATED
     assert change_impact(ok(off), ok(one))["eks:index:Cluster", "c1-eks"] == "deleted"
+
+
+KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+WEST_KEY = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        KEY.replace("key/", "alias/"),
+        WEST_KEY,
+        KEY.replace(":kms:", ":iam:"),
+        KEY + "\n",
+        "arn:aws:kms:us-east-1:1111:key/x",
+        ["x"],
+        42,
+        "a" * 10_000,
+    ],
+)
+def test_a_secrets_key_that_eks_cannot_use_is_refused_with_its_key(value):
+    # The cluster takes its region from aws:region: the key must be there too.
+    assert list(problems_of({"clusters": [{"name": "east", "secretsKmsKeyArn": value}]})) == [
+        "clusters[0].secretsKmsKeyArn"
+    ]
+
+
+def test_a_secrets_key_is_added_in_place_and_kept_for_good():
+    config = mesh_config(2)
+    config["clusters"][0]["secretsKmsKeyArn"] = KEY
+    keyed = ok(config)
+    assert keyed.one("eks:index:Cluster", "c0-eks").inputs["encryptionConfigKeyArn"] == KEY
+    assert resolve(keyed.exports["clusters"]["c0"]["secretsKmsKeyArn"])[0] == KEY
+    added = change_impact(ok(mesh_config(2)), keyed)
+    assert {k for k, what in added.items() if what != "unchanged"} == {("eks:index:Cluster", "c0-eks")}
+    assert added["eks:index:Cluster", "c0-eks"] == UPDATED
+    # What the provider would do with a removal (replace) or another key (no API: never completes)...
+    assert change_impact(keyed, ok(mesh_config(2)))["eks:index:Cluster", "c0-eks"] == REPLACED
+    other = mesh_config(2)
+    other["clusters"][0]["secretsKmsKeyArn"] = KEY.replace("1234abcd-", "9999abcd-")
+    assert change_impact(keyed, ok(other))["eks:index:Cluster", "c0-eks"] == "refused"
+    # ...is refused up front once the stack recorded the key.
+    last = LastDeployment(clusters=frozenset({"east"}), regions={"east": "us-east-1"}, kms_keys={"east": KEY})
+    assert at("2026-12-07", {"name": "east", "secretsKmsKeyArn": KEY}, last=last) == []
+    for changed in ({"name": "east"}, {"name": "east", "secretsKmsKeyArn": other["clusters"][0]["secretsKmsKeyArn"]}):
+        problems = dict(at("2026-12-07", changed, last=last))
+        assert (
+            list(problems) == ["clusters[0].secretsKmsKeyArn"]
+            and "for good" in problems["clusters[0].secretsKmsKeyArn"]
+        )

@@ -236,6 +236,10 @@ class EksCluster(pulumi.ComponentResource):
             # (an absent list is none, as before).
             deletion_protection=spec.eks.deletion_protection,
             **({"enabled_cluster_log_types": list(spec.eks.log_types)} if spec.eks.log_types else {}),
+            # Added to a deployed cluster in place (AssociateEncryptionConfig), for good: removing it
+            # forces replacement (terraform-provider-aws eks/cluster.go, ForceNewIfChange on
+            # `encryption_config`), and config refuses that and a change of key on a deployed cluster.
+            **({"encryption_config_key_arn": spec.eks.secrets_kms_key_arn} if spec.eks.secrets_kms_key_arn else {}),
             # Inherited by what pulumi-eks creates inside: the aws.eks.Cluster, its role and groups.
             # In private mode the endpoint (created, or turned private on a deployed cluster) waits
             # for the Transit Gateway paths, so operators and peer clusters lose the public endpoint

@@ -250,7 +250,7 @@ def _parse_cluster(
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
         "primary": item.get("primary"),
         "east_west_static_ips": item.get("eastWestStaticIps"),
-        "eks": parse_eks.parse_cluster_eks(item, path, problems, *protect),
+        "eks": parse_eks.parse_cluster_eks(item, path, problems, *protect, region=region),
     }
 
 
@@ -438,7 +438,9 @@ def _check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems
     regional resource has a `region` that forces replacement, pulumi-aws 7, so the whole cluster
     and everything running on it would be rebuilt), another VPC range (a second VPC would be made,
     and EKS cannot move a cluster to it), another set of zones (EKS takes new subnets only in the
-    zones it was created with: EKS user guide, network requirements; containers-roadmap#2330)."""
+    zones it was created with: EKS user guide, network requirements; containers-roadmap#2330), and
+    another Secrets key or none (EKS user guide, enable-kms: "You can't disable secrets encryption
+    after enabling it"; there is no API to change the key)."""
     for e in parsed:
         name, path = e["name"], f"clusters[{e['index']}]"
         if not isinstance(name, str) or name not in last.clusters:
@@ -459,6 +461,13 @@ def _check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems
                 f" change and EKS cannot move the cluster to a new VPC (set {recorded}){_RECIPE}",
             )
         _check_zones(e, path, last.zones.get(name), problems)
+        key, kept = e["eks"].secrets_kms_key_arn, last.kms_keys.get(name)
+        if kept and key != kept:
+            problems.add(
+                f"{path}.secretsKmsKeyArn",
+                f"{name!r} encrypts its Secrets with {kept}, for good: EKS cannot turn the encryption off (removing"
+                " the key would replace the cluster) or change its key (set it back to that key){_RECIPE}",
+            )
 
 
 def _check_zones(e: dict[str, Any], path: str, recorded: tuple[str, ...] | None, problems: Problems) -> None:

@@ -16,7 +16,19 @@ from components.config.validate import ConfigError, Problems, expect, given, sho
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 
-CLUSTER_FIELDS = ("supportType", "addonVersions", "protect", "deletionProtection", "controlPlaneLogs")
+CLUSTER_FIELDS = (
+    "supportType",
+    "addonVersions",
+    "protect",
+    "deletionProtection",
+    "controlPlaneLogs",
+    "secretsKmsKeyArn",
+)
+# A KMS key ARN (not an alias: an alias can be pointed at another key, which EKS cannot follow).
+_KMS_KEY = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):kms:(?P<region>[a-z0-9-]{1,30}):[0-9]{12}:key/[A-Za-z0-9-]{1,64}",
+    re.ASCII,
+)
 # The control-plane log types EKS can send to CloudWatch Logs (EKS user guide, control-plane-logs;
 # the `enabled_cluster_log_types` enum, types.LogType, in terraform-provider-aws eks/cluster.go).
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -75,7 +87,12 @@ def parse_log_types(value: Any, path: str, problems: Problems) -> tuple[str, ...
 
 
 def parse_cluster_eks(
-    item: Mapping[str, Any], path: str, problems: Problems, protect: bool = False, deletion_protection: bool = False
+    item: Mapping[str, Any],
+    path: str,
+    problems: Problems,
+    protect: bool = False,
+    deletion_protection: bool = False,
+    region: str = "",
 ) -> EksOptions:
     """`clusters[i].supportType`, `.addonVersions`, `.protect` (defaulting to the mesh's `protect`),
     `.deletionProtection` (defaulting to `deletion_protection`) and `.controlPlaneLogs`."""
@@ -112,7 +129,28 @@ def parse_cluster_eks(
             item.get("deletionProtection"), f"{path}.deletionProtection", deletion_protection, problems
         ),
         log_types=parse_log_types(item.get("controlPlaneLogs"), f"{path}.controlPlaneLogs", problems),
+        secrets_kms_key_arn=parse_kms_key(item.get("secretsKmsKeyArn"), region, f"{path}.secretsKmsKeyArn", problems),
     )
+
+
+def parse_kms_key(value: Any, region: str, path: str, problems: Problems) -> str | None:
+    """A symmetric KMS key in the cluster's own region (EKS user guide, enable-kms): checked for shape
+    and region here; that it is symmetric and usable, AWS checks."""
+    if value is None:
+        return None
+    example = '"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"'
+    if not expect(value, str, path, problems, example):
+        return None
+    match = _KMS_KEY.fullmatch(value)
+    if not match:
+        problems.add(path, f"{shown(value)} is not a KMS key ARN (an alias is not accepted), e.g. {example}")
+        return None
+    if region and match["region"] != region:
+        problems.add(
+            path, f"the key is in {match['region']}, the cluster in {region}: EKS needs a key in the cluster's region"
+        )
+        return None
+    return value
 
 
 def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], problems: Problems) -> ClusterAccess:

@@ -195,6 +195,13 @@ def load_last_deployment() -> LastDeployment:
         }
         if isinstance(clusters, dict)
         else {},
+        kms_keys={
+            k: v["secretsKmsKeyArn"]
+            for k, v in clusters.items()
+            if isinstance(v, dict) and isinstance(v.get("secretsKmsKeyArn"), str)
+        }
+        if isinstance(clusters, dict)
+        else {},
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),

@@ -45,7 +45,7 @@ class NodeGroupSpec:
 @dataclass(frozen=True)
 class EksOptions:
     """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`, `protect`,
-    `deletionProtection`, `controlPlaneLogs`)."""
+    `deletionProtection`, `controlPlaneLogs`, `secretsKmsKeyArn`)."""
 
     # STANDARD: EKS upgrades the cluster at the end of standard support; EXTENDED: it stays, at the
     # extended-support price.
@@ -60,6 +60,8 @@ class EksOptions:
     deletion_protection: bool = False
     # Control-plane log types sent to CloudWatch Logs (none by default).
     log_types: tuple[str, ...] = ()
+    # A customer-managed KMS key for envelope encryption of Secrets; None: EKS's default encryption.
+    secrets_kms_key_arn: str | None = None
 
 
 @dataclass(frozen=True)
