@@ -25,7 +25,7 @@ from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addo
 from components.aws.transit import cidr_slug
 from components.model.addon_versions import AskEks
 from components.model.kubeconfig import kubeconfig_document
-from components.model.spec import ClusterSpec
+from components.model.spec import ClusterSpec, NodeGroupSpec
 
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
@@ -108,7 +108,7 @@ def build_kubeconfig(
 
 
 class EksCluster(pulumi.ComponentResource):
-    """EKS control plane (pulumi-eks), OIDC provider, one managed node group in the private subnets."""
+    """EKS control plane (pulumi-eks), OIDC provider, its managed node groups in the private subnets."""
 
     endpoint: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
@@ -116,7 +116,9 @@ class EksCluster(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
     provider: k8s.Provider
+    # The first of `node_groups`, which later steps wait for (a node to run on).
     node_group: eks.ManagedNodeGroup
+    node_groups: list[eks.ManagedNodeGroup]
     # The security group EKS gives the control plane and managed nodes (peers admit it).
     cluster_security_group_id: pulumi.Output[str]
     # The version of each managed add-on, as given to EKS.
@@ -132,29 +134,12 @@ class EksCluster(pulumi.ComponentResource):
         node_role, attachments = self._node_role(name)
         network = [args.network] if args.network is not None else []
 
-        ng = spec.node_group
-        self.node_group = eks.ManagedNodeGroup(
-            f"{name}-nodes",
-            cluster=control_plane,
-            node_role=node_role,
-            subnet_ids=args.private_subnet_ids,
-            instance_types=list(ng.instance_types),
-            capacity_type=ng.capacity_type,
-            # EKS picks the x86 AMI when none is named and then refuses Graviton types. x86 groups
-            # keep EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
-            # internal/service/eks/node_group.go), and a deployed group's may be an older one.
-            ami_type=ARM_AMI_TYPE if ng.architecture == "arm64" else None,
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                desired_size=ng.desired_size, min_size=ng.min_size, max_size=ng.max_size
-            ),
-            # Without its policies the node role cannot join nodes, and without NAT routes the
-            # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
-            # the nodes on destroy). The whole control plane component too: its vpc-cni and
-            # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[control_plane, *attachments, *network], protect=spec.eks.protect or None
-            ),
-        )
+        # Every group waits for the same things; the first is the one later steps wait for.
+        waits = [control_plane, *attachments, *network]
+        self.node_groups = [
+            self._node_group(name, group, control_plane, node_role, args, waits) for group in spec.node_groups
+        ]
+        self.node_group = self.node_groups[0]
 
         eks_cluster = control_plane.eks_cluster
         ClusterAddons(
@@ -194,7 +179,7 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[
                     control_plane,
-                    self.node_group,
+                    *self.node_groups,
                     *network,
                     *admin_access,
                     *private_access,
@@ -209,6 +194,40 @@ class EksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "oidcProviderArn": self.oidc_provider_arn,
             }
+        )
+
+    def _node_group(
+        self,
+        name: str,
+        group: NodeGroupSpec,
+        control_plane: eks.Cluster,
+        node_role: aws.iam.Role,
+        args: EksClusterArgs,
+        waits: list[pulumi.Resource],
+    ) -> eks.ManagedNodeGroup:
+        """One managed node group in the private subnets. `default` keeps the name the single group
+        always had (`<cluster>-nodes`), so `nodeGroup` and a `nodeGroups` entry named default are the
+        same resource."""
+        protect = args.cluster.eks.protect if group.protect is None else group.protect
+        return eks.ManagedNodeGroup(
+            f"{name}-nodes" if group.name == "default" else f"{name}-nodes-{group.name}",
+            cluster=control_plane,
+            node_role=node_role,
+            subnet_ids=args.private_subnet_ids,
+            instance_types=list(group.instance_types),
+            capacity_type=group.capacity_type,
+            # EKS picks the x86 AMI when none is named and then refuses Graviton types. x86 groups
+            # keep EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
+            # internal/service/eks/node_group.go), and a deployed group's may be an older one.
+            ami_type=ARM_AMI_TYPE if group.architecture == "arm64" else None,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                desired_size=group.desired_size, min_size=group.min_size, max_size=group.max_size
+            ),
+            # Without its policies the node role cannot join nodes, and without NAT routes the
+            # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
+            # the nodes on destroy). The whole control plane component too: its vpc-cni and
+            # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits, protect=protect or None),
         )
 
     def _control_plane(self, name: str, args: EksClusterArgs) -> eks.Cluster:

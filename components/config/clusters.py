@@ -14,7 +14,7 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
-from components.config.node_group import parse_choice, parse_node_group
+from components.config.node_group import parse_choice, parse_node_groups
 from components.config.validate import (
     Problems,
     expect,
@@ -55,6 +55,7 @@ CLUSTER_FIELDS = (
     "availabilityZones",
     "kubernetesVersion",
     "nodeGroup",
+    "nodeGroups",
     "natGateways",
     "role",
     "primary",
@@ -181,7 +182,8 @@ def parse_clusters(
             vpc_cidr=cidrs[entry["index"]],
             availability_zones=entry["availability_zones"],
             kubernetes_version=entry["kubernetes_version"],
-            node_group=entry["node_group"],
+            node_group=entry["node_groups"][0],
+            more_node_groups=entry["node_groups"][1:],
             nat_gateways=entry["nat_gateways"],
             eks_name=entry["eks_name"],
             role=entry["role"],
@@ -245,7 +247,7 @@ def _parse_cluster(
         "kubernetes_version": _parse_kubernetes_version(
             item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
         ),
-        "node_group": parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
+        "node_groups": parse_node_groups(item, path, problems),
         "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
         "primary": item.get("primary"),

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from components.config.validate import Problems, expect, expect_name, given, shown, unknown_fields
 from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 
-NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
+NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType", "protect")
+# A group's name in `nodeGroups`: short, so `<cluster>-nodes-<name>` and the name pulumi-eks derives
+# from it stay within EKS's 63 characters for a node group name.
+_GROUP_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?", re.ASCII)
+# Managed node groups per cluster, EKS's default quota (EKS user guide, service-quotas).
+MAX_NODE_GROUPS = 30
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 # <family>.<size>: m6i.large, c7gn.16xlarge, m7i-flex.xlarge, u7i-12tb.224xlarge, m5.metal.
 _INSTANCE_TYPE = re.compile(
@@ -27,6 +33,38 @@ MAX_INSTANCE_TYPES = 20
 MAX_NODES = 450
 
 
+def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) -> tuple[NodeGroupSpec, ...]:
+    """`nodeGroup` (one group, `default`) or `nodeGroups` (named groups, so that a change EKS makes by
+    replacing a group is a new group beside the old one, then the old one removed)."""
+    if "nodeGroups" not in item:
+        return (parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),)
+    groups_path = f"{path}.nodeGroups"
+    if "nodeGroup" in item:
+        problems.add(groups_path, "set nodeGroup (one group) or nodeGroups (named groups), not both")
+        return (NodeGroupSpec(),)
+    raw = item["nodeGroups"]
+    example = '[{"name": "default", "instanceTypes": ["m6i.large"]}]'
+    if not expect(raw, list, groups_path, problems, example):
+        return (NodeGroupSpec(),)
+    if not 1 <= len(raw) <= MAX_NODE_GROUPS:
+        problems.add(groups_path, f"lists {len(raw)} groups; list 1 to {MAX_NODE_GROUPS} (Istio needs nodes)")
+        return (NodeGroupSpec(),)
+    groups = []
+    for i, entry in enumerate(raw):
+        here = f"{groups_path}[{i}]"
+        if not expect(entry, dict, here, problems, example[1:-1]):
+            continue
+        name = entry.get("name")
+        if not expect_name(name, _GROUP_NAME, 20, f"{here}.name", problems, "a node group name", '"default"'):
+            continue
+        if name in (g.name for g in groups):
+            problems.add(f"{here}.name", f"{name!r} is listed twice; node group names are unique in a cluster")
+            continue
+        group = parse_node_group({k: v for k, v in entry.items() if k != "name"}, here, problems)
+        groups.append(replace(group, name=name))
+    return tuple(groups) or (NodeGroupSpec(),)
+
+
 def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec:
     defaults = NodeGroupSpec()
     if value is None:
@@ -34,6 +72,10 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
     if not expect(value, dict, path, problems, '{"instanceTypes": ["m6i.large"], "desiredSize": 2}'):
         return defaults
     unknown_fields(value, NODE_GROUP_FIELDS, path, problems)
+    protect = value.get("protect")
+    if protect is not None and not isinstance(protect, bool):
+        problems.add(f"{path}.protect", f"must be true or false, got {given(protect)}")
+        protect = None
     instance_types = _parse_instance_types(value.get("instanceTypes"), f"{path}.instanceTypes", problems)
     arm = bool(instance_types) and all(_is_arm(t) for t in instance_types)
     sizes = _parse_sizes(value, defaults, path, problems)
@@ -45,6 +87,7 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
         max_size=sizes.get("maxSize", defaults.max_size),
         capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
         architecture="arm64" if arm else "x86_64",
+        protect=protect,
     )
 
 
@@ -203,7 +246,7 @@ def check_istiod_fits(
             continue
         watched = len(topology[c.name].discovers)
         request = override if override is not None else ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched
-        known = [(memory, t) for t in c.node_group.instance_types if (memory := instance_memory_mib(t))]
+        known = [(memory, t) for g in c.node_groups for t in g.instance_types if (memory := instance_memory_mib(t))]
         if not known:
             continue
         smallest, instance_type = min(known)

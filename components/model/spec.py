@@ -33,6 +33,9 @@ EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
 
 @dataclass(frozen=True)
 class NodeGroupSpec:
+    # `default` is the group `nodeGroup` describes (resource `<cluster>-nodes`); a group of
+    # `nodeGroups` with another name is `<cluster>-nodes-<name>`.
+    name: str = "default"
     instance_types: tuple[str, ...] = ("m6i.large",)
     desired_size: int = 2
     min_size: int = 2
@@ -40,6 +43,8 @@ class NodeGroupSpec:
     capacity_type: str = "ON_DEMAND"
     # The CPU architecture of every instance type: "x86_64" or "arm64" (Graviton).
     architecture: str = "x86_64"
+    # Pulumi's `protect` for this group; None: the cluster's.
+    protect: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,12 @@ class ClusterSpec:
     eks: EksOptions = EksOptions()
     # The IPAM pool the VPC's range is allocated from (`ipamPools`), for good once it was.
     ipam_pool: str | None = None
+    # The groups of `nodeGroups` after the first (`node_group`).
+    more_node_groups: tuple[NodeGroupSpec, ...] = ()
+
+    @property
+    def node_groups(self) -> tuple[NodeGroupSpec, ...]:
+        return (self.node_group, *self.more_node_groups)
 
     @property
     def az_count(self) -> int:
