@@ -89,7 +89,21 @@ def problems_of(cluster: dict) -> dict[str, str]:
         ),
         ({"nodeGroups": [{"name": "a", "protect": "no"}]}, "clusters[0].nodeGroups[0].protect"),
         ({"nodeGroups": [{"name": "a", "size": 3}]}, "clusters[0].nodeGroups[0].size"),
+        ({"nodeGroup": {"diskSize": 19}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": 16_385}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": "50"}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": 50.0}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": True}}, "clusters[0].nodeGroup.diskSize"),
     ],
 )
 def test_bad_node_groups_are_refused_with_their_key(cluster, key):
     assert key in problems_of(cluster)
+
+
+def test_disk_size_reaches_its_group_and_replaces_it_on_a_deployed_one():
+    run = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "big", **NEW, "diskSize": 100}]))
+    assert run.one(GROUP, "c0-nodes-big").inputs["diskSize"] == 100
+    assert "diskSize" not in run.one(GROUP, "c0-nodes").inputs
+    assert changes(ok(first_with(nodeGroup=OLD)), ok(first_with(nodeGroup={**OLD, "diskSize": 100}))) == {
+        (GROUP, "c0-nodes"): "replaced"
+    }

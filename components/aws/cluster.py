@@ -220,6 +220,9 @@ class EksCluster(pulumi.ComponentResource):
             # keep EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
             # internal/service/eks/node_group.go), and a deployed group's may be an older one.
             ami_type=ARM_AMI_TYPE if group.architecture == "arm64" else None,
+            # ForceNew like the instance types (node_group.go): given only when set, so a deployed
+            # group without it keeps EKS's 20 GiB and is not replaced.
+            disk_size=group.disk_size,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 desired_size=group.desired_size, min_size=group.min_size, max_size=group.max_size
             ),

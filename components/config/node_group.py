@@ -12,7 +12,10 @@ from components.config.validate import Problems, expect, expect_name, given, sho
 from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 
-NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType", "protect")
+NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType", "protect", "diskSize")
+# Root volume sizes EKS and EBS take, in GiB: the node AMI needs 20 (EKS's default, CreateNodegroup
+# `diskSize`), and a gp2/gp3 volume holds at most 16 TiB (EBS volume types).
+MIN_DISK_GIB, MAX_DISK_GIB = 20, 16_384
 # A group's name in `nodeGroups`: short, so `<cluster>-nodes-<name>` and the name pulumi-eks derives
 # from it stay within EKS's 63 characters for a node group name.
 _GROUP_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?", re.ASCII)
@@ -80,7 +83,15 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
     arm = bool(instance_types) and all(_is_arm(t) for t in instance_types)
     sizes = _parse_sizes(value, defaults, path, problems)
     capacity_type = parse_choice(value, "capacityType", defaults.capacity_type, CAPACITY_TYPES, path, problems)
+    disk = value.get("diskSize")
+    if disk is not None and expect(disk, int, f"{path}.diskSize", problems, "50"):
+        if not MIN_DISK_GIB <= disk <= MAX_DISK_GIB:
+            problems.add(f"{path}.diskSize", f"is {shown(disk)} GiB; use {MIN_DISK_GIB} to {MAX_DISK_GIB}")
+            disk = None
+    elif disk is not None:
+        disk = None
     return NodeGroupSpec(
+        disk_size=disk,
         instance_types=instance_types or defaults.instance_types,
         desired_size=sizes.get("desiredSize", defaults.desired_size),
         min_size=sizes.get("minSize", defaults.min_size),

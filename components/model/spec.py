@@ -45,6 +45,8 @@ class NodeGroupSpec:
     architecture: str = "x86_64"
     # Pulumi's `protect` for this group; None: the cluster's.
     protect: bool | None = None
+    # Root volume size in GiB; None: EKS's default (20 GiB).
+    disk_size: int | None = None
 
 
 @dataclass(frozen=True)
