@@ -49,7 +49,7 @@ def recorded(run: Run) -> dict:
     """The outputs of `run` that the next run reads back (components/config/stack.py)."""
     keys = ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "vpcIpamPools", "sameNetworkPairs")
     exports = {key: resolve(run.exports[key])[0] for key in keys}
-    kept = ("region", "availabilityZones")
+    kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "secretsKmsKeyArn")
     return {**exports, "clusters": {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}}
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from components.config.node_group import driverless_warnings
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
-from tests.harness import Run, cached_run
-from tests.helpers import mesh_config
+from components.model.deployed import LastDeployment
+from tests.harness import Run, cached_run, resolve, run_program
+from tests.helpers import mesh_config, mocks_with, recorded
 from tests.impact import UNCHANGED, change_impact
 
 GROUP = "eks:index:ManagedNodeGroup"
@@ -107,3 +109,69 @@ def test_disk_size_reaches_its_group_and_replaces_it_on_a_deployed_one():
     assert changes(ok(first_with(nodeGroup=OLD)), ok(first_with(nodeGroup={**OLD, "diskSize": 100}))) == {
         (GROUP, "c0-nodes"): "replaced"
     }
+
+
+def groups_of(*groups: dict, last: LastDeployment = LastDeployment()):
+    cluster = {"name": "east", "nodeGroups": [{"name": f"g{i}", **g} for i, g in enumerate(groups)]}
+    return parse_mesh_spec({"clusters": [cluster]}, default_region="us-east-1", stack="dev", last=last).clusters
+
+
+@pytest.mark.parametrize(
+    ("types", "ami"),
+    [
+        (["g5.xlarge", "g6.xlarge"], "AL2023_x86_64_NVIDIA"),
+        (["p5.48xlarge"], "AL2023_x86_64_NVIDIA"),
+        (["g5g.xlarge"], "AL2023_ARM_64_NVIDIA"),
+        (["inf2.xlarge", "trn1.2xlarge"], "AL2023_x86_64_NEURON"),
+        (["m7g.large"], "AL2023_ARM_64_STANDARD"),
+        (["m6i.large"], None),
+    ],
+)
+def test_accelerated_families_get_the_ami_type_with_their_drivers(types, ami):
+    [cluster] = groups_of({"instanceTypes": types})
+    assert cluster.node_group.ami_type == ami
+
+
+@pytest.mark.parametrize(
+    ("types", "key"),
+    [
+        (["g4ad.xlarge"], "clusters[0].nodeGroups[0].instanceTypes[0]"),
+        (["m6i.large", "f1.2xlarge"], "clusters[0].nodeGroups[0].instanceTypes[1]"),
+        (["p2.xlarge"], "clusters[0].nodeGroups[0].instanceTypes[0]"),
+        (["g5.xlarge", "m6i.large"], "clusters[0].nodeGroups[0].instanceTypes"),
+        (["g5.xlarge", "inf2.xlarge"], "clusters[0].nodeGroups[0].instanceTypes"),
+    ],
+)
+def test_accelerators_without_an_eks_ami_or_mixed_with_others_are_refused(types, key):
+    assert key in problems_of({"nodeGroups": [{"name": "g0", "instanceTypes": types}]})
+
+
+def test_a_deployed_accelerated_group_keeps_its_ami_and_is_warned_a_new_one_gets_its_drivers():
+    gpu = {"instanceTypes": ["g5.xlarge"]}
+    # Deployed before the record, with the standard AMI: kept (an AMI change replaces the group).
+    before_record = LastDeployment(clusters=frozenset({"east"}))
+    cluster = {"name": "east", "nodeGroup": gpu}
+    [kept] = parse_mesh_spec(
+        {"clusters": [cluster]}, default_region="us-east-1", stack="dev", last=before_record
+    ).clusters
+    assert kept.node_group.ami_type is None
+    [warning] = driverless_warnings([kept])
+    assert "'default'" in warning and "AL2023_x86_64_NVIDIA" in warning and "add a group beside it" in warning
+    # A group recorded with the NVIDIA AMI keeps it; a new group beside the old one gets it.
+    nvidia = LastDeployment(clusters=frozenset({"east"}), node_ami_types={"east": {"g0": "AL2023_x86_64_NVIDIA"}})
+    assert [g.ami_type for g in groups_of(gpu, gpu, last=nvidia)[0].node_groups] == ["AL2023_x86_64_NVIDIA"] * 2
+    plain = LastDeployment(clusters=frozenset({"east"}), node_ami_types={"east": {"g0": ""}})
+    assert [g.ami_type for g in groups_of(gpu, gpu, last=plain)[0].node_groups] == [None, "AL2023_x86_64_NVIDIA"]
+
+
+def test_the_ami_types_are_recorded_and_a_second_run_changes_nothing():
+    config = first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "gpu", **OLD, "instanceTypes": ["g5.xlarge"]}])
+    first = ok(config)
+    assert resolve(first.exports["clusters"]["c0"]["nodeGroupAmiTypes"])[0] == {
+        "default": "",
+        "gpu": "AL2023_x86_64_NVIDIA",
+    }
+    assert first.one(GROUP, "c0-nodes-gpu").inputs["amiType"] == "AL2023_x86_64_NVIDIA"
+    second = run_program(config, mock_factory=mocks_with(last_outputs=recorded(first)))
+    assert second.error is None, second.error
+    assert changes(first, second) == {}

@@ -35,11 +35,6 @@ NODE_POLICIES = (
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
-# Amazon Linux 2023 for Graviton, the AMI family EKS defaults to for x86 since Kubernetes 1.30
-# (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions-extended.html, Kubernetes 1.30).
-ARM_AMI_TYPE = "AL2023_ARM_64_STANDARD"
-
-
 @dataclass(frozen=True)
 class KubeconfigCredentials:
     """How the kubeconfig's `aws eks get-token` authenticates; all None uses the caller's defaults."""
@@ -216,10 +211,11 @@ class EksCluster(pulumi.ComponentResource):
             subnet_ids=args.private_subnet_ids,
             instance_types=list(group.instance_types),
             capacity_type=group.capacity_type,
-            # EKS picks the x86 AMI when none is named and then refuses Graviton types. x86 groups
-            # keep EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
-            # internal/service/eks/node_group.go), and a deployed group's may be an older one.
-            ami_type=ARM_AMI_TYPE if group.architecture == "arm64" else None,
+            # EKS picks the x86 standard AMI when none is named and then refuses Graviton types, and
+            # accelerated types need their drivers' AMI (config/node_group.py). Plain x86 groups keep
+            # EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
+            # internal/service/eks/node_group.go), so a deployed group keeps the one it was given.
+            ami_type=group.ami_type,
             # ForceNew like the instance types (node_group.go): given only when set, so a deployed
             # group without it keeps EKS's 20 GiB and is not replaced.
             disk_size=group.disk_size,

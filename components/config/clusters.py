@@ -14,7 +14,7 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
-from components.config.node_group import parse_choice, parse_node_groups
+from components.config.node_group import keep_deployed_ami_types, parse_choice, parse_node_groups
 from components.config.validate import (
     Problems,
     expect,
@@ -174,6 +174,10 @@ def parse_clusters(
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     if problems.items:
         return []
+    for entry in parsed:
+        entry["node_groups"] = keep_deployed_ami_types(
+            entry["node_groups"], last.node_ami_types.get(entry["name"]), entry["name"] in last.clusters
+        )
     return [
         ClusterSpec(
             name=entry["name"],

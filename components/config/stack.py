@@ -19,6 +19,7 @@ from components.config import clock
 from components.config.aws_settings import AwsSettings, parse_aws_settings
 from components.config.connectivity import IPAM_POOL_ID, private_notices
 from components.config.eks import check_upgrade_steps, support_warnings
+from components.config.node_group import driverless_warnings
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.model.addon_versions import RECORD_VERSION_KEY
@@ -98,6 +99,7 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
         *elastic_ip_warnings(spec),
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
         *support_warnings(spec.clusters, today, last.clusters),
+        *driverless_warnings(spec.clusters),
         *istio_notices,
     ]:
         pulumi.log.warn(warning)
@@ -199,6 +201,13 @@ def load_last_deployment() -> LastDeployment:
             k: v["secretsKmsKeyArn"]
             for k, v in clusters.items()
             if isinstance(v, dict) and isinstance(v.get("secretsKmsKeyArn"), str)
+        }
+        if isinstance(clusters, dict)
+        else {},
+        node_ami_types={
+            k: {g: t for g, t in v["nodeGroupAmiTypes"].items() if isinstance(t, str)}
+            for k, v in clusters.items()
+            if isinstance(v, dict) and isinstance(v.get("nodeGroupAmiTypes"), dict)
         }
         if isinstance(clusters, dict)
         else {},

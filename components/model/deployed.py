@@ -27,6 +27,9 @@ class LastDeployment:
     zones: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The KMS key each cluster's Secrets are encrypted with (its `clusters` output's `secretsKmsKeyArn`).
     kms_keys: Mapping[str, str] = field(default_factory=dict)
+    # The AMI type of each node group (its `clusters` output's `nodeGroupAmiTypes`; "" for EKS's
+    # default), absent for a stack deployed before that record.
+    node_ami_types: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Its `vpcCidrs` output: cluster -> the VPC's range.
     vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
     # Its `vpcIpamPools` output: cluster -> the IPAM pool its VPC's range came from.

@@ -47,6 +47,9 @@ class NodeGroupSpec:
     protect: bool | None = None
     # Root volume size in GiB; None: EKS's default (20 GiB).
     disk_size: int | None = None
+    # The EKS AMI type; None: EKS's default (Amazon Linux 2023, x86_64). Chosen from the instance
+    # types (config/node_group.py), kept as the stack recorded it (config/clusters.py).
+    ami_type: str | None = None
 
 
 @dataclass(frozen=True)
