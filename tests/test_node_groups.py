@@ -96,6 +96,28 @@ def problems_of(cluster: dict) -> dict[str, str]:
         ({"nodeGroup": {"diskSize": "50"}}, "clusters[0].nodeGroup.diskSize"),
         ({"nodeGroup": {"diskSize": 50.0}}, "clusters[0].nodeGroup.diskSize"),
         ({"nodeGroup": {"diskSize": True}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"labels": ["a"]}}, "clusters[0].nodeGroup.labels"),
+        ({"nodeGroup": {"labels": {"-a": "x"}}}, "clusters[0].nodeGroup.labels.-a"),
+        ({"nodeGroup": {"labels": {"a": "x" * 64}}}, "clusters[0].nodeGroup.labels.a"),
+        ({"nodeGroup": {"labels": {"a": 1}}}, "clusters[0].nodeGroup.labels.a"),
+        ({"nodeGroup": {"labels": {"a": "b\n"}}}, "clusters[0].nodeGroup.labels.a"),
+        ({"nodeGroup": {"taints": {"key": "a"}}}, "clusters[0].nodeGroup.taints"),
+        ({"nodeGroup": {"taints": [{"key": "a", "effect": "NoSchedule"}]}}, "clusters[0].nodeGroup.taints[0].effect"),
+        ({"nodeGroup": {"taints": [{"key": "a b", "effect": "NO_SCHEDULE"}]}}, "clusters[0].nodeGroup.taints[0].key"),
+        (
+            {"nodeGroup": {"taints": [{"key": "a", "effect": "NO_SCHEDULE", "x": 1}]}},
+            "clusters[0].nodeGroup.taints[0].x",
+        ),
+        (
+            {"nodeGroup": {"taints": [{"key": f"k{i}", "effect": "NO_SCHEDULE"} for i in range(51)]}},
+            "clusters[0].nodeGroup.taints",
+        ),
+        # Nothing left for istiod and the gateways to run on.
+        ({"nodeGroup": {"taints": [{"key": "a", "effect": "NO_EXECUTE"}]}}, "clusters[0].nodeGroup.taints"),
+        (
+            {"nodeGroups": [{"name": n, "taints": [{"key": "a", "effect": "NO_SCHEDULE"}]} for n in ("x", "y")]},
+            "clusters[0].nodeGroups",
+        ),
     ],
 )
 def test_bad_node_groups_are_refused_with_their_key(cluster, key):
@@ -175,3 +197,17 @@ def test_the_ami_types_are_recorded_and_a_second_run_changes_nothing():
     second = run_program(config, mock_factory=mocks_with(last_outputs=recorded(first)))
     assert second.error is None, second.error
     assert changes(first, second) == {}
+
+
+def test_labels_and_taints_reach_their_group_and_change_it_in_place():
+    tainted = {"name": "batch", **NEW, "labels": {"example.com/tier": "batch"}}
+    tainted["taints"] = [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
+    before = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "batch", **NEW}]))
+    after = ok(first_with(nodeGroups=[{"name": "default", **OLD}, tainted]))
+    group = after.one(GROUP, "c0-nodes-batch").inputs
+    assert group["labels"] == {"example.com/tier": "batch"}
+    assert group["taints"] == [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
+    assert changes(before, after) == {(GROUP, "c0-nodes-batch"): "updated"}
+    # One tainted group beside an untainted one is fine; PREFER_NO_SCHEDULE alone repels nothing.
+    prefer = {"nodeGroup": {"taints": [{"key": "a", "effect": "PREFER_NO_SCHEDULE"}]}}
+    assert parse_mesh_spec({"clusters": [{"name": "east", **prefer}]}, default_region="us-east-1", stack="dev")

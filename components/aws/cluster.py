@@ -219,6 +219,10 @@ class EksCluster(pulumi.ComponentResource):
             # ForceNew like the instance types (node_group.go): given only when set, so a deployed
             # group without it keeps EKS's 20 GiB and is not replaced.
             disk_size=group.disk_size,
+            # Both update in place (UpdateNodegroupConfig; not ForceNew in node_group.go); given only
+            # when set, so a group without them is unchanged.
+            labels=dict(group.labels) or None,
+            taints=[aws.eks.NodeGroupTaintArgs(key=k, value=v or None, effect=e) for k, v, e in group.taints] or None,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 desired_size=group.desired_size, min_size=group.min_size, max_size=group.max_size
             ),

@@ -12,7 +12,25 @@ from components.config.validate import Problems, expect, expect_name, given, sho
 from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 
-NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType", "protect", "diskSize")
+NODE_GROUP_FIELDS = (
+    "instanceTypes",
+    "desiredSize",
+    "minSize",
+    "maxSize",
+    "capacityType",
+    "protect",
+    "diskSize",
+    "labels",
+    "taints",
+)
+# Kubernetes label syntax (kubernetes.io/docs/concepts/overview/working-with-objects/labels): an
+# optional DNS-subdomain prefix and a name of at most 63; a value of at most 63, possibly empty.
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = re.compile(rf"([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}", re.ASCII)
+_LABEL_VALUE = re.compile(rf"({_LABEL_NAME})?", re.ASCII)
+# The effects EKS takes (CreateNodegroup `taints`), and its limit of 50 taints per group.
+TAINT_EFFECTS = ("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE")
+MAX_TAINTS = 50
 # Root volume sizes EKS and EBS take, in GiB: the node AMI needs 20 (EKS's default, CreateNodegroup
 # `diskSize`), and a gp2/gp3 volume holds at most 16 TiB (EBS volume types).
 MIN_DISK_GIB, MAX_DISK_GIB = 20, 16_384
@@ -57,7 +75,9 @@ def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) ->
     """`nodeGroup` (one group, `default`) or `nodeGroups` (named groups, so that a change EKS makes by
     replacing a group is a new group beside the old one, then the old one removed)."""
     if "nodeGroups" not in item:
-        return (parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),)
+        group = parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems)
+        check_untainted_group([group], f"{path}.nodeGroup.taints", problems)
+        return (group,)
     groups_path = f"{path}.nodeGroups"
     if "nodeGroup" in item:
         problems.add(groups_path, "set nodeGroup (one group) or nodeGroups (named groups), not both")
@@ -82,6 +102,8 @@ def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) ->
             continue
         group = parse_node_group({k: v for k, v in entry.items() if k != "name"}, here, problems)
         groups.append(replace(group, name=name))
+    if groups:
+        check_untainted_group(groups, groups_path, problems)
     return tuple(groups) or (NodeGroupSpec(),)
 
 
@@ -101,6 +123,8 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
     accelerator = _accelerator(instance_types or (), f"{path}.instanceTypes", problems)
     sizes = _parse_sizes(value, defaults, path, problems)
     capacity_type = parse_choice(value, "capacityType", defaults.capacity_type, CAPACITY_TYPES, path, problems)
+    labels = _parse_labels(value.get("labels"), f"{path}.labels", problems)
+    taints = _parse_taints(value.get("taints"), f"{path}.taints", problems)
     disk = value.get("diskSize")
     if disk is not None and expect(disk, int, f"{path}.diskSize", problems, "50"):
         if not MIN_DISK_GIB <= disk <= MAX_DISK_GIB:
@@ -109,6 +133,8 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
     elif disk is not None:
         disk = None
     return NodeGroupSpec(
+        labels=labels,
+        taints=taints,
         disk_size=disk,
         instance_types=instance_types or defaults.instance_types,
         desired_size=sizes.get("desiredSize", defaults.desired_size),
@@ -409,3 +435,56 @@ def _kind(types: Sequence[str]) -> str | None:
     if families and families <= NEURON_FAMILIES:
         return "neuron"
     return None
+
+
+def _parse_labels(value: Any, path: str, problems: Problems) -> dict[str, str]:
+    if value is None or not expect(value, dict, path, problems, '{"workload": "mesh"}'):
+        return {}
+    labels = {}
+    for key, label in value.items():
+        here = f"{path}.{key}" if isinstance(key, str) and len(key) <= 80 else path
+        if not (isinstance(key, str) and len(key) <= 317 and _LABEL_KEY.fullmatch(key)):
+            problems.add(here, f'{shown(key)} is not a Kubernetes label key, e.g. "workload" or "example.com/tier"')
+        elif not (isinstance(label, str) and _LABEL_VALUE.fullmatch(label)):
+            problems.add(here, f"{given(label)} is not a Kubernetes label value (at most 63 of A-Za-z0-9-_.)")
+        else:
+            labels[key] = label
+    return labels
+
+
+def _parse_taints(value: Any, path: str, problems: Problems) -> tuple[tuple[str, str, str], ...]:
+    example = '[{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]'
+    if value is None or not expect(value, list, path, problems, example):
+        return ()
+    if len(value) > MAX_TAINTS:
+        problems.add(path, f"lists {len(value)} taints; EKS takes at most {MAX_TAINTS} per node group")
+        return ()
+    taints = []
+    for i, taint in enumerate(value):
+        here = f"{path}[{i}]"
+        if not expect(taint, dict, here, problems, example[1:-1]):
+            continue
+        unknown_fields(taint, ("key", "value", "effect"), here, problems)
+        key, label, effect = taint.get("key"), taint.get("value", ""), taint.get("effect")
+        if not (isinstance(key, str) and len(key) <= 317 and _LABEL_KEY.fullmatch(key)):
+            problems.add(f"{here}.key", f"{given(key)} is not a taint key (the syntax of a label key)")
+        elif not (isinstance(label, str) and _LABEL_VALUE.fullmatch(label)):
+            problems.add(f"{here}.value", f"{given(label)} is not a taint value (at most 63 of A-Za-z0-9-_.)")
+        elif effect not in TAINT_EFFECTS:
+            problems.add(f"{here}.effect", f"{given(effect)} is not one of {', '.join(TAINT_EFFECTS)}")
+        elif any(t[0] == key and t[2] == effect for t in taints):
+            problems.add(f"{here}.key", f"{key} with {effect} is listed twice")
+        else:
+            taints.append((key, label, effect))
+    return tuple(taints)
+
+
+def check_untainted_group(groups: Sequence[NodeGroupSpec], path: str, problems: Problems) -> None:
+    """istiod, the gateways and the load balancer controller tolerate no taint: they need a group
+    whose nodes repel nothing (PREFER_NO_SCHEDULE only prefers)."""
+    if all(any(effect != "PREFER_NO_SCHEDULE" for _, _, effect in g.taints) for g in groups):
+        problems.add(
+            path,
+            "every node group has a NO_SCHEDULE or NO_EXECUTE taint, which istiod, the east-west gateway and the"
+            " load balancer controller do not tolerate: leave at least one group untainted",
+        )

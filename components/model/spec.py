@@ -50,6 +50,9 @@ class NodeGroupSpec:
     # The EKS AMI type; None: EKS's default (Amazon Linux 2023, x86_64). Chosen from the instance
     # types (config/node_group.py), kept as the stack recorded it (config/clusters.py).
     ami_type: str | None = None
+    # Kubernetes labels and taints EKS puts on the group's nodes (taints as (key, value, effect)).
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
