@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.config.node_group import driverless_warnings
+from components.config.node_ami import driverless_warnings
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment

@@ -14,7 +14,9 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
-from components.config.node_group import keep_deployed_ami_types, parse_choice, parse_node_groups
+from components.config.deployed_changes import check_deployed
+from components.config.node_ami import keep_deployed_ami_types
+from components.config.node_group import parse_choice, parse_node_groups
 from components.config.validate import (
     Problems,
     expect,
@@ -170,7 +172,7 @@ def parse_clusters(
         parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems
     )
     _check_topology(items, parsed, problems)
-    _check_deployed(parsed, last, problems)
+    check_deployed(parsed, last, problems)
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     if problems.items:
         return []
@@ -431,71 +433,6 @@ def _vpc_cidrs(
             continue
         cidrs[e["index"]] = free
     return cidrs, pools
-
-
-_RECIPE = (
-    "; to get that, add a new cluster beside it (another name) with the new settings, move the workloads"
-    " to it, then remove this one (docs/operations/eks-in-production.md)"
-)
-
-
-def _check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems) -> None:
-    """What a deployed cluster cannot become, from what the stack recorded: another region (every
-    regional resource has a `region` that forces replacement, pulumi-aws 7, so the whole cluster
-    and everything running on it would be rebuilt), another VPC range (a second VPC would be made,
-    and EKS cannot move a cluster to it), another set of zones (EKS takes new subnets only in the
-    zones it was created with: EKS user guide, network requirements; containers-roadmap#2330), and
-    another Secrets key or none (EKS user guide, enable-kms: "You can't disable secrets encryption
-    after enabling it"; there is no API to change the key)."""
-    for e in parsed:
-        name, path = e["name"], f"clusters[{e['index']}]"
-        if not isinstance(name, str) or name not in last.clusters:
-            continue
-        region = last.regions.get(name)
-        if region and e["region"] and e["region"] != region:
-            problems.add(
-                f"{path}.region",
-                f"{e['region']} is not {region}, where {name!r} is deployed: a cluster cannot move to another region"
-                f" (set {region}){_RECIPE}",
-            )
-            continue
-        recorded = _recorded_cidr(last.vpc_cidrs.get(name))
-        if e["explicit_cidr"] and e["vpc_cidr"] is not None and recorded is not None and e["vpc_cidr"] != recorded:
-            problems.add(
-                f"{path}.vpcCidr",
-                f"{e['vpc_cidr']} is not {recorded}, the range of {name!r}'s deployed VPC: a VPC's range cannot"
-                f" change and EKS cannot move the cluster to a new VPC (set {recorded}){_RECIPE}",
-            )
-        _check_zones(e, path, last.zones.get(name), problems)
-        key, kept = e["eks"].secrets_kms_key_arn, last.kms_keys.get(name)
-        if kept and key != kept:
-            problems.add(
-                f"{path}.secretsKmsKeyArn",
-                f"{name!r} encrypts its Secrets with {kept}, for good: EKS cannot turn the encryption off (removing"
-                " the key would replace the cluster) or change its key (set it back to that key){_RECIPE}",
-            )
-
-
-def _check_zones(e: dict[str, Any], path: str, recorded: tuple[str, ...] | None, problems: Problems) -> None:
-    zones = e["availability_zones"]
-    if not recorded or zones == recorded or (isinstance(zones, int) and zones == len(recorded)):
-        return
-    if isinstance(zones, int):
-        change = f"{zones} zones, but {e['name']!r} is deployed in {len(recorded)}"
-    else:
-        added, removed = sorted(set(zones) - set(recorded)), sorted(set(recorded) - set(zones))
-        change = (
-            f"adds {', '.join(added)}" * bool(added)
-            + (" and " if added and removed else "")
-            + f"removes {', '.join(removed)}" * bool(removed)
-            or "lists the zones in another order (which would replace every subnet)"
-        )
-        change += f"; {e['name']!r} is deployed in {', '.join(recorded)}"
-    problems.add(
-        f"{path}.availabilityZones",
-        f"{change}: EKS takes subnets only in the zones a cluster was created with, and a subnet in use cannot be"
-        f" removed (set {list(recorded)}){_RECIPE}",
-    )
 
 
 def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from components.config import node_ami
+from components.config.node_scheduling import check_untainted_group, parse_labels, parse_taints
 from components.config.validate import Problems, expect, expect_name, given, shown, unknown_fields
 from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
@@ -23,14 +25,6 @@ NODE_GROUP_FIELDS = (
     "labels",
     "taints",
 )
-# Kubernetes label syntax (kubernetes.io/docs/concepts/overview/working-with-objects/labels): an
-# optional DNS-subdomain prefix and a name of at most 63; a value of at most 63, possibly empty.
-_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_KEY = re.compile(rf"([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}", re.ASCII)
-_LABEL_VALUE = re.compile(rf"({_LABEL_NAME})?", re.ASCII)
-# The effects EKS takes (CreateNodegroup `taints`), and its limit of 50 taints per group.
-TAINT_EFFECTS = ("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE")
-MAX_TAINTS = 50
 # Root volume sizes EKS and EBS take, in GiB: the node AMI needs 20 (EKS's default, CreateNodegroup
 # `diskSize`), and a gp2/gp3 volume holds at most 16 TiB (EBS volume types).
 MIN_DISK_GIB, MAX_DISK_GIB = 20, 16_384
@@ -48,23 +42,6 @@ _INSTANCE_TYPE = re.compile(
 _TOO_SMALL = ("nano", "micro", "small")
 # Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
 _ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*", re.ASCII)
-# Accelerated families and the EKS AMI type with their drivers (EKS user guide, eks-optimized-ami:
-# "accelerated" AMIs with NVIDIA or AWS Neuron drivers; the AMI types AL2023_x86_64_NVIDIA,
-# AL2023_ARM_64_NVIDIA, AL2023_x86_64_NEURON of CreateNodegroup `amiType`). On the standard AMI these
-# run without their drivers.
-NVIDIA_FAMILIES = frozenset(
-    {"g4dn", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
-)
-NEURON_FAMILIES = frozenset({"inf1", "inf2", "trn1", "trn1n", "trn2"})
-# Accelerators with no EKS AMI type: AMD GPUs (g4ad), FPGAs (f1, f2), Gaudi (dl1, dl2q), video (vt1);
-# P2 needs an NVIDIA driver older than the AMIs ship ("P2 instances aren't supported on Amazon EKS").
-UNSUPPORTED_ACCELERATORS = frozenset({"g4ad", "f1", "f2", "dl1", "dl2q", "vt1", "p2"})
-AMI_TYPES = {
-    ("arm64", None): "AL2023_ARM_64_STANDARD",
-    ("arm64", "nvidia"): "AL2023_ARM_64_NVIDIA",
-    ("x86_64", "nvidia"): "AL2023_x86_64_NVIDIA",
-    ("x86_64", "neuron"): "AL2023_x86_64_NEURON",
-}
 # EKS CreateNodegroup takes 0-20 `instanceTypes` (EKS API reference, CreateNodegroup).
 MAX_INSTANCE_TYPES = 20
 # EKS: at most this many nodes in a managed node group.
@@ -120,11 +97,11 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
         protect = None
     instance_types = _parse_instance_types(value.get("instanceTypes"), f"{path}.instanceTypes", problems)
     arm = bool(instance_types) and all(_is_arm(t) for t in instance_types)
-    accelerator = _accelerator(instance_types or (), f"{path}.instanceTypes", problems)
+    accelerator = node_ami.accelerator(instance_types or (), f"{path}.instanceTypes", problems)
     sizes = _parse_sizes(value, defaults, path, problems)
     capacity_type = parse_choice(value, "capacityType", defaults.capacity_type, CAPACITY_TYPES, path, problems)
-    labels = _parse_labels(value.get("labels"), f"{path}.labels", problems)
-    taints = _parse_taints(value.get("taints"), f"{path}.taints", problems)
+    labels = parse_labels(value.get("labels"), f"{path}.labels", problems)
+    taints = parse_taints(value.get("taints"), f"{path}.taints", problems)
     disk = value.get("diskSize")
     if disk is not None and expect(disk, int, f"{path}.diskSize", problems, "50"):
         if not MIN_DISK_GIB <= disk <= MAX_DISK_GIB:
@@ -143,30 +120,8 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
         capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
         architecture="arm64" if arm else "x86_64",
         protect=protect,
-        ami_type=AMI_TYPES.get(("arm64" if arm else "x86_64", accelerator)),
+        ami_type=node_ami.AMI_TYPES.get(("arm64" if arm else "x86_64", accelerator)),
     )
-
-
-def _accelerator(types: Sequence[str], path: str, problems: Problems) -> str | None:
-    """ "nvidia", "neuron" or None for the group's types; a mix, or an accelerator without an EKS AMI,
-    is refused (one group has one AMI)."""
-    kinds = set()
-    for i, t in enumerate(types):
-        family = t.split(".")[0]
-        if family in UNSUPPORTED_ACCELERATORS:
-            problems.add(
-                f"{path}[{i}]",
-                f"{t} needs drivers no EKS AMI type has (EKS user guide, eks-optimized-ami); use an NVIDIA"
-                " (g5, g6, p5, ...) or Neuron (inf2, trn1, ...) family, or a self-managed node group outside this"
-                " program",
-            )
-            return None
-        kinds.add("nvidia" if family in NVIDIA_FAMILIES else "neuron" if family in NEURON_FAMILIES else None)
-    if len(kinds) > 1:
-        shown_kinds = ", ".join(sorted(k or "standard" for k in kinds))
-        problems.add(path, f"mixes {shown_kinds} instance types; a node group has one AMI: put each in its own group")
-        return None
-    return next(iter(kinds), None)
 
 
 def _is_arm(instance_type: str) -> bool:
@@ -391,100 +346,3 @@ def _get(value: Any, *keys: str) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value
-
-
-def keep_deployed_ami_types(
-    groups: tuple[NodeGroupSpec, ...], recorded: Mapping[str, str] | None, deployed: bool
-) -> tuple[NodeGroupSpec, ...]:
-    """A deployed group keeps the AMI type it was created with where only this program's choice moved
-    (an accelerated group made before accelerated AMIs were chosen has the standard one): `amiType`
-    replaces a group (node_group.go). A stack deployed before the record (`recorded` None) had only
-    its `default` group, on the standard AMI of its architecture."""
-    if recorded is None:
-        recorded = {"default": "legacy"} if deployed else {}
-    kept = []
-    for g in groups:
-        standard = AMI_TYPES.get((g.architecture, None))
-        was = recorded.get(g.name)
-        if was is not None and (was == "legacy" or (was or None) == standard) and g.ami_type != standard:
-            g = replace(g, ami_type=standard)
-        kept.append(g)
-    return tuple(kept)
-
-
-def driverless_warnings(clusters: Sequence[ClusterSpec]) -> list[str]:
-    """Accelerated groups kept on the standard AMI (keep_deployed_ami_types): their drivers are missing."""
-    warnings = []
-    for c in clusters:
-        for g in c.node_groups:
-            wanted = AMI_TYPES.get((g.architecture, _kind(g.instance_types)))
-            if wanted and g.ami_type != wanted:
-                warnings.append(
-                    f"cluster {c.name!r}, node group {g.name!r}: {', '.join(g.instance_types)} run on the standard AMI,"
-                    f" without their drivers, since the group was created so; changing its AMI type to {wanted} would"
-                    " replace it: add a group beside it in nodeGroups, drain this one and remove it"
-                    " (docs/operations/eks-in-production.md)"
-                )
-    return warnings
-
-
-def _kind(types: Sequence[str]) -> str | None:
-    families = {t.split(".")[0] for t in types}
-    if families and families <= NVIDIA_FAMILIES:
-        return "nvidia"
-    if families and families <= NEURON_FAMILIES:
-        return "neuron"
-    return None
-
-
-def _parse_labels(value: Any, path: str, problems: Problems) -> dict[str, str]:
-    if value is None or not expect(value, dict, path, problems, '{"workload": "mesh"}'):
-        return {}
-    labels = {}
-    for key, label in value.items():
-        here = f"{path}.{key}" if isinstance(key, str) and len(key) <= 80 else path
-        if not (isinstance(key, str) and len(key) <= 317 and _LABEL_KEY.fullmatch(key)):
-            problems.add(here, f'{shown(key)} is not a Kubernetes label key, e.g. "workload" or "example.com/tier"')
-        elif not (isinstance(label, str) and _LABEL_VALUE.fullmatch(label)):
-            problems.add(here, f"{given(label)} is not a Kubernetes label value (at most 63 of A-Za-z0-9-_.)")
-        else:
-            labels[key] = label
-    return labels
-
-
-def _parse_taints(value: Any, path: str, problems: Problems) -> tuple[tuple[str, str, str], ...]:
-    example = '[{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]'
-    if value is None or not expect(value, list, path, problems, example):
-        return ()
-    if len(value) > MAX_TAINTS:
-        problems.add(path, f"lists {len(value)} taints; EKS takes at most {MAX_TAINTS} per node group")
-        return ()
-    taints = []
-    for i, taint in enumerate(value):
-        here = f"{path}[{i}]"
-        if not expect(taint, dict, here, problems, example[1:-1]):
-            continue
-        unknown_fields(taint, ("key", "value", "effect"), here, problems)
-        key, label, effect = taint.get("key"), taint.get("value", ""), taint.get("effect")
-        if not (isinstance(key, str) and len(key) <= 317 and _LABEL_KEY.fullmatch(key)):
-            problems.add(f"{here}.key", f"{given(key)} is not a taint key (the syntax of a label key)")
-        elif not (isinstance(label, str) and _LABEL_VALUE.fullmatch(label)):
-            problems.add(f"{here}.value", f"{given(label)} is not a taint value (at most 63 of A-Za-z0-9-_.)")
-        elif effect not in TAINT_EFFECTS:
-            problems.add(f"{here}.effect", f"{given(effect)} is not one of {', '.join(TAINT_EFFECTS)}")
-        elif any(t[0] == key and t[2] == effect for t in taints):
-            problems.add(f"{here}.key", f"{key} with {effect} is listed twice")
-        else:
-            taints.append((key, label, effect))
-    return tuple(taints)
-
-
-def check_untainted_group(groups: Sequence[NodeGroupSpec], path: str, problems: Problems) -> None:
-    """istiod, the gateways and the load balancer controller tolerate no taint: they need a group
-    whose nodes repel nothing (PREFER_NO_SCHEDULE only prefers)."""
-    if all(any(effect != "PREFER_NO_SCHEDULE" for _, _, effect in g.taints) for g in groups):
-        problems.add(
-            path,
-            "every node group has a NO_SCHEDULE or NO_EXECUTE taint, which istiod, the east-west gateway and the"
-            " load balancer controller do not tolerate: leave at least one group untainted",
-        )

@@ -19,7 +19,7 @@ from components.config import clock
 from components.config.aws_settings import AwsSettings, parse_aws_settings
 from components.config.connectivity import IPAM_POOL_ID, private_notices
 from components.config.eks import check_upgrade_steps, support_warnings
-from components.config.node_group import driverless_warnings
+from components.config.node_ami import driverless_warnings
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.model.addon_versions import RECORD_VERSION_KEY
