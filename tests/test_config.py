@@ -1095,3 +1095,123 @@ def test_different_problems_of_list_items_are_all_shown():
     message = message_of({"clusters": clusters})
     assert "more like these" not in message
     assert all(f"clusters[{i}]" in message for i in range(4))
+
+
+# Every problem in one run: a refused value is named once and feeds no later check.
+NOW = __import__("datetime").datetime(2026, 12, 7, tzinfo=__import__("datetime").UTC)
+
+
+def all_problems(raw: dict, **kwargs) -> tuple[list[tuple[str, str]], str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec(raw, default_region="us-east-1", stack="dev", now=NOW, **kwargs)
+    return caught.value.problems, str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # A refused cluster hides no check of another: the support policy of the second is still checked.
+        (
+            {
+                "clusters": [
+                    {"name": "East"},
+                    {"name": "west", "region": "us-west-2", "kubernetesVersion": "1.32", "supportType": "STANDARD"},
+                ]
+            },
+            ["clusters[0].name", "clusters[1].supportType"],
+        ),
+        # A remote whose primary was refused is not reported again.
+        (
+            {
+                "clusters": [
+                    {"name": "hub", "nodeGroup": {"minSize": -1}},
+                    {"name": "r", "role": "remote", "primary": "hub"},
+                ]
+            },
+            ["clusters[0].nodeGroup.minSize"],
+        ),
+        # A meshCidr too small for a VPC is the one problem: no "no free /16" for the clusters.
+        ({"meshCidr": "10.0.0.0/29", "clusters": [{"name": "a"}, {"name": "b"}]}, ["meshCidr"]),
+        # A refused meshCidr is not the default 10.0.0.0/8 that operator networks would overlap.
+        (
+            {
+                "meshCidr": "10.0.0.0/33",
+                "connectivity": "private",
+                "operatorCidrs": ["10.200.0.0/16"],
+                "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+                "clusters": [{"name": "a"}],
+            },
+            ["meshCidr"],
+        ),
+        # One stack, one partition.
+        (
+            {
+                "clusters": [
+                    {"name": "a"},
+                    {"name": "b", "region": "cn-north-1"},
+                    {"name": "c", "region": "us-gov-west-1"},
+                ]
+            },
+            ["clusters[1].region", "clusters[2].region"],
+        ),
+    ],
+)
+def test_each_problem_is_reported_once_and_none_is_hidden(raw, expected):
+    found, _ = all_problems(raw)
+    assert sorted(path for path, _ in found) == expected
+
+
+def test_clusters_of_one_partition_are_accepted_wherever_it_is():
+    spec = parse({"clusters": [{"name": "a", "region": "cn-north-1"}, {"name": "b", "region": "cn-northwest-1"}]})
+    assert [c.region for c in spec.clusters] == ["cn-north-1", "cn-northwest-1"]
+
+
+def test_a_map_of_thousands_of_bad_entries_reads_in_a_few_lines():
+    found, message = all_problems({"clusters": [{"name": "a"}], "ipamPools": {f"r{i}": 5 for i in range(3000)}})
+    assert len(found) == 3000
+    lines = message.splitlines()
+    assert len(lines) <= 10 and "ipamPools.*: and 2997 more like these" in message
+
+
+def test_a_config_wrong_everywhere_still_reads_in_a_screen():
+    clusters = [{"name": f"c{i}", "region": f"nowhere-{i}", "vpcCidr": i, "nodeGroup": i} for i in range(200)]
+    _, message = all_problems({"clusters": clusters, "meshId": 5, "istioVersion": "x"})
+    assert len(message.splitlines()) <= 43  # 40 problem lines, the heading and the fix line
+
+
+def test_a_secret_value_never_appears_in_a_message():
+    secret = "https://deploy:hunter2-token@charts.example.com/istio?sig=abc123"
+    _, message = all_problems(
+        {"clusters": [{"name": "a"}], "istioChartRepository": secret}, secret_keys=frozenset({"istioChartRepository"})
+    )
+    assert "istioChartRepository" in message
+    assert "hunter2" not in message and "abc123" not in message and "deploy:" not in message
+
+
+@pytest.mark.parametrize("quantity", ["2 GB", "2GB", "lots", "-1Gi", "1.5.2", True, -2, "", "Gi"])
+def test_istio_resources_take_only_kubernetes_quantities(quantity):
+    raw = {"clusters": [{"name": "a"}], "istioValues": {"gateway": {"resources": {"limits": {"memory": quantity}}}}}
+    found, _ = all_problems(raw)
+    assert [path for path, _ in found] == ["istioValues.gateway.resources.limits.memory"]
+
+
+@pytest.mark.parametrize("quantity", ["2Gi", "500m", "1.5", 2, 0.5, "1e3", "128M", ".5"])
+def test_kubernetes_quantities_pass(quantity):
+    raw = {
+        "clusters": [{"name": "a"}],
+        "istioValues": {"istiod": {"global": {"proxy": {"resources": {"requests": {"cpu": quantity}}}}}},
+    }
+    spec = parse_mesh_spec(raw, default_region="us-east-1", stack="dev", now=NOW)
+    assert spec.istio_values["istiod"]["global"]["proxy"]["resources"]["requests"]["cpu"] == quantity
+
+
+def test_a_resources_object_has_the_shape_kubernetes_reads():
+    raw = {
+        "clusters": [{"name": "a"}],
+        "istioValues": {"istiod": {"resources": {"request": {"cpu": "1"}, "limits": "2Gi"}}},
+    }
+    found, _ = all_problems(raw)
+    assert sorted(path for path, _ in found) == [
+        "istioValues.istiod.resources.limits",
+        "istioValues.istiod.resources.request",
+    ]

@@ -149,6 +149,7 @@ def parse_clusters(
             f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)",
         )
         return []
+    start = len(problems.items)
     slug = stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
     parsed = [
@@ -160,9 +161,8 @@ def parse_clusters(
         parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems
     )
     _check_topology(items, parsed, problems)
+    _check_one_partition(items, parsed, problems)
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
-    if problems.items:
-        return []
     return [
         ClusterSpec(
             name=entry["name"],
@@ -179,9 +179,45 @@ def parse_clusters(
             east_west_static_ips=entry["east_west_static_ips"],
             eks=entry["eks"],
             ipam_pool=pools.get(entry["index"]),
+            config_index=entry["index"],
         )
-        for entry in parsed
+        for entry in _accepted(parsed, problems.items[start:])
     ]
+
+
+def _accepted(parsed: list[dict[str, Any]], found: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The entries that parsed without a problem, for the checks that need whole clusters: a refused
+    entry is left out (its problem is named once), and so is a remote whose primary was. A problem
+    of the list as a whole (`clusters`) leaves nothing to check."""
+    paths = [path for path, _ in found]
+    if "clusters" in paths:
+        return []
+    refused = {e["index"] for e in parsed if not e["region"]}
+    refused |= {int(m[1]) for path in paths if (m := re.match(r"clusters\[(\d+)\]", path))}
+    accepted = [e for e in parsed if e["index"] not in refused]
+    primaries = {e["name"] for e in accepted if e["role"] == "primary"}
+    return [e for e in accepted if e["role"] != "remote" or e["primary"] in primaries]
+
+
+def _check_one_partition(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:
+    """A stack's clusters share one AWS partition: IAM identities, credentials, Transit Gateway
+    peering and VPC peering never cross partitions (docs.aws.amazon.com/whitepapers/latest/
+    aws-fault-isolation-boundaries/partitions.html), so a mesh across them would fail mid-deploy."""
+    regions = [(e["index"], e["region"]) for e in parsed if e["region"]]
+    if not regions:
+        return
+    first_index, first_region = regions[0]
+    first = parse_eks.region_partition(first_region)
+    for index, region in regions[1:]:
+        partition = parse_eks.region_partition(region)
+        if partition != first:
+            where = "region" if isinstance(items[index], dict) and "region" in items[index] else "region (aws:region)"
+            problems.add(
+                f"clusters[{index}].region",
+                f"{region} is in partition {partition}, but clusters[{first_index}] ({first_region}) is in {first};"
+                f" a stack's clusters share one partition (IAM, credentials and peering do not cross them):"
+                f" move this cluster's {where} into {first}, or give it a stack of its own",
+            )
 
 
 def _check_default_region(items: list, default_region: str | None, problems: Problems) -> bool:

@@ -10,7 +10,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
+from components.config.validate import (
+    VPC_RANGES,
+    Problems,
+    expect,
+    indexed,
+    key_path,
+    non_public_kind,
+    parse_cidr_list,
+    shown,
+)
 from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology
 
 TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "ipamPools")
@@ -22,7 +31,7 @@ IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 def parse_connectivity(
     raw: Mapping[str, Any],
     clusters: Sequence[ClusterSpec],
-    mesh_cidr: ipaddress.IPv4Network,
+    mesh_cidr: ipaddress.IPv4Network | None,
     problems: Problems,
     deployed: frozenset[str] = frozenset(),
 ) -> Connectivity:
@@ -41,7 +50,7 @@ def parse_connectivity(
             problems.add(
                 key, f"opens the EKS public endpoints, which connectivity: private turns off; list {instead} instead"
             )
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         if c.east_west_static_ips:
             problems.add(
                 f"clusters[{i}].eastWestStaticIps",
@@ -77,14 +86,16 @@ def parse_connectivity(
     )
 
 
-def _parse_operators(raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> tuple[str, ...]:
+def _parse_operators(
+    raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network | None, problems: Problems
+) -> tuple[str, ...]:
     if raw.get("operatorCidrs") is None:
         return ()
     cidrs = parse_cidr_list(raw["operatorCidrs"], "operatorCidrs", problems) or ()
     check_private_sources(cidrs, "operatorCidrs", problems)
     for i, text in enumerate(cidrs):
         cidr = ipaddress.IPv4Network(text)
-        if cidr.prefixlen and cidr.overlaps(mesh_cidr):
+        if cidr.prefixlen and mesh_cidr is not None and cidr.overlaps(mesh_cidr):
             problems.add(
                 f"operatorCidrs[{i}]",
                 f"{cidr} overlaps meshCidr {mesh_cidr}: the VPCs route it to their own or a peer's range; use"
@@ -124,7 +135,7 @@ def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[st
     primary's) from its VPC range: `eastWestAllowedCidrs` replaces meshCidr as their sources, so it
     must still hold every VPC of the mesh."""
     allowed = [ipaddress.IPv4Network(c) for c in east_west]
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         # A range still to come from an IPAM pool is checked with the pool, at run time.
         if c.vpc_cidr is not None and not any(c.vpc_cidr.subnet_of(a) for a in allowed):
             problems.add(
@@ -148,6 +159,8 @@ def check_regions_have_clusters(
     ids: Mapping[str, str], key: str, clusters: Sequence[ClusterSpec], problems: Problems
 ) -> None:
     regions = {c.region for c in clusters}
+    if any(path.startswith("clusters[") for path, _ in problems.items):
+        return  # a refused cluster may be in that region: no second message for its mistake
     for region in ids:
         if regions and region not in regions:
             problems.add(
@@ -231,7 +244,7 @@ def check_private_limits(
             f" and meshCidr, and a route table holds {MAX_ROUTES_PER_TABLE}: merge them into at most"
             f" {MAX_ROUTES_PER_TABLE - 2} wider CIDRs",
         )
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         rules = cluster_group_rules(c, topology, connectivity)
         if rules > MAX_SECURITY_GROUP_RULES:
             problems.add(

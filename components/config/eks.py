@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import ConfigError, Problems, expect, given, shown, unknown_fields
+from components.config.validate import ConfigError, Problems, expect, given, indexed, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 
@@ -26,16 +26,24 @@ _PRINCIPAL = re.compile(
     r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})",
     re.ASCII,
 )
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+# Region prefix -> partition, longest prefix first (the partitions of botocore's endpoints.json /
+# the AWS SDKs' partitions.json: aws-iso "us-iso-", aws-iso-b "us-isob-", aws-iso-f "us-isof-",
+# aws-eusc "eusc-"); every other region is in `aws`.
+_PARTITION_PREFIXES = (
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+PARTITIONS = ("aws", *dict.fromkeys(p for _, p in _PARTITION_PREFIXES))
 _EXAMPLE_ARN = "arn:aws:iam::111122223333:role/platform-admins"
 
 
 def region_partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    return next((p for prefix, p in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
 def parse_protect(value: Any, path: str, default: bool, problems: Problems) -> bool:
@@ -160,7 +168,7 @@ def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problem
     """Versions EKS accepts with the cluster's support policy on `today`: STANDARD only within
     standard support (EKS upgrades a STANDARD cluster at its end, and a cluster in extended support
     cannot return to STANDARD); no version past extended support."""
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         version = c.kubernetes_version
         target = next(
             (
@@ -201,7 +209,7 @@ def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, 
     more than one minor above what the stack last deployed (`recorded`: cluster -> version, from
     its `addonVersions` output) would fail half-way, after everything before the cluster."""
     problems = Problems()
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         deployed = recorded.get(c.name)
         if not isinstance(deployed, str) or not re.fullmatch(r"1\.\d+", deployed):
             continue

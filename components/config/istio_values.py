@@ -9,6 +9,7 @@ key added there is guarded here without a second list.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from components.config.validate import Problems, expect, given, key_path, unknown_fields
@@ -37,6 +38,7 @@ def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, An
                 if path not in {p for p, _ in problems.items[before:]}:
                     problems.add(path, message)
             _check_retired(extra[chart], f"istioValues.{chart}", problems)
+            _check_resources(extra[chart], f"istioValues.{chart}", problems)
             istio_values[chart] = extra[chart]
     return istio_values
 
@@ -85,3 +87,50 @@ def _check_owned(values: dict[str, Any], owned: tuple[str, ...], path: str, sour
             )
         else:
             _check_owned(value, rest, here, source, problems)
+
+
+# A Kubernetes quantity (k8s.io/apimachinery pkg/api/resource/quantity.go, the grammar in its doc
+# comment): a number with an optional binary (Ki..Ei), decimal (m, k, M..E) or exponent suffix.
+# Resource amounts are not negative. "2 GB" or "2GB" would render, and the Deployment be refused
+# after the VPCs and clusters exist.
+_QUANTITY = re.compile(r"\+?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?", re.ASCII)
+# core/v1 ResourceRequirements.
+_RESOURCE_FIELDS = ("requests", "limits", "claims")
+
+
+def _check_resources(value: Any, path: str, problems: Problems) -> None:
+    """Every `resources` object in a chart's values (istiod's, the sidecars' `global.proxy`, the
+    gateway's) as the API server will read it: requests and limits of resource name -> quantity."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = key_path(path, key)
+            if key == "resources" and item is not None:
+                _check_requirements(item, here, problems)
+            else:
+                _check_resources(item, here, problems)
+
+
+def _check_requirements(value: Any, path: str, problems: Problems) -> None:
+    example = '{"requests": {"cpu": "500m", "memory": "2Gi"}}'
+    if not expect(value, dict, path, problems, example):
+        return
+    unknown_fields(value, _RESOURCE_FIELDS, path, problems)
+    for field in ("requests", "limits"):
+        amounts = value.get(field)
+        if amounts is None or not expect(amounts, dict, f"{path}.{field}", problems, '{"memory": "2Gi"}'):
+            continue
+        for name, amount in amounts.items():
+            if not is_quantity(amount):
+                problems.add(
+                    key_path(f"{path}.{field}", name),
+                    f"{given(amount)} is not a Kubernetes quantity (a number and a unit such as m, Mi, Gi, k, M,"
+                    ' G, no space); e.g. "2Gi" for memory, "500m" for cpu',
+                )
+
+
+def is_quantity(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value >= 0
+    return isinstance(value, str) and len(value) <= 64 and _QUANTITY.fullmatch(value) is not None

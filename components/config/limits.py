@@ -8,7 +8,7 @@ key whose change fixes it.
 
 from __future__ import annotations
 
-from components.config.validate import Problems
+from components.config.validate import Problems, indexed
 from components.model.spec import ClusterSpec, MeshTopology
 
 # EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
@@ -39,14 +39,14 @@ def check_access_limits(
 
 def _nat_fix(clusters: list[ClusterSpec], room: int) -> str | None:
     """`natGateways: single` on the perAz clusters, if that brings the NAT addresses within `room`."""
-    per_az = [f"clusters[{i}]" for i, c in enumerate(clusters) if c.nat_gateways != "single"]
+    per_az = [f"clusters[{i}]" for i, c in indexed(clusters) if c.nat_gateways != "single"]
     if per_az and len(clusters) <= room:
         return f"set natGateways: single on {', '.join(per_az)} (one NAT address per VPC instead of one per zone)"
     return None
 
 
 def _first_per_az(clusters: list[ClusterSpec]) -> str:
-    return next(f"clusters[{i}].natGateways" for i, c in enumerate(clusters) if c.nat_gateways != "single")
+    return next(f"clusters[{i}].natGateways" for i, c in indexed(clusters) if c.nat_gateways != "single")
 
 
 def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_set: bool, problems: Problems) -> None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import Problems, expect, expect_name, given, shown, unknown_fields
+from components.config.validate import Problems, expect, expect_name, given, indexed, shown, unknown_fields
 from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 
@@ -198,7 +198,7 @@ def check_istiod_fits(
         override = _user_memory_request(istio_values, problems)
         if override is None:
             return
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         if topology[c.name].is_remote:
             continue
         watched = len(topology[c.name].discovers)

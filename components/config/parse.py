@@ -37,6 +37,7 @@ from components.config.validate import (
     Problems,
     expect,
     expect_name,
+    indexed,
     key_path,
     non_public_kind,
     parse_cidr,
@@ -90,7 +91,7 @@ def parse_mesh_spec(
     `secret_keys` are the top-level keys stored encrypted; `last` is what the stack last deployed
     (the VPC ranges it keeps). Raises ConfigError listing every problem.
     """
-    problems = Problems()
+    problems = Problems(secret_keys, raw)
     _unknown_keys(raw, problems)
     mesh_id = _parse_mesh_id(raw.get("meshId", "mesh1"), problems)
     istio_version = _parse_istio_version(raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION), problems)
@@ -98,26 +99,9 @@ def parse_mesh_spec(
 
     api_access_cidrs = _parse_api_access_cidrs(raw, problems)
     mesh_cidr = _parse_mesh_cidr(raw, problems)
-
-    clusters_raw = raw.get("clusters")
-    clusters: list[ClusterSpec] = []
-    if clusters_raw is None or clusters_raw == []:
-        problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
-    elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
-        protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
-        ipam_pools = parse_ipam_pools(raw, problems)
-        pool_space = [
-            ipaddress.ip_network(c)
-            for pool in (ipam or {}).values()
-            for c in pool.provisioned
-            if ipaddress.ip_network(c).version == 4
-        ]
-        clusters = parse_clusters(
-            clusters_raw, default_region, stack, problems, protect, mesh_cidr, last, ipam_pools, pool_space
-        )
-        check_regions_have_clusters(ipam_pools, "ipamPools", clusters, problems)
+    clusters = _parse_cluster_list(raw, default_region, stack, mesh_cidr, last, ipam or {}, problems)
     connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems, last.clusters)
-    if clusters and ("meshCidr" in raw or connectivity.private):
+    if clusters and mesh_cidr is not None and ("meshCidr" in raw or connectivity.private):
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
         _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
 
@@ -145,19 +129,15 @@ def parse_mesh_spec(
 
     # Planned once, here: the checks below and every component read this plan.
     topology = plan_topology(tuple(clusters), last.same_network_pairs)
-    if connectivity.private:
-        check_private_limits(clusters, topology, connectivity, problems)
-        check_east_west_rules(clusters, topology, east_west or (str(mesh_cidr),), problems)
-        if east_west and any(topology[c.name].east_west_gateway for c in clusters):
-            check_peers_admitted(clusters, east_west, problems)
-    else:
-        check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+    _check_limits(raw, clusters, topology, connectivity, api_access_cidrs, east_west, mesh_cidr, problems)
     _check_derived_names(clusters, topology, problems)
     _check_static_ips(clusters, topology, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     check_istiod_fits(clusters, topology, istio_values, problems)
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
-    traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
+    # Failover regions are checked against the mesh's only when every cluster parsed.
+    complete = isinstance(raw.get("clusters"), list) and len(clusters) == len(raw["clusters"])
+    traffic = parse_traffic(raw.get("trafficPolicy"), clusters if complete else [], problems)
     sources = parse_sources(raw, problems)
     if problems.items:
         raise ConfigError(problems.items)
@@ -181,10 +161,71 @@ def parse_mesh_spec(
     )
 
 
+def _parse_cluster_list(
+    raw: Mapping[str, Any],
+    default_region: str | None,
+    stack: str,
+    mesh_cidr: ipaddress.IPv4Network | None,
+    last: LastDeployment,
+    ipam: Mapping[str, IpamPool],
+    problems: Problems,
+) -> list[ClusterSpec]:
+    """The clusters that parsed (a refused one is left out of the checks that follow)."""
+    clusters_raw = raw.get("clusters")
+    if clusters_raw is None or clusters_raw == []:
+        problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
+        return []
+    if not expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
+        return []
+    protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
+    ipam_pools = parse_ipam_pools(raw, problems)
+    pool_space = [
+        ipaddress.ip_network(c)
+        for pool in ipam.values()
+        for c in pool.provisioned
+        if ipaddress.ip_network(c).version == 4
+    ]
+    # A refused meshCidr was named; the ranges are allocated as by default, and nothing is checked against it.
+    clusters = parse_clusters(
+        clusters_raw,
+        default_region,
+        stack,
+        problems,
+        protect,
+        mesh_cidr or DEFAULT_MESH_CIDR,
+        last,
+        ipam_pools,
+        pool_space,
+    )
+    check_regions_have_clusters(ipam_pools, "ipamPools", clusters, problems)
+    return clusters
+
+
+def _check_limits(
+    raw: Mapping[str, Any],
+    clusters: list[ClusterSpec],
+    topology: MeshTopology,
+    connectivity: Any,
+    api_access_cidrs: tuple[str, ...],
+    east_west: tuple[str, ...] | None,
+    mesh_cidr: ipaddress.IPv4Network | None,
+    problems: Problems,
+) -> None:
+    """AWS's quotas on what the mesh makes: endpoint CIDRs, security-group rules, routes."""
+    if connectivity.private:
+        check_private_limits(clusters, topology, connectivity, problems)
+        sources = east_west or (str(mesh_cidr or DEFAULT_MESH_CIDR),)
+        check_east_west_rules(clusters, topology, sources, problems)
+        if east_west and any(topology[c.name].east_west_gateway for c in clusters):
+            check_peers_admitted(clusters, east_west, problems)
+    else:
+        check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+
+
 def _check_derived_names(clusters: list[ClusterSpec], topology: MeshTopology, problems: Problems) -> None:
     """Resources named after two clusters (`<a>-<b>-peering`, `<a>-remote-secret-<b>`) must not
     share a name: clusters `a` + `b-c` and `a-b` + `c` would both make `a-b-c-peering`."""
-    index = {c.name: i for i, c in enumerate(clusters)}
+    index = {c.name: i for i, c in indexed(clusters)}
     named: dict[str, tuple[str, str]] = {}
     pairs = [(f"{a}-{b}-peering", a, b) for a, b in topology.peerings]
     pairs += [(f"{a}-remote-secret-{b}", a, b) for a, b in topology.discovery]
@@ -200,7 +241,7 @@ def _check_derived_names(clusters: list[ClusterSpec], topology: MeshTopology, pr
 
 
 def _check_static_ips(clusters: list[ClusterSpec], topology: MeshTopology, problems: Problems) -> None:
-    for index, cluster in enumerate(clusters):
+    for index, cluster in indexed(clusters):
         if cluster.east_west_static_ips and not topology[cluster.name].east_west_gateway:
             problems.add(
                 f"clusters[{index}].eastWestStaticIps",
@@ -245,27 +286,30 @@ def _parse_istio_version(istio_version: Any, problems: Problems) -> Any:
     return istio_version
 
 
-def _parse_mesh_cidr(raw: Mapping[str, Any], problems: Problems) -> ipaddress.IPv4Network:
+def _parse_mesh_cidr(raw: Mapping[str, Any], problems: Problems) -> ipaddress.IPv4Network | None:
     """The address space every VPC of the mesh takes its range from (and, in private mode, what the
-    route tables send to the Transit Gateway and the security groups admit)."""
+    route tables send to the Transit Gateway and the security groups admit). None when refused:
+    no later check measures anything against a range the user did not mean."""
     if "meshCidr" not in raw:
         return DEFAULT_MESH_CIDR
     cidr = parse_cidr(raw["meshCidr"], "meshCidr", problems, str(DEFAULT_MESH_CIDR))
     if cidr is None:
-        return DEFAULT_MESH_CIDR
+        return None
     problem = vpc_range_problem(cidr)
     if problem:
         problems.add("meshCidr", problem)
-    elif cidr.prefixlen > SMALLEST_VPC_PREFIX:
+        return None
+    if cidr.prefixlen > SMALLEST_VPC_PREFIX:
         problems.add(
             "meshCidr",
             f'{cidr} cannot hold a VPC (a /{SMALLEST_VPC_PREFIX} at the smallest); e.g. "{DEFAULT_MESH_CIDR}"',
         )
+        return None
     return cidr
 
 
 def _check_inside_mesh_cidr(clusters: list[ClusterSpec], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> None:
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         # A range from IPAM is checked against meshCidr once the pool's CIDRs are read (mesh.py).
         if c.vpc_cidr is not None and not c.vpc_cidr.subnet_of(mesh_cidr):
             problems.add(

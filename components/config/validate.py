@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pulumi
@@ -25,8 +25,14 @@ MAX_SHOWN = 80
 # counted in one line. And no line longer than this.
 MAX_PER_KEY = 3
 MAX_LINE = 600
+# Lines one error shows at the most, so that a config gone wrong everywhere still reads in a screen.
+MAX_LINES = 40
 _INDEX = re.compile(r"\[[0-9]+\]")
 # What differs between problems alike: the values they quote and the numbers they name.
+# Shorter secret texts are left alone: withholding "a" would garble every message.
+_SECRET_MIN = 4
+_TOP_KEY = re.compile(r"[^.\[]*")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _VALUES = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[0-9]+')
 
 
@@ -37,18 +43,34 @@ def one_line(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 30] + f"... ({len(text)} characters)"
 
 
+def _family(path: str) -> tuple[str, str]:
+    """The path with list indices folded (`clusters[*].name`), and its parent: map entries alike
+    (`ipamPools.us-east-1`, `ipamPools.eu-west-1`) share the parent `ipamPools`."""
+    folded = _INDEX.sub("[*]", path)
+    parent, dot, _ = folded.rpartition(".")
+    return folded, parent if dot else folded
+
+
 def _bounded(problems: list[tuple[str, str]]) -> list[str]:
-    """One line per problem; problems alike (the same key, list items together, the same message
-    but for the values it quotes) collapsed past MAX_PER_KEY."""
+    """One line per problem; problems alike (list items or map entries of one key, the same message
+    but for the values it quotes) collapsed past MAX_PER_KEY, and no more than MAX_LINES in all."""
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for path, message in problems:
-        groups.setdefault((_INDEX.sub("[*]", path), _VALUES.sub("_", message)), []).append((path, message))
+        folded, parent = _family(path)
+        shape = _VALUES.sub("_", message)
+        # Entries of one map differ in their key, which their messages often quote: fold it too.
+        key = folded.rpartition(".")[2]
+        groups.setdefault((parent, shape.replace(key, "_") if key else shape), []).append((path, message))
     lines = []
-    for (family, _), members in groups.items():
+    for members in groups.values():
         for path, message in members[:MAX_PER_KEY]:
             lines.append(one_line(f"  - {_qualified(path)}: {message}"))
         if len(members) > MAX_PER_KEY:
+            folded = {_family(p)[0] for p, _ in members}
+            family = folded.pop() if len(folded) == 1 else f"{_family(members[0][0])[1]}.*"
             lines.append(one_line(f"  - {_qualified(family)}: and {len(members) - MAX_PER_KEY} more like these"))
+    if len(lines) > MAX_LINES:
+        lines[MAX_LINES - 1 :] = [f"  - and {len(lines) - MAX_LINES + 1} more problems; fix these first"]
     return lines
 
 
@@ -74,16 +96,49 @@ class ConfigError(pulumi.RunError):
 
 
 class Problems:
-    """Every problem found in one pass over the config, each once."""
+    """Every problem found in one pass over the config, each once.
+
+    `secret_keys`: the top-level keys stored with `--secret`. No message shows their values: under
+    such a key every quoted value is withheld, and their texts are withheld from every message.
+    """
 
     items: list[tuple[str, str]]
 
-    def __init__(self) -> None:
+    def __init__(self, secret_keys: frozenset[str] = frozenset(), raw: Mapping[str, Any] | None = None) -> None:
         self.items = []
+        self._secret_keys = secret_keys
+        texts = {t for key in secret_keys for t in _texts((raw or {}).get(key)) if len(t) >= _SECRET_MIN}
+        # Each text as a message may spell it: as it is, JSON-escaped (shown), or Python-quoted (!r).
+        forms = {form for t in texts for form in (t, json.dumps(t, ensure_ascii=False)[1:-1], repr(t)[1:-1])}
+        self._secret_texts = sorted(forms, key=len, reverse=True)
 
     def add(self, path: str, message: str) -> None:
+        message = self._withheld(path, message)
         if (path, message) not in self.items:
             self.items.append((path, message))
+
+    def _withheld(self, path: str, message: str) -> str:
+        for text in self._secret_texts:
+            message = message.replace(text, "(secret)")
+        if _TOP_KEY.match(path)[0] in self._secret_keys:
+            message = _QUOTED.sub("(secret)", message)
+        return message
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in a config value, map keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return []
+
+
+def indexed(clusters: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+    """Each cluster with its position in `clusters`, as messages name it (`clusters[2]`)."""
+    return ((c.config_index, c) for c in clusters)
 
 
 def type_name(value: Any) -> str:

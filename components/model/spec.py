@@ -89,6 +89,9 @@ class ClusterSpec:
     eks: EksOptions = EksOptions()
     # The IPAM pool the VPC's range is allocated from (`ipamPools`), for good once it was.
     ipam_pool: str | None = None
+    # Its position in `clusters`, which messages name (`clusters[2].vpcCidr`): checks run on the
+    # clusters that parsed, which are not all of them when one was refused.
+    config_index: int = 0
 
     @property
     def az_count(self) -> int:
