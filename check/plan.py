@@ -146,8 +146,30 @@ def cost_lines(spec: MeshSpec, today: datetime.date) -> list[str]:
     return lines + rate_lines()
 
 
+def mesh_lines(spec: MeshSpec) -> list[str]:
+    """What holds for the whole mesh: how it is reached, its address space, who operates it."""
+    c = spec.connectivity
+    if not c.private:
+        api = ", ".join(spec.api_access_cidrs)
+        return [
+            f"connectivity: public (EKS endpoints public, from {api}; internet-facing east-west NLBs)",
+            f"meshCidr: {spec.mesh_cidr}",
+        ]
+    regions = sorted({cl.region for cl in spec.clusters})
+    gateways = [
+        f"{r}: {c.transit_gateways[r]} (yours)" if r in c.transit_gateways else f"{r}: the mesh's own" for r in regions
+    ]
+    return [
+        "connectivity: private (EKS endpoints private only; internal east-west NLBs; Transit Gateways)",
+        f"meshCidr: {spec.mesh_cidr}",
+        f"operatorCidrs: {', '.join(c.operator_cidrs) or '(none: only the mesh VPCs reach the endpoints)'}",
+        f"Transit Gateways: {'; '.join(gateways)}",
+    ]
+
+
 def plan_text(spec: MeshSpec, today: datetime.date) -> str:
     sections = [
+        ("mesh", mesh_lines(spec)),
         ("clusters", cluster_lines(spec)),
         ("limits", headroom_lines(spec)),
         ("monthly cost estimate", cost_lines(spec, today)),

@@ -1019,7 +1019,7 @@ def test_the_documented_defaults_are_the_ones_applied():
 
 
 def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clusters():
-    from components.config.stack import elastic_ip_warnings
+    from components.config.whole import elastic_ip_warnings
 
     spec = parse(
         {
@@ -1215,3 +1215,20 @@ def test_a_resources_object_has_the_shape_kubernetes_reads():
         "istioValues.istiod.resources.limits",
         "istioValues.istiod.resources.request",
     ]
+
+
+def test_project_keys_aws_settings_and_upgrade_steps_are_reported_in_one_error():
+    from components.config.whole import check_stack_config
+
+    raw = {"clusters": [{"name": "East"}, {"name": "west", "kubernetesVersion": "1.35"}]}
+    last = LastDeployment(clusters=frozenset({"west"}), addon_versions={"west": {"kubernetesVersion": "1.33"}})
+    aws = {"region": "us-east-1", "profile": '["dev", "prod"]', "defaultTags": {"tag": {"team": "mesh"}}}
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config(raw, aws, stack="dev", now=NOW, last=last)
+    assert sorted(p for p, _ in caught.value.problems) == [
+        "aws:defaultTags.tag",
+        "aws:profile",
+        "clusters[0].name",
+        "clusters[1].kubernetesVersion",
+    ]
+    assert "not a list" in dict(caught.value.problems)["aws:profile"]

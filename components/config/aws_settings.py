@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config.eks import region_partition
-from components.config.validate import ConfigError, Problems, given, key_path, shown
+from components.config.validate import ConfigError, Problems, given, key_path, shown, unknown_fields
 
 
 def _snake(name: str) -> str:
@@ -64,7 +64,10 @@ _SESSION_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{2,64}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
 # A profile name as a config file section can spell it: printable ASCII, no surrounding spaces (the
 # kubeconfigs pass it as one argument, `--profile <name>`, never through a shell).
-_PROFILE = re.compile(r"[!-~]([ -~]{0,126}[!-~])?")
+# One name of a shared config file's `[profile <name>]` section: printable ASCII, no spaces at either
+# end, and no brackets, which that section header cannot hold, so that a list (`aws:profile: [dev,
+# prod]` reaches the program as the text '["dev", "prod"]') is refused rather than taken as a name.
+_PROFILE = re.compile(r"[!-Z\\^-~]([ -Z\\^-~]{0,126}[!-Z\\^-~])?", re.ASCII)
 # Tags as every AWS service takes them (letters, digits, spaces and _.:/=+-@; keys 1-128, values up
 # to 256), without `=` in keys or commas, which the controller's `--default-tags k=v,...` splits on.
 _TAG_KEY = re.compile(r"[A-Za-z0-9 _.:/+\-@]{1,128}")
@@ -178,15 +181,13 @@ def parse_aws_settings(
     notices = _check_kubeconfigs_can_follow(assume_roles, problems) if kubeconfig_role is None else []
     profile = values.get("profile")
     if profile is not None and not (isinstance(profile, str) and _PROFILE.fullmatch(profile)):
+        listed = isinstance(profile, list) or (isinstance(profile, str) and profile.lstrip().startswith("["))
         problems.add(
             "aws:profile",
-            f"must be a profile name (letters, digits and +=,.@_:/-, no spaces or newlines), got {shown(profile)}",
+            ("names one profile, not a list: put the settings the stack needs into one profile; " if listed else "")
+            + f"must be a profile name (printable ASCII, no brackets, no spaces at either end), got {shown(profile)}",
         )
-    raw_tags = values.get("defaultTags") or {}
-    tags = raw_tags.get("tags", {}) if isinstance(raw_tags, dict) else None
-    if not isinstance(tags, dict):
-        problems.add("aws:defaultTags", 'must be {"tags": {"key": "value"}}')
-        tags = {}
+    tags = _parse_default_tags(values.get("defaultTags"), problems)
     _check_tags(tags, problems)
     if problems.items:
         raise ConfigError(problems.items)
@@ -198,6 +199,17 @@ def parse_aws_settings(
         secrets=frozenset("assume_roles" if k == "assumeRole" else _snake(k) for k in secret_keys),
         notices=tuple(notices),
     )
+
+
+def _parse_default_tags(value: Any, problems: Problems) -> dict[str, Any]:
+    """`aws:defaultTags`, the provider's DefaultTags: one field, `tags` (a typo of it would tag nothing)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not isinstance(value.get("tags", {}), dict):
+        problems.add("aws:defaultTags", f'must be {{"tags": {{"key": "value"}}}}, got {given(value)}')
+        return {}
+    unknown_fields(value, ("tags",), "aws:defaultTags", problems)
+    return value.get("tags", {})
 
 
 def _check_setting(key: str, value: Any, problems: Problems) -> Any:

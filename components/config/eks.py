@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import ConfigError, Problems, expect, given, indexed, shown, unknown_fields
+from components.config.validate import Problems, expect, given, indexed, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 
@@ -204,11 +204,10 @@ def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problem
             )
 
 
-def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, str]) -> None:
+def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, str], problems: Problems) -> None:
     """EKS upgrades a control plane one minor version per update (UpdateClusterVersion): a config
     more than one minor above what the stack last deployed (`recorded`: cluster -> version, from
     its `addonVersions` output) would fail half-way, after everything before the cluster."""
-    problems = Problems()
     for i, c in indexed(clusters):
         deployed = recorded.get(c.name)
         if not isinstance(deployed, str) or not re.fullmatch(r"1\.\d+", deployed):
@@ -232,8 +231,6 @@ def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, 
             " the cluster"
             " itself, set the version it runs (`aws eks describe-cluster --query cluster.version`) first",
         )
-    if problems.items:
-        raise ConfigError(problems.items)
 
 
 # STANDARD clusters are told this long before their version leaves standard support, after which

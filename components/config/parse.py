@@ -46,6 +46,7 @@ from components.config.validate import (
     vpc_range_problem,
 )
 from components.model import versions
+from components.model.addon_versions import RECORD_VERSION_KEY
 from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
 from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology, plan_topology
@@ -126,6 +127,8 @@ def parse_mesh_spec(
     now = now or datetime.datetime.now(datetime.UTC)
     pki = parse_pki(raw, secret_keys, now, problems)
     parse_eks.check_support(clusters, now.date(), problems)
+    recorded = {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()}
+    parse_eks.check_upgrade_steps(clusters, recorded, problems)
 
     # Planned once, here: the checks below and every component read this plan.
     topology = plan_topology(tuple(clusters), last.same_network_pairs)

@@ -1,10 +1,8 @@
 """Reading the stack config: the one place that touches `pulumi.Config`.
 
-`load_mesh_spec` reads every key of this project from the stack, hands the values to the pure
-parser (`parse.py`) and warns about what is valid but worth a second look (Elastic IP quota, an
-API endpoint open to the internet, a Kubernetes version past EKS standard support). It also
-reads the stack's `aws:` settings that the mesh's own AWS providers honour, and what the stack's
-last update exported (`load_last_deployment`), which the program keeps stable across runs.
+`load_stack_config` reads every key of this project and the stack's `aws:` settings, hands them to
+the pure checks (`whole.py`) and logs what is valid but worth a second look. `load_last_deployment`
+reads what the stack's last update exported, which the program keeps stable across runs.
 """
 
 from __future__ import annotations
@@ -16,17 +14,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config.aws_settings import AwsSettings, parse_aws_settings
-from components.config.connectivity import IPAM_POOL_ID, private_notices
-from components.config.eks import check_upgrade_steps, support_warnings
-from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
-from components.config.revisions import support_notices
-from components.model.addon_versions import RECORD_VERSION_KEY
+from components.config.connectivity import IPAM_POOL_ID
+from components.config.parse import TOP_LEVEL_KEYS
+from components.config.whole import StackConfig, check_stack_config
 from components.model.deployed import LastDeployment
-from components.model.spec import PROJECT, IpamPool, MeshSpec
-
-# Elastic IPs per region an AWS account gets by default.
-DEFAULT_EIP_QUOTA = 5
+from components.model.spec import PROJECT, IpamPool
 
 
 def _decode(value: str) -> Any:
@@ -46,82 +38,30 @@ def _config_keys(namespace: str) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
 
 
-def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
-    """Regions where the mesh needs more Elastic IPs than an account has by default. A warning, not an
-    error: the quota is per account and may have been raised."""
-    warnings = []
-    for region, count in spec.elastic_ips_by_region().items():
-        if count <= DEFAULT_EIP_QUOTA:
-            continue
-        users = [
-            f"{c.name} ({c.nat_count}"
-            f" NAT{', ' + str(c.az_count) + ' static gateway' if c.east_west_static_ips else ''})"
-            for c in spec.clusters
-            if c.region == region
-        ]
-        warnings.append(
-            f"the mesh allocates {count} Elastic IPs in {region} ({', '.join(users)}); the default quota is"
-            f" {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas, EC2 'EC2-VPC Elastic IPs') before"
-            " `pulumi up`, or allocation fails half-way; natGateways: single or fewer availabilityZones need fewer"
-        )
-    return warnings
-
-
-def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
-    """Reads the stack's config and validates it, against what the stack last deployed (`last`)
-    too. Call before creating any resource."""
+def load_stack_config(last: LastDeployment = LastDeployment()) -> StackConfig:
+    """Reads the stack's config (the project's keys and the `aws:` settings the mesh's providers and
+    kubeconfigs honour) and validates it, against what the stack last deployed (`last`) too: one
+    error with every problem, or the config and its warnings, logged. Call before creating any resource."""
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     for key in dict.fromkeys([*_config_keys(PROJECT), *TOP_LEVEL_KEYS]):
         value = config.get(key)
         if value is not None:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
-    secret_keys = frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}"))
-    spec = parse_mesh_spec(
+    aws_values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
+    loaded = check_stack_config(
         raw,
-        default_region=pulumi.Config("aws").get("region"),
+        aws_values,
         stack=pulumi.get_stack(),
-        secret_keys=secret_keys,
+        now=datetime.datetime.now(datetime.UTC),
+        secret_keys=frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}")),
+        aws_secret_keys=frozenset(k for k in aws_values if pulumi.runtime.config.is_config_secret(f"aws:{k}")),
         last=last,
         ipam=read_ipam_pools(raw.get("ipamPools")),
     )
-    check_upgrade_steps(spec.clusters, {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()})
-    for notice in upgrade_notices(raw, spec):
-        pulumi.log.warn(f"{PROJECT}:{notice}")
-    today = datetime.date.today()
-    version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
-    istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
-    for warning in [
-        *stack_name_notices(pulumi.get_stack()),
-        *elastic_ip_warnings(spec),
-        *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
-        *support_warnings(spec.clusters, today),
-        *istio_notices,
-    ]:
+    for warning in [*loaded.warnings, *loaded.aws.notices]:
         pulumi.log.warn(warning)
-    if spec.api_open_to_internet:
-        why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"
-        pulumi.log.warn(
-            f"{PROJECT}:apiAccessCidrs {why}, so the EKS API endpoints accept connections from"
-            " 0.0.0.0/0. Set it to the CIDRs you run Pulumi and kubectl from."
-        )
-    return spec
-
-
-def load_aws_settings(spec: MeshSpec) -> AwsSettings:
-    """The stack's `aws:` settings, every one of them, that the mesh's own AWS providers and
-    kubeconfigs honour, checked against the clusters' regions."""
-    values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
-    secret = frozenset(k for k in values if pulumi.runtime.config.is_config_secret(f"aws:{k}"))
-    settings = parse_aws_settings(
-        values,
-        regions=[c.region for c in spec.clusters],
-        secret_keys=secret,
-        kubeconfig_role=spec.access.kubeconfig_role_arn,
-    )
-    for notice in settings.notices:
-        pulumi.log.warn(notice)
-    return settings
+    return loaded
 
 
 # The engine's own function behind a StackReference (pkg/resource/deploy/builtins.go in
