@@ -15,7 +15,6 @@ from typing import Any
 
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
-from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
 from components.config.connectivity import (
     check_ipam_pools,
     check_peers_admitted,
@@ -30,7 +29,8 @@ from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
 from components.config.revisions import parse_revisions
-from components.config.sources import SOURCE_KEYS, parse_sources
+from components.config.schema import TOP_LEVEL_KEYS
+from components.config.sources import parse_sources
 from components.config.traffic import parse_traffic
 from components.config.validate import (
     ConfigError,
@@ -53,25 +53,6 @@ from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, Me
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
 _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})", re.ASCII)
-TOP_LEVEL_KEYS = (
-    "meshId",
-    "istioVersion",
-    "istioRevisions",
-    "istioRevisionTags",
-    "clusters",
-    "apiAccessCidrs",
-    "eastWestAllowedCidrs",
-    "meshCidr",
-    "pki",
-    "rootCa",
-    "rootCas",
-    "istioValues",
-    "deploySamples",
-    *parse_eks.TOP_LEVEL_KEYS,
-    *CONNECTIVITY_KEYS,
-    "trafficPolicy",
-    *SOURCE_KEYS,
-)
 
 
 def parse_mesh_spec(

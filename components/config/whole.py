@@ -14,14 +14,12 @@ from components.config.aws_settings import AwsSettings, parse_aws_settings
 from components.config.clusters import REGIONS
 from components.config.connectivity import private_notices
 from components.config.eks import support_warnings
+from components.config.limits import DEFAULT_EIP_QUOTA
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
 from components.model.spec import PROJECT, IpamPool, MeshSpec
-
-# Elastic IPs per region an AWS account gets by default.
-DEFAULT_EIP_QUOTA = 5
 
 T = TypeVar("T")
 
