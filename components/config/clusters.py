@@ -368,6 +368,17 @@ def _vpc_cidrs(
     clash is reported on the later cluster in config order, the one most likely just added), and
     nothing deployed is moved to make room. A VPC keeps its pool for good: AWS allocates the range
     at creation, and the pool is an input that replaces the VPC when it changes."""
+    cidrs, how, pools = _fixed_cidrs(parsed, last, problems)
+    _check_overlaps(parsed, cidrs, how, mesh_cidr, problems)
+    _allocate_free(parsed, cidrs, pools, mesh_cidr, ipam_pools, pool_space, problems)
+    return cidrs, pools
+
+
+def _fixed_cidrs(
+    parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems
+) -> tuple[dict[int, ipaddress.IPv4Network | None], dict[int, str], dict[int, str]]:
+    """The ranges that are fixed already (explicit, or deployed), how each was fixed, and the pools
+    deployed VPCs keep."""
     cidrs: dict[int, ipaddress.IPv4Network | None] = {}
     how: dict[int, str] = {}
     pools: dict[int, str] = {}
@@ -395,6 +406,16 @@ def _vpc_cidrs(
             cidrs[e["index"]], how[e["index"]] = recorded, "deployed"
         elif name in last.clusters and not rebuilt:
             cidrs[e["index"]], how[e["index"]] = name_hash_vpc_cidr(str(e["name"])), "deployed"
+    return cidrs, how, pools
+
+
+def _check_overlaps(
+    parsed: list[dict[str, Any]],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    how: dict[int, str],
+    mesh_cidr: ipaddress.IPv4Network,
+    problems: Problems,
+) -> None:
     names = {e["index"]: e["name"] for e in parsed}
     legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])
     ordered = sorted((i, c) for i, c in cidrs.items() if c is not None)
@@ -420,6 +441,19 @@ def _vpc_cidrs(
                 f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved
             )
             problems.add(f"clusters[{j}].vpcCidr", message)
+
+
+def _allocate_free(
+    parsed: list[dict[str, Any]],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    pools: dict[int, str],
+    mesh_cidr: ipaddress.IPv4Network,
+    ipam_pools: Mapping[str, str],
+    pool_space: Sequence[ipaddress.IPv4Network],
+    problems: Problems,
+) -> None:
+    """The clusters without a range yet: their region's IPAM pool, else the lowest free /16."""
+    names = {e["index"]: e["name"] for e in parsed}
     for e in parsed:
         if e["index"] in cidrs or e["explicit_cidr"]:
             continue
@@ -435,7 +469,6 @@ def _vpc_cidrs(
             )
             continue
         cidrs[e["index"]] = free
-    return cidrs, pools
 
 
 def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:

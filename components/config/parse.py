@@ -87,12 +87,7 @@ def parse_mesh_spec(
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
         _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
 
-    east_west = None
-    if raw.get("eastWestAllowedCidrs") is not None:
-        east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
-        if east_west and connectivity.private:
-            check_private_sources(east_west, "eastWestAllowedCidrs", problems)
-
+    east_west = _parse_east_west(raw, connectivity.private, problems)
     check_ipam_pools(
         clusters,
         ipam or {},
@@ -100,7 +95,6 @@ def parse_mesh_spec(
         east_west if connectivity.private else None,
         problems,
     )
-
     deploy_samples = raw.get("deploySamples", False)
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
         deploy_samples = False
@@ -143,6 +137,15 @@ def parse_mesh_spec(
         traffic=traffic,
         sources=sources,
     )
+
+
+def _parse_east_west(raw: Mapping[str, Any], private: bool, problems: Problems) -> tuple[str, ...] | None:
+    if raw.get("eastWestAllowedCidrs") is None:
+        return None
+    east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
+    if east_west and private:
+        check_private_sources(east_west, "eastWestAllowedCidrs", problems)
+    return east_west
 
 
 def _parse_cluster_list(
