@@ -975,9 +975,9 @@ def test_long_stack_names_shorten_allowed_cluster_names():
 
 
 def _documented_defaults() -> dict[str, str]:
-    """The default column of the README's config reference tables, by key or field."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("## Config reference", 1)[1].split("\n## ", 1)[0]
+    """The default column of the config reference tables, by key or field."""
+    reference = (Path(__file__).parent.parent / "docs/reference/config.md").read_text()
+    section = reference.split("## Config", 1)[1].split("\n## Outputs", 1)[0]
     defaults = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

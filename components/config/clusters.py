@@ -146,7 +146,8 @@ def parse_clusters(
     if len(items) > MAX_CLUSTERS:
         problems.add(
             "clusters",
-            f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)",
+            f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see"
+            " docs/concepts/models.md#mesh-size)",
         )
         return []
     start = len(problems.items)

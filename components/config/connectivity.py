@@ -79,7 +79,7 @@ def parse_connectivity(
             " first `pulumi up`:"
             " the mesh's own gateways do not exist yet for your operators' network to attach to. Name, per region, the"
             " Transit Gateway your operators' network is attached to; or deploy the mesh public first and go private"
-            " from a runner inside one of its VPCs (README, Private mesh)",
+            " from a runner inside one of its VPCs (docs/operations/private-mode.md)",
         )
     return Connectivity(
         private=True, operator_cidrs=_parse_operators(raw, mesh_cidr, problems), transit_gateways=gateways
@@ -263,7 +263,7 @@ def private_notices(connectivity: Connectivity) -> list[str]:
         return [
             "operatorCidrs is unset: only machines inside the mesh's own VPCs (meshCidr) reach the private EKS"
             " endpoints,"
-            " so `pulumi up`, `verify` and kubectl must run there (README, Private mesh)"
+            " so `pulumi up`, `verify` and kubectl must run there (docs/operations/private-mode.md)"
         ]
     return []
 

@@ -179,7 +179,8 @@ def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problem
             None,
         )
         steps = (
-            f"upgrade kubernetesVersion one minor at a time to {target} (README: Upgrading Kubernetes)"
+            f"upgrade kubernetesVersion one minor at a time to {target}"
+            " (docs/operations/upgrading.md#upgrading-kubernetes)"
             if target
             else "upgrade it"
         )
@@ -248,8 +249,8 @@ def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> l
             warnings.append(
                 f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} leaves EKS standard support on {ends} (in"
                 f" {(ends - today).days} days); EKS then upgrades it itself and this config is refused until it names a"
-                " version in standard support or supportType: EXTENDED. Upgrade before (see the README's"
-                " Upgrading Kubernetes)"
+                " version in standard support or supportType: EXTENDED. Upgrade before"
+                " (see docs/operations/upgrading.md#upgrading-kubernetes)"
             )
         if c.eks.support_type != "EXTENDED" or _in_standard_support(c.kubernetes_version, today):
             continue
@@ -258,6 +259,6 @@ def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> l
             f" {versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version]}; with supportType EXTENDED it costs the"
             f" extended-support price, {_extra_cost()}, until extended support ends on"
             f" {versions.EXTENDED_SUPPORT_ENDS[c.kubernetes_version]}. Upgrade one minor version at a time towards"
-            f" {versions.DEFAULT_KUBERNETES_VERSION} (see the README's Upgrading Kubernetes)"
+            f" {versions.DEFAULT_KUBERNETES_VERSION} (see docs/operations/upgrading.md#upgrading-kubernetes)"
         )
     return warnings

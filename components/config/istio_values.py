@@ -2,7 +2,7 @@
 
 Helm accepts any key, so the values that carry the mesh's identity and wiring are guarded here:
 overriding one (or replacing an object that holds one, or a case variant Helm would ignore) gives
-every cluster the same name or network, the failure the README's troubleshooting describes. The
+every cluster the same name or network, the failure docs/operations/troubleshooting.md describes. The
 guarded keys are those the program writes (`components/model/istio_values.py`, `GUARDED`), so a
 key added there is guarded here without a second list.
 """

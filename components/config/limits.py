@@ -22,7 +22,8 @@ MAX_PUBLIC_ACCESS_CIDRS = 40
 # the NLB, not from those sources.
 MAX_SECURITY_GROUP_RULES = 60
 PRIVATE_CONNECTIVITY = (
-    "for more, set connectivity: private (README, Private mesh), where a handful of rules admit the whole mesh"
+    "for more, set connectivity: private (docs/operations/private-mode.md), where a handful of rules admit the"
+    " whole mesh"
 )
 
 

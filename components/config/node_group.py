@@ -225,7 +225,7 @@ def check_istiod_fits(
             f" node ({smallest // 1024} GiB)"
             f" gives a pod (about {POD_SHARE_OF_NODE_MEMORY:.0%}): list larger types (e.g. {fits}), or size"
             " istiod yourself"
-            " with istioValues.istiod.resources (README, Private mesh)",
+            " with istioValues.istiod.resources (docs/operations/private-mode.md)",
         )
 
 

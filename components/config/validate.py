@@ -91,7 +91,7 @@ class ConfigError(pulumi.RunError):
             f"invalid stack configuration ({count}); nothing was created:\n"
             + "\n".join(_bounded(problems))
             + "\nFix the keys with `pulumi config set --path '<key>' <value>` or edit"
-            " Pulumi.<stack>.yaml (see the README's config reference)."
+            " Pulumi.<stack>.yaml (see docs/reference/config.md)."
         )
 
 

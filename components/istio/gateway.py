@@ -175,7 +175,7 @@ def load_balancer_name(cluster: str, status: Any) -> pulumi.Input[str]:
         f"cluster {cluster}: the Service {ISTIO_NAMESPACE}/{EAST_WEST_RELEASE} has no load balancer address:"
         " the AWS Load "
         f"Balancer Controller has not made its NLB; its reason is in `kubectl -n {ISTIO_NAMESPACE} describe service "
-        f"{EAST_WEST_RELEASE}` (Events) and the controller's log (README: Troubleshooting)"
+        f"{EAST_WEST_RELEASE}` (Events) and the controller's log (docs/operations/troubleshooting.md)"
     )
 
 
