@@ -68,3 +68,41 @@ def test_the_readme_is_short_and_names_the_test_command():
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= 200
     assert "./scripts/test.sh" in readme and "./scripts/test.sh" in (ROOT / ".ci/run").read_text()
+
+
+def _mesh(count: int, model: str, instance_type: str) -> dict:
+    clusters = []
+    for i in range(count):
+        cluster = {"name": f"c{i}", "region": ("us-east-1", "us-west-2")[i % 2]}
+        cluster["nodeGroup"] = {"instanceTypes": [instance_type]}
+        if model.startswith("primary-remote") and i:
+            cluster.update(role="remote", primary="c0")
+        if model.endswith("one network"):
+            cluster.update(network="n1", vpcCidr=f"10.{i}.0.0/16")
+        clusters.append(cluster)
+    return {"clusters": clusters, "apiAccessCidrs": ["203.0.113.10/32"]}
+
+
+def test_the_mesh_sizes_the_docs_state_are_the_largest_the_config_check_accepts():
+    import datetime
+
+    from components.config.parse import parse_mesh_spec
+    from components.config.validate import ConfigError
+
+    section = (ROOT / "docs/concepts/models.md").read_text().split("## Mesh size", 1)[1]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| multi-primary") or line.startswith("| primary-remote")
+    ][:4]
+    assert len(rows) == 4
+    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
+    for model, default_nodes, larger_nodes, _ in rows:
+        for stated, instance_type in ((default_nodes, "m6i.large"), (larger_nodes, "m6i.xlarge")):
+            size = int(stated.split()[0])
+            parse_mesh_spec(_mesh(size, model, instance_type), default_region="us-east-1", stack="dev", now=now)
+            try:
+                parse_mesh_spec(_mesh(size + 1, model, instance_type), default_region="us-east-1", stack="dev", now=now)
+            except ConfigError:
+                continue
+            raise AssertionError(f"{model} on {instance_type}: {size + 1} clusters pass too")
