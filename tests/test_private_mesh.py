@@ -13,7 +13,7 @@ from components.config.connectivity import private_notices
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
-from components.model.istio_values import istiod_resources
+from components.plan.istio_values import istiod_resources
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind

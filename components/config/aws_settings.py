@@ -16,14 +16,13 @@ import difflib
 import inspect
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import pulumi
 import pulumi_aws as aws
 
 from components.config.eks import region_partition
 from components.config.validate import ConfigError, Problems, given, key_path, shown, unknown_fields
+from components.model.aws_settings import AwsSettings
 
 
 def _snake(name: str) -> str:
@@ -88,50 +87,6 @@ CONTROLLER_TAG_KEYS = frozenset(
         "gateway.k8s.aws.alb/stack",
     }
 )
-
-
-@dataclass(frozen=True)
-class AwsSettings:
-    profile: str | None = None
-    # Each a dict of pulumi_aws.ProviderAssumeRoleArgs keywords, in chain order.
-    assume_roles: tuple[Mapping[str, Any], ...] = ()
-    # The other provider settings, by argument name (plain data; objects are made per provider).
-    others: Mapping[str, Any] = field(default_factory=dict)
-    default_tags: Mapping[str, str] = field(default_factory=dict)
-    # Provider arguments stored with `--secret`: they reach the providers as Pulumi secrets, so the
-    # state keeps them encrypted.
-    secrets: frozenset[str] = frozenset()
-    # Valid but worth a warning (where the kubeconfigs' session differs from the providers').
-    notices: tuple[str, ...] = ()
-
-    def shared_file(self, kind: str) -> str | None:
-        """The one `sharedConfigFiles` / `sharedCredentialsFiles` entry, if set."""
-        files = self.others.get(f"shared_{kind}_files")
-        return files[0] if files else None
-
-    @property
-    def assumed_role_arn(self) -> str | None:
-        """The role the providers end up as (the last of the chain): the clusters' creator."""
-        return self.assume_roles[-1].get("role_arn") if self.assume_roles else None
-
-    def provider_args(self) -> dict[str, Any]:
-        """Keyword arguments for aws.Provider, beyond region and tags."""
-        args: dict[str, Any] = {"profile": self.profile}
-        if self.assume_roles:
-            # Input types, not dicts: the provider sends these as JSON, and a dict's snake_case keys
-            # would reach it untranslated (and be ignored).
-            args["assume_roles"] = [aws.ProviderAssumeRoleArgs(**r) for r in self.assume_roles]
-        for name, value in self.others.items():
-            kind = _OBJECTS.get(_camel(name))
-            if kind is aws.ProviderEndpointArgs:
-                value = [kind(**entry) for entry in value]
-            elif kind is not None:
-                value = kind(**value)
-            args[name] = list(value) if isinstance(value, tuple) else value
-        return {
-            name: pulumi.Output.secret(value) if name in self.secrets and value is not None else value
-            for name, value in args.items()
-        }
 
 
 def parse_aws_settings(

@@ -20,12 +20,11 @@ from components.config.validate import (
     parse_cidr_list,
     shown,
 )
-from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology
+from components.model.spec import IPAM_NETMASK_LENGTH, IPAM_POOL_ID, ClusterSpec, Connectivity, IpamPool, MeshTopology
 
 TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "ipamPools")
 MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
-IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
 def parse_connectivity(

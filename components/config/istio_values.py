@@ -3,7 +3,7 @@
 Helm accepts any key, so the values that carry the mesh's identity and wiring are guarded here:
 overriding one (or replacing an object that holds one, or a case variant Helm would ignore) gives
 every cluster the same name or network, the failure docs/operations/troubleshooting.md describes. The
-guarded keys are those the program writes (`components/model/istio_values.py`, `GUARDED`), so a
+guarded keys are those the program writes (`components/plan/istio_values.py`, `GUARDED`), so a
 key added there is guarded here without a second list.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from components.config.validate import Problems, expect, given, key_path, unknown_fields
 from components.model import versions
-from components.model.istio_values import GUARDED
+from components.plan.istio_values import GUARDED
 
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.config.validate import Problems, expect, expect_name, given, indexed, shown, unknown_fields
-from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
+from components.plan.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
@@ -188,7 +188,7 @@ def quantity_mib(value: Any) -> float | None:
 def check_istiod_fits(
     clusters: Sequence[ClusterSpec], topology: MeshTopology, istio_values: Mapping[str, Any], problems: Problems
 ) -> None:
-    """istiod's memory request (components/model/istio_values.py, `istiod_resources`, or the user's
+    """istiod's memory request (components/plan/istio_values.py, `istiod_resources`, or the user's
     `istioValues.istiod.resources`) must fit on the smallest node of its cluster, or istiod stays
     Pending and the install times out."""
     # A user's `resources` replaces the program's whole; the chart then fills in its own defaults

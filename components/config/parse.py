@@ -46,10 +46,11 @@ from components.config.validate import (
     vpc_range_problem,
 )
 from components.model import versions
-from components.model.addon_versions import RECORD_VERSION_KEY
 from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
-from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology, plan_topology
+from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology
+from components.plan.addon_versions import RECORD_VERSION_KEY
+from components.plan.topology import plan_topology
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
 _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})", re.ASCII)

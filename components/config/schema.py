@@ -187,7 +187,7 @@ MESH_KEYS = (
             "the gateway's `autoscaling` and `podDisruptionBudget`) and anything the program does not "
             "write. Every key the program writes is refused, with its path and where its value comes "
             "from (the guard is derived from the values themselves, "
-            "`components/model/istio_values.py`): identity (`global.meshID`, "
+            "`components/plan/istio_values.py`): identity (`global.meshID`, "
             "`global.multiCluster.clusterName`, `global.network`), roles and revisions (`profile`, "
             "`revision`, `defaultRevision`, the remote keys), the traffic policy "
             "(`meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE`, "

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
-from components.config.connectivity import IPAM_POOL_ID
 from components.config.parse import TOP_LEVEL_KEYS
 from components.config.whole import StackConfig, check_stack_config
 from components.model.deployed import LastDeployment
-from components.model.spec import PROJECT, IpamPool
+from components.model.spec import IPAM_POOL_ID, PROJECT, IpamPool
 
 
 def _decode(value: str) -> Any:
@@ -38,10 +38,18 @@ def _config_keys(namespace: str) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
 
 
-def load_stack_config(last: LastDeployment = LastDeployment()) -> StackConfig:
-    """Reads the stack's config (the project's keys and the `aws:` settings the mesh's providers and
-    kubeconfigs honour) and validates it, against what the stack last deployed (`last`) too: one
-    error with every problem, or the config and its warnings, logged. Call before creating any resource."""
+@dataclass(frozen=True)
+class StackValues:
+    """The stack's config as the CLI hands it over: the project's keys and the `aws:` ones, decoded,
+    and which of each are stored with `--secret`."""
+
+    project: Mapping[str, Any]
+    aws: Mapping[str, Any]
+    secret_keys: frozenset[str]
+    aws_secret_keys: frozenset[str]
+
+
+def read_stack_values() -> StackValues:
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     for key in dict.fromkeys([*_config_keys(PROJECT), *TOP_LEVEL_KEYS]):
@@ -49,15 +57,29 @@ def load_stack_config(last: LastDeployment = LastDeployment()) -> StackConfig:
         if value is not None:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
     aws_values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
-    loaded = check_stack_config(
-        raw,
-        aws_values,
-        stack=pulumi.get_stack(),
-        now=datetime.datetime.now(datetime.UTC),
+    return StackValues(
+        project=raw,
+        aws=aws_values,
         secret_keys=frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}")),
         aws_secret_keys=frozenset(k for k in aws_values if pulumi.runtime.config.is_config_secret(f"aws:{k}")),
+    )
+
+
+def load_stack_config(
+    values: StackValues, last: LastDeployment = LastDeployment(), ipam: Mapping[str, IpamPool] | None = None
+) -> StackConfig:
+    """Validates the stack's config (`values`), against what the stack last deployed (`last`) and
+    what AWS says of the IPAM pools it names (`ipam`, read before): one error with every problem,
+    or the config, its warnings logged. Call before creating any resource."""
+    loaded = check_stack_config(
+        values.project,
+        values.aws,
+        stack=pulumi.get_stack(),
+        now=datetime.datetime.now(datetime.UTC),
+        secret_keys=values.secret_keys,
+        aws_secret_keys=values.aws_secret_keys,
         last=last,
-        ipam=read_ipam_pools(raw.get("ipamPools")),
+        ipam=ipam,
     )
     for warning in [*loaded.warnings, *loaded.aws.notices]:
         pulumi.log.warn(warning)
@@ -67,32 +89,6 @@ def load_stack_config(last: LastDeployment = LastDeployment()) -> StackConfig:
 # The engine's own function behind a StackReference (pkg/resource/deploy/builtins.go in
 # pulumi/pulumi): the named stack's outputs as its last update left them, empty before the first.
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
-
-
-def read_ipam_pools(value: Any) -> dict[str, IpamPool]:
-    """What AWS says of each pool `ipamPools` names (an entry out of shape is left to validation,
-    which names it), so validation can avoid and check their ranges before anything exists. Read
-    through the stack's default AWS provider, which takes the same `aws:` settings as the mesh's."""
-    pools = {}
-    for region, pool_id in value.items() if isinstance(value, dict) else ():
-        if not (isinstance(region, str) and isinstance(pool_id, str) and IPAM_POOL_ID.fullmatch(pool_id)):
-            continue
-        try:
-            pool = aws.ec2.get_vpc_ipam_pool(ipam_pool_id=pool_id, region=region)
-            cidrs = aws.ec2.get_vpc_ipam_pool_cidrs(ipam_pool_id=pool_id, region=region)
-        except Exception as err:  # noqa: BLE001 re-raised naming the key
-            raise pulumi.RunError(
-                f"ipamPools.{region}: cannot read {pool_id} in {region}: {str(err).splitlines()[0][:300]}"
-            ) from None
-        pools[pool_id] = IpamPool(
-            locale=pool.locale,
-            address_family=pool.address_family,
-            min_netmask=pool.allocation_min_netmask_length,
-            max_netmask=pool.allocation_max_netmask_length or 32,
-            required_tags=dict(pool.allocation_resource_tags or {}),
-            provisioned=tuple(c.cidr for c in cidrs.ipam_pool_cidrs if c.state == "provisioned"),
-        )
-    return pools
 
 
 def load_last_deployment() -> LastDeployment:

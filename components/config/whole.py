@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from components.config.aws_settings import AwsSettings, parse_aws_settings
+from components.config.aws_settings import parse_aws_settings
 from components.config.clusters import REGIONS
 from components.config.connectivity import private_notices
 from components.config.eks import support_warnings
@@ -18,6 +18,7 @@ from components.config.limits import DEFAULT_EIP_QUOTA
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.config.validate import ConfigError
+from components.model.aws_settings import AwsSettings
 from components.model.deployed import LastDeployment
 from components.model.spec import PROJECT, IpamPool, MeshSpec
 

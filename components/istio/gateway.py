@@ -25,9 +25,9 @@ import pulumi_kubernetes as k8s
 
 from components.istio import revisions
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release
-from components.model.istio_values import EAST_WEST_SELECTOR, NETWORK_LABEL, gateway_values
 from components.model.revisions import RevisionPlan
 from components.model.spec import CROSS_NETWORK_PORT, ISTIO_NAMESPACE, ISTIOD_PORT, ClusterSpec, ClusterTopology
+from components.plan.istio_values import EAST_WEST_SELECTOR, NETWORK_LABEL, gateway_values
 
 EAST_WEST_RELEASE = "istio-eastwestgateway"
 

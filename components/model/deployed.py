@@ -1,7 +1,7 @@
 """What the stack's last update exported, as far as the program reads it back to keep later runs
 stable: who created each cluster (principals.py), which add-on versions it runs
 (addon_versions.py), each VPC's range (config/clusters.py) and which of two same-network clusters
-requests their peering (model/spec.py, `plan_topology`). Read by `components/config/stack.py`
+requests their peering (plan/topology.py, `plan_topology`). Read by `components/config/stack.py`
 (`load_last_deployment`); empty for a stack never deployed.
 """
 
