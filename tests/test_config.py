@@ -1232,3 +1232,17 @@ def test_project_keys_aws_settings_and_upgrade_steps_are_reported_in_one_error()
         "clusters[1].kubernetesVersion",
     ]
     assert "not a list" in dict(caught.value.problems)["aws:profile"]
+
+
+def test_thousands_of_unknown_keys_collapse_into_one_line():
+    found, message = all_problems({"clusters": [{"name": "a"}], **{f"k{i}": 1 for i in range(5000)}})
+    assert len(found) == 5000 and len(message.splitlines()) <= 6
+    assert "istio-eks-mesh:*: and 4997 more like these" in message
+
+
+def test_an_aws_region_of_the_wrong_type_is_named_as_such():
+    from components.config.whole import check_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config({"clusters": [{"name": "a"}]}, {"region": 5}, stack="dev", now=NOW)
+    assert [path for path, _ in caught.value.problems] == ["aws:region"]

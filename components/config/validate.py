@@ -48,6 +48,8 @@ def _family(path: str) -> tuple[str, str]:
     (`ipamPools.us-east-1`, `ipamPools.eu-west-1`) share the parent `ipamPools`."""
     folded = _INDEX.sub("[*]", path)
     parent, dot, _ = folded.rpartition(".")
+    if not dot and "[" not in folded and not _NAMESPACED.match(folded):
+        return folded, ""  # top-level keys alike (unknown ones) share the root
     return folded, parent if dot else folded
 
 
@@ -67,7 +69,8 @@ def _bounded(problems: list[tuple[str, str]]) -> list[str]:
             lines.append(one_line(f"  - {_qualified(path)}: {message}"))
         if len(members) > MAX_PER_KEY:
             folded = {_family(p)[0] for p, _ in members}
-            family = folded.pop() if len(folded) == 1 else f"{_family(members[0][0])[1]}.*"
+            parent = _family(members[0][0])[1]
+            family = folded.pop() if len(folded) == 1 else f"{parent}.*" if parent else "*"
             lines.append(one_line(f"  - {_qualified(family)}: and {len(members) - MAX_PER_KEY} more like these"))
     if len(lines) > MAX_LINES:
         lines[MAX_LINES - 1 :] = [f"  - and {len(lines) - MAX_LINES + 1} more problems; fix these first"]

@@ -47,7 +47,8 @@ def check_stack_config(
     """`raw`: the project's keys (decoded); `aws_values`: the `aws:` keys. Raises one ConfigError
     with every problem of either."""
     found: list[tuple[str, str]] = []
-    default_region = aws_values.get("region") if isinstance(aws_values.get("region"), str) else None
+    # A region of the wrong type reaches the parser, which names aws:region.
+    default_region = aws_values.get("region")
     spec = _collected(
         found,
         lambda: parse_mesh_spec(
