@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import migrations
 from components.istio import revisions
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release
 from components.model.revisions import RevisionPlan
@@ -108,7 +109,7 @@ class EastWestGateway(pulumi.ComponentResource):
         super().__init__("istio-eks-mesh:istio:EastWestGateway", name, None, opts)
         prefix, topology, control_plane = args.child_prefix, args.topology, args.control_plane
         # The URNs they had with the control plane as their parent.
-        moved = [pulumi.Alias(parent=control_plane)]
+        moved = migrations.gateway_moved_from(control_plane)
         addresses = args.addresses
         inputs = replace(
             control_plane.release_inputs,
