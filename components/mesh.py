@@ -85,6 +85,8 @@ class IstioMesh(pulumi.ComponentResource):
     vpc_ipam_pools: dict[str, str]
     # Each same-network pair as oriented (requester first).
     same_network_pairs: list[list[str]]
+    # Per cluster, its reader token's generation and when it was made (`readerTokens`).
+    reader_tokens: dict[str, dict]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -129,6 +131,7 @@ class IstioMesh(pulumi.ComponentResource):
         self.vpc_cidrs = {c.name: networks[c.name].cidr_block for c in spec.clusters}
         self.vpc_ipam_pools = {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool}
         self.same_network_pairs = [list(pair) for pair in spec.topology.peerings]
+        self.reader_tokens = spec.reader_tokens.output()
         self.addon_versions = {
             c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions}
             for c in spec.clusters
@@ -143,6 +146,7 @@ class IstioMesh(pulumi.ComponentResource):
                 "vpcCidrs": self.vpc_cidrs,
                 "vpcIpamPools": self.vpc_ipam_pools,
                 "sameNetworkPairs": self.same_network_pairs,
+                "readerTokens": self.reader_tokens,
             }
         )
 
@@ -293,7 +297,7 @@ class IstioMesh(pulumi.ComponentResource):
         )
         reader_token = ReaderToken(
             f"{c.name}-reader-token",
-            ReaderTokenArgs(reader_account=istio.reader_account),
+            ReaderTokenArgs(reader_account=istio.reader_account, generation=spec.reader_tokens.generation),
             opts=self._child(kubernetes=eks.provider),
         )
         return MeshCluster(

@@ -25,6 +25,8 @@ from components.config.connectivity import (
     parse_connectivity,
     parse_ipam_pools,
 )
+from components.config.credentials import KEY as READER_TOKEN_KEY
+from components.config.credentials import parse_reader_tokens
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.node_group import check_istiod_fits
@@ -69,6 +71,7 @@ TOP_LEVEL_KEYS = (
     *CONNECTIVITY_KEYS,
     "trafficPolicy",
     *SOURCE_KEYS,
+    READER_TOKEN_KEY,
 )
 
 
@@ -159,6 +162,7 @@ def parse_mesh_spec(
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
     sources = parse_sources(raw, problems)
+    reader_tokens = parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -178,6 +182,7 @@ def parse_mesh_spec(
         access=access,
         traffic=traffic,
         sources=sources,
+        reader_tokens=reader_tokens,
     )
 
 

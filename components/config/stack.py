@@ -18,10 +18,12 @@ import pulumi_aws as aws
 
 from components.config.aws_settings import AwsSettings, parse_aws_settings
 from components.config.connectivity import IPAM_POOL_ID, private_notices
+from components.config.credentials import rotation_notices
 from components.config.eks import check_upgrade_steps, support_warnings
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.model.addon_versions import RECORD_VERSION_KEY
+from components.model.credentials import TokenRecord, age_notices
 from components.model.deployed import LastDeployment
 from components.model.spec import PROJECT, IpamPool, MeshSpec
 
@@ -67,6 +69,11 @@ def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
     return warnings
 
 
+def utc_now() -> datetime.datetime:
+    """The program's clock (certificate validity, token ages, support dates); tests pin it."""
+    return datetime.datetime.now(datetime.UTC)
+
+
 def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
     """Reads the stack's config and validates it, against what the stack last deployed (`last`)
     too. Call before creating any resource."""
@@ -77,6 +84,7 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
         if value is not None:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
     secret_keys = frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}"))
+    now = utc_now()
     spec = parse_mesh_spec(
         raw,
         default_region=pulumi.Config("aws").get("region"),
@@ -84,11 +92,12 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
         secret_keys=secret_keys,
         last=last,
         ipam=read_ipam_pools(raw.get("ipamPools")),
+        now=now,
     )
     check_upgrade_steps(spec.clusters, {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()})
     for notice in upgrade_notices(raw, spec):
         pulumi.log.warn(f"{PROJECT}:{notice}")
-    today = datetime.date.today()
+    today = now.date()
     version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
     istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
     for warning in [
@@ -97,6 +106,11 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
         *support_warnings(spec.clusters, today),
         *istio_notices,
+        *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
+        *(
+            f"{PROJECT}:{n}"
+            for n in rotation_notices(spec.reader_tokens, last, [r.version for r in spec.revisions.revisions])
+        ),
     ]:
         pulumi.log.warn(warning)
     if spec.api_open_to_internet:
@@ -157,7 +171,7 @@ def read_ipam_pools(value: Any) -> dict[str, IpamPool]:
 
 def load_last_deployment() -> LastDeployment:
     """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`, `vpcCidrs`,
-    `vpcIpamPools`, `sameNetworkPairs`), read back."""
+    `vpcIpamPools`, `sameNetworkPairs`, `readerTokens`), read back."""
     # The DIY backend's organization is "organization", Pulumi Cloud's the stack's.
     qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     try:
@@ -171,7 +185,11 @@ def load_last_deployment() -> LastDeployment:
             f" versions: {str(err).splitlines()[0][:300]}. A DIY backend in the legacy layout needs `pulumi"
             " state upgrade`"
         ) from None
-    outputs = (result.value or {}).get("outputs") or {}
+    return last_deployment_from_outputs((result.value or {}).get("outputs") or {})
+
+
+def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
+    """The LastDeployment in a stack's outputs (as `pulumi stack output --json` prints them too)."""
     # What a hand-edited state may hold out of shape is taken as not recorded.
     clusters, creators, addons, cidrs, pools, pairs = (
         outputs.get(key)
@@ -189,7 +207,20 @@ def load_last_deployment() -> LastDeployment:
         vpc_cidrs=_of_type(cidrs, str),
         vpc_ipam_pools={k: v for k, v in _of_type(pools, str).items() if IPAM_POOL_ID.fullmatch(v)},
         same_network_pairs=_pairs(pairs),
+        reader_tokens=_token_records(outputs.get("readerTokens")),
     )
+
+
+def _token_records(value: Any) -> dict[str, TokenRecord]:
+    records = {}
+    for name, record in _of_type(value, dict).items():
+        generation, created = record.get("generation"), record.get("createdAt")
+        # JSON numbers may come back as floats (the engine's Struct has only doubles).
+        if isinstance(generation, float) and generation.is_integer():
+            generation = int(generation)
+        if isinstance(generation, int) and not isinstance(generation, bool) and isinstance(created, str):
+            records[name] = TokenRecord(generation, created)
+    return records
 
 
 def _pairs(value: Any) -> frozenset[tuple[str, str]]:
