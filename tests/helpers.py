@@ -55,6 +55,7 @@ def recorded(run: Run) -> dict:
         "vpcIpamPools",
         "sameNetworkPairs",
         "readerTokens",
+        "mtls",
     )
     exports = {key: resolve(run.exports[key])[0] for key in keys}
     return {**exports, "clusters": {name: {} for name in exports["clusters"]}}

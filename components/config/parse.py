@@ -29,6 +29,8 @@ from components.config.credentials import KEY as READER_TOKEN_KEY
 from components.config.credentials import parse_reader_tokens
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
+from components.config.mtls import KEY as MTLS_KEY
+from components.config.mtls import parse_mtls
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
 from components.config.revisions import parse_revisions
@@ -72,6 +74,7 @@ TOP_LEVEL_KEYS = (
     "trafficPolicy",
     *SOURCE_KEYS,
     READER_TOKEN_KEY,
+    MTLS_KEY,
 )
 
 
@@ -163,6 +166,7 @@ def parse_mesh_spec(
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
     sources = parse_sources(raw, problems)
     reader_tokens = parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems)
+    mtls = parse_mtls(raw, last, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -183,6 +187,7 @@ def parse_mesh_spec(
         traffic=traffic,
         sources=sources,
         reader_tokens=reader_tokens,
+        mtls=mtls,
     )
 
 

@@ -20,6 +20,7 @@ from components.config.aws_settings import AwsSettings, parse_aws_settings
 from components.config.connectivity import IPAM_POOL_ID, private_notices
 from components.config.credentials import rotation_notices
 from components.config.eks import check_upgrade_steps, support_warnings
+from components.config.mtls import mtls_notices
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.model.addon_versions import RECORD_VERSION_KEY
@@ -107,6 +108,7 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
         *support_warnings(spec.clusters, today),
         *istio_notices,
         *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
+        *(f"{PROJECT}:{n}" for n in mtls_notices(raw, spec.mtls)),
         *(
             f"{PROJECT}:{n}"
             for n in rotation_notices(spec.reader_tokens, last, [r.version for r in spec.revisions.revisions])
@@ -171,7 +173,7 @@ def read_ipam_pools(value: Any) -> dict[str, IpamPool]:
 
 def load_last_deployment() -> LastDeployment:
     """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`, `vpcCidrs`,
-    `vpcIpamPools`, `sameNetworkPairs`, `readerTokens`), read back."""
+    `vpcIpamPools`, `sameNetworkPairs`, `readerTokens`, `mtls`), read back."""
     # The DIY backend's organization is "organization", Pulumi Cloud's the stack's.
     qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     try:
@@ -208,6 +210,7 @@ def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
         vpc_ipam_pools={k: v for k, v in _of_type(pools, str).items() if IPAM_POOL_ID.fullmatch(v)},
         same_network_pairs=_pairs(pairs),
         reader_tokens=_token_records(outputs.get("readerTokens")),
+        mtls=outputs.get("mtls") if isinstance(outputs.get("mtls"), str) else None,
     )
 
 

@@ -32,3 +32,5 @@ class LastDeployment:
     same_network_pairs: frozenset[tuple[str, str]] = frozenset()
     # Its `readerTokens` output: cluster -> the generation of its reader token and when it was made.
     reader_tokens: Mapping[str, TokenRecord] = field(default_factory=dict)
+    # Its `mtls` output: the mesh-wide mTLS mode it runs (None: deployed before it was recorded).
+    mtls: str | None = None

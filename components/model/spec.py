@@ -359,6 +359,8 @@ class MeshSpec:
     sources: ArtifactSources = ArtifactSources()
     # Which generation of reader tokens the clusters hand each other, and when each was made.
     reader_tokens: ReaderTokens = ReaderTokens()
+    # The mesh-wide mTLS mode of every primary's PeerAuthentication: STRICT or PERMISSIVE.
+    mtls: str = "STRICT"
 
     def __post_init__(self) -> None:
         if self.revisions is None:
