@@ -21,9 +21,11 @@ pulumi.export("signingRootCertPem", mesh.signing_root_pem)
 # Read back by the next run (load_last_deployment), which keeps them: the identity that has EKS's
 # own admin entry, the add-on versions chosen for the cluster's Kubernetes version, the VPC ranges
 # (and the IPAM pools they came from),
-# and which of two same-network clusters requests their peering.
+# which of two same-network clusters requests their peering, and when each reader token was made.
 pulumi.export("clusterCreators", mesh.cluster_creators)
 pulumi.export("addonVersions", mesh.addon_versions)
 pulumi.export("vpcCidrs", mesh.vpc_cidrs)
 pulumi.export("vpcIpamPools", mesh.vpc_ipam_pools)
 pulumi.export("sameNetworkPairs", mesh.same_network_pairs)
+pulumi.export("readerTokens", mesh.reader_tokens)
+pulumi.export("mtls", mesh.mtls)

@@ -1,5 +1,9 @@
-"""`python -m check Pulumi.<stack>.yaml [--stack NAME]`: exit 0 with the plan, 2 with the config's
-problems (the same messages `pulumi up` would stop with), no AWS and no Pulumi CLI needed.
+"""`python -m check Pulumi.<stack>.yaml [--stack NAME] [--outputs FILE]`: exit 0 with the plan, 2 with
+the config's problems (the same messages `pulumi up` would stop with), no AWS and no Pulumi CLI needed.
+
+`--outputs` takes what `pulumi stack output --json` printed for the deployed stack: the config is
+then checked against it as `pulumi up` would (ranges kept, generations only going up), and warned
+about as `pulumi up` would (the reader tokens' ages among them).
 
 Values stored encrypted (`secure:`) cannot be read offline: they are left out, and named."""
 
@@ -7,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,7 @@ import pulumi
 import yaml
 
 from check.plan import plan_text
+from components.config.stack import last_deployment_from_outputs
 from components.config.whole import check_stack_config
 from components.model.spec import PROJECT
 
@@ -43,6 +49,7 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
     parser = argparse.ArgumentParser(prog="python -m check", description=__doc__)
     parser.add_argument("stack_file", type=Path, help="a Pulumi.<stack>.yaml")
     parser.add_argument("--stack", help="the stack name (default: from the file name)")
+    parser.add_argument("--outputs", type=Path, help="the deployed stack's `pulumi stack output --json`")
     args = parser.parse_args(argv)
     if not args.stack_file.is_file():
         print(f"{args.stack_file}: no such file", file=sys.stderr)
@@ -53,6 +60,12 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
     except yaml.YAMLError as err:
         print(f"{args.stack_file}: not YAML ({str(err).splitlines()[0]})", file=sys.stderr)
         return 2
+    try:
+        outputs = json.loads(args.outputs.read_text()) if args.outputs else {}
+    except (OSError, ValueError) as err:
+        print(f"{args.outputs}: not the JSON of `pulumi stack output --json` ({err})", file=sys.stderr)
+        return 2
+    last = last_deployment_from_outputs(outputs if isinstance(outputs, dict) else {})
     today = today or datetime.date.today()
     now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.UTC)
     unreadable = [key for key in encrypted if key.removeprefix(f"{PROJECT}:") in _NEEDED]
@@ -64,7 +77,7 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
         )
         return 2
     try:
-        checked = check_stack_config(project, aws, stack=stack, now=now)
+        checked = check_stack_config(project, aws, stack=stack, now=now, last=last)
     except pulumi.RunError as err:
         print(str(err), file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from components.aws.providers import provider_args
 from components.aws.transit import TransitMember, TransitNetwork, TransitNetworkArgs
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
 from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
+from components.istio.mtls import MeshMtls, MeshMtlsArgs
 from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
 from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
@@ -86,6 +87,10 @@ class IstioMesh(pulumi.ComponentResource):
     vpc_ipam_pools: dict[str, str]
     # Each same-network pair as oriented (requester first).
     same_network_pairs: list[list[str]]
+    # Per cluster, its reader token's generation and when it was made (`readerTokens`).
+    reader_tokens: dict[str, dict]
+    # The mesh-wide mTLS mode (`mtls`), read back so an unset key keeps what the stack runs.
+    mtls: str
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -124,12 +129,15 @@ class IstioMesh(pulumi.ComponentResource):
                 self._gateway(spec, c, access)
         self._peerings(spec)
         self._traffic(spec)
+        self._mtls(spec)
         if spec.deploy_samples:
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
         self.vpc_cidrs = {c.name: networks[c.name].cidr_block for c in spec.clusters}
         self.vpc_ipam_pools = {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool}
         self.same_network_pairs = [list(pair) for pair in spec.topology.peerings]
+        self.reader_tokens = spec.reader_tokens.output()
+        self.mtls = spec.mtls
         self.addon_versions = {
             c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions}
             for c in spec.clusters
@@ -144,6 +152,8 @@ class IstioMesh(pulumi.ComponentResource):
                 "vpcCidrs": self.vpc_cidrs,
                 "vpcIpamPools": self.vpc_ipam_pools,
                 "sameNetworkPairs": self.same_network_pairs,
+                "readerTokens": self.reader_tokens,
+                "mtls": self.mtls,
             }
         )
 
@@ -294,7 +304,7 @@ class IstioMesh(pulumi.ComponentResource):
         )
         reader_token = ReaderToken(
             f"{c.name}-reader-token",
-            ReaderTokenArgs(reader_account=istio.reader_account),
+            ReaderTokenArgs(reader_account=istio.reader_account, generation=spec.reader_tokens.generation),
             opts=self._child(kubernetes=eks.provider),
         )
         return MeshCluster(
@@ -334,6 +344,17 @@ class IstioMesh(pulumi.ComponentResource):
                 MeshTraffic(
                     f"{c.name}-traffic",
                     MeshTrafficArgs(traffic=spec.traffic, istiod=here.istio.injector),
+                    opts=self._child(kubernetes=here.eks.provider),
+                )
+
+    def _mtls(self, spec: MeshSpec) -> None:
+        """The mesh-wide PeerAuthentication in every primary (a remote's istiod serves no xDS)."""
+        for c in spec.clusters:
+            if not c.is_remote:
+                here = self.clusters[c.name]
+                MeshMtls(
+                    f"{c.name}-mtls",
+                    MeshMtlsArgs(mode=spec.mtls, istiod=here.istio.injector),
                     opts=self._child(kubernetes=here.eks.provider),
                 )
 

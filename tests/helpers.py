@@ -47,7 +47,16 @@ def mocks_with(**attributes):
 
 def recorded(run: Run) -> dict:
     """The outputs of `run` that the next run reads back (components/config/stack.py)."""
-    keys = ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "vpcIpamPools", "sameNetworkPairs")
+    keys = (
+        "clusters",
+        "clusterCreators",
+        "addonVersions",
+        "vpcCidrs",
+        "vpcIpamPools",
+        "sameNetworkPairs",
+        "readerTokens",
+        "mtls",
+    )
     exports = {key: resolve(run.exports[key])[0] for key in keys}
     return {**exports, "clusters": {name: {} for name in exports["clusters"]}}
 

@@ -110,6 +110,7 @@ KUBERNETES = {
     "kubernetes:networking.istio.io/v1:Gateway": _K8S_IDENTITY,
     "kubernetes:networking.istio.io/v1:VirtualService": _K8S_IDENTITY,
     "kubernetes:networking.istio.io/v1:DestinationRule": _K8S_IDENTITY,
+    "kubernetes:security.istio.io/v1:PeerAuthentication": _K8S_IDENTITY,
     "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration": {"metadata.name"},
 }
 # pulumi-tls 5.x: every input but early renewal replaces a key or certificate.

@@ -24,8 +24,10 @@ from components.config.connectivity import (
     parse_connectivity,
     parse_ipam_pools,
 )
+from components.config.credentials import parse_reader_tokens
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
+from components.config.mtls import parse_mtls
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
 from components.config.revisions import parse_revisions
@@ -118,6 +120,8 @@ def parse_mesh_spec(
     complete = isinstance(raw.get("clusters"), list) and len(clusters) == len(raw["clusters"])
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters if complete else [], problems)
     sources = parse_sources(raw, problems)
+    reader_tokens = parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems)
+    mtls = parse_mtls(raw, last, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -137,6 +141,8 @@ def parse_mesh_spec(
         access=access,
         traffic=traffic,
         sources=sources,
+        reader_tokens=reader_tokens,
+        mtls=mtls,
     )
 
 

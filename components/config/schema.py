@@ -329,6 +329,28 @@ MESH_KEYS = (
         ),
     ),
     Key(
+        key="readerTokenGeneration",
+        type="integer, 1 to 9999, never lower than deployed",
+        default="`1`",
+        meaning=(
+            "the generation of every cluster's reader token (the credential in the remote secrets); raise it by one"
+            " to rotate them all (see [Credentials between clusters](../concepts/credentials-between-clusters.md));"
+            " `pulumi up` warns past 90 days"
+        ),
+    ),
+    Key(
+        key="mtls",
+        type="`STRICT` or `PERMISSIVE`",
+        default=(
+            "`STRICT` on a new stack; a deployed stack keeps what it runs (`PERMISSIVE` if deployed before the key"
+            " existed, with a warning)"
+        ),
+        meaning=(
+            "the mesh-wide PeerAuthentication `istio-system/default` on every primary (see"
+            " [mTLS](../operations/mtls.md))"
+        ),
+    ),
+    Key(
         key="kubeconfigRoleArn",
         type="IAM role ARN",
         default="unset: the last role of `aws:assumeRoles`, else none",
@@ -562,6 +584,17 @@ OUTPUTS = (
             "reordering clusters never turns a peering around"
         ),
     ),
+    Output(
+        key="mtls",
+        meaning="the mesh-wide mTLS mode; read back by every run, so an unset `mtls` keeps it",
+    ),
+    Output(
+        key="readerTokens",
+        meaning=(
+            "per cluster, its reader token's `generation` and `createdAt`; read back by every run, for the"
+            " token-age warning"
+        ),
+    ),
 )
 
 # Keys Pulumi.yaml declares with a type and a default: those whose default the program does not
@@ -655,7 +688,8 @@ def _yaml_text(text: str) -> str:
 
 def _summary(key: Key) -> str:
     """The first clause of a key's meaning, in plain words, for Pulumi.yaml."""
-    plain = re.sub(r"[`*]", "", f"{key.type}; {key.meaning}")
+    plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", f"{key.type}; {key.meaning}")
+    plain = re.sub(r"[`*]", "", plain)
     return plain if len(plain) <= 200 else plain[:197].rsplit(" ", 1)[0] + " ..."
 
 

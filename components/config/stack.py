@@ -17,6 +17,7 @@ import pulumi
 
 from components.config.parse import TOP_LEVEL_KEYS
 from components.config.whole import StackConfig, check_stack_config
+from components.model.credentials import TokenRecord
 from components.model.deployed import LastDeployment
 from components.model.spec import IPAM_POOL_ID, PROJECT, IpamPool
 
@@ -65,6 +66,11 @@ def read_stack_values() -> StackValues:
     )
 
 
+def utc_now() -> datetime.datetime:
+    """The program's clock (certificate validity, token ages, support dates); tests pin it."""
+    return datetime.datetime.now(datetime.UTC)
+
+
 def load_stack_config(
     values: StackValues, last: LastDeployment = LastDeployment(), ipam: Mapping[str, IpamPool] | None = None
 ) -> StackConfig:
@@ -75,7 +81,7 @@ def load_stack_config(
         values.project,
         values.aws,
         stack=pulumi.get_stack(),
-        now=datetime.datetime.now(datetime.UTC),
+        now=utc_now(),
         secret_keys=values.secret_keys,
         aws_secret_keys=values.aws_secret_keys,
         last=last,
@@ -93,7 +99,7 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 def load_last_deployment() -> LastDeployment:
     """What this stack's last update exported (`clusters`, `clusterCreators`, `addonVersions`, `vpcCidrs`,
-    `vpcIpamPools`, `sameNetworkPairs`), read back."""
+    `vpcIpamPools`, `sameNetworkPairs`, `readerTokens`, `mtls`), read back."""
     # The DIY backend's organization is "organization", Pulumi Cloud's the stack's.
     qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     try:
@@ -107,7 +113,11 @@ def load_last_deployment() -> LastDeployment:
             f" versions: {str(err).splitlines()[0][:300]}. A DIY backend in the legacy layout needs `pulumi"
             " state upgrade`"
         ) from None
-    outputs = (result.value or {}).get("outputs") or {}
+    return last_deployment_from_outputs((result.value or {}).get("outputs") or {})
+
+
+def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
+    """The LastDeployment in a stack's outputs (as `pulumi stack output --json` prints them too)."""
     # What a hand-edited state may hold out of shape is taken as not recorded.
     clusters, creators, addons, cidrs, pools, pairs = (
         outputs.get(key)
@@ -125,7 +135,21 @@ def load_last_deployment() -> LastDeployment:
         vpc_cidrs=_of_type(cidrs, str),
         vpc_ipam_pools={k: v for k, v in _of_type(pools, str).items() if IPAM_POOL_ID.fullmatch(v)},
         same_network_pairs=_pairs(pairs),
+        reader_tokens=_token_records(outputs.get("readerTokens")),
+        mtls=outputs.get("mtls") if isinstance(outputs.get("mtls"), str) else None,
     )
+
+
+def _token_records(value: Any) -> dict[str, TokenRecord]:
+    records = {}
+    for name, record in _of_type(value, dict).items():
+        generation, created = record.get("generation"), record.get("createdAt")
+        # JSON numbers may come back as floats (the engine's Struct has only doubles).
+        if isinstance(generation, float) and generation.is_integer():
+            generation = int(generation)
+        if isinstance(generation, int) and not isinstance(generation, bool) and isinstance(created, str):
+            records[name] = TokenRecord(generation, created)
+    return records
 
 
 def _pairs(value: Any) -> frozenset[tuple[str, str]]:

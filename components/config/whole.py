@@ -13,12 +13,15 @@ from typing import Any, TypeVar
 from components.config.aws_settings import parse_aws_settings
 from components.config.clusters import REGIONS
 from components.config.connectivity import private_notices
+from components.config.credentials import rotation_notices
 from components.config.eks import support_warnings
 from components.config.limits import DEFAULT_EIP_QUOTA
+from components.config.mtls import mtls_notices
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.config.validate import ConfigError
 from components.model.aws_settings import AwsSettings
+from components.model.credentials import age_notices
 from components.model.deployed import LastDeployment
 from components.model.spec import PROJECT, IpamPool, MeshSpec
 
@@ -74,7 +77,7 @@ def check_stack_config(
     )
     if found:
         raise ConfigError(found)
-    return StackConfig(spec=spec, aws=settings, warnings=tuple(stack_warnings(raw, spec, stack, now.date())))
+    return StackConfig(spec=spec, aws=settings, warnings=tuple(stack_warnings(raw, spec, stack, now, last)))
 
 
 def _collected(found: list[tuple[str, str]], check: Callable[[], T]) -> T | None:
@@ -112,8 +115,12 @@ def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
     return warnings
 
 
-def stack_warnings(raw: Mapping[str, Any], spec: MeshSpec, stack: str, today: datetime.date) -> list[str]:
+def stack_warnings(
+    raw: Mapping[str, Any], spec: MeshSpec, stack: str, now: datetime.datetime, last: LastDeployment
+) -> list[str]:
     """Every warning of a valid config, as `pulumi up` prints them and `python -m check` lists them."""
+    today = now.date()
+    istio_versions = [r.version for r in spec.revisions.revisions]
     version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
     warnings = [
         *(f"{PROJECT}:{n}" for n in upgrade_notices(raw, spec)),
@@ -122,6 +129,9 @@ def stack_warnings(raw: Mapping[str, Any], spec: MeshSpec, stack: str, today: da
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
         *support_warnings(spec.clusters, today),
         *(f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)),
+        *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
+        *(f"{PROJECT}:{n}" for n in mtls_notices(raw, spec.mtls)),
+        *(f"{PROJECT}:{n}" for n in rotation_notices(spec.reader_tokens, last, istio_versions)),
     ]
     if spec.api_open_to_internet:
         why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"

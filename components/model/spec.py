@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.model import versions
+from components.model.credentials import ReaderTokens
 from components.model.revisions import RevisionPlan
 
 PROJECT = "istio-eks-mesh"
@@ -306,6 +307,10 @@ class MeshSpec:
     access: ClusterAccess = ClusterAccess()
     traffic: TrafficSpec = TrafficSpec()
     sources: ArtifactSources = ArtifactSources()
+    # Which generation of reader tokens the clusters hand each other, and when each was made.
+    reader_tokens: ReaderTokens = ReaderTokens()
+    # The mesh-wide mTLS mode of every primary's PeerAuthentication: STRICT or PERMISSIVE.
+    mtls: str = "STRICT"
 
     def __post_init__(self) -> None:
         if self.revisions is None:
