@@ -251,6 +251,17 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 unique[0]
             }:
                 result[urn] = REFUSED
+    # Pulumi creates new resources before it deletes the ones gone from the program: a new route to
+    # the destination an old one still holds in the same table is refused as well.
+    held = {
+        (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS[r.type]))
+        for urn, r in old.items()
+        if result.get(urn) == DELETED and r.type in CREATE_FIRST_CONFLICTS
+    }
+    for urn, r in new.items():
+        identity = (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS.get(r.type, ())))
+        if result[urn] == CREATED and r.type in CREATE_FIRST_CONFLICTS and identity in held:
+            result[urn] = REFUSED
     key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
     return {key[urn]: what for urn, what in result.items()}
 
