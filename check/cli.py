@@ -20,6 +20,7 @@ import pulumi
 import yaml
 
 from check.plan import plan_text
+from components.config import clock
 from components.config.stack import last_deployment_from_outputs
 from components.config.whole import check_stack_config
 from components.model.spec import PROJECT
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
         print(f"{args.outputs}: not the JSON of `pulumi stack output --json` ({err})", file=sys.stderr)
         return 2
     last = last_deployment_from_outputs(outputs if isinstance(outputs, dict) else {})
-    today = today or datetime.date.today()
+    today = today or clock.now().date()
     now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.UTC)
     unreadable = [key for key in encrypted if key.removeprefix(f"{PROJECT}:") in _NEEDED]
     if unreadable:

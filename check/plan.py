@@ -92,8 +92,9 @@ def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
             items.append(Cost(item, count, hourly))
 
     for c in spec.clusters:
-        ends = datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version])
-        extended = today >= ends
+        # A version newer than the table (one EKS upgraded a deployed cluster to) is in standard support.
+        ends = versions.STANDARD_SUPPORT_ENDS.get(c.kubernetes_version)
+        extended = ends is not None and today >= datetime.date.fromisoformat(ends)
         add(
             f"{c.name}: EKS control plane ({'extended' if extended else 'standard'} support)",
             1,

@@ -400,6 +400,8 @@ class IstioMesh(pulumi.ComponentResource):
                 "region": c.region,
                 "network": c.network,
                 "vpcId": here.network.vpc_id,
+                # Read back by the next run, which refuses a change of them (EKS keeps its zones).
+                "availabilityZones": here.network.zones,
                 "endpoint": here.eks.endpoint,
                 "kubeconfig": here.eks.kubeconfig,
                 "role": c.role,

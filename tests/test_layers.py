@@ -113,7 +113,7 @@ def test_the_config_reads_nothing_from_aws_and_the_wiring_no_config_internals(tm
 TESTS = ROOT / "tests"
 # What a file under tests/ may import from the `tests` package. Fixtures come from conftest.py by
 # pytest's injection, never by import.
-SHARED = {"helpers", "harness", "mocks", "impact"}
+SHARED = {"helpers", "harness", "mocks", "impact", "fake_clock"}
 
 
 def cross_imports(tests: Path) -> list[str]:

@@ -23,6 +23,7 @@ from tests.harness import Run, cached_run, resolve
 from tests.helpers import (
     IMPORTED,
     MULTI_PRIMARY,
+    NOW,
     OPERATOR_CIDR,
     STATES,
     cacerts,
@@ -35,7 +36,6 @@ from tests.impact import change_impact, of_kind
 from tests.mocks import _load_key as load_key
 
 SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
-NOW = datetime.datetime.now(datetime.UTC)
 PRIMARY_REMOTE = {
     "clusters": [
         {"name": "p", "region": "us-east-1", "network": "n1"},

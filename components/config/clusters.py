@@ -28,6 +28,7 @@ from components.config.validate import (
 from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
+from components.plan.addon_versions import RECORD_VERSION_KEY
 
 MIN_AZS, MAX_AZS = 2, 6
 # Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses
@@ -153,16 +154,20 @@ def parse_clusters(
     start = len(problems.items)
     slug = stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
+    # The Kubernetes version each deployed cluster was last deployed with (its `addonVersions` record).
+    recorded = {name: record.get(RECORD_VERSION_KEY) for name, record in last.addon_versions.items()}
     parsed = [
         entry
         for i, item in enumerate(items)
-        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect)) is not None
+        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect, recorded))
+        is not None
     ]
     _check_unique(
         parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems
     )
     _check_topology(items, parsed, problems)
     _check_one_partition(items, parsed, problems)
+    _check_deployed(parsed, last, problems)
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     return [
         ClusterSpec(
@@ -240,7 +245,13 @@ def _check_region(region: Any, path: str, problems: Problems) -> bool:
 
 
 def _parse_cluster(
-    i: int, item: Any, default_region: str | None, slug: str, problems: Problems, protect: bool
+    i: int,
+    item: Any,
+    default_region: str | None,
+    slug: str,
+    problems: Problems,
+    protect: bool,
+    recorded_version: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """One entry of `clusters`, checked field by field; the checks between clusters come later.
     `default_region` is `aws:region`, "" if that was refused already, None if unset."""
@@ -262,7 +273,9 @@ def _parse_cluster(
         "availability_zones": _parse_zones(
             item.get("availabilityZones"), region, f"{path}.availabilityZones", problems
         ),
-        "kubernetes_version": _parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
+        "kubernetes_version": _parse_kubernetes_version(
+            item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
+        ),
         "node_group": parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
         "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
@@ -341,15 +354,21 @@ def _parse_vpc_cidr(item: dict, path: str, problems: Problems) -> Any:
     return cidr
 
 
-def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
-    version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
-    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-        quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
-        problems.add(
-            path,
-            f"{given(version)} is not supported; use one of"
-            f" {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}{quoted}",
-        )
+def _parse_kubernetes_version(item: dict, path: str, recorded: Any, problems: Problems) -> Any:
+    """`kubernetesVersion`: a listed version; unset, the version the stack recorded for a deployed
+    cluster (a newer default must not upgrade it), else the default. Past the list, the next minor
+    after a recorded newest listed version: the one EKS upgrades such a cluster to itself when its
+    support ends, which a deployed stack must be able to name (support_warnings says what is unknown)."""
+    listed = versions.SUPPORTED_KUBERNETES_VERSIONS
+    newest = listed[-1]
+    beyond = f"1.{int(newest.split('.')[1]) + 1}"
+    if "kubernetesVersion" not in item:
+        return recorded if recorded in (*listed, beyond) else versions.DEFAULT_KUBERNETES_VERSION
+    version = item["kubernetesVersion"]
+    if version in listed or (version == beyond and recorded in (newest, beyond)):
+        return version
+    quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
+    problems.add(path, f"{given(version)} is not supported; use one of {', '.join(listed)}{quoted}")
     return version
 
 
@@ -470,6 +489,62 @@ def _allocate_free(
             )
             continue
         cidrs[e["index"]] = free
+
+
+_RECIPE = (
+    "; to get that, add a new cluster beside it (another name) with the new settings, move the workloads"
+    " to it, then remove this one (docs/operations/eks-in-production.md)"
+)
+
+
+def _check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems) -> None:
+    """What a deployed cluster cannot become, from what the stack recorded: another region (every
+    regional resource has a `region` that forces replacement, pulumi-aws 7, so the whole cluster
+    and everything running on it would be rebuilt), another VPC range (a second VPC would be made,
+    and EKS cannot move a cluster to it), another set of zones (EKS takes new subnets only in the
+    zones it was created with: EKS user guide, network requirements; containers-roadmap#2330)."""
+    for e in parsed:
+        name, path = e["name"], f"clusters[{e['index']}]"
+        if not isinstance(name, str) or name not in last.clusters:
+            continue
+        region = last.regions.get(name)
+        if region and e["region"] and e["region"] != region:
+            problems.add(
+                f"{path}.region",
+                f"{e['region']} is not {region}, where {name!r} is deployed: a cluster cannot move to another region"
+                f" (set {region}){_RECIPE}",
+            )
+            continue
+        recorded = _recorded_cidr(last.vpc_cidrs.get(name))
+        if e["explicit_cidr"] and e["vpc_cidr"] is not None and recorded is not None and e["vpc_cidr"] != recorded:
+            problems.add(
+                f"{path}.vpcCidr",
+                f"{e['vpc_cidr']} is not {recorded}, the range of {name!r}'s deployed VPC: a VPC's range cannot"
+                f" change and EKS cannot move the cluster to a new VPC (set {recorded}){_RECIPE}",
+            )
+        _check_zones(e, path, last.zones.get(name), problems)
+
+
+def _check_zones(e: dict[str, Any], path: str, recorded: tuple[str, ...] | None, problems: Problems) -> None:
+    zones = e["availability_zones"]
+    if not recorded or zones == recorded or (isinstance(zones, int) and zones == len(recorded)):
+        return
+    if isinstance(zones, int):
+        change = f"{zones} zones, but {e['name']!r} is deployed in {len(recorded)}"
+    else:
+        added, removed = sorted(set(zones) - set(recorded)), sorted(set(recorded) - set(zones))
+        change = (
+            f"adds {', '.join(added)}" * bool(added)
+            + (" and " if added and removed else "")
+            + f"removes {', '.join(removed)}" * bool(removed)
+            or "lists the zones in another order (which would replace every subnet)"
+        )
+        change += f"; {e['name']!r} is deployed in {', '.join(recorded)}"
+    problems.add(
+        f"{path}.availabilityZones",
+        f"{change}: EKS takes subnets only in the zones a cluster was created with, and a subnet in use cannot be"
+        f" removed (set {list(recorded)}){_RECIPE}",
+    )
 
 
 def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from components.config import clock
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import (
@@ -102,9 +103,9 @@ def parse_mesh_spec(
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
         deploy_samples = False
 
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or clock.now()
     pki = parse_pki(raw, secret_keys, now, problems)
-    parse_eks.check_support(clusters, now.date(), problems)
+    parse_eks.check_support(clusters, now.date(), problems, last.clusters)
     recorded = {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()}
     parse_eks.check_upgrade_steps(clusters, recorded, problems)
 

@@ -406,11 +406,13 @@ CLUSTER_KEYS = (
     Key(
         key="kubernetesVersion",
         type="string",
-        default="`1.35`",
+        default="`1.36`",
         meaning=(
-            "EKS version: `1.32` to `1.35` (quoted in YAML); a version past EKS standard support needs "
-            "`supportType: EXTENDED` and is deployed with a warning, one past extended support is "
-            "refused (see Upgrading Kubernetes)"
+            "for a new cluster (a deployed one without the key keeps its recorded version). EKS "
+            "version: `1.32` to `1.36` (quoted in YAML), or on a deployed cluster that ran `1.36` the "
+            "next minor EKS upgraded it to (with a warning); a new cluster past EKS standard support "
+            "needs `supportType: EXTENDED`, past extended support is refused; a deployed cluster is "
+            "only warned (see [EKS in production](../operations/eks-in-production.md))"
         ),
     ),
     Key(
@@ -420,7 +422,9 @@ CLUSTER_KEYS = (
         meaning=(
             "the cluster's EKS upgrade policy when its version leaves standard support: `STANDARD`, EKS "
             "upgrades it to the next version; `EXTENDED`, it stays, at the extended-support price. A "
-            "version already past standard support accepts only `EXTENDED`"
+            "new cluster on a version already past standard support accepts only `EXTENDED`; moving a "
+            "deployed cluster from `EXTENDED` back to `STANDARD` while it is in extended support fails "
+            "at EKS"
         ),
     ),
     Key(
@@ -523,6 +527,13 @@ OUTPUTS = (
     Output(
         key="clusters.<name>.eastWestAddress",
         meaning="DNS name of the east-west gateway's NLB (null where the model has no gateway)",
+    ),
+    Output(
+        key="clusters.<name>.availabilityZones",
+        meaning=(
+            "the zones of its subnets; read back by every run, so a change of a deployed cluster's zones is refused"
+            " before anything is created"
+        ),
     ),
     Output(
         key="clusters.<name>.role",

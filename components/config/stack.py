@@ -7,7 +7,6 @@ reads what the stack's last update exported, which the program keeps stable acro
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 import pulumi
 
+from components.config import clock
 from components.config.parse import TOP_LEVEL_KEYS
 from components.config.whole import StackConfig, check_stack_config
 from components.model.credentials import TokenRecord
@@ -66,11 +66,6 @@ def read_stack_values() -> StackValues:
     )
 
 
-def utc_now() -> datetime.datetime:
-    """The program's clock (certificate validity, token ages, support dates); tests pin it."""
-    return datetime.datetime.now(datetime.UTC)
-
-
 def load_stack_config(
     values: StackValues, last: LastDeployment = LastDeployment(), ipam: Mapping[str, IpamPool] | None = None
 ) -> StackConfig:
@@ -81,7 +76,7 @@ def load_stack_config(
         values.project,
         values.aws,
         stack=pulumi.get_stack(),
-        now=utc_now(),
+        now=clock.now(),
         secret_keys=values.secret_keys,
         aws_secret_keys=values.aws_secret_keys,
         last=last,
@@ -127,6 +122,15 @@ def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
         clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
         regions={
             k: v["region"] for k, v in clusters.items() if isinstance(v, dict) and isinstance(v.get("region"), str)
+        }
+        if isinstance(clusters, dict)
+        else {},
+        zones={
+            k: tuple(v["availabilityZones"])
+            for k, v in clusters.items()
+            if isinstance(v, dict)
+            and isinstance(v.get("availabilityZones"), list)
+            and all(isinstance(z, str) for z in v["availabilityZones"])
         }
         if isinstance(clusters, dict)
         else {},
