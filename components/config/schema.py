@@ -1,6 +1,7 @@
 """The config keys, outputs and limits of the mesh, in one place (the rows: components/config/keys.py):
-the parser refuses every key not there, and the config reference (docs/reference/config.md) and Pulumi.yaml's declarations are made
-from it (`python scripts/reference.py --write`; a test keeps both current).
+the parser refuses every key not there, and the config reference (docs/reference/config.md) and
+Pulumi.yaml's declarations are made from it (`python scripts/reference.py --write`; a test keeps
+both current).
 
 Pulumi.yaml can declare a key with a type only where it may also give the default: the CLI
 refuses to run a stack that lacks a typed key without one ("Stack 'dev' is missing configuration
