@@ -17,6 +17,7 @@ from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUST
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 from components.model import versions
 from components.model.spec import MeshSpec
+from components.plan import quotas
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,16 @@ def headroom_lines(spec: MeshSpec) -> list[str]:
             "routes per VPC route table (default, meshCidr, operatorCidrs):"
             f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]
-    nat = sum(c.nat_count for c in spec.clusters)
-    api = len(spec.api_access_cidrs) + nat
+    api = max(quotas.endpoint_cidrs(spec).values(), default=0)
     lines = [
         f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"
     ]
-    widest = max((len(spec.topology[c.name].east_west_ports) for c in spec.clusters), default=0)
-    if widest:
-        sources = len(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat
+    rules = quotas.east_west_rules(spec)
+    if rules:
+        sources = quotas.east_west_sources(spec.clusters, spec.east_west_allowed_cidrs, private=False)
+        widest = max(quotas.gateway_ports(spec.clusters, spec.topology).values())
         lines.append(
-            f"east-west NLB security group rules: {sources * widest} of {MAX_SECURITY_GROUP_RULES} ({sources}"
+            f"east-west NLB security group rules: {max(rules.values())} of {MAX_SECURITY_GROUP_RULES} ({sources}"
             f" sources x {widest} port{'s' if widest > 1 else ''})"
         )
     return lines

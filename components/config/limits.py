@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from components.config.validate import Problems, indexed
 from components.model.spec import ClusterSpec, MeshTopology
+from components.plan import quotas
 
 # Elastic IPs per region an AWS account gets by default (a warning: the quota can be raised).
 DEFAULT_EIP_QUOTA = 5
@@ -53,7 +54,7 @@ def _first_per_az(clusters: list[ClusterSpec]) -> str:
 
 
 def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_set: bool, problems: Problems) -> None:
-    nat = sum(c.nat_count for c in clusters)
+    nat = quotas.nat_addresses(clusters)
     if len(api) + nat <= MAX_PUBLIC_ACCESS_CIDRS:
         return
     facts = (
@@ -77,12 +78,12 @@ def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_
 def check_east_west_rules(
     clusters: list[ClusterSpec], topology: MeshTopology, east_west: tuple[str, ...] | None, problems: Problems
 ) -> None:
-    ports = {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
+    ports = quotas.gateway_ports(clusters, topology)
     if not ports:
         return  # one network, no remotes: nothing listens for other networks
     widest = max(ports.values())
     most = MAX_SECURITY_GROUP_RULES // widest
-    sources = len(east_west) if east_west is not None else sum(c.nat_count for c in clusters)
+    sources = quotas.east_west_sources(clusters, east_west, private=False)
     if sources <= most:
         return
     gateways = [name for name, count in ports.items() if count == widest]
