@@ -44,7 +44,7 @@ MESH_KEYS = (
             "not declared in `Pulumi.yaml`, so the program tells it unset); next to `istioRevisions`, "
             "the version that is the unrevisioned `istiod` release; a warning for a minor near or past "
             "its end of life, a patch without published security fixes (1.30.0–1.30.3), or a minor "
-            "newer than 1.31 (see Istio versions and support)"
+            "newer than 1.31 (see [Istio versions and support](../operations/upgrading.md#istio-versions-and-support))"
         ),
     ),
     Key(
@@ -54,7 +54,7 @@ MESH_KEYS = (
         meaning=(
             "where the `base`, `istiod` and `gateway` charts are fetched, e.g. "
             "`oci://ghcr.io/istio/release/charts` or a mirror of your own; changing it upgrades the "
-            "releases in place (see Where charts and images come from)"
+            "releases in place (see [Where charts and images come from](../operations/charts-and-images.md))"
         ),
     ),
     Key(
@@ -91,7 +91,8 @@ MESH_KEYS = (
         type="`public` or `private`",
         default="`public`",
         meaning=(
-            "`private`: no public EKS endpoint, internal NLBs, Transit Gateways between the VPCs (see Private mesh)"
+            "`private`: no public EKS endpoint, internal NLBs, Transit Gateways between the VPCs (see [Private"
+            " mesh](../operations/private-mode.md))"
         ),
     ),
     Key(
@@ -125,7 +126,7 @@ MESH_KEYS = (
             "private mode: attach to your network team's Transit Gateway of the stack's account in that "
             "region (default route table association and propagation on, checked at run time), where "
             "the operators' network is attached; the regions without one route `operatorCidrs` to the "
-            "first of these (see Private mesh)"
+            "first of these (see [Private mesh](../operations/private-mode.md))"
         ),
     ),
     Key(
@@ -135,7 +136,8 @@ MESH_KEYS = (
         meaning=(
             "who may reach the EKS public endpoints, besides the mesh's NAT addresses. EKS takes only "
             "public addresses here (no private, carrier-grade NAT, loopback, link-local, multicast or "
-            "reserved ranges); at most 40 entries with the NAT addresses (see Mesh size)"
+            "reserved ranges); at most 40 entries with the NAT addresses (see [Mesh"
+            " size](../concepts/models.md#mesh-size))"
         ),
     ),
     Key(
@@ -153,7 +155,8 @@ MESH_KEYS = (
             "remotes). Setting it **replaces** the default: include the mesh's NAT addresses (`pulumi "
             "stack output`) or cross-cluster traffic (and a remote's xDS) stops. At most 60 CIDRs, 30 "
             "where a gateway listens on both ports (the controller writes a rule per CIDR and port; a "
-            "security group holds 60); no limit where no cluster has a gateway (see Mesh size). In "
+            "security group holds 60); no limit where no cluster has a gateway (see [Mesh"
+            " size](../concepts/models.md#mesh-size)). In "
             "private mode the default is `meshCidr`; only private ranges are accepted, and together "
             "they must hold every VPC of the mesh"
         ),
@@ -280,7 +283,10 @@ MESH_KEYS = (
         key="pki.rootGeneration",
         type="integer, 1 to 999",
         default="`1`",
-        meaning="the root generation that signs the intermediates (see Rotating the root)",
+        meaning=(
+            "the root generation that signs the intermediates (see [Rotating the "
+            "root](../concepts/trust.md#rotating-the-root))"
+        ),
     ),
     Key(
         key="pki.trustedRootGenerations",
@@ -292,7 +298,7 @@ MESH_KEYS = (
         key="`rootCa.certPem`, `rootCa.keyPem`",
         type="PEM strings, **secret**",
         default="unset: root generation 1 is generated",
-        meaning="import root generation 1 (see Importing a root)",
+        meaning="import root generation 1 (see [Importing a root](../concepts/trust.md#importing-a-root))",
     ),
     Key(
         key='`rootCas["<n>"].certPem`, `.keyPem`',
@@ -307,7 +313,7 @@ MESH_KEYS = (
         meaning=(
             "principals made admin of every cluster (EKS access entry with "
             "`AmazonEKSClusterAdminPolicy`, cluster scope); not the identity that creates the clusters, "
-            "which EKS makes admin itself (see Team access)"
+            "which EKS makes admin itself (see [Team access](../operations/team-access.md))"
         ),
     ),
     Key(
@@ -368,7 +374,10 @@ CLUSTER_KEYS = (
             "IPv4 CIDR, /16 to /20, inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10 or "
             "198.18.0.0/15 (and inside `meshCidr` when that is set)"
         ),
-        default=("the range recorded for the cluster, else the lowest free /16 of `meshCidr` (see Order, and why)"),
+        default=(
+            "the range recorded for the cluster, else the lowest free /16 of `meshCidr` (see [VPC"
+            " ranges](../operations/changing-a-deployed-mesh.md#vpc-ranges))"
+        ),
         meaning=(
             "VPC range; must not overlap other clusters'. Public, loopback, link-local, multicast and "
             "reserved ranges are refused. The default does not move when clusters are added, removed or "
@@ -420,7 +429,7 @@ CLUSTER_KEYS = (
         type="EKS add-on version, e.g. `v1.12.1-eksbuild.2`",
         default=(
             "unset: the version recorded for the cluster's Kubernetes version, else the one EKS "
-            "recommends (see Upgrading Kubernetes)"
+            "recommends (see [Upgrading Kubernetes](../operations/upgrading.md#upgrading-kubernetes))"
         ),
         meaning=(
             "pin a managed add-on's version (`aws eks describe-addon-versions --addon-name coredns "

@@ -75,7 +75,7 @@ def reference_markdown() -> str:
     lines = [
         "# Reference: config, outputs, limits",
         "",
-        "<!-- Made by `python scripts/reference.py --write` from components/config/schema.py; edit that. -->",
+        "<!-- Made by `python scripts/reference.py --write` from components/config/keys.py; edit that. -->",
         "",
         "## Config",
         "",
