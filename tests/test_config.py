@@ -1246,3 +1246,110 @@ def test_an_aws_region_of_the_wrong_type_is_named_as_such():
     with pytest.raises(ConfigError) as caught:
         check_stack_config({"clusters": [{"name": "a"}]}, {"region": 5}, stack="dev", now=NOW)
     assert [path for path, _ in caught.value.problems] == ["aws:region"]
+
+
+# Found by a hostile review: each row failed before its fix.
+def _one_error(raw: dict, aws: dict | None = None, **kwargs) -> ConfigError:
+    from components.config.whole import check_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config(raw, {"region": "us-east-1", **(aws or {})}, stack="dev", now=NOW, **kwargs)
+    return caught.value
+
+
+def test_a_number_too_long_to_print_is_reported_not_raised():
+    error = _one_error({"clusters": [{"name": 10**5000}], "pki": {"rootValidityDays": -(10**5000)}})
+    assert {p for p, _ in error.problems} == {"clusters[0].name", "pki.rootValidityDays"}
+    assert len(str(error)) < 5000
+
+
+def test_secret_aws_settings_numbers_and_long_strings_are_withheld():
+    long_role = "arn:aws-cn:iam::123456789012:role/" + "TopSecretRoleName" * 4
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "clusterAdmins": [long_role, 123456789012]},
+        {"profile": " my-secret-profile "},
+        secret_keys=frozenset({"clusterAdmins"}),
+        aws_secret_keys=frozenset({"profile"}),
+    )
+    message = str(error)
+    assert {p for p, _ in error.problems} >= {"aws:profile", "clusterAdmins[0]", "clusterAdmins[1]"}
+    assert "my-secret-profile" not in message and "123456789012" not in message and "TopSecret" not in message
+
+
+def test_a_refused_project_key_invents_no_aws_problem():
+    role = {"roleArn": "arn:aws:iam::111122223333:role/a"}
+    chain = [role, {"roleArn": "arn:aws:iam::111122223333:role/b"}]
+    kubeconfig = "arn:aws:iam::111122223333:role/kube"
+    error = _one_error(
+        {"meshId": "Bad", "kubeconfigRoleArn": kubeconfig, "clusters": [{"name": "a"}]}, {"assumeRoles": chain}
+    )
+    assert [p for p, _ in error.problems] == ["meshId"]
+    # Clusters in two partitions are named once, on the cluster, not again on the role's partition.
+    error = _one_error({"clusters": [{"name": "a"}, {"name": "b", "region": "us-gov-west-1"}]}, {"assumeRoles": [role]})
+    assert [p for p, _ in error.problems] == ["clusters[1].region"]
+
+
+def test_messages_name_a_listed_cidr_by_its_place_in_the_list():
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "apiAccessCidrs": ["203.0.113.0/24", "203.0.113.0/24", "10.0.0.0/8"]}
+    )
+    assert [p for p, _ in error.problems] == ["apiAccessCidrs[2]"]
+
+
+def test_typos_in_region_keys_show_beside_a_refused_cluster():
+    error = _one_error(
+        {
+            "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2", "nodeGroup": {"maxSize": "x"}}],
+            "ipamPools": {"us-eats-1": "ipam-pool-0123456789abcdef0"},
+            "trafficPolicy": {"failover": [{"from": "us-eats-1", "to": "us-west-2"}]},
+        }
+    )
+    paths = {p for p, _ in error.problems}
+    assert paths >= {"clusters[1].nodeGroup.maxSize", "ipamPools.us-eats-1", "trafficPolicy.failover[0].from"}
+    assert "did you mean 'us-east-1'" in dict(error.problems)["ipamPools.us-eats-1"]
+
+
+def test_private_mode_refuses_api_access_once_and_suggests_the_case():
+    error = _one_error({"clusters": [{"name": "a"}], "connectivity": "Private"})
+    assert 'did you mean "private"' in dict(error.problems)["connectivity"]
+    private = {
+        "clusters": [{"name": "a"}],
+        "connectivity": "private",
+        "meshCidr": "10.0.0.0/8",
+        "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+        "apiAccessCidrs": ["10.0.0.0/8"],
+    }
+    assert [p for p, _ in _one_error(private).problems] == ["apiAccessCidrs"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "path"),
+    [
+        ({"requests": {"memory": "4Gi"}, "limits": {"memory": "1e3"}}, "istioValues.gateway.resources.limits.memory"),
+        ({"limits": {"cpu": float("inf")}}, "istioValues.gateway.resources.limits.cpu"),
+    ],
+)
+def test_resource_amounts_kubernetes_would_refuse_are_refused(resources, path):
+    error = _one_error({"clusters": [{"name": "a"}], "istioValues": {"gateway": {"resources": resources}}})
+    assert [p for p, _ in error.problems] == [path]
+
+
+def test_an_exponent_quantity_still_has_to_fit_on_the_nodes():
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "istioValues": {"istiod": {"resources": {"requests": {"memory": "1e12"}}}}}
+    )
+    assert [p for p, _ in error.problems] == ["clusters[0].nodeGroup.instanceTypes"]
+
+
+def test_different_keys_alike_are_each_named():
+    clusters = [{"name": f"c{i}", "protect": 3, "eastWestStaticIps": 4} for i in range(4)]
+    message = str(_one_error({"clusters": clusters}))
+    assert "clusters[*].protect: and 1 more" in message and "clusters[*].eastWestStaticIps: and 1 more" in message
+
+
+def test_sixty_thousand_bad_entries_are_checked_in_seconds():
+    import time
+
+    start = time.monotonic()
+    _one_error({"clusters": [{"name": "a"}], "apiAccessCidrs": [f"x{i}" for i in range(60_000)]})
+    assert time.monotonic() - start < 10

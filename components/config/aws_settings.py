@@ -99,7 +99,8 @@ def parse_aws_settings(
     the clusters' regions, whose partition every role ARN must be in; `secret_keys`: the keys
     stored encrypted; `kubeconfig_role`: `kubeconfigRoleArn`, which the kubeconfigs assume instead
     of the providers' role."""
-    problems = Problems()
+    # Messages name the keys `aws:<key>`, and withhold what the stack stores with `--secret`.
+    problems = Problems(frozenset(f"aws:{k}" for k in secret_keys), {f"aws:{k}": v for k, v in values.items()})
     others: dict[str, Any] = {}
     for key, value in values.items():
         if key in _OWN or key == "assumeRole":

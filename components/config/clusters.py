@@ -515,7 +515,8 @@ def _check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems
                 f" (set {region}){_RECIPE}",
             )
             continue
-        recorded = _recorded_cidr(last.vpc_cidrs.get(name))
+        # A range from an IPAM pool is held to the pool's allocation by _fixed_cidrs, in one message.
+        recorded = None if last.vpc_ipam_pools.get(name) else _recorded_cidr(last.vpc_cidrs.get(name))
         if e["explicit_cidr"] and e["vpc_cidr"] is not None and recorded is not None and e["vpc_cidr"] != recorded:
             problems.add(
                 f"{path}.vpcCidr",

@@ -5,17 +5,20 @@ reachable from the internet, so the keys that open public endpoints are refused 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components.config.clusters import REGIONS
 from components.config.validate import (
     VPC_RANGES,
     Problems,
     expect,
     indexed,
     key_path,
+    listed,
     non_public_kind,
     parse_cidr_list,
     shown,
@@ -37,7 +40,9 @@ def parse_connectivity(
     """`deployed`: the clusters the stack has already (a new private mesh needs a way in)."""
     mode = raw.get("connectivity", "public")
     if mode not in MODES:
-        problems.add("connectivity", f"must be one of {', '.join(MODES)}, got {shown(mode)}")
+        lower = mode.lower() if isinstance(mode, str) else None
+        hint = f'; did you mean "{lower}"?' if lower in MODES else ""
+        problems.add("connectivity", f"must be one of {', '.join(MODES)}, got {shown(mode)}{hint}")
         return Connectivity()
     if mode == "public":
         for key in ("operatorCidrs", "transitGateways"):
@@ -92,7 +97,7 @@ def _parse_operators(
         return ()
     cidrs = parse_cidr_list(raw["operatorCidrs"], "operatorCidrs", problems) or ()
     check_private_sources(cidrs, "operatorCidrs", problems)
-    for i, text in enumerate(cidrs):
+    for i, text in listed(cidrs):
         cidr = ipaddress.IPv4Network(text)
         if cidr.prefixlen and mesh_cidr is not None and cidr.overlaps(mesh_cidr):
             problems.add(
@@ -107,7 +112,7 @@ def check_private_sources(cidrs: Sequence[str], key: str, problems: Problems) ->
     """In private mode every source reaches the mesh over the Transit Gateways, and every VPC routes
     `operatorCidrs` there: only private address space can be such a source. A public range would
     send each VPC's traffic for it (AWS service endpoints, perhaps) to the Transit Gateway."""
-    for i, text in enumerate(cidrs):
+    for i, text in listed(cidrs):
         cidr = ipaddress.IPv4Network(text)
         if cidr.prefixlen == 0:
             problems.add(
@@ -176,7 +181,13 @@ def _regional_ids(
     found: dict[str, str] = {}
     for region, item in value.items():
         path = key_path(key, region)
-        if not (isinstance(item, str) and pattern.fullmatch(item)):
+        if region not in REGIONS:
+            # Named whatever the clusters are, so a refused cluster never hides the typo.
+            guess = difflib.get_close_matches(str(region)[:40], REGIONS, n=1)
+            problems.add(
+                path, f"{shown(region)} is not an AWS region" + (f"; did you mean {guess[0]!r}?" if guess else "")
+            )
+        elif not (isinstance(item, str) and pattern.fullmatch(item)):
             problems.add(path, f"must be {what}, got {shown(item)}")
         elif item in found.values():
             other = next(r for r, g in found.items() if g == item)

@@ -9,10 +9,9 @@ key added there is guarded here without a second list.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from components.config.validate import Problems, expect, given, key_path, unknown_fields
+from components.config.validate import Problems, expect, given, key_path, quantity_value, unknown_fields
 from components.model import versions
 from components.plan.istio_values import GUARDED
 
@@ -28,14 +27,14 @@ def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, An
     unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
     for chart in ISTIO_CHARTS:
         if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
-            before = len(problems.items)
+            owned_problems = Problems()
             for owned, source in GUARDED[chart].items():
-                _check_owned(extra[chart], owned, f"istioValues.{chart}", source, problems)
+                _check_owned(extra[chart], owned, f"istioValues.{chart}", source, owned_problems)
             # One message per key: `service: null` replaces two keys of ours, but is one mistake.
-            added = problems.items[before:]
-            del problems.items[before:]
-            for path, message in added:
-                if path not in {p for p, _ in problems.items[before:]}:
+            named: set[str] = set()
+            for path, message in owned_problems.items:
+                if path not in named:
+                    named.add(path)
                     problems.add(path, message)
             _check_retired(extra[chart], f"istioValues.{chart}", problems)
             _check_resources(extra[chart], f"istioValues.{chart}", problems)
@@ -89,11 +88,6 @@ def _check_owned(values: dict[str, Any], owned: tuple[str, ...], path: str, sour
             _check_owned(value, rest, here, source, problems)
 
 
-# A Kubernetes quantity (k8s.io/apimachinery pkg/api/resource/quantity.go, the grammar in its doc
-# comment): a number with an optional binary (Ki..Ei), decimal (m, k, M..E) or exponent suffix.
-# Resource amounts are not negative. "2 GB" or "2GB" would render, and the Deployment be refused
-# after the VPCs and clusters exist.
-_QUANTITY = re.compile(r"\+?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?", re.ASCII)
 # core/v1 ResourceRequirements.
 _RESOURCE_FIELDS = ("requests", "limits", "claims")
 
@@ -115,22 +109,34 @@ def _check_requirements(value: Any, path: str, problems: Problems) -> None:
     if not expect(value, dict, path, problems, example):
         return
     unknown_fields(value, _RESOURCE_FIELDS, path, problems)
+    accepted: dict[str, dict[str, float]] = {}
     for field in ("requests", "limits"):
         amounts = value.get(field)
         if amounts is None or not expect(amounts, dict, f"{path}.{field}", problems, '{"memory": "2Gi"}'):
             continue
         for name, amount in amounts.items():
-            if not is_quantity(amount):
-                problems.add(
-                    key_path(f"{path}.{field}", name),
-                    f"{given(amount)} is not a Kubernetes quantity (a number and a unit such as m, Mi, Gi, k, M,"
-                    ' G, no space); e.g. "2Gi" for memory, "500m" for cpu',
-                )
+            if is_quantity(amount):
+                accepted.setdefault(field, {})[name] = quantity_value(amount)
+                continue
+            problems.add(
+                key_path(f"{path}.{field}", name),
+                f"{given(amount)} is not a Kubernetes quantity (a number and a unit such as m, Mi, Gi, k, M,"
+                ' G, no space); e.g. "2Gi" for memory, "500m" for cpu',
+            )
+    # istiod's own requests and limits are held together with the chart's defaults (node_group.py).
+    if path == "istioValues.istiod.resources":
+        return
+    for name, limit in accepted.get("limits", {}).items():
+        request = accepted.get("requests", {}).get(name)
+        if request is not None and request > limit:
+            problems.add(
+                key_path(f"{path}.limits", name),
+                f"{value['limits'][name]} is below the request, {value['requests'][name]}: Kubernetes refuses such"
+                " a pod; lower the request or raise the limit",
+            )
 
 
 def is_quantity(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return value >= 0
-    return isinstance(value, str) and len(value) <= 64 and _QUANTITY.fullmatch(value) is not None
+    """A resource amount Kubernetes takes: a quantity, not negative."""
+    amount = quantity_value(value)
+    return amount is not None and amount >= 0

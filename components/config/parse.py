@@ -42,6 +42,7 @@ from components.config.validate import (
     expect_name,
     indexed,
     key_path,
+    listed,
     non_public_kind,
     parse_cidr,
     parse_cidr_list,
@@ -319,7 +320,9 @@ def _parse_api_access_cidrs(raw: Mapping[str, Any], problems: Problems) -> tuple
     if raw.get("apiAccessCidrs") is None:
         return ("0.0.0.0/0",)
     cidrs = parse_cidr_list(raw["apiAccessCidrs"], "apiAccessCidrs", problems)
-    for i, cidr in enumerate(cidrs or ()):
+    if raw.get("connectivity") == "private":
+        return cidrs or ("0.0.0.0/0",)  # refused whole there: private mode has no public endpoint
+    for i, cidr in listed(cidrs or ()):
         kind = non_public_kind(ipaddress.IPv4Network(cidr))
         if kind:
             problems.add(

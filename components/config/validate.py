@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pulumi
 
 from components.model.spec import PROJECT
+
+# A config value is JSON, whose numbers Python reads whole; a message quoting one past 4300 digits
+# would raise instead of reporting it (sys.int_info.default_max_str_digits). Values are bounded
+# where it matters (`shown` never prints a huge number in full).
+sys.set_int_max_str_digits(0)
 
 # Config keys outside this project's namespace (e.g. `aws:region`) are named as they are.
 _NAMESPACED = re.compile(r"^[a-z][a-z0-9-]*:")
@@ -29,8 +36,8 @@ MAX_LINE = 600
 MAX_LINES = 40
 _INDEX = re.compile(r"\[[0-9]+\]")
 # What differs between problems alike: the values they quote and the numbers they name.
-# Shorter secret texts are left alone: withholding "a" would garble every message.
-_SECRET_MIN = 4
+# Shorter secret texts are left alone: withholding "true" or "2Gi" would garble every message.
+_SECRET_MIN = 6
 _TOP_KEY = re.compile(r"[^.\[]*")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _VALUES = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[0-9]+')
@@ -54,23 +61,30 @@ def _family(path: str) -> tuple[str, str]:
 
 
 def _bounded(problems: list[tuple[str, str]]) -> list[str]:
-    """One line per problem; problems alike (list items or map entries of one key, the same message
-    but for the values it quotes) collapsed past MAX_PER_KEY, and no more than MAX_LINES in all."""
+    """One line per problem; problems alike collapsed past MAX_PER_KEY, and no more than MAX_LINES in
+    all. Alike: the same key (list items folded, `clusters[*].name`) and the same message but for the
+    values it quotes; and entries of one map (`ipamPools.<region>`) where more than MAX_PER_KEY keys
+    of it say the same."""
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for path, message in problems:
-        folded, parent = _family(path)
-        shape = _VALUES.sub("_", message)
-        # Entries of one map differ in their key, which their messages often quote: fold it too.
+        groups.setdefault((_family(path)[0], _VALUES.sub("_", message)), []).append((path, message))
+    # Many keys of one parent with one message: the entries of a map, folded into one group.
+    by_parent: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for folded, shape in groups:
         key = folded.rpartition(".")[2]
-        groups.setdefault((parent, shape.replace(key, "_") if key else shape), []).append((path, message))
+        by_parent.setdefault((_family(folded)[1], shape.replace(key, "_")), []).append((folded, shape))
+    merged: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for (parent, shape), members in by_parent.items():
+        if len(members) > MAX_PER_KEY:
+            merged[(f"{parent}.*" if parent else "*", shape)] = [p for m in members for p in groups[m]]
+        else:
+            merged.update({m: groups[m] for m in members})
+    position = {p: i for i, p in reversed(list(enumerate(problems)))}
     lines = []
-    for members in groups.values():
+    for (family, _), members in sorted(merged.items(), key=lambda g: position[g[1][0]]):
         for path, message in members[:MAX_PER_KEY]:
             lines.append(one_line(f"  - {_qualified(path)}: {message}"))
         if len(members) > MAX_PER_KEY:
-            folded = {_family(p)[0] for p, _ in members}
-            parent = _family(members[0][0])[1]
-            family = folded.pop() if len(folded) == 1 else f"{parent}.*" if parent else "*"
             lines.append(one_line(f"  - {_qualified(family)}: and {len(members) - MAX_PER_KEY} more like these"))
     if len(lines) > MAX_LINES:
         lines[MAX_LINES - 1 :] = [f"  - and {len(lines) - MAX_LINES + 1} more problems; fix these first"]
@@ -109,15 +123,15 @@ class Problems:
 
     def __init__(self, secret_keys: frozenset[str] = frozenset(), raw: Mapping[str, Any] | None = None) -> None:
         self.items = []
+        self._seen: set[tuple[str, str]] = set()
         self._secret_keys = secret_keys
         texts = {t for key in secret_keys for t in _texts((raw or {}).get(key)) if len(t) >= _SECRET_MIN}
-        # Each text as a message may spell it: as it is, JSON-escaped (shown), or Python-quoted (!r).
-        forms = {form for t in texts for form in (t, json.dumps(t, ensure_ascii=False)[1:-1], repr(t)[1:-1])}
-        self._secret_texts = sorted(forms, key=len, reverse=True)
+        self._secret_texts = sorted({form for t in texts for form in _spellings(t)}, key=len, reverse=True)
 
     def add(self, path: str, message: str) -> None:
         message = self._withheld(path, message)
-        if (path, message) not in self.items:
+        if (path, message) not in self._seen:
+            self._seen.add((path, message))
             self.items.append((path, message))
 
     def _withheld(self, path: str, message: str) -> str:
@@ -129,14 +143,27 @@ class Problems:
 
 
 def _texts(value: Any) -> list[str]:
-    """Every string in a config value, map keys included."""
+    """Every value in a config value as text: strings and numbers (map keys are names, not secrets,
+    and withholding names such as `memory` would garble every message)."""
     if isinstance(value, str):
         return [value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [str(value)] if abs(value) < 10**300 else []
     if isinstance(value, Mapping):
-        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+        return [t for v in value.values() for t in _texts(v)]
     if isinstance(value, list):
         return [t for item in value for t in _texts(item)]
     return []
+
+
+def _spellings(text: str) -> set[str]:
+    """How a message may spell a text: as it is, JSON-escaped (`shown`), Python-quoted (`!r`), and the
+    start `shown` keeps of a long one."""
+    escaped = json.dumps(text, ensure_ascii=False)
+    forms = {text, escaped[1:-1], repr(text)[1:-1]}
+    if len(escaped) > MAX_SHOWN:
+        forms.add(escaped[: MAX_SHOWN - 20])
+    return {f for f in forms if len(f) >= _SECRET_MIN}
 
 
 def indexed(clusters: Iterable[Any]) -> Iterator[tuple[int, Any]]:
@@ -255,7 +282,26 @@ def parse_cidr_list(value: Any, path: str, problems: Problems) -> tuple[str, ...
     cidrs = [parse_cidr(item, f"{path}[{i}]", problems, "203.0.113.10/32") for i, item in enumerate(value)]
     if any(c is None for c in cidrs):
         return None
-    return tuple(dict.fromkeys(str(c) for c in cidrs))
+    return CidrList(str(c) for c in cidrs)
+
+
+class CidrList(tuple):
+    """A list's CIDRs without repeats, each remembering the first position it was listed at, which
+    messages name (`apiAccessCidrs[2]`)."""
+
+    positions: dict[str, int]
+
+    def __new__(cls, cidrs: Iterable[str]) -> CidrList:
+        listed = list(cidrs)
+        unique = super().__new__(cls, dict.fromkeys(listed))
+        unique.positions = {c: i for i, c in reversed(list(enumerate(listed)))}
+        return unique
+
+
+def listed(cidrs: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """(position in the config's list, CIDR) for each CIDR of `cidrs`."""
+    positions = getattr(cidrs, "positions", None)
+    return ((positions[c], c) for c in cidrs) if positions else enumerate(cidrs)
 
 
 # IPv4 space that is not the public internet (IANA special-purpose registry), by what it is.
@@ -299,3 +345,27 @@ def vpc_range_problem(network: ipaddress.IPv4Network) -> str | None:
     return (
         f"{network} is {why}; use a range inside {', '.join(VPC_RANGES[:3])} (RFC 1918) or {', '.join(VPC_RANGES[3:])}"
     )
+
+
+# A Kubernetes quantity (k8s.io/apimachinery pkg/api/resource/quantity.go, the grammar in its doc
+# comment): a number with an optional binary (Ki..Ei), decimal (m, k, M..E) or exponent suffix.
+_QUANTITY = re.compile(
+    r"(?P<sign>[+-]?)(?P<number>\d+(\.\d*)?|\.\d+)(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)|[eE](?P<exp>[+-]?\d{1,3}))?",
+    re.ASCII,
+)
+_SUFFIX = {None: 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+_SUFFIX.update({s: 2 ** (10 * (i + 1)) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))})
+
+
+def quantity_value(value: Any) -> float | None:
+    """A Kubernetes quantity in its base unit (bytes, cores): `2Gi`, `500m`, `1e3`, 2; None if it is
+    not one (a bool, `2 GB`, a number that is not finite)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    match = _QUANTITY.fullmatch(value) if len(value) <= 64 else None
+    if not match:
+        return None
+    scale = 10 ** int(match["exp"]) if match["exp"] else _SUFFIX[match["suffix"]]
+    return float(match["sign"] + match["number"]) * scale

@@ -14,7 +14,7 @@ from components.config.aws_settings import parse_aws_settings
 from components.config.clusters import REGIONS
 from components.config.connectivity import private_notices
 from components.config.credentials import rotation_notices
-from components.config.eks import support_warnings
+from components.config.eks import region_partition, support_warnings
 from components.config.limits import DEFAULT_EIP_QUOTA
 from components.config.mtls import mtls_notices
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
@@ -64,15 +64,19 @@ def check_stack_config(
             ipam=ipam,
         ),
     )
-    # Role ARNs are checked against the clusters' partition: the parsed clusters', else every region named.
+    # Role ARNs are checked against the clusters' partition: the parsed clusters', else every region
+    # named, unless those span partitions, which the clusters' own problem names already.
     regions = [c.region for c in spec.clusters] if spec is not None else _regions_named(raw, default_region)
+    if len({region_partition(r) for r in regions}) > 1:
+        regions = []
+    role = raw.get("kubeconfigRoleArn") if isinstance(raw.get("kubeconfigRoleArn"), str) else None
     settings = _collected(
         found,
         lambda: parse_aws_settings(
             aws_values,
             regions=regions,
             secret_keys=aws_secret_keys,
-            kubeconfig_role=spec.access.kubeconfig_role_arn if spec is not None else None,
+            kubeconfig_role=spec.access.kubeconfig_role_arn if spec is not None else role,
         ),
     )
     if found:
@@ -84,7 +88,8 @@ def _collected(found: list[tuple[str, str]], check: Callable[[], T]) -> T | None
     try:
         return check()
     except ConfigError as err:
-        found.extend(p for p in err.problems if p not in found)
+        known = set(found)
+        found.extend(p for p in dict.fromkeys(err.problems) if p not in known)
         return None
 
 
