@@ -1353,3 +1353,11 @@ def test_sixty_thousand_bad_entries_are_checked_in_seconds():
     start = time.monotonic()
     _one_error({"clusters": [{"name": "a"}], "apiAccessCidrs": [f"x{i}" for i in range(60_000)]})
     assert time.monotonic() - start < 10
+
+
+def test_two_arns_of_one_role_are_one_access_entry():
+    role, same = "arn:aws:iam::111122223333:role/x", "arn:aws:iam::111122223333:role/team/x"
+    error = _one_error({"clusters": [{"name": "a"}], "clusterAdmins": [role, same]})
+    assert [p for p, _ in error.problems] == ["clusterAdmins[1]"]
+    spec = parse({"clusters": [{"name": "a"}], "clusterAdmins": [same], "kubeconfigRoleArn": role})
+    assert spec.access.admins == (same,)

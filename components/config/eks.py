@@ -15,6 +15,7 @@ from typing import Any
 from components.config.validate import Problems, expect, given, indexed, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
+from components.plan.principals import same_principal
 
 CLUSTER_FIELDS = ("supportType", "addonVersions", "protect")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn", "protect")
@@ -97,9 +98,13 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
     if value is not None and expect(value, list, "clusterAdmins", problems, f'["{_EXAMPLE_ARN}"]'):
         for i, arn in enumerate(value):
             if _check_principal(arn, f"clusterAdmins[{i}]", partitions, problems):
-                if arn in admins:
+                # IAM names are unique in an account whatever their path (principals.py): two ARNs
+                # that differ only there name one principal.
+                if any(same_principal(arn, a) for a in admins):
                     problems.add(
-                        f"clusterAdmins[{i}]", f"{arn} is listed twice; EKS allows one access entry per principal"
+                        f"clusterAdmins[{i}]",
+                        f"{arn} is listed twice (IAM names are unique whatever the path, so it names a principal"
+                        " listed before); EKS allows one access entry per principal",
                     )
                 else:
                     admins.append(arn)
@@ -107,7 +112,7 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
     if role is not None:
         if not _check_principal(role, "kubeconfigRoleArn", partitions, problems, roles_only=True):
             role = None
-        elif role not in admins:
+        elif not any(same_principal(role, a) for a in admins):
             # The kubeconfigs authenticate as this role: without an access entry they get Unauthorized.
             admins.append(role)
     return ClusterAccess(admins=tuple(admins), kubeconfig_role_arn=role)
