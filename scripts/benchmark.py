@@ -43,6 +43,12 @@ def mesh(count: int, remote: bool) -> dict:
         "meshCidr": "10.0.0.0/8",
         "operatorCidrs": ["192.168.10.0/24"],
         "transitGateways": {REGIONS[0]: "tgw-0123456789abcdef0"},
+        "transitGatewayRouting": {
+            REGIONS[0]: {
+                "operatorAttachment": "tgw-attach-0123456789abcdef0",
+                "returnRouteTable": "tgw-rtb-0123456789abcdef0",
+            }
+        },
         "clusters": clusters,
     }
 

@@ -11,11 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
-from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology
+from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology, OperatorEntry
 
-TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "ipamPools")
+TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "transitGatewayRouting", "ipamPools")
 MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+_ATTACHMENT_ID = re.compile(r"tgw-attach-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+_ROUTE_TABLE_ID = re.compile(r"tgw-rtb-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+ENTRY_KEYS = {"operatorAttachment": (_ATTACHMENT_ID, "tgw-attach-"), "returnRouteTable": (_ROUTE_TABLE_ID, "tgw-rtb-")}
 IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
@@ -32,7 +35,7 @@ def parse_connectivity(
         problems.add("connectivity", f"must be one of {', '.join(MODES)}, got {shown(mode)}")
         return Connectivity()
     if mode == "public":
-        for key in ("operatorCidrs", "transitGateways"):
+        for key in ("operatorCidrs", "transitGateways", "transitGatewayRouting"):
             if key in raw:
                 problems.add(key, "is read only with connectivity: private; remove it, or set connectivity: private")
         return Connectivity()
@@ -72,9 +75,66 @@ def parse_connectivity(
             " Transit Gateway your operators' network is attached to; or deploy the mesh public first and go private"
             " from a runner inside one of its VPCs (README, Private mesh)",
         )
+    operators = _parse_operators(raw, mesh_cidr, problems)
     return Connectivity(
-        private=True, operator_cidrs=_parse_operators(raw, mesh_cidr, problems), transit_gateways=gateways
+        private=True,
+        operator_cidrs=operators,
+        transit_gateways=gateways,
+        operator_entries=_parse_entries(raw, gateways, operators, problems),
     )
+
+
+def _parse_entries(
+    raw: Mapping[str, Any], gateways: Mapping[str, str], operators: Sequence[str], problems: Problems
+) -> dict[str, OperatorEntry]:
+    """`transitGatewayRouting`: the one region where the operators' networks enter the mesh, on the
+    network team's gateway there. The mesh writes into the network team's tables only what this names."""
+    value = raw.get("transitGatewayRouting")
+    if value is None:
+        if gateways and operators:
+            problems.add(
+                "transitGatewayRouting",
+                "is unset while operatorCidrs reach the mesh over the network team's gateways, whose route tables"
+                " the mesh does not write into unasked: name the region, the operators' attachment and the table it"
+                ' is associated with ({"us-east-1": {"operatorAttachment": "tgw-attach-...", "returnRouteTable":'
+                ' "tgw-rtb-..."}}; docs/operations/private-mode.md)',
+            )
+        return {}
+    if not expect(value, dict, "transitGatewayRouting", problems, '{"us-east-1": {"operatorAttachment": ...}}'):
+        return {}
+    if len(value) > 1:
+        problems.add(
+            "transitGatewayRouting",
+            f"names {len(value)} regions; the operators enter at one gateway and every other region routes"
+            " operatorCidrs over its own peering to that one, one hop (Transit Gateway peerings do not route"
+            " transitively: docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html): keep one",
+        )
+    found: dict[str, OperatorEntry] = {}
+    for region, item in value.items():
+        path = key_path("transitGatewayRouting", region)
+        if region not in gateways:
+            problems.add(
+                path,
+                f"{shown(region)} has no transitGateways entry; the operators enter at a gateway of the"
+                " network team's: add transitGateways for it, or name that region",
+            )
+            continue
+        if not expect(item, dict, path, problems, '{"operatorAttachment": "tgw-attach-...", "returnRouteTable": ...}'):
+            continue
+        ids = {}
+        for key in sorted(set(item) | set(ENTRY_KEYS)):
+            if key not in ENTRY_KEYS:
+                problems.add(key_path(path, key), f"unknown key; known keys: {', '.join(ENTRY_KEYS)}")
+            elif not (isinstance(item.get(key), str) and ENTRY_KEYS[key][0].fullmatch(item[key])):
+                problems.add(
+                    key_path(path, key),
+                    f"must be an ID ({ENTRY_KEYS[key][1]} and 8 or 17 hex digits), got {shown(item.get(key))}",
+                )
+            else:
+                ids[key] = item[key]
+        if len(ids) == len(ENTRY_KEYS):
+            found[region] = OperatorEntry(ids["operatorAttachment"], ids["returnRouteTable"])
+    return found if len(value) == 1 else {}
 
 
 def _parse_operators(raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> tuple[str, ...]:

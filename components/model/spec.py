@@ -317,6 +317,17 @@ class IpamPool:
 
 
 @dataclass(frozen=True)
+class OperatorEntry:
+    """Where the operators' networks meet the mesh on a network team's gateway (`transitGatewayRouting`)."""
+
+    # The network team's attachment of the operators' networks (VPN, Direct Connect, CI VPC): propagated
+    # into the mesh's route table there.
+    operator_attachment: str
+    # The network team's route table that attachment is associated with: the mesh's VPC ranges go there.
+    return_route_table: str
+
+
+@dataclass(frozen=True)
 class Connectivity:
     """How the clusters reach each other and operators reach them (`connectivity`)."""
 
@@ -326,6 +337,8 @@ class Connectivity:
     operator_cidrs: tuple[str, ...] = ()
     # Region -> an existing Transit Gateway to attach to instead of making one (`transitGateways`).
     transit_gateways: Mapping[str, str] = field(default_factory=dict)
+    # Region -> where the operators enter there (`transitGatewayRouting`; one region at most).
+    operator_entries: Mapping[str, OperatorEntry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
