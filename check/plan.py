@@ -63,8 +63,8 @@ def headroom_lines(spec: MeshSpec) -> list[str]:
         widest = max(cluster_group_rules(c, spec.topology, spec.connectivity) for c in spec.clusters)
         return [
             f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
-            "cluster security group rules (EKS's and the controller's, meshCidr, operatorCidrs, same-network"
-            f" VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            "security group rules (the cluster group: EKS's, the controller's, same-network VPCs; the control"
+            f" plane's: meshCidr, operatorCidrs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
             "routes per VPC route table (default, meshCidr, operatorCidrs):"
             f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]

@@ -50,7 +50,7 @@ def test_the_private_prod_plan_counts_transit_gateways_and_no_public_nlb(capsys)
     assert out.count("public IPv4 addresses: 3 x $0.005/h") == 3
     assert "Transit Gateway peering attachments per gateway: 2 of 50" in out and "EKS public endpoint" not in out
     # Two operator networks: EKS's self rule, the controller's backend rule, meshCidr and the two.
-    assert "same-network VPCs): at most 5 of 60" in out and "(default, meshCidr, operatorCidrs): 4 of 50" in out
+    assert "meshCidr, operatorCidrs): at most 4 of 60" in out and "(default, meshCidr, operatorCidrs): 4 of 50" in out
 
 
 def test_a_bad_stack_file_exits_2_naming_the_key(capsys, tmp_path):

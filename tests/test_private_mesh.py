@@ -832,3 +832,17 @@ def test_a_deployed_stack_moves_into_the_route_domain_without_a_refusal():
         (TGW + "route:Route", "tgw-route-us-east-1-to-b"),
         (TGW + "route:Route", "tgw-route-us-east-1-to-c"),
     }
+
+
+def test_the_api_rule_is_on_the_control_planes_group_not_the_one_nodes_share():
+    run = model("multi-primary-three-regions")
+    rules = run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    for name in ("a", "b", "c"):
+        # pulumi-eks's control-plane group (its `clusterSecurityGroupId` output), not the cluster
+        # security group EKS made and puts on the managed nodes too.
+        control_plane = run.one("eks:index:Cluster", f"{name}-eks").outputs["clusterSecurityGroupId"]
+        shared = run.inner[f"{name}-eks-eksCluster"]["vpcConfig"]["clusterSecurityGroupId"]
+        api = {r.inputs["securityGroupId"] for r in rules if r.name.startswith(f"{name}-api-from-")}
+        assert api == {control_plane} and control_plane != shared
+    # Deployed clusters keep everything: only the rules move (to another group, so no duplicate).
+    assert all(r.inputs["fromPort"] != 443 for r in rules if "-api-from-" not in r.name and "fromPort" in r.inputs)

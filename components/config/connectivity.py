@@ -251,9 +251,11 @@ def _parse_gateways(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], pro
 # docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html):
 # every region peers with every other.
 MAX_PEERING_ATTACHMENTS = 50
-# Inbound rules per security group (VPC quotas): the cluster security group admits meshCidr and
-# each operator network on 443, and each other VPC of its Istio network for pod-to-pod traffic.
-# Two more are there already: EKS's own rule admitting the group itself (EKS user guide,
+# Inbound rules per security group (VPC quotas): the cluster security group (EKS's, on the nodes
+# too) admits each other VPC of its Istio network for pod-to-pod traffic; meshCidr and each operator
+# network on 443 go on the control plane's own group (components/aws/cluster.py), beside pulumi-eks's
+# rule admitting its node security group (nodejs/eks/nodes/securitygroup.ts@v4.3.0).
+# Two more are on the cluster security group already: EKS's own rule admitting the group itself (EKS user guide,
 # sec-group-reqs), and the load balancer controller's one rule for its backend security group
 # (pkg/networking/networking_manager.go@v3.5.0 merges a source group's ports into one range).
 MAX_SECURITY_GROUP_RULES = 60
@@ -264,8 +266,11 @@ MAX_ROUTES_PER_TABLE = 50
 
 
 def cluster_group_rules(cluster: ClusterSpec, topology: MeshTopology, connectivity: Connectivity) -> int:
-    """Inbound rules on a cluster's security group in private mode."""
-    return EXISTING_CLUSTER_GROUP_RULES + 1 + len(connectivity.operator_cidrs) + len(topology[cluster.name].peered_with)
+    """Inbound rules on the busier of a cluster's two security groups in private mode: EKS's cluster
+    security group, or the control plane's own (pulumi-eks's rule, meshCidr, each operator network)."""
+    return max(
+        EXISTING_CLUSTER_GROUP_RULES + len(topology[cluster.name].peered_with), 2 + len(connectivity.operator_cidrs)
+    )
 
 
 def route_table_routes(connectivity: Connectivity) -> int:
@@ -297,11 +302,9 @@ def check_private_limits(
             problems.add(
                 f"clusters[{i}].network",
                 f"{c.name!r} would need {rules} inbound rules on its cluster security group (EKS's and the load"
-                " balancer"
-                f" controller's {EXISTING_CLUSTER_GROUP_RULES}, meshCidr, {operators}"
-                f" operatorCidrs, {len(topology[c.name].peered_with)} clusters on its network); it holds"
-                f" {MAX_SECURITY_GROUP_RULES}:"
-                " split the network or merge operatorCidrs",
+                f" balancer controller's {EXISTING_CLUSTER_GROUP_RULES},"
+                f" {len(topology[c.name].peered_with)} clusters on its network); it holds"
+                f" {MAX_SECURITY_GROUP_RULES}: split the network",
             )
 
 
