@@ -15,6 +15,7 @@ from components.config.connectivity import (
 )
 from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
+from components.config.quotas import default_quotas, quota_lines
 from components.model import versions
 from components.model.spec import MeshSpec
 
@@ -150,6 +151,11 @@ def plan_text(spec: MeshSpec, today: datetime.date) -> str:
     sections = [
         ("clusters", cluster_lines(spec)),
         ("limits", headroom_lines(spec)),
+        (
+            "service quotas per region (AWS's defaults unless serviceQuotas raises them; the account's other resources"
+            " count too)",
+            quota_lines(spec.clusters, spec.connectivity, spec.service_quotas or default_quotas()),
+        ),
         ("monthly cost estimate", cost_lines(spec, today)),
     ]
     return "\n".join(f"{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in sections)

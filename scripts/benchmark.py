@@ -50,6 +50,13 @@ def mesh(count: int, remote: bool) -> dict:
             }
         },
         "clusters": clusters,
+        # 12 or 13 VPCs, NAT gateways and Elastic IPs per region: quotas raised, as such an account must have them.
+        "serviceQuotas": {
+            "vpcsPerRegion": 20,
+            "internetGatewaysPerRegion": 20,
+            "natGatewaysPerAz": 20,
+            "elasticIpsPerRegion": 20,
+        },
     }
 
 

@@ -16,7 +16,7 @@ from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
 from components.model.istio_values import istiod_resources
 from tests.harness import Run, cached_run, run_program
-from tests.helpers import mocks_with, recorded
+from tests.helpers import RAISED, mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
 from tests.mocks import OPERATOR_TABLE
 
@@ -383,7 +383,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ]
         if role == "remote":
             clusters = [clusters[0], *({**c, "role": "remote", "primary": "c0"} for c in clusters[1:])]
-        spec = parse({**PRIVATE, "clusters": clusters})
+        spec = parse({**PRIVATE, **RAISED, "clusters": clusters})
         ranges = [c.vpc_cidr for c in spec.clusters]
         assert len(ranges) == 50 and all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
         assert all(r.subnet_of(ipaddress.IPv4Network(MESH)) for r in ranges)
@@ -404,7 +404,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ]
         for changed in (clusters[::-1], [clusters[0], *clusters[2:]], added):
             after = parse_mesh_spec(
-                {**PRIVATE, "clusters": changed}, default_region="us-east-1", stack="dev", last=deployed
+                {**PRIVATE, **RAISED, "clusters": changed}, default_region="us-east-1", stack="dev", last=deployed
             )
             assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
             assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)

@@ -13,7 +13,14 @@ from typing import Any
 from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
 from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology, OperatorEntry
 
-TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "transitGatewayRouting", "ipamPools")
+TOP_LEVEL_KEYS = (
+    "connectivity",
+    "operatorCidrs",
+    "transitGateways",
+    "transitGatewayRouting",
+    "ipamPools",
+    "serviceQuotas",
+)
 MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 _ATTACHMENT_ID = re.compile(r"tgw-attach-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)

@@ -29,6 +29,7 @@ from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
+from components.config.quotas import check_quotas, parse_service_quotas
 from components.config.revisions import parse_revisions
 from components.config.sources import SOURCE_KEYS, parse_sources
 from components.config.traffic import parse_traffic
@@ -159,6 +160,8 @@ def parse_mesh_spec(
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
     sources = parse_sources(raw, problems)
+    service_quotas = parse_service_quotas(raw, problems)
+    check_quotas(clusters, connectivity, service_quotas, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -178,6 +181,7 @@ def parse_mesh_spec(
         access=access,
         traffic=traffic,
         sources=sources,
+        service_quotas=service_quotas,
     )
 
 

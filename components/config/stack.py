@@ -1,8 +1,8 @@
 """Reading the stack config: the one place that touches `pulumi.Config`.
 
 `load_mesh_spec` reads every key of this project from the stack, hands the values to the pure
-parser (`parse.py`) and warns about what is valid but worth a second look (Elastic IP quota, an
-API endpoint open to the internet, a Kubernetes version past EKS standard support). It also
+parser (`parse.py`) and warns about what is valid but worth a second look (an API
+endpoint open to the internet, a Kubernetes version past EKS standard support). It also
 reads the stack's `aws:` settings that the mesh's own AWS providers honour, and what the stack's
 last update exported (`load_last_deployment`), which the program keeps stable across runs.
 """
@@ -25,9 +25,6 @@ from components.model.addon_versions import RECORD_VERSION_KEY
 from components.model.deployed import LastDeployment
 from components.model.spec import PROJECT, IpamPool, MeshSpec
 
-# Elastic IPs per region an AWS account gets by default.
-DEFAULT_EIP_QUOTA = 5
-
 
 def _decode(value: str) -> Any:
     # Pulumi hands structured config over as JSON text and plain strings as they are; a string where
@@ -44,27 +41,6 @@ def _config_keys(namespace: str) -> dict[str, str]:
     values.update(pulumi.runtime.config.CONFIG.get())
     prefix = f"{namespace}:"
     return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-
-
-def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
-    """Regions where the mesh needs more Elastic IPs than an account has by default. A warning, not an
-    error: the quota is per account and may have been raised."""
-    warnings = []
-    for region, count in spec.elastic_ips_by_region().items():
-        if count <= DEFAULT_EIP_QUOTA:
-            continue
-        users = [
-            f"{c.name} ({c.nat_count}"
-            f" NAT{', ' + str(c.az_count) + ' static gateway' if c.east_west_static_ips else ''})"
-            for c in spec.clusters
-            if c.region == region
-        ]
-        warnings.append(
-            f"the mesh allocates {count} Elastic IPs in {region} ({', '.join(users)}); the default quota is"
-            f" {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas, EC2 'EC2-VPC Elastic IPs') before"
-            " `pulumi up`, or allocation fails half-way; natGateways: single or fewer availabilityZones need fewer"
-        )
-    return warnings
 
 
 def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
@@ -93,7 +69,6 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
     istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
     for warning in [
         *stack_name_notices(pulumi.get_stack()),
-        *elastic_ip_warnings(spec),
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
         *support_warnings(spec.clusters, today),
         *istio_notices,

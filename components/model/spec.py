@@ -369,6 +369,8 @@ class MeshSpec:
     access: ClusterAccess = ClusterAccess()
     traffic: TrafficSpec = TrafficSpec()
     sources: ArtifactSources = ArtifactSources()
+    # Per quota key (components/config/quotas.py), the account's quota: AWS's default or `serviceQuotas`.
+    service_quotas: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.revisions is None:
