@@ -194,6 +194,9 @@ class MeshMocks(mocks.Mocks):
     def _network_team(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
         """What the network team's gateway says of its attachments and route tables."""
         if args.token == ATTACHMENT_READ:
+            if self.attachments.get(args.args["transitGatewayAttachmentId"]) is None and self.attachments:
+                # Like the provider's data source for an ID it does not find.
+                return {}, [("transitGatewayAttachmentId", "no matching EC2 Transit Gateway Attachment found")]
             found = {
                 "id": args.args["transitGatewayAttachmentId"],
                 "transitGatewayAttachmentId": args.args["transitGatewayAttachmentId"],

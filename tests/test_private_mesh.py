@@ -344,6 +344,11 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
             "is an attachment of tgw-0ccccccccccccccccc",
         ),
         ({"attachments": {OPERATOR_ATTACHMENT: {"state": "pending"}}}, "is pending, not available"),
+        # Only another attachment exists: this one is not found.
+        (
+            {"attachments": {"tgw-attach-0eeeeeeeeeeeeeeee": {}}},
+            "operatorAttachment: " + OPERATOR_ATTACHMENT + " cannot be read",
+        ),
         # A network inside meshCidr in the operators' table already: the mesh's ranges would clash with it.
         (
             {"team_routes": {OPERATOR_TABLE: ["10.66.4.0/24"]}},
@@ -351,7 +356,15 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
         ),
         ({"team_routes": {OPERATOR_TABLE: [MESH]}}, "routes " + MESH + " already"),
     ],
-    ids=["ram-shared", "operators-elsewhere", "other-gateway", "pending", "route-inside-mesh", "route-to-mesh"],
+    ids=[
+        "ram-shared",
+        "operators-elsewhere",
+        "other-gateway",
+        "pending",
+        "not-found",
+        "route-inside-mesh",
+        "route-to-mesh",
+    ],
 )
 def test_what_aws_would_refuse_on_the_network_teams_gateway_stops_the_run_first(mocks, says):
     run = run_program(MODELS["multi-primary-three-regions"], mock_factory=mocks_with(**mocks))

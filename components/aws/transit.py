@@ -256,9 +256,15 @@ class TransitNetwork(pulumi.ComponentResource):
         check_owner(region, found, caller)
         if region in args.entries:
             entry = args.entries[region]
-            attachment = aws.ec2transitgateway.get_attachment(
-                transit_gateway_attachment_id=entry.operator_attachment, opts=invoke
-            )
+            try:
+                attachment = aws.ec2transitgateway.get_attachment(
+                    transit_gateway_attachment_id=entry.operator_attachment, opts=invoke
+                )
+            except Exception as error:  # the provider's answer for an ID it cannot find, as it words it
+                raise pulumi.RunError(
+                    f"transitGatewayRouting.{region}.operatorAttachment: {entry.operator_attachment} cannot be read in"
+                    f" {region} ({str(error).splitlines()[0]}): name the operators' attachment to {found.id}"
+                ) from None
             check_operator_attachment(region, found.id, entry, attachment)
             routes = aws.ec2transitgateway.get_route_table_routes(
                 transit_gateway_route_table_id=entry.return_route_table,
