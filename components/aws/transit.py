@@ -292,8 +292,10 @@ def cidr_slug(cidr: str) -> str:
 
 # Only the owner of a gateway may change its route tables (terraform-provider-aws
 # internal/service/ec2/transitgateway_vpc_attachment.go: "We cannot modify Transit Gateway Route Tables
-# for Resource Access Manager shared Transit Gateways") and accept peerings to it
-# (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html: the owner of the accepter gateway accepts).
+# for Resource Access Manager shared Transit Gateways"), and a gateway shared with the caller is not
+# available for peering (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering-create.html: "Transit gateways
+# that are shared with you are not available for peering"). AWS offers no flow for it but the owner's
+# own: the stack must run in the gateway's account.
 def check_owner(region: str, gateway: aws.ec2transitgateway.GetTransitGatewayResult, caller: str) -> None:
     if gateway.owner_id != caller:
         raise pulumi.RunError(
