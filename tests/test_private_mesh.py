@@ -859,3 +859,35 @@ def test_the_api_rule_is_on_the_control_planes_group_not_the_one_nodes_share():
         assert api == {control_plane} and control_plane != shared
     # Deployed clusters keep everything: only the rules move (to another group, so no duplicate).
     assert all(r.inputs["fromPort"] != 443 for r in rules if "-api-from-" not in r.name and "fromPort" in r.inputs)
+
+
+def test_moving_the_operators_region_moves_their_routes_delete_first():
+    west_table = "tgw-rtb-0dddddddddddddddd"
+    moved = {
+        **TEAM_IN_WEST,
+        "transitGatewayRouting": {
+            "us-west-2": {"operatorAttachment": OPERATOR_ATTACHMENT, "returnRouteTable": west_table}
+        },
+    }
+    at_west = {
+        OPERATOR_ATTACHMENT: {"transitGatewayId": TEAM_WEST, "associationTransitGatewayRouteTableId": west_table}
+    }
+    after = run_program(moved, mock_factory=mocks_with(attachments=at_west))
+    assert after.error is None, after.error
+    impact = change_impact(cached_run(TEAM_IN_WEST), after)
+    assert of_kind(impact, "refused") == set()
+    operators = {n: v for (t, n), v in impact.items() if "-to-operators-" in n and v != "unchanged"}
+    assert operators == {
+        "tgw-route-eu-west-1-to-operators-192-168-10-0-24": REPLACED,  # now over the peering to us-west-2
+        "tgw-route-us-east-1-to-operators-192-168-10-0-24": CREATED,
+        "tgw-route-us-west-2-to-operators-192-168-10-0-24": DELETED,
+    }
+    assert all(r.delete_before_replace for r in after.of_type(TGW + "route:Route"))
+    # The mesh's ranges leave the old operators' table and go into the new one.
+    returns = {n: v for (t, n), v in impact.items() if "-return-" in n}
+    assert set(returns.values()) == {CREATED, DELETED}
+    assert {n for n, v in returns.items() if v == CREATED} == {
+        "tgw-route-us-west-2-return-to-a",
+        "tgw-route-us-west-2-return-to-c",
+        "b-tgw-return-propagation",
+    }
