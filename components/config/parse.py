@@ -31,6 +31,7 @@ from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.mtls import parse_mtls
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
+from components.config.quotas import check_quotas, parse_service_quotas
 from components.config.revisions import parse_revisions
 from components.config.schema import TOP_LEVEL_KEYS
 from components.config.sources import parse_sources
@@ -124,6 +125,8 @@ def parse_mesh_spec(
     sources = parse_sources(raw, problems)
     reader_tokens = parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems)
     mtls = parse_mtls(raw, last, problems)
+    service_quotas = parse_service_quotas(raw, problems)
+    check_quotas(clusters, connectivity, service_quotas, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -145,6 +148,7 @@ def parse_mesh_spec(
         sources=sources,
         reader_tokens=reader_tokens,
         mtls=mtls,
+        service_quotas=service_quotas,
     )
 
 
