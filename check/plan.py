@@ -15,8 +15,10 @@ from components.config.connectivity import (
 )
 from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
+from components.config.quotas import default_quotas, quota_lines
 from components.model import versions
 from components.model.spec import MeshSpec
+from components.plan import quotas
 
 
 @dataclass(frozen=True)
@@ -63,21 +65,21 @@ def headroom_lines(spec: MeshSpec) -> list[str]:
         widest = max(cluster_group_rules(c, spec.topology, spec.connectivity) for c in spec.clusters)
         return [
             f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
-            "cluster security group rules (EKS's and the controller's, meshCidr, operatorCidrs, same-network"
-            f" VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            "security group rules (the cluster group: EKS's, the controller's, same-network VPCs; the control"
+            f" plane's: meshCidr, operatorCidrs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
             "routes per VPC route table (default, meshCidr, operatorCidrs):"
             f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]
-    nat = sum(c.nat_count for c in spec.clusters)
-    api = len(spec.api_access_cidrs) + nat
+    api = max(quotas.endpoint_cidrs(spec).values(), default=0)
     lines = [
         f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"
     ]
-    widest = max((len(spec.topology[c.name].east_west_ports) for c in spec.clusters), default=0)
-    if widest:
-        sources = len(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat
+    rules = quotas.east_west_rules(spec)
+    if rules:
+        sources = quotas.east_west_sources(spec.clusters, spec.east_west_allowed_cidrs, private=False)
+        widest = max(quotas.gateway_ports(spec.clusters, spec.topology).values())
         lines.append(
-            f"east-west NLB security group rules: {sources * widest} of {MAX_SECURITY_GROUP_RULES} ({sources}"
+            f"east-west NLB security group rules: {max(rules.values())} of {MAX_SECURITY_GROUP_RULES} ({sources}"
             f" sources x {widest} port{'s' if widest > 1 else ''})"
         )
     return lines
@@ -153,10 +155,37 @@ def cost_lines(spec: MeshSpec, today: datetime.date) -> list[str]:
     return lines + rate_lines()
 
 
+def mesh_lines(spec: MeshSpec) -> list[str]:
+    """What holds for the whole mesh: how it is reached, its address space, who operates it."""
+    c = spec.connectivity
+    if not c.private:
+        api = ", ".join(spec.api_access_cidrs)
+        return [
+            f"connectivity: public (EKS endpoints public, from {api}; internet-facing east-west NLBs)",
+            f"meshCidr: {spec.mesh_cidr}",
+        ]
+    regions = sorted({cl.region for cl in spec.clusters})
+    gateways = [
+        f"{r}: {c.transit_gateways[r]} (yours)" if r in c.transit_gateways else f"{r}: the mesh's own" for r in regions
+    ]
+    return [
+        "connectivity: private (EKS endpoints private only; internal east-west NLBs; Transit Gateways)",
+        f"meshCidr: {spec.mesh_cidr}",
+        f"operatorCidrs: {', '.join(c.operator_cidrs) or '(none: only the mesh VPCs reach the endpoints)'}",
+        f"Transit Gateways: {'; '.join(gateways)}",
+    ]
+
+
 def plan_text(spec: MeshSpec, today: datetime.date) -> str:
     sections = [
+        ("mesh", mesh_lines(spec)),
         ("clusters", cluster_lines(spec)),
         ("limits", headroom_lines(spec)),
+        (
+            "service quotas per region (AWS's defaults unless serviceQuotas raises them; the account's other resources"
+            " count too)",
+            quota_lines(spec.clusters, spec.connectivity, spec.service_quotas or default_quotas()),
+        ),
         ("monthly cost estimate", cost_lines(spec, today)),
     ]
     return "\n".join(f"{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in sections)

@@ -20,18 +20,20 @@ from components.aws.cluster import EksCluster, EksClusterArgs, KubeconfigCredent
 from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, SameNetworkAccess, VpcPeering, VpcPeeringArgs
+from components.aws.providers import provider_args
 from components.aws.transit import TransitMember, TransitNetwork, TransitNetworkArgs
-from components.config.aws_settings import AwsSettings
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
 from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
+from components.istio.mtls import MeshMtls, MeshMtlsArgs
 from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
 from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
-from components.model.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
+from components.model.aws_settings import AwsSettings
 from components.model.deployed import LastDeployment
-from components.model.principals import cluster_creators, new_clusters, same_principal
 from components.model.spec import ClusterSpec, MeshSpec
+from components.plan.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
+from components.plan.principals import cluster_creators, new_clusters, same_principal
 
 
 @dataclass
@@ -85,6 +87,10 @@ class IstioMesh(pulumi.ComponentResource):
     vpc_ipam_pools: dict[str, str]
     # Each same-network pair as oriented (requester first).
     same_network_pairs: list[list[str]]
+    # Per cluster, its reader token's generation and when it was made (`readerTokens`).
+    reader_tokens: dict[str, dict]
+    # The mesh-wide mTLS mode (`mtls`), read back so an unset key keeps what the stack runs.
+    mtls: str
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -123,12 +129,15 @@ class IstioMesh(pulumi.ComponentResource):
                 self._gateway(spec, c, access)
         self._peerings(spec)
         self._traffic(spec)
+        self._mtls(spec)
         if spec.deploy_samples:
             self._samples(spec)
         self.cluster_outputs = self._outputs(spec)
         self.vpc_cidrs = {c.name: networks[c.name].cidr_block for c in spec.clusters}
         self.vpc_ipam_pools = {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool}
         self.same_network_pairs = [list(pair) for pair in spec.topology.peerings]
+        self.reader_tokens = spec.reader_tokens.output()
+        self.mtls = spec.mtls
         self.addon_versions = {
             c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions}
             for c in spec.clusters
@@ -143,11 +152,13 @@ class IstioMesh(pulumi.ComponentResource):
                 "vpcCidrs": self.vpc_cidrs,
                 "vpcIpamPools": self.vpc_ipam_pools,
                 "sameNetworkPairs": self.same_network_pairs,
+                "readerTokens": self.reader_tokens,
+                "mtls": self.mtls,
             }
         )
 
     def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
-        """Who created each cluster (components/model/principals.py). The caller is asked only when
+        """Who created each cluster (components/plan/principals.py). The caller is asked only when
         a cluster is new: the identity of the AWS providers, the same in every region."""
         names = [c.name for c in spec.clusters]
         caller = None
@@ -166,7 +177,7 @@ class IstioMesh(pulumi.ComponentResource):
                 f"aws-{region}",
                 region=region,
                 default_tags={"tags": self._tags},
-                **self._settings.provider_args(),
+                **provider_args(self._settings),
                 opts=self._child(),
             )
             for region in dict.fromkeys(c.region for c in spec.clusters)
@@ -185,6 +196,7 @@ class IstioMesh(pulumi.ComponentResource):
                 mesh_cidr=spec.mesh_cidr,
                 operator_cidrs=spec.connectivity.operator_cidrs,
                 existing=spec.connectivity.transit_gateways,
+                entries=spec.connectivity.operator_entries,
                 mesh_id=spec.mesh_id,
             ),
             opts=self._child(),
@@ -293,7 +305,7 @@ class IstioMesh(pulumi.ComponentResource):
         )
         reader_token = ReaderToken(
             f"{c.name}-reader-token",
-            ReaderTokenArgs(reader_account=istio.reader_account),
+            ReaderTokenArgs(reader_account=istio.reader_account, generation=spec.reader_tokens.generation),
             opts=self._child(kubernetes=eks.provider),
         )
         return MeshCluster(
@@ -333,6 +345,17 @@ class IstioMesh(pulumi.ComponentResource):
                 MeshTraffic(
                     f"{c.name}-traffic",
                     MeshTrafficArgs(traffic=spec.traffic, istiod=here.istio.injector),
+                    opts=self._child(kubernetes=here.eks.provider),
+                )
+
+    def _mtls(self, spec: MeshSpec) -> None:
+        """The mesh-wide PeerAuthentication in every primary (a remote's istiod serves no xDS)."""
+        for c in spec.clusters:
+            if not c.is_remote:
+                here = self.clusters[c.name]
+                MeshMtls(
+                    f"{c.name}-mtls",
+                    MeshMtlsArgs(mode=spec.mtls, istiod=here.istio.injector),
                     opts=self._child(kubernetes=here.eks.provider),
                 )
 
@@ -383,7 +406,7 @@ class IstioMesh(pulumi.ComponentResource):
                 # Read back: a node group keeps its AMI type (changing it replaces the group).
                 "nodeGroupAmiTypes": {g.name: g.ami_type or "" for g in c.node_groups},
                 # Read back too: a Secrets key cannot be removed or changed (config/clusters.py).
-                **({"secretsKmsKeyArn": c.eks.secrets_kms_key_arn} if c.eks.secrets_kms_key_arn else {}),
+                "secretsKmsKeyArn": c.eks.secrets_kms_key_arn,
                 "endpoint": here.eks.endpoint,
                 "kubeconfig": here.eks.kubeconfig,
                 "role": c.role,

@@ -27,6 +27,20 @@ from verify.checks import ClusterTarget, TimedOut, Unreachable
 # --- stack configs -------------------------------------------------------------------------------
 
 OPERATOR_CIDR = "203.0.113.0/24"
+# An account whose VPC, NAT, Elastic IP and Transit Gateway quotas were raised: for tests of other limits.
+RAISED = {
+    "serviceQuotas": dict.fromkeys(
+        (
+            "vpcsPerRegion",
+            "internetGatewaysPerRegion",
+            "natGatewaysPerAz",
+            "elasticIpsPerRegion",
+            "transitGatewaysPerRegion",
+            "peeringAttachmentsPerTransitGateway",
+        ),
+        10000,
+    )
+}
 
 
 def mocks_with(**attributes):
@@ -47,7 +61,16 @@ def mocks_with(**attributes):
 
 def recorded(run: Run) -> dict:
     """The outputs of `run` that the next run reads back (components/config/stack.py)."""
-    keys = ("clusters", "clusterCreators", "addonVersions", "vpcCidrs", "vpcIpamPools", "sameNetworkPairs")
+    keys = (
+        "clusters",
+        "clusterCreators",
+        "addonVersions",
+        "vpcCidrs",
+        "vpcIpamPools",
+        "sameNetworkPairs",
+        "readerTokens",
+        "mtls",
+    )
     exports = {key: resolve(run.exports[key])[0] for key in keys}
     kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "secretsKmsKeyArn")
     return {**exports, "clusters": {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}}

@@ -64,6 +64,18 @@ AWS = {
         "transitGatewayAttachmentId",
         "transitGatewayRouteTableId",
     },
+    # transitgateway_route_table.go, transitgateway_route_table_association.go and
+    # transitgateway_route_table_propagation.go (no update at all).
+    "aws:ec2transitgateway/routeTable:RouteTable": {"transitGatewayId"},
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": {
+        "transitGatewayAttachmentId",
+        "transitGatewayRouteTableId",
+        "replaceExistingAssociation",
+    },
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": {
+        "transitGatewayAttachmentId",
+        "transitGatewayRouteTableId",
+    },
     "aws:iam/role:Role": {"name", "namePrefix", "path"},
     "aws:iam/policy:Policy": {"name", "namePrefix", "path", "description"},
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},
@@ -112,6 +124,7 @@ KUBERNETES = {
     "kubernetes:networking.istio.io/v1:Gateway": _K8S_IDENTITY,
     "kubernetes:networking.istio.io/v1:VirtualService": _K8S_IDENTITY,
     "kubernetes:networking.istio.io/v1:DestinationRule": _K8S_IDENTITY,
+    "kubernetes:security.istio.io/v1:PeerAuthentication": _K8S_IDENTITY,
     "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration": {"metadata.name"},
 }
 # pulumi-tls 5.x: every input but early renewal replaces a key or certificate.
@@ -155,6 +168,17 @@ CREATE_FIRST_CONFLICTS = {
     # One route per destination in a route table (EC2 RouteAlreadyExists, for VPC and Transit Gateway tables).
     "aws:ec2/route:Route": ("routeTableId", "destinationCidrBlock"),
     "aws:ec2transitgateway/route:Route": ("transitGatewayRouteTableId", "destinationCidrBlock"),
+    # An attachment is associated once with a table (AssociateTransitGatewayRouteTable:
+    # Resource.AlreadyAssociated; a peering has one association on each of its two gateways) and
+    # propagates once into each.
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": (
+        "transitGatewayRouteTableId",
+        "transitGatewayAttachmentId",
+    ),
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": (
+        "transitGatewayRouteTableId",
+        "transitGatewayAttachmentId",
+    ),
 }
 
 # pulumi-eks passes these on as the EKS cluster's `vpc_config.subnet_ids` (nodejs/eks/cluster.ts).
@@ -229,6 +253,18 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
         return {r.urn: r for r in run.resources if (r.custom or r.type.startswith("eks:")) and not r.read}
 
     old, new = managed(before), managed(after)
+    result, changed = _direct_impact(old, new)
+    _follow_replacements(new, result, changed)
+    _refuse_what_aws_refuses(old, new, result, changed)
+    _refuse_taken_identities(old, new, result, after)
+    key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
+    return {key[urn]: what for urn, what in result.items()}
+
+
+def _direct_impact(
+    old: dict[str, Registered], new: dict[str, Registered]
+) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Each resource's fate from its own inputs, and the inputs that changed."""
     renamed = {alias: r.urn for r in new.values() for alias in r.alias_urns if alias in old}
     result: dict[str, str] = {}
     changed: dict[str, set[str]] = {}
@@ -246,8 +282,11 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
     for urn in old:
         if urn not in new and urn not in renamed:
             result[urn] = DELETED
+    return result, changed
 
-    # A replaced resource comes back with new IDs and outputs: inputs that depend on it change too.
+
+def _follow_replacements(new: dict[str, Registered], result: dict[str, str], changed: dict[str, set[str]]) -> None:
+    """A replaced resource comes back with new IDs and outputs: inputs that depend on it change too."""
     grew = True
     while grew:
         grew = False
@@ -260,6 +299,11 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 changed[urn] |= moved
                 result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
                 grew = True
+
+
+def _refuse_what_aws_refuses(
+    old: dict[str, Registered], new: dict[str, Registered], result: dict[str, str], changed: dict[str, set[str]]
+) -> None:
     for urn, what in list(result.items()):
         if what == UPDATED and new[urn].type == "eks:index:Cluster" and "encryptionConfigKeyArn" in changed[urn]:
             # Added: AssociateEncryptionConfig, in place. Removed: replaced (ForceNewIfChange on
@@ -296,12 +340,35 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
         elif what == REPLACED and not new[urn].delete_before_replace and new[urn].type in CREATE_FIRST_CONFLICTS:
             previous = old.get(urn) or old[next(a for a in new[urn].alias_urns if a in old)]
             unique = CREATE_FIRST_CONFLICTS[new[urn].type]
-            if all(_get(previous.inputs, p) == _get(new[urn].inputs, p) for p in unique) and not changed[urn] & {
-                unique[0]
-            }:
+            if all(_get(previous.inputs, p) == _get(new[urn].inputs, p) for p in unique) and not changed[urn] & set(
+                unique
+            ):
                 result[urn] = REFUSED
-    key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
-    return {key[urn]: what for urn, what in result.items()}
+
+
+def _refuse_taken_identities(
+    old: dict[str, Registered], new: dict[str, Registered], result: dict[str, str], after: Run
+) -> None:
+    """Pulumi creates new resources before it deletes the ones gone from the program, and a
+    create-first replacement's old resource lives until the end: a new route to the destination an
+    old one still holds in the same table is refused as well. Only a delete-first replacement frees
+    it, for what waits for that replacement."""
+
+    def identity(r: Registered) -> tuple:
+        return (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS[r.type]))
+
+    held = {
+        identity(r): urn
+        for urn, r in old.items()
+        if result.get(urn) in (DELETED, REPLACED) and r.type in CREATE_FIRST_CONFLICTS
+    }
+    for urn, r in new.items():
+        holder = held.get(identity(r)) if r.type in CREATE_FIRST_CONFLICTS and result[urn] == CREATED else None
+        if holder is None:
+            continue
+        freed = result[holder] == REPLACED and new[holder].delete_before_replace and after.depends_on(r, new[holder])
+        if not freed:
+            result[urn] = REFUSED
 
 
 def of_kind(impact: dict[tuple[str, str], str], kind: str) -> set[tuple[str, str]]:

@@ -4,7 +4,7 @@ with Istio's real charts, and every Istio custom resource checked against its CR
 Helm ignores unknown values keys without a word and the API server prunes unknown fields of a custom
 resource, so a misspelt key passes every graph test. Here each key the program writes must exist in
 the chart's `values.yaml`, the rendered objects must carry what the program means (hub, revision,
-network, cluster name, HA), and every Gateway, VirtualService and DestinationRule must validate
+network, cluster name, HA), and every Gateway, VirtualService, DestinationRule and PeerAuthentication must validate
 against the OpenAPI schema in the base chart's `files/crd-all.gen.yaml`, unknown fields refused.
 Not checked here: the CRDs' CEL rules (`x-kubernetes-validations`), which only an API server
 evaluates, and the load balancer controller's chart (not in `../shared/charts`).
@@ -427,7 +427,7 @@ def test_every_istio_resource_validates_against_its_crd(model):
         inputs = r.inputs
         assert schema_errors(inputs["apiVersion"], inputs["kind"], inputs["spec"], newest) == [], r.name
         checked.add(inputs["kind"])
-    assert "Gateway" in checked and "DestinationRule" in checked
+    assert "Gateway" in checked and "DestinationRule" in checked and "PeerAuthentication" in checked
     if model in ("primary-remote", "canary", "mixed"):
         assert "VirtualService" in checked
 

@@ -13,6 +13,7 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
 from components.model.deployed import LastDeployment
+from tests.helpers import RAISED
 
 
 def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev", last: LastDeployment = LastDeployment()):
@@ -47,13 +48,14 @@ def test_defaults_fill_a_minimal_config():
 def test_topology_is_decided_once_from_roles_and_networks():
     spec = parse(
         {
+            **RAISED,
             "clusters": [
                 {"name": "p1", "network": "n1"},
                 {"name": "r1", "role": "remote", "primary": "p1", "network": "n1"},
                 {"name": "p2", "network": "n2"},
                 {"name": "p3", "network": "n2", "eastWestStaticIps": True},
                 {"name": "r2", "role": "remote", "primary": "p2", "network": "n3"},
-            ]
+            ],
         }
     )
     # Static gateway addresses only where asked for: remotes reach istiod by the NLB's name.
@@ -142,7 +144,7 @@ def test_many_clusters_with_defaulted_ranges_get_disjoint_ranges_inside_mesh_cid
             for i in range(39)
         ]
         config = {"clusters": clusters}
-        spec = parse({**config, **({"meshCidr": mesh} if mesh else {})})
+        spec = parse({**RAISED, **config, **({"meshCidr": mesh} if mesh else {})})
         got = list(ranges(spec).values())
         assert len(got) == 39 and all(not a.overlaps(b) for i, a in enumerate(got) for b in got[i + 1 :])
         assert all(c.subnet_of(ipaddress.IPv4Network(mesh or "10.0.0.0/8")) for c in got)
@@ -159,8 +161,8 @@ def test_many_clusters_with_defaulted_ranges_get_disjoint_ranges_inside_mesh_cid
 )
 def test_a_deployed_range_never_moves_when_others_are_added_removed_or_reordered(change):
     names = [f"c{i}" for i in range(8)]
-    first = parse({"clusters": [{"name": n} for n in names]})
-    after = parse({"clusters": [{"name": n} for n in change(names)]}, last=deployed(first))
+    first = parse({**RAISED, "clusters": [{"name": n} for n in names]})
+    after = parse({**RAISED, "clusters": [{"name": n} for n in change(names)]}, last=deployed(first))
     for name, cidr in ranges(after).items():
         if name in ranges(first):
             assert cidr == ranges(first)[name], name
@@ -168,7 +170,7 @@ def test_a_deployed_range_never_moves_when_others_are_added_removed_or_reordered
     assert all(not a.overlaps(b) for i, a in enumerate(got) for b in got[i + 1 :])
     # Without the record the same config gives the same ranges (a first `pulumi up` that failed
     # before saving its outputs and is run again).
-    assert ranges(parse({"clusters": [{"name": n} for n in names]})) == ranges(first)
+    assert ranges(parse({**RAISED, "clusters": [{"name": n} for n in names]})) == ranges(first)
 
 
 def test_a_cluster_deployed_before_the_record_keeps_the_range_its_name_gave_it():
@@ -229,15 +231,15 @@ def test_default_nat_addresses_must_fit_the_gateway_security_group():
             for i in range(10)
         ),
     ]
-    message = problems_of({"clusters": per_az})["clusters[0].natGateways"]
+    message = problems_of({**RAISED, "clusters": per_az})["clusters[0].natGateways"]
     assert (
         "33 source CIDRs" in message
         and "66 rules" in message
         and "natGateways: single on clusters[0], clusters[1]" in message
     )
-    assert parse({"clusters": [{**c, "natGateways": "single"} for c in per_az]})
+    assert parse({**RAISED, "clusters": [{**c, "natGateways": "single"} for c in per_az]})
     # Without remotes each gateway listens on 15443 alone: 18 rules for 6 such VPCs.
-    assert parse({"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]})
+    assert parse({**RAISED, "clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]})
 
 
 def test_instance_types_aws_cannot_have_are_refused():
@@ -261,9 +263,9 @@ def test_istiod_must_fit_on_its_smallest_node():
     # 12 primaries: each istiod watches 11 clusters, 2048Mi + 11 x 180Mi = 4028Mi, which fits in 75 % of
     # an 8 GiB m6i.large (6144Mi) but not of a 4 GiB c6i.large (3072Mi) nor of a t3.medium (3072Mi).
     twelve = [{"name": f"c{i}", "network": f"n{i}", "natGateways": "single"} for i in range(12)]
-    assert parse({"clusters": twelve})
+    assert parse({**RAISED, "clusters": twelve})
     small = [{**twelve[0], "nodeGroup": {"instanceTypes": ["m6i.xlarge", "c6i.large"]}}, *twelve[1:]]
-    message = problems_of({"clusters": small})["clusters[0].nodeGroup.instanceTypes"]
+    message = problems_of({**RAISED, "clusters": small})["clusters[0].nodeGroup.instanceTypes"]
     assert (
         "4028Mi" in message
         and "c6i.large" in message
@@ -278,15 +280,20 @@ def test_istiod_must_fit_on_its_smallest_node():
             for i in range(11)
         ),
     ]
-    assert parse({"clusters": remotes})
+    assert parse({**RAISED, "clusters": remotes})
     # The user's own size is what must fit; a `resources` without a memory request needs no room.
-    assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}})
-    assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"cpu": "1"}}}}})
+    assert parse(
+        {**RAISED, "clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}}
+    )
+    assert parse({**RAISED, "clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"cpu": "1"}}}}})
     # The chart fills in its own request (2048Mi, 500m) under a user's `resources`: a limit below it is refused.
-    below = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"limits": {"memory": "1Gi"}}}}})
+    below = problems_of(
+        {**RAISED, "clusters": twelve, "istioValues": {"istiod": {"resources": {"limits": {"memory": "1Gi"}}}}}
+    )
     assert "2048Mi (the chart's default" in below["istioValues.istiod.resources.limits.memory"]
     assert parse(
         {
+            **RAISED,
             "clusters": twelve,
             "istioValues": {
                 "istiod": {
@@ -298,7 +305,9 @@ def test_istiod_must_fit_on_its_smallest_node():
             },
         }
     )
-    big = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "7Gi"}}}}})
+    big = problems_of(
+        {**RAISED, "clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "7Gi"}}}}}
+    )
     assert (
         "7168Mi" in big["clusters[0].nodeGroup.instanceTypes"]
         and "m6i.xlarge" in big["clusters[0].nodeGroup.instanceTypes"]
@@ -748,31 +757,38 @@ def test_limits_count_what_the_topology_creates():
         ]
 
     # One network, no remotes: no east-west gateway, so no source rule at all.
-    assert not any(t.east_west_gateway for t in parse({"clusters": clusters(16, network="n")}).topology.values())
+    assert not any(
+        t.east_west_gateway for t in parse({**RAISED, "clusters": clusters(16, network="n")}).topology.values()
+    )
     assert parse(
-        {"clusters": clusters(16, network="n"), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)]}
+        {
+            **RAISED,
+            "clusters": clusters(16, network="n"),
+            "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)],
+        }
     )
     # Multi-primary, multi-network: every gateway listens on 15443 alone, one rule per NAT address;
     # the 40 CIDRs of each EKS endpoint (39 NAT addresses and the operators') come first.
-    assert len(parse({"clusters": clusters(39)}).clusters) == 39
-    assert "at most 39 clusters" in problems_of({"clusters": clusters(40)})["clusters"]
+    assert len(parse({**RAISED, "clusters": clusters(39)}).clusters) == 39
+    assert "at most 39 clusters" in problems_of({**RAISED, "clusters": clusters(40)})["clusters"]
     # Primary-remote, one network: the primary's gateway listens on 15012 alone.
     assert [
         n
         for n, t in parse(
             {
+                **RAISED,
                 "clusters": [
                     {"name": "p", "network": "n", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}},
                     *remotes(38, network="n"),
-                ]
+                ],
             }
         ).topology.items()
         if t.east_west_gateway
     ] == ["p"]
     # Primary-remote, multi-network: the primary listens on 15443 and 15012, two rules per source.
     spread = [{"name": "p", "vpcCidr": "10.0.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}, *remotes(29)]
-    assert parse({"clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
-    message = problems_of({"clusters": [*spread, *remotes(30)[29:]]})["clusters"]
+    assert parse({**RAISED, "clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
+    message = problems_of({**RAISED, "clusters": [*spread, *remotes(30)[29:]]})["clusters"]
     assert (
         "31 source CIDRs" in message
         and "62 rules" in message
@@ -783,14 +799,18 @@ def test_limits_count_what_the_topology_creates():
     assert (
         "merge them into at most 60"
         in problems_of(
-            {"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)]}
+            {
+                **RAISED,
+                "clusters": clusters(2),
+                "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)],
+            }
         )["eastWestAllowedCidrs"]
     )
-    assert parse({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(60)]})
+    assert parse({**RAISED, "clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(60)]})
     many = [f"198.51.100.{i}/32" for i in range(31)]
     assert (
         "merge them into at most 30"
-        in problems_of({"clusters": spread[:2], "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
+        in problems_of({**RAISED, "clusters": spread[:2], "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
     )
 
 
@@ -799,6 +819,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
     # 30 operator CIDRs + 12 NAT addresses (one network, so no gateway cap) > 40: merge the CIDRs.
     problems = problems_of(
         {
+            **RAISED,
             "clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(12)],
             "apiAccessCidrs": operators,
         }
@@ -809,7 +830,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
         {"name": "a", "network": "n", "natGateways": "perAz", "availabilityZones": 5},
         *({"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(5)),
     ]
-    problems = problems_of({"clusters": per_az, "apiAccessCidrs": [*operators, "198.51.100.200/32"]})
+    problems = problems_of({**RAISED, "clusters": per_az, "apiAccessCidrs": [*operators, "198.51.100.200/32"]})
     assert "natGateways: single on clusters[0]" in problems["clusters[0].natGateways"]
     # 40 clusters: even one NAT address each and the default 0.0.0.0/0 do not fit.
     assert (
@@ -820,6 +841,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
     )
     assert parse(
         {
+            **RAISED,
             "clusters": [
                 {
                     "name": f"c{i}",
@@ -828,7 +850,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
                     "nodeGroup": {"instanceTypes": ["m6i.xlarge"]},
                 }
                 for i in range(39)
-            ]
+            ],
         }
     )
 
@@ -975,9 +997,9 @@ def test_long_stack_names_shorten_allowed_cluster_names():
 
 
 def _documented_defaults() -> dict[str, str]:
-    """The default column of the README's config reference tables, by key or field."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("## Config reference", 1)[1].split("\n## ", 1)[0]
+    """The default column of the config reference tables, by key or field."""
+    reference = (Path(__file__).parent.parent / "docs/reference/config.md").read_text()
+    section = reference.split("## Config", 1)[1].split("\n## Outputs", 1)[0]
     defaults = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -1018,24 +1040,54 @@ def test_the_documented_defaults_are_the_ones_applied():
         assert code(documented[f"`pki.{key}`"]) == [str(value)], key
 
 
-def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clusters():
-    from components.config.stack import elastic_ip_warnings
-
-    spec = parse(
-        {
-            "clusters": [
-                {"name": "p", "natGateways": "perAz", "eastWestStaticIps": True},
-                {"name": "r", "role": "remote", "primary": "p"},
-                {"name": "w", "region": "us-west-2"},
-            ]
-        }
-    )
-    # p: 3 NAT + 3 static gateway addresses; r: 1 NAT, all in us-east-1; w alone in us-west-2.
-    (warning,) = elastic_ip_warnings(spec)
+def test_quotas_are_counted_as_aws_counts_them_and_refused_past_the_defaults_naming_the_key():
+    # p: 3 NAT + 3 static gateway addresses, r: 1 NAT, all in us-east-1 (7 Elastic IPs); w alone in us-west-2.
+    clusters = [
+        {"name": "p", "natGateways": "perAz", "eastWestStaticIps": True},
+        {"name": "r", "role": "remote", "primary": "p"},
+        {"name": "w", "region": "us-west-2"},
+    ]
+    problems = problems_of({"clusters": clusters})
+    assert set(problems) == {"serviceQuotas.elasticIpsPerRegion"}
+    assert "needs 7 in us-east-1" in problems["serviceQuotas.elasticIpsPerRegion"]
+    assert "AWS's default 5" in problems["serviceQuotas.elasticIpsPerRegion"]
     assert (
-        "7 Elastic IPs in us-east-1" in warning and "p (3 NAT, 3 static gateway)" in warning and "r (1 NAT)" in warning
+        parse({"clusters": clusters, "serviceQuotas": {"elasticIpsPerRegion": 7}}).service_quotas["elasticIpsPerRegion"]
+        == 7
     )
-    assert elastic_ip_warnings(parse({"clusters": [{"name": f"c{i}"} for i in range(5)]})) == []
+    # Six single-NAT clusters in one region: six VPCs and internet gateways, six NAT gateways in its first zone.
+    six = {"clusters": [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(6)]}
+    problems = problems_of(six)
+    assert set(problems) == {
+        "serviceQuotas.vpcsPerRegion",
+        "serviceQuotas.internetGatewaysPerRegion",
+        "serviceQuotas.natGatewaysPerAz",
+        "serviceQuotas.elasticIpsPerRegion",
+    }
+    assert "needs 6 in one zone of us-east-1" in problems["serviceQuotas.natGatewaysPerAz"]
+    raised = {"vpcsPerRegion": 6, "internetGatewaysPerRegion": 6, "natGatewaysPerAz": 6, "elasticIpsPerRegion": 5}
+    assert set(problems_of({**six, "serviceQuotas": raised})) == {"serviceQuotas.elasticIpsPerRegion"}
+    # Spread over zones (perAz), two clusters use 2 NAT gateways per zone, 6 Elastic IPs.
+    two = {"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(2)]}
+    assert set(problems_of(two)) == {"serviceQuotas.elasticIpsPerRegion"}
+    assert parse({**two, "serviceQuotas": {"elasticIpsPerRegion": 6}}).clusters
+
+
+@pytest.mark.parametrize(
+    ("quotas", "key", "says"),
+    [
+        (["vpcsPerRegion"], "serviceQuotas", "must be an object"),
+        ({"vpcs": 5}, "serviceQuotas.vpcs", "unknown key"),
+        ({"vpcsPerRegion": 0}, "serviceQuotas.vpcsPerRegion", "from 1 to"),
+        ({"vpcsPerRegion": True}, "serviceQuotas.vpcsPerRegion", "got true"),
+        ({"vpcsPerRegion": "20"}, "serviceQuotas.vpcsPerRegion", 'got "20"'),
+        ({"vpcsPerRegion": 10**400}, "serviceQuotas.vpcsPerRegion", "too long to show"),
+        ({"natGatewaysPerAz": 2.5}, "serviceQuotas.natGatewaysPerAz", "got 2.5"),
+    ],
+)
+def test_bad_service_quotas_are_refused_with_their_key(quotas, key, says):
+    problems = problems_of({"clusters": [{"name": "a"}], "serviceQuotas": quotas})
+    assert says in problems.get(key, ""), problems
 
 
 def test_a_refused_region_adds_no_problem_to_the_zones_that_follow_it():
@@ -1095,3 +1147,275 @@ def test_different_problems_of_list_items_are_all_shown():
     message = message_of({"clusters": clusters})
     assert "more like these" not in message
     assert all(f"clusters[{i}]" in message for i in range(4))
+
+
+# Every problem in one run: a refused value is named once and feeds no later check.
+NOW = __import__("datetime").datetime(2026, 12, 7, tzinfo=__import__("datetime").UTC)
+
+
+def all_problems(raw: dict, **kwargs) -> tuple[list[tuple[str, str]], str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec(raw, default_region="us-east-1", stack="dev", now=NOW, **kwargs)
+    return caught.value.problems, str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # A refused cluster hides no check of another: the support policy of the second is still checked.
+        (
+            {
+                "clusters": [
+                    {"name": "East"},
+                    {"name": "west", "region": "us-west-2", "kubernetesVersion": "1.32", "supportType": "STANDARD"},
+                ]
+            },
+            ["clusters[0].name", "clusters[1].supportType"],
+        ),
+        # A remote whose primary was refused is not reported again.
+        (
+            {
+                "clusters": [
+                    {"name": "hub", "nodeGroup": {"minSize": -1}},
+                    {"name": "r", "role": "remote", "primary": "hub"},
+                ]
+            },
+            ["clusters[0].nodeGroup.minSize"],
+        ),
+        # A meshCidr too small for a VPC is the one problem: no "no free /16" for the clusters.
+        ({"meshCidr": "10.0.0.0/29", "clusters": [{"name": "a"}, {"name": "b"}]}, ["meshCidr"]),
+        # A refused meshCidr is not the default 10.0.0.0/8 that operator networks would overlap.
+        (
+            {
+                "meshCidr": "10.0.0.0/33",
+                "connectivity": "private",
+                "operatorCidrs": ["10.200.0.0/16"],
+                "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+                "transitGatewayRouting": {
+                    "us-east-1": {
+                        "operatorAttachment": "tgw-attach-0123456789abcdef0",
+                        "returnRouteTable": "tgw-rtb-0123456789abcdef0",
+                    }
+                },
+                "clusters": [{"name": "a"}],
+            },
+            ["meshCidr"],
+        ),
+        # One stack, one partition.
+        (
+            {
+                "clusters": [
+                    {"name": "a"},
+                    {"name": "b", "region": "cn-north-1"},
+                    {"name": "c", "region": "us-gov-west-1"},
+                ]
+            },
+            ["clusters[1].region", "clusters[2].region"],
+        ),
+    ],
+)
+def test_each_problem_is_reported_once_and_none_is_hidden(raw, expected):
+    found, _ = all_problems(raw)
+    assert sorted(path for path, _ in found) == expected
+
+
+def test_clusters_of_one_partition_are_accepted_wherever_it_is():
+    spec = parse({"clusters": [{"name": "a", "region": "cn-north-1"}, {"name": "b", "region": "cn-northwest-1"}]})
+    assert [c.region for c in spec.clusters] == ["cn-north-1", "cn-northwest-1"]
+
+
+def test_a_map_of_thousands_of_bad_entries_reads_in_a_few_lines():
+    found, message = all_problems({"clusters": [{"name": "a"}], "ipamPools": {f"r{i}": 5 for i in range(3000)}})
+    assert len(found) == 3000
+    lines = message.splitlines()
+    assert len(lines) <= 10 and "ipamPools.*: and 2997 more like these" in message
+
+
+def test_a_config_wrong_everywhere_still_reads_in_a_screen():
+    clusters = [{"name": f"c{i}", "region": f"nowhere-{i}", "vpcCidr": i, "nodeGroup": i} for i in range(200)]
+    _, message = all_problems({"clusters": clusters, "meshId": 5, "istioVersion": "x"})
+    assert len(message.splitlines()) <= 43  # 40 problem lines, the heading and the fix line
+
+
+def test_a_secret_value_never_appears_in_a_message():
+    secret = "https://deploy:hunter2-token@charts.example.com/istio?sig=abc123"
+    _, message = all_problems(
+        {"clusters": [{"name": "a"}], "istioChartRepository": secret}, secret_keys=frozenset({"istioChartRepository"})
+    )
+    assert "istioChartRepository" in message
+    assert "hunter2" not in message and "abc123" not in message and "deploy:" not in message
+
+
+@pytest.mark.parametrize("quantity", ["2 GB", "2GB", "lots", "-1Gi", "1.5.2", True, -2, "", "Gi"])
+def test_istio_resources_take_only_kubernetes_quantities(quantity):
+    raw = {"clusters": [{"name": "a"}], "istioValues": {"gateway": {"resources": {"limits": {"memory": quantity}}}}}
+    found, _ = all_problems(raw)
+    assert [path for path, _ in found] == ["istioValues.gateway.resources.limits.memory"]
+
+
+@pytest.mark.parametrize("quantity", ["2Gi", "500m", "1.5", 2, 0.5, "1e3", "128M", ".5"])
+def test_kubernetes_quantities_pass(quantity):
+    raw = {
+        "clusters": [{"name": "a"}],
+        "istioValues": {"istiod": {"global": {"proxy": {"resources": {"requests": {"cpu": quantity}}}}}},
+    }
+    spec = parse_mesh_spec(raw, default_region="us-east-1", stack="dev", now=NOW)
+    assert spec.istio_values["istiod"]["global"]["proxy"]["resources"]["requests"]["cpu"] == quantity
+
+
+def test_a_resources_object_has_the_shape_kubernetes_reads():
+    raw = {
+        "clusters": [{"name": "a"}],
+        "istioValues": {"istiod": {"resources": {"request": {"cpu": "1"}, "limits": "2Gi"}}},
+    }
+    found, _ = all_problems(raw)
+    assert sorted(path for path, _ in found) == [
+        "istioValues.istiod.resources.limits",
+        "istioValues.istiod.resources.request",
+    ]
+
+
+def test_project_keys_aws_settings_and_upgrade_steps_are_reported_in_one_error():
+    from components.config.whole import check_stack_config
+
+    raw = {"clusters": [{"name": "East"}, {"name": "west", "kubernetesVersion": "1.35"}]}
+    last = LastDeployment(clusters=frozenset({"west"}), addon_versions={"west": {"kubernetesVersion": "1.33"}})
+    aws = {"region": "us-east-1", "profile": '["dev", "prod"]', "defaultTags": {"tag": {"team": "mesh"}}}
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config(raw, aws, stack="dev", now=NOW, last=last)
+    assert sorted(p for p, _ in caught.value.problems) == [
+        "aws:defaultTags.tag",
+        "aws:profile",
+        "clusters[0].name",
+        "clusters[1].kubernetesVersion",
+    ]
+    assert "not a list" in dict(caught.value.problems)["aws:profile"]
+
+
+def test_thousands_of_unknown_keys_collapse_into_one_line():
+    found, message = all_problems({"clusters": [{"name": "a"}], **{f"k{i}": 1 for i in range(5000)}})
+    assert len(found) == 5000 and len(message.splitlines()) <= 6
+    assert "istio-eks-mesh:*: and 4997 more like these" in message
+
+
+def test_an_aws_region_of_the_wrong_type_is_named_as_such():
+    from components.config.whole import check_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config({"clusters": [{"name": "a"}]}, {"region": 5}, stack="dev", now=NOW)
+    assert [path for path, _ in caught.value.problems] == ["aws:region"]
+
+
+# Found by a hostile review: each row failed before its fix.
+def _one_error(raw: dict, aws: dict | None = None, **kwargs) -> ConfigError:
+    from components.config.whole import check_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config(raw, {"region": "us-east-1", **(aws or {})}, stack="dev", now=NOW, **kwargs)
+    return caught.value
+
+
+def test_a_number_too_long_to_print_is_reported_not_raised():
+    error = _one_error({"clusters": [{"name": 10**5000}], "pki": {"rootValidityDays": -(10**5000)}})
+    assert {p for p, _ in error.problems} == {"clusters[0].name", "pki.rootValidityDays"}
+    assert len(str(error)) < 5000
+
+
+def test_secret_aws_settings_numbers_and_long_strings_are_withheld():
+    long_role = "arn:aws-cn:iam::123456789012:role/" + "TopSecretRoleName" * 4
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "clusterAdmins": [long_role, 123456789012]},
+        {"profile": " my-secret-profile "},
+        secret_keys=frozenset({"clusterAdmins"}),
+        aws_secret_keys=frozenset({"profile"}),
+    )
+    message = str(error)
+    assert {p for p, _ in error.problems} >= {"aws:profile", "clusterAdmins[0]", "clusterAdmins[1]"}
+    assert "my-secret-profile" not in message and "123456789012" not in message and "TopSecret" not in message
+
+
+def test_a_refused_project_key_invents_no_aws_problem():
+    role = {"roleArn": "arn:aws:iam::111122223333:role/a"}
+    chain = [role, {"roleArn": "arn:aws:iam::111122223333:role/b"}]
+    kubeconfig = "arn:aws:iam::111122223333:role/kube"
+    error = _one_error(
+        {"meshId": "Bad", "kubeconfigRoleArn": kubeconfig, "clusters": [{"name": "a"}]}, {"assumeRoles": chain}
+    )
+    assert [p for p, _ in error.problems] == ["meshId"]
+    # Clusters in two partitions are named once, on the cluster, not again on the role's partition.
+    error = _one_error({"clusters": [{"name": "a"}, {"name": "b", "region": "us-gov-west-1"}]}, {"assumeRoles": [role]})
+    assert [p for p, _ in error.problems] == ["clusters[1].region"]
+
+
+def test_messages_name_a_listed_cidr_by_its_place_in_the_list():
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "apiAccessCidrs": ["203.0.113.0/24", "203.0.113.0/24", "10.0.0.0/8"]}
+    )
+    assert [p for p, _ in error.problems] == ["apiAccessCidrs[2]"]
+
+
+def test_typos_in_region_keys_show_beside_a_refused_cluster():
+    error = _one_error(
+        {
+            "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2", "nodeGroup": {"maxSize": "x"}}],
+            "ipamPools": {"us-eats-1": "ipam-pool-0123456789abcdef0"},
+            "trafficPolicy": {"failover": [{"from": "us-eats-1", "to": "us-west-2"}]},
+        }
+    )
+    paths = {p for p, _ in error.problems}
+    assert paths >= {"clusters[1].nodeGroup.maxSize", "ipamPools.us-eats-1", "trafficPolicy.failover[0].from"}
+    assert "did you mean 'us-east-1'" in dict(error.problems)["ipamPools.us-eats-1"]
+
+
+def test_private_mode_refuses_api_access_once_and_suggests_the_case():
+    error = _one_error({"clusters": [{"name": "a"}], "connectivity": "Private"})
+    assert 'did you mean "private"' in dict(error.problems)["connectivity"]
+    private = {
+        "clusters": [{"name": "a"}],
+        "connectivity": "private",
+        "meshCidr": "10.0.0.0/8",
+        "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+        "apiAccessCidrs": ["10.0.0.0/8"],
+    }
+    assert [p for p, _ in _one_error(private).problems] == ["apiAccessCidrs"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "path"),
+    [
+        ({"requests": {"memory": "4Gi"}, "limits": {"memory": "1e3"}}, "istioValues.gateway.resources.limits.memory"),
+        ({"limits": {"cpu": float("inf")}}, "istioValues.gateway.resources.limits.cpu"),
+    ],
+)
+def test_resource_amounts_kubernetes_would_refuse_are_refused(resources, path):
+    error = _one_error({"clusters": [{"name": "a"}], "istioValues": {"gateway": {"resources": resources}}})
+    assert [p for p, _ in error.problems] == [path]
+
+
+def test_an_exponent_quantity_still_has_to_fit_on_the_nodes():
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "istioValues": {"istiod": {"resources": {"requests": {"memory": "1e12"}}}}}
+    )
+    assert [p for p, _ in error.problems] == ["clusters[0].nodeGroup.instanceTypes"]
+
+
+def test_different_keys_alike_are_each_named():
+    clusters = [{"name": f"c{i}", "protect": 3, "eastWestStaticIps": 4} for i in range(4)]
+    message = str(_one_error({"clusters": clusters}))
+    assert "clusters[*].protect: and 1 more" in message and "clusters[*].eastWestStaticIps: and 1 more" in message
+
+
+def test_sixty_thousand_bad_entries_are_checked_in_seconds():
+    import time
+
+    start = time.monotonic()
+    _one_error({"clusters": [{"name": "a"}], "apiAccessCidrs": [f"x{i}" for i in range(60_000)]})
+    assert time.monotonic() - start < 10
+
+
+def test_two_arns_of_one_role_are_one_access_entry():
+    role, same = "arn:aws:iam::111122223333:role/x", "arn:aws:iam::111122223333:role/team/x"
+    error = _one_error({"clusters": [{"name": "a"}], "clusterAdmins": [role, same]})
+    assert [p for p, _ in error.problems] == ["clusterAdmins[1]"]
+    spec = parse({"clusters": [{"name": "a"}], "clusterAdmins": [same], "kubeconfigRoleArn": role})
+    assert spec.access.admins == (same,)

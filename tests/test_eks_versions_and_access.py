@@ -12,13 +12,15 @@ import pytest
 import yaml
 from kubernetes.config.kube_config import KubeConfigLoader
 
-from components.config.aws_settings import AwsSettings, parse_aws_settings
+from components.aws.providers import provider_args
+from components.config.aws_settings import parse_aws_settings
 from components.config.eks import support_warnings
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
+from components.model.aws_settings import AwsSettings
 from components.model.deployed import LastDeployment
-from components.model.principals import caller_principal, same_principal
+from components.plan.principals import caller_principal, same_principal
 from tests.harness import ROOT, Run, cached_run, resolve, run_program
 from tests.helpers import mesh_config, mocks_with, recorded
 from tests.impact import REPLACED, UPDATED, change_impact, of_kind
@@ -708,7 +710,7 @@ def test_aws_settings_parse_the_providers_forms():
             "ignoreTags": {"keyPrefixes": ["kubernetes.io/"]},
         }
     )
-    args = others.provider_args()
+    args = provider_args(others)
     assert args["max_retries"] == 5 and args["ignore_tags"].key_prefixes == ["kubernetes.io/"]
     assert [e.sts for e in args["endpoints"]] == ["https://sts.example.com"]
 

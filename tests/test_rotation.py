@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
-from components.model.istio_values import CA_CHECKSUM_ANNOTATION
+from components.plan.istio_values import CA_CHECKSUM_ANNOTATION
 from tests.harness import Run, cached_run, resolve
 from tests.helpers import (
     IMPORTED,

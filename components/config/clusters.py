@@ -28,9 +28,9 @@ from components.config.validate import (
     vpc_range_problem,
 )
 from components.model import versions
-from components.model.addon_versions import RECORD_VERSION_KEY
 from components.model.deployed import LastDeployment
 from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
+from components.plan.addon_versions import RECORD_VERSION_KEY
 
 MIN_AZS, MAX_AZS = 2, 6
 # Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses
@@ -150,9 +150,11 @@ def parse_clusters(
     if len(items) > MAX_CLUSTERS:
         problems.add(
             "clusters",
-            f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)",
+            f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see"
+            " docs/concepts/models.md#mesh-size)",
         )
         return []
+    start = len(problems.items)
     slug = stack_slug(stack)
     deletion_protection = parse_eks.deletion_protection_default(stack)
     region_ok = _check_default_region(items, default_region, problems)
@@ -172,14 +174,14 @@ def parse_clusters(
         parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems
     )
     _check_topology(items, parsed, problems)
+    _check_one_partition(items, parsed, problems)
     check_deployed(parsed, last, problems)
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
-    if problems.items:
-        return []
     for entry in parsed:
-        entry["node_groups"] = keep_deployed_ami_types(
-            entry["node_groups"], last.node_ami_types.get(entry["name"]), entry["name"] in last.clusters
-        )
+        if isinstance(entry["name"], str):
+            entry["node_groups"] = keep_deployed_ami_types(
+                entry["node_groups"], last.node_ami_types.get(entry["name"]), entry["name"] in last.clusters
+            )
     return [
         ClusterSpec(
             name=entry["name"],
@@ -197,9 +199,45 @@ def parse_clusters(
             east_west_static_ips=entry["east_west_static_ips"],
             eks=entry["eks"],
             ipam_pool=pools.get(entry["index"]),
+            config_index=entry["index"],
         )
-        for entry in parsed
+        for entry in _accepted(parsed, problems.items[start:])
     ]
+
+
+def _accepted(parsed: list[dict[str, Any]], found: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The entries that parsed without a problem, for the checks that need whole clusters: a refused
+    entry is left out (its problem is named once), and so is a remote whose primary was. A problem
+    of the list as a whole (`clusters`) leaves nothing to check."""
+    paths = [path for path, _ in found]
+    if "clusters" in paths:
+        return []
+    refused = {e["index"] for e in parsed if not e["region"]}
+    refused |= {int(m[1]) for path in paths if (m := re.match(r"clusters\[(\d+)\]", path))}
+    accepted = [e for e in parsed if e["index"] not in refused]
+    primaries = {e["name"] for e in accepted if e["role"] == "primary"}
+    return [e for e in accepted if e["role"] != "remote" or e["primary"] in primaries]
+
+
+def _check_one_partition(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:
+    """A stack's clusters share one AWS partition: IAM identities, credentials, Transit Gateway
+    peering and VPC peering never cross partitions (docs.aws.amazon.com/whitepapers/latest/
+    aws-fault-isolation-boundaries/partitions.html), so a mesh across them would fail mid-deploy."""
+    regions = [(e["index"], e["region"]) for e in parsed if e["region"]]
+    if not regions:
+        return
+    first_index, first_region = regions[0]
+    first = parse_eks.region_partition(first_region)
+    for index, region in regions[1:]:
+        partition = parse_eks.region_partition(region)
+        if partition != first:
+            where = "region" if isinstance(items[index], dict) and "region" in items[index] else "region (aws:region)"
+            problems.add(
+                f"clusters[{index}].region",
+                f"{region} is in partition {partition}, but clusters[{first_index}] ({first_region}) is in {first};"
+                f" a stack's clusters share one partition (IAM, credentials and peering do not cross them):"
+                f" move this cluster's {where} into {first}, or give it a stack of its own",
+            )
 
 
 def _check_default_region(items: list, default_region: str | None, problems: Problems) -> bool:
@@ -365,6 +403,17 @@ def _vpc_cidrs(
     clash is reported on the later cluster in config order, the one most likely just added), and
     nothing deployed is moved to make room. A VPC keeps its pool for good: AWS allocates the range
     at creation, and the pool is an input that replaces the VPC when it changes."""
+    cidrs, how, pools = _fixed_cidrs(parsed, last, problems)
+    _check_overlaps(parsed, cidrs, how, mesh_cidr, problems)
+    _allocate_free(parsed, cidrs, pools, mesh_cidr, ipam_pools, pool_space, problems)
+    return cidrs, pools
+
+
+def _fixed_cidrs(
+    parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems
+) -> tuple[dict[int, ipaddress.IPv4Network | None], dict[int, str], dict[int, str]]:
+    """The ranges that are fixed already (explicit, or deployed), how each was fixed, and the pools
+    deployed VPCs keep."""
     cidrs: dict[int, ipaddress.IPv4Network | None] = {}
     how: dict[int, str] = {}
     pools: dict[int, str] = {}
@@ -392,6 +441,16 @@ def _vpc_cidrs(
             cidrs[e["index"]], how[e["index"]] = recorded, "deployed"
         elif name in last.clusters and not rebuilt:
             cidrs[e["index"]], how[e["index"]] = name_hash_vpc_cidr(str(e["name"])), "deployed"
+    return cidrs, how, pools
+
+
+def _check_overlaps(
+    parsed: list[dict[str, Any]],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    how: dict[int, str],
+    mesh_cidr: ipaddress.IPv4Network,
+    problems: Problems,
+) -> None:
     names = {e["index"]: e["name"] for e in parsed}
     legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])
     ordered = sorted((i, c) for i, c in cidrs.items() if c is not None)
@@ -417,6 +476,19 @@ def _vpc_cidrs(
                 f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved
             )
             problems.add(f"clusters[{j}].vpcCidr", message)
+
+
+def _allocate_free(
+    parsed: list[dict[str, Any]],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    pools: dict[int, str],
+    mesh_cidr: ipaddress.IPv4Network,
+    ipam_pools: Mapping[str, str],
+    pool_space: Sequence[ipaddress.IPv4Network],
+    problems: Problems,
+) -> None:
+    """The clusters without a range yet: their region's IPAM pool, else the lowest free /16."""
+    names = {e["index"]: e["name"] for e in parsed}
     for e in parsed:
         if e["index"] in cidrs or e["explicit_cidr"]:
             continue
@@ -432,7 +504,6 @@ def _vpc_cidrs(
             )
             continue
         cidrs[e["index"]] = free
-    return cidrs, pools
 
 
 def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:

@@ -35,7 +35,8 @@ def check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems:
                 f" (set {region}){_RECIPE}",
             )
             continue
-        recorded = _recorded(last.vpc_cidrs.get(name))
+        # A range from an IPAM pool is held to the pool's allocation by clusters._fixed_cidrs, in one message.
+        recorded = None if last.vpc_ipam_pools.get(name) else _recorded(last.vpc_cidrs.get(name))
         if e["explicit_cidr"] and e["vpc_cidr"] is not None and recorded is not None and e["vpc_cidr"] != recorded:
             problems.add(
                 f"{path}.vpcCidr",

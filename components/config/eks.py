@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import ConfigError, Problems, expect, given, shown, unknown_fields
+from components.config.validate import Problems, expect, given, indexed, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
+from components.plan.principals import same_principal
 
 CLUSTER_FIELDS = (
     "supportType",
@@ -41,16 +42,24 @@ _PRINCIPAL = re.compile(
     r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})",
     re.ASCII,
 )
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+# Region prefix -> partition, longest prefix first (the partitions of botocore's endpoints.json /
+# the AWS SDKs' partitions.json: aws-iso "us-iso-", aws-iso-b "us-isob-", aws-iso-f "us-isof-",
+# aws-eusc "eusc-"); every other region is in `aws`.
+_PARTITION_PREFIXES = (
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+PARTITIONS = ("aws", *dict.fromkeys(p for _, p in _PARTITION_PREFIXES))
 _EXAMPLE_ARN = "arn:aws:iam::111122223333:role/platform-admins"
 
 
 def region_partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    return next((p for prefix, p in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
 def parse_protect(value: Any, path: str, default: bool, problems: Problems) -> bool:
@@ -161,9 +170,13 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
     if value is not None and expect(value, list, "clusterAdmins", problems, f'["{_EXAMPLE_ARN}"]'):
         for i, arn in enumerate(value):
             if _check_principal(arn, f"clusterAdmins[{i}]", partitions, problems):
-                if arn in admins:
+                # IAM names are unique in an account whatever their path (principals.py): two ARNs
+                # that differ only there name one principal.
+                if any(same_principal(arn, a) for a in admins):
                     problems.add(
-                        f"clusterAdmins[{i}]", f"{arn} is listed twice; EKS allows one access entry per principal"
+                        f"clusterAdmins[{i}]",
+                        f"{arn} is listed twice (IAM names are unique whatever the path, so it names a principal"
+                        " listed before); EKS allows one access entry per principal",
                     )
                 else:
                     admins.append(arn)
@@ -171,7 +184,7 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
     if role is not None:
         if not _check_principal(role, "kubeconfigRoleArn", partitions, problems, roles_only=True):
             role = None
-        elif role not in admins:
+        elif not any(same_principal(role, a) for a in admins):
             # The kubeconfigs authenticate as this role: without an access entry they get Unauthorized.
             admins.append(role)
     return ClusterAccess(admins=tuple(admins), kubeconfig_role_arn=role)
@@ -255,7 +268,7 @@ def check_support(
     A deployed cluster (`deployed`: the clusters the stack recorded) is never refused for a date: EKS
     keeps running or upgrades it whatever this program says, and refusing would lock the stack out of
     every preview and emergency change. `support_warnings` tells its owner what happens and what to do."""
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         version = c.kubernetes_version
         if c.name in deployed or version not in versions.STANDARD_SUPPORT_ENDS:
             continue
@@ -276,12 +289,11 @@ def check_support(
             )
 
 
-def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, str]) -> None:
+def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, str], problems: Problems) -> None:
     """EKS upgrades a control plane one minor version per update (UpdateClusterVersion): a config
     more than one minor above what the stack last deployed (`recorded`: cluster -> version, from
     its `addonVersions` output) would fail half-way, after everything before the cluster."""
-    problems = Problems()
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         deployed = recorded.get(c.name)
         if not isinstance(deployed, str) or not re.fullmatch(r"1\.\d+", deployed):
             continue
@@ -304,8 +316,6 @@ def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, 
             " the cluster"
             " itself, set the version it runs (`aws eks describe-cluster --query cluster.version`) first",
         )
-    if problems.items:
-        raise ConfigError(problems.items)
 
 
 # Clusters are told this long before their version leaves standard support: a STANDARD one that EKS

@@ -9,6 +9,13 @@ istiod rejects kubeconfigs with `exec`, auth providers, client keys or token fil
 `aws eks get-token` kubeconfig cannot serve; since Kubernetes 1.24 a long-lived token exists only
 as a `kubernetes.io/service-account-token` Secret, which the Kubernetes provider waits on until
 the token controller has filled it.
+
+Rotation (`readerTokenGeneration`, components/model/credentials.py): a new generation renames the
+token Secret, which the Kubernetes provider cannot do in place (`metadata.name` replaces). Pulumi
+replaces create-first by default (docs: concepts/options/deletebeforereplace): the new token is
+made, every remote secret that reads it (a dependent) is updated with it, and only then, at the end
+of the update, the old Secret is deleted, which ends the old token (an update that fails before
+leaves the old one in place). The first generation keeps the name every stack had.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.istio.control_plane import NAMESPACE
+from components.model.credentials import FIRST_GENERATION, token_secret_name
 from components.model.kubeconfig import kubeconfig_document
 
 READER_SERVICE_ACCOUNT = "istio-reader-service-account"
-READER_TOKEN_SECRET = "istio-reader-service-account-istio-remote-secret-token"
 
 
 def remote_kubeconfig(cluster: str, server: str, ca_data: str, token: str) -> str:
@@ -37,6 +44,8 @@ def remote_kubeconfig(cluster: str, server: str, ca_data: str, token: str) -> st
 class ReaderTokenArgs:
     # What creates the ServiceAccount the token is for (the base chart's release).
     reader_account: pulumi.Resource
+    # `readerTokenGeneration`: which token Secret this is.
+    generation: int = FIRST_GENERATION
 
 
 class ReaderToken(pulumi.ComponentResource):
@@ -50,12 +59,13 @@ class ReaderToken(pulumi.ComponentResource):
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=READER_TOKEN_SECRET,
+                name=token_secret_name(args.generation),
                 namespace=NAMESPACE,
                 annotations={"kubernetes.io/service-account.name": READER_SERVICE_ACCOUNT},
             ),
             type="kubernetes.io/service-account-token",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.reader_account]),
+            # Never delete-first: the remote secrets would point at a deleted token until updated.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.reader_account], delete_before_replace=False),
         )
         self.token = pulumi.Output.secret(secret.data.apply(lambda data: base64.b64decode(data["token"]).decode()))
         self.register_outputs({})

@@ -1,15 +1,18 @@
 """What the stack's last update exported, as far as the program reads it back to keep later runs
 stable and to refuse what a deployed cluster cannot become (its region, zones and range): who
-created each cluster (principals.py), which add-on versions it runs (addon_versions.py), each
-VPC's range (config/clusters.py) and which of two same-network clusters requests their peering
-(model/spec.py, `plan_topology`). Read by `components/config/stack.py` (`load_last_deployment`);
-empty for a stack never deployed.
+created each cluster (plan/principals.py), which add-on versions it runs (plan/addon_versions.py),
+each VPC's range (config/clusters.py), which of two same-network clusters requests their peering
+(plan/topology.py, `plan_topology`) and when each cluster's reader token was made
+(model/credentials.py). Read by `components/config/stack.py` (`load_last_deployment`); empty for a
+stack never deployed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from components.model.credentials import TokenRecord
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,7 @@ class LastDeployment:
     vpc_ipam_pools: Mapping[str, str] = field(default_factory=dict)
     # Its `sameNetworkPairs` output: each pair of clusters on one Istio network, as it oriented it.
     same_network_pairs: frozenset[tuple[str, str]] = frozenset()
+    # Its `readerTokens` output: cluster -> the generation of its reader token and when it was made.
+    reader_tokens: Mapping[str, TokenRecord] = field(default_factory=dict)
+    # Its `mtls` output: the mesh-wide mTLS mode it runs (None: deployed before it was recorded).
+    mtls: str | None = None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.model import versions
+from components.model.credentials import ReaderTokens
 from components.model.revisions import RevisionPlan
 
 PROJECT = "istio-eks-mesh"
@@ -109,6 +110,9 @@ class ClusterSpec:
     eks: EksOptions = EksOptions()
     # The IPAM pool the VPC's range is allocated from (`ipamPools`), for good once it was.
     ipam_pool: str | None = None
+    # Its position in `clusters`, which messages name (`clusters[2].vpcCidr`): checks run on the
+    # clusters that parsed, which are not all of them when one was refused.
+    config_index: int = 0
     # The groups of `nodeGroups` after the first (`node_group`).
     more_node_groups: tuple[NodeGroupSpec, ...] = ()
 
@@ -267,65 +271,12 @@ class MeshTopology(Mapping[str, ClusterTopology]):
         return len(self.clusters)
 
 
-def plan_topology(clusters: tuple[ClusterSpec, ...], deployed_pairs: Collection[tuple[str, str]] = ()) -> MeshTopology:
-    """The topology of every cluster. Multi-primary or primary-remote, one network or several,
-    follow from each cluster's role, primary and network alone; `deployed_pairs` are the
-    same-network pairs as the stack deployed them, which reordering clusters must not turn around
-    (a peering's requester and every name in it would change: a second peering of the same VPCs,
-    and duplicate rules, which AWS refuses)."""
-    by_name = {c.name: c for c in clusters}
-    # Several clusters all on one network: nothing crosses networks. A lone cluster keeps its
-    # cross-network gateway, ready for the clusters added next.
-    single_network = len(clusters) > 1 and len({c.network for c in clusters}) == 1
-    plan = {}
-    for c in clusters:
-        remotes = tuple(r.name for r in clusters if r.primary == c.name)
-        if c.is_remote:
-            # A remote on its primary's network is reached through the primary's gateway.
-            gateway = not single_network and c.network != by_name[c.primary].network
-        else:
-            gateway = not single_network or bool(remotes)
-        plan[c.name] = ClusterTopology(
-            role=c.role,
-            control_plane=c.primary if c.is_remote else c.name,
-            remotes=remotes,
-            east_west_gateway=gateway,
-            cross_network=gateway and not single_network,
-            peered_with=tuple(p.name for p in clusters if p.network == c.network and p.name != c.name),
-            # Every primary watches every other cluster: its remotes, the other primaries and theirs.
-            discovers=() if c.is_remote else tuple(p.name for p in clusters if p.name != c.name),
-        )
-    names = [c.name for c in clusters]
-    deployed = set(deployed_pairs)
-    discovery = tuple((local, peer) for local in names for peer in names if peer in plan[local].discovers)
-    return MeshTopology(
-        clusters=plan,
-        peerings=tuple(
-            (b, a) if (b, a) in deployed else (a, b)
-            for i, a in enumerate(names)
-            for b in names[i + 1 :]
-            if b in plan[a].peered_with
-        ),
-        discovery=discovery,
-        build_steps=_build_steps([c.name for c in sorted(clusters, key=lambda c: c.is_remote)], discovery),
-    )
-
-
-def _build_steps(order: list[str], discovery: tuple[tuple[str, str], ...]) -> tuple[BuildStep, ...]:
-    """Each remote secret is made at the step of the later of its two clusters, so a remote's
-    gateway finds its primary's secret for it (istiod authenticates the gateway's pods with it)."""
-    position = {name: i for i, name in enumerate(order)}
-    return tuple(
-        BuildStep(
-            cluster=name,
-            remote_secrets=tuple(pair for pair in discovery if max(position[pair[0]], position[pair[1]]) == i),
-        )
-        for i, name in enumerate(order)
-    )
-
-
 # The size of a range allocated from an IPAM pool (`ipamPools`), as the mesh's own defaults.
 IPAM_NETMASK_LENGTH = 16
+
+
+# An IPAM pool ID as AWS spells it (ipam-pool- and 8 or 17 hex digits).
+IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -343,6 +294,17 @@ class IpamPool:
 
 
 @dataclass(frozen=True)
+class OperatorEntry:
+    """Where the operators' networks meet the mesh on a network team's gateway (`transitGatewayRouting`)."""
+
+    # The network team's attachment of the operators' networks (VPN, Direct Connect, CI VPC): propagated
+    # into the mesh's route table there.
+    operator_attachment: str
+    # The network team's route table that attachment is associated with: the mesh's VPC ranges go there.
+    return_route_table: str
+
+
+@dataclass(frozen=True)
 class Connectivity:
     """How the clusters reach each other and operators reach them (`connectivity`)."""
 
@@ -352,6 +314,8 @@ class Connectivity:
     operator_cidrs: tuple[str, ...] = ()
     # Region -> an existing Transit Gateway to attach to instead of making one (`transitGateways`).
     transit_gateways: Mapping[str, str] = field(default_factory=dict)
+    # Region -> where the operators enter there (`transitGatewayRouting`; one region at most).
+    operator_entries: Mapping[str, OperatorEntry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -382,6 +346,12 @@ class MeshSpec:
     access: ClusterAccess = ClusterAccess()
     traffic: TrafficSpec = TrafficSpec()
     sources: ArtifactSources = ArtifactSources()
+    # Which generation of reader tokens the clusters hand each other, and when each was made.
+    reader_tokens: ReaderTokens = ReaderTokens()
+    # The mesh-wide mTLS mode of every primary's PeerAuthentication: STRICT or PERMISSIVE.
+    mtls: str = "STRICT"
+    # Per quota key (components/config/quotas.py), the account's quota: AWS's default or `serviceQuotas`.
+    service_quotas: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.revisions is None:
@@ -394,10 +364,3 @@ class MeshSpec:
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)
-
-    def elastic_ips_by_region(self) -> dict[str, int]:
-        """Elastic IPs the mesh allocates per region: NAT gateways and static gateway addresses."""
-        counts: dict[str, int] = {}
-        for c in self.clusters:
-            counts[c.region] = counts.get(c.region, 0) + c.nat_count + (c.az_count if c.east_west_static_ips else 0)
-        return counts

@@ -1,0 +1,93 @@
+"""What the mesh uses of each AWS limit it runs into, counted once from the spec and its topology:
+validation refuses a config over a limit (config/limits.py), `python -m check` prints the headroom,
+and tests/test_quotas.py holds the counts against what the program registers.
+
+Public mode: every cluster's public EKS endpoint admits `apiAccessCidrs` plus the NAT addresses of
+every VPC of the mesh (each istiod calls the other clusters' API servers from its VPC's NAT); every
+east-west NLB's security group gets one inbound rule per source CIDR and listener port
+(aws-load-balancer-controller pkg/service/model_build_managed_sg.go@v3.5.0), its sources being
+`eastWestAllowedCidrs`, by default those same NAT addresses. Elastic IPs count per region: one per
+NAT gateway, and one per zone of an east-west NLB with `eastWestStaticIps`.
+
+Service quotas (per account and region unless said otherwise; `serviceQuotas` declares raised ones,
+config/quotas.py): VPCs per region 5, internet gateways per region 5 (one per VPC; AWS ties the two
+quotas together), NAT gateways per availability zone 5, Elastic IP addresses per region 5
+(docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html); Transit Gateways per region 5,
+peering attachments per Transit Gateway 50 (docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from components.model.spec import ClusterSpec, Connectivity, MeshSpec, MeshTopology
+
+# Key -> (what AWS calls it, default, what it counts per).
+QUOTAS: dict[str, tuple[str, int, str]] = {
+    "vpcsPerRegion": ("VPCs per Region", 5, "region"),
+    "internetGatewaysPerRegion": ("Internet gateways per Region", 5, "region"),
+    "natGatewaysPerAz": ("NAT gateways per Availability Zone", 5, "zone"),
+    "elasticIpsPerRegion": ("EC2-VPC Elastic IPs", 5, "region"),
+    "transitGatewaysPerRegion": ("Transit gateways per account", 5, "region"),
+    "peeringAttachmentsPerTransitGateway": ("Peering attachments per transit gateway", 50, "gateway"),
+}
+
+
+def nat_addresses(clusters: Sequence[ClusterSpec]) -> int:
+    return sum(c.nat_count for c in clusters)
+
+
+def endpoint_cidrs(spec: MeshSpec) -> dict[str, int]:
+    """Per cluster, the CIDRs on its public EKS endpoint (public mode; none in private mode)."""
+    if spec.connectivity.private:
+        return {}
+    used = len(spec.api_access_cidrs) + nat_addresses(spec.clusters)
+    return {c.name: used for c in spec.clusters}
+
+
+def east_west_sources(clusters: Sequence[ClusterSpec], east_west: Sequence[str] | None, private: bool) -> int:
+    """The source CIDRs every east-west NLB admits: `eastWestAllowedCidrs`, else meshCidr in private
+    mode, else every VPC's NAT addresses."""
+    if east_west is not None:
+        return len(east_west)
+    return 1 if private else nat_addresses(clusters)
+
+
+def gateway_ports(clusters: Sequence[ClusterSpec], topology: MeshTopology) -> dict[str, int]:
+    """Per cluster with an east-west gateway, its NLB's listener ports."""
+    return {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
+
+
+def east_west_rules(spec: MeshSpec) -> dict[str, int]:
+    """Per cluster with an east-west gateway, the inbound rules of its NLB's security group."""
+    sources = east_west_sources(spec.clusters, spec.east_west_allowed_cidrs, spec.connectivity.private)
+    return {name: sources * ports for name, ports in gateway_ports(spec.clusters, spec.topology).items()}
+
+
+def elastic_ips(spec: MeshSpec) -> dict[str, int]:
+    """Per region, the Elastic IPs the mesh allocates."""
+    return {region: use["elasticIpsPerRegion"] for region, use in quota_use(spec.clusters, spec.connectivity).items()}
+
+
+def quota_use(clusters: Sequence[ClusterSpec], connectivity: Connectivity) -> dict[str, dict[str, int]]:
+    """Per region, per quota key, what the mesh uses: for a quota per zone or per gateway, its busiest."""
+    use: dict[str, dict[str, int]] = {}
+    zones: dict[tuple[str, Any], int] = {}
+    regions = list(dict.fromkeys(c.region for c in clusters))
+    for c in clusters:
+        here = use.setdefault(c.region, dict.fromkeys(QUOTAS, 0))
+        here["vpcsPerRegion"] += 1
+        here["internetGatewaysPerRegion"] += 1
+        here["elasticIpsPerRegion"] += c.nat_count + (c.az_count if c.east_west_static_ips else 0)
+        # Zones are picked in order from a count, or named; a single NAT gateway is in the first zone.
+        names = list(c.availability_zones) if isinstance(c.availability_zones, tuple) else list(range(c.az_count))
+        for zone in names[: c.nat_count]:
+            zones[(c.region, zone)] = zones.get((c.region, zone), 0) + 1
+    for (region, _), count in zones.items():
+        use[region]["natGatewaysPerAz"] = max(use[region]["natGatewaysPerAz"], count)
+    if connectivity.private:
+        for region in regions:
+            use[region]["transitGatewaysPerRegion"] = 0 if region in connectivity.transit_gateways else 1
+            use[region]["peeringAttachmentsPerTransitGateway"] = len(regions) - 1
+    return use
