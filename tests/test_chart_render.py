@@ -256,6 +256,11 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
         mesh = yaml.load(find(objects, "ConfigMap", f"istio{suffix}")["data"]["mesh"], Loader=LOADER)
         assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
         if clusters[cluster]["role"] == "remote":
+            # Sized as the injector it is (the chart's 2048Mi is for serving xDS).
+            assert container["resources"] == {
+                "requests": {"cpu": "100m", "memory": "512Mi"},
+                "limits": {"memory": "1024Mi"},
+            }
             remote_service = find(objects, "Service", f"istiod{suffix}-remote")
             assert remote_service["spec"]["type"] == "ExternalName"
             assert remote_service["spec"]["externalName"] == clusters[primaries(model)[cluster]]["eastWestAddress"]
@@ -273,8 +278,9 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
                 h for entry in mesh["serviceSettings"] if entry["settings"].get("clusterLocal") for h in entry["hosts"]
             ]
             assert sorted(local) == sorted(f"{name}.istio-system.svc.cluster.local" for name in services), cluster
-            serves_remotes = cluster in primaries(model).values()
-            assert (env_of(container).get("EXTERNAL_ISTIOD") == "true") == serves_remotes
+            # No istiod leads another cluster's istio-system: each remote's local istiod is the one
+            # writer of its webhooks' caBundle and its root ConfigMaps.
+            assert "EXTERNAL_ISTIOD" not in env_of(container)
             # The readiness the NLB's health checks mirror: gateway pods are probed on 15021.
             gateway_template = yaml.load(
                 find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["config"], Loader=LOADER

@@ -207,6 +207,8 @@ BAD = [
     ("eksChartRepository", {"repo": "https://aws.github.io/eks-charts"}, "must be a string"),
     ("istioImageHub", "gcr.io/istio-release", "retired"),
     ("istioImageHub", "registry.istio.io/release", "retired"),
+    ("istioImageHub", "registry.istio.io/testing", "retired"),
+    ("istioImageHub", "gcr.io/istio-testing", "retired"),
     ("istioImageHub", "https://docker.io/istio", "is a URL"),
     ("istioImageHub", "docker.io/istio:1.31.1", "tag or digest"),
     ("istioImageHub", "docker.io/istio@sha256:abc", "tag or digest"),
@@ -249,10 +251,15 @@ def test_istio_values_may_not_name_a_retired_source():
     values = {
         "istiod": {"global": {"proxy": {"image": "registry.istio.io/release/proxyv2:1.30.3"}}},
         "gateway": {"env": {"X": "gcr.io/istio-release/x"}},
+        "base": {"global": {"hub2": "REGISTRY.istio.io/Testing/pilot"}},
     }
     with pytest.raises(ConfigError) as caught:
         parse_mesh_spec({"clusters": [{"name": "a"}], "istioValues": values}, default_region="us-east-1", stack="dev")
-    assert set(dict(caught.value.problems)) == {"istioValues.istiod.global.proxy.image", "istioValues.gateway.env.X"}
+    assert set(dict(caught.value.problems)) == {
+        "istioValues.istiod.global.proxy.image",
+        "istioValues.gateway.env.X",
+        "istioValues.base.global.hub2",
+    }
 
 
 def test_support_windows_warn_before_and_after_the_end_of_life(monkeypatch):
@@ -282,6 +289,9 @@ def test_a_release_without_the_2026_006_fixes_is_a_warning():
         notices = support_notices(RevisionPlan.single(f"1.30.{patch}"), today)
         assert any("ISTIO-SECURITY-2026-006" in n and "1.30.4" in n for n in notices), patch
     assert not any("SECURITY" in n for n in support_notices(RevisionPlan.single("1.30.4"), today))
+    (notice,) = support_notices(RevisionPlan.single("1.31.0"), today)
+    assert "Istio 1.31.0 lacks the fixes of GHSA-qm8v-g4f9-qhjx (in 1.31.1 and later)" in notice
+    assert support_notices(RevisionPlan.single("1.31.1"), today) == []
 
 
 def test_a_minor_newer_than_the_checked_charts_is_a_warning():

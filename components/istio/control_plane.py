@@ -18,6 +18,7 @@ here against the charts' values.yaml (1.30 and 1.31).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +104,8 @@ class IstioControlPlane(pulumi.ComponentResource):
                 name=NAMESPACE,
                 # Tells istiod which network this cluster's workloads are on.
                 labels={"topology.istio.io/network": spec.network, **revisions.READINESS_GATE_LABEL},
-                # Tells a remote's webhook and the primary which istiod manages this cluster.
+                # Names the primary serving this remote. Only an istiod with EXTERNAL_ISTIOD reads it
+                # (`checkShouldLead`, to write here), and none has it; kept so a deployed namespace stays.
                 annotations={"topology.istio.io/controlPlaneClusters": topology.control_plane}
                 if topology.is_remote
                 else None,
@@ -169,17 +171,24 @@ class IstioControlPlane(pulumi.ComponentResource):
         self, tag: str, releases: Mapping[str, k8s.helm.v3.Release]
     ) -> k8s.admissionregistration.v1.MutatingWebhookConfiguration:
         """The tag's webhook object. Moving the tag patches it in place; it waits for the release
-        it points at, whose Service its webhooks call (with `failurePolicy: Fail`)."""
+        it points at, whose Service its webhooks call (with `failurePolicy: Fail`).
+
+        It is created with the CA bundle istiod would patch in: istiod's webhook patcher writes its
+        `GetRootCertPem()`, which with a plugged-in CA is `cacerts`' `root-cert.pem`
+        (pilot/pkg/bootstrap/certcontroller.go, pkg/webhooks/webhookpatch.go, 1.30.3), and only
+        rewrites a bundle that differs. Without one, the API server cannot verify istiod's serving
+        certificate and refuses every pod the tag selects until istiod has patched it."""
         if tag not in self._tags:
             revision = self._args.revisions.target(tag)
             after = pulumi.ResourceOptions(parent=self, depends_on=[self._args.node_group, releases[revision.version]])
+            ca_bundle = self._args.ca.root_cert_pem.apply(lambda pem: base64.b64encode(pem.encode()).decode())
             self._tags[tag] = k8s.admissionregistration.v1.MutatingWebhookConfiguration(
                 f"{self._name}-tag-{tag}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=f"istio-revision-tag-{tag}", labels=revisions.tag_labels(tag, revision)
                 ),
                 webhooks=revisions.tag_webhooks(
-                    tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote)
+                    tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote), ca_bundle
                 ),
                 opts=after,
             )

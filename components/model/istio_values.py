@@ -154,7 +154,9 @@ def base_values(inputs: ReleaseInputs) -> dict[str, Any]:
 
 def istiod_values(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, Any]:
     """One revision's istiod: its defaults with its wiring over them."""
-    return _wired(istiod_defaults(revision, len(inputs.topology.discovers)), istiod_wiring(inputs, revision))
+    topology = inputs.topology
+    defaults = istiod_defaults(revision, len(topology.discovers), injector_only=topology.is_remote)
+    return _wired(defaults, istiod_wiring(inputs, revision))
 
 
 # istiod's size: the chart's request for a small install (istiod values.yaml: 500m, 2048Mi) plus,
@@ -167,25 +169,32 @@ ISTIOD_CPU_MILLICORES, ISTIOD_CPU_MILLICORES_PER_CLUSTER = 500, 10
 ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER = 2048, 180
 
 
-def istiod_resources(watched_clusters: int) -> dict[str, Any]:
-    memory = ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched_clusters
-    return {
-        "requests": {
-            "cpu": f"{ISTIOD_CPU_MILLICORES + ISTIOD_CPU_MILLICORES_PER_CLUSTER * watched_clusters}m",
-            "memory": f"{memory}Mi",
-        },
-        "limits": {"memory": f"{2 * memory}Mi"},
-    }
+# A remote's local istiod serves no xDS: its proxies take their configuration from the primary, so
+# none of the per-proxy push state the chart's 2048Mi is for. It injects sidecars (one webhook call
+# per pod created), signs workload certificates (one CSR per pod a day) and watches its own
+# cluster. Istio's demo profile runs a whole istiod, xDS included, on 10m and 100Mi (istiod chart
+# files/profile-demo.yaml, 1.31); five times that memory, and ten times the CPU, leave the
+# injector room for a large cluster's informer caches and a burst of pod creations.
+INJECTOR_CPU_MILLICORES, INJECTOR_MEMORY_MIB = 100, 512
 
 
-def istiod_defaults(revision: IstioRevision, watched_clusters: int = 0) -> dict[str, Any]:
+def istiod_resources(watched_clusters: int, injector_only: bool = False) -> dict[str, Any]:
+    if injector_only:
+        cpu, memory = INJECTOR_CPU_MILLICORES, INJECTOR_MEMORY_MIB
+    else:
+        cpu = ISTIOD_CPU_MILLICORES + ISTIOD_CPU_MILLICORES_PER_CLUSTER * watched_clusters
+        memory = ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched_clusters
+    return {"requests": {"cpu": f"{cpu}m", "memory": f"{memory}Mi"}, "limits": {"memory": f"{2 * memory}Mi"}}
+
+
+def istiod_defaults(revision: IstioRevision, watched_clusters: int = 0, injector_only: bool = False) -> dict[str, Any]:
     # replicaCount counts only when a user turns autoscaling off; the chart's PDB (minAvailable 1,
     # on by default) renders once the minimum exceeds one.
     return {
         "autoscaleMin": MIN_REPLICAS,
         "replicaCount": MIN_REPLICAS,
         "topologySpreadConstraints": [_zone_spread({"app": "istiod", "istio.io/rev": revision.label})],
-        "resources": istiod_resources(watched_clusters),
+        "resources": istiod_resources(watched_clusters, injector_only),
     }
 
 
@@ -215,11 +224,16 @@ def istiod_wiring(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, A
         values = merge_values(
             values, {"meshConfig": {"serviceSettings": [{"settings": {"clusterLocal": True}, "hosts": hosts}]}}
         )
-        if topology.exposes_istiod:
-            # Lets istiod serve remote clusters (their injection and discovery) besides its own.
-            # The chart reads istiod's environment from `env` (or `global.externalIstiod`); a
-            # `pilot` section, as older charts had, is ignored without a word.
-            values["env"] = {"EXTERNAL_ISTIOD": "true"}
+        # No EXTERNAL_ISTIOD on a primary with remotes: istiod serves a remote's proxies without it
+        # (discovery needs only the remote secret). All it adds is leading the remote's
+        # istio-system when that is annotated `topology.istio.io/controlPlaneClusters` with this
+        # cluster: the namespace controller writing the remote's `istio-ca-root-cert` ConfigMaps and
+        # a webhook patcher writing the remote's injector `caBundle`, through the reader token
+        # (pilot/pkg/serviceregistry/kube/controller/multicluster.go, `checkShouldLead`; Istio's
+        # tests set it for istiod-less remotes only, pkg/test/framework/components/istio/kube.go,
+        # 1.30.3). Here the remote's local istiod does both for its own cluster (it is its own
+        # config cluster; pilot/pkg/bootstrap/sidecarinjector.go), so the primary would be a
+        # second writer of the same objects.
     # A new intermediate or trust bundle changes this annotation and so rolls istiod: it reloads a
     # new intermediate by itself, but ignores a changed root bundle until it restarts. A remote's
     # local istiod signs with `cacerts` too.
@@ -402,7 +416,6 @@ SOURCES: dict[str, dict[tuple[str, ...], str]] = {
         ("istiodRemote", "injectionPath"): "a remote's name and network",
         ("profile",): "each cluster's role",
         ("revision",): "istioRevisions",
-        ("env", "EXTERNAL_ISTIOD"): "a primary's remotes",
         ("env", "ISTIOD_CUSTOM_HOST"): "a primary's remotes",
         ("meshConfig", "defaultConfig", "discoveryAddress"): "a remote's primary",
         ("meshConfig", "defaultConfig", "proxyMetadata", "ISTIO_META_DNS_CAPTURE"): "trafficPolicy.dnsProxy",
