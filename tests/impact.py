@@ -111,6 +111,9 @@ KUBERNETES = {
     "kubernetes:networking.istio.io/v1:VirtualService": _K8S_IDENTITY,
     "kubernetes:networking.istio.io/v1:DestinationRule": _K8S_IDENTITY,
     "kubernetes:security.istio.io/v1:PeerAuthentication": _K8S_IDENTITY,
+    # A binding's roleRef cannot change (the API server refuses it), so the provider replaces it.
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": {"metadata.name"},
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": {"metadata.name", "roleRef"},
     "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration": {"metadata.name"},
 }
 # pulumi-tls 5.x: every input but early renewal replaces a key or certificate.

@@ -69,7 +69,9 @@ MODELS = {
 # - gateway `labels`: "Labels to apply to all resources" (gateway values.yaml), any key.
 PASS_THROUGH = {
     # istiod's `resources` reach the container whole (templates/deployment.yaml, `istiod.resources`).
-    "istiod": (("meshConfig",), ("profile",), ("resources",)),
+    # `global.enableReaderRBAC` is read with a default (`dig "global" "enableReaderRBAC" true`,
+    # templates/reader-clusterrole*.yaml) and declared only in base's values.yaml.
+    "istiod": (("meshConfig",), ("profile",), ("resources",), ("global", "enableReaderRBAC")),
     "base": (("profile",), ("global", "hub")),
     "gateway": (("profile",), ("global", "hub"), ("labels",)),
 }
@@ -459,3 +461,43 @@ def test_the_tier_renders_both_supported_minors():
     for minor in sorted(rendered):
         for chart in ISTIO_CHARTS:
             need(f"{minor}.0", chart)
+
+
+# --- the reader's rights -------------------------------------------------------------------------
+
+
+def _grants(rules: list[dict]) -> set[tuple[str, str, str]]:
+    return {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+
+
+def test_a_remotes_reader_keeps_what_istiod_reads_and_loses_the_charts_webhook_writes():
+    run = ok("primary-remote")
+    (remote,) = [r for r in istio_releases(run) if r.name == "r-istio-istiod"]
+    (primary,) = [r for r in istio_releases(run) if r.name == "p-istio-istiod"]
+    # The remote's istiod renders no reader role of the chart's; with the chart's default it would
+    # grant the token's holder writes on the remote's webhooks.
+    assert not [o for o in render(remote, "istiod") if "istio-reader" in o["metadata"]["name"]]
+    charts_default = json.loads(json.dumps(remote.inputs["values"]))
+    del charts_default["global"]["enableReaderRBAC"]
+    chart_role = find(
+        _render(str(need(remote.inputs["version"], "istiod")), "istiod", "istio-system", json.dumps(charts_default)),
+        "ClusterRole",
+        "istio-reader-clusterrole-istio-system",
+    )
+    primary_role = find(render(primary, "istiod"), "ClusterRole", "istio-reader-clusterrole-istio-system")
+    ours = _grants(
+        run.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "r-istio-reader-role").inputs["rules"]
+    )
+    admission = "admissionregistration.k8s.io"
+    assert (admission, "mutatingwebhookconfigurations", "patch") in _grants(chart_role["rules"])
+    # Nothing the chart does not grant a primary's reader; of that, only MCS exports' writes go.
+    assert ours <= _grants(primary_role["rules"])
+    assert _grants(primary_role["rules"]) - ours == {
+        ("multicluster.x-k8s.io", "serviceexports", "create"),
+        ("multicluster.x-k8s.io", "serviceexports", "delete"),
+    }
+    writes = {(g, r, v) for g, r, v in ours if v not in ("get", "list", "watch")}
+    assert writes == {
+        ("authentication.k8s.io", "tokenreviews", "create"),
+        ("authorization.k8s.io", "subjectaccessreviews", "create"),
+    }

@@ -101,6 +101,8 @@ def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -
             "network": network,
             # No `configCluster`: with the local injector the chart renders the same without it.
             "omitSidecarInjectorConfigMap": False,
+            # Its reader is bound to the program's narrower role (tests/test_remote_secrets.py).
+            "enableReaderRBAC": False,
             "hub": "docker.io/istio",
         },
         "istiodRemote": {

@@ -28,6 +28,7 @@ import pulumi_kubernetes as k8s
 
 from components.istio import revisions
 from components.istio.trust import IntermediateCa
+from components.model.credentials import READER_ROLE, READER_RULES, READER_SERVICE_ACCOUNT
 from components.model.istio_values import ReleaseInputs, base_values, injection_path, istiod_values, merge_user_values
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
 from components.model.spec import (
@@ -143,6 +144,8 @@ class IstioControlPlane(pulumi.ComponentResource):
         base = self._release(
             "base", "base", "istio-base", base_values(self.release_inputs), [namespace], version=plan.newest
         )
+        # A remote's reader gets the program's role, in place before its istiod drops the chart's.
+        reader = self._remote_reader_role(base) if topology.is_remote else None
         self._tags: dict[str, k8s.admissionregistration.v1.MutatingWebhookConfiguration] = {}
         releases: dict[str, k8s.helm.v3.Release] = {}
         # Revisioned first: the unrevisioned release turns its webhooks off only after the tag
@@ -151,13 +154,34 @@ class IstioControlPlane(pulumi.ComponentResource):
             taken_over = (
                 [self._tag(DEFAULT_TAG, releases)] if revision.unrevisioned and plan.default is not revision else []
             )
-            releases[revision.version] = self._istiod_release(revision, [base, cacerts, *taken_over])
+            after = [base, cacerts, *taken_over, *([reader] if reader else [])]
+            releases[revision.version] = self._istiod_release(revision, after)
         for tag in plan.webhook_tags():
             self._tag(tag, releases)
-        self.reader_account = base
+        self.reader_account = reader or base
         self.injector = releases[plan.default.version] if plan.default.unrevisioned else self._tags[DEFAULT_TAG]
         self.crds, self.istiods = base, [*releases.values(), *self._tags.values()]
         self.register_outputs({"namespace": self.namespace})
+
+    def _remote_reader_role(self, base: k8s.helm.v3.Release) -> k8s.rbac.v1.ClusterRoleBinding:
+        """The remote reader's rights (components/model/credentials.py, `READER_RULES`) in place of
+        the chart's, which on a remote also let the token's holder rewrite its webhooks."""
+        role = k8s.rbac.v1.ClusterRole(
+            f"{self._name}-reader-role",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=READER_ROLE, labels={"app": "istio-reader"}),
+            rules=[dict(rule) for rule in READER_RULES],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return k8s.rbac.v1.ClusterRoleBinding(
+            f"{self._name}-reader-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=READER_ROLE, labels={"app": "istio-reader"}),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=READER_ROLE
+            ),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=READER_SERVICE_ACCOUNT, namespace=NAMESPACE)],
+            # The account comes from the base chart.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, base]),
+        )
 
     def _istiod_release(self, revision: IstioRevision, depends_on: list) -> k8s.helm.v3.Release:
         """One revision's istiod. Pods created in istio-system go through the controller's

@@ -263,7 +263,14 @@ def _remote_istiod(inputs: ReleaseInputs, identity: dict[str, Any]) -> dict[str,
     return {
         "profile": "remote",
         "configMap": True,
-        "global": {**identity, "remotePilotAddress": inputs.primary_address, "omitSidecarInjectorConfigMap": False},
+        "global": {
+            **identity,
+            "remotePilotAddress": inputs.primary_address,
+            "omitSidecarInjectorConfigMap": False,
+            # The chart's reader role would let the primary (or whoever holds the token) rewrite
+            # this cluster's webhooks; IstioControlPlane binds the reader to a narrower one.
+            "enableReaderRBAC": False,
+        },
         "istiodRemote": {
             "enabledLocalInjectorIstiod": True,
             "injectionPath": injection_path(inputs.cluster, is_remote=True),
@@ -410,6 +417,7 @@ SOURCES: dict[str, dict[tuple[str, ...], str]] = {
         ("global", "hub"): "istioImageHub",
         ("global", "remotePilotAddress"): "the primary of a remote",
         ("global", "omitSidecarInjectorConfigMap"): "a remote's local injector",
+        ("global", "enableReaderRBAC"): "a remote's reader role (the program's own)",
         ("global", "operatorManageWebhooks"): "istioRevisionTags.default",
         ("configMap",): "a remote's local injector",
         ("istiodRemote", "enabledLocalInjectorIstiod"): "a remote's local injector",
