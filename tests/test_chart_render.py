@@ -501,3 +501,87 @@ def test_a_remotes_reader_keeps_what_istiod_reads_and_loses_the_charts_webhook_w
         ("authentication.k8s.io", "tokenreviews", "create"),
         ("authorization.k8s.io", "subjectaccessreviews", "create"),
     }
+
+
+# --- gateway drains: a rollout model on the rendered objects --------------------------------------
+
+# How long the platform lets a pod's termination run, per procedure of the README: a rollout and an
+# HPA scale-in wait out the grace period; a managed node group gives a node 5 minutes to drain on
+# scale-down or deletion before the instance goes anyway (EKS user guide, managed node groups).
+PROCEDURES = {
+    "canary step 2 (tag moved, gateways roll)": None,
+    "patch upgrade (gateways roll)": None,
+    "node drain (managed node group update or scale-down)": 300,
+    "scale-in (HPA)": None,
+}
+# Worst case from the endpoint turning terminating to the NLB opening no more connections to it
+# (components/model/drain.py says why it is a margin, not a documented figure).
+REACTION = 15
+# Istio's default terminationDrainDuration (istio pkg/config/mesh/mesh.go, 1.30.3).
+ENVOY_DRAIN = 5
+
+
+def _attributes(service: dict) -> dict[str, str]:
+    raw = service["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"]
+    return dict(item.split("=", 1) for item in raw.split(","))
+
+
+def drain_problems(pre_stop: int, grace: int, attributes: dict[str, str], deadline: int | None) -> list[str]:
+    """What goes wrong when a gateway pod is deleted at second 0. The NLB opens new connections to it
+    until REACTION and forwards existing ones until the deregistration delay ends (300 s unless set),
+    then closes them itself only with connection termination. Envoy serves unchanged through the
+    preStop delay; SIGTERM then starts its drain; the kubelet (or the node's end) kills it after
+    the grace period (or the deadline)."""
+    problems = []
+    sends_until = REACTION + int(attributes.get("deregistration_delay.timeout_seconds", "300"))
+    if attributes.get("deregistration_delay.connection_termination.enabled") != "true":
+        problems.append("connections left open after the delay meet a pod that is gone")
+    if pre_stop < sends_until:
+        problems.append(f"the NLB still sends until {sends_until} s, the pod drains from {pre_stop} s")
+    killed_at = grace if deadline is None else min(grace, deadline)
+    if pre_stop + ENVOY_DRAIN > killed_at:
+        problems.append(f"killed at {killed_at} s, before Envoy's drain ends at {pre_stop + ENVOY_DRAIN} s")
+    return problems
+
+
+@pytest.mark.parametrize("model", ["primary-remote", "two-regions-1.30"])
+def test_no_gateway_target_is_removed_while_the_nlb_still_sends_to_it(model):
+    run = ok(model)
+    gateways = [r for r in istio_releases(run) if r.inputs["chart"] == "gateway"]
+    assert gateways
+    for release in gateways:
+        objects = render(release, "gateway")
+        pod = find(objects, "Deployment", release.inputs["name"])["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        # Kubernetes' own sleep action: no shell needed in the proxy image.
+        pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        service = find(objects, "Service", release.inputs["name"])
+        # Every listener of the NLB (15443, and 15012 on a primary with remotes) is a target group
+        # of this Service and takes these attributes.
+        assert {p["port"] for p in service["spec"]["ports"]} <= {15443, 15012}
+        for procedure, deadline in PROCEDURES.items():
+            grace = pod["terminationGracePeriodSeconds"]
+            assert drain_problems(pre_stop, grace, _attributes(service), deadline) == [], (release.name, procedure)
+        # Rollouts and drains keep a registered, healthy target per NLB while one deregisters: two
+        # replicas at least, one of them available through any voluntary disruption, and new pods
+        # counted Ready only once healthy in the NLB (the controller's readiness gate, istio-system).
+        hpa = find(objects, "HorizontalPodAutoscaler", release.inputs["name"])
+        pdb = find(objects, "PodDisruptionBudget", release.inputs["name"])
+        assert hpa["spec"]["minReplicas"] >= 2 and pdb["spec"]["minAvailable"] == 1
+        cluster = release.name.split("-istio-")[0]
+        labels = run.one("kubernetes:core/v1:Namespace", f"{cluster}-istio-namespace").inputs["metadata"]["labels"]
+        assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
+def test_the_drain_model_refuses_the_charts_defaults_and_a_drain_past_the_nodes_end():
+    # The gateway chart's defaults: no preStop, 30 s grace, the NLB's 300 s delay, no termination.
+    assert len(drain_problems(0, 30, {}, None)) == 2
+    attributes = {
+        "deregistration_delay.timeout_seconds": "300",
+        "deregistration_delay.connection_termination.enabled": "true",
+    }
+    # Covering the default 300 s delay would outlast a managed node group's 5-minute drain.
+    (problem,) = drain_problems(
+        315, 330, attributes, PROCEDURES["node drain (managed node group update or scale-down)"]
+    )
+    assert "killed at 300 s" in problem

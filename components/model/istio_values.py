@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.model import drain
 from components.model.revisions import IstioRevision, RevisionPlan
 from components.model.spec import (
     CROSS_NETWORK_PORT,
@@ -337,6 +338,8 @@ def gateway_defaults() -> dict[str, Any]:
 
 def gateway_wiring(inputs: ReleaseInputs) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
+    # The deregistration the pods' preStop delay covers (components/model/drain.py).
+    annotations[drain.TARGET_GROUP_ATTRIBUTES_ANNOTATION] = drain.TARGET_GROUP_ATTRIBUTES
     if inputs.internal:
         annotations[SCHEME_ANNOTATION] = "internal"
     if inputs.eip_allocations is not None:
@@ -357,6 +360,8 @@ def gateway_wiring(inputs: ReleaseInputs) -> dict[str, Any]:
             # it: the chart's `networkGateway` would always add 15021, 15443, 15012 and 15017.
             "ports": [dict(SERVICE_PORTS[port]) for port in inputs.topology.east_west_ports],
         },
+        # Serve until the NLB has stopped sending, then drain (components/model/drain.py).
+        **drain.gateway_drain_values(),
     }
     # Injection by the revision `default` points at: a move of the tag relabels the pods
     # (`istio.io/rev`), which rolls them onto it. An unrevisioned `default` needs no label.
@@ -443,6 +448,9 @@ SOURCES: dict[str, dict[tuple[str, ...], str]] = {
             ("service", "annotations", f"{HEALTH_CHECK_ANNOTATION}{k}"): "the gateway's health checks"
             for k in ("port", "protocol", "path")
         },
+        ("service", "annotations", drain.TARGET_GROUP_ATTRIBUTES_ANNOTATION): "the gateway's drain",
+        ("lifecycle",): "the gateway's drain",
+        ("terminationGracePeriodSeconds",): "the gateway's drain",
         ("revision",): "istioRevisionTags.default",
         ("global", "hub"): "istioImageHub",
     },
