@@ -506,8 +506,9 @@ def test_a_remotes_reader_keeps_what_istiod_reads_and_loses_the_charts_webhook_w
 # --- gateway drains: a rollout model on the rendered objects --------------------------------------
 
 # How long the platform lets a pod's termination run, per procedure of the README: a rollout and an
-# HPA scale-in wait out the grace period; a managed node group gives a node 5 minutes to drain on
-# scale-down or deletion before the instance goes anyway (EKS user guide, managed node groups).
+# HPA scale-in wait out the grace period; EKS gives a node of a managed node group being deleted
+# 5 minutes to drain before the instance goes anyway (user guide, delete-managed-node-group.html;
+# an update gives 15), the strictest of the node drains.
 PROCEDURES = {
     "canary step 2 (tag moved, gateways roll)": None,
     "patch upgrade (gateways roll)": None,

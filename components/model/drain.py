@@ -20,9 +20,11 @@ Service's, for every port), and its pods are the same gateway pods.
 
 from __future__ import annotations
 
-# Set explicitly: the NLB's default is 300 s, which with the rest would exceed the 5 minutes EKS
-# gives a managed node group's node to drain before it terminates the instance anyway
-# (docs.aws.amazon.com/eks/latest/userguide/managed-node-update-behavior.html). Two minutes let a
+# Set explicitly: the NLB's default is 300 s, which with the rest would exceed the few minutes (5, in
+# the user guide's English text) EKS waits for a node's pods to drain when a managed node group is
+# deleted before it lets Auto Scaling terminate the instance anyway
+# (docs.aws.amazon.com/eks/latest/userguide/delete-managed-node-group.html; an update waits 15
+# minutes per node, managed-node-update-behavior.html). Two minutes let a
 # pass-through mTLS stream (opaque to the gateway, which cannot drain it) finish most requests; one
 # still open then is closed by the NLB while the pod is alive, and the client sidecar reconnects
 # through another gateway pod, rather than meeting a pod that is gone.
