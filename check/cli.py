@@ -22,6 +22,7 @@ import yaml
 from check.plan import plan_text
 from components.config.aws_settings import parse_aws_settings
 from components.config.parse import parse_mesh_spec
+from components.config.sources import image_pull_notices
 from components.config.stack import last_deployment_from_outputs
 from components.model.credentials import age_notices
 from components.model.spec import PROJECT
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
     if encrypted:
         print(f"not checked offline (encrypted): {', '.join(encrypted)}")
     print(plan_text(spec, today))
-    warnings = age_notices(spec.reader_tokens, now)
+    warnings = [*age_notices(spec.reader_tokens, now), *image_pull_notices(spec)]
     if warnings:
         print("warnings:\n" + "\n".join(f"  {w}" for w in warnings))
     return 0

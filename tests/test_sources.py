@@ -8,9 +8,12 @@ import datetime
 import json
 
 import pytest
+import yaml
 
+from check.cli import main
 from components.config.parse import parse_mesh_spec
 from components.config.revisions import support_notices
+from components.config.sources import image_pull_notices
 from components.config.validate import ConfigError
 from components.model import versions
 from components.model.revisions import RevisionPlan
@@ -304,3 +307,38 @@ def test_the_program_warns_about_an_unpatched_istio_version():
         w.startswith("istio-eks-mesh:istioVersion: Istio 1.30.3 lacks") for w in ok(HTTPS_MIRROR_ON_1_30_3).warnings
     )
     assert not any("Istio" in w for w in ok(MODELS["two-regions"]).warnings)
+
+
+def _nodes(max_size: int, nat: str = "single", **top) -> dict:
+    group = {"minSize": 2, "desiredSize": 2, "maxSize": max_size}
+    return {"clusters": [{"name": "a", "nodeGroup": group, "natGateways": nat}], **top}
+
+
+@pytest.mark.parametrize(
+    "config, warned",
+    [
+        (_nodes(5), False),  # 5 nodes, 2 pulls each: the 10 an hour of one address
+        (_nodes(6), True),
+        # One NAT per zone (3): 15 nodes fit, 16 do not.
+        (_nodes(15, "perAz"), False),
+        (_nodes(16, "perAz"), True),
+        # A mirror, or Docker Hub named by its other host names.
+        (_nodes(50, istioImageHub="123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/istio"), False),
+        (_nodes(6, istioImageHub="index.docker.io/istio"), True),
+        (_nodes(6, istioImageHub="mirror-team"), True),
+    ],
+)
+def test_many_nodes_behind_one_nat_address_pulling_from_docker_hub_warn(config, warned):
+    spec = parse_mesh_spec(config, default_region="us-east-1", stack="dev")
+    notices = image_pull_notices(spec)
+    assert bool(notices) is warned
+    if warned:
+        assert "10 pulls an hour per address" in notices[0] and "a (up to" in notices[0]
+
+
+def test_check_prints_the_pull_warning(capsys, tmp_path):
+    path = tmp_path / "Pulumi.x.yaml"
+    config = {"aws:region": "us-east-1", **{f"istio-eks-mesh:{k}": v for k, v in _nodes(8).items()}}
+    path.write_text(yaml.safe_dump({"config": config}))
+    assert main([str(path)], today=datetime.date(2026, 12, 3)) == 0
+    assert "429 Too Many Requests" in capsys.readouterr().out

@@ -23,6 +23,7 @@ from components.config.eks import check_upgrade_steps, support_warnings
 from components.config.mtls import mtls_notices
 from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
+from components.config.sources import image_pull_notices
 from components.model.addon_versions import RECORD_VERSION_KEY
 from components.model.credentials import TokenRecord, age_notices
 from components.model.deployed import LastDeployment
@@ -109,6 +110,7 @@ def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
         *istio_notices,
         *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
         *(f"{PROJECT}:{n}" for n in mtls_notices(raw, spec.mtls)),
+        *(f"{PROJECT}:{n}" for n in image_pull_notices(spec)),
         *(
             f"{PROJECT}:{n}"
             for n in rotation_notices(spec.reader_tokens, last, [r.version for r in spec.revisions.revisions])
