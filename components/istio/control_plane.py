@@ -201,7 +201,10 @@ class IstioControlPlane(pulumi.ComponentResource):
         `GetRootCertPem()`, which with a plugged-in CA is `cacerts`' `root-cert.pem`
         (pilot/pkg/bootstrap/certcontroller.go, pkg/webhooks/webhookpatch.go, 1.30.3), and only
         rewrites a bundle that differs. Without one, the API server cannot verify istiod's serving
-        certificate and refuses every pod the tag selects until istiod has patched it."""
+        certificate and refuses every pod the tag selects until istiod has patched it. Both write the
+        same bytes, so the provider's server-side apply never conflicts with istiod's update of the
+        field (pulumi-kubernetes forces only with `pulumi.com/patchForce`, provider/pkg/await/await.go
+        v4.32.0): on a root rotation the tag is applied after its istiod rolled onto the new bundle."""
         if tag not in self._tags:
             revision = self._args.revisions.target(tag)
             after = pulumi.ResourceOptions(parent=self, depends_on=[self._args.node_group, releases[revision.version]])
