@@ -67,6 +67,13 @@ AWS = {
     "aws:iam/role:Role": {"name", "namePrefix", "path"},
     "aws:iam/policy:Policy": {"name", "namePrefix", "path", "description"},
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},
+    # iam/role_policy.go; ecr/pull_through_cache_rule.go (the credentials update in place).
+    "aws:iam/rolePolicy:RolePolicy": {"name", "namePrefix", "role"},
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": {
+        "ecrRepositoryPrefix",
+        "upstreamRegistryUrl",
+        "upstreamRepositoryPrefix",
+    },
     "aws:eks/addon:Addon": {"clusterName", "addonName"},
     "aws:eks/accessEntry:AccessEntry": {"clusterName", "principalArn", "type"},
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {

@@ -586,3 +586,18 @@ def test_the_drain_model_refuses_the_charts_defaults_and_a_drain_past_the_nodes_
         315, 330, attributes, PROCEDURES["node drain (managed node group update or scale-down)"]
     )
     assert "killed at 300 s" in problem
+
+
+def test_istio_images_render_from_the_clusters_regional_cache():
+    arn = "arn:aws:secretsmanager:{0}:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+    config = mesh_config(2, imageCache={"dockerHubCredentials": {r: arn.format(r) for r in ("us-east-1", "us-west-2")}})
+    run = cached_run(config)
+    for cluster, region in (("c0", "us-east-1"), ("c1", "us-west-2")):
+        (istiod,) = [r for r in istio_releases(run) if r.name == f"{cluster}-istio-istiod"]
+        objects = render(istiod, "istiod")
+        image = find(objects, "Deployment", "istiod")["spec"]["template"]["spec"]["containers"][0]["image"]
+        hub = f"123456789012.dkr.ecr.{region}.amazonaws.com/docker-hub/istio"
+        assert image.startswith(f"{hub}/pilot:")
+        # What the injector gives every proxy, the gateways' too.
+        injected = json.loads(find(objects, "ConfigMap", "istio-sidecar-injector")["data"]["values"])["global"]
+        assert injected["hub"] == hub

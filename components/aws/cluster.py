@@ -117,6 +117,8 @@ class EksCluster(pulumi.ComponentResource):
     oidc_provider_url: pulumi.Output[str]
     provider: k8s.Provider
     node_group: eks.ManagedNodeGroup
+    # The nodes' IAM role, for what the mesh adds to it (an image cache's pull-through rights).
+    node_role: aws.iam.Role
     # The security group EKS gives the control plane and managed nodes (peers admit it).
     cluster_security_group_id: pulumi.Output[str]
     # The version of each managed add-on, as given to EKS.
@@ -130,6 +132,7 @@ class EksCluster(pulumi.ComponentResource):
         self.addon_versions = resolve_addon_versions(args.addon_versions, spec.kubernetes_version, parent=self)
         control_plane = self._control_plane(name, args)
         node_role, attachments = self._node_role(name)
+        self.node_role = node_role
         network = [args.network] if args.network is not None else []
 
         ng = spec.node_group

@@ -27,6 +27,8 @@ from components.config.connectivity import (
 )
 from components.config.credentials import KEY as READER_TOKEN_KEY
 from components.config.credentials import parse_reader_tokens
+from components.config.image_cache import KEY as IMAGE_CACHE_KEY
+from components.config.image_cache import parse_image_cache
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.mtls import KEY as MTLS_KEY
@@ -75,6 +77,7 @@ TOP_LEVEL_KEYS = (
     *SOURCE_KEYS,
     READER_TOKEN_KEY,
     MTLS_KEY,
+    IMAGE_CACHE_KEY,
 )
 
 
@@ -167,6 +170,7 @@ def parse_mesh_spec(
     sources = parse_sources(raw, problems)
     reader_tokens = parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems)
     mtls = parse_mtls(raw, last, problems)
+    image_cache = parse_image_cache(raw, clusters, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -188,6 +192,7 @@ def parse_mesh_spec(
         sources=sources,
         reader_tokens=reader_tokens,
         mtls=mtls,
+        image_cache=image_cache,
     )
 
 

@@ -211,7 +211,7 @@ def on_docker_hub(hub: str) -> bool:
 def image_pull_notices(spec: MeshSpec) -> list[str]:
     """Clusters that can grow past NODES_PER_NAT_ADDRESS nodes per NAT address while pulling Istio's
     images anonymously from Docker Hub."""
-    if not on_docker_hub(spec.sources.istio_hub):
+    if spec.image_cache or not on_docker_hub(spec.sources.istio_hub):
         return []
     crowded = [
         f"{c.name} (up to {c.node_group.max_size} nodes behind {c.nat_count} NAT address"

@@ -75,6 +75,8 @@ class IstioControlPlaneArgs:
     extra_values_secret: bool = False
     traffic: TrafficSpec = TrafficSpec()
     sources: ArtifactSources = ArtifactSources()
+    # What lets the nodes pull Istio's images (an image cache's pull-through rights), if anything.
+    image_pull: pulumi.Resource | None = None
 
 
 class IstioControlPlane(pulumi.ComponentResource):
@@ -127,7 +129,11 @@ class IstioControlPlane(pulumi.ComponentResource):
             sources=args.sources,
             extra_values=args.extra_values,
             extra_values_secret=args.extra_values_secret,
-            waits_for=(args.node_group, *(args.primary.ready if args.primary else ())),
+            waits_for=(
+                args.node_group,
+                *([args.image_pull] if args.image_pull else []),
+                *(args.primary.ready if args.primary else ()),
+            ),
         )
         plan = args.revisions
         self.release_inputs = ReleaseInputs(

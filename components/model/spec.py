@@ -15,6 +15,7 @@ from typing import Any
 
 from components.model import versions
 from components.model.credentials import ReaderTokens
+from components.model.image_cache import ImageCacheSpec
 from components.model.revisions import RevisionPlan
 
 PROJECT = "istio-eks-mesh"
@@ -361,6 +362,8 @@ class MeshSpec:
     reader_tokens: ReaderTokens = ReaderTokens()
     # The mesh-wide mTLS mode of every primary's PeerAuthentication: STRICT or PERMISSIVE.
     mtls: str = "STRICT"
+    # `imageCache`: a pull-through cache of Docker Hub per region, or None (images from `sources`).
+    image_cache: ImageCacheSpec | None = None
 
     def __post_init__(self) -> None:
         if self.revisions is None:
