@@ -132,7 +132,6 @@ class EksCluster(pulumi.ComponentResource):
         self.addon_versions = resolve_addon_versions(args.addon_versions, spec.kubernetes_version, parent=self)
         control_plane = self._control_plane(name, args)
         node_role, attachments = self._node_role(name)
-        self.node_role = node_role
         network = [args.network] if args.network is not None else []
 
         ng = spec.node_group
@@ -309,4 +308,5 @@ class EksCluster(pulumi.ComponentResource):
             )
             for policy in NODE_POLICIES
         ]
+        self.node_role = role
         return role, attachments

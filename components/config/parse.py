@@ -168,9 +168,7 @@ def parse_mesh_spec(
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
     sources = parse_sources(raw, problems)
-    reader_tokens = parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems)
-    mtls = parse_mtls(raw, last, problems)
-    image_cache = parse_image_cache(raw, clusters, problems)
+    running = _parse_running_mesh(raw, clusters, last, now, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -190,10 +188,23 @@ def parse_mesh_spec(
         access=access,
         traffic=traffic,
         sources=sources,
-        reader_tokens=reader_tokens,
-        mtls=mtls,
-        image_cache=image_cache,
+        **running,
     )
+
+
+def _parse_running_mesh(
+    raw: Mapping[str, Any],
+    clusters: list[ClusterSpec],
+    last: LastDeployment,
+    now: datetime.datetime,
+    problems: Problems,
+) -> dict[str, Any]:
+    """The keys of the mesh's life after `pulumi up`: reader tokens, mTLS, the image cache."""
+    return {
+        "reader_tokens": parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems),
+        "mtls": parse_mtls(raw, last, problems),
+        "image_cache": parse_image_cache(raw, clusters, problems),
+    }
 
 
 def _check_derived_names(clusters: list[ClusterSpec], topology: MeshTopology, problems: Problems) -> None:
