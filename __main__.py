@@ -2,14 +2,17 @@
 
 import pulumi
 
-from components.config import load_aws_settings, load_last_deployment, load_mesh_spec
+from components.aws.reads import read_ipam_pools
+from components.config import load_last_deployment, load_stack_config, read_stack_values
 from components.mesh import IstioMesh, IstioMeshArgs
 
 # What the stack last deployed (its own outputs), which later runs keep.
 last = load_last_deployment()
-# Validation runs before any resource exists: a bad config creates nothing.
-spec = load_mesh_spec(last)
-mesh = IstioMesh("mesh", IstioMeshArgs(spec=spec, aws=load_aws_settings(spec), last=last))
+values = read_stack_values()
+# Validation runs before any resource exists, against the IPAM pools as AWS has them: a bad config
+# creates nothing.
+config = load_stack_config(values, last, read_ipam_pools(values.project.get("ipamPools")))
+mesh = IstioMesh("mesh", IstioMeshArgs(spec=config.spec, aws=config.aws, last=last))
 
 pulumi.export("clusters", mesh.cluster_outputs)
 # Every root the clusters trust (one, or two during a rotation), and the one that signs.

@@ -2,8 +2,8 @@
 the config's problems (the same messages `pulumi up` would stop with), no AWS and no Pulumi CLI needed.
 
 `--outputs` takes what `pulumi stack output --json` printed for the deployed stack: the config is
-then checked against it as `pulumi up` would (generations only go up), and the reader tokens' ages
-are warned about.
+then checked against it as `pulumi up` would (ranges kept, generations only going up), and warned
+about as `pulumi up` would (the reader tokens' ages among them).
 
 Values stored encrypted (`secure:`) cannot be read offline: they are left out, and named."""
 
@@ -20,12 +20,13 @@ import pulumi
 import yaml
 
 from check.plan import plan_text
-from components.config.aws_settings import parse_aws_settings
-from components.config.parse import parse_mesh_spec
-from components.config.sources import image_pull_notices
+from components.config import clock
 from components.config.stack import last_deployment_from_outputs
-from components.model.credentials import age_notices
+from components.config.whole import check_stack_config
 from components.model.spec import PROJECT
+
+# Keys without which there is no plan to show: offline, an encrypted one cannot be read.
+_NEEDED = ("clusters",)
 
 
 def _stack_values(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
@@ -66,20 +67,24 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
         print(f"{args.outputs}: not the JSON of `pulumi stack output --json` ({err})", file=sys.stderr)
         return 2
     last = last_deployment_from_outputs(outputs if isinstance(outputs, dict) else {})
-    today = today or datetime.date.today()
+    today = today or clock.now().date()
     now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.UTC)
-    try:
-        spec = parse_mesh_spec(project, default_region=aws.get("region"), stack=stack, now=now, last=last)
-        parse_aws_settings(
-            aws, regions=[c.region for c in spec.clusters], kubeconfig_role=spec.access.kubeconfig_role_arn
+    unreadable = [key for key in encrypted if key.removeprefix(f"{PROJECT}:") in _NEEDED]
+    if unreadable:
+        print(
+            f"{', '.join(unreadable)}: stored encrypted, which this offline check cannot read, and the plan"
+            " needs it; check a copy of the stack file with the value in plain text (never commit it)",
+            file=sys.stderr,
         )
+        return 2
+    try:
+        checked = check_stack_config(project, aws, stack=stack, now=now, last=last)
     except pulumi.RunError as err:
         print(str(err), file=sys.stderr)
         return 2
     if encrypted:
         print(f"not checked offline (encrypted): {', '.join(encrypted)}")
-    print(plan_text(spec, today))
-    warnings = [*age_notices(spec.reader_tokens, now), *image_pull_notices(spec)]
-    if warnings:
-        print("warnings:\n" + "\n".join(f"  {w}" for w in warnings))
+    for warning in [*checked.warnings, *checked.aws.notices]:
+        print(f"warning: {warning}")
+    print(plan_text(checked.spec, today))
     return 0

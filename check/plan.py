@@ -17,6 +17,7 @@ from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUST
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 from components.model import versions
 from components.model.spec import MeshSpec
+from components.plan import quotas
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,16 @@ def headroom_lines(spec: MeshSpec) -> list[str]:
             "routes per VPC route table (default, meshCidr, operatorCidrs):"
             f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]
-    nat = sum(c.nat_count for c in spec.clusters)
-    api = len(spec.api_access_cidrs) + nat
+    api = max(quotas.endpoint_cidrs(spec).values(), default=0)
     lines = [
         f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"
     ]
-    widest = max((len(spec.topology[c.name].east_west_ports) for c in spec.clusters), default=0)
-    if widest:
-        sources = len(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat
+    rules = quotas.east_west_rules(spec)
+    if rules:
+        sources = quotas.east_west_sources(spec.clusters, spec.east_west_allowed_cidrs, private=False)
+        widest = max(quotas.gateway_ports(spec.clusters, spec.topology).values())
         lines.append(
-            f"east-west NLB security group rules: {sources * widest} of {MAX_SECURITY_GROUP_RULES} ({sources}"
+            f"east-west NLB security group rules: {max(rules.values())} of {MAX_SECURITY_GROUP_RULES} ({sources}"
             f" sources x {widest} port{'s' if widest > 1 else ''})"
         )
     return lines
@@ -92,8 +93,9 @@ def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
             items.append(Cost(item, count, hourly))
 
     for c in spec.clusters:
-        ends = datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version])
-        extended = today >= ends
+        # A version newer than the table (one EKS upgraded a deployed cluster to) is in standard support.
+        ends = versions.STANDARD_SUPPORT_ENDS.get(c.kubernetes_version)
+        extended = ends is not None and today >= datetime.date.fromisoformat(ends)
         add(
             f"{c.name}: EKS control plane ({'extended' if extended else 'standard'} support)",
             1,
@@ -146,8 +148,30 @@ def cost_lines(spec: MeshSpec, today: datetime.date) -> list[str]:
     return lines + rate_lines()
 
 
+def mesh_lines(spec: MeshSpec) -> list[str]:
+    """What holds for the whole mesh: how it is reached, its address space, who operates it."""
+    c = spec.connectivity
+    if not c.private:
+        api = ", ".join(spec.api_access_cidrs)
+        return [
+            f"connectivity: public (EKS endpoints public, from {api}; internet-facing east-west NLBs)",
+            f"meshCidr: {spec.mesh_cidr}",
+        ]
+    regions = sorted({cl.region for cl in spec.clusters})
+    gateways = [
+        f"{r}: {c.transit_gateways[r]} (yours)" if r in c.transit_gateways else f"{r}: the mesh's own" for r in regions
+    ]
+    return [
+        "connectivity: private (EKS endpoints private only; internal east-west NLBs; Transit Gateways)",
+        f"meshCidr: {spec.mesh_cidr}",
+        f"operatorCidrs: {', '.join(c.operator_cidrs) or '(none: only the mesh VPCs reach the endpoints)'}",
+        f"Transit Gateways: {'; '.join(gateways)}",
+    ]
+
+
 def plan_text(spec: MeshSpec, today: datetime.date) -> str:
     sections = [
+        ("mesh", mesh_lines(spec)),
         ("clusters", cluster_lines(spec)),
         ("limits", headroom_lines(spec)),
         ("monthly cost estimate", cost_lines(spec, today)),

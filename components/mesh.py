@@ -21,8 +21,8 @@ from components.aws.image_cache import DockerHubCache, DockerHubCacheArgs, Image
 from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, SameNetworkAccess, VpcPeering, VpcPeeringArgs
+from components.aws.providers import provider_args
 from components.aws.transit import TransitMember, TransitNetwork, TransitNetworkArgs
-from components.config.aws_settings import AwsSettings
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, IstioControlPlaneArgs
 from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
 from components.istio.mtls import MeshMtls, MeshMtlsArgs
@@ -31,11 +31,12 @@ from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloa
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
 from components.model import versions
-from components.model.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
+from components.model.aws_settings import AwsSettings
 from components.model.deployed import LastDeployment
 from components.model.image_cache import cached
-from components.model.principals import cluster_creators, new_clusters, same_principal
 from components.model.spec import ClusterSpec, MeshSpec
+from components.plan.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
+from components.plan.principals import cluster_creators, new_clusters, same_principal
 
 
 @dataclass
@@ -161,7 +162,7 @@ class IstioMesh(pulumi.ComponentResource):
         )
 
     def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
-        """Who created each cluster (components/model/principals.py). The caller is asked only when
+        """Who created each cluster (components/plan/principals.py). The caller is asked only when
         a cluster is new: the identity of the AWS providers, the same in every region."""
         names = [c.name for c in spec.clusters]
         caller = None
@@ -180,7 +181,7 @@ class IstioMesh(pulumi.ComponentResource):
                 f"aws-{region}",
                 region=region,
                 default_tags={"tags": self._tags},
-                **self._settings.provider_args(),
+                **provider_args(self._settings),
                 opts=self._child(),
             )
             for region in dict.fromkeys(c.region for c in spec.clusters)
@@ -439,6 +440,8 @@ class IstioMesh(pulumi.ComponentResource):
                 "region": c.region,
                 "network": c.network,
                 "vpcId": here.network.vpc_id,
+                # Read back by the next run, which refuses a change of them (EKS keeps its zones).
+                "availabilityZones": here.network.zones,
                 "endpoint": here.eks.endpoint,
                 "kubeconfig": here.eks.kubeconfig,
                 "role": c.role,

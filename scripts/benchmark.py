@@ -30,7 +30,7 @@ def mesh(count: int, remote: bool) -> dict:
             "region": REGIONS[i % len(REGIONS)],
             "network": f"n{i}",
             "natGateways": "single",
-            # istiod watching 49 clusters requests about 10.6 GiB (README, Private mesh).
+            # istiod watching 49 clusters requests about 10.6 GiB (docs/operations/private-mode.md).
             "nodeGroup": {"instanceTypes": ["m6i.xlarge"]},
         }
         for i in range(count)

@@ -10,8 +10,14 @@ import gc
 
 import pytest
 
+import tests.fake_clock  # noqa: F401 first: with MESH_FAKE_TODAY set, every later import sees that day
+from components.config import clock
 from tests.harness import Run, cached_run
-from tests.helpers import FakeApiServer, loopback_server, mesh_config
+from tests.helpers import NOW, FakeApiServer, loopback_server, mesh_config
+
+# No test depends on the day it runs: the program's one clock reads the suite's pinned moment. A
+# test about dates passes its own (`parse_mesh_spec(now=...)`, `support_warnings(..., today)`).
+clock.now = lambda: NOW
 
 # A program run allocates some hundred thousand short-lived objects (outputs, futures, tasks), and
 # the cached runs keep many alive: with CPython's default thresholds the collector walks them over

@@ -58,7 +58,8 @@ def recorded(run: Run) -> dict:
         "mtls",
     )
     exports = {key: resolve(run.exports[key])[0] for key in keys}
-    return {**exports, "clusters": {name: {} for name in exports["clusters"]}}
+    kept = ("region", "availabilityZones")
+    return {**exports, "clusters": {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}}
 
 
 def mesh_config(count: int, **extra) -> dict:
@@ -105,7 +106,9 @@ def without_ha(values: dict) -> dict:
 # --- PKI -----------------------------------------------------------------------------------------
 
 SECRET = "kubernetes:core/v1:Secret"
-NOW = datetime.datetime.now(datetime.UTC)
+# The moment every test runs at: the program's clock is pinned to it (tests/conftest.py), and the
+# certificates the tests make are valid around it.
+NOW = datetime.datetime(2026, 12, 7, 12, tzinfo=datetime.UTC)
 
 
 def cacerts(run: Run) -> dict[str, dict[str, str]]:

@@ -166,6 +166,24 @@ CREATE_FIRST_CONFLICTS = {
     "aws:ec2transitgateway/route:Route": ("transitGatewayRouteTableId", "destinationCidrBlock"),
 }
 
+# pulumi-eks passes these on as the EKS cluster's `vpc_config.subnet_ids` (nodejs/eks/cluster.ts).
+SUBNET_INPUTS = ("publicSubnetIds", "privateSubnetIds", "subnetIds")
+# The pseudo-input a resource's region changes by: its provider's `region`.
+REGION = "region"
+
+
+def _region(resources: dict[str, Registered], r: Registered) -> Any:
+    ref = r.provider or r.providers.get("aws", "")
+    provider = resources.get(ref.rsplit("::", 1)[0]) if ref else None
+    return provider.inputs.get("region") if provider else None
+
+
+def _subnet_zones(resources: dict[str, Registered], cluster: Registered) -> set[str]:
+    """The zones of the subnets a pulumi-eks cluster is given (by the subnets its inputs depend on)."""
+    deps = [d for key in SUBNET_INPUTS for d in cluster.property_dependencies.get(key, [])]
+    return {str(resources[d].inputs.get("availabilityZone")) for d in deps if d in resources}
+
+
 UNCHANGED, UPDATED, REPLACED, CREATED, DELETED, REFUSED = (
     "unchanged",
     "updated",
@@ -201,6 +219,10 @@ def _changed_inputs(old: Registered, new: Registered) -> set[str]:
 def _forces_replacement(type_: str, changed: set[str]) -> bool:
     if type_.startswith("pulumi:providers:"):
         return False
+    # pulumi-aws 7: every regional resource has a `region` input (its provider's unless set), and a
+    # change of it forces replacement (pulumi-aws 7.0 migration guide, "Multi-region support").
+    if type_.startswith(("aws:", "eks:")) and REGION in changed:
+        return True
     if type_ not in REPLACED_ON:
         raise AssertionError(f"no replacement rules for {type_}: add them to tests/impact.py from the provider's docs")
     return bool(changed & REPLACED_ON[type_])
@@ -225,6 +247,8 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
             result[urn] = CREATED
             continue
         changed[urn] = _changed_inputs(previous, r)
+        if _region(old, previous) != _region(new, r):
+            changed[urn].add(REGION)
         result[urn] = (
             REPLACED if _forces_replacement(r.type, changed[urn]) else (UPDATED if changed[urn] else UNCHANGED)
         )
@@ -247,6 +271,16 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 grew = True
     for urn, what in list(result.items()):
         if (
+            what == UPDATED
+            and new[urn].type == "eks:index:Cluster"
+            and changed[urn] & set(SUBNET_INPUTS)
+            and _subnet_zones(new, new[urn]) - _subnet_zones(old, old[urn])
+        ):
+            # EKS takes new subnets only in the zones the cluster was created with (EKS user guide,
+            # network requirements; containers-roadmap#2330): UpdateClusterConfig fails.
+            result[urn] = REFUSED
+            continue
+        if (
             what in (REPLACED, DELETED)
             and urn in old
             and old[urn].protect
@@ -261,6 +295,17 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 unique[0]
             }:
                 result[urn] = REFUSED
+    # Pulumi creates new resources before it deletes the ones gone from the program: a new route to
+    # the destination an old one still holds in the same table is refused as well.
+    held = {
+        (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS[r.type]))
+        for urn, r in old.items()
+        if result.get(urn) == DELETED and r.type in CREATE_FIRST_CONFLICTS
+    }
+    for urn, r in new.items():
+        identity = (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS.get(r.type, ())))
+        if result[urn] == CREATED and r.type in CREATE_FIRST_CONFLICTS and identity in held:
+            result[urn] = REFUSED
     key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
     return {key[urn]: what for urn, what in result.items()}
 

@@ -78,3 +78,26 @@ def test_a_missing_or_broken_file_exits_2(capsys, tmp_path):
     broken = tmp_path / "Pulumi.broken.yaml"
     broken.write_text("config: [unclosed\n")
     assert run_check(capsys, str(broken))[0] == 2
+
+
+def test_the_plan_shows_how_the_mesh_is_reached_and_the_warnings_pulumi_up_prints(capsys, tmp_path):
+    stack = tmp_path / "Pulumi.open.yaml"
+    stack.write_text("config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters: [{name: east}]\n")
+    code, out, _ = run_check(capsys, str(stack))
+    assert code == 0
+    assert "connectivity: public" in out and "meshCidr: 10.0.0.0/8" in out
+    # The endpoint open to the internet is said here as `pulumi up` says it.
+    assert "warning: istio-eks-mesh:apiAccessCidrs is not set" in out
+
+
+def test_the_private_prod_plan_names_operators_and_gateways(capsys):
+    code, out, _ = run_check(capsys, "Pulumi.prod.yaml")
+    assert code == 0 and "connectivity: private" in out
+    assert "operatorCidrs: " in out and "Transit Gateways: " in out and "(yours)" in out
+
+
+def test_an_encrypted_cluster_list_is_named_not_taken_for_none(capsys, tmp_path):
+    stack = tmp_path / "Pulumi.enc.yaml"
+    stack.write_text("config:\n  aws:region: us-east-1\n  istio-eks-mesh:clusters:\n    secure: AAABAB==\n")
+    code, _, err = run_check(capsys, str(stack))
+    assert code == 2 and "istio-eks-mesh:clusters: stored encrypted" in err and "no clusters" not in err

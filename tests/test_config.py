@@ -975,9 +975,9 @@ def test_long_stack_names_shorten_allowed_cluster_names():
 
 
 def _documented_defaults() -> dict[str, str]:
-    """The default column of the README's config reference tables, by key or field."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("## Config reference", 1)[1].split("\n## ", 1)[0]
+    """The default column of the config reference tables, by key or field."""
+    reference = (Path(__file__).parent.parent / "docs/reference/config.md").read_text()
+    section = reference.split("## Config", 1)[1].split("\n## Outputs", 1)[0]
     defaults = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -1019,7 +1019,7 @@ def test_the_documented_defaults_are_the_ones_applied():
 
 
 def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clusters():
-    from components.config.stack import elastic_ip_warnings
+    from components.config.whole import elastic_ip_warnings
 
     spec = parse(
         {
@@ -1095,3 +1095,269 @@ def test_different_problems_of_list_items_are_all_shown():
     message = message_of({"clusters": clusters})
     assert "more like these" not in message
     assert all(f"clusters[{i}]" in message for i in range(4))
+
+
+# Every problem in one run: a refused value is named once and feeds no later check.
+NOW = __import__("datetime").datetime(2026, 12, 7, tzinfo=__import__("datetime").UTC)
+
+
+def all_problems(raw: dict, **kwargs) -> tuple[list[tuple[str, str]], str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec(raw, default_region="us-east-1", stack="dev", now=NOW, **kwargs)
+    return caught.value.problems, str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # A refused cluster hides no check of another: the support policy of the second is still checked.
+        (
+            {
+                "clusters": [
+                    {"name": "East"},
+                    {"name": "west", "region": "us-west-2", "kubernetesVersion": "1.32", "supportType": "STANDARD"},
+                ]
+            },
+            ["clusters[0].name", "clusters[1].supportType"],
+        ),
+        # A remote whose primary was refused is not reported again.
+        (
+            {
+                "clusters": [
+                    {"name": "hub", "nodeGroup": {"minSize": -1}},
+                    {"name": "r", "role": "remote", "primary": "hub"},
+                ]
+            },
+            ["clusters[0].nodeGroup.minSize"],
+        ),
+        # A meshCidr too small for a VPC is the one problem: no "no free /16" for the clusters.
+        ({"meshCidr": "10.0.0.0/29", "clusters": [{"name": "a"}, {"name": "b"}]}, ["meshCidr"]),
+        # A refused meshCidr is not the default 10.0.0.0/8 that operator networks would overlap.
+        (
+            {
+                "meshCidr": "10.0.0.0/33",
+                "connectivity": "private",
+                "operatorCidrs": ["10.200.0.0/16"],
+                "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+                "clusters": [{"name": "a"}],
+            },
+            ["meshCidr"],
+        ),
+        # One stack, one partition.
+        (
+            {
+                "clusters": [
+                    {"name": "a"},
+                    {"name": "b", "region": "cn-north-1"},
+                    {"name": "c", "region": "us-gov-west-1"},
+                ]
+            },
+            ["clusters[1].region", "clusters[2].region"],
+        ),
+    ],
+)
+def test_each_problem_is_reported_once_and_none_is_hidden(raw, expected):
+    found, _ = all_problems(raw)
+    assert sorted(path for path, _ in found) == expected
+
+
+def test_clusters_of_one_partition_are_accepted_wherever_it_is():
+    spec = parse({"clusters": [{"name": "a", "region": "cn-north-1"}, {"name": "b", "region": "cn-northwest-1"}]})
+    assert [c.region for c in spec.clusters] == ["cn-north-1", "cn-northwest-1"]
+
+
+def test_a_map_of_thousands_of_bad_entries_reads_in_a_few_lines():
+    found, message = all_problems({"clusters": [{"name": "a"}], "ipamPools": {f"r{i}": 5 for i in range(3000)}})
+    assert len(found) == 3000
+    lines = message.splitlines()
+    assert len(lines) <= 10 and "ipamPools.*: and 2997 more like these" in message
+
+
+def test_a_config_wrong_everywhere_still_reads_in_a_screen():
+    clusters = [{"name": f"c{i}", "region": f"nowhere-{i}", "vpcCidr": i, "nodeGroup": i} for i in range(200)]
+    _, message = all_problems({"clusters": clusters, "meshId": 5, "istioVersion": "x"})
+    assert len(message.splitlines()) <= 43  # 40 problem lines, the heading and the fix line
+
+
+def test_a_secret_value_never_appears_in_a_message():
+    secret = "https://deploy:hunter2-token@charts.example.com/istio?sig=abc123"
+    _, message = all_problems(
+        {"clusters": [{"name": "a"}], "istioChartRepository": secret}, secret_keys=frozenset({"istioChartRepository"})
+    )
+    assert "istioChartRepository" in message
+    assert "hunter2" not in message and "abc123" not in message and "deploy:" not in message
+
+
+@pytest.mark.parametrize("quantity", ["2 GB", "2GB", "lots", "-1Gi", "1.5.2", True, -2, "", "Gi"])
+def test_istio_resources_take_only_kubernetes_quantities(quantity):
+    raw = {"clusters": [{"name": "a"}], "istioValues": {"gateway": {"resources": {"limits": {"memory": quantity}}}}}
+    found, _ = all_problems(raw)
+    assert [path for path, _ in found] == ["istioValues.gateway.resources.limits.memory"]
+
+
+@pytest.mark.parametrize("quantity", ["2Gi", "500m", "1.5", 2, 0.5, "1e3", "128M", ".5"])
+def test_kubernetes_quantities_pass(quantity):
+    raw = {
+        "clusters": [{"name": "a"}],
+        "istioValues": {"istiod": {"global": {"proxy": {"resources": {"requests": {"cpu": quantity}}}}}},
+    }
+    spec = parse_mesh_spec(raw, default_region="us-east-1", stack="dev", now=NOW)
+    assert spec.istio_values["istiod"]["global"]["proxy"]["resources"]["requests"]["cpu"] == quantity
+
+
+def test_a_resources_object_has_the_shape_kubernetes_reads():
+    raw = {
+        "clusters": [{"name": "a"}],
+        "istioValues": {"istiod": {"resources": {"request": {"cpu": "1"}, "limits": "2Gi"}}},
+    }
+    found, _ = all_problems(raw)
+    assert sorted(path for path, _ in found) == [
+        "istioValues.istiod.resources.limits",
+        "istioValues.istiod.resources.request",
+    ]
+
+
+def test_project_keys_aws_settings_and_upgrade_steps_are_reported_in_one_error():
+    from components.config.whole import check_stack_config
+
+    raw = {"clusters": [{"name": "East"}, {"name": "west", "kubernetesVersion": "1.35"}]}
+    last = LastDeployment(clusters=frozenset({"west"}), addon_versions={"west": {"kubernetesVersion": "1.33"}})
+    aws = {"region": "us-east-1", "profile": '["dev", "prod"]', "defaultTags": {"tag": {"team": "mesh"}}}
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config(raw, aws, stack="dev", now=NOW, last=last)
+    assert sorted(p for p, _ in caught.value.problems) == [
+        "aws:defaultTags.tag",
+        "aws:profile",
+        "clusters[0].name",
+        "clusters[1].kubernetesVersion",
+    ]
+    assert "not a list" in dict(caught.value.problems)["aws:profile"]
+
+
+def test_thousands_of_unknown_keys_collapse_into_one_line():
+    found, message = all_problems({"clusters": [{"name": "a"}], **{f"k{i}": 1 for i in range(5000)}})
+    assert len(found) == 5000 and len(message.splitlines()) <= 6
+    assert "istio-eks-mesh:*: and 4997 more like these" in message
+
+
+def test_an_aws_region_of_the_wrong_type_is_named_as_such():
+    from components.config.whole import check_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config({"clusters": [{"name": "a"}]}, {"region": 5}, stack="dev", now=NOW)
+    assert [path for path, _ in caught.value.problems] == ["aws:region"]
+
+
+# Found by a hostile review: each row failed before its fix.
+def _one_error(raw: dict, aws: dict | None = None, **kwargs) -> ConfigError:
+    from components.config.whole import check_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config(raw, {"region": "us-east-1", **(aws or {})}, stack="dev", now=NOW, **kwargs)
+    return caught.value
+
+
+def test_a_number_too_long_to_print_is_reported_not_raised():
+    error = _one_error({"clusters": [{"name": 10**5000}], "pki": {"rootValidityDays": -(10**5000)}})
+    assert {p for p, _ in error.problems} == {"clusters[0].name", "pki.rootValidityDays"}
+    assert len(str(error)) < 5000
+
+
+def test_secret_aws_settings_numbers_and_long_strings_are_withheld():
+    long_role = "arn:aws-cn:iam::123456789012:role/" + "TopSecretRoleName" * 4
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "clusterAdmins": [long_role, 123456789012]},
+        {"profile": " my-secret-profile "},
+        secret_keys=frozenset({"clusterAdmins"}),
+        aws_secret_keys=frozenset({"profile"}),
+    )
+    message = str(error)
+    assert {p for p, _ in error.problems} >= {"aws:profile", "clusterAdmins[0]", "clusterAdmins[1]"}
+    assert "my-secret-profile" not in message and "123456789012" not in message and "TopSecret" not in message
+
+
+def test_a_refused_project_key_invents_no_aws_problem():
+    role = {"roleArn": "arn:aws:iam::111122223333:role/a"}
+    chain = [role, {"roleArn": "arn:aws:iam::111122223333:role/b"}]
+    kubeconfig = "arn:aws:iam::111122223333:role/kube"
+    error = _one_error(
+        {"meshId": "Bad", "kubeconfigRoleArn": kubeconfig, "clusters": [{"name": "a"}]}, {"assumeRoles": chain}
+    )
+    assert [p for p, _ in error.problems] == ["meshId"]
+    # Clusters in two partitions are named once, on the cluster, not again on the role's partition.
+    error = _one_error({"clusters": [{"name": "a"}, {"name": "b", "region": "us-gov-west-1"}]}, {"assumeRoles": [role]})
+    assert [p for p, _ in error.problems] == ["clusters[1].region"]
+
+
+def test_messages_name_a_listed_cidr_by_its_place_in_the_list():
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "apiAccessCidrs": ["203.0.113.0/24", "203.0.113.0/24", "10.0.0.0/8"]}
+    )
+    assert [p for p, _ in error.problems] == ["apiAccessCidrs[2]"]
+
+
+def test_typos_in_region_keys_show_beside_a_refused_cluster():
+    error = _one_error(
+        {
+            "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2", "nodeGroup": {"maxSize": "x"}}],
+            "ipamPools": {"us-eats-1": "ipam-pool-0123456789abcdef0"},
+            "trafficPolicy": {"failover": [{"from": "us-eats-1", "to": "us-west-2"}]},
+        }
+    )
+    paths = {p for p, _ in error.problems}
+    assert paths >= {"clusters[1].nodeGroup.maxSize", "ipamPools.us-eats-1", "trafficPolicy.failover[0].from"}
+    assert "did you mean 'us-east-1'" in dict(error.problems)["ipamPools.us-eats-1"]
+
+
+def test_private_mode_refuses_api_access_once_and_suggests_the_case():
+    error = _one_error({"clusters": [{"name": "a"}], "connectivity": "Private"})
+    assert 'did you mean "private"' in dict(error.problems)["connectivity"]
+    private = {
+        "clusters": [{"name": "a"}],
+        "connectivity": "private",
+        "meshCidr": "10.0.0.0/8",
+        "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+        "apiAccessCidrs": ["10.0.0.0/8"],
+    }
+    assert [p for p, _ in _one_error(private).problems] == ["apiAccessCidrs"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "path"),
+    [
+        ({"requests": {"memory": "4Gi"}, "limits": {"memory": "1e3"}}, "istioValues.gateway.resources.limits.memory"),
+        ({"limits": {"cpu": float("inf")}}, "istioValues.gateway.resources.limits.cpu"),
+    ],
+)
+def test_resource_amounts_kubernetes_would_refuse_are_refused(resources, path):
+    error = _one_error({"clusters": [{"name": "a"}], "istioValues": {"gateway": {"resources": resources}}})
+    assert [p for p, _ in error.problems] == [path]
+
+
+def test_an_exponent_quantity_still_has_to_fit_on_the_nodes():
+    error = _one_error(
+        {"clusters": [{"name": "a"}], "istioValues": {"istiod": {"resources": {"requests": {"memory": "1e12"}}}}}
+    )
+    assert [p for p, _ in error.problems] == ["clusters[0].nodeGroup.instanceTypes"]
+
+
+def test_different_keys_alike_are_each_named():
+    clusters = [{"name": f"c{i}", "protect": 3, "eastWestStaticIps": 4} for i in range(4)]
+    message = str(_one_error({"clusters": clusters}))
+    assert "clusters[*].protect: and 1 more" in message and "clusters[*].eastWestStaticIps: and 1 more" in message
+
+
+def test_sixty_thousand_bad_entries_are_checked_in_seconds():
+    import time
+
+    start = time.monotonic()
+    _one_error({"clusters": [{"name": "a"}], "apiAccessCidrs": [f"x{i}" for i in range(60_000)]})
+    assert time.monotonic() - start < 10
+
+
+def test_two_arns_of_one_role_are_one_access_entry():
+    role, same = "arn:aws:iam::111122223333:role/x", "arn:aws:iam::111122223333:role/team/x"
+    error = _one_error({"clusters": [{"name": "a"}], "clusterAdmins": [role, same]})
+    assert [p for p, _ in error.problems] == ["clusterAdmins[1]"]
+    spec = parse({"clusters": [{"name": "a"}], "clusterAdmins": [same], "kubeconfigRoleArn": role})
+    assert spec.access.admins == (same,)

@@ -11,12 +11,15 @@ import pytest
 import yaml
 from kubernetes.config.kube_config import KubeConfigLoader
 
-from components.config.aws_settings import AwsSettings, parse_aws_settings
+from components.aws.providers import provider_args
+from components.config.aws_settings import parse_aws_settings
 from components.config.eks import support_warnings
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
-from components.model.principals import caller_principal, same_principal
+from components.model.aws_settings import AwsSettings
+from components.model.deployed import LastDeployment
+from components.plan.principals import caller_principal, same_principal
 from tests.harness import ROOT, Run, cached_run, resolve, run_program
 from tests.helpers import mesh_config, mocks_with, recorded
 from tests.impact import REPLACED, UPDATED, change_impact, of_kind
@@ -160,7 +163,10 @@ def test_addon_versions_move_with_the_kubernetes_version_and_never_down():
             1, kubernetesVersion=previous, supportType="EXTENDED", addonVersions={"vpc-cni": "v1.99.0-eksbuild.9"}
         )
     )
-    after = run_program(mesh_config(1), mock_factory=mocks_with(last_outputs=recorded(before)))
+    after = run_program(
+        with_clusters(1, kubernetesVersion=versions.DEFAULT_KUBERNETES_VERSION),
+        mock_factory=mocks_with(last_outputs=recorded(before)),
+    )
     old, new = addon_inputs(before)["c0"], addon_inputs(after)["c0"]
     assert old["kube-proxy"].startswith(f"v1.{int(minor) - 1}.") and new["kube-proxy"].startswith(f"v1.{minor}.")
     assert new["coredns"] != old["coredns"]
@@ -229,83 +235,175 @@ def test_default_version_is_in_standard_support_and_supported_by_istio():
     assert support_warnings(spec.clusters, TODAY) == []
 
 
-@pytest.mark.parametrize("version", ["1.32", "1.33", "1.34", "1.35"])
+@pytest.mark.parametrize("version", ["1.32", "1.33", "1.34", "1.35", "1.36"])
 def test_versions_both_eks_and_istio_1_30_support_are_accepted(version):
     cluster = {"name": "east", "kubernetesVersion": version, "supportType": "EXTENDED"}
     assert parse({"clusters": [cluster]}).clusters[0].kubernetes_version == version
 
 
-def at(day: str, *clusters: dict) -> list[tuple[str, str]]:
+def deployed(*versions_by_cluster: tuple[str, str]) -> LastDeployment:
+    """A stack whose last update had these clusters, on these Kubernetes versions."""
+    return LastDeployment(
+        clusters=frozenset(name for name, _ in versions_by_cluster),
+        addon_versions={name: {"kubernetesVersion": v} for name, v in versions_by_cluster},
+    )
+
+
+def at(day: str, *clusters: dict, last: LastDeployment = LastDeployment()) -> list[tuple[str, str]]:
     """The problems of `clusters` on `day`."""
     now = datetime.datetime.fromisoformat(day + "T12:00:00+00:00")
     try:
-        parse_mesh_spec({"clusters": list(clusters)}, default_region="us-east-1", stack="dev", now=now)
+        parse_mesh_spec({"clusters": list(clusters)}, default_region="us-east-1", stack="dev", now=now, last=last)
     except ConfigError as err:
         return err.problems
     return []
 
 
-def test_standard_support_is_accepted_only_until_its_last_day():
-    # 1.34's standard support ends on 2026-12-02: from that day EKS upgrades a STANDARD cluster itself.
-    assert at("2026-12-01", {"name": "east", "kubernetesVersion": "1.34"}) == []
-    [(key, message)] = at("2026-12-02", {"name": "east", "kubernetesVersion": "1.34"})
-    assert key == "clusters[0].supportType"
-    assert (
-        "supportType: EXTENDED" in message
-        and "$0.60" in message
-        and "to 1.35" in message
-        and "pulumi up --refresh" in message
+def test_kubernetes_1_36_is_the_default_for_new_clusters_and_a_deployed_one_keeps_its_version():
+    # 1.36 on EKS: 2026-06-02, standard support through 2027-08-02 (versions.py names the sources).
+    assert versions.STANDARD_SUPPORT_ENDS["1.36"] == "2027-08-02"
+    assert parse({"clusters": [{"name": "east"}]}).clusters[0].kubernetes_version == "1.36"
+    # Deployed on 1.35 with no kubernetesVersion set: a newer default must not upgrade it.
+    kept = parse_mesh_spec(
+        {"clusters": [{"name": "east"}, {"name": "new"}]},
+        default_region="us-east-1",
+        stack="dev",
+        last=deployed(("east", "1.35")),
     )
-    assert at("2026-12-02", {"name": "east", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}) == []
-    # Two versions behind: the way forward names the first version still in standard support.
-    [(key, message)] = at(
-        "2026-12-02",
-        {"name": "a", "kubernetesVersion": "1.35"},
-        {"name": "b", "kubernetesVersion": "1.32", "supportType": "STANDARD"},
-    )
-    assert key == "clusters[1].supportType" and "to 1.35" in message
+    assert [c.kubernetes_version for c in kept.clusters] == ["1.35", "1.36"]
 
 
-def test_a_version_past_extended_support_is_refused_whatever_the_policy():
+def day_before(day: str) -> str:
+    return str(datetime.date.fromisoformat(day) - datetime.timedelta(days=1))
+
+
+def test_the_calendar_of_every_listed_version_for_new_and_deployed_clusters():
+    """Each version's last day of standard and of extended support, and the day after, for a new
+    and a deployed cluster on either policy: what the stack gets (refused keys, warnings)."""
+    for version in versions.SUPPORTED_KUBERNETES_VERSIONS:
+        standard, extended = versions.STANDARD_SUPPORT_ENDS[version], versions.EXTENDED_SUPPORT_ENDS[version]
+        nxt = f"1.{int(version.split('.')[1]) + 1}"
+        for policy in ("STANDARD", "EXTENDED"):
+            cluster = {"name": "east", "kubernetesVersion": version, "supportType": policy}
+            for day, phase in (
+                (day_before(standard), "last standard day"),
+                (standard, "extended"),
+                (day_before(extended), "extended"),
+                (extended, "gone"),
+            ):
+                case = f"{version} {policy} on {day}"
+                new_problems = [key for key, _ in at(day, cluster)]
+                expected_new = {
+                    "last standard day": [],
+                    "extended": ["clusters[0].supportType"] if policy == "STANDARD" else [],
+                    "gone": ["clusters[0].kubernetesVersion"],
+                }[phase]
+                assert new_problems == expected_new, case
+                # Deployed: never refused for a date; the warning says what EKS does and what to do.
+                last = deployed(("east", version))
+                assert at(day, cluster, last=last) == [], case
+                spec = parse_mesh_spec(
+                    {"clusters": [cluster]},
+                    default_region="us-east-1",
+                    stack="dev",
+                    now=datetime.datetime.fromisoformat(day + "T12:00:00+00:00"),
+                    last=last,
+                )
+                [warning] = support_warnings(spec.clusters, datetime.date.fromisoformat(day), last.clusters)
+                if phase == "last standard day":
+                    assert f"leaves EKS standard support on {standard} (tomorrow)" in warning, case
+                elif phase == "extended" and policy == "STANDARD":
+                    assert f"upgrades the control plane to {nxt} itself" in warning, case
+                    assert f'set kubernetesVersion: "{nxt}"' in warning and "--refresh" in warning, case
+                elif phase == "extended":
+                    assert "$0.60" in warning and f"until extended support ends on {extended}" in warning, case
+                else:
+                    assert f"left EKS extended support on {extended}" in warning, case
+                    assert f'set kubernetesVersion: "{nxt}"' in warning, case
+
+
+def test_a_deployed_stack_file_is_accepted_on_every_day_through_2028():
+    # The shipped stacks, deployed as they are: on no day does a date refuse them.
+    for stack in ("staging", "prod"):
+        config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        clusters = config["istio-eks-mesh:clusters"]
+        last = deployed(*((c["name"], c["kubernetesVersion"]) for c in clusters))
+        day = datetime.date(2026, 12, 1)
+        while day <= datetime.date(2028, 12, 31):
+            assert at(str(day), *clusters, last=last) == [], (stack, day)
+            day += datetime.timedelta(days=7)
+
+
+def test_the_version_eks_upgraded_a_cluster_to_past_the_list_is_accepted_where_it_ran_the_newest():
+    newest = versions.SUPPORTED_KUBERNETES_VERSIONS[-1]
+    beyond = f"1.{int(newest.split('.')[1]) + 1}"
+    cluster = {"name": "east", "kubernetesVersion": beyond}
+    assert [k for k, _ in at("2026-12-07", cluster)] == ["clusters[0].kubernetesVersion"]
+    assert [k for k, _ in at("2026-12-07", cluster, last=deployed(("east", "1.35")))] == [
+        "clusters[0].kubernetesVersion"
+    ]
+    # EKS upgraded the newest listed version itself: the stack names what runs, and is told what is unknown.
+    for recorded_version in (newest, beyond):
+        last = deployed(("east", recorded_version))
+        assert at("2028-09-01", cluster, last=last) == []
+        spec = parse_mesh_spec({"clusters": [cluster]}, default_region="us-east-1", stack="dev", last=last)
+        [warning] = support_warnings(spec.clusters, datetime.date(2028, 9, 1), last.clusters)
+        assert "newer than this release" in warning and "Upgrade istio-eks-mesh" in warning
+    too_far = {"name": "east", "kubernetesVersion": f"1.{int(beyond.split('.')[1]) + 1}"}
+    assert [k for k, _ in at("2028-09-01", too_far, last=deployed(("east", beyond)))] == [
+        "clusters[0].kubernetesVersion"
+    ]
+
+
+def test_a_deployed_standard_cluster_past_standard_support_deploys_with_a_warning():
+    # The clock is pinned to 2026-12-07, after 1.34 left standard support (2026-12-02).
+    last = {"clusters": {"c0": {}}, "addonVersions": {"c0": {"kubernetesVersion": "1.34"}}}
+    run = run_program(with_clusters(1, kubernetesVersion="1.34"), mock_factory=mocks_with(last_outputs=last))
+    assert run.error is None, run.error
+    assert any("upgrades the control plane to 1.35 itself" in w for w in run.warnings)
+
+
+@pytest.mark.calendar
+def test_the_version_table_is_refreshed_90_days_before_its_newest_version_leaves_standard_support():
+    """Reads the real date, by design: fails from 90 days before the newest listed version leaves
+    standard support, so a newer one (EKS releases one about every four months) is added in time."""
+    newest = versions.SUPPORTED_KUBERNETES_VERSIONS[-1]
+    ends = datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[newest])
+    stale_from = ends - datetime.timedelta(days=versions.VERSION_TABLE_NOTICE_DAYS)
+    assert datetime.date.today() < stale_from, (
+        f"Kubernetes {newest}, the newest in components/model/versions.py, leaves EKS standard support on {ends}:"
+        " add the version EKS offers now, with its dates and sources, and make it the default"
+    )
+
+
+def test_a_version_past_extended_support_is_refused_for_a_new_cluster_whatever_the_policy():
     for support in ("STANDARD", "EXTENDED"):
         problems = at("2027-12-02", {"name": "east", "kubernetesVersion": "1.34", "supportType": support})
         assert [key for key, _ in problems] == ["clusters[0].kubernetesVersion"], support
-        assert "extended support ended on 2027-12-02" in problems[0][1]
+        assert "extended support ended on 2027-12-02" in problems[0][1] and "set 1.36" in problems[0][1]
     assert at("2027-12-01", {"name": "east", "kubernetesVersion": "1.34", "supportType": "EXTENDED"}) == []
 
 
-@pytest.mark.parametrize("version", ["1.31", "1.36", "1.37", "1.35.0", "v1.35", 1.35, "1.35\n"])
+@pytest.mark.parametrize("version", ["1.31", "1.37", "1.35.0", "v1.35", 1.35, "1.35\n"])
 def test_other_versions_are_refused(version):
     assert "clusters[0].kubernetesVersion" in problems_of(
         {"clusters": [{"name": "east", "kubernetesVersion": version}]}
     )
 
 
-def test_standard_clusters_are_warned_before_their_version_leaves_standard_support():
-    spec = parse({"clusters": [{"name": "east", "kubernetesVersion": "1.35"}]})
-    assert support_warnings(spec.clusters, datetime.date(2027, 1, 25)) == []
-    [warning] = support_warnings(spec.clusters, datetime.date(2027, 1, 26))
-    assert "'east'" in warning and "2027-03-27 (in 60 days)" in warning
-
-
-def test_warning_in_extended_support_names_the_dates_and_the_cost():
+def test_clusters_are_warned_before_their_version_leaves_standard_support():
     spec = parse(
         {
             "clusters": [
-                {"name": "old", "kubernetesVersion": "1.34", "supportType": "EXTENDED"},
-                {"name": "new", "supportType": "EXTENDED"},
+                {"name": "east", "kubernetesVersion": "1.35"},
+                {"name": "west", "kubernetesVersion": "1.35", "supportType": "EXTENDED"},
             ]
         }
     )
-    assert support_warnings(spec.clusters, TODAY) == []
-    [warning] = support_warnings(spec.clusters, datetime.date(2026, 12, 2))
-    assert (
-        "'old'" in warning
-        and "2026-12-02" in warning
-        and "2027-12-02" in warning
-        and "$0.60" in warning
-        and "$0.10" in warning
-    )
+    assert support_warnings(spec.clusters, datetime.date(2027, 1, 25)) == []
+    standard, extended = support_warnings(spec.clusters, datetime.date(2027, 1, 26))
+    assert "'east'" in standard and "2027-03-27 (in 60 days)" in standard and "to 1.36 itself" in standard
+    assert "'west'" in extended and "2027-03-27 (in 60 days)" in extended and "$0.60" in extended
 
 
 def test_an_old_version_deploys_with_a_warning():
@@ -611,7 +709,7 @@ def test_aws_settings_parse_the_providers_forms():
             "ignoreTags": {"keyPrefixes": ["kubernetes.io/"]},
         }
     )
-    args = others.provider_args()
+    args = provider_args(others)
     assert args["max_retries"] == 5 and args["ignore_tags"].key_prefixes == ["kubernetes.io/"]
     assert [e.sts for e in args["endpoints"]] == ["https://sts.example.com"]
 
@@ -788,7 +886,7 @@ def test_a_kubernetes_downgrade_is_refused_before_anything_is_created():
     major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
     newer = f"{major}.{int(minor) + 1}"
     run = run_program(
-        mesh_config(1),
+        with_clusters(1, kubernetesVersion=versions.DEFAULT_KUBERNETES_VERSION),
         mock_factory=mocks_with(
             last_outputs={"clusters": {"c0": {}}, "addonVersions": {"c0": {"kubernetesVersion": newer}}}
         ),
@@ -805,7 +903,10 @@ def test_a_kubernetes_jump_of_two_minors_is_refused_before_anything_is_created()
             "c1": {"kubernetesVersion": f"{major}.{int(minor) - 1}"},
         },
     }
-    run = run_program(mesh_config(2), mock_factory=mocks_with(last_outputs=last))
+    run = run_program(
+        with_clusters(2, kubernetesVersion=versions.DEFAULT_KUBERNETES_VERSION),
+        mock_factory=mocks_with(last_outputs=last),
+    )
     message = str(run.error)
     assert (
         f"clusters[0].kubernetesVersion: {major}.{minor} is more than one minor version above {major}.{int(minor) - 2}"
@@ -813,3 +914,74 @@ def test_a_kubernetes_jump_of_two_minors_is_refused_before_anything_is_created()
     )
     assert f"set {major}.{int(minor) - 1}, `pulumi up`" in message and "clusters[1]" not in message
     assert run.resources == []
+
+
+# --- changes a deployed cluster cannot take ------------------------------------------------------------
+
+EAST_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def as_deployed(**cluster) -> LastDeployment:
+    """Cluster `east` deployed in us-east-1, 10.10.0.0/16, in EAST_ZONES."""
+    return LastDeployment(
+        clusters=frozenset({"east"}),
+        regions={"east": "us-east-1"},
+        vpc_cidrs={"east": "10.10.0.0/16"},
+        zones={"east": EAST_ZONES},
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "said"),
+    [
+        ({"vpcCidr": "10.11.0.0/16"}, "clusters[0].vpcCidr", "set 10.10.0.0/16"),
+        ({"region": "us-east-2", "availabilityZones": 3}, "clusters[0].region", "set us-east-1"),
+        ({"availabilityZones": [*EAST_ZONES, "us-east-1d"]}, "clusters[0].availabilityZones", "adds us-east-1d"),
+        ({"availabilityZones": list(EAST_ZONES[:2])}, "clusters[0].availabilityZones", "removes us-east-1c"),
+        ({"availabilityZones": 4}, "clusters[0].availabilityZones", "4 zones, but 'east' is deployed in 3"),
+        ({"availabilityZones": list(EAST_ZONES[::-1])}, "clusters[0].availabilityZones", "another order"),
+    ],
+)
+def test_a_deployed_clusters_impossible_change_is_refused_with_its_key_and_the_recipe(change, key, said):
+    cluster = {"name": "east", "vpcCidr": "10.10.0.0/16", **change}
+    problems = dict(at("2026-12-07", cluster, last=as_deployed()))
+    assert list(problems) == [key]
+    assert said in problems[key] and "add a new cluster beside it" in problems[key]
+
+
+@pytest.mark.parametrize(
+    "cluster",
+    [
+        {"name": "east", "vpcCidr": "10.10.0.0/16"},
+        {"name": "east", "availabilityZones": list(EAST_ZONES)},
+        {"name": "east", "availabilityZones": 3},
+        # Another cluster may have anything.
+        {"name": "new", "vpcCidr": "10.11.0.0/16", "region": "us-east-2", "availabilityZones": 2},
+    ],
+)
+def test_what_a_deployed_cluster_keeps_is_accepted(cluster):
+    assert at("2026-12-07", cluster, last=as_deployed()) == []
+
+
+def test_a_stack_deployed_before_the_zone_record_gets_its_zones_recorded_and_checked_from_then_on():
+    before_record = LastDeployment(clusters=frozenset({"east"}), regions={"east": "us-east-1"})
+    assert at("2026-12-07", {"name": "east", "availabilityZones": 4}, last=before_record) == []
+    first = ok(mesh_config(2))
+    zones = resolve(first.exports["clusters"]["c0"]["availabilityZones"])[0]
+    assert len(zones) == 3 and all(z.startswith("us-east-1") for z in zones)
+    grown = with_clusters(2, availabilityZones=4)
+    run = run_program(grown, mock_factory=mocks_with(last_outputs=recorded(first)))
+    assert "clusters[0].availabilityZones: 4 zones, but 'c0' is deployed in 3" in str(run.error)
+    assert run.resources == []
+
+
+def test_the_impact_model_replaces_a_region_move_and_refuses_eks_subnets_in_new_zones():
+    before = ok(mesh_config(2))
+    moved = mesh_config(2)
+    moved["clusters"][1]["region"] = "us-east-2"
+    impact = change_impact(before, ok(moved))
+    c1 = {k for k in impact if k[1].startswith("c1-") and k[0].startswith(("aws:", "eks:"))}
+    assert c1 and all(impact[k] in (REPLACED, "refused") for k in c1 if k[0] != "pulumi:providers:aws")
+    assert impact["aws:ec2/vpc:Vpc", "c1-network-vpc"] == REPLACED
+    grown = change_impact(before, ok(with_clusters(2, availabilityZones=4)))
+    assert grown["eks:index:Cluster", "c0-eks"] == "refused"

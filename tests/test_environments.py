@@ -102,10 +102,11 @@ def test_production_shaped_stacks_are_locked_down_with_marked_placeholders(name)
     # Until replaced, the placeholders are marked and come from the documentation ranges.
     if "REPLACE" in path.read_text():
         assert all(any(ipaddress.ip_network(c).subnet_of(d) for d in DOCUMENTATION) for c in operators)
-    # Explicit VPC ranges, pinned versions, standard support: nothing depends on this program's defaults.
+    # Explicit VPC ranges, pinned versions, and EXTENDED: nothing depends on this program's defaults,
+    # and EKS never upgrades a control plane ahead of its nodes and add-ons on its own schedule.
     config = yaml.safe_load(path.read_text())["config"]
     assert all(
-        "vpcCidr" in c and "kubernetesVersion" in c and c.get("supportType") == "STANDARD"
+        "vpcCidr" in c and "kubernetesVersion" in c and c.get("supportType") == "EXTENDED"
         for c in config[f"{PROJECT}:clusters"]
     )
     # Local-first routing with failover, on every primary (a mesh-wide DestinationRule each).

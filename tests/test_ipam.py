@@ -148,9 +148,10 @@ def test_public_meshes_take_ranges_from_a_pool_too():
     assert run.one("aws:ec2/vpc:Vpc", "b-network-vpc").inputs["cidrBlock"] == "10.0.0.0/16"
 
 
-def test_a_cluster_moved_to_another_region_leaves_its_old_pool():
-    b = parse(CONFIG, deployed(b_pool=OTHER_POOL, b_region="eu-west-1")).clusters[1]
-    assert (b.ipam_pool, b.vpc_cidr) == (POOL, None)
+def test_a_cluster_moved_to_another_region_is_refused_and_one_that_stays_keeps_its_pool():
+    with pytest.raises(ConfigError) as caught:
+        parse(CONFIG, deployed(b_pool=OTHER_POOL, b_region="eu-west-1"))
+    assert [key for key, _ in caught.value.problems] == ["clusters[1].region"]
     # Where it stays, it keeps its range and its pool.
     kept = parse(CONFIG, deployed(b_pool=OTHER_POOL)).clusters[1]
     assert (kept.ipam_pool, str(kept.vpc_cidr)) == (OTHER_POOL, "10.96.0.0/16")

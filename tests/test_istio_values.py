@@ -7,8 +7,8 @@ import pytest
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
-from components.model import istio_values as iv
 from components.model.revisions import IstioRevision, RevisionPlan
+from components.plan import istio_values as iv
 from tests.harness import cached_run
 from tests.helpers import MIXED, PRIMARY_REMOTE, mesh_config
 

@@ -1,5 +1,7 @@
-"""The layer rule, read from the imports: model <- config, aws, istio <- mesh. Nothing imports a
-layer above its own, aws and istio never import each other, and the model imports no Pulumi.
+"""The layer rule, read from the imports: model <- plan <- config, aws, istio <- mesh. Nothing
+imports a layer above its own, config, aws and istio never import each other, the model and the plan
+import no Pulumi, the config calls no AWS API (what it checks against AWS is read for it and handed
+in), and the wiring reads the config's result, never its internals.
 And in tests/: no test module imports another or conftest; shared code lives in tests/helpers.py."""
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from pathlib import Path
 from tests.harness import ROOT
 
 COMPONENTS = ROOT / "components"
-# A module may import its own package and the packages of a lower rank; aws and istio share a rank.
-RANK = {"model": 0, "config": 1, "aws": 1, "istio": 1, "migrations": 1, "mesh": 2}
+# A module may import its own package and the packages of a lower rank; config, aws and istio share one.
+RANK = {"model": 0, "plan": 1, "migrations": 1, "config": 2, "aws": 2, "istio": 2, "mesh": 3}
+PURE = ("model", "plan")
 
 
 def layer(module: str) -> str:
@@ -50,8 +53,8 @@ def violations(components: Path) -> list[str]:
         own = layer(path.relative_to(components.parent).with_suffix("").as_posix().replace("/", "."))
         for target in imports(path):
             if not target.startswith("components."):
-                if own == "model" and target.split(".")[0].startswith("pulumi"):
-                    found.append(f"{path.relative_to(components.parent)} imports {target}: the model is pure")
+                if own in PURE and target.split(".")[0].startswith("pulumi"):
+                    found.append(f"{path.relative_to(components.parent)} imports {target}: the {own} is pure")
                 continue
             other = layer(target)
             if other != own and RANK[other] >= RANK[own]:
@@ -78,12 +81,39 @@ def test_the_rule_catches_upward_and_sideways_imports(tmp_path):
     ]
 
 
+def aws_reads(components: Path) -> list[str]:
+    """Calls of a pulumi_aws data source (`aws.ec2.get_vpc_ipam_pool(...)`) in the config layer."""
+    found = []
+    for path in sorted((components / "config").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr.startswith("get_")
+            ):
+                root = node.func.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id == "aws":
+                    found.append(f"{path.relative_to(components.parent)}:{node.lineno} {node.func.attr}")
+    return found
+
+
+def test_the_config_reads_nothing_from_aws_and_the_wiring_no_config_internals(tmp_path):
+    assert aws_reads(COMPONENTS) == []
+    (tmp_path / "components" / "config").mkdir(parents=True)
+    (tmp_path / "components" / "config" / "stack.py").write_text("pool = aws.ec2.get_vpc_ipam_pool(ipam_pool_id='x')\n")
+    assert aws_reads(tmp_path / "components") == ["components/config/stack.py:1 get_vpc_ipam_pool"]
+    wiring = imports(COMPONENTS / "mesh.py")
+    assert not any(t.startswith("components.config") for t in wiring), wiring
+
+
 # --- tests: no test module imports another ----------------------------------------------------------
 
 TESTS = ROOT / "tests"
 # What a file under tests/ may import from the `tests` package. Fixtures come from conftest.py by
 # pytest's injection, never by import.
-SHARED = {"helpers", "harness", "mocks", "impact"}
+SHARED = {"helpers", "harness", "mocks", "impact", "fake_clock"}
 
 
 def cross_imports(tests: Path) -> list[str]:

@@ -13,9 +13,9 @@ from components.aws.load_balancer import controller_policy
 from components.aws.network import subnet_cidrs
 from components.config.parse import parse_mesh_spec
 from components.istio.revisions import tag_webhooks, xds_routes
-from components.model.istio_values import merge_values
 from components.model.revisions import IstioRevision, RevisionPlan
-from components.model.spec import plan_topology
+from components.plan.istio_values import merge_values
+from components.plan.topology import plan_topology
 
 
 def clusters(*entries: dict):

@@ -4,6 +4,7 @@ Gateway attachment -> its route table -> peering -> the other region's gateway -
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 
@@ -13,7 +14,7 @@ from components.config.connectivity import private_notices
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
-from components.model.istio_values import istiod_resources
+from components.plan.istio_values import istiod_resources
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
@@ -493,3 +494,107 @@ def test_a_new_operators_region_moves_their_routes_without_a_duplicate():
         "tgw-route-us-west-2-to-operators-192-168-10-0-24": REPLACED,
         "tgw-route-eu-west-1-to-operators-192-168-10-0-24": DELETED,
     }
+
+
+TEAM_WEST = "tgw-0fedcba9876543210"
+PINNED = [
+    {**c, "vpcCidr": f"10.{64 + i}.0.0/16"} for i, c in enumerate(MODELS["multi-primary-three-regions"]["clusters"])
+]
+OWN_WEST = {**MODELS["multi-primary-three-regions"], "clusters": PINNED}
+TEAM_IN_WEST = {**OWN_WEST, "transitGateways": {"us-east-1": GATEWAY, "us-west-2": TEAM_WEST}}
+TRANSIT_TYPES = ("aws:ec2transitgateway/", "aws:ec2/route:Route")
+# b (us-west-2) moving between a gateway of the mesh's own and the network team's: its attachment and
+# the two peerings of us-west-2 are made anew (their gateway is a replace-forcing input), the routes
+# over those peerings are replaced delete-first (same table, same destination), b's VPC routes follow
+# the new gateway in place.
+MOVED_WEST = {
+    ("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "b-tgw-attachment"): REPLACED,
+    **{
+        (f"aws:ec2transitgateway/{kind}", f"tgw-peering-{pair}{suffix}"): REPLACED
+        for kind, suffix in (
+            ("peeringAttachment:PeeringAttachment", ""),
+            ("peeringAttachmentAccepter:PeeringAttachmentAccepter", "-accepter"),
+        )
+        for pair in ("eu-west-1-us-west-2", "us-east-1-us-west-2")
+    },
+    **{
+        ("aws:ec2transitgateway/route:Route", f"tgw-route-{route}"): REPLACED
+        for route in ("eu-west-1-to-b", "us-east-1-to-b", "us-west-2-to-a", "us-west-2-to-c")
+    },
+    **{
+        ("aws:ec2/route:Route", f"b-tgw-route-{i}-{cidr}"): "updated"
+        for i in (0, 1)
+        for cidr in ("10-64-0-0-10", "192-168-10-0-24")
+    },
+}
+OWN_WEST_ONLY = {
+    ("aws:ec2transitgateway/transitGateway:TransitGateway", "tgw-us-west-2"),
+    ("aws:ec2transitgateway/route:Route", "tgw-route-us-west-2-to-operators-192-168-10-0-24"),
+}
+# c (eu-west-1, the mesh's own gateway there) added or removed: its gateway, attachment, VPC routes (to
+# the gateway, the NAT and the internet gateway), the peerings of eu-west-1, the routes to c elsewhere
+# and from eu-west-1 to a, b and the operators.
+EU_WEST = {
+    ("aws:ec2transitgateway/transitGateway:TransitGateway", "tgw-eu-west-1"),
+    ("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "c-tgw-attachment"),
+    ("aws:ec2/route:Route", "c-network-private-default-0"),
+    ("aws:ec2/route:Route", "c-network-public-default"),
+    *{
+        ("aws:ec2/route:Route", f"c-tgw-route-{i}-{cidr}")
+        for i in (0, 1)
+        for cidr in ("10-64-0-0-10", "192-168-10-0-24")
+    },
+    *{
+        ("aws:ec2transitgateway/peeringAttachment:PeeringAttachment", f"tgw-peering-eu-west-1-{r}")
+        for r in ("us-east-1", "us-west-2")
+    },
+    *{
+        (
+            "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter",
+            f"tgw-peering-eu-west-1-{r}-accepter",
+        )
+        for r in ("us-east-1", "us-west-2")
+    },
+    *{
+        ("aws:ec2transitgateway/route:Route", f"tgw-route-{route}")
+        for route in (
+            "eu-west-1-to-a",
+            "eu-west-1-to-b",
+            "us-east-1-to-c",
+            "us-west-2-to-c",
+            "eu-west-1-to-operators-192-168-10-0-24",
+        )
+    },
+}
+WITHOUT_EU_WEST = {**OWN_WEST, "clusters": PINNED[:2]}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (OWN_WEST, TEAM_IN_WEST, {**MOVED_WEST, **dict.fromkeys(OWN_WEST_ONLY, DELETED)}),
+        (TEAM_IN_WEST, OWN_WEST, {**MOVED_WEST, **dict.fromkeys(OWN_WEST_ONLY, CREATED)}),
+        (WITHOUT_EU_WEST, OWN_WEST, dict.fromkeys(EU_WEST, CREATED)),
+        (OWN_WEST, WITHOUT_EU_WEST, dict.fromkeys(EU_WEST, DELETED)),
+    ],
+    ids=["own-to-team-gateway", "team-to-own-gateway", "region-added", "region-removed"],
+)
+def test_gateway_and_region_changes_complete_on_a_deployed_stack(before, after, expected):
+    impact = change_impact(cached_run(before), cached_run(after))
+    transit = {k: v for k, v in impact.items() if k[0].startswith(TRANSIT_TYPES) and v != "unchanged"}
+    assert transit == expected
+    # Nothing anywhere that AWS or the engine would refuse (a route replaced create-first in its table).
+    assert of_kind(impact, "refused") == set()
+    assert all(r.delete_before_replace for r in cached_run(after).of_type("aws:ec2transitgateway/route:Route"))
+
+
+def test_the_impact_model_refuses_a_new_route_to_a_destination_an_old_one_still_holds():
+    # A route renamed (a new URN, no alias): the engine creates the new one before it deletes the old,
+    # and the table still holds the destination.
+    run = model("multi-primary-three-regions")
+    route = next(r for r in run.of_type("aws:ec2transitgateway/route:Route") if r.name == "tgw-route-us-east-1-to-b")
+    renamed = dataclasses.replace(route, urn=route.urn + "-renamed", name=route.name + "-renamed")
+    after = dataclasses.replace(run, resources=[r for r in run.resources if r is not route] + [renamed])
+    impact = change_impact(run, after)
+    assert impact[(renamed.type, renamed.name)] == "refused"
+    assert impact[(route.type, route.name)] == DELETED

@@ -23,3 +23,39 @@ def test_project_declares_its_defaults_as_the_program_applies_them():
     assert "istioVersion" not in declared and spec.istio_version == versions.DEFAULT_ISTIO_VERSION
     assert declared["deploySamples"]["default"] is spec.deploy_samples is False
     assert all(entry["type"] and entry["description"] for entry in declared.values())
+
+
+def test_the_reference_and_pulumi_yaml_are_made_from_the_schema_as_committed():
+    from components.config import schema
+
+    assert (ROOT / "docs/reference/config.md").read_text() == schema.reference_markdown()
+    assert (ROOT / "Pulumi.yaml").read_text() == schema.project_file()
+
+
+def test_every_key_the_program_reads_is_in_the_schema_and_declared_in_pulumi_yaml():
+    from components.config import clusters, connectivity, eks, schema, sources
+
+    module_keys = {*eks.TOP_LEVEL_KEYS, *connectivity.TOP_LEVEL_KEYS, *sources.SOURCE_KEYS}
+    assert module_keys <= set(schema.TOP_LEVEL_KEYS)
+    assert {k.top for k in schema.CLUSTER_KEYS} == set(clusters.CLUSTER_FIELDS)
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    declared = {**project["config"], **project["template"]["config"]}
+    assert set(declared) == set(schema.TOP_LEVEL_KEYS)
+    assert all(entry["description"] for entry in declared.values())
+    # A typed key without a default would be required of every stack: none is declared so.
+    assert all("default" in entry for entry in project["config"].values())
+
+
+def test_the_outputs_reference_names_every_stack_output():
+    from components.config import schema
+    from tests.harness import cached_run, resolve
+    from tests.helpers import mesh_config
+
+    run = cached_run(mesh_config(2))
+    assert {o.key.split(".")[0] for o in schema.OUTPUTS} == set(run.exports)
+    per_cluster = {o.key.split(".")[2] for o in schema.OUTPUTS if o.key.startswith("clusters.")}
+    clusters, _ = resolve(run.exports["clusters"])
+    # sampleVersion comes with deploySamples alone.
+    assert all(
+        set(fields) <= per_cluster and per_cluster - set(fields) <= {"sampleVersion"} for fields in clusters.values()
+    )

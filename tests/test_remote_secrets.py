@@ -167,7 +167,7 @@ def test_a_new_generation_replaces_each_token_create_first_and_moves_every_remot
 
 
 def _pinned_run(monkeypatch, config: dict, last: dict) -> Run:
-    monkeypatch.setattr("components.config.stack.utc_now", lambda: CLOCK)
+    monkeypatch.setattr("components.config.clock.now", lambda: CLOCK)
     return run_program(config, mock_factory=mocks_with(last_outputs=last))
 
 

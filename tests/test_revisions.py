@@ -14,7 +14,7 @@ import pytest
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError, key_path
 from components.istio import revisions
-from components.model import istio_values
+from components.plan import istio_values
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import PRIMARY_REMOTE, mesh_config
 from tests.impact import change_impact

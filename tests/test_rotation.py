@@ -18,11 +18,12 @@ from cryptography.x509.oid import NameOID
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
-from components.model.istio_values import CA_CHECKSUM_ANNOTATION
+from components.plan.istio_values import CA_CHECKSUM_ANNOTATION
 from tests.harness import Run, cached_run, resolve
 from tests.helpers import (
     IMPORTED,
     MULTI_PRIMARY,
+    NOW,
     OPERATOR_CIDR,
     STATES,
     cacerts,
@@ -35,7 +36,6 @@ from tests.impact import change_impact, of_kind
 from tests.mocks import _load_key as load_key
 
 SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
-NOW = datetime.datetime.now(datetime.UTC)
 PRIMARY_REMOTE = {
     "clusters": [
         {"name": "p", "region": "us-east-1", "network": "n1"},

@@ -17,14 +17,12 @@ from cryptography.x509.oid import NameOID
 
 from components.model.kubeconfig import kubeconfig_document
 from tests.harness import resolve
-from tests.helpers import MULTI_PRIMARY, cacerts, loopback_server, state_run
+from tests.helpers import MULTI_PRIMARY, NOW, cacerts, loopback_server, state_run
 from tests.mocks import _load_key as load_key
 from verify.checks import ClusterTarget
 from verify.cli import main
 from verify.kube import KubernetesClusterApi
 from verify.trust import SECRETS_DUMP, TrustOutputError, check_trust, trust_from_outputs
-
-NOW = datetime.datetime.now(datetime.UTC)
 
 
 class Cluster(BaseHTTPRequestHandler):

@@ -191,7 +191,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--drill",
         choices=["failover"],
-        help="also scale each cluster's helloworld to zero and back, proving failover (README: the drill)",
+        help="also scale each cluster's helloworld to zero and back, proving failover"
+        " (docs/operations/verify.md#the-failover-drill)",
     )
     return parser
 

@@ -1,5 +1,5 @@
 """The trust check of `python -m verify`: each cluster holds the roots and the intermediate the stack
-asks for, so the next step of a root rotation is safe (README, Rotating the root).
+asks for, so the next step of a root rotation is safe (docs/concepts/trust.md#rotating-the-root).
 
 Expected: the stack outputs `rootCertPem` (the trust bundle, one or two roots) and
 `signingRootCertPem` (the root that signs the intermediates). Per cluster:

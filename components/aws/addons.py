@@ -1,5 +1,5 @@
 """The EKS managed add-ons of one cluster: vpc-cni, kube-proxy and coredns, each at the version its
-plan says (components/model/addon_versions.py: a pin, the recorded version, or one asked of EKS).
+plan says (components/plan/addon_versions.py: a pin, the recorded version, or one asked of EKS).
 
 pulumi-eks (4.x) already makes vpc-cni and kube-proxy managed add-ons inside `eks.Cluster`, before
 any node group (which depends on the whole cluster component); unless given a version it resolves
@@ -29,7 +29,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
-from components.model.addon_versions import AskEks, newer
+from components.plan.addon_versions import AskEks, newer
 
 # Add-on conflict resolution on create and on update (see the module docstring).
 RESOLVE_CONFLICTS = "OVERWRITE"

@@ -23,9 +23,9 @@ import pulumi_kubernetes as k8s
 
 from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options, resolve_addon_versions
 from components.aws.transit import cidr_slug
-from components.model.addon_versions import AskEks
 from components.model.kubeconfig import kubeconfig_document
 from components.model.spec import ClusterSpec
+from components.plan.addon_versions import AskEks
 
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
@@ -67,7 +67,7 @@ class EksClusterArgs:
     credentials: KubeconfigCredentials = KubeconfigCredentials()
     # IAM principal ARNs made cluster admins (access entries).
     admins: tuple[str, ...] = ()
-    # Where each managed add-on's version comes from (components/model/addon_versions.py).
+    # Where each managed add-on's version comes from (components/plan/addon_versions.py).
     addon_versions: Mapping[str, str | AskEks] = field(default_factory=dict)
     # Private mode: the CIDRs that may reach the private endpoint (meshCidr, operatorCidrs), and
     # what their traffic needs (the Transit Gateway attachment and routes); no public endpoint.

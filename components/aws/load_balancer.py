@@ -90,92 +90,103 @@ _TAGGED_ELB = [
 ]
 
 
-def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
-    """The controller's IAM policy document (JSON) for one cluster."""
-    sg = f"arn:{partition}:ec2:*:*:security-group/*"
-    elb = f"arn:{partition}:elasticloadbalancing:*:*"
-    balancers = [f"{elb}:targetgroup/*/*", f"{elb}:loadbalancer/net/*/*", f"{elb}:loadbalancer/app/*/*"]
+def _allow(actions, resource="*", condition=None) -> dict:
+    statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _owned(cluster_name: str) -> tuple[dict, dict, dict]:
+    """Conditions: a request tagging with this cluster, a resource tagged with it, and changing tags
+    of an owned resource but never the ownership tag itself."""
     tagged_request = {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": cluster_name}}
     tagged_resource = {"StringEquals": {f"aws:ResourceTag/{CLUSTER_TAG}": cluster_name}}
-    # Changing tags of an owned resource, but never the ownership tag itself.
     retag_owned = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "true"}, **tagged_resource}
-    in_vpc = {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+    return tagged_request, tagged_resource, retag_owned
 
-    def allow(actions, resource="*", condition=None):
-        statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
-        if condition:
-            statement["Condition"] = condition
-        return statement
 
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                allow(
-                    ["iam:CreateServiceLinkedRole"],
-                    condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
-                ),
-                allow(_DESCRIBE),
-                allow(["ec2:CreateSecurityGroup"]),
-                # Rules on the node security group for NLB traffic, and on its own groups.
-                allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], sg, in_vpc),
-                allow(
-                    ["ec2:CreateTags"],
-                    sg,
-                    {
-                        "StringEquals": {
-                            "ec2:CreateAction": "CreateSecurityGroup",
-                            f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
-                        }
-                    },
-                ),
-                allow(["ec2:CreateTags", "ec2:DeleteTags"], sg, retag_owned),
-                allow(["ec2:DeleteSecurityGroup"], condition=tagged_resource),
-                allow(
-                    ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
-                    condition=tagged_request,
-                ),
-                # Listeners only on this cluster's load balancers. (Listener rules are ALB-only: none.)
-                allow(["elasticloadbalancing:CreateListener"], balancers[1:], tagged_resource),
-                allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], balancers, retag_owned),
-                allow(
-                    ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-                    [
-                        f"{elb}:listener/net/*/*/*",
-                        f"{elb}:listener/app/*/*/*",
-                        f"{elb}:listener-rule/net/*/*/*",
-                        f"{elb}:listener-rule/app/*/*/*",
-                    ],
-                ),
-                allow(_TAGGED_ELB, condition=tagged_resource),
-                allow(
-                    ["elasticloadbalancing:AddTags"],
-                    balancers,
-                    {
-                        "StringEquals": {
-                            "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
-                            f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
-                        }
-                    },
-                ),
-                allow(
-                    ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-                    f"{elb}:targetgroup/*/*",
-                    tagged_resource,
-                ),
-                # Listeners of its NLBs change with the Service's ports. The controller tags every
-                # listener with the cluster tag (feature gate ListenerRulesTagging, on by default:
-                # pkg/config/feature_gates.go, pkg/deploy/elbv2/listener_manager.go@v3.5.0) and
-                # re-tags older ones before it modifies them.
-                allow(
-                    ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"],
-                    f"{elb}:listener/net/*/*/*",
-                    tagged_resource,
-                ),
-            ],
-        },
-        indent=2,
-    )
+def _security_group_statements(partition: str, cluster_name: str, vpc_arn: str) -> list[dict]:
+    sg = f"arn:{partition}:ec2:*:*:security-group/*"
+    _, tagged_resource, retag_owned = _owned(cluster_name)
+    return [
+        _allow(
+            ["iam:CreateServiceLinkedRole"],
+            condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+        ),
+        _allow(_DESCRIBE),
+        _allow(["ec2:CreateSecurityGroup"]),
+        # Rules on the node security group for NLB traffic, and on its own groups.
+        _allow(
+            ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+            sg,
+            {"ArnEquals": {"ec2:Vpc": vpc_arn}},
+        ),
+        _allow(
+            ["ec2:CreateTags"],
+            sg,
+            {
+                "StringEquals": {
+                    "ec2:CreateAction": "CreateSecurityGroup",
+                    f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
+                }
+            },
+        ),
+        _allow(["ec2:CreateTags", "ec2:DeleteTags"], sg, retag_owned),
+        _allow(["ec2:DeleteSecurityGroup"], condition=tagged_resource),
+    ]
+
+
+def _load_balancer_statements(partition: str, cluster_name: str) -> list[dict]:
+    elb = f"arn:{partition}:elasticloadbalancing:*:*"
+    balancers = [f"{elb}:targetgroup/*/*", f"{elb}:loadbalancer/net/*/*", f"{elb}:loadbalancer/app/*/*"]
+    tagged_request, tagged_resource, retag_owned = _owned(cluster_name)
+    listeners = [f"{elb}:listener/{kind}/*/*/*" for kind in ("net", "app")]
+    listener_rules = [f"{elb}:listener-rule/{kind}/*/*/*" for kind in ("net", "app")]
+    return [
+        _allow(
+            ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+            condition=tagged_request,
+        ),
+        # Listeners only on this cluster's load balancers. (Listener rules are ALB-only: none.)
+        _allow(["elasticloadbalancing:CreateListener"], balancers[1:], tagged_resource),
+        _allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], balancers, retag_owned),
+        _allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], [*listeners, *listener_rules]),
+        _allow(_TAGGED_ELB, condition=tagged_resource),
+        _allow(
+            ["elasticloadbalancing:AddTags"],
+            balancers,
+            {
+                "StringEquals": {
+                    "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
+                    f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
+                }
+            },
+        ),
+        _allow(
+            ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            f"{elb}:targetgroup/*/*",
+            tagged_resource,
+        ),
+        # Listeners of its NLBs change with the Service's ports. The controller tags every
+        # listener with the cluster tag (feature gate ListenerRulesTagging, on by default:
+        # pkg/config/feature_gates.go, pkg/deploy/elbv2/listener_manager.go@v3.5.0) and
+        # re-tags older ones before it modifies them.
+        _allow(
+            ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"],
+            f"{elb}:listener/net/*/*/*",
+            tagged_resource,
+        ),
+    ]
+
+
+def controller_policy(partition: str, cluster_name: str, vpc_arn: str) -> str:
+    """The controller's IAM policy document (JSON) for one cluster."""
+    statements = [
+        *_security_group_statements(partition, cluster_name, vpc_arn),
+        *_load_balancer_statements(partition, cluster_name),
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 
 def irsa_trust_policy(oidc_provider_arn: str, oidc_provider_url: str) -> str:

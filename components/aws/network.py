@@ -54,6 +54,8 @@ class Vpc(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     vpc_arn: pulumi.Output[str]
     cidr_block: pulumi.Input[str]
+    # The zone of each subnet pair, in order.
+    zones: pulumi.Output[list[str]]
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
@@ -85,7 +87,10 @@ class Vpc(pulumi.ComponentResource):
         # A pool's VPC: what IPAM gave it (kept in the state; a replaced VPC gets a new range, and
         # its subnets and routes follow).
         self.cidr_block: pulumi.Input[str] = vpc.cidr_block if spec.ipam_pool else str(spec.vpc_cidr)
-        public, private = self._subnets(vpc.id, self._zones())
+        zones = self._zones()
+        # The zones of the subnets, in subnet order: recorded, since EKS takes new subnets only there.
+        self.zones = pulumi.Output.all(*zones)
+        public, private = self._subnets(vpc.id, zones)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags("igw"), opts=self._child())
         public_table = self._route_table("public-rt", "public", vpc.id, "public-default", gateway_id=igw.id)
         self._associate("public", public, [public_table])

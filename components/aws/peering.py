@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components import migrations
 from components.aws.network import Vpc
 from components.model.spec import ClusterSpec
 
@@ -36,7 +37,7 @@ class VpcPeering(pulumi.ComponentResource):
     connection: aws.ec2.VpcPeeringConnection
 
     def __init__(self, name: str, args: VpcPeeringArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("istio-eks-mesh:peering:VpcPeering", name, None, opts)
+        super().__init__(migrations.VPC_PEERING_TYPE, name, None, opts)
         req, acc = args.requester, args.accepter
         same_region = req.cluster.region == acc.cluster.region
 
@@ -76,12 +77,7 @@ class VpcPeering(pulumi.ComponentResource):
                 )
             # The same rule as under the pair's SameNetworkAccess, for a mesh going back to public.
             twin = f"{name.removesuffix('-peering')}-same-network"
-            moved = [
-                pulumi.Alias(
-                    name=f"{twin}-{side.cluster.name}-ingress",
-                    parent=pulumi.create_urn(twin, SAME_NETWORK_TYPE, parent=opts.parent if opts else None),
-                )
-            ]
+            moved = migrations.rule_moved_from_same_network(twin, side.cluster.name, opts.parent if opts else None)
             admit_peer(
                 f"{name}-{side.cluster.name}-ingress",
                 side,
@@ -106,9 +102,6 @@ def admit_peer(
     )
 
 
-SAME_NETWORK_TYPE = "istio-eks-mesh:peering:SameNetworkAccess"
-
-
 class SameNetworkAccess(pulumi.ComponentResource):
     """Private mode: two clusters on one Istio network reach each other over the Transit Gateways,
     which route between all the mesh's VPCs; only their security groups need to admit each other.
@@ -125,11 +118,9 @@ class SameNetworkAccess(pulumi.ComponentResource):
         mesh: pulumi.Resource,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        super().__init__(SAME_NETWORK_TYPE, name, None, opts)
-        peering = pulumi.create_urn(peering_name, "istio-eks-mesh:peering:VpcPeering", parent=mesh)
+        super().__init__(migrations.SAME_NETWORK_TYPE, name, None, opts)
         for side, other in ((args.requester, args.accepter), (args.accepter, args.requester)):
-            rule = f"{peering_name}-{side.cluster.name}-ingress"
-            moved = [pulumi.Alias(name=rule, parent=peering)]
+            moved = migrations.rule_moved_from_peering(peering_name, side.cluster.name, mesh)
             admit_peer(
                 f"{name}-{side.cluster.name}-ingress",
                 side,

@@ -126,13 +126,7 @@ class TransitNetwork(pulumi.ComponentResource):
                             destination_cidr_block=cidr,
                             transit_gateway_attachment_id=peering.id,
                             transit_gateway_route_table_id=route_tables[here],
-                            # The operators' region can change (a region sorting first gains a
-                            # transitGateways entry): the route moves to another peering, and a
-                            # second route to the same destination is refused, so the old goes first.
-                            opts=pulumi.ResourceOptions.merge(
-                                self._on(here, depends_on=[accepted]),
-                                pulumi.ResourceOptions(delete_before_replace=True),
-                            ),
+                            opts=self._route_on(here, accepted),
                         )
                         for member in by_region[here]:
                             self.paths[member.cluster.name].append(route)
@@ -142,8 +136,7 @@ class TransitNetwork(pulumi.ComponentResource):
                         destination_cidr_block=m.network.cidr_block,
                         transit_gateway_attachment_id=peering.id,
                         transit_gateway_route_table_id=route_tables[here],
-                        # A static route needs the peering accepted (available).
-                        opts=self._on(here, depends_on=[accepted]),
+                        opts=self._route_on(here, accepted),
                     )
                     for member in by_region[here]:
                         self.paths[member.cluster.name].append(route)
@@ -151,6 +144,17 @@ class TransitNetwork(pulumi.ComponentResource):
 
     def _on(self, region: str, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self._providers[region], depends_on=depends_on)
+
+    def _route_on(self, region: str, accepted: pulumi.Resource) -> pulumi.ResourceOptions:
+        """A static route needs its peering accepted (available). Its identity is its table and
+        destination (terraform-provider-aws internal/service/ec2/transitgateway_route.go: the ID is
+        route table + destination, and it has no update): a route whose peering is replaced (a
+        region moving between a gateway of the mesh's own and the network team's) or whose
+        operators' region moves is replaced in the same table, where a second route to the same
+        destination is refused, so the old one is always deleted first."""
+        return pulumi.ResourceOptions.merge(
+            self._on(region, depends_on=[accepted]), pulumi.ResourceOptions(delete_before_replace=True)
+        )
 
     def _gateway(self, region: str, args: TransitNetworkArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """The region's gateway and the route table its attachments associate with."""

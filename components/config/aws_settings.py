@@ -16,14 +16,13 @@ import difflib
 import inspect
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import pulumi
 import pulumi_aws as aws
 
 from components.config.eks import region_partition
-from components.config.validate import ConfigError, Problems, given, key_path, shown
+from components.config.validate import ConfigError, Problems, given, key_path, shown, unknown_fields
+from components.model.aws_settings import AwsSettings
 
 
 def _snake(name: str) -> str:
@@ -64,7 +63,10 @@ _SESSION_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{2,64}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
 # A profile name as a config file section can spell it: printable ASCII, no surrounding spaces (the
 # kubeconfigs pass it as one argument, `--profile <name>`, never through a shell).
-_PROFILE = re.compile(r"[!-~]([ -~]{0,126}[!-~])?")
+# One name of a shared config file's `[profile <name>]` section: printable ASCII, no spaces at either
+# end, and no brackets, which that section header cannot hold, so that a list (`aws:profile: [dev,
+# prod]` reaches the program as the text '["dev", "prod"]') is refused rather than taken as a name.
+_PROFILE = re.compile(r"[!-Z\\^-~]([ -Z\\^-~]{0,126}[!-Z\\^-~])?", re.ASCII)
 # Tags as every AWS service takes them (letters, digits, spaces and _.:/=+-@; keys 1-128, values up
 # to 256), without `=` in keys or commas, which the controller's `--default-tags k=v,...` splits on.
 _TAG_KEY = re.compile(r"[A-Za-z0-9 _.:/+\-@]{1,128}")
@@ -87,50 +89,6 @@ CONTROLLER_TAG_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class AwsSettings:
-    profile: str | None = None
-    # Each a dict of pulumi_aws.ProviderAssumeRoleArgs keywords, in chain order.
-    assume_roles: tuple[Mapping[str, Any], ...] = ()
-    # The other provider settings, by argument name (plain data; objects are made per provider).
-    others: Mapping[str, Any] = field(default_factory=dict)
-    default_tags: Mapping[str, str] = field(default_factory=dict)
-    # Provider arguments stored with `--secret`: they reach the providers as Pulumi secrets, so the
-    # state keeps them encrypted.
-    secrets: frozenset[str] = frozenset()
-    # Valid but worth a warning (where the kubeconfigs' session differs from the providers').
-    notices: tuple[str, ...] = ()
-
-    def shared_file(self, kind: str) -> str | None:
-        """The one `sharedConfigFiles` / `sharedCredentialsFiles` entry, if set."""
-        files = self.others.get(f"shared_{kind}_files")
-        return files[0] if files else None
-
-    @property
-    def assumed_role_arn(self) -> str | None:
-        """The role the providers end up as (the last of the chain): the clusters' creator."""
-        return self.assume_roles[-1].get("role_arn") if self.assume_roles else None
-
-    def provider_args(self) -> dict[str, Any]:
-        """Keyword arguments for aws.Provider, beyond region and tags."""
-        args: dict[str, Any] = {"profile": self.profile}
-        if self.assume_roles:
-            # Input types, not dicts: the provider sends these as JSON, and a dict's snake_case keys
-            # would reach it untranslated (and be ignored).
-            args["assume_roles"] = [aws.ProviderAssumeRoleArgs(**r) for r in self.assume_roles]
-        for name, value in self.others.items():
-            kind = _OBJECTS.get(_camel(name))
-            if kind is aws.ProviderEndpointArgs:
-                value = [kind(**entry) for entry in value]
-            elif kind is not None:
-                value = kind(**value)
-            args[name] = list(value) if isinstance(value, tuple) else value
-        return {
-            name: pulumi.Output.secret(value) if name in self.secrets and value is not None else value
-            for name, value in args.items()
-        }
-
-
 def parse_aws_settings(
     values: Mapping[str, Any],
     regions: Sequence[str] = (),
@@ -141,7 +99,8 @@ def parse_aws_settings(
     the clusters' regions, whose partition every role ARN must be in; `secret_keys`: the keys
     stored encrypted; `kubeconfig_role`: `kubeconfigRoleArn`, which the kubeconfigs assume instead
     of the providers' role."""
-    problems = Problems()
+    # Messages name the keys `aws:<key>`, and withhold what the stack stores with `--secret`.
+    problems = Problems(frozenset(f"aws:{k}" for k in secret_keys), {f"aws:{k}": v for k, v in values.items()})
     others: dict[str, Any] = {}
     for key, value in values.items():
         if key in _OWN or key == "assumeRole":
@@ -178,15 +137,13 @@ def parse_aws_settings(
     notices = _check_kubeconfigs_can_follow(assume_roles, problems) if kubeconfig_role is None else []
     profile = values.get("profile")
     if profile is not None and not (isinstance(profile, str) and _PROFILE.fullmatch(profile)):
+        listed = isinstance(profile, list) or (isinstance(profile, str) and profile.lstrip().startswith("["))
         problems.add(
             "aws:profile",
-            f"must be a profile name (letters, digits and +=,.@_:/-, no spaces or newlines), got {shown(profile)}",
+            ("names one profile, not a list: put the settings the stack needs into one profile; " if listed else "")
+            + f"must be a profile name (printable ASCII, no brackets, no spaces at either end), got {shown(profile)}",
         )
-    raw_tags = values.get("defaultTags") or {}
-    tags = raw_tags.get("tags", {}) if isinstance(raw_tags, dict) else None
-    if not isinstance(tags, dict):
-        problems.add("aws:defaultTags", 'must be {"tags": {"key": "value"}}')
-        tags = {}
+    tags = _parse_default_tags(values.get("defaultTags"), problems)
     _check_tags(tags, problems)
     if problems.items:
         raise ConfigError(problems.items)
@@ -198,6 +155,17 @@ def parse_aws_settings(
         secrets=frozenset("assume_roles" if k == "assumeRole" else _snake(k) for k in secret_keys),
         notices=tuple(notices),
     )
+
+
+def _parse_default_tags(value: Any, problems: Problems) -> dict[str, Any]:
+    """`aws:defaultTags`, the provider's DefaultTags: one field, `tags` (a typo of it would tag nothing)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not isinstance(value.get("tags", {}), dict):
+        problems.add("aws:defaultTags", f'must be {{"tags": {{"key": "value"}}}}, got {given(value)}')
+        return {}
+    unknown_fields(value, ("tags",), "aws:defaultTags", problems)
+    return value.get("tags", {})
 
 
 def _check_setting(key: str, value: Any, problems: Problems) -> Any:

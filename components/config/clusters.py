@@ -28,6 +28,7 @@ from components.config.validate import (
 from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
+from components.plan.addon_versions import RECORD_VERSION_KEY
 
 MIN_AZS, MAX_AZS = 2, 6
 # Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses
@@ -146,23 +147,28 @@ def parse_clusters(
     if len(items) > MAX_CLUSTERS:
         problems.add(
             "clusters",
-            f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see the README's Mesh size)",
+            f"lists {len(items)} clusters; this program takes at most {MAX_CLUSTERS} (see"
+            " docs/concepts/models.md#mesh-size)",
         )
         return []
+    start = len(problems.items)
     slug = stack_slug(stack)
     region_ok = _check_default_region(items, default_region, problems)
+    # The Kubernetes version each deployed cluster was last deployed with (its `addonVersions` record).
+    recorded = {name: record.get(RECORD_VERSION_KEY) for name, record in last.addon_versions.items()}
     parsed = [
         entry
         for i, item in enumerate(items)
-        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect)) is not None
+        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect, recorded))
+        is not None
     ]
     _check_unique(
         parsed, "name", "cluster names must be unique: they name the Istio cluster and its remote secrets", problems
     )
     _check_topology(items, parsed, problems)
+    _check_one_partition(items, parsed, problems)
+    _check_deployed(parsed, last, problems)
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
-    if problems.items:
-        return []
     return [
         ClusterSpec(
             name=entry["name"],
@@ -179,9 +185,45 @@ def parse_clusters(
             east_west_static_ips=entry["east_west_static_ips"],
             eks=entry["eks"],
             ipam_pool=pools.get(entry["index"]),
+            config_index=entry["index"],
         )
-        for entry in parsed
+        for entry in _accepted(parsed, problems.items[start:])
     ]
+
+
+def _accepted(parsed: list[dict[str, Any]], found: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The entries that parsed without a problem, for the checks that need whole clusters: a refused
+    entry is left out (its problem is named once), and so is a remote whose primary was. A problem
+    of the list as a whole (`clusters`) leaves nothing to check."""
+    paths = [path for path, _ in found]
+    if "clusters" in paths:
+        return []
+    refused = {e["index"] for e in parsed if not e["region"]}
+    refused |= {int(m[1]) for path in paths if (m := re.match(r"clusters\[(\d+)\]", path))}
+    accepted = [e for e in parsed if e["index"] not in refused]
+    primaries = {e["name"] for e in accepted if e["role"] == "primary"}
+    return [e for e in accepted if e["role"] != "remote" or e["primary"] in primaries]
+
+
+def _check_one_partition(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:
+    """A stack's clusters share one AWS partition: IAM identities, credentials, Transit Gateway
+    peering and VPC peering never cross partitions (docs.aws.amazon.com/whitepapers/latest/
+    aws-fault-isolation-boundaries/partitions.html), so a mesh across them would fail mid-deploy."""
+    regions = [(e["index"], e["region"]) for e in parsed if e["region"]]
+    if not regions:
+        return
+    first_index, first_region = regions[0]
+    first = parse_eks.region_partition(first_region)
+    for index, region in regions[1:]:
+        partition = parse_eks.region_partition(region)
+        if partition != first:
+            where = "region" if isinstance(items[index], dict) and "region" in items[index] else "region (aws:region)"
+            problems.add(
+                f"clusters[{index}].region",
+                f"{region} is in partition {partition}, but clusters[{first_index}] ({first_region}) is in {first};"
+                f" a stack's clusters share one partition (IAM, credentials and peering do not cross them):"
+                f" move this cluster's {where} into {first}, or give it a stack of its own",
+            )
 
 
 def _check_default_region(items: list, default_region: str | None, problems: Problems) -> bool:
@@ -203,7 +245,13 @@ def _check_region(region: Any, path: str, problems: Problems) -> bool:
 
 
 def _parse_cluster(
-    i: int, item: Any, default_region: str | None, slug: str, problems: Problems, protect: bool
+    i: int,
+    item: Any,
+    default_region: str | None,
+    slug: str,
+    problems: Problems,
+    protect: bool,
+    recorded_version: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """One entry of `clusters`, checked field by field; the checks between clusters come later.
     `default_region` is `aws:region`, "" if that was refused already, None if unset."""
@@ -225,7 +273,9 @@ def _parse_cluster(
         "availability_zones": _parse_zones(
             item.get("availabilityZones"), region, f"{path}.availabilityZones", problems
         ),
-        "kubernetes_version": _parse_kubernetes_version(item, f"{path}.kubernetesVersion", problems),
+        "kubernetes_version": _parse_kubernetes_version(
+            item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
+        ),
         "node_group": parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
         "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
@@ -304,15 +354,21 @@ def _parse_vpc_cidr(item: dict, path: str, problems: Problems) -> Any:
     return cidr
 
 
-def _parse_kubernetes_version(item: dict, path: str, problems: Problems) -> Any:
-    version = item.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
-    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-        quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
-        problems.add(
-            path,
-            f"{given(version)} is not supported; use one of"
-            f" {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}{quoted}",
-        )
+def _parse_kubernetes_version(item: dict, path: str, recorded: Any, problems: Problems) -> Any:
+    """`kubernetesVersion`: a listed version; unset, the version the stack recorded for a deployed
+    cluster (a newer default must not upgrade it), else the default. Past the list, the next minor
+    after a recorded newest listed version: the one EKS upgrades such a cluster to itself when its
+    support ends, which a deployed stack must be able to name (support_warnings says what is unknown)."""
+    listed = versions.SUPPORTED_KUBERNETES_VERSIONS
+    newest = listed[-1]
+    beyond = f"1.{int(newest.split('.')[1]) + 1}"
+    if "kubernetesVersion" not in item:
+        return recorded if recorded in (*listed, beyond) else versions.DEFAULT_KUBERNETES_VERSION
+    version = item["kubernetesVersion"]
+    if version in listed or (version == beyond and recorded in (newest, beyond)):
+        return version
+    quoted = " (a string, quoted in YAML)" if not isinstance(version, str) else ""
+    problems.add(path, f"{given(version)} is not supported; use one of {', '.join(listed)}{quoted}")
     return version
 
 
@@ -332,6 +388,17 @@ def _vpc_cidrs(
     clash is reported on the later cluster in config order, the one most likely just added), and
     nothing deployed is moved to make room. A VPC keeps its pool for good: AWS allocates the range
     at creation, and the pool is an input that replaces the VPC when it changes."""
+    cidrs, how, pools = _fixed_cidrs(parsed, last, problems)
+    _check_overlaps(parsed, cidrs, how, mesh_cidr, problems)
+    _allocate_free(parsed, cidrs, pools, mesh_cidr, ipam_pools, pool_space, problems)
+    return cidrs, pools
+
+
+def _fixed_cidrs(
+    parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems
+) -> tuple[dict[int, ipaddress.IPv4Network | None], dict[int, str], dict[int, str]]:
+    """The ranges that are fixed already (explicit, or deployed), how each was fixed, and the pools
+    deployed VPCs keep."""
     cidrs: dict[int, ipaddress.IPv4Network | None] = {}
     how: dict[int, str] = {}
     pools: dict[int, str] = {}
@@ -359,6 +426,16 @@ def _vpc_cidrs(
             cidrs[e["index"]], how[e["index"]] = recorded, "deployed"
         elif name in last.clusters and not rebuilt:
             cidrs[e["index"]], how[e["index"]] = name_hash_vpc_cidr(str(e["name"])), "deployed"
+    return cidrs, how, pools
+
+
+def _check_overlaps(
+    parsed: list[dict[str, Any]],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    how: dict[int, str],
+    mesh_cidr: ipaddress.IPv4Network,
+    problems: Problems,
+) -> None:
     names = {e["index"]: e["name"] for e in parsed}
     legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])
     ordered = sorted((i, c) for i, c in cidrs.items() if c is not None)
@@ -384,6 +461,19 @@ def _vpc_cidrs(
                 f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved
             )
             problems.add(f"clusters[{j}].vpcCidr", message)
+
+
+def _allocate_free(
+    parsed: list[dict[str, Any]],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    pools: dict[int, str],
+    mesh_cidr: ipaddress.IPv4Network,
+    ipam_pools: Mapping[str, str],
+    pool_space: Sequence[ipaddress.IPv4Network],
+    problems: Problems,
+) -> None:
+    """The clusters without a range yet: their region's IPAM pool, else the lowest free /16."""
+    names = {e["index"]: e["name"] for e in parsed}
     for e in parsed:
         if e["index"] in cidrs or e["explicit_cidr"]:
             continue
@@ -399,7 +489,63 @@ def _vpc_cidrs(
             )
             continue
         cidrs[e["index"]] = free
-    return cidrs, pools
+
+
+_RECIPE = (
+    "; to get that, add a new cluster beside it (another name) with the new settings, move the workloads"
+    " to it, then remove this one (docs/operations/eks-in-production.md)"
+)
+
+
+def _check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems) -> None:
+    """What a deployed cluster cannot become, from what the stack recorded: another region (every
+    regional resource has a `region` that forces replacement, pulumi-aws 7, so the whole cluster
+    and everything running on it would be rebuilt), another VPC range (a second VPC would be made,
+    and EKS cannot move a cluster to it), another set of zones (EKS takes new subnets only in the
+    zones it was created with: EKS user guide, network requirements; containers-roadmap#2330)."""
+    for e in parsed:
+        name, path = e["name"], f"clusters[{e['index']}]"
+        if not isinstance(name, str) or name not in last.clusters:
+            continue
+        region = last.regions.get(name)
+        if region and e["region"] and e["region"] != region:
+            problems.add(
+                f"{path}.region",
+                f"{e['region']} is not {region}, where {name!r} is deployed: a cluster cannot move to another region"
+                f" (set {region}){_RECIPE}",
+            )
+            continue
+        # A range from an IPAM pool is held to the pool's allocation by _fixed_cidrs, in one message.
+        recorded = None if last.vpc_ipam_pools.get(name) else _recorded_cidr(last.vpc_cidrs.get(name))
+        if e["explicit_cidr"] and e["vpc_cidr"] is not None and recorded is not None and e["vpc_cidr"] != recorded:
+            problems.add(
+                f"{path}.vpcCidr",
+                f"{e['vpc_cidr']} is not {recorded}, the range of {name!r}'s deployed VPC: a VPC's range cannot"
+                f" change and EKS cannot move the cluster to a new VPC (set {recorded}){_RECIPE}",
+            )
+        _check_zones(e, path, last.zones.get(name), problems)
+
+
+def _check_zones(e: dict[str, Any], path: str, recorded: tuple[str, ...] | None, problems: Problems) -> None:
+    zones = e["availability_zones"]
+    if not recorded or zones == recorded or (isinstance(zones, int) and zones == len(recorded)):
+        return
+    if isinstance(zones, int):
+        change = f"{zones} zones, but {e['name']!r} is deployed in {len(recorded)}"
+    else:
+        added, removed = sorted(set(zones) - set(recorded)), sorted(set(recorded) - set(zones))
+        change = (
+            f"adds {', '.join(added)}" * bool(added)
+            + (" and " if added and removed else "")
+            + f"removes {', '.join(removed)}" * bool(removed)
+            or "lists the zones in another order (which would replace every subnet)"
+        )
+        change += f"; {e['name']!r} is deployed in {', '.join(recorded)}"
+    problems.add(
+        f"{path}.availabilityZones",
+        f"{change}: EKS takes subnets only in the zones a cluster was created with, and a subnet in use cannot be"
+        f" removed (set {list(recorded)}){_RECIPE}",
+    )
 
 
 def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:

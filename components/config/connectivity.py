@@ -5,31 +5,44 @@ reachable from the internet, so the keys that open public endpoints are refused 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import VPC_RANGES, Problems, expect, key_path, non_public_kind, parse_cidr_list, shown
-from components.model.spec import IPAM_NETMASK_LENGTH, ClusterSpec, Connectivity, IpamPool, MeshTopology
+from components.config.clusters import REGIONS
+from components.config.validate import (
+    VPC_RANGES,
+    Problems,
+    expect,
+    indexed,
+    key_path,
+    listed,
+    non_public_kind,
+    parse_cidr_list,
+    shown,
+)
+from components.model.spec import IPAM_NETMASK_LENGTH, IPAM_POOL_ID, ClusterSpec, Connectivity, IpamPool, MeshTopology
 
 TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "ipamPools")
 MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
-IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
 def parse_connectivity(
     raw: Mapping[str, Any],
     clusters: Sequence[ClusterSpec],
-    mesh_cidr: ipaddress.IPv4Network,
+    mesh_cidr: ipaddress.IPv4Network | None,
     problems: Problems,
     deployed: frozenset[str] = frozenset(),
 ) -> Connectivity:
     """`deployed`: the clusters the stack has already (a new private mesh needs a way in)."""
     mode = raw.get("connectivity", "public")
     if mode not in MODES:
-        problems.add("connectivity", f"must be one of {', '.join(MODES)}, got {shown(mode)}")
+        lower = mode.lower() if isinstance(mode, str) else None
+        hint = f'; did you mean "{lower}"?' if lower in MODES else ""
+        problems.add("connectivity", f"must be one of {', '.join(MODES)}, got {shown(mode)}{hint}")
         return Connectivity()
     if mode == "public":
         for key in ("operatorCidrs", "transitGateways"):
@@ -41,7 +54,7 @@ def parse_connectivity(
             problems.add(
                 key, f"opens the EKS public endpoints, which connectivity: private turns off; list {instead} instead"
             )
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         if c.east_west_static_ips:
             problems.add(
                 f"clusters[{i}].eastWestStaticIps",
@@ -70,21 +83,23 @@ def parse_connectivity(
             " first `pulumi up`:"
             " the mesh's own gateways do not exist yet for your operators' network to attach to. Name, per region, the"
             " Transit Gateway your operators' network is attached to; or deploy the mesh public first and go private"
-            " from a runner inside one of its VPCs (README, Private mesh)",
+            " from a runner inside one of its VPCs (docs/operations/private-mode.md)",
         )
     return Connectivity(
         private=True, operator_cidrs=_parse_operators(raw, mesh_cidr, problems), transit_gateways=gateways
     )
 
 
-def _parse_operators(raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> tuple[str, ...]:
+def _parse_operators(
+    raw: Mapping[str, Any], mesh_cidr: ipaddress.IPv4Network | None, problems: Problems
+) -> tuple[str, ...]:
     if raw.get("operatorCidrs") is None:
         return ()
     cidrs = parse_cidr_list(raw["operatorCidrs"], "operatorCidrs", problems) or ()
     check_private_sources(cidrs, "operatorCidrs", problems)
-    for i, text in enumerate(cidrs):
+    for i, text in listed(cidrs):
         cidr = ipaddress.IPv4Network(text)
-        if cidr.prefixlen and cidr.overlaps(mesh_cidr):
+        if cidr.prefixlen and mesh_cidr is not None and cidr.overlaps(mesh_cidr):
             problems.add(
                 f"operatorCidrs[{i}]",
                 f"{cidr} overlaps meshCidr {mesh_cidr}: the VPCs route it to their own or a peer's range; use"
@@ -97,7 +112,7 @@ def check_private_sources(cidrs: Sequence[str], key: str, problems: Problems) ->
     """In private mode every source reaches the mesh over the Transit Gateways, and every VPC routes
     `operatorCidrs` there: only private address space can be such a source. A public range would
     send each VPC's traffic for it (AWS service endpoints, perhaps) to the Transit Gateway."""
-    for i, text in enumerate(cidrs):
+    for i, text in listed(cidrs):
         cidr = ipaddress.IPv4Network(text)
         if cidr.prefixlen == 0:
             problems.add(
@@ -124,7 +139,7 @@ def check_peers_admitted(clusters: Sequence[ClusterSpec], east_west: Sequence[st
     primary's) from its VPC range: `eastWestAllowedCidrs` replaces meshCidr as their sources, so it
     must still hold every VPC of the mesh."""
     allowed = [ipaddress.IPv4Network(c) for c in east_west]
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         # A range still to come from an IPAM pool is checked with the pool, at run time.
         if c.vpc_cidr is not None and not any(c.vpc_cidr.subnet_of(a) for a in allowed):
             problems.add(
@@ -148,6 +163,8 @@ def check_regions_have_clusters(
     ids: Mapping[str, str], key: str, clusters: Sequence[ClusterSpec], problems: Problems
 ) -> None:
     regions = {c.region for c in clusters}
+    if any(path.startswith("clusters[") for path, _ in problems.items):
+        return  # a refused cluster may be in that region: no second message for its mistake
     for region in ids:
         if regions and region not in regions:
             problems.add(
@@ -164,7 +181,13 @@ def _regional_ids(
     found: dict[str, str] = {}
     for region, item in value.items():
         path = key_path(key, region)
-        if not (isinstance(item, str) and pattern.fullmatch(item)):
+        if region not in REGIONS:
+            # Named whatever the clusters are, so a refused cluster never hides the typo.
+            guess = difflib.get_close_matches(str(region)[:40], REGIONS, n=1)
+            problems.add(
+                path, f"{shown(region)} is not an AWS region" + (f"; did you mean {guess[0]!r}?" if guess else "")
+            )
+        elif not (isinstance(item, str) and pattern.fullmatch(item)):
             problems.add(path, f"must be {what}, got {shown(item)}")
         elif item in found.values():
             other = next(r for r, g in found.items() if g == item)
@@ -231,7 +254,7 @@ def check_private_limits(
             f" and meshCidr, and a route table holds {MAX_ROUTES_PER_TABLE}: merge them into at most"
             f" {MAX_ROUTES_PER_TABLE - 2} wider CIDRs",
         )
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         rules = cluster_group_rules(c, topology, connectivity)
         if rules > MAX_SECURITY_GROUP_RULES:
             problems.add(
@@ -250,7 +273,7 @@ def private_notices(connectivity: Connectivity) -> list[str]:
         return [
             "operatorCidrs is unset: only machines inside the mesh's own VPCs (meshCidr) reach the private EKS"
             " endpoints,"
-            " so `pulumi up`, `verify` and kubectl must run there (README, Private mesh)"
+            " so `pulumi up`, `verify` and kubectl must run there (docs/operations/private-mode.md)"
         ]
     return []
 

@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import ConfigError, Problems, expect, given, shown, unknown_fields
+from components.config.validate import Problems, expect, given, indexed, shown, unknown_fields
 from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
+from components.plan.principals import same_principal
 
 CLUSTER_FIELDS = ("supportType", "addonVersions", "protect")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn", "protect")
@@ -26,16 +27,24 @@ _PRINCIPAL = re.compile(
     r"arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):(?P<kind>role|user)/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})",
     re.ASCII,
 )
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+# Region prefix -> partition, longest prefix first (the partitions of botocore's endpoints.json /
+# the AWS SDKs' partitions.json: aws-iso "us-iso-", aws-iso-b "us-isob-", aws-iso-f "us-isof-",
+# aws-eusc "eusc-"); every other region is in `aws`.
+_PARTITION_PREFIXES = (
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+PARTITIONS = ("aws", *dict.fromkeys(p for _, p in _PARTITION_PREFIXES))
 _EXAMPLE_ARN = "arn:aws:iam::111122223333:role/platform-admins"
 
 
 def region_partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    return next((p for prefix, p in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
 def parse_protect(value: Any, path: str, default: bool, problems: Problems) -> bool:
@@ -89,9 +98,13 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
     if value is not None and expect(value, list, "clusterAdmins", problems, f'["{_EXAMPLE_ARN}"]'):
         for i, arn in enumerate(value):
             if _check_principal(arn, f"clusterAdmins[{i}]", partitions, problems):
-                if arn in admins:
+                # IAM names are unique in an account whatever their path (principals.py): two ARNs
+                # that differ only there name one principal.
+                if any(same_principal(arn, a) for a in admins):
                     problems.add(
-                        f"clusterAdmins[{i}]", f"{arn} is listed twice; EKS allows one access entry per principal"
+                        f"clusterAdmins[{i}]",
+                        f"{arn} is listed twice (IAM names are unique whatever the path, so it names a principal"
+                        " listed before); EKS allows one access entry per principal",
                     )
                 else:
                     admins.append(arn)
@@ -99,7 +112,7 @@ def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec]
     if role is not None:
         if not _check_principal(role, "kubeconfigRoleArn", partitions, problems, roles_only=True):
             role = None
-        elif role not in admins:
+        elif not any(same_principal(role, a) for a in admins):
             # The kubeconfigs authenticate as this role: without an access entry they get Unauthorized.
             admins.append(role)
     return ClusterAccess(admins=tuple(admins), kubeconfig_role_arn=role)
@@ -148,60 +161,67 @@ def _extra_cost() -> str:
     )
 
 
+def _ends(table: Mapping[str, str], version: str) -> datetime.date | None:
+    """A version's end date, or None for a version newer than the table (accepted only as the one a
+    deployed cluster runs, see `clusters.py`), whose dates this release does not know."""
+    return datetime.date.fromisoformat(table[version]) if version in table else None
+
+
 def _in_standard_support(version: str, today: datetime.date) -> bool:
-    return today < datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[version])
+    ends = _ends(versions.STANDARD_SUPPORT_ENDS, version)
+    return ends is None or today < ends
 
 
 def _minor(version: str) -> int:
     return int(version.split(".")[1])
 
 
-def check_support(clusters: Sequence[ClusterSpec], today: datetime.date, problems: Problems) -> None:
-    """Versions EKS accepts with the cluster's support policy on `today`: STANDARD only within
-    standard support (EKS upgrades a STANDARD cluster at its end, and a cluster in extended support
-    cannot return to STANDARD); no version past extended support."""
-    for i, c in enumerate(clusters):
+def _upgrade_target(version: str, today: datetime.date) -> str | None:
+    """The first listed version above `version` still in standard support on `today`."""
+    return next(
+        (
+            v
+            for v in versions.SUPPORTED_KUBERNETES_VERSIONS
+            if _minor(v) > _minor(version) and _in_standard_support(v, today)
+        ),
+        None,
+    )
+
+
+def check_support(
+    clusters: Sequence[ClusterSpec], today: datetime.date, problems: Problems, deployed: frozenset[str] = frozenset()
+) -> None:
+    """Versions EKS creates a new cluster on with its support policy on `today`: STANDARD only within
+    standard support (a cluster in extended support cannot be STANDARD), nothing past extended support.
+    A deployed cluster (`deployed`: the clusters the stack recorded) is never refused for a date: EKS
+    keeps running or upgrades it whatever this program says, and refusing would lock the stack out of
+    every preview and emergency change. `support_warnings` tells its owner what happens and what to do."""
+    for i, c in indexed(clusters):
         version = c.kubernetes_version
-        target = next(
-            (
-                v
-                for v in versions.SUPPORTED_KUBERNETES_VERSIONS
-                if _minor(v) > _minor(version) and _in_standard_support(v, today)
-            ),
-            None,
-        )
-        steps = (
-            f"upgrade kubernetesVersion one minor at a time to {target} (README: Upgrading Kubernetes)"
-            if target
-            else "upgrade it"
-        )
+        if c.name in deployed or version not in versions.STANDARD_SUPPORT_ENDS:
+            continue
+        target = _upgrade_target(version, today)
         ended = versions.EXTENDED_SUPPORT_ENDS[version]
         if today >= datetime.date.fromisoformat(ended):
             problems.add(
                 f"clusters[{i}].kubernetesVersion",
-                f"EKS offers Kubernetes {version} no more (extended support ended on {ended}) and upgrades"
-                " clusters on it"
-                f" itself; {steps}",
+                f"EKS offers Kubernetes {version} no more (extended support ended on {ended}), so a new cluster"
+                f" cannot have it; set {target or versions.DEFAULT_KUBERNETES_VERSION}",
             )
         elif c.eks.support_type == "STANDARD" and not _in_standard_support(version, today):
             problems.add(
                 f"clusters[{i}].supportType",
-                f"Kubernetes {version} left EKS standard support on {versions.STANDARD_SUPPORT_ENDS[version]}:"
-                " EKS keeps a"
-                f" cluster on it only with supportType: EXTENDED ({_extra_cost()}) and upgrades a STANDARD one itself."
-                f" Set supportType: EXTENDED, or {steps} with supportType: EXTENDED until it runs"
-                f" {target or 'a newer version'}."
-                " If EKS has upgraded the cluster already, set kubernetesVersion to the version it runs and run"
-                " `pulumi up --refresh`",
+                f"Kubernetes {version} left EKS standard support on {versions.STANDARD_SUPPORT_ENDS[version]}, so a"
+                f" new cluster on it needs supportType: EXTENDED ({_extra_cost()}); or set kubernetesVersion to"
+                f" {target or versions.DEFAULT_KUBERNETES_VERSION}",
             )
 
 
-def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, str]) -> None:
+def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, str], problems: Problems) -> None:
     """EKS upgrades a control plane one minor version per update (UpdateClusterVersion): a config
     more than one minor above what the stack last deployed (`recorded`: cluster -> version, from
     its `addonVersions` output) would fail half-way, after everything before the cluster."""
-    problems = Problems()
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         deployed = recorded.get(c.name)
         if not isinstance(deployed, str) or not re.fullmatch(r"1\.\d+", deployed):
             continue
@@ -224,35 +244,68 @@ def check_upgrade_steps(clusters: Sequence[ClusterSpec], recorded: Mapping[str, 
             " the cluster"
             " itself, set the version it runs (`aws eks describe-cluster --query cluster.version`) first",
         )
-    if problems.items:
-        raise ConfigError(problems.items)
 
 
-# STANDARD clusters are told this long before their version leaves standard support, after which
-# the config is refused (check_support).
+# Clusters are told this long before their version leaves standard support: a STANDARD one that EKS
+# will upgrade it, an EXTENDED one what it will cost.
 STANDARD_END_NOTICE_DAYS = 60
+_HOW = "docs/operations/eks-in-production.md"
 
 
-def support_warnings(clusters: Sequence[ClusterSpec], today: datetime.date) -> list[str]:
-    """A warning per cluster in extended support on `today` (what it costs, where to move), and per
-    STANDARD cluster whose version leaves standard support soon."""
+def _runs(c: ClusterSpec) -> str:
+    return f"`aws eks describe-cluster --name {c.eks_name} --query cluster.version`"
+
+
+def support_warnings(
+    clusters: Sequence[ClusterSpec], today: datetime.date, deployed: frozenset[str] = frozenset()
+) -> list[str]:
+    """Per cluster, what EKS does to it on `today` and what to do: soon out of standard support, in
+    extended support (what it costs), upgraded by EKS (set the version it runs), or a version newer
+    than this release knows. Never an error: see `check_support`."""
     warnings = []
     for c in clusters:
-        ends = datetime.date.fromisoformat(versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version])
-        if c.eks.support_type == "STANDARD" and 0 < (ends - today).days <= STANDARD_END_NOTICE_DAYS:
-            warnings.append(
-                f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} leaves EKS standard support on {ends} (in"
-                f" {(ends - today).days} days); EKS then upgrades it itself and this config is refused until it names a"
-                " version in standard support or supportType: EXTENDED. Upgrade before (see the README's"
-                " Upgrading Kubernetes)"
-            )
-        if c.eks.support_type != "EXTENDED" or _in_standard_support(c.kubernetes_version, today):
-            continue
-        warnings.append(
-            f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} left EKS standard support on"
-            f" {versions.STANDARD_SUPPORT_ENDS[c.kubernetes_version]}; with supportType EXTENDED it costs the"
-            f" extended-support price, {_extra_cost()}, until extended support ends on"
-            f" {versions.EXTENDED_SUPPORT_ENDS[c.kubernetes_version]}. Upgrade one minor version at a time towards"
-            f" {versions.DEFAULT_KUBERNETES_VERSION} (see the README's Upgrading Kubernetes)"
-        )
+        warning = _support_warning(c, today, c.name in deployed)
+        if warning:
+            warnings.append(f"cluster {c.name!r}: Kubernetes {c.kubernetes_version} {warning}")
     return warnings
+
+
+def _support_warning(c: ClusterSpec, today: datetime.date, deployed: bool) -> str | None:
+    version, policy = c.kubernetes_version, c.eks.support_type
+    standard, extended = (_ends(t, version) for t in (versions.STANDARD_SUPPORT_ENDS, versions.EXTENDED_SUPPORT_ENDS))
+    if standard is None or extended is None:
+        return (
+            "is newer than this release of the program knows (it lists"
+            f" {', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}): accepted because EKS runs it on this cluster,"
+            " but its support dates and Istio's support for it are unchecked. Upgrade istio-eks-mesh"
+        )
+    nxt = f"1.{_minor(version) + 1}"
+    set_it = (
+        f' When it runs {nxt} ({_runs(c)}), set kubernetesVersion: "{nxt}" and run `pulumi up --refresh`: the'
+        " refresh reads the running version, so only its nodes and add-ons follow. Never refresh with the old"
+        " version in config, which would ask EKS for a downgrade"
+    )
+    if today >= extended:
+        happened = "EKS has upgraded it or is upgrading it" if deployed else "EKS upgrades it"
+        return f"left EKS extended support on {extended}: {happened} itself.{set_it if deployed else ''} ({_HOW})"
+    if today >= standard:
+        if policy == "STANDARD":
+            return (
+                f"left EKS standard support on {standard}: with supportType STANDARD, EKS upgrades the control"
+                f" plane to {nxt} itself, on its own schedule, leaving nodes and add-ons behind.{set_it} ({_HOW})"
+            )
+        return (
+            f"left EKS standard support on {standard}; with supportType EXTENDED it costs the extended-support"
+            f" price, {_extra_cost()}, until extended support ends on {extended}, when EKS upgrades it itself."
+            f" Upgrade one minor version at a time towards {versions.DEFAULT_KUBERNETES_VERSION} ({_HOW})"
+        )
+    days = (standard - today).days
+    if days > STANDARD_END_NOTICE_DAYS:
+        return None
+    then = (
+        f"EKS then upgrades it to {nxt} itself, on its own schedule (supportType STANDARD)"
+        if policy == "STANDARD"
+        else f"it then costs the extended-support price, {_extra_cost()}"
+    )
+    when = "tomorrow" if days == 1 else f"in {days} days"
+    return f"leaves EKS standard support on {standard} ({when}); {then}. Upgrade before ({_HOW})"

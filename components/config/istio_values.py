@@ -2,8 +2,8 @@
 
 Helm accepts any key, so the values that carry the mesh's identity and wiring are guarded here:
 overriding one (or replacing an object that holds one, or a case variant Helm would ignore) gives
-every cluster the same name or network, the failure the README's troubleshooting describes. The
-guarded keys are those the program writes (`components/model/istio_values.py`, `GUARDED`), so a
+every cluster the same name or network, the failure docs/operations/troubleshooting.md describes. The
+guarded keys are those the program writes (`components/plan/istio_values.py`, `GUARDED`), so a
 key added there is guarded here without a second list.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.config.validate import Problems, expect, given, key_path, unknown_fields
+from components.config.validate import Problems, expect, given, key_path, quantity_value, unknown_fields
 from components.model import versions
-from components.model.istio_values import GUARDED
+from components.plan.istio_values import GUARDED
 
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 
@@ -27,16 +27,17 @@ def parse_istio_values(extra: Any, problems: Problems) -> dict[str, dict[str, An
     unknown_fields(extra, ISTIO_CHARTS, "istioValues", problems)
     for chart in ISTIO_CHARTS:
         if chart in extra and expect(extra[chart], dict, f"istioValues.{chart}", problems, '{"autoscaleMin": 2}'):
-            before = len(problems.items)
+            owned_problems = Problems()
             for owned, source in GUARDED[chart].items():
-                _check_owned(extra[chart], owned, f"istioValues.{chart}", source, problems)
+                _check_owned(extra[chart], owned, f"istioValues.{chart}", source, owned_problems)
             # One message per key: `service: null` replaces two keys of ours, but is one mistake.
-            added = problems.items[before:]
-            del problems.items[before:]
-            for path, message in added:
-                if path not in {p for p, _ in problems.items[before:]}:
+            named: set[str] = set()
+            for path, message in owned_problems.items:
+                if path not in named:
+                    named.add(path)
                     problems.add(path, message)
             _check_retired(extra[chart], f"istioValues.{chart}", problems)
+            _check_resources(extra[chart], f"istioValues.{chart}", problems)
             istio_values[chart] = extra[chart]
     return istio_values
 
@@ -85,3 +86,57 @@ def _check_owned(values: dict[str, Any], owned: tuple[str, ...], path: str, sour
             )
         else:
             _check_owned(value, rest, here, source, problems)
+
+
+# core/v1 ResourceRequirements.
+_RESOURCE_FIELDS = ("requests", "limits", "claims")
+
+
+def _check_resources(value: Any, path: str, problems: Problems) -> None:
+    """Every `resources` object in a chart's values (istiod's, the sidecars' `global.proxy`, the
+    gateway's) as the API server will read it: requests and limits of resource name -> quantity."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = key_path(path, key)
+            if key == "resources" and item is not None:
+                _check_requirements(item, here, problems)
+            else:
+                _check_resources(item, here, problems)
+
+
+def _check_requirements(value: Any, path: str, problems: Problems) -> None:
+    example = '{"requests": {"cpu": "500m", "memory": "2Gi"}}'
+    if not expect(value, dict, path, problems, example):
+        return
+    unknown_fields(value, _RESOURCE_FIELDS, path, problems)
+    accepted: dict[str, dict[str, float]] = {}
+    for field in ("requests", "limits"):
+        amounts = value.get(field)
+        if amounts is None or not expect(amounts, dict, f"{path}.{field}", problems, '{"memory": "2Gi"}'):
+            continue
+        for name, amount in amounts.items():
+            if is_quantity(amount):
+                accepted.setdefault(field, {})[name] = quantity_value(amount)
+                continue
+            problems.add(
+                key_path(f"{path}.{field}", name),
+                f"{given(amount)} is not a Kubernetes quantity (a number and a unit such as m, Mi, Gi, k, M,"
+                ' G, no space); e.g. "2Gi" for memory, "500m" for cpu',
+            )
+    # istiod's own requests and limits are held together with the chart's defaults (node_group.py).
+    if path == "istioValues.istiod.resources":
+        return
+    for name, limit in accepted.get("limits", {}).items():
+        request = accepted.get("requests", {}).get(name)
+        if request is not None and request > limit:
+            problems.add(
+                key_path(f"{path}.limits", name),
+                f"{value['limits'][name]} is below the request, {value['requests'][name]}: Kubernetes refuses such"
+                " a pod; lower the request or raise the limit",
+            )
+
+
+def is_quantity(value: Any) -> bool:
+    """A resource amount Kubernetes takes: a quantity, not negative."""
+    amount = quantity_value(value)
+    return amount is not None and amount >= 0

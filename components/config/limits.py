@@ -8,9 +8,12 @@ key whose change fixes it.
 
 from __future__ import annotations
 
-from components.config.validate import Problems
+from components.config.validate import Problems, indexed
 from components.model.spec import ClusterSpec, MeshTopology
+from components.plan import quotas
 
+# Elastic IPs per region an AWS account gets by default (a warning: the quota can be raised).
+DEFAULT_EIP_QUOTA = 5
 # EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
 MAX_PUBLIC_ACCESS_CIDRS = 40
 # The load balancer controller writes one inbound rule per source CIDR (`loadBalancerSourceRanges`)
@@ -20,7 +23,8 @@ MAX_PUBLIC_ACCESS_CIDRS = 40
 # the NLB, not from those sources.
 MAX_SECURITY_GROUP_RULES = 60
 PRIVATE_CONNECTIVITY = (
-    "for more, set connectivity: private (README, Private mesh), where a handful of rules admit the whole mesh"
+    "for more, set connectivity: private (docs/operations/private-mode.md), where a handful of rules admit the"
+    " whole mesh"
 )
 
 
@@ -39,18 +43,18 @@ def check_access_limits(
 
 def _nat_fix(clusters: list[ClusterSpec], room: int) -> str | None:
     """`natGateways: single` on the perAz clusters, if that brings the NAT addresses within `room`."""
-    per_az = [f"clusters[{i}]" for i, c in enumerate(clusters) if c.nat_gateways != "single"]
+    per_az = [f"clusters[{i}]" for i, c in indexed(clusters) if c.nat_gateways != "single"]
     if per_az and len(clusters) <= room:
         return f"set natGateways: single on {', '.join(per_az)} (one NAT address per VPC instead of one per zone)"
     return None
 
 
 def _first_per_az(clusters: list[ClusterSpec]) -> str:
-    return next(f"clusters[{i}].natGateways" for i, c in enumerate(clusters) if c.nat_gateways != "single")
+    return next(f"clusters[{i}].natGateways" for i, c in indexed(clusters) if c.nat_gateways != "single")
 
 
 def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_set: bool, problems: Problems) -> None:
-    nat = sum(c.nat_count for c in clusters)
+    nat = quotas.nat_addresses(clusters)
     if len(api) + nat <= MAX_PUBLIC_ACCESS_CIDRS:
         return
     facts = (
@@ -74,12 +78,12 @@ def _check_api_endpoints(clusters: list[ClusterSpec], api: tuple[str, ...], api_
 def check_east_west_rules(
     clusters: list[ClusterSpec], topology: MeshTopology, east_west: tuple[str, ...] | None, problems: Problems
 ) -> None:
-    ports = {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
+    ports = quotas.gateway_ports(clusters, topology)
     if not ports:
         return  # one network, no remotes: nothing listens for other networks
     widest = max(ports.values())
     most = MAX_SECURITY_GROUP_RULES // widest
-    sources = len(east_west) if east_west is not None else sum(c.nat_count for c in clusters)
+    sources = quotas.east_west_sources(clusters, east_west, private=False)
     if sources <= most:
         return
     gateways = [name for name, count in ports.items() if count == widest]

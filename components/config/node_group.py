@@ -7,9 +7,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config.validate import Problems, expect, expect_name, given, shown, unknown_fields
-from components.model.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
+from components.config.validate import (
+    Problems,
+    expect,
+    expect_name,
+    given,
+    indexed,
+    quantity_value,
+    shown,
+    unknown_fields,
+)
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
+from components.plan.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 
 NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
@@ -163,32 +172,16 @@ def instance_memory_mib(instance_type: str) -> int | None:
     return int(larges * _LARGE_GIB[match["kind"]] * 1024)
 
 
-_QUANTITY = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?", re.ASCII)
-_UNIT_BYTES = {
-    None: 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
-
-
 def quantity_mib(value: Any) -> float | None:
-    """A Kubernetes memory quantity (`11Gi`, `900M`, 1073741824) in MiB, or None if it is not one."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    match = _QUANTITY.fullmatch(str(value))
-    return float(match["number"]) * _UNIT_BYTES[match["unit"]] / 2**20 if match else None
+    """A Kubernetes memory quantity (`11Gi`, `900M`, `1e9`, 1073741824) in MiB, or None if it is not one."""
+    amount = quantity_value(value)
+    return None if amount is None else amount / 2**20
 
 
 def check_istiod_fits(
     clusters: Sequence[ClusterSpec], topology: MeshTopology, istio_values: Mapping[str, Any], problems: Problems
 ) -> None:
-    """istiod's memory request (components/model/istio_values.py, `istiod_resources`, or the user's
+    """istiod's memory request (components/plan/istio_values.py, `istiod_resources`, or the user's
     `istioValues.istiod.resources`) must fit on the smallest node of its cluster, or istiod stays
     Pending and the install times out."""
     # A user's `resources` replaces the program's whole; the chart then fills in its own defaults
@@ -198,7 +191,7 @@ def check_istiod_fits(
         override = _user_memory_request(istio_values, problems)
         if override is None:
             return
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         if topology[c.name].is_remote:
             continue
         watched = len(topology[c.name].discovers)
@@ -225,20 +218,17 @@ def check_istiod_fits(
             f" node ({smallest // 1024} GiB)"
             f" gives a pod (about {POD_SHARE_OF_NODE_MEMORY:.0%}): list larger types (e.g. {fits}), or size"
             " istiod yourself"
-            " with istioValues.istiod.resources (README, Private mesh)",
+            " with istioValues.istiod.resources (docs/operations/private-mode.md)",
         )
 
 
 # The istiod chart's own request (values.yaml `resources.requests`), merged under a user's `resources`.
 CHART_ISTIOD_REQUESTS = {"cpu": "500m", "memory": "2048Mi"}
-_CPU = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<milli>m)?", re.ASCII)
 
 
 def cpu_millicores(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    match = _CPU.fullmatch(str(value))
-    return float(match["number"]) * (1 if match["milli"] else 1000) if match else None
+    amount = quantity_value(value)
+    return None if amount is None else amount * 1000
 
 
 def _user_memory_request(istio_values: Mapping[str, Any], problems: Problems) -> float | None:

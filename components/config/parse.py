@@ -13,9 +13,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from components.config import clock
 from components.config import eks as parse_eks
 from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
-from components.config.connectivity import TOP_LEVEL_KEYS as CONNECTIVITY_KEYS
 from components.config.connectivity import (
     check_ipam_pools,
     check_peers_admitted,
@@ -25,25 +25,25 @@ from components.config.connectivity import (
     parse_connectivity,
     parse_ipam_pools,
 )
-from components.config.credentials import KEY as READER_TOKEN_KEY
 from components.config.credentials import parse_reader_tokens
-from components.config.image_cache import KEY as IMAGE_CACHE_KEY
 from components.config.image_cache import parse_image_cache
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
-from components.config.mtls import KEY as MTLS_KEY
 from components.config.mtls import parse_mtls
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
 from components.config.revisions import parse_revisions
-from components.config.sources import SOURCE_KEYS, parse_sources
+from components.config.schema import TOP_LEVEL_KEYS
+from components.config.sources import parse_sources
 from components.config.traffic import parse_traffic
 from components.config.validate import (
     ConfigError,
     Problems,
     expect,
     expect_name,
+    indexed,
     key_path,
+    listed,
     non_public_kind,
     parse_cidr,
     parse_cidr_list,
@@ -53,32 +53,12 @@ from components.config.validate import (
 from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
-from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology, plan_topology
+from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology
+from components.plan.addon_versions import RECORD_VERSION_KEY
+from components.plan.topology import plan_topology
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
 _ISTIO_VERSION = re.compile(r"(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})", re.ASCII)
-TOP_LEVEL_KEYS = (
-    "meshId",
-    "istioVersion",
-    "istioRevisions",
-    "istioRevisionTags",
-    "clusters",
-    "apiAccessCidrs",
-    "eastWestAllowedCidrs",
-    "meshCidr",
-    "pki",
-    "rootCa",
-    "rootCas",
-    "istioValues",
-    "deploySamples",
-    *parse_eks.TOP_LEVEL_KEYS,
-    *CONNECTIVITY_KEYS,
-    "trafficPolicy",
-    *SOURCE_KEYS,
-    READER_TOKEN_KEY,
-    MTLS_KEY,
-    IMAGE_CACHE_KEY,
-)
 
 
 def parse_mesh_spec(
@@ -99,7 +79,7 @@ def parse_mesh_spec(
     `secret_keys` are the top-level keys stored encrypted; `last` is what the stack last deployed
     (the VPC ranges it keeps). Raises ConfigError listing every problem.
     """
-    problems = Problems()
+    problems = Problems(secret_keys, raw)
     _unknown_keys(raw, problems)
     mesh_id = _parse_mesh_id(raw.get("meshId", "mesh1"), problems)
     istio_version = _parse_istio_version(raw.get("istioVersion", versions.DEFAULT_ISTIO_VERSION), problems)
@@ -107,35 +87,13 @@ def parse_mesh_spec(
 
     api_access_cidrs = _parse_api_access_cidrs(raw, problems)
     mesh_cidr = _parse_mesh_cidr(raw, problems)
-
-    clusters_raw = raw.get("clusters")
-    clusters: list[ClusterSpec] = []
-    if clusters_raw is None or clusters_raw == []:
-        problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
-    elif expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
-        protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
-        ipam_pools = parse_ipam_pools(raw, problems)
-        pool_space = [
-            ipaddress.ip_network(c)
-            for pool in (ipam or {}).values()
-            for c in pool.provisioned
-            if ipaddress.ip_network(c).version == 4
-        ]
-        clusters = parse_clusters(
-            clusters_raw, default_region, stack, problems, protect, mesh_cidr, last, ipam_pools, pool_space
-        )
-        check_regions_have_clusters(ipam_pools, "ipamPools", clusters, problems)
+    clusters = _parse_cluster_list(raw, default_region, stack, mesh_cidr, last, ipam or {}, problems)
     connectivity = parse_connectivity(raw, clusters, mesh_cidr, problems, last.clusters)
-    if clusters and ("meshCidr" in raw or connectivity.private):
+    if clusters and mesh_cidr is not None and ("meshCidr" in raw or connectivity.private):
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
         _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
 
-    east_west = None
-    if raw.get("eastWestAllowedCidrs") is not None:
-        east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
-        if east_west and connectivity.private:
-            check_private_sources(east_west, "eastWestAllowedCidrs", problems)
-
+    east_west = _parse_east_west(raw, connectivity.private, problems)
     check_ipam_pools(
         clusters,
         ipam or {},
@@ -143,30 +101,27 @@ def parse_mesh_spec(
         east_west if connectivity.private else None,
         problems,
     )
-
     deploy_samples = raw.get("deploySamples", False)
     if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
         deploy_samples = False
 
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or clock.now()
     pki = parse_pki(raw, secret_keys, now, problems)
-    parse_eks.check_support(clusters, now.date(), problems)
+    parse_eks.check_support(clusters, now.date(), problems, last.clusters)
+    recorded = {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()}
+    parse_eks.check_upgrade_steps(clusters, recorded, problems)
 
     # Planned once, here: the checks below and every component read this plan.
     topology = plan_topology(tuple(clusters), last.same_network_pairs)
-    if connectivity.private:
-        check_private_limits(clusters, topology, connectivity, problems)
-        check_east_west_rules(clusters, topology, east_west or (str(mesh_cidr),), problems)
-        if east_west and any(topology[c.name].east_west_gateway for c in clusters):
-            check_peers_admitted(clusters, east_west, problems)
-    else:
-        check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+    _check_limits(raw, clusters, topology, connectivity, api_access_cidrs, east_west, mesh_cidr, problems)
     _check_derived_names(clusters, topology, problems)
     _check_static_ips(clusters, topology, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     check_istiod_fits(clusters, topology, istio_values, problems)
     access = parse_eks.parse_cluster_access(raw, clusters, problems)
-    traffic = parse_traffic(raw.get("trafficPolicy"), clusters, problems)
+    # Failover regions are checked against the mesh's only when every cluster parsed.
+    complete = isinstance(raw.get("clusters"), list) and len(clusters) == len(raw["clusters"])
+    traffic = parse_traffic(raw.get("trafficPolicy"), clusters if complete else [], problems)
     sources = parse_sources(raw, problems)
     running = _parse_running_mesh(raw, clusters, last, now, problems)
     if problems.items:
@@ -207,10 +162,80 @@ def _parse_running_mesh(
     }
 
 
+def _parse_east_west(raw: Mapping[str, Any], private: bool, problems: Problems) -> tuple[str, ...] | None:
+    if raw.get("eastWestAllowedCidrs") is None:
+        return None
+    east_west = parse_cidr_list(raw["eastWestAllowedCidrs"], "eastWestAllowedCidrs", problems)
+    if east_west and private:
+        check_private_sources(east_west, "eastWestAllowedCidrs", problems)
+    return east_west
+
+
+def _parse_cluster_list(
+    raw: Mapping[str, Any],
+    default_region: str | None,
+    stack: str,
+    mesh_cidr: ipaddress.IPv4Network | None,
+    last: LastDeployment,
+    ipam: Mapping[str, IpamPool],
+    problems: Problems,
+) -> list[ClusterSpec]:
+    """The clusters that parsed (a refused one is left out of the checks that follow)."""
+    clusters_raw = raw.get("clusters")
+    if clusters_raw is None or clusters_raw == []:
+        problems.add("clusters", 'no clusters; list at least one, e.g. [{"name": "east", "region": "us-east-1"}]')
+        return []
+    if not expect(clusters_raw, list, "clusters", problems, '[{"name": "east"}]'):
+        return []
+    protect = parse_eks.parse_protect(raw.get("protect"), "protect", False, problems)
+    ipam_pools = parse_ipam_pools(raw, problems)
+    pool_space = [
+        ipaddress.ip_network(c)
+        for pool in ipam.values()
+        for c in pool.provisioned
+        if ipaddress.ip_network(c).version == 4
+    ]
+    # A refused meshCidr was named; the ranges are allocated as by default, and nothing is checked against it.
+    clusters = parse_clusters(
+        clusters_raw,
+        default_region,
+        stack,
+        problems,
+        protect,
+        mesh_cidr or DEFAULT_MESH_CIDR,
+        last,
+        ipam_pools,
+        pool_space,
+    )
+    check_regions_have_clusters(ipam_pools, "ipamPools", clusters, problems)
+    return clusters
+
+
+def _check_limits(
+    raw: Mapping[str, Any],
+    clusters: list[ClusterSpec],
+    topology: MeshTopology,
+    connectivity: Any,
+    api_access_cidrs: tuple[str, ...],
+    east_west: tuple[str, ...] | None,
+    mesh_cidr: ipaddress.IPv4Network | None,
+    problems: Problems,
+) -> None:
+    """AWS's quotas on what the mesh makes: endpoint CIDRs, security-group rules, routes."""
+    if connectivity.private:
+        check_private_limits(clusters, topology, connectivity, problems)
+        sources = east_west or (str(mesh_cidr or DEFAULT_MESH_CIDR),)
+        check_east_west_rules(clusters, topology, sources, problems)
+        if east_west and any(topology[c.name].east_west_gateway for c in clusters):
+            check_peers_admitted(clusters, east_west, problems)
+    else:
+        check_access_limits(clusters, topology, api_access_cidrs, "apiAccessCidrs" in raw, east_west, problems)
+
+
 def _check_derived_names(clusters: list[ClusterSpec], topology: MeshTopology, problems: Problems) -> None:
     """Resources named after two clusters (`<a>-<b>-peering`, `<a>-remote-secret-<b>`) must not
     share a name: clusters `a` + `b-c` and `a-b` + `c` would both make `a-b-c-peering`."""
-    index = {c.name: i for i, c in enumerate(clusters)}
+    index = {c.name: i for i, c in indexed(clusters)}
     named: dict[str, tuple[str, str]] = {}
     pairs = [(f"{a}-{b}-peering", a, b) for a, b in topology.peerings]
     pairs += [(f"{a}-remote-secret-{b}", a, b) for a, b in topology.discovery]
@@ -226,7 +251,7 @@ def _check_derived_names(clusters: list[ClusterSpec], topology: MeshTopology, pr
 
 
 def _check_static_ips(clusters: list[ClusterSpec], topology: MeshTopology, problems: Problems) -> None:
-    for index, cluster in enumerate(clusters):
+    for index, cluster in indexed(clusters):
         if cluster.east_west_static_ips and not topology[cluster.name].east_west_gateway:
             problems.add(
                 f"clusters[{index}].eastWestStaticIps",
@@ -271,27 +296,30 @@ def _parse_istio_version(istio_version: Any, problems: Problems) -> Any:
     return istio_version
 
 
-def _parse_mesh_cidr(raw: Mapping[str, Any], problems: Problems) -> ipaddress.IPv4Network:
+def _parse_mesh_cidr(raw: Mapping[str, Any], problems: Problems) -> ipaddress.IPv4Network | None:
     """The address space every VPC of the mesh takes its range from (and, in private mode, what the
-    route tables send to the Transit Gateway and the security groups admit)."""
+    route tables send to the Transit Gateway and the security groups admit). None when refused:
+    no later check measures anything against a range the user did not mean."""
     if "meshCidr" not in raw:
         return DEFAULT_MESH_CIDR
     cidr = parse_cidr(raw["meshCidr"], "meshCidr", problems, str(DEFAULT_MESH_CIDR))
     if cidr is None:
-        return DEFAULT_MESH_CIDR
+        return None
     problem = vpc_range_problem(cidr)
     if problem:
         problems.add("meshCidr", problem)
-    elif cidr.prefixlen > SMALLEST_VPC_PREFIX:
+        return None
+    if cidr.prefixlen > SMALLEST_VPC_PREFIX:
         problems.add(
             "meshCidr",
             f'{cidr} cannot hold a VPC (a /{SMALLEST_VPC_PREFIX} at the smallest); e.g. "{DEFAULT_MESH_CIDR}"',
         )
+        return None
     return cidr
 
 
 def _check_inside_mesh_cidr(clusters: list[ClusterSpec], mesh_cidr: ipaddress.IPv4Network, problems: Problems) -> None:
-    for i, c in enumerate(clusters):
+    for i, c in indexed(clusters):
         # A range from IPAM is checked against meshCidr once the pool's CIDRs are read (mesh.py).
         if c.vpc_cidr is not None and not c.vpc_cidr.subnet_of(mesh_cidr):
             problems.add(
@@ -306,7 +334,9 @@ def _parse_api_access_cidrs(raw: Mapping[str, Any], problems: Problems) -> tuple
     if raw.get("apiAccessCidrs") is None:
         return ("0.0.0.0/0",)
     cidrs = parse_cidr_list(raw["apiAccessCidrs"], "apiAccessCidrs", problems)
-    for i, cidr in enumerate(cidrs or ()):
+    if raw.get("connectivity") == "private":
+        return cidrs or ("0.0.0.0/0",)  # refused whole there: private mode has no public endpoint
+    for i, cidr in listed(cidrs or ()):
         kind = non_public_kind(ipaddress.IPv4Network(cidr))
         if kind:
             problems.add(

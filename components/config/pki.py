@@ -1,7 +1,7 @@
 """The mesh's trust in the stack config: `pki` (certificate settings and root generations), `rootCa`
 (an imported generation-1 root) and `rootCas` (imported roots of later generations).
 
-A root rotation is three config changes, each one `pulumi up` (README, Rotating the root):
+A root rotation is three config changes, each one `pulumi up` (docs/concepts/trust.md#rotating-the-root):
 trust both roots, sign with the new one, drop the old one. Each state must keep every workload
 certificate verifiable, so a config that signs with a root no cluster trusts, or drops the root
 that still signs, is refused here, naming the key.
@@ -41,7 +41,7 @@ MAX_GENERATION = 999
 # The signing root and, during a rotation, the one coming in or going out.
 MAX_TRUSTED_ROOTS = 2
 _GENERATION_KEY = re.compile(r"[1-9][0-9]{0,2}")
-ROTATION_HELP = "see the README, Rotating the root"
+ROTATION_HELP = "see docs/concepts/trust.md#rotating-the-root"
 
 
 def parse_pki(

@@ -141,7 +141,8 @@ def support_notices(plan: RevisionPlan, today: datetime.date) -> list[str]:
                 notices.append(
                     f"Istio {version}: this program's Helm values were checked against the"
                     f" {' and '.join(checked)} charts"
-                    f" only; render them against the {line} charts before `pulumi up` (README, Upgrading Istio)"
+                    f" only; render them against the {line} charts before `pulumi up`"
+                    " (docs/operations/upgrading.md#upgrading-istio)"
                 )
             continue
         released = datetime.date.fromisoformat(window["released"])
@@ -154,18 +155,19 @@ def support_notices(plan: RevisionPlan, today: datetime.date) -> list[str]:
             ends = datetime.date.fromisoformat(window["end_of_life"])
             if today >= ends:
                 notices.append(
-                    f"Istio {line} reached its end of life on {ends}: no more security fixes; upgrade (README,"
-                    " Upgrading Istio)"
+                    f"Istio {line} reached its end of life on {ends}: no more security fixes; upgrade"
+                    " (docs/operations/upgrading.md#upgrading-istio)"
                 )
             elif (ends - today).days <= versions.ISTIO_END_OF_LIFE_NOTICE_DAYS:
                 notices.append(
-                    f"Istio {line} reaches its end of life on {ends}; plan the upgrade (README, Upgrading Istio)"
+                    f"Istio {line} reaches its end of life on {ends}; plan the upgrade"
+                    " (docs/operations/upgrading.md#upgrading-istio)"
                 )
         fixed = versions.ISTIO_SECURITY_FIXES.get(line)
         if fixed is not None and patch < fixed[0]:
             notices.append(
                 f"Istio {version} lacks the fixes of {fixed[1]} (in {line}.{fixed[0]} and later);"
-                f" upgrade to {line}.{fixed[0]} or newer, e.g. {versions.DEFAULT_ISTIO_VERSION} (README,"
-                " Upgrading Istio)"
+                f" upgrade to {line}.{fixed[0]} or newer, e.g. {versions.DEFAULT_ISTIO_VERSION}"
+                " (docs/operations/upgrading.md#upgrading-istio)"
             )
     return notices

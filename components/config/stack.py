@@ -1,36 +1,25 @@
 """Reading the stack config: the one place that touches `pulumi.Config`.
 
-`load_mesh_spec` reads every key of this project from the stack, hands the values to the pure
-parser (`parse.py`) and warns about what is valid but worth a second look (Elastic IP quota, an
-API endpoint open to the internet, a Kubernetes version past EKS standard support). It also
-reads the stack's `aws:` settings that the mesh's own AWS providers honour, and what the stack's
-last update exported (`load_last_deployment`), which the program keeps stable across runs.
+`load_stack_config` reads every key of this project and the stack's `aws:` settings, hands them to
+the pure checks (`whole.py`) and logs what is valid but worth a second look. `load_last_deployment`
+reads what the stack's last update exported, which the program keeps stable across runs.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
-from components.config.aws_settings import AwsSettings, parse_aws_settings
-from components.config.connectivity import IPAM_POOL_ID, private_notices
-from components.config.credentials import rotation_notices
-from components.config.eks import check_upgrade_steps, support_warnings
-from components.config.mtls import mtls_notices
-from components.config.parse import TOP_LEVEL_KEYS, parse_mesh_spec, stack_name_notices, upgrade_notices
-from components.config.revisions import support_notices
-from components.config.sources import image_pull_notices
-from components.model.addon_versions import RECORD_VERSION_KEY
-from components.model.credentials import TokenRecord, age_notices
+from components.config import clock
+from components.config.parse import TOP_LEVEL_KEYS
+from components.config.whole import StackConfig, check_stack_config
+from components.model.credentials import TokenRecord
 from components.model.deployed import LastDeployment
-from components.model.spec import PROJECT, IpamPool, MeshSpec
-
-# Elastic IPs per region an AWS account gets by default.
-DEFAULT_EIP_QUOTA = 5
+from components.model.spec import IPAM_POOL_ID, PROJECT, IpamPool
 
 
 def _decode(value: str) -> Any:
@@ -50,127 +39,57 @@ def _config_keys(namespace: str) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
 
 
-def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
-    """Regions where the mesh needs more Elastic IPs than an account has by default. A warning, not an
-    error: the quota is per account and may have been raised."""
-    warnings = []
-    for region, count in spec.elastic_ips_by_region().items():
-        if count <= DEFAULT_EIP_QUOTA:
-            continue
-        users = [
-            f"{c.name} ({c.nat_count}"
-            f" NAT{', ' + str(c.az_count) + ' static gateway' if c.east_west_static_ips else ''})"
-            for c in spec.clusters
-            if c.region == region
-        ]
-        warnings.append(
-            f"the mesh allocates {count} Elastic IPs in {region} ({', '.join(users)}); the default quota is"
-            f" {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas, EC2 'EC2-VPC Elastic IPs') before"
-            " `pulumi up`, or allocation fails half-way; natGateways: single or fewer availabilityZones need fewer"
-        )
-    return warnings
+@dataclass(frozen=True)
+class StackValues:
+    """The stack's config as the CLI hands it over: the project's keys and the `aws:` ones, decoded,
+    and which of each are stored with `--secret`."""
+
+    project: Mapping[str, Any]
+    aws: Mapping[str, Any]
+    secret_keys: frozenset[str]
+    aws_secret_keys: frozenset[str]
 
 
-def utc_now() -> datetime.datetime:
-    """The program's clock (certificate validity, token ages, support dates); tests pin it."""
-    return datetime.datetime.now(datetime.UTC)
-
-
-def load_mesh_spec(last: LastDeployment = LastDeployment()) -> MeshSpec:
-    """Reads the stack's config and validates it, against what the stack last deployed (`last`)
-    too. Call before creating any resource."""
+def read_stack_values() -> StackValues:
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     for key in dict.fromkeys([*_config_keys(PROJECT), *TOP_LEVEL_KEYS]):
         value = config.get(key)
         if value is not None:
             raw[key] = value if key in ("meshId", "istioVersion") else _decode(value)
-    secret_keys = frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}"))
-    now = utc_now()
-    spec = parse_mesh_spec(
-        raw,
-        default_region=pulumi.Config("aws").get("region"),
+    aws_values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
+    return StackValues(
+        project=raw,
+        aws=aws_values,
+        secret_keys=frozenset(k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}")),
+        aws_secret_keys=frozenset(k for k in aws_values if pulumi.runtime.config.is_config_secret(f"aws:{k}")),
+    )
+
+
+def load_stack_config(
+    values: StackValues, last: LastDeployment = LastDeployment(), ipam: Mapping[str, IpamPool] | None = None
+) -> StackConfig:
+    """Validates the stack's config (`values`), against what the stack last deployed (`last`) and
+    what AWS says of the IPAM pools it names (`ipam`, read before): one error with every problem,
+    or the config, its warnings logged. Call before creating any resource."""
+    loaded = check_stack_config(
+        values.project,
+        values.aws,
         stack=pulumi.get_stack(),
-        secret_keys=secret_keys,
+        now=clock.now(),
+        secret_keys=values.secret_keys,
+        aws_secret_keys=values.aws_secret_keys,
         last=last,
-        ipam=read_ipam_pools(raw.get("ipamPools")),
-        now=now,
+        ipam=ipam,
     )
-    check_upgrade_steps(spec.clusters, {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()})
-    for notice in upgrade_notices(raw, spec):
-        pulumi.log.warn(f"{PROJECT}:{notice}")
-    today = now.date()
-    version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
-    istio_notices = [f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)]
-    for warning in [
-        *stack_name_notices(pulumi.get_stack()),
-        *elastic_ip_warnings(spec),
-        *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
-        *support_warnings(spec.clusters, today),
-        *istio_notices,
-        *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
-        *(f"{PROJECT}:{n}" for n in mtls_notices(raw, spec.mtls)),
-        *(f"{PROJECT}:{n}" for n in image_pull_notices(spec)),
-        *(
-            f"{PROJECT}:{n}"
-            for n in rotation_notices(spec.reader_tokens, last, [r.version for r in spec.revisions.revisions])
-        ),
-    ]:
+    for warning in [*loaded.warnings, *loaded.aws.notices]:
         pulumi.log.warn(warning)
-    if spec.api_open_to_internet:
-        why = "is not set" if "apiAccessCidrs" not in raw else "contains 0.0.0.0/0"
-        pulumi.log.warn(
-            f"{PROJECT}:apiAccessCidrs {why}, so the EKS API endpoints accept connections from"
-            " 0.0.0.0/0. Set it to the CIDRs you run Pulumi and kubectl from."
-        )
-    return spec
-
-
-def load_aws_settings(spec: MeshSpec) -> AwsSettings:
-    """The stack's `aws:` settings, every one of them, that the mesh's own AWS providers and
-    kubeconfigs honour, checked against the clusters' regions."""
-    values = {key: value if key == "profile" else _decode(value) for key, value in _config_keys("aws").items()}
-    secret = frozenset(k for k in values if pulumi.runtime.config.is_config_secret(f"aws:{k}"))
-    settings = parse_aws_settings(
-        values,
-        regions=[c.region for c in spec.clusters],
-        secret_keys=secret,
-        kubeconfig_role=spec.access.kubeconfig_role_arn,
-    )
-    for notice in settings.notices:
-        pulumi.log.warn(notice)
-    return settings
+    return loaded
 
 
 # The engine's own function behind a StackReference (pkg/resource/deploy/builtins.go in
 # pulumi/pulumi): the named stack's outputs as its last update left them, empty before the first.
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
-
-
-def read_ipam_pools(value: Any) -> dict[str, IpamPool]:
-    """What AWS says of each pool `ipamPools` names (an entry out of shape is left to validation,
-    which names it), so validation can avoid and check their ranges before anything exists. Read
-    through the stack's default AWS provider, which takes the same `aws:` settings as the mesh's."""
-    pools = {}
-    for region, pool_id in value.items() if isinstance(value, dict) else ():
-        if not (isinstance(region, str) and isinstance(pool_id, str) and IPAM_POOL_ID.fullmatch(pool_id)):
-            continue
-        try:
-            pool = aws.ec2.get_vpc_ipam_pool(ipam_pool_id=pool_id, region=region)
-            cidrs = aws.ec2.get_vpc_ipam_pool_cidrs(ipam_pool_id=pool_id, region=region)
-        except Exception as err:  # noqa: BLE001 re-raised naming the key
-            raise pulumi.RunError(
-                f"ipamPools.{region}: cannot read {pool_id} in {region}: {str(err).splitlines()[0][:300]}"
-            ) from None
-        pools[pool_id] = IpamPool(
-            locale=pool.locale,
-            address_family=pool.address_family,
-            min_netmask=pool.allocation_min_netmask_length,
-            max_netmask=pool.allocation_max_netmask_length or 32,
-            required_tags=dict(pool.allocation_resource_tags or {}),
-            provisioned=tuple(c.cidr for c in cidrs.ipam_pool_cidrs if c.state == "provisioned"),
-        )
-    return pools
 
 
 def load_last_deployment() -> LastDeployment:
@@ -203,6 +122,15 @@ def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
         clusters=frozenset(clusters) if isinstance(clusters, dict) else frozenset(),
         regions={
             k: v["region"] for k, v in clusters.items() if isinstance(v, dict) and isinstance(v.get("region"), str)
+        }
+        if isinstance(clusters, dict)
+        else {},
+        zones={
+            k: tuple(v["availabilityZones"])
+            for k, v in clusters.items()
+            if isinstance(v, dict)
+            and isinstance(v.get("availabilityZones"), list)
+            and all(isinstance(z, str) for z in v["availabilityZones"])
         }
         if isinstance(clusters, dict)
         else {},

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.config.clusters import REGIONS
 from components.config.validate import Problems, expect, given, shown, unknown_fields
 from components.model.spec import ClusterSpec, TrafficSpec
 
@@ -79,6 +80,10 @@ def _region(value: Any, path: str, regions: list[str], problems: Problems) -> st
         problems.add(path, f"is required; one of the mesh's regions: {', '.join(regions)}")
         return None
     if not expect(value, str, path, problems, '"us-west-2"'):
+        return None
+    if value not in REGIONS and not regions:
+        # Named even when a refused cluster leaves the mesh's regions unknown.
+        problems.add(path, f'{shown(value)} is not an AWS region; e.g. "us-west-2"')
         return None
     if regions and value not in regions:
         # Istio matches regions by name; one no cluster is in would be ignored without a word. No

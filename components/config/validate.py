@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pulumi
 
 from components.model.spec import PROJECT
+
+# A config value is JSON, whose numbers Python reads whole; a message quoting one past 4300 digits
+# would raise instead of reporting it (sys.int_info.default_max_str_digits). Values are bounded
+# where it matters (`shown` never prints a huge number in full).
+sys.set_int_max_str_digits(0)
 
 # Config keys outside this project's namespace (e.g. `aws:region`) are named as they are.
 _NAMESPACED = re.compile(r"^[a-z][a-z0-9-]*:")
@@ -25,8 +32,14 @@ MAX_SHOWN = 80
 # counted in one line. And no line longer than this.
 MAX_PER_KEY = 3
 MAX_LINE = 600
+# Lines one error shows at the most, so that a config gone wrong everywhere still reads in a screen.
+MAX_LINES = 40
 _INDEX = re.compile(r"\[[0-9]+\]")
 # What differs between problems alike: the values they quote and the numbers they name.
+# Shorter secret texts are left alone: withholding "true" or "2Gi" would garble every message.
+_SECRET_MIN = 6
+_TOP_KEY = re.compile(r"[^.\[]*")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _VALUES = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[0-9]+')
 
 
@@ -37,18 +50,44 @@ def one_line(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 30] + f"... ({len(text)} characters)"
 
 
+def _family(path: str) -> tuple[str, str]:
+    """The path with list indices folded (`clusters[*].name`), and its parent: map entries alike
+    (`ipamPools.us-east-1`, `ipamPools.eu-west-1`) share the parent `ipamPools`."""
+    folded = _INDEX.sub("[*]", path)
+    parent, dot, _ = folded.rpartition(".")
+    if not dot and "[" not in folded and not _NAMESPACED.match(folded):
+        return folded, ""  # top-level keys alike (unknown ones) share the root
+    return folded, parent if dot else folded
+
+
 def _bounded(problems: list[tuple[str, str]]) -> list[str]:
-    """One line per problem; problems alike (the same key, list items together, the same message
-    but for the values it quotes) collapsed past MAX_PER_KEY."""
+    """One line per problem; problems alike collapsed past MAX_PER_KEY, and no more than MAX_LINES in
+    all. Alike: the same key (list items folded, `clusters[*].name`) and the same message but for the
+    values it quotes; and entries of one map (`ipamPools.<region>`) where more than MAX_PER_KEY keys
+    of it say the same."""
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for path, message in problems:
-        groups.setdefault((_INDEX.sub("[*]", path), _VALUES.sub("_", message)), []).append((path, message))
+        groups.setdefault((_family(path)[0], _VALUES.sub("_", message)), []).append((path, message))
+    # Many keys of one parent with one message: the entries of a map, folded into one group.
+    by_parent: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for folded, shape in groups:
+        key = folded.rpartition(".")[2]
+        by_parent.setdefault((_family(folded)[1], shape.replace(key, "_")), []).append((folded, shape))
+    merged: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for (parent, shape), members in by_parent.items():
+        if len(members) > MAX_PER_KEY:
+            merged[(f"{parent}.*" if parent else "*", shape)] = [p for m in members for p in groups[m]]
+        else:
+            merged.update({m: groups[m] for m in members})
+    position = {p: i for i, p in reversed(list(enumerate(problems)))}
     lines = []
-    for (family, _), members in groups.items():
+    for (family, _), members in sorted(merged.items(), key=lambda g: position[g[1][0]]):
         for path, message in members[:MAX_PER_KEY]:
             lines.append(one_line(f"  - {_qualified(path)}: {message}"))
         if len(members) > MAX_PER_KEY:
             lines.append(one_line(f"  - {_qualified(family)}: and {len(members) - MAX_PER_KEY} more like these"))
+    if len(lines) > MAX_LINES:
+        lines[MAX_LINES - 1 :] = [f"  - and {len(lines) - MAX_LINES + 1} more problems; fix these first"]
     return lines
 
 
@@ -69,21 +108,67 @@ class ConfigError(pulumi.RunError):
             f"invalid stack configuration ({count}); nothing was created:\n"
             + "\n".join(_bounded(problems))
             + "\nFix the keys with `pulumi config set --path '<key>' <value>` or edit"
-            " Pulumi.<stack>.yaml (see the README's config reference)."
+            " Pulumi.<stack>.yaml (see docs/reference/config.md)."
         )
 
 
 class Problems:
-    """Every problem found in one pass over the config, each once."""
+    """Every problem found in one pass over the config, each once.
+
+    `secret_keys`: the top-level keys stored with `--secret`. No message shows their values: under
+    such a key every quoted value is withheld, and their texts are withheld from every message.
+    """
 
     items: list[tuple[str, str]]
 
-    def __init__(self) -> None:
+    def __init__(self, secret_keys: frozenset[str] = frozenset(), raw: Mapping[str, Any] | None = None) -> None:
         self.items = []
+        self._seen: set[tuple[str, str]] = set()
+        self._secret_keys = secret_keys
+        texts = {t for key in secret_keys for t in _texts((raw or {}).get(key)) if len(t) >= _SECRET_MIN}
+        self._secret_texts = sorted({form for t in texts for form in _spellings(t)}, key=len, reverse=True)
 
     def add(self, path: str, message: str) -> None:
-        if (path, message) not in self.items:
+        message = self._withheld(path, message)
+        if (path, message) not in self._seen:
+            self._seen.add((path, message))
             self.items.append((path, message))
+
+    def _withheld(self, path: str, message: str) -> str:
+        for text in self._secret_texts:
+            message = message.replace(text, "(secret)")
+        if _TOP_KEY.match(path)[0] in self._secret_keys:
+            message = _QUOTED.sub("(secret)", message)
+        return message
+
+
+def _texts(value: Any) -> list[str]:
+    """Every value in a config value as text: strings and numbers (map keys are names, not secrets,
+    and withholding names such as `memory` would garble every message)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [str(value)] if abs(value) < 10**300 else []
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return []
+
+
+def _spellings(text: str) -> set[str]:
+    """How a message may spell a text: as it is, JSON-escaped (`shown`), Python-quoted (`!r`), and the
+    start `shown` keeps of a long one."""
+    escaped = json.dumps(text, ensure_ascii=False)
+    forms = {text, escaped[1:-1], repr(text)[1:-1]}
+    if len(escaped) > MAX_SHOWN:
+        forms.add(escaped[: MAX_SHOWN - 20])
+    return {f for f in forms if len(f) >= _SECRET_MIN}
+
+
+def indexed(clusters: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+    """Each cluster with its position in `clusters`, as messages name it (`clusters[2]`)."""
+    return ((c.config_index, c) for c in clusters)
 
 
 def type_name(value: Any) -> str:
@@ -197,7 +282,26 @@ def parse_cidr_list(value: Any, path: str, problems: Problems) -> tuple[str, ...
     cidrs = [parse_cidr(item, f"{path}[{i}]", problems, "203.0.113.10/32") for i, item in enumerate(value)]
     if any(c is None for c in cidrs):
         return None
-    return tuple(dict.fromkeys(str(c) for c in cidrs))
+    return CidrList(str(c) for c in cidrs)
+
+
+class CidrList(tuple):
+    """A list's CIDRs without repeats, each remembering the first position it was listed at, which
+    messages name (`apiAccessCidrs[2]`)."""
+
+    positions: dict[str, int]
+
+    def __new__(cls, cidrs: Iterable[str]) -> CidrList:
+        listed = list(cidrs)
+        unique = super().__new__(cls, dict.fromkeys(listed))
+        unique.positions = {c: i for i, c in reversed(list(enumerate(listed)))}
+        return unique
+
+
+def listed(cidrs: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """(position in the config's list, CIDR) for each CIDR of `cidrs`."""
+    positions = getattr(cidrs, "positions", None)
+    return ((positions[c], c) for c in cidrs) if positions else enumerate(cidrs)
 
 
 # IPv4 space that is not the public internet (IANA special-purpose registry), by what it is.
@@ -241,3 +345,27 @@ def vpc_range_problem(network: ipaddress.IPv4Network) -> str | None:
     return (
         f"{network} is {why}; use a range inside {', '.join(VPC_RANGES[:3])} (RFC 1918) or {', '.join(VPC_RANGES[3:])}"
     )
+
+
+# A Kubernetes quantity (k8s.io/apimachinery pkg/api/resource/quantity.go, the grammar in its doc
+# comment): a number with an optional binary (Ki..Ei), decimal (m, k, M..E) or exponent suffix.
+_QUANTITY = re.compile(
+    r"(?P<sign>[+-]?)(?P<number>\d+(\.\d*)?|\.\d+)(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)|[eE](?P<exp>[+-]?\d{1,3}))?",
+    re.ASCII,
+)
+_SUFFIX = {None: 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+_SUFFIX.update({s: 2 ** (10 * (i + 1)) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))})
+
+
+def quantity_value(value: Any) -> float | None:
+    """A Kubernetes quantity in its base unit (bytes, cores): `2Gi`, `500m`, `1e3`, 2; None if it is
+    not one (a bool, `2 GB`, a number that is not finite)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    match = _QUANTITY.fullmatch(value) if len(value) <= 64 else None
+    if not match:
+        return None
+    scale = 10 ** int(match["exp"]) if match["exp"] else _SUFFIX[match["suffix"]]
+    return float(match["sign"] + match["number"]) * scale

@@ -29,7 +29,6 @@ import pulumi_kubernetes as k8s
 from components.istio import revisions
 from components.istio.trust import IntermediateCa
 from components.model.credentials import READER_ROLE, READER_RULES, READER_SERVICE_ACCOUNT
-from components.model.istio_values import ReleaseInputs, base_values, injection_path, istiod_values, merge_user_values
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
 from components.model.spec import (
     ISTIO_NAMESPACE,
@@ -39,6 +38,7 @@ from components.model.spec import (
     TrafficSpec,
     helm_chart,
 )
+from components.plan.istio_values import ReleaseInputs, base_values, injection_path, istiod_values, merge_user_values
 
 NAMESPACE = ISTIO_NAMESPACE
 
@@ -95,7 +95,7 @@ class IstioControlPlane(pulumi.ComponentResource):
     istiods: list[pulumi.Resource]
     # What every Istio release of this cluster shares (sources, user values, what it waits for).
     release_settings: ReleaseSettings
-    # What the values of this cluster's releases are made from (components/model/istio_values.py).
+    # What the values of this cluster's releases are made from (components/plan/istio_values.py).
     release_inputs: ReleaseInputs
 
     def __init__(self, name: str, args: IstioControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):

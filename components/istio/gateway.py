@@ -23,11 +23,12 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import migrations
 from components.istio import revisions
 from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane, istio_release
-from components.model.istio_values import EAST_WEST_SELECTOR, NETWORK_LABEL, gateway_values
 from components.model.revisions import RevisionPlan
 from components.model.spec import CROSS_NETWORK_PORT, ISTIO_NAMESPACE, ISTIOD_PORT, ClusterSpec, ClusterTopology
+from components.plan.istio_values import EAST_WEST_SELECTOR, NETWORK_LABEL, gateway_values
 
 EAST_WEST_RELEASE = "istio-eastwestgateway"
 
@@ -108,7 +109,7 @@ class EastWestGateway(pulumi.ComponentResource):
         super().__init__("istio-eks-mesh:istio:EastWestGateway", name, None, opts)
         prefix, topology, control_plane = args.child_prefix, args.topology, args.control_plane
         # The URNs they had with the control plane as their parent.
-        moved = [pulumi.Alias(parent=control_plane)]
+        moved = migrations.gateway_moved_from(control_plane)
         addresses = args.addresses
         inputs = replace(
             control_plane.release_inputs,
@@ -175,7 +176,7 @@ def load_balancer_name(cluster: str, status: Any) -> pulumi.Input[str]:
         f"cluster {cluster}: the Service {ISTIO_NAMESPACE}/{EAST_WEST_RELEASE} has no load balancer address:"
         " the AWS Load "
         f"Balancer Controller has not made its NLB; its reason is in `kubectl -n {ISTIO_NAMESPACE} describe service "
-        f"{EAST_WEST_RELEASE}` (Events) and the controller's log (README: Troubleshooting)"
+        f"{EAST_WEST_RELEASE}` (Events) and the controller's log (docs/operations/troubleshooting.md)"
     )
 
 

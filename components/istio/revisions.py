@@ -1,5 +1,5 @@
 """The objects of Istio revision tags and of the primary's routes to each revision (the plan is
-`components/model/revisions.py`; the revisions' Helm values are in `components/model/istio_values.py`).
+`components/model/revisions.py`; the revisions' Helm values are in `components/plan/istio_values.py`).
 Pure values: `control_plane.py` and `gateway.py` turn them into Kubernetes objects.
 
 A tag is a name namespaces select with `istio.io/rev=<tag>`; the tag `default` also serves

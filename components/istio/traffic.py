@@ -11,7 +11,7 @@ proxies of its own cluster and of its remotes; a remote's local injector gets th
   (pilot/pkg/networking/core/cluster_traffic_policy.go). So each primary gets a DestinationRule
   for `*.local` in the root namespace (istio-system), exported everywhere: the rule Istio uses for
   a service that has none of its own. An explicit failover order between regions goes in
-  `meshConfig.localityLbSetting` (components/model/istio_values.py, with the DNS setting), which
+  `meshConfig.localityLbSetting` (components/plan/istio_values.py, with the DNS setting), which
   every DestinationRule without its own setting inherits.
 - A user DestinationRule for a host (in the caller's or the service's namespace) replaces the
   mesh-wide one entirely, Istio does not merge them: it must carry its own `outlierDetection` to

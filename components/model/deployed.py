@@ -1,9 +1,10 @@
 """What the stack's last update exported, as far as the program reads it back to keep later runs
-stable: who created each cluster (principals.py), which add-on versions it runs
-(addon_versions.py), each VPC's range (config/clusters.py) and which of two same-network clusters
-requests their peering (model/spec.py, `plan_topology`) and when each cluster's reader token was made
-(model/credentials.py). Read by `components/config/stack.py`
-(`load_last_deployment`); empty for a stack never deployed.
+stable and to refuse what a deployed cluster cannot become (its region, zones and range): who
+created each cluster (plan/principals.py), which add-on versions it runs (plan/addon_versions.py),
+each VPC's range (config/clusters.py), which of two same-network clusters requests their peering
+(plan/topology.py, `plan_topology`) and when each cluster's reader token was made
+(model/credentials.py). Read by `components/config/stack.py` (`load_last_deployment`); empty for a
+stack never deployed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class LastDeployment:
     creators: Mapping[str, str] = field(default_factory=dict)
     # Its `addonVersions` output: cluster -> {"kubernetesVersion": ..., add-on name: version}.
     addon_versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The zones of each cluster's subnets (its `clusters` output's `availabilityZones`; absent for a
+    # stack whose last update predates that record).
+    zones: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Its `vpcCidrs` output: cluster -> the VPC's range.
     vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
     # Its `vpcIpamPools` output: cluster -> the IPAM pool its VPC's range came from.

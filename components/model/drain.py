@@ -7,7 +7,7 @@ terminating, runs the container's preStop hook, then sends SIGTERM and kills it 
 group at its next reconcile (aws-load-balancer-controller pkg/backend/endpoint_resolver.go,
 v3.5.0); the NLB then sends the target no new connections, keeps the existing ones for the
 deregistration delay, and with connection termination closes them at its end
-(docs/guide/service/annotations.md, target-group-attributes, v3.5.0; ELB docs,
+(the controller's service annotations guide, target-group-attributes, v3.5.0; ELB docs,
 network/load-balancer-target-groups.html#deregistration-delay). EKS best practices
 (best-practices/load-balancing.html) put a preStop delay in front of the pod's shutdown for this.
 

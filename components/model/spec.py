@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,9 @@ class ClusterSpec:
     eks: EksOptions = EksOptions()
     # The IPAM pool the VPC's range is allocated from (`ipamPools`), for good once it was.
     ipam_pool: str | None = None
+    # Its position in `clusters`, which messages name (`clusters[2].vpcCidr`): checks run on the
+    # clusters that parsed, which are not all of them when one was refused.
+    config_index: int = 0
 
     @property
     def az_count(self) -> int:
@@ -243,65 +246,12 @@ class MeshTopology(Mapping[str, ClusterTopology]):
         return len(self.clusters)
 
 
-def plan_topology(clusters: tuple[ClusterSpec, ...], deployed_pairs: Collection[tuple[str, str]] = ()) -> MeshTopology:
-    """The topology of every cluster. Multi-primary or primary-remote, one network or several,
-    follow from each cluster's role, primary and network alone; `deployed_pairs` are the
-    same-network pairs as the stack deployed them, which reordering clusters must not turn around
-    (a peering's requester and every name in it would change: a second peering of the same VPCs,
-    and duplicate rules, which AWS refuses)."""
-    by_name = {c.name: c for c in clusters}
-    # Several clusters all on one network: nothing crosses networks. A lone cluster keeps its
-    # cross-network gateway, ready for the clusters added next.
-    single_network = len(clusters) > 1 and len({c.network for c in clusters}) == 1
-    plan = {}
-    for c in clusters:
-        remotes = tuple(r.name for r in clusters if r.primary == c.name)
-        if c.is_remote:
-            # A remote on its primary's network is reached through the primary's gateway.
-            gateway = not single_network and c.network != by_name[c.primary].network
-        else:
-            gateway = not single_network or bool(remotes)
-        plan[c.name] = ClusterTopology(
-            role=c.role,
-            control_plane=c.primary if c.is_remote else c.name,
-            remotes=remotes,
-            east_west_gateway=gateway,
-            cross_network=gateway and not single_network,
-            peered_with=tuple(p.name for p in clusters if p.network == c.network and p.name != c.name),
-            # Every primary watches every other cluster: its remotes, the other primaries and theirs.
-            discovers=() if c.is_remote else tuple(p.name for p in clusters if p.name != c.name),
-        )
-    names = [c.name for c in clusters]
-    deployed = set(deployed_pairs)
-    discovery = tuple((local, peer) for local in names for peer in names if peer in plan[local].discovers)
-    return MeshTopology(
-        clusters=plan,
-        peerings=tuple(
-            (b, a) if (b, a) in deployed else (a, b)
-            for i, a in enumerate(names)
-            for b in names[i + 1 :]
-            if b in plan[a].peered_with
-        ),
-        discovery=discovery,
-        build_steps=_build_steps([c.name for c in sorted(clusters, key=lambda c: c.is_remote)], discovery),
-    )
-
-
-def _build_steps(order: list[str], discovery: tuple[tuple[str, str], ...]) -> tuple[BuildStep, ...]:
-    """Each remote secret is made at the step of the later of its two clusters, so a remote's
-    gateway finds its primary's secret for it (istiod authenticates the gateway's pods with it)."""
-    position = {name: i for i, name in enumerate(order)}
-    return tuple(
-        BuildStep(
-            cluster=name,
-            remote_secrets=tuple(pair for pair in discovery if max(position[pair[0]], position[pair[1]]) == i),
-        )
-        for i, name in enumerate(order)
-    )
-
-
 # The size of a range allocated from an IPAM pool (`ipamPools`), as the mesh's own defaults.
 IPAM_NETMASK_LENGTH = 16
+
+
+# An IPAM pool ID as AWS spells it (ipam-pool- and 8 or 17 hex digits).
+IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -60,30 +60,48 @@ ISTIO_SECURITY_FIXES = {
 }
 
 # EKS versions accepted in `clusters[].kubernetesVersion`: those EKS offers (in standard or extended
-# support) that the Istio releases above support (Istio 1.30 and 1.31: Kubernetes 1.32-1.36). 1.36 is
-# left out: no source checked (the EKS version pages, endoflife.date/amazon-eks, 2026-12-03) lists it
-# as available on EKS; add it with its dates once one does. The default is one in EKS standard
-# support, so a new cluster costs the standard price.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
-DEFAULT_KUBERNETES_VERSION = "1.35"
+# support) that the Istio releases above support (Istio 1.30 and 1.31: Kubernetes 1.32-1.36).
+# 1.36: "Kubernetes 1.36 is now available in Amazon EKS" (docs.aws.amazon.com/eks/latest/userguide/
+# kubernetes-versions-standard.html, read 2026-12-07). The default, for new clusters only (a deployed
+# cluster keeps the version the stack recorded for it), is the newest: standard support the longest.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
+DEFAULT_KUBERNETES_VERSION = "1.36"
+# When EKS released each version (its 14 months of standard support start here).
+KUBERNETES_RELEASED = {
+    "1.32": "2025-01-25",
+    "1.33": "2025-05-28",
+    "1.34": "2025-10-06",
+    "1.35": "2026-01-28",
+    "1.36": "2026-06-02",
+}
 # End of EKS standard support per version (14 months after EKS released it); after it a
 # cluster with `supportType: EXTENDED` costs the extended price for 12 more months, and one with
 # STANDARD is upgraded by EKS to the next version. Past the end of extended support EKS offers the
 # version no more and upgrades every cluster on it. A cluster that has entered extended support
 # cannot go back to STANDARD (docs.aws.amazon.com/eks/latest/userguide/disable-extended-support.html).
-# Sources: docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, endoflife.date/amazon-eks.
+# Sources: docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html ("standard support ...
+# for the first 14 months", "extended support for the next 12 months"), endoflife.date/amazon-eks
+# (1.32-1.35); 1.36: released on EKS 2026-06-02, standard support through 2027-08-02
+# (devopsdreams.blogspot.com/2026/08/kubernetes-136-on-amazon-eks-upgrade.html; EKS's own calendar
+# table did not list 1.36 when checked), extended 12 months more.
 STANDARD_SUPPORT_ENDS = {
     "1.32": "2026-03-23",
     "1.33": "2026-07-29",
     "1.34": "2026-12-02",
     "1.35": "2027-03-27",
+    "1.36": "2027-08-02",
 }
 EXTENDED_SUPPORT_ENDS = {
     "1.32": "2027-03-23",
     "1.33": "2027-07-29",
     "1.34": "2027-12-02",
     "1.35": "2028-03-27",
+    "1.36": "2028-08-02",
 }
+# The table above is stale this long before its newest version leaves standard support: by then EKS
+# offers the next one (a minor about every four months), and new clusters should get it. A test
+# fails from that day (tests/test_eks_versions_and_access.py), so the table is refreshed in time.
+VERSION_TABLE_NOTICE_DAYS = 90
 # EKS control plane price per cluster-hour, in USD (aws.amazon.com/eks/pricing).
 STANDARD_SUPPORT_PRICE = 0.10
 EXTENDED_SUPPORT_PRICE = 0.60

@@ -32,8 +32,8 @@ from components.model.spec import (
     ClusterTopology,
     NodeGroupSpec,
     TrafficSpec,
-    plan_topology,
 )
+from components.plan.topology import plan_topology
 
 NAMESPACE = ISTIO_NAMESPACE
 CA_CHECKSUM_ANNOTATION = "istio-eks-mesh/ca-checksum"

@@ -1,0 +1,65 @@
+"""The quota use the plan predicts (components/plan/quotas.py) is what the program registers."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import Counter
+
+import pytest
+
+from components.config.whole import check_stack_config
+from components.plan import quotas
+from tests.harness import cached_run, resolve
+from tests.helpers import mesh_config
+
+NOW = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
+CONFIGS = {
+    "2-clusters": mesh_config(2),
+    "6-clusters": mesh_config(6),
+    "primary-remote, perAz, static addresses": {
+        "clusters": [
+            {"name": "hub", "region": "us-east-1", "natGateways": "perAz", "eastWestStaticIps": True},
+            {"name": "spoke", "region": "us-west-2", "role": "remote", "primary": "hub"},
+            {"name": "edge", "region": "us-east-1", "availabilityZones": 2, "natGateways": "perAz"},
+        ],
+        "apiAccessCidrs": ["203.0.113.0/24", "198.51.100.0/24"],
+    },
+}
+
+
+def spec_of(config: dict):
+    project = {k: v for k, v in config.items() if ":" not in k}
+    aws = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("aws:")}
+    return check_stack_config(project, {"region": "us-east-1", **aws}, stack="dev", now=NOW).spec
+
+
+def _values(release) -> dict:
+    values = resolve(release.inputs["values"])[0] if not isinstance(release.inputs["values"], dict) else None
+    values = values if values is not None else release.inputs["values"]
+    return json.loads(values) if isinstance(values, str) else values
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_the_planned_quota_use_is_what_the_program_registers(name):
+    config = CONFIGS[name]
+    run = cached_run(config)
+    assert run.error is None, run.error
+    spec = spec_of(config)
+
+    endpoints = {
+        r.name.removesuffix("-eks"): len(r.inputs["publicAccessCidrs"]) for r in run.of_type("eks:index:Cluster")
+    }
+    assert endpoints == quotas.endpoint_cidrs(spec)
+
+    rules = {}
+    for release in run.of_type("kubernetes:helm.sh/v3:Release"):
+        if release.name.endswith("-istio-eastwest"):
+            service = _values(release)["service"]
+            rules[release.name.removesuffix("-istio-eastwest")] = len(service["loadBalancerSourceRanges"]) * len(
+                service["ports"]
+            )
+    assert rules == quotas.east_west_rules(spec)
+
+    regions = Counter(r.provider.split("::aws-")[1].rsplit("::", 1)[0] for r in run.of_type("aws:ec2/eip:Eip"))
+    assert dict(regions) == quotas.elastic_ips(spec)
