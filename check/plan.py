@@ -15,6 +15,7 @@ from components.config.connectivity import (
 )
 from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
 from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
+from components.config.quotas import default_quotas, quota_lines
 from components.model import versions
 from components.model.spec import MeshSpec
 from components.plan import quotas
@@ -64,8 +65,8 @@ def headroom_lines(spec: MeshSpec) -> list[str]:
         widest = max(cluster_group_rules(c, spec.topology, spec.connectivity) for c in spec.clusters)
         return [
             f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
-            "cluster security group rules (EKS's and the controller's, meshCidr, operatorCidrs, same-network"
-            f" VPCs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            "security group rules (the cluster group: EKS's, the controller's, same-network VPCs; the control"
+            f" plane's: meshCidr, operatorCidrs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
             "routes per VPC route table (default, meshCidr, operatorCidrs):"
             f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]
@@ -174,6 +175,11 @@ def plan_text(spec: MeshSpec, today: datetime.date) -> str:
         ("mesh", mesh_lines(spec)),
         ("clusters", cluster_lines(spec)),
         ("limits", headroom_lines(spec)),
+        (
+            "service quotas per region (AWS's defaults unless serviceQuotas raises them; the account's other resources"
+            " count too)",
+            quota_lines(spec.clusters, spec.connectivity, spec.service_quotas or default_quotas()),
+        ),
         ("monthly cost estimate", cost_lines(spec, today)),
     ]
     return "\n".join(f"{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in sections)

@@ -232,6 +232,7 @@ class IstioMesh(pulumi.ComponentResource):
                 mesh_cidr=spec.mesh_cidr,
                 operator_cidrs=spec.connectivity.operator_cidrs,
                 existing=spec.connectivity.transit_gateways,
+                entries=spec.connectivity.operator_entries,
                 mesh_id=spec.mesh_id,
             ),
             opts=self._child(),

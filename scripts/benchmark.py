@@ -43,7 +43,20 @@ def mesh(count: int, remote: bool) -> dict:
         "meshCidr": "10.0.0.0/8",
         "operatorCidrs": ["192.168.10.0/24"],
         "transitGateways": {REGIONS[0]: "tgw-0123456789abcdef0"},
+        "transitGatewayRouting": {
+            REGIONS[0]: {
+                "operatorAttachment": "tgw-attach-0123456789abcdef0",
+                "returnRouteTable": "tgw-rtb-0123456789abcdef0",
+            }
+        },
         "clusters": clusters,
+        # 12 or 13 VPCs, NAT gateways and Elastic IPs per region: quotas raised, as such an account must have them.
+        "serviceQuotas": {
+            "vpcsPerRegion": 20,
+            "internetGatewaysPerRegion": 20,
+            "natGatewaysPerAz": 20,
+            "elasticIpsPerRegion": 20,
+        },
     }
 
 

@@ -27,6 +27,20 @@ from verify.checks import ClusterTarget, TimedOut, Unreachable
 # --- stack configs -------------------------------------------------------------------------------
 
 OPERATOR_CIDR = "203.0.113.0/24"
+# An account whose VPC, NAT, Elastic IP and Transit Gateway quotas were raised: for tests of other limits.
+RAISED = {
+    "serviceQuotas": dict.fromkeys(
+        (
+            "vpcsPerRegion",
+            "internetGatewaysPerRegion",
+            "natGatewaysPerAz",
+            "elasticIpsPerRegion",
+            "transitGatewaysPerRegion",
+            "peeringAttachmentsPerTransitGateway",
+        ),
+        10000,
+    )
+}
 
 
 def mocks_with(**attributes):

@@ -64,6 +64,18 @@ AWS = {
         "transitGatewayAttachmentId",
         "transitGatewayRouteTableId",
     },
+    # transitgateway_route_table.go, transitgateway_route_table_association.go and
+    # transitgateway_route_table_propagation.go (no update at all).
+    "aws:ec2transitgateway/routeTable:RouteTable": {"transitGatewayId"},
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": {
+        "transitGatewayAttachmentId",
+        "transitGatewayRouteTableId",
+        "replaceExistingAssociation",
+    },
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": {
+        "transitGatewayAttachmentId",
+        "transitGatewayRouteTableId",
+    },
     "aws:iam/role:Role": {"name", "namePrefix", "path"},
     "aws:iam/policy:Policy": {"name", "namePrefix", "path", "description"},
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},
@@ -164,6 +176,17 @@ CREATE_FIRST_CONFLICTS = {
     # One route per destination in a route table (EC2 RouteAlreadyExists, for VPC and Transit Gateway tables).
     "aws:ec2/route:Route": ("routeTableId", "destinationCidrBlock"),
     "aws:ec2transitgateway/route:Route": ("transitGatewayRouteTableId", "destinationCidrBlock"),
+    # An attachment is associated once with a table (AssociateTransitGatewayRouteTable:
+    # Resource.AlreadyAssociated; a peering has one association on each of its two gateways) and
+    # propagates once into each.
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": (
+        "transitGatewayRouteTableId",
+        "transitGatewayAttachmentId",
+    ),
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": (
+        "transitGatewayRouteTableId",
+        "transitGatewayAttachmentId",
+    ),
 }
 
 # pulumi-eks passes these on as the EKS cluster's `vpc_config.subnet_ids` (nodejs/eks/cluster.ts).
@@ -291,20 +314,29 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
         elif what == REPLACED and not new[urn].delete_before_replace and new[urn].type in CREATE_FIRST_CONFLICTS:
             previous = old.get(urn) or old[next(a for a in new[urn].alias_urns if a in old)]
             unique = CREATE_FIRST_CONFLICTS[new[urn].type]
-            if all(_get(previous.inputs, p) == _get(new[urn].inputs, p) for p in unique) and not changed[urn] & {
-                unique[0]
-            }:
+            if all(_get(previous.inputs, p) == _get(new[urn].inputs, p) for p in unique) and not changed[urn] & set(
+                unique
+            ):
                 result[urn] = REFUSED
-    # Pulumi creates new resources before it deletes the ones gone from the program: a new route to
-    # the destination an old one still holds in the same table is refused as well.
+
+    # Pulumi creates new resources before it deletes the ones gone from the program, and a create-first
+    # replacement's old resource lives until the end: a new route to the destination an old one still
+    # holds in the same table is refused as well. Only a delete-first replacement frees it, for what
+    # waits for that replacement.
+    def identity(r: Registered) -> tuple:
+        return (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS[r.type]))
+
     held = {
-        (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS[r.type]))
+        identity(r): urn
         for urn, r in old.items()
-        if result.get(urn) == DELETED and r.type in CREATE_FIRST_CONFLICTS
+        if result.get(urn) in (DELETED, REPLACED) and r.type in CREATE_FIRST_CONFLICTS
     }
     for urn, r in new.items():
-        identity = (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS.get(r.type, ())))
-        if result[urn] == CREATED and r.type in CREATE_FIRST_CONFLICTS and identity in held:
+        holder = held.get(identity(r)) if r.type in CREATE_FIRST_CONFLICTS and result[urn] == CREATED else None
+        if holder is None:
+            continue
+        freed = result[holder] == REPLACED and new[holder].delete_before_replace and after.depends_on(r, new[holder])
+        if not freed:
             result[urn] = REFUSED
     key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
     return {key[urn]: what for urn, what in result.items()}

@@ -60,6 +60,12 @@ def cluster_ca(name: str) -> tuple[str, str]:
     return pem, base64.b64encode(pem.encode()).decode()
 
 
+# The network team's route table the operators' attachment is associated with, unless a test says otherwise.
+OPERATOR_TABLE = "tgw-rtb-0123456789abcdef0"
+ATTACHMENT_READ = "aws:ec2transitgateway/getAttachment:getAttachment"
+ROUTES_READ = "aws:ec2transitgateway/getRouteTableRoutes:getRouteTableRoutes"
+
+
 class MeshMocks(mocks.Mocks):
     """Mock AWS, EKS and Kubernetes providers, keyed on resource type."""
 
@@ -75,6 +81,11 @@ class MeshMocks(mocks.Mocks):
     existing_gateways: dict | None = None
     # Per existing gateway ID, options its owners set otherwise than the defaults.
     gateway_options: dict = {}
+    # Per attachment ID of the network team's, what DescribeTransitGatewayAttachments says of it where
+    # not the default (an available attachment of the first test gateway, associated with OPERATOR_TABLE).
+    attachments: dict = {}
+    # Per route table ID of the network team's, the destinations of the routes in it (none by default).
+    team_routes: dict = {}
     # IPAM pool ID -> {"cidrs": its provisioned CIDRs, and "locale", "family", "min", "max", "tags" where not the
     # defaults}.
     ipam_pools: dict = {}
@@ -135,6 +146,7 @@ class MeshMocks(mocks.Mocks):
             table = f"tgw-rtb-{digest(tgw, length=17)}"
             found = {
                 "id": tgw,
+                "ownerId": self.caller_arn.split(":")[4],
                 "associationDefaultRouteTableId": table,
                 "propagationDefaultRouteTableId": table,
                 "defaultRouteTableAssociation": "enable",
@@ -143,6 +155,8 @@ class MeshMocks(mocks.Mocks):
             }
             self.monitor.invokes.append((args.token, found))
             return found, []
+        if args.token in (ATTACHMENT_READ, ROUTES_READ):
+            return self._network_team(args)
         if args.token in ("aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs", "aws:ec2/getVpcIpamPool:getVpcIpamPool"):
             # A pool of the organisation's: {"cidrs": [...], "region": ..., and any attribute otherwise}.
             pool_id = args.args["ipamPoolId"]
@@ -176,6 +190,31 @@ class MeshMocks(mocks.Mocks):
             region = self.region_of(args.provider)
             return {"name": region, "region": region, "id": region}, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
+
+    def _network_team(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        """What the network team's gateway says of its attachments and route tables."""
+        if args.token == ATTACHMENT_READ:
+            if self.attachments.get(args.args["transitGatewayAttachmentId"]) is None and self.attachments:
+                # Like the provider's data source for an ID it does not find.
+                return {}, [("transitGatewayAttachmentId", "no matching EC2 Transit Gateway Attachment found")]
+            found = {
+                "id": args.args["transitGatewayAttachmentId"],
+                "transitGatewayAttachmentId": args.args["transitGatewayAttachmentId"],
+                "transitGatewayId": "tgw-0123456789abcdef0",
+                "associationTransitGatewayRouteTableId": OPERATOR_TABLE,
+                "associationState": "associated",
+                "state": "available",
+                "resourceType": "vpn",
+                **self.attachments.get(args.args["transitGatewayAttachmentId"], {}),
+            }
+            self.monitor.invokes.append((args.token, found))
+            return found, []
+        table = args.args["transitGatewayRouteTableId"]
+        routes = [
+            {"destinationCidrBlock": cidr, "state": "active", "type": "static", "prefixListId": ""}
+            for cidr in self.team_routes.get(table, [])
+        ]
+        return {"id": table, "transitGatewayRouteTableId": table, "filters": args.args["filters"], "routes": routes}, []
 
     # --- AWS -------------------------------------------------------------------------------------
 

@@ -49,8 +49,12 @@ def test_the_private_prod_plan_counts_transit_gateways_and_no_public_nlb(capsys)
     assert "Transit Gateway attachments (one per VPC, one per region pair): 6 x $0.05/h = $219.00" in out
     assert out.count("public IPv4 addresses: 3 x $0.005/h") == 3
     assert "Transit Gateway peering attachments per gateway: 2 of 50" in out and "EKS public endpoint" not in out
-    # Two operator networks: EKS's self rule, the controller's backend rule, meshCidr and the two.
-    assert "same-network VPCs): at most 5 of 60" in out and "(default, meshCidr, operatorCidrs): 4 of 50" in out
+    # Two operator networks: pulumi-eks's node rule, meshCidr and the two, on the control plane's group.
+    assert "meshCidr, operatorCidrs): at most 4 of 60" in out and "(default, meshCidr, operatorCidrs): 4 of 50" in out
+    # Each quota's use per region, the network team's gateway in us-east-1 counting no Transit Gateway of the mesh.
+    assert "us-east-2: VPCs per Region 1 of 5;" in out and "Transit gateways per account 1 of 5" in out
+    east = next(line for line in out.splitlines() if line.strip().startswith("us-east-1: VPCs"))
+    assert "EC2-VPC Elastic IPs 3 of 5" in east and "Transit gateways" not in east
 
 
 def test_a_bad_stack_file_exits_2_naming_the_key(capsys, tmp_path):

@@ -13,6 +13,7 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
 from components.model.deployed import LastDeployment
+from tests.helpers import RAISED
 
 
 def parse(raw: dict, region: str | None = "us-east-1", stack: str = "dev", last: LastDeployment = LastDeployment()):
@@ -47,13 +48,14 @@ def test_defaults_fill_a_minimal_config():
 def test_topology_is_decided_once_from_roles_and_networks():
     spec = parse(
         {
+            **RAISED,
             "clusters": [
                 {"name": "p1", "network": "n1"},
                 {"name": "r1", "role": "remote", "primary": "p1", "network": "n1"},
                 {"name": "p2", "network": "n2"},
                 {"name": "p3", "network": "n2", "eastWestStaticIps": True},
                 {"name": "r2", "role": "remote", "primary": "p2", "network": "n3"},
-            ]
+            ],
         }
     )
     # Static gateway addresses only where asked for: remotes reach istiod by the NLB's name.
@@ -142,7 +144,7 @@ def test_many_clusters_with_defaulted_ranges_get_disjoint_ranges_inside_mesh_cid
             for i in range(39)
         ]
         config = {"clusters": clusters}
-        spec = parse({**config, **({"meshCidr": mesh} if mesh else {})})
+        spec = parse({**RAISED, **config, **({"meshCidr": mesh} if mesh else {})})
         got = list(ranges(spec).values())
         assert len(got) == 39 and all(not a.overlaps(b) for i, a in enumerate(got) for b in got[i + 1 :])
         assert all(c.subnet_of(ipaddress.IPv4Network(mesh or "10.0.0.0/8")) for c in got)
@@ -159,8 +161,8 @@ def test_many_clusters_with_defaulted_ranges_get_disjoint_ranges_inside_mesh_cid
 )
 def test_a_deployed_range_never_moves_when_others_are_added_removed_or_reordered(change):
     names = [f"c{i}" for i in range(8)]
-    first = parse({"clusters": [{"name": n} for n in names]})
-    after = parse({"clusters": [{"name": n} for n in change(names)]}, last=deployed(first))
+    first = parse({**RAISED, "clusters": [{"name": n} for n in names]})
+    after = parse({**RAISED, "clusters": [{"name": n} for n in change(names)]}, last=deployed(first))
     for name, cidr in ranges(after).items():
         if name in ranges(first):
             assert cidr == ranges(first)[name], name
@@ -168,7 +170,7 @@ def test_a_deployed_range_never_moves_when_others_are_added_removed_or_reordered
     assert all(not a.overlaps(b) for i, a in enumerate(got) for b in got[i + 1 :])
     # Without the record the same config gives the same ranges (a first `pulumi up` that failed
     # before saving its outputs and is run again).
-    assert ranges(parse({"clusters": [{"name": n} for n in names]})) == ranges(first)
+    assert ranges(parse({**RAISED, "clusters": [{"name": n} for n in names]})) == ranges(first)
 
 
 def test_a_cluster_deployed_before_the_record_keeps_the_range_its_name_gave_it():
@@ -229,15 +231,15 @@ def test_default_nat_addresses_must_fit_the_gateway_security_group():
             for i in range(10)
         ),
     ]
-    message = problems_of({"clusters": per_az})["clusters[0].natGateways"]
+    message = problems_of({**RAISED, "clusters": per_az})["clusters[0].natGateways"]
     assert (
         "33 source CIDRs" in message
         and "66 rules" in message
         and "natGateways: single on clusters[0], clusters[1]" in message
     )
-    assert parse({"clusters": [{**c, "natGateways": "single"} for c in per_az]})
+    assert parse({**RAISED, "clusters": [{**c, "natGateways": "single"} for c in per_az]})
     # Without remotes each gateway listens on 15443 alone: 18 rules for 6 such VPCs.
-    assert parse({"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]})
+    assert parse({**RAISED, "clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(6)]})
 
 
 def test_instance_types_aws_cannot_have_are_refused():
@@ -261,9 +263,9 @@ def test_istiod_must_fit_on_its_smallest_node():
     # 12 primaries: each istiod watches 11 clusters, 2048Mi + 11 x 180Mi = 4028Mi, which fits in 75 % of
     # an 8 GiB m6i.large (6144Mi) but not of a 4 GiB c6i.large (3072Mi) nor of a t3.medium (3072Mi).
     twelve = [{"name": f"c{i}", "network": f"n{i}", "natGateways": "single"} for i in range(12)]
-    assert parse({"clusters": twelve})
+    assert parse({**RAISED, "clusters": twelve})
     small = [{**twelve[0], "nodeGroup": {"instanceTypes": ["m6i.xlarge", "c6i.large"]}}, *twelve[1:]]
-    message = problems_of({"clusters": small})["clusters[0].nodeGroup.instanceTypes"]
+    message = problems_of({**RAISED, "clusters": small})["clusters[0].nodeGroup.instanceTypes"]
     assert (
         "4028Mi" in message
         and "c6i.large" in message
@@ -278,15 +280,20 @@ def test_istiod_must_fit_on_its_smallest_node():
             for i in range(11)
         ),
     ]
-    assert parse({"clusters": remotes})
+    assert parse({**RAISED, "clusters": remotes})
     # The user's own size is what must fit; a `resources` without a memory request needs no room.
-    assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}})
-    assert parse({"clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"cpu": "1"}}}}})
+    assert parse(
+        {**RAISED, "clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}}
+    )
+    assert parse({**RAISED, "clusters": small, "istioValues": {"istiod": {"resources": {"requests": {"cpu": "1"}}}}})
     # The chart fills in its own request (2048Mi, 500m) under a user's `resources`: a limit below it is refused.
-    below = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"limits": {"memory": "1Gi"}}}}})
+    below = problems_of(
+        {**RAISED, "clusters": twelve, "istioValues": {"istiod": {"resources": {"limits": {"memory": "1Gi"}}}}}
+    )
     assert "2048Mi (the chart's default" in below["istioValues.istiod.resources.limits.memory"]
     assert parse(
         {
+            **RAISED,
             "clusters": twelve,
             "istioValues": {
                 "istiod": {
@@ -298,7 +305,9 @@ def test_istiod_must_fit_on_its_smallest_node():
             },
         }
     )
-    big = problems_of({"clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "7Gi"}}}}})
+    big = problems_of(
+        {**RAISED, "clusters": twelve, "istioValues": {"istiod": {"resources": {"requests": {"memory": "7Gi"}}}}}
+    )
     assert (
         "7168Mi" in big["clusters[0].nodeGroup.instanceTypes"]
         and "m6i.xlarge" in big["clusters[0].nodeGroup.instanceTypes"]
@@ -748,31 +757,38 @@ def test_limits_count_what_the_topology_creates():
         ]
 
     # One network, no remotes: no east-west gateway, so no source rule at all.
-    assert not any(t.east_west_gateway for t in parse({"clusters": clusters(16, network="n")}).topology.values())
+    assert not any(
+        t.east_west_gateway for t in parse({**RAISED, "clusters": clusters(16, network="n")}).topology.values()
+    )
     assert parse(
-        {"clusters": clusters(16, network="n"), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)]}
+        {
+            **RAISED,
+            "clusters": clusters(16, network="n"),
+            "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(20)],
+        }
     )
     # Multi-primary, multi-network: every gateway listens on 15443 alone, one rule per NAT address;
     # the 40 CIDRs of each EKS endpoint (39 NAT addresses and the operators') come first.
-    assert len(parse({"clusters": clusters(39)}).clusters) == 39
-    assert "at most 39 clusters" in problems_of({"clusters": clusters(40)})["clusters"]
+    assert len(parse({**RAISED, "clusters": clusters(39)}).clusters) == 39
+    assert "at most 39 clusters" in problems_of({**RAISED, "clusters": clusters(40)})["clusters"]
     # Primary-remote, one network: the primary's gateway listens on 15012 alone.
     assert [
         n
         for n, t in parse(
             {
+                **RAISED,
                 "clusters": [
                     {"name": "p", "network": "n", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}},
                     *remotes(38, network="n"),
-                ]
+                ],
             }
         ).topology.items()
         if t.east_west_gateway
     ] == ["p"]
     # Primary-remote, multi-network: the primary listens on 15443 and 15012, two rules per source.
     spread = [{"name": "p", "vpcCidr": "10.0.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}, *remotes(29)]
-    assert parse({"clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
-    message = problems_of({"clusters": [*spread, *remotes(30)[29:]]})["clusters"]
+    assert parse({**RAISED, "clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
+    message = problems_of({**RAISED, "clusters": [*spread, *remotes(30)[29:]]})["clusters"]
     assert (
         "31 source CIDRs" in message
         and "62 rules" in message
@@ -783,14 +799,18 @@ def test_limits_count_what_the_topology_creates():
     assert (
         "merge them into at most 60"
         in problems_of(
-            {"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)]}
+            {
+                **RAISED,
+                "clusters": clusters(2),
+                "eastWestAllowedCidrs": [f"198.51.{i // 250}.{i % 250}/32" for i in range(61)],
+            }
         )["eastWestAllowedCidrs"]
     )
-    assert parse({"clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(60)]})
+    assert parse({**RAISED, "clusters": clusters(2), "eastWestAllowedCidrs": [f"198.51.100.{i}/32" for i in range(60)]})
     many = [f"198.51.100.{i}/32" for i in range(31)]
     assert (
         "merge them into at most 30"
-        in problems_of({"clusters": spread[:2], "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
+        in problems_of({**RAISED, "clusters": spread[:2], "eastWestAllowedCidrs": many})["eastWestAllowedCidrs"]
     )
 
 
@@ -799,6 +819,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
     # 30 operator CIDRs + 12 NAT addresses (one network, so no gateway cap) > 40: merge the CIDRs.
     problems = problems_of(
         {
+            **RAISED,
             "clusters": [{"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(12)],
             "apiAccessCidrs": operators,
         }
@@ -809,7 +830,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
         {"name": "a", "network": "n", "natGateways": "perAz", "availabilityZones": 5},
         *({"name": f"c{i}", "network": "n", "vpcCidr": f"10.{i}.0.0/16"} for i in range(5)),
     ]
-    problems = problems_of({"clusters": per_az, "apiAccessCidrs": [*operators, "198.51.100.200/32"]})
+    problems = problems_of({**RAISED, "clusters": per_az, "apiAccessCidrs": [*operators, "198.51.100.200/32"]})
     assert "natGateways: single on clusters[0]" in problems["clusters[0].natGateways"]
     # 40 clusters: even one NAT address each and the default 0.0.0.0/0 do not fit.
     assert (
@@ -820,6 +841,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
     )
     assert parse(
         {
+            **RAISED,
             "clusters": [
                 {
                     "name": f"c{i}",
@@ -828,7 +850,7 @@ def test_api_endpoint_limit_names_the_key_that_fixes_it():
                     "nodeGroup": {"instanceTypes": ["m6i.xlarge"]},
                 }
                 for i in range(39)
-            ]
+            ],
         }
     )
 
@@ -1018,24 +1040,54 @@ def test_the_documented_defaults_are_the_ones_applied():
         assert code(documented[f"`pki.{key}`"]) == [str(value)], key
 
 
-def test_elastic_ips_beyond_the_default_quota_are_a_warning_that_names_the_clusters():
-    from components.config.whole import elastic_ip_warnings
-
-    spec = parse(
-        {
-            "clusters": [
-                {"name": "p", "natGateways": "perAz", "eastWestStaticIps": True},
-                {"name": "r", "role": "remote", "primary": "p"},
-                {"name": "w", "region": "us-west-2"},
-            ]
-        }
-    )
-    # p: 3 NAT + 3 static gateway addresses; r: 1 NAT, all in us-east-1; w alone in us-west-2.
-    (warning,) = elastic_ip_warnings(spec)
+def test_quotas_are_counted_as_aws_counts_them_and_refused_past_the_defaults_naming_the_key():
+    # p: 3 NAT + 3 static gateway addresses, r: 1 NAT, all in us-east-1 (7 Elastic IPs); w alone in us-west-2.
+    clusters = [
+        {"name": "p", "natGateways": "perAz", "eastWestStaticIps": True},
+        {"name": "r", "role": "remote", "primary": "p"},
+        {"name": "w", "region": "us-west-2"},
+    ]
+    problems = problems_of({"clusters": clusters})
+    assert set(problems) == {"serviceQuotas.elasticIpsPerRegion"}
+    assert "needs 7 in us-east-1" in problems["serviceQuotas.elasticIpsPerRegion"]
+    assert "AWS's default 5" in problems["serviceQuotas.elasticIpsPerRegion"]
     assert (
-        "7 Elastic IPs in us-east-1" in warning and "p (3 NAT, 3 static gateway)" in warning and "r (1 NAT)" in warning
+        parse({"clusters": clusters, "serviceQuotas": {"elasticIpsPerRegion": 7}}).service_quotas["elasticIpsPerRegion"]
+        == 7
     )
-    assert elastic_ip_warnings(parse({"clusters": [{"name": f"c{i}"} for i in range(5)]})) == []
+    # Six single-NAT clusters in one region: six VPCs and internet gateways, six NAT gateways in its first zone.
+    six = {"clusters": [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(6)]}
+    problems = problems_of(six)
+    assert set(problems) == {
+        "serviceQuotas.vpcsPerRegion",
+        "serviceQuotas.internetGatewaysPerRegion",
+        "serviceQuotas.natGatewaysPerAz",
+        "serviceQuotas.elasticIpsPerRegion",
+    }
+    assert "needs 6 in one zone of us-east-1" in problems["serviceQuotas.natGatewaysPerAz"]
+    raised = {"vpcsPerRegion": 6, "internetGatewaysPerRegion": 6, "natGatewaysPerAz": 6, "elasticIpsPerRegion": 5}
+    assert set(problems_of({**six, "serviceQuotas": raised})) == {"serviceQuotas.elasticIpsPerRegion"}
+    # Spread over zones (perAz), two clusters use 2 NAT gateways per zone, 6 Elastic IPs.
+    two = {"clusters": [{"name": f"c{i}", "natGateways": "perAz"} for i in range(2)]}
+    assert set(problems_of(two)) == {"serviceQuotas.elasticIpsPerRegion"}
+    assert parse({**two, "serviceQuotas": {"elasticIpsPerRegion": 6}}).clusters
+
+
+@pytest.mark.parametrize(
+    ("quotas", "key", "says"),
+    [
+        (["vpcsPerRegion"], "serviceQuotas", "must be an object"),
+        ({"vpcs": 5}, "serviceQuotas.vpcs", "unknown key"),
+        ({"vpcsPerRegion": 0}, "serviceQuotas.vpcsPerRegion", "from 1 to"),
+        ({"vpcsPerRegion": True}, "serviceQuotas.vpcsPerRegion", "got true"),
+        ({"vpcsPerRegion": "20"}, "serviceQuotas.vpcsPerRegion", 'got "20"'),
+        ({"vpcsPerRegion": 10**400}, "serviceQuotas.vpcsPerRegion", "too long to show"),
+        ({"natGatewaysPerAz": 2.5}, "serviceQuotas.natGatewaysPerAz", "got 2.5"),
+    ],
+)
+def test_bad_service_quotas_are_refused_with_their_key(quotas, key, says):
+    problems = problems_of({"clusters": [{"name": "a"}], "serviceQuotas": quotas})
+    assert says in problems.get(key, ""), problems
 
 
 def test_a_refused_region_adds_no_problem_to_the_zones_that_follow_it():
@@ -1139,6 +1191,12 @@ def all_problems(raw: dict, **kwargs) -> tuple[list[tuple[str, str]], str]:
                 "connectivity": "private",
                 "operatorCidrs": ["10.200.0.0/16"],
                 "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+                "transitGatewayRouting": {
+                    "us-east-1": {
+                        "operatorAttachment": "tgw-attach-0123456789abcdef0",
+                        "returnRouteTable": "tgw-rtb-0123456789abcdef0",
+                    }
+                },
                 "clusters": [{"name": "a"}],
             },
             ["meshCidr"],

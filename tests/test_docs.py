@@ -80,7 +80,11 @@ def _mesh(count: int, model: str, instance_type: str) -> dict:
         if model.endswith("one network"):
             cluster.update(network="n1", vpcCidr=f"10.{i}.0.0/16")
         clusters.append(cluster)
-    return {"clusters": clusters, "apiAccessCidrs": ["203.0.113.10/32"]}
+    # The account's quotas raised, as the docs say such a mesh needs (serviceQuotas).
+    raised = dict.fromkeys(
+        ("vpcsPerRegion", "internetGatewaysPerRegion", "natGatewaysPerAz", "elasticIpsPerRegion"), 100
+    )
+    return {"clusters": clusters, "apiAccessCidrs": ["203.0.113.10/32"], "serviceQuotas": raised}
 
 
 def test_the_mesh_sizes_the_docs_state_are_the_largest_the_config_check_accepts():

@@ -23,6 +23,12 @@ CONFIG = {
     "meshCidr": "10.64.0.0/10",
     "operatorCidrs": ["192.168.10.0/24"],
     "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+    "transitGatewayRouting": {
+        "us-east-1": {
+            "operatorAttachment": "tgw-attach-0123456789abcdef0",
+            "returnRouteTable": "tgw-rtb-0123456789abcdef0",
+        }
+    },
     "ipamPools": {"us-west-2": POOL},
     "clusters": [
         {"name": "a", "region": "us-east-1"},

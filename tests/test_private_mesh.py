@@ -16,19 +16,27 @@ from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
 from components.plan.istio_values import istiod_resources
 from tests.harness import Run, cached_run, run_program
-from tests.helpers import mocks_with, recorded
+from tests.helpers import RAISED, mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
+from tests.mocks import OPERATOR_TABLE
 
 OPERATORS = "192.168.10.0/24"
 EXISTING_GATEWAY = "aws:ec2transitgateway/getTransitGateway:getTransitGateway"
+TGW = "aws:ec2transitgateway/"
 MESH = "10.64.0.0/10"
 GATEWAY = "tgw-0123456789abcdef0"
+OPERATOR_ATTACHMENT = "tgw-attach-0123456789abcdef0"
+ENTRY = {"operatorAttachment": OPERATOR_ATTACHMENT, "returnRouteTable": "tgw-rtb-0123456789abcdef0"}
 # The operators' network is attached to the network team's gateway in us-east-1; the mesh makes the others.
 PRIVATE = {
     "connectivity": "private",
     "meshCidr": MESH,
     "operatorCidrs": [OPERATORS],
     "transitGateways": {"us-east-1": GATEWAY},
+    # Their VPN attachment there, and the network team's table it is associated with.
+    "transitGatewayRouting": {
+        "us-east-1": {"operatorAttachment": OPERATOR_ATTACHMENT, "returnRouteTable": OPERATOR_TABLE}
+    },
 }
 MODELS = {
     "multi-primary-three-regions": {
@@ -90,51 +98,79 @@ def longest_match(
     return max(matching, key=lambda e: ipaddress.IPv4Network(e[key]).prefixlen, default=None)
 
 
-def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[str]:
-    """The VPCs a packet from `source_vpc` to `address` can end in, over every route table of the
-    source's private subnets (each must deliver it; a table that drops it yields nothing)."""
-    vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
+def route_domain(run: Run) -> tuple[dict, dict, dict]:
+    """As AWS would route: (per (gateway, attachment), the table it is associated with; per table, its
+    entries; per attachment, where it leads: a VPC, "operators", or a peering's two gateways)."""
     gateways = by_id(run, "aws:ec2transitgateway/transitGateway:TransitGateway")
     # Gateways of the network team's (`transitGateways`), as the program read them.
     existing = {found["id"]: found for token, found in run.invokes if token == EXISTING_GATEWAY}
     gateways |= existing
-    attachments = by_id(run, "aws:ec2transitgateway/vpcAttachment:VpcAttachment")
-    peerings = by_id(run, "aws:ec2transitgateway/peeringAttachment:PeeringAttachment")
-    accepted = {
-        r.inputs["transitGatewayAttachmentId"]
-        for r in run.of_type("aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter")
+    operators = [a for t, a in run.invokes if t == "aws:ec2transitgateway/getAttachment:getAttachment"]
+    vpcs = {v.id: v.inputs["cidrBlock"] for v in run.of_type("aws:ec2/vpc:Vpc")}
+    leads: dict[str, object] = {a["id"]: "operators" for a in operators}
+    table_of: dict[tuple[str, str], str] = {
+        (a["transitGatewayId"], a["id"]): a["associationTransitGatewayRouteTableId"] for a in operators
     }
-    static = [r.inputs for r in run.of_type("aws:ec2transitgateway/route:Route")]
-    table_of = {gid: g["associationDefaultRouteTableId"] for gid, g in gateways.items()}
-
-    def on_gateway(gateway: str, hops: int) -> str | None:
-        assert gateways[gateway]["defaultRouteTablePropagation"] == "enable"
-        # Propagated: every VPC attached to this gateway.
-        entries = [
-            {"destinationCidrBlock": str(vpcs[a["vpcId"]]), "vpc": a["vpcId"]}
-            for a in attachments.values()
-            if a["transitGatewayId"] == gateway
-        ]
-        if gateway in existing:
-            # The network team attached the operators' network here and propagates it.
-            entries.append({"destinationCidrBlock": OPERATORS, "vpc": "operators"})
-        entries += [
-            {**r, "peering": r["transitGatewayAttachmentId"]}
-            for r in static
-            if r["transitGatewayRouteTableId"] == table_of[gateway]
-        ]
-        hit = longest_match(entries, address)
-        if hit is None or hops > 2:
-            return None
-        if "vpc" in hit:
-            return hit["vpc"]
-        peering = peerings[hit["peering"]]
-        assert hit["peering"] in accepted, "a static route over a peering nobody accepted"
-        other = (
-            peering["peerTransitGatewayId"] if peering["transitGatewayId"] == gateway else peering["transitGatewayId"]
+    gateway_of_table = {t.id: t.inputs["transitGatewayId"] for t in run.of_type(TGW + "routeTable:RouteTable")}
+    gateway_of_table |= {g["associationDefaultRouteTableId"]: gid for gid, g in gateways.items()}
+    gateway_of_table[OPERATOR_TABLE] = GATEWAY
+    entries: dict[str, list[dict]] = {}
+    for a in run.of_type(TGW + "vpcAttachment:VpcAttachment"):
+        leads[a.id] = a.inputs["vpcId"]
+        gateway = gateways[a.inputs["transitGatewayId"]]
+        # Default association and propagation apply where the gateway and the attachment keep them on.
+        if a.inputs.get("transitGatewayDefaultRouteTableAssociation", True) is not False:
+            assert gateway["defaultRouteTableAssociation"] == "enable"
+            table_of[(a.inputs["transitGatewayId"], a.id)] = gateway["associationDefaultRouteTableId"]
+        if a.inputs.get("transitGatewayDefaultRouteTablePropagation", True) is not False:
+            assert gateway["defaultRouteTablePropagation"] == "enable"
+            entries.setdefault(gateway["propagationDefaultRouteTableId"], []).append(
+                {"destinationCidrBlock": vpcs[a.inputs["vpcId"]], "to": a.id}
+            )
+    for p in run.of_type(TGW + "peeringAttachment:PeeringAttachment"):
+        leads[p.id] = (p.inputs["transitGatewayId"], p.inputs["peerTransitGatewayId"])
+        for gid in leads[p.id]:
+            if gateways[gid]["defaultRouteTableAssociation"] == "enable":
+                table_of[(gid, p.id)] = gateways[gid]["associationDefaultRouteTableId"]
+    for r in run.of_type(TGW + "routeTableAssociation:RouteTableAssociation"):
+        table = r.inputs["transitGatewayRouteTableId"]
+        table_of[(gateway_of_table[table], r.inputs["transitGatewayAttachmentId"])] = table
+    cidr_of = {**vpcs, **{a["id"]: OPERATORS for a in operators}}
+    vpc_of = {a.id: a.inputs["vpcId"] for a in run.of_type(TGW + "vpcAttachment:VpcAttachment")}
+    for r in run.of_type(TGW + "routeTablePropagation:RouteTablePropagation"):
+        attachment = r.inputs["transitGatewayAttachmentId"]
+        cidr = cidr_of.get(vpc_of.get(attachment, attachment))
+        entries.setdefault(r.inputs["transitGatewayRouteTableId"], []).append(
+            {"destinationCidrBlock": cidr, "to": attachment}
         )
-        return on_gateway(other, hops + 1)
+    for r in run.of_type(TGW + "route:Route"):
+        entries.setdefault(r.inputs["transitGatewayRouteTableId"], []).append(
+            {"destinationCidrBlock": r.inputs["destinationCidrBlock"], "to": r.inputs["transitGatewayAttachmentId"]}
+        )
+    return table_of, entries, leads
 
+
+def reaches_from(run: Run, gateway: str, attachment: str, address: ipaddress.IPv4Address) -> str | None:
+    """Where a packet arriving at `gateway` through `attachment` ends: a VPC ID, "operators" or None."""
+    table_of, entries, leads = route_domain(run)
+    for _ in range(3):
+        table = table_of.get((gateway, attachment))
+        hit = longest_match(entries.get(table, []), address) if table else None
+        if hit is None:
+            return None
+        lead = leads[hit["to"]]
+        if isinstance(lead, str):
+            return lead
+        # Over a peering: routed on the other side by the table the peering is associated with there.
+        gateway, attachment = (lead[1] if lead[0] == gateway else lead[0]), hit["to"]
+    return None  # more than two peerings: AWS does not route transitively
+
+
+def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[str]:
+    """The VPCs a packet from `source_vpc` to `address` can end in, over every route table of the
+    source's private subnets (each must deliver it; a table that drops it yields nothing)."""
+    vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
+    attachment_of = {a.inputs["vpcId"]: a.id for a in run.of_type(TGW + "vpcAttachment:VpcAttachment")}
     ends = set()
     for routes in vpc_tables(run)[source_vpc]:
         if address in vpcs[source_vpc]:
@@ -143,7 +179,7 @@ def reaches(run: Run, source_vpc: str, address: ipaddress.IPv4Address) -> set[st
         hit = longest_match(routes, address)
         if hit is None or "transitGatewayId" not in hit:
             return set()
-        end = on_gateway(hit["transitGatewayId"], 0)
+        end = reaches_from(run, hit["transitGatewayId"], attachment_of[source_vpc], address)
         if end is None:
             return set()
         ends.add(end)
@@ -161,6 +197,10 @@ def test_every_mesh_vpc_reaches_every_other_vpcs_private_subnets(name):
             assert reaches(run, source, target.network_address + 10) == {subnet["vpcId"]}, (source, subnet["cidrBlock"])
         # Replies to the operators, from every region, find the gateway they are attached to.
         assert reaches(run, source, ipaddress.IPv4Network(OPERATORS).network_address + 10) == {"operators"}, source
+    # And the operators reach every VPC, from the network team's table their attachment is associated with.
+    for subnet in subnets:
+        address = ipaddress.IPv4Network(subnet["cidrBlock"]).network_address + 10
+        assert reaches_from(run, GATEWAY, OPERATOR_ATTACHMENT, address) == subnet["vpcId"], subnet["cidrBlock"]
     # And nothing outside the mesh's space goes to a Transit Gateway except the operators' networks.
     for routes in (r for tables in vpc_tables(run).values() for r in tables):
         to_tgw = {r["destinationCidrBlock"] for r in routes if "transitGatewayId" in r}
@@ -248,22 +288,99 @@ def test_an_existing_transit_gateway_is_attached_to_not_made():
             assert reaches(run, source, cidr.network_address + 10) == {target}
 
 
-def test_an_existing_transit_gateway_without_default_propagation_stops_the_run_naming_it():
-    config = MODELS["multi-primary-three-regions"]
-    mocks = mocks_with(
-        existing_gateways={"us-east-1": ["tgw-0123456789abcdef0"]},
-        gateway_options={"tgw-0123456789abcdef0": {"defaultRouteTablePropagation": "disable"}},
-    )
-    run = run_program(config, mock_factory=mocks)
-    assert (
-        run.error is not None
-        and "transitGateways.us-east-1" in str(run.error)
-        and "DefaultRouteTablePropagation" in str(run.error)
-    )
-    assert all(
-        a.inputs.get("transitGatewayId") != "tgw-0123456789abcdef0"
-        for a in run.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
-    )
+def test_the_mesh_writes_into_the_network_teams_tables_only_what_transit_gateway_routing_names():
+    run = model("multi-primary-three-regions")
+    team = run.one(TGW + "routeTable:RouteTable", "tgw-rtb-us-east-1")
+    assert team.inputs["transitGatewayId"] == GATEWAY
+    # Its default table is neither associated with nor propagated into; only the operators' table gets
+    # the mesh's ranges, and nothing but the mesh's VPC ranges.
+    default = next(f for t, f in run.invokes if t == EXISTING_GATEWAY)["associationDefaultRouteTableId"]
+    attachment = run.one(TGW + "vpcAttachment:VpcAttachment", "a-tgw-attachment")
+    assert attachment.inputs["transitGatewayDefaultRouteTableAssociation"] is False
+    assert attachment.inputs["transitGatewayDefaultRouteTablePropagation"] is False
+    written = [
+        r.inputs
+        for r in run.resources
+        if r.type.startswith(TGW) and r.inputs.get("transitGatewayRouteTableId") in (default, OPERATOR_TABLE)
+    ]
+    vpcs = {v.inputs["cidrBlock"] for v in run.of_type("aws:ec2/vpc:Vpc") if not v.name.startswith("a-")}
+    assert {r["destinationCidrBlock"] for r in written if "destinationCidrBlock" in r} == vpcs
+    assert all(r["transitGatewayRouteTableId"] == OPERATOR_TABLE for r in written)
+    assert [r["transitGatewayAttachmentId"] for r in written if "destinationCidrBlock" not in r] == [attachment.id]
+    # The operators' attachment propagates into the mesh's table, nowhere else.
+    operators = [
+        r.inputs["transitGatewayRouteTableId"]
+        for r in run.of_type(TGW + "routeTablePropagation:RouteTablePropagation")
+        if r.inputs["transitGatewayAttachmentId"] == OPERATOR_ATTACHMENT
+    ]
+    assert operators == [team.id]
+
+
+def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
+    # The mesh relies on neither default: association and propagation off, or two default tables.
+    options = {"defaultRouteTablePropagation": "disable", "propagationDefaultRouteTableId": "tgw-rtb-0aaaaaaaaaaaaaaaa"}
+    run = run_program(MODELS["primary-remote"], mock_factory=mocks_with(gateway_options={GATEWAY: options}))
+    assert run.error is None, run.error
+    vpcs = {v.id: ipaddress.IPv4Network(v.inputs["cidrBlock"]) for v in run.of_type("aws:ec2/vpc:Vpc")}
+    assert all(reaches(run, s, cidr.network_address + 10) == {t} for s in vpcs for t, cidr in vpcs.items())
+
+
+@pytest.mark.parametrize(
+    ("mocks", "says"),
+    [
+        # Shared through RAM from another account: only the owner writes its tables and accepts peerings.
+        ({"gateway_options": {GATEWAY: {"ownerId": "210987654321"}}}, "transitGateways.us-east-1: " + GATEWAY),
+        (
+            {
+                "attachments": {
+                    OPERATOR_ATTACHMENT: {"associationTransitGatewayRouteTableId": "tgw-rtb-0bbbbbbbbbbbbbbbb"}
+                }
+            },
+            "transitGatewayRouting.us-east-1.operatorAttachment: " + OPERATOR_ATTACHMENT + " is associated with"
+            " tgw-rtb-0bbbbbbbbbbbbbbbb",
+        ),
+        (
+            {"attachments": {OPERATOR_ATTACHMENT: {"transitGatewayId": "tgw-0ccccccccccccccccc"}}},
+            "is an attachment of tgw-0ccccccccccccccccc",
+        ),
+        ({"attachments": {OPERATOR_ATTACHMENT: {"state": "pending"}}}, "is pending, not available"),
+        # Only another attachment exists: this one is not found.
+        (
+            {"attachments": {"tgw-attach-0eeeeeeeeeeeeeeee": {}}},
+            "operatorAttachment: " + OPERATOR_ATTACHMENT + " cannot be read",
+        ),
+        # A network inside meshCidr in the operators' table already: the mesh's ranges would clash with it.
+        (
+            {"team_routes": {OPERATOR_TABLE: ["10.66.4.0/24"]}},
+            "returnRouteTable: " + OPERATOR_TABLE + " routes 10.66.4.0/24",
+        ),
+        ({"team_routes": {OPERATOR_TABLE: [MESH]}}, "routes " + MESH + " already"),
+    ],
+    ids=[
+        "ram-shared",
+        "operators-elsewhere",
+        "other-gateway",
+        "pending",
+        "not-found",
+        "route-inside-mesh",
+        "route-to-mesh",
+    ],
+)
+def test_what_aws_would_refuse_on_the_network_teams_gateway_stops_the_run_first(mocks, says):
+    run = run_program(MODELS["multi-primary-three-regions"], mock_factory=mocks_with(**mocks))
+    assert run.error is not None and says in str(run.error), run.error
+    # Before anything is attached to the gateway, or made on it.
+    assert not [r for r in run.resources if r.type.startswith(TGW) and r.inputs.get("transitGatewayId") == GATEWAY]
+
+
+def test_wider_routes_and_the_meshs_own_leave_the_operators_table_usable():
+    # A default route, the corporate aggregate holding meshCidr, another network, and a mesh VPC's own
+    # range (from an earlier run) are no conflict.
+    pinned = cached_run(OWN_WEST)
+    routes = ["0.0.0.0/0", "10.0.0.0/8", "172.16.0.0/12", "10.65.0.0/16"]
+    run = run_program(OWN_WEST, mock_factory=mocks_with(team_routes={OPERATOR_TABLE: routes}))
+    assert run.error is None, run.error
+    assert len(run.resources) == len(pinned.resources)
 
 
 def parse(raw: dict):
@@ -279,7 +396,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ]
         if role == "remote":
             clusters = [clusters[0], *({**c, "role": "remote", "primary": "c0"} for c in clusters[1:])]
-        spec = parse({**PRIVATE, "clusters": clusters})
+        spec = parse({**PRIVATE, **RAISED, "clusters": clusters})
         ranges = [c.vpc_cidr for c in spec.clusters]
         assert len(ranges) == 50 and all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
         assert all(r.subnet_of(ipaddress.IPv4Network(MESH)) for r in ranges)
@@ -300,7 +417,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
         ]
         for changed in (clusters[::-1], [clusters[0], *clusters[2:]], added):
             after = parse_mesh_spec(
-                {**PRIVATE, "clusters": changed}, default_region="us-east-1", stack="dev", last=deployed
+                {**PRIVATE, **RAISED, "clusters": changed}, default_region="us-east-1", stack="dev", last=deployed
             )
             assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
             assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)
@@ -323,6 +440,56 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
             "only with connectivity: private",
         ),
         ({**PRIVATE, "apiAccessCidrs": ["203.0.113.0/24"]}, "apiAccessCidrs", "list operatorCidrs"),
+        ({"transitGatewayRouting": {}}, "transitGatewayRouting", "only with connectivity: private"),
+        (
+            {k: v for k, v in PRIVATE.items() if k != "transitGatewayRouting"},
+            "transitGatewayRouting",
+            "is unset while operatorCidrs",
+        ),
+        ({**PRIVATE, "transitGatewayRouting": ["tgw-attach-0123456789abcdef0"]}, "transitGatewayRouting", "got a list"),
+        (
+            {**PRIVATE, "transitGatewayRouting": {"us-west-2": ENTRY}},
+            "transitGatewayRouting.us-west-2",
+            "no transitGateways",
+        ),
+        (
+            {
+                **PRIVATE,
+                "transitGatewayRouting": {"us-east-1": {**ENTRY, "operatorAttachment": "tgw-0123456789abcdef0"}},
+            },
+            "transitGatewayRouting.us-east-1.operatorAttachment",
+            "tgw-attach- and 8 or 17 hex digits",
+        ),
+        (
+            {**PRIVATE, "transitGatewayRouting": {"us-east-1": {"operatorAttachment": OPERATOR_ATTACHMENT}}},
+            "transitGatewayRouting.us-east-1.returnRouteTable",
+            "got null",
+        ),
+        (
+            {**PRIVATE, "transitGatewayRouting": {"us-east-1": {**ENTRY, "returnRouteTable": 7}}},
+            "transitGatewayRouting.us-east-1.returnRouteTable",
+            "got 7",
+        ),
+        (
+            {**PRIVATE, "transitGatewayRouting": {"us-east-1": {**ENTRY, "table": OPERATOR_TABLE}}},
+            "transitGatewayRouting.us-east-1.table",
+            "unknown key",
+        ),
+        (
+            {**PRIVATE, "transitGatewayRouting": {"us-east-1": "x" * 10_000}},
+            "transitGatewayRouting.us-east-1",
+            "must be",
+        ),
+        (
+            {
+                **PRIVATE,
+                "clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}],
+                "transitGateways": {"us-east-1": GATEWAY, "us-west-2": "tgw-0fedcba9876543210"},
+                "transitGatewayRouting": {"us-east-1": ENTRY, "us-west-2": ENTRY},
+            },
+            "transitGatewayRouting",
+            "names 2 regions",
+        ),
         ({**PRIVATE, "operatorCidrs": ["0.0.0.0/0"]}, "operatorCidrs[0]", "is 0.0.0.0/0"),
         ({**PRIVATE, "operatorCidrs": ["10.65.0.0/16"]}, "operatorCidrs[0]", "overlaps meshCidr"),
         # A new private mesh needs a way in, and a network team's gateway a range of the mesh's own.
@@ -483,17 +650,22 @@ def resolve_pairs(run: Run) -> list:
     return recorded(run)["sameNetworkPairs"]
 
 
-def test_a_new_operators_region_moves_their_routes_without_a_duplicate():
+def test_the_operators_region_follows_transit_gateway_routing_not_the_alphabet():
     three = MODELS["multi-primary-three-regions"]
-    # eu-west-1 sorts before us-east-1: with a gateway of the network team's there, the operators'
-    # replies from us-west-2 go over the peering to eu-west-1 instead.
+    # A network team's gateway in eu-west-1 too, sorting first: the operators still enter at us-east-1,
+    # and eu-west-1's replies go there over its own peering (one hop), from the mesh's table there.
     moved = {**three, "transitGateways": {"us-east-1": GATEWAY, "eu-west-1": "tgw-0fedcba9876543210"}}
     impact = change_impact(model("multi-primary-three-regions"), cached_run(moved))
     routes = {name: what for (t, name), what in impact.items() if "-to-operators-" in name}
     assert routes == {
-        "tgw-route-us-west-2-to-operators-192-168-10-0-24": REPLACED,
-        "tgw-route-eu-west-1-to-operators-192-168-10-0-24": DELETED,
+        "tgw-route-us-west-2-to-operators-192-168-10-0-24": "unchanged",
+        "tgw-route-eu-west-1-to-operators-192-168-10-0-24": REPLACED,
     }
+    assert of_kind(impact, "refused") == set()
+    run = cached_run(moved)
+    route = run.one(TGW + "route:Route", "tgw-route-eu-west-1-to-operators-192-168-10-0-24")
+    table = run.one(TGW + "routeTable:RouteTable", "tgw-rtb-eu-west-1")
+    assert route.inputs["transitGatewayRouteTableId"] == table.id
 
 
 TEAM_WEST = "tgw-0fedcba9876543210"
@@ -505,8 +677,10 @@ TEAM_IN_WEST = {**OWN_WEST, "transitGateways": {"us-east-1": GATEWAY, "us-west-2
 TRANSIT_TYPES = ("aws:ec2transitgateway/", "aws:ec2/route:Route")
 # b (us-west-2) moving between a gateway of the mesh's own and the network team's: its attachment and
 # the two peerings of us-west-2 are made anew (their gateway is a replace-forcing input), the routes
-# over those peerings are replaced delete-first (same table, same destination), b's VPC routes follow
-# the new gateway in place.
+# over those peerings are replaced delete-first (same table, same destination), and so is us-west-2's
+# route to the operators (its mesh table moves to the other gateway); b's VPC routes follow the new
+# gateway in place.
+ASSOCIATION = TGW + "routeTableAssociation:RouteTableAssociation"
 MOVED_WEST = {
     ("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "b-tgw-attachment"): REPLACED,
     **{
@@ -519,17 +693,31 @@ MOVED_WEST = {
     },
     **{
         ("aws:ec2transitgateway/route:Route", f"tgw-route-{route}"): REPLACED
-        for route in ("eu-west-1-to-b", "us-east-1-to-b", "us-west-2-to-a", "us-west-2-to-c")
+        for route in (
+            "eu-west-1-to-b",
+            "us-east-1-to-b",
+            "us-east-1-return-to-b",
+            "us-west-2-to-a",
+            "us-west-2-to-c",
+            "us-west-2-to-operators-192-168-10-0-24",
+        )
     },
+    # The operators' region (us-east-1, the network team's gateway) associates its new peering anew.
+    (ASSOCIATION, "tgw-peering-us-east-1-us-west-2-us-east-1-association"): REPLACED,
     **{
         ("aws:ec2/route:Route", f"b-tgw-route-{i}-{cidr}"): "updated"
         for i in (0, 1)
         for cidr in ("10-64-0-0-10", "192-168-10-0-24")
     },
 }
-OWN_WEST_ONLY = {
-    ("aws:ec2transitgateway/transitGateway:TransitGateway", "tgw-us-west-2"),
-    ("aws:ec2transitgateway/route:Route", "tgw-route-us-west-2-to-operators-192-168-10-0-24"),
+OWN_WEST_ONLY = {("aws:ec2transitgateway/transitGateway:TransitGateway", "tgw-us-west-2")}
+# On the network team's gateway, the mesh's route table there, b's place in it, the peerings' associations.
+TEAM_WEST_ONLY = {
+    (TGW + "routeTable:RouteTable", "tgw-rtb-us-west-2"),
+    (ASSOCIATION, "b-tgw-association"),
+    (TGW + "routeTablePropagation:RouteTablePropagation", "b-tgw-propagation"),
+    (ASSOCIATION, "tgw-peering-eu-west-1-us-west-2-us-west-2-association"),
+    (ASSOCIATION, "tgw-peering-us-east-1-us-west-2-us-west-2-association"),
 }
 # c (eu-west-1, the mesh's own gateway there) added or removed: its gateway, attachment, VPC routes (to
 # the gateway, the NAT and the internet gateway), the peerings of eu-west-1, the routes to c elsewhere
@@ -537,6 +725,8 @@ OWN_WEST_ONLY = {
 EU_WEST = {
     ("aws:ec2transitgateway/transitGateway:TransitGateway", "tgw-eu-west-1"),
     ("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "c-tgw-attachment"),
+    # The operators' side of the new peering, on the network team's gateway in us-east-1.
+    (ASSOCIATION, "tgw-peering-eu-west-1-us-east-1-us-east-1-association"),
     ("aws:ec2/route:Route", "c-network-private-default-0"),
     ("aws:ec2/route:Route", "c-network-public-default"),
     *{
@@ -561,6 +751,7 @@ EU_WEST = {
             "eu-west-1-to-a",
             "eu-west-1-to-b",
             "us-east-1-to-c",
+            "us-east-1-return-to-c",
             "us-west-2-to-c",
             "eu-west-1-to-operators-192-168-10-0-24",
         )
@@ -572,8 +763,16 @@ WITHOUT_EU_WEST = {**OWN_WEST, "clusters": PINNED[:2]}
 @pytest.mark.parametrize(
     ("before", "after", "expected"),
     [
-        (OWN_WEST, TEAM_IN_WEST, {**MOVED_WEST, **dict.fromkeys(OWN_WEST_ONLY, DELETED)}),
-        (TEAM_IN_WEST, OWN_WEST, {**MOVED_WEST, **dict.fromkeys(OWN_WEST_ONLY, CREATED)}),
+        (
+            OWN_WEST,
+            TEAM_IN_WEST,
+            {**MOVED_WEST, **dict.fromkeys(OWN_WEST_ONLY, DELETED), **dict.fromkeys(TEAM_WEST_ONLY, CREATED)},
+        ),
+        (
+            TEAM_IN_WEST,
+            OWN_WEST,
+            {**MOVED_WEST, **dict.fromkeys(OWN_WEST_ONLY, CREATED), **dict.fromkeys(TEAM_WEST_ONLY, DELETED)},
+        ),
         (WITHOUT_EU_WEST, OWN_WEST, dict.fromkeys(EU_WEST, CREATED)),
         (OWN_WEST, WITHOUT_EU_WEST, dict.fromkeys(EU_WEST, DELETED)),
     ],
@@ -598,3 +797,97 @@ def test_the_impact_model_refuses_a_new_route_to_a_destination_an_old_one_still_
     impact = change_impact(run, after)
     assert impact[(renamed.type, renamed.name)] == "refused"
     assert impact[(route.type, route.name)] == DELETED
+
+
+def before_the_route_domain(run: Run, default_table: str) -> Run:
+    """The stack as the program deployed it before the route domain: in the network team's region
+    (us-east-1), the attachments kept the gateway's defaults and the static routes lived in its default
+    table; there was no table, association or propagation of the mesh's, nor a route back to the operators."""
+    domain = ("routeTable:RouteTable", "routeTableAssociation:", "routeTablePropagation:")
+    kept = []
+    for r in run.resources:
+        if r.type.startswith(TGW) and r.type.removeprefix(TGW).startswith(domain) or "-return-to-" in r.name:
+            continue
+        raw = dict(r.raw_inputs)
+        if r.type == TGW + "vpcAttachment:VpcAttachment":
+            raw.pop("transitGatewayDefaultRouteTableAssociation", None)
+            raw.pop("transitGatewayDefaultRouteTablePropagation", None)
+        if r.name.startswith("tgw-route-us-east-1-"):
+            raw["transitGatewayRouteTableId"] = default_table
+        kept.append(dataclasses.replace(r, raw_inputs=raw))
+    return dataclasses.replace(run, resources=kept)
+
+
+def test_a_deployed_stack_moves_into_the_route_domain_without_a_refusal():
+    # The worst case: the operators' table is the network team's default table, which held the mesh's
+    # static routes before.
+    table = {"associationDefaultRouteTableId": OPERATOR_TABLE, "propagationDefaultRouteTableId": OPERATOR_TABLE}
+    after = run_program(
+        MODELS["multi-primary-three-regions"], mock_factory=mocks_with(gateway_options={GATEWAY: table})
+    )
+    assert after.error is None, after.error
+    impact = change_impact(before_the_route_domain(after, OPERATOR_TABLE), after)
+    assert of_kind(impact, "refused") == set()
+    changed = {k: v for k, v in impact.items() if k[0].startswith(TGW) and v != "unchanged"}
+    # The attachment leaves the defaults in place; the routes move to the mesh's table delete-first;
+    # the operators' routes back are made once those are replaced.
+    assert changed[(TGW + "vpcAttachment:VpcAttachment", "a-tgw-attachment")] == "updated"
+    assert {n for (t, n), v in changed.items() if v == REPLACED} == {
+        "tgw-route-us-east-1-to-b",
+        "tgw-route-us-east-1-to-c",
+    }
+    assert {
+        v
+        for k, v in changed.items()
+        if k[1] not in ("a-tgw-attachment", "tgw-route-us-east-1-to-b", "tgw-route-us-east-1-to-c")
+    } == {CREATED}
+    assert not of_kind(impact, DELETED) and not of_kind(impact, REPLACED) - {
+        (TGW + "route:Route", "tgw-route-us-east-1-to-b"),
+        (TGW + "route:Route", "tgw-route-us-east-1-to-c"),
+    }
+
+
+def test_the_api_rule_is_on_the_control_planes_group_not_the_one_nodes_share():
+    run = model("multi-primary-three-regions")
+    rules = run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    for name in ("a", "b", "c"):
+        # pulumi-eks's control-plane group (its `clusterSecurityGroupId` output), not the cluster
+        # security group EKS made and puts on the managed nodes too.
+        control_plane = run.one("eks:index:Cluster", f"{name}-eks").outputs["clusterSecurityGroupId"]
+        shared = run.inner[f"{name}-eks-eksCluster"]["vpcConfig"]["clusterSecurityGroupId"]
+        api = {r.inputs["securityGroupId"] for r in rules if r.name.startswith(f"{name}-api-from-")}
+        assert api == {control_plane} and control_plane != shared
+    # Deployed clusters keep everything: only the rules move (to another group, so no duplicate).
+    assert all(r.inputs["fromPort"] != 443 for r in rules if "-api-from-" not in r.name and "fromPort" in r.inputs)
+
+
+def test_moving_the_operators_region_moves_their_routes_delete_first():
+    west_table = "tgw-rtb-0dddddddddddddddd"
+    moved = {
+        **TEAM_IN_WEST,
+        "transitGatewayRouting": {
+            "us-west-2": {"operatorAttachment": OPERATOR_ATTACHMENT, "returnRouteTable": west_table}
+        },
+    }
+    at_west = {
+        OPERATOR_ATTACHMENT: {"transitGatewayId": TEAM_WEST, "associationTransitGatewayRouteTableId": west_table}
+    }
+    after = run_program(moved, mock_factory=mocks_with(attachments=at_west))
+    assert after.error is None, after.error
+    impact = change_impact(cached_run(TEAM_IN_WEST), after)
+    assert of_kind(impact, "refused") == set()
+    operators = {n: v for (t, n), v in impact.items() if "-to-operators-" in n and v != "unchanged"}
+    assert operators == {
+        "tgw-route-eu-west-1-to-operators-192-168-10-0-24": REPLACED,  # now over the peering to us-west-2
+        "tgw-route-us-east-1-to-operators-192-168-10-0-24": CREATED,
+        "tgw-route-us-west-2-to-operators-192-168-10-0-24": DELETED,
+    }
+    assert all(r.delete_before_replace for r in after.of_type(TGW + "route:Route"))
+    # The mesh's ranges leave the old operators' table and go into the new one.
+    returns = {n: v for (t, n), v in impact.items() if "-return-" in n}
+    assert set(returns.values()) == {CREATED, DELETED}
+    assert {n for n, v in returns.items() if v == CREATED} == {
+        "tgw-route-us-west-2-return-to-a",
+        "tgw-route-us-west-2-return-to-c",
+        "b-tgw-return-propagation",
+    }

@@ -24,6 +24,8 @@ CONFIGS = {
             {"name": "edge", "region": "us-east-1", "availabilityZones": 2, "natGateways": "perAz"},
         ],
         "apiAccessCidrs": ["203.0.113.0/24", "198.51.100.0/24"],
+        # us-east-1 holds 3 + 3 + 2 Elastic IPs, past AWS's default 5.
+        "serviceQuotas": {"elasticIpsPerRegion": 10},
     },
 }
 
@@ -61,5 +63,22 @@ def test_the_planned_quota_use_is_what_the_program_registers(name):
             )
     assert rules == quotas.east_west_rules(spec)
 
-    regions = Counter(r.provider.split("::aws-")[1].rsplit("::", 1)[0] for r in run.of_type("aws:ec2/eip:Eip"))
-    assert dict(regions) == quotas.elastic_ips(spec)
+    def region(resource) -> str:
+        return resource.provider.split("::aws-")[1].rsplit("::", 1)[0]
+
+    def per_region(kind: str) -> dict[str, int]:
+        return dict(Counter(region(r) for r in run.of_type(kind)))
+
+    assert per_region("aws:ec2/eip:Eip") == quotas.elastic_ips(spec)
+    use = quotas.quota_use(spec.clusters, spec.connectivity)
+    assert per_region("aws:ec2/vpc:Vpc") == {r: u["vpcsPerRegion"] for r, u in use.items()}
+    assert per_region("aws:ec2/internetGateway:InternetGateway") == {
+        r: u["internetGatewaysPerRegion"] for r, u in use.items()
+    }
+    subnets = {r.id: r for r in run.of_type("aws:ec2/subnet:Subnet")}
+    zones = Counter(
+        (region(n), subnets[n.inputs["subnetId"]].inputs["availabilityZone"])
+        for n in run.of_type("aws:ec2/natGateway:NatGateway")
+    )
+    busiest = {r: max(count for (where, _), count in zones.items() if where == r) for r in use}
+    assert busiest == {r: u["natGatewaysPerAz"] for r, u in use.items()}

@@ -325,13 +325,14 @@ def test_static_addresses_without_a_gateway_are_refused():
     assert "clusters[1].eastWestStaticIps" in dict(run.error.problems)
 
 
-def test_elastic_ip_quota_is_warned_about():
-    run = mesh(
+def test_elastic_ips_past_the_quota_stop_the_run_before_anything_is_created():
+    clusters = [
         {"name": "p", "region": "us-east-1", "natGateways": "perAz", "eastWestStaticIps": True},
         {"name": "r", "region": "us-west-2", "role": "remote", "primary": "p"},
-    )
-    assert any("allocates 6 Elastic IPs in us-east-1" in w for w in run.warnings)
-    assert not any("us-west-2" in w and "Elastic IPs" in w for w in run.warnings)
+    ]
+    run = cached_run({"clusters": clusters, "apiAccessCidrs": [OPERATOR_CIDR]})
+    assert isinstance(run.error, ConfigError) and run.resources == []
+    assert "needs 6 in us-east-1" in dict(run.error.problems)["serviceQuotas.elasticIpsPerRegion"]
 
 
 def test_a_primary_with_remotes_is_told_its_gateway_no_longer_has_elastic_ips_by_default():

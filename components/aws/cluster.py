@@ -187,7 +187,7 @@ class EksCluster(pulumi.ComponentResource):
         # east-west NLB). Nothing a cluster needs to clean up can go in the first wave of a destroy.
         # Nor the admins' access entries: a kubeconfig role needs its entry first, and whichever
         # admin runs `pulumi destroy` must still reach the cluster.
-        private_access = self._private_access(name, args)
+        private_access = self._private_access(name, args, control_plane)
         # Private mode: operators reach the endpoint over the Transit Gateway, through those rules.
         self.provider = k8s.Provider(
             f"{name}-k8s",
@@ -239,14 +239,21 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=spec.eks.protect or None, depends_on=args.private_paths),
         )
 
-    def _private_access(self, name: str, args: EksClusterArgs) -> list[pulumi.Resource]:
-        """HTTPS to the private endpoint from each source, on the security group EKS puts on the
-        control plane's network interfaces (and on managed nodes)."""
+    def _private_access(self, name: str, args: EksClusterArgs, control_plane: eks.Cluster) -> list[pulumi.Resource]:
+        """HTTPS to the private endpoint from each source, on the security group pulumi-eks makes for
+        the control plane (`<name>-eksClusterSecurityGroup`, given to EKS as the cluster's additional
+        group: nodejs/eks/cluster/cluster.ts@v4.3.0 `vpcConfig.securityGroupIds`), which EKS puts on
+        the control plane's network interfaces only. Not on the cluster security group EKS makes,
+        which it also puts on every managed node (docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html;
+        pulumi-eks's managed node groups add no group of their own but for EFA): there the rule would
+        open 443 on every pod and node to the mesh and the operators. Deployed clusters have that group
+        already, so the rules move to it (replaced create-first, another group: no duplicate) and
+        the cluster does not change."""
         return [
             aws.vpc.SecurityGroupIngressRule(
                 # Named by source, so removing one operator network leaves the others' rules alone.
                 f"{name}-api-from-{cidr_slug(cidr)}",
-                security_group_id=self.cluster_security_group_id,
+                security_group_id=control_plane.cluster_security_group_id,
                 cidr_ipv4=cidr,
                 ip_protocol="tcp",
                 from_port=443,

@@ -1,29 +1,32 @@
 """Private connectivity (`connectivity: private`): the mesh's VPCs reach each other over Transit
-Gateways, one per region, instead of the internet.
+Gateways, one per region, instead of the internet (docs/operations/private-mode.md).
 
-- One Transit Gateway per region (or the one `transitGateways` names there), with default route
-  table association and propagation on: each VPC attachment puts its VPC's range in the region's
-  route table by itself.
+- One Transit Gateway per region (or the network team's one `transitGateways` names there).
+- A route domain of the mesh's own in each region: on a gateway of the mesh's own, its default route
+  table (nothing but the mesh attaches there: shared attachments are not auto-accepted); on the network
+  team's gateway, a route table the mesh makes. The mesh's VPC attachments and peerings are associated
+  with it and propagate into it; there the attachments turn default association and propagation off,
+  so nothing of the mesh lands in the network team's default table.
 - One attachment per VPC, in its private subnets (one per zone, where the nodes, the control plane's
   ENIs and the internal NLBs are).
 - Every route table of every VPC sends `meshCidr` and `operatorCidrs` to its region's gateway; the
   VPC's own range stays local (the more specific route).
-- The operators' networks (`operatorCidrs`) enter at the gateways `transitGateways` names, which
-  route them already (the network team attaches and propagates them); every region whose gateway
-  the mesh made gets a static route for each over the peering to the first of those regions.
 - Between every two regions a peering attachment (requested from the region first in alphabetical
   order, accepted in the other, so reordering clusters keeps it: AWS holds one per gateway pair),
-  and in each region's route table a static route for each VPC range of the other region: peering
+  and in each region's mesh table a static route for each VPC range of the other region: peering
   attachments propagate nothing (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html).
-  Each side's peering attachment is associated with its gateway's default route table, as every
-  attachment is with default association on (hashicorp/terraform-provider-aws#16452 shows the
-  accepter's), so traffic arriving over a peering is routed by the same table.
+- The operators' networks enter at the one region `transitGatewayRouting` names: their attachment
+  propagates into the mesh's table there, and the mesh's VPC ranges go into the network team's table
+  that attachment is associated with (the region's VPCs propagated, the other regions' as static
+  routes over the peerings), after reading that table: a route there inside `meshCidr` stops the run.
+  Every other region has a static route per operator network over its peering to that one.
 
 Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB processed.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -32,7 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.network import Vpc
-from components.model.spec import ClusterSpec
+from components.model.spec import ClusterSpec, OperatorEntry
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class TransitNetworkArgs:
     operator_cidrs: Sequence[str] = ()
     # Regions whose Transit Gateway exists already (`transitGateways`): region -> its ID.
     existing: Mapping[str, str] = field(default_factory=dict)
+    # Where the operators enter (`transitGatewayRouting`): region -> their attachment and its table.
+    entries: Mapping[str, OperatorEntry] = field(default_factory=dict)
     mesh_id: str = "mesh"
 
 
@@ -65,42 +70,13 @@ class TransitNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: TransitNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("istio-eks-mesh:transit:TransitNetwork", name, None, opts)
         regions = list(dict.fromkeys(m.cluster.region for m in args.members))
-        self._providers = args.providers
-        self.gateway_ids, route_tables = {}, {}
+        self._providers, self._args = args.providers, args
+        self.gateway_ids, self._tables = {}, {}
         for region in regions:
-            self.gateway_ids[region], route_tables[region] = self._gateway(region, args)
-        self.paths = {}
-        attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
-        for m in args.members:
-            c = m.cluster
-            attachment = aws.ec2transitgateway.VpcAttachment(
-                f"{c.name}-tgw-attachment",
-                transit_gateway_id=self.gateway_ids[c.region],
-                vpc_id=m.network.vpc_id,
-                subnet_ids=m.network.private_subnet_ids,
-                dns_support="enable",
-                tags={"Name": f"{c.eks_name}-tgw"},
-                opts=self._on(c.region),
-            )
-            attachments[c.name] = attachment
-            # Named by destination, not position: a route removed from the middle of operatorCidrs
-            # must not rename the ones after it (a renamed route is created before the old one is
-            # deleted, and EC2 refuses a second route to the same destination).
-            routes = [
-                aws.ec2.Route(
-                    f"{c.name}-tgw-route-{i}-{cidr_slug(cidr)}",
-                    route_table_id=table,
-                    destination_cidr_block=cidr,
-                    transit_gateway_id=self.gateway_ids[c.region],
-                    # A route to a gateway the VPC is not attached to yet is refused.
-                    opts=self._on(c.region, depends_on=[attachment]),
-                )
-                for i, table in enumerate(m.network.route_table_ids)
-                for cidr in [args.mesh_cidr, *args.operator_cidrs]
-            ]
-            self.paths[c.name] = [attachment, *routes]
+            self.gateway_ids[region], self._tables[region] = self._gateway(region, args)
+        self.paths = {m.cluster.name: self._attach(m) for m in args.members}
         by_region = {r: [m for m in args.members if m.cluster.region == r] for r in regions}
-        entry = min(args.existing, default=None)
+        entry = next(iter(args.entries), None)
         for first, second in combinations(sorted(regions), 2):
             peering = aws.ec2transitgateway.PeeringAttachment(
                 f"tgw-peering-{first}-{second}",
@@ -117,67 +93,196 @@ class TransitNetwork(pulumi.ComponentResource):
                 opts=self._on(second),
             )
             for here, there in ((first, second), (second, first)):
-                # The operators' networks enter at the network team's gateways; a region whose
-                # gateway the mesh made sends its replies to them over the peering to the first.
-                if there == entry and here not in args.existing:
-                    for cidr in args.operator_cidrs:
-                        route = aws.ec2transitgateway.Route(
-                            f"tgw-route-{here}-to-operators-{cidr_slug(cidr)}",
-                            destination_cidr_block=cidr,
-                            transit_gateway_attachment_id=peering.id,
-                            transit_gateway_route_table_id=route_tables[here],
-                            opts=self._route_on(here, accepted),
-                        )
-                        for member in by_region[here]:
-                            self.paths[member.cluster.name].append(route)
-                for m in by_region[there]:
-                    route = aws.ec2transitgateway.Route(
-                        f"tgw-route-{here}-to-{m.cluster.name}",
-                        destination_cidr_block=m.network.cidr_block,
-                        transit_gateway_attachment_id=peering.id,
-                        transit_gateway_route_table_id=route_tables[here],
-                        opts=self._route_on(here, accepted),
+                routes = [*self._peering_domain(f"tgw-peering-{first}-{second}", here, accepted)]
+                if there == entry:
+                    # The operators' networks enter there; this region sends their replies over the peering.
+                    routes += [
+                        self._route(f"tgw-route-{here}-to-operators-{cidr_slug(cidr)}", here, cidr, peering, accepted)
+                        for cidr in args.operator_cidrs
+                    ]
+                to = {
+                    m.cluster.name: self._route(
+                        f"tgw-route-{here}-to-{m.cluster.name}", here, m.network.cidr_block, peering, accepted
                     )
-                    for member in by_region[here]:
-                        self.paths[member.cluster.name].append(route)
+                    for m in by_region[there]
+                }
+                routes += to.values()
+                if here == entry:
+                    # The operators reach the other region's VPCs from the network team's table. After the
+                    # mesh-table route to the same VPC: on a stack deployed before the route domain, that
+                    # one held this destination in the network team's default table, which may be this
+                    # table, until it is replaced (delete-first).
+                    table = args.entries[here].return_route_table
+                    routes += [
+                        self._route(
+                            f"tgw-route-{here}-return-to-{m.cluster.name}",
+                            here,
+                            m.network.cidr_block,
+                            peering,
+                            to[m.cluster.name],
+                            table,
+                        )
+                        for m in by_region[there]
+                    ]
+                for member in by_region[here]:
+                    self.paths[member.cluster.name] += routes
         self.register_outputs({"transitGatewayIds": self.gateway_ids})
 
     def _on(self, region: str, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self._providers[region], depends_on=depends_on)
 
-    def _route_on(self, region: str, accepted: pulumi.Resource) -> pulumi.ResourceOptions:
-        """A static route needs its peering accepted (available). Its identity is its table and
-        destination (terraform-provider-aws internal/service/ec2/transitgateway_route.go: the ID is
-        route table + destination, and it has no update): a route whose peering is replaced (a
-        region moving between a gateway of the mesh's own and the network team's) or whose
-        operators' region moves is replaced in the same table, where a second route to the same
-        destination is refused, so the old one is always deleted first."""
-        return pulumi.ResourceOptions.merge(
-            self._on(region, depends_on=[accepted]), pulumi.ResourceOptions(delete_before_replace=True)
+    def _attach(self, m: TransitMember) -> list[pulumi.Resource]:
+        """The VPC's attachment, its VPC routes and, on the network team's gateway, its place in the
+        mesh's route domain (and in the operators' table where they enter)."""
+        c, args = m.cluster, self._args
+        team = c.region in args.existing
+        attachment = aws.ec2transitgateway.VpcAttachment(
+            f"{c.name}-tgw-attachment",
+            transit_gateway_id=self.gateway_ids[c.region],
+            vpc_id=m.network.vpc_id,
+            subnet_ids=m.network.private_subnet_ids,
+            dns_support="enable",
+            # Off: nothing of the mesh in the network team's default table (updated in place,
+            # transitgateway_vpc_attachment.go: a change disassociates / stops propagating). A gateway
+            # of the mesh's own keeps them: its default table is the mesh's.
+            transit_gateway_default_route_table_association=False if team else None,
+            transit_gateway_default_route_table_propagation=False if team else None,
+            tags={"Name": f"{c.eks_name}-tgw"},
+            opts=self._on(c.region),
+        )
+        placed: list[pulumi.Resource] = []
+        if team:
+            placed = [
+                aws.ec2transitgateway.RouteTableAssociation(
+                    f"{c.name}-tgw-association",
+                    transit_gateway_attachment_id=attachment.id,
+                    transit_gateway_route_table_id=self._tables[c.region],
+                    opts=self._on(c.region),
+                ),
+                self._propagate(f"{c.name}-tgw-propagation", c.region, attachment.id, self._tables[c.region]),
+            ]
+            if c.region in args.entries:
+                placed.append(
+                    self._propagate(
+                        f"{c.name}-tgw-return-propagation",
+                        c.region,
+                        attachment.id,
+                        args.entries[c.region].return_route_table,
+                    )
+                )
+        # Named by destination, not position: a route removed from the middle of operatorCidrs
+        # must not rename the ones after it (a renamed route is created before the old one is
+        # deleted, and EC2 refuses a second route to the same destination).
+        routes = [
+            aws.ec2.Route(
+                f"{c.name}-tgw-route-{i}-{cidr_slug(cidr)}",
+                route_table_id=table,
+                destination_cidr_block=cidr,
+                transit_gateway_id=self.gateway_ids[c.region],
+                # A route to a gateway the VPC is not attached to yet is refused.
+                opts=self._on(c.region, depends_on=[attachment]),
+            )
+            for i, table in enumerate(m.network.route_table_ids)
+            for cidr in [args.mesh_cidr, *args.operator_cidrs]
+        ]
+        return [attachment, *placed, *routes]
+
+    def _propagate(self, name: str, region: str, attachment: pulumi.Input[str], table: pulumi.Input[str]):
+        return aws.ec2transitgateway.RouteTablePropagation(
+            name, transit_gateway_attachment_id=attachment, transit_gateway_route_table_id=table, opts=self._on(region)
+        )
+
+    def _peering_domain(self, name: str, region: str, accepted: pulumi.Resource) -> list[pulumi.Resource]:
+        """On the network team's gateway, the peering is associated with the mesh's table. With default
+        association on there, AWS associated it with the default table at acceptance; the association
+        replaces that one (`replace_existing_association`, pulumi-aws ec2transitgateway.RouteTableAssociation)."""
+        if region not in self._args.existing:
+            return []
+        return [
+            aws.ec2transitgateway.RouteTableAssociation(
+                f"{name}-{region}-association",
+                transit_gateway_attachment_id=accepted.transit_gateway_attachment_id,
+                transit_gateway_route_table_id=self._tables[region],
+                replace_existing_association=True,
+                opts=self._on(region, depends_on=[accepted]),
+            )
+        ]
+
+    def _route(
+        self,
+        name: str,
+        region: str,
+        cidr: pulumi.Input[str],
+        peering: pulumi.Resource,
+        after: pulumi.Resource,
+        table: pulumi.Input[str] | None = None,
+    ) -> aws.ec2transitgateway.Route:
+        """A static route over a peering, in the region's mesh table unless `table` is given, `after`
+        its peering's acceptance (a static route needs the peering available) or what depends on it.
+        Its identity is its table and destination (terraform-provider-aws
+        internal/service/ec2/transitgateway_route.go: the ID is route table + destination, and it has
+        no update): a route whose peering is replaced (a region moving between
+        a gateway of the mesh's own and the network team's) or whose operators' region moves is replaced
+        in the same table, where a second route to the same destination is refused, so the old one is
+        always deleted first."""
+        return aws.ec2transitgateway.Route(
+            name,
+            destination_cidr_block=cidr,
+            transit_gateway_attachment_id=peering.id,
+            transit_gateway_route_table_id=table or self._tables[region],
+            opts=pulumi.ResourceOptions.merge(
+                self._on(region, depends_on=[after]), pulumi.ResourceOptions(delete_before_replace=True)
+            ),
         )
 
     def _gateway(self, region: str, args: TransitNetworkArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
-        """The region's gateway and the route table its attachments associate with."""
-        if region in args.existing:
-            # Read before anything is attached to it: a gateway that cannot serve stops the run in one line.
-            found = aws.ec2transitgateway.get_transit_gateway(
-                id=args.existing[region], opts=pulumi.InvokeOptions(parent=self, provider=self._providers[region])
+        """The region's gateway and the mesh's route table on it."""
+        if region not in args.existing:
+            gateway = aws.ec2transitgateway.TransitGateway(
+                f"tgw-{region}",
+                description=f"istio-eks-mesh {args.mesh_id} ({region})",
+                default_route_table_association="enable",
+                default_route_table_propagation="enable",
+                auto_accept_shared_attachments="disable",
+                dns_support="enable",
+                tags={"Name": f"{args.mesh_id}-{region}"},
+                opts=self._on(region),
             )
-            _check_existing(region, found)
-            return pulumi.Output.from_input(found.id), pulumi.Output.from_input(
-                found.association_default_route_table_id
+            return gateway.id, gateway.association_default_route_table_id
+        # Read before anything is attached to it: a gateway that cannot serve stops the run in one line.
+        invoke = pulumi.InvokeOptions(parent=self, provider=self._providers[region])
+        found = aws.ec2transitgateway.get_transit_gateway(id=args.existing[region], opts=invoke)
+        caller = aws.get_caller_identity(opts=invoke).account_id
+        check_owner(region, found, caller)
+        if region in args.entries:
+            entry = args.entries[region]
+            try:
+                attachment = aws.ec2transitgateway.get_attachment(
+                    transit_gateway_attachment_id=entry.operator_attachment, opts=invoke
+                )
+            except Exception as error:  # the provider's answer for an ID it cannot find, as it words it
+                raise pulumi.RunError(
+                    f"transitGatewayRouting.{region}.operatorAttachment: {entry.operator_attachment} cannot be read in"
+                    f" {region} ({str(error).splitlines()[0]}): name the operators' attachment to {found.id}"
+                ) from None
+            check_operator_attachment(region, found.id, entry, attachment)
+            routes = aws.ec2transitgateway.get_route_table_routes(
+                transit_gateway_route_table_id=entry.return_route_table,
+                filters=[{"name": "type", "values": ["static", "propagated"]}],
+                opts=invoke,
             )
-        gateway = aws.ec2transitgateway.TransitGateway(
-            f"tgw-{region}",
-            description=f"istio-eks-mesh {args.mesh_id} ({region})",
-            default_route_table_association="enable",
-            default_route_table_propagation="enable",
-            auto_accept_shared_attachments="disable",
-            dns_support="enable",
+            mesh = [str(m.cluster.vpc_cidr) for m in args.members if m.cluster.vpc_cidr is not None]
+            check_return_table(region, entry, args.mesh_cidr, mesh, [r.destination_cidr_block for r in routes.routes])
+        table = aws.ec2transitgateway.RouteTable(
+            f"tgw-rtb-{region}",
+            transit_gateway_id=found.id,
             tags={"Name": f"{args.mesh_id}-{region}"},
             opts=self._on(region),
         )
-        return gateway.id, gateway.association_default_route_table_id
+        if region in args.entries:
+            # The operators' networks, as their attachment propagates them, into the mesh's table.
+            self._propagate(f"tgw-rtb-{region}-operators", region, args.entries[region].operator_attachment, table.id)
+        return pulumi.Output.from_input(found.id), table.id
 
 
 def cidr_slug(cidr: str) -> str:
@@ -185,21 +290,59 @@ def cidr_slug(cidr: str) -> str:
     return cidr.replace(".", "-").replace("/", "-")
 
 
-def _check_existing(region: str, gateway: aws.ec2transitgateway.GetTransitGatewayResult) -> None:
-    """The wiring above relies on the gateway's default route table: every attachment associates
-    with it and propagates its VPC's range into it. A gateway whose network team turned either off
-    would leave the attachments unrouted, so the run stops, naming the setting."""
-    off = [
-        name
-        for name, value in (
-            ("DefaultRouteTableAssociation", gateway.default_route_table_association),
-            ("DefaultRouteTablePropagation", gateway.default_route_table_propagation),
-        )
-        if value != "enable"
-    ]
-    if off:
+# Only the owner of a gateway may change its route tables (terraform-provider-aws
+# internal/service/ec2/transitgateway_vpc_attachment.go: "We cannot modify Transit Gateway Route Tables
+# for Resource Access Manager shared Transit Gateways"), and a gateway shared with the caller is not
+# available for peering (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering-create.html: "Transit gateways
+# that are shared with you are not available for peering"). AWS offers no flow for it but the owner's
+# own: the stack must run in the gateway's account.
+def check_owner(region: str, gateway: aws.ec2transitgateway.GetTransitGatewayResult, caller: str) -> None:
+    if gateway.owner_id != caller:
         raise pulumi.RunError(
-            f"transitGateways.{region}: {gateway.id} has {' and '.join(off)} disabled; the mesh's attachments need both"
-            " (each VPC's range propagated into the default route table): enable them (aws ec2 modify-transit-gateway"
-            " --options ...) or leave transitGateways unset for this region to get a gateway of the mesh's own"
+            f"transitGateways.{region}: {gateway.id} belongs to account {gateway.owner_id}, not to {caller} that runs"
+            " `pulumi up` (shared with it through RAM): only its owner can accept the mesh's peerings and write its"
+            " route tables. Run the stack in the gateway's account, or leave transitGateways unset for this region"
+            " to get a gateway of the mesh's own"
         )
+
+
+def check_operator_attachment(
+    region: str, gateway: str, entry: OperatorEntry, found: aws.ec2transitgateway.GetAttachmentResult
+) -> None:
+    """The operators' attachment is on that gateway, available, and associated with the table the
+    mesh writes its ranges into: their traffic is routed by the table it is associated with."""
+    key = f"transitGatewayRouting.{region}"
+    if found.transit_gateway_id != gateway:
+        problem = f"is an attachment of {found.transit_gateway_id}, not of {gateway} (transitGateways.{region})"
+    elif found.state != "available":
+        problem = f"is {found.state}, not available"
+    elif found.association_transit_gateway_route_table_id != entry.return_route_table:
+        where = found.association_transit_gateway_route_table_id or "no route table"
+        problem = (
+            f"is associated with {where}, not with returnRouteTable {entry.return_route_table}: the operators'"
+            f" traffic is routed by {where}; name it as returnRouteTable"
+        )
+    else:
+        return
+    raise pulumi.RunError(f"{key}.operatorAttachment: {entry.operator_attachment} {problem}")
+
+
+def check_return_table(
+    region: str, entry: OperatorEntry, mesh_cidr: str, mesh_ranges: Sequence[str], destinations: Sequence[str]
+) -> None:
+    """The mesh's VPC ranges go into the network team's table: a route already there inside `meshCidr`
+    (or overlapping it, but for a wider one holding all of it, of which the mesh's routes carve out
+    their ranges) would lose to or shadow them; static routes win over propagated ones
+    (docs.aws.amazon.com/vpc/latest/tgw/how-transit-gateways-work.html, route evaluation order).
+    A route to exactly a mesh VPC's range is the mesh's own, from an earlier run."""
+    mesh = ipaddress.IPv4Network(mesh_cidr)
+    for text in destinations:
+        if not text:
+            continue  # a prefix-list route
+        cidr = ipaddress.IPv4Network(text)
+        if cidr.overlaps(mesh) and not (mesh.subnet_of(cidr) and cidr != mesh) and text not in mesh_ranges:
+            raise pulumi.RunError(
+                f"transitGatewayRouting.{region}.returnRouteTable: {entry.return_route_table} routes {text} already,"
+                f" which overlaps meshCidr {mesh_cidr}: the mesh would route its VPC ranges there too. Free that"
+                " range (ask the network team) or choose a meshCidr outside it"
+            )

@@ -23,11 +23,29 @@ from components.config.validate import (
     parse_cidr_list,
     shown,
 )
-from components.model.spec import IPAM_NETMASK_LENGTH, IPAM_POOL_ID, ClusterSpec, Connectivity, IpamPool, MeshTopology
+from components.model.spec import (
+    IPAM_NETMASK_LENGTH,
+    IPAM_POOL_ID,
+    ClusterSpec,
+    Connectivity,
+    IpamPool,
+    MeshTopology,
+    OperatorEntry,
+)
 
-TOP_LEVEL_KEYS = ("connectivity", "operatorCidrs", "transitGateways", "ipamPools")
+TOP_LEVEL_KEYS = (
+    "connectivity",
+    "operatorCidrs",
+    "transitGateways",
+    "transitGatewayRouting",
+    "ipamPools",
+    "serviceQuotas",
+)
 MODES = ("public", "private")
 _TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+_ATTACHMENT_ID = re.compile(r"tgw-attach-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+_ROUTE_TABLE_ID = re.compile(r"tgw-rtb-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+ENTRY_KEYS = {"operatorAttachment": (_ATTACHMENT_ID, "tgw-attach-"), "returnRouteTable": (_ROUTE_TABLE_ID, "tgw-rtb-")}
 
 
 def parse_connectivity(
@@ -45,7 +63,7 @@ def parse_connectivity(
         problems.add("connectivity", f"must be one of {', '.join(MODES)}, got {shown(mode)}{hint}")
         return Connectivity()
     if mode == "public":
-        for key in ("operatorCidrs", "transitGateways"):
+        for key in ("operatorCidrs", "transitGateways", "transitGatewayRouting"):
             if key in raw:
                 problems.add(key, "is read only with connectivity: private; remove it, or set connectivity: private")
         return Connectivity()
@@ -85,9 +103,66 @@ def parse_connectivity(
             " Transit Gateway your operators' network is attached to; or deploy the mesh public first and go private"
             " from a runner inside one of its VPCs (docs/operations/private-mode.md)",
         )
+    operators = _parse_operators(raw, mesh_cidr, problems)
     return Connectivity(
-        private=True, operator_cidrs=_parse_operators(raw, mesh_cidr, problems), transit_gateways=gateways
+        private=True,
+        operator_cidrs=operators,
+        transit_gateways=gateways,
+        operator_entries=_parse_entries(raw, gateways, operators, problems),
     )
+
+
+def _parse_entries(
+    raw: Mapping[str, Any], gateways: Mapping[str, str], operators: Sequence[str], problems: Problems
+) -> dict[str, OperatorEntry]:
+    """`transitGatewayRouting`: the one region where the operators' networks enter the mesh, on the
+    network team's gateway there. The mesh writes into the network team's tables only what this names."""
+    value = raw.get("transitGatewayRouting")
+    if value is None:
+        if gateways and operators:
+            problems.add(
+                "transitGatewayRouting",
+                "is unset while operatorCidrs reach the mesh over the network team's gateways, whose route tables"
+                " the mesh does not write into unasked: name the region, the operators' attachment and the table it"
+                ' is associated with ({"us-east-1": {"operatorAttachment": "tgw-attach-...", "returnRouteTable":'
+                ' "tgw-rtb-..."}}; docs/operations/private-mode.md)',
+            )
+        return {}
+    if not expect(value, dict, "transitGatewayRouting", problems, '{"us-east-1": {"operatorAttachment": ...}}'):
+        return {}
+    if len(value) > 1:
+        problems.add(
+            "transitGatewayRouting",
+            f"names {len(value)} regions; the operators enter at one gateway and every other region routes"
+            " operatorCidrs over its own peering to that one, one hop (Transit Gateway peerings do not route"
+            " transitively: docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html): keep one",
+        )
+    found: dict[str, OperatorEntry] = {}
+    for region, item in value.items():
+        path = key_path("transitGatewayRouting", region)
+        if region not in gateways:
+            problems.add(
+                path,
+                f"{shown(region)} has no transitGateways entry; the operators enter at a gateway of the"
+                " network team's: add transitGateways for it, or name that region",
+            )
+            continue
+        if not expect(item, dict, path, problems, '{"operatorAttachment": "tgw-attach-...", "returnRouteTable": ...}'):
+            continue
+        ids = {}
+        for key in sorted(set(item) | set(ENTRY_KEYS)):
+            if key not in ENTRY_KEYS:
+                problems.add(key_path(path, key), f"unknown key; known keys: {', '.join(ENTRY_KEYS)}")
+            elif not (isinstance(item.get(key), str) and ENTRY_KEYS[key][0].fullmatch(item[key])):
+                problems.add(
+                    key_path(path, key),
+                    f"must be an ID ({ENTRY_KEYS[key][1]} and 8 or 17 hex digits), got {shown(item.get(key))}",
+                )
+            else:
+                ids[key] = item[key]
+        if len(ids) == len(ENTRY_KEYS):
+            found[region] = OperatorEntry(ids["operatorAttachment"], ids["returnRouteTable"])
+    return found if len(value) == 1 else {}
 
 
 def _parse_operators(
@@ -214,9 +289,11 @@ def _parse_gateways(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], pro
 # docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html):
 # every region peers with every other.
 MAX_PEERING_ATTACHMENTS = 50
-# Inbound rules per security group (VPC quotas): the cluster security group admits meshCidr and
-# each operator network on 443, and each other VPC of its Istio network for pod-to-pod traffic.
-# Two more are there already: EKS's own rule admitting the group itself (EKS user guide,
+# Inbound rules per security group (VPC quotas): the cluster security group (EKS's, on the nodes
+# too) admits each other VPC of its Istio network for pod-to-pod traffic; meshCidr and each operator
+# network on 443 go on the control plane's own group (components/aws/cluster.py), beside pulumi-eks's
+# rule admitting its node security group (nodejs/eks/nodes/securitygroup.ts@v4.3.0).
+# Two more are on the cluster security group already: EKS's own rule admitting the group itself (EKS user guide,
 # sec-group-reqs), and the load balancer controller's one rule for its backend security group
 # (pkg/networking/networking_manager.go@v3.5.0 merges a source group's ports into one range).
 MAX_SECURITY_GROUP_RULES = 60
@@ -227,8 +304,11 @@ MAX_ROUTES_PER_TABLE = 50
 
 
 def cluster_group_rules(cluster: ClusterSpec, topology: MeshTopology, connectivity: Connectivity) -> int:
-    """Inbound rules on a cluster's security group in private mode."""
-    return EXISTING_CLUSTER_GROUP_RULES + 1 + len(connectivity.operator_cidrs) + len(topology[cluster.name].peered_with)
+    """Inbound rules on the busier of a cluster's two security groups in private mode: EKS's cluster
+    security group, or the control plane's own (pulumi-eks's rule, meshCidr, each operator network)."""
+    return max(
+        EXISTING_CLUSTER_GROUP_RULES + len(topology[cluster.name].peered_with), 2 + len(connectivity.operator_cidrs)
+    )
 
 
 def route_table_routes(connectivity: Connectivity) -> int:
@@ -260,11 +340,9 @@ def check_private_limits(
             problems.add(
                 f"clusters[{i}].network",
                 f"{c.name!r} would need {rules} inbound rules on its cluster security group (EKS's and the load"
-                " balancer"
-                f" controller's {EXISTING_CLUSTER_GROUP_RULES}, meshCidr, {operators}"
-                f" operatorCidrs, {len(topology[c.name].peered_with)} clusters on its network); it holds"
-                f" {MAX_SECURITY_GROUP_RULES}:"
-                " split the network or merge operatorCidrs",
+                f" balancer controller's {EXISTING_CLUSTER_GROUP_RULES},"
+                f" {len(topology[c.name].peered_with)} clusters on its network); it holds"
+                f" {MAX_SECURITY_GROUP_RULES}: split the network",
             )
 
 

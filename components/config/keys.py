@@ -125,10 +125,34 @@ MESH_KEYS = (
         type="map of a cluster's region to a `tgw-…` ID, each ID once",
         default="none: one is made per region; required on a new private mesh",
         meaning=(
-            "private mode: attach to your network team's Transit Gateway of the stack's account in that "
-            "region (default route table association and propagation on, checked at run time), where "
-            "the operators' network is attached; the regions without one route `operatorCidrs` to the "
-            "first of these (see [Private mesh](../operations/private-mode.md))"
+            "private mode: attach to your network team's Transit Gateway of the stack's account in that region"
+            " (owner checked at run time); the mesh keeps a route table of its own there (see"
+            " [private mode](../operations/private-mode.md))"
+        ),
+    ),
+    Key(
+        key="transitGatewayRouting",
+        type=(
+            "map of one `transitGateways` region to `{operatorAttachment: tgw-attach-…, returnRouteTable: tgw-rtb-…}`"
+        ),
+        default="none; required when `operatorCidrs` and `transitGateways` are both set",
+        meaning=(
+            "private mode: where the operators enter: their attachment is propagated into the mesh's table there,"
+            " the mesh's VPC ranges go into `returnRouteTable` (the table that attachment is associated with,"
+            " checked at run time, holding no route inside `meshCidr`); every other region routes `operatorCidrs`"
+            " over its peering to this one (see [private mode](../operations/private-mode.md))"
+        ),
+    ),
+    Key(
+        key="serviceQuotas",
+        type=(
+            "map of `vpcsPerRegion`, `internetGatewaysPerRegion`, `natGatewaysPerAz`, `elasticIpsPerRegion`,"
+            " `transitGatewaysPerRegion`, `peeringAttachmentsPerTransitGateway` to a whole number, 1 to 1,000,000"
+        ),
+        default="AWS's defaults (5, 5, 5, 5, 5, 50)",
+        meaning=(
+            "the account's raised quotas; a mesh needing more than these is refused naming the key (see"
+            " [mesh size](../concepts/models.md#mesh-size))"
         ),
     ),
     Key(

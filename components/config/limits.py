@@ -12,8 +12,6 @@ from components.config.validate import Problems, indexed
 from components.model.spec import ClusterSpec, MeshTopology
 from components.plan import quotas
 
-# Elastic IPs per region an AWS account gets by default (a warning: the quota can be raised).
-DEFAULT_EIP_QUOTA = 5
 # EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
 MAX_PUBLIC_ACCESS_CIDRS = 40
 # The load balancer controller writes one inbound rule per source CIDR (`loadBalancerSourceRanges`)

@@ -32,6 +32,7 @@ from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.mtls import parse_mtls
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
+from components.config.quotas import check_quotas, parse_service_quotas
 from components.config.revisions import parse_revisions
 from components.config.schema import TOP_LEVEL_KEYS
 from components.config.sources import parse_sources
@@ -124,6 +125,8 @@ def parse_mesh_spec(
     traffic = parse_traffic(raw.get("trafficPolicy"), clusters if complete else [], problems)
     sources = parse_sources(raw, problems)
     running = _parse_running_mesh(raw, clusters, last, now, problems)
+    service_quotas = parse_service_quotas(raw, problems)
+    check_quotas(clusters, connectivity, service_quotas, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -144,6 +147,7 @@ def parse_mesh_spec(
         traffic=traffic,
         sources=sources,
         **running,
+        service_quotas=service_quotas,
     )
 
 

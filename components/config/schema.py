@@ -21,9 +21,10 @@ from components.config.clusters import MAX_CLUSTERS, MAX_EKS_NAME
 from components.config.connectivity import MAX_PEERING_ATTACHMENTS, MAX_ROUTES_PER_TABLE
 from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SECURITY_GROUP_RULES
 from components.config.keys import CLUSTER_KEYS, MESH_KEYS, OUTPUTS, Key
-from components.config.limits import DEFAULT_EIP_QUOTA, MAX_PUBLIC_ACCESS_CIDRS
+from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS
 from components.config.limits import MAX_SECURITY_GROUP_RULES as MAX_NLB_SECURITY_GROUP_RULES
 from components.config.node_group import MAX_INSTANCE_TYPES, MAX_NODES
+from components.plan.quotas import QUOTAS
 
 # Keys Pulumi.yaml declares with a type and a default: those whose default the program does not
 # need to tell from "unset" (the CLI fills it in for every stack that omits the key).
@@ -52,7 +53,10 @@ LIMITS = (
     ("peering attachments per Transit Gateway", MAX_PEERING_ATTACHMENTS, "Transit Gateway quota"),
     ("instance types per node group", MAX_INSTANCE_TYPES, "EKS CreateNodegroup"),
     ("nodes per node group", MAX_NODES, "EKS quota"),
-    ("Elastic IPs per region (a warning: the quota can be raised)", DEFAULT_EIP_QUOTA, "EC2 default quota"),
+    *(
+        (f"{name} (AWS's default; a raised one: `serviceQuotas.{key}`)", default, "Service Quotas")
+        for key, (name, default, _) in QUOTAS.items()
+    ),
 )
 
 

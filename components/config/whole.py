@@ -15,7 +15,6 @@ from components.config.clusters import REGIONS
 from components.config.connectivity import private_notices
 from components.config.credentials import rotation_notices
 from components.config.eks import region_partition, support_warnings
-from components.config.limits import DEFAULT_EIP_QUOTA
 from components.config.mtls import mtls_notices
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
@@ -100,27 +99,6 @@ def _regions_named(raw: Mapping[str, Any], default_region: str | None) -> list[s
     return [r for r in named if isinstance(r, str) and r in REGIONS]
 
 
-def elastic_ip_warnings(spec: MeshSpec) -> list[str]:
-    """Regions where the mesh needs more Elastic IPs than an account has by default. A warning, not an
-    error: the quota is per account and may have been raised."""
-    warnings = []
-    for region, count in spec.elastic_ips_by_region().items():
-        if count <= DEFAULT_EIP_QUOTA:
-            continue
-        users = [
-            f"{c.name} ({c.nat_count}"
-            f" NAT{', ' + str(c.az_count) + ' static gateway' if c.east_west_static_ips else ''})"
-            for c in spec.clusters
-            if c.region == region
-        ]
-        warnings.append(
-            f"the mesh allocates {count} Elastic IPs in {region} ({', '.join(users)}); the default quota is"
-            f" {DEFAULT_EIP_QUOTA} per region: raise it (Service Quotas, EC2 'EC2-VPC Elastic IPs') before"
-            " `pulumi up`, or allocation fails half-way; natGateways: single or fewer availabilityZones need fewer"
-        )
-    return warnings
-
-
 def stack_warnings(
     raw: Mapping[str, Any], spec: MeshSpec, stack: str, now: datetime.datetime, last: LastDeployment
 ) -> list[str]:
@@ -131,7 +109,6 @@ def stack_warnings(
     warnings = [
         *(f"{PROJECT}:{n}" for n in upgrade_notices(raw, spec)),
         *stack_name_notices(stack),
-        *elastic_ip_warnings(spec),
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
         *support_warnings(spec.clusters, today),
         *(f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)),

@@ -269,6 +269,17 @@ class IpamPool:
 
 
 @dataclass(frozen=True)
+class OperatorEntry:
+    """Where the operators' networks meet the mesh on a network team's gateway (`transitGatewayRouting`)."""
+
+    # The network team's attachment of the operators' networks (VPN, Direct Connect, CI VPC): propagated
+    # into the mesh's route table there.
+    operator_attachment: str
+    # The network team's route table that attachment is associated with: the mesh's VPC ranges go there.
+    return_route_table: str
+
+
+@dataclass(frozen=True)
 class Connectivity:
     """How the clusters reach each other and operators reach them (`connectivity`)."""
 
@@ -278,6 +289,8 @@ class Connectivity:
     operator_cidrs: tuple[str, ...] = ()
     # Region -> an existing Transit Gateway to attach to instead of making one (`transitGateways`).
     transit_gateways: Mapping[str, str] = field(default_factory=dict)
+    # Region -> where the operators enter there (`transitGatewayRouting`; one region at most).
+    operator_entries: Mapping[str, OperatorEntry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -314,6 +327,8 @@ class MeshSpec:
     mtls: str = "STRICT"
     # `imageCache`: a pull-through cache of Docker Hub per region, or None (images from `sources`).
     image_cache: ImageCacheSpec | None = None
+    # Per quota key (components/config/quotas.py), the account's quota: AWS's default or `serviceQuotas`.
+    service_quotas: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.revisions is None:
@@ -326,10 +341,3 @@ class MeshSpec:
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)
-
-    def elastic_ips_by_region(self) -> dict[str, int]:
-        """Elastic IPs the mesh allocates per region: NAT gateways and static gateway addresses."""
-        counts: dict[str, int] = {}
-        for c in self.clusters:
-            counts[c.region] = counts.get(c.region, 0) + c.nat_count + (c.az_count if c.east_west_static_ips else 0)
-        return counts

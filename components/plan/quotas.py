@@ -8,13 +8,30 @@ east-west NLB's security group gets one inbound rule per source CIDR and listene
 (aws-load-balancer-controller pkg/service/model_build_managed_sg.go@v3.5.0), its sources being
 `eastWestAllowedCidrs`, by default those same NAT addresses. Elastic IPs count per region: one per
 NAT gateway, and one per zone of an east-west NLB with `eastWestStaticIps`.
+
+Service quotas (per account and region unless said otherwise; `serviceQuotas` declares raised ones,
+config/quotas.py): VPCs per region 5, internet gateways per region 5 (one per VPC; AWS ties the two
+quotas together), NAT gateways per availability zone 5, Elastic IP addresses per region 5
+(docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html); Transit Gateways per region 5,
+peering attachments per Transit Gateway 50 (docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from components.model.spec import ClusterSpec, MeshSpec, MeshTopology
+from components.model.spec import ClusterSpec, Connectivity, MeshSpec, MeshTopology
+
+# Key -> (what AWS calls it, default, what it counts per).
+QUOTAS: dict[str, tuple[str, int, str]] = {
+    "vpcsPerRegion": ("VPCs per Region", 5, "region"),
+    "internetGatewaysPerRegion": ("Internet gateways per Region", 5, "region"),
+    "natGatewaysPerAz": ("NAT gateways per Availability Zone", 5, "zone"),
+    "elasticIpsPerRegion": ("EC2-VPC Elastic IPs", 5, "region"),
+    "transitGatewaysPerRegion": ("Transit gateways per account", 5, "region"),
+    "peeringAttachmentsPerTransitGateway": ("Peering attachments per transit gateway", 50, "gateway"),
+}
 
 
 def nat_addresses(clusters: Sequence[ClusterSpec]) -> int:
@@ -50,4 +67,27 @@ def east_west_rules(spec: MeshSpec) -> dict[str, int]:
 
 def elastic_ips(spec: MeshSpec) -> dict[str, int]:
     """Per region, the Elastic IPs the mesh allocates."""
-    return dict(spec.elastic_ips_by_region())
+    return {region: use["elasticIpsPerRegion"] for region, use in quota_use(spec.clusters, spec.connectivity).items()}
+
+
+def quota_use(clusters: Sequence[ClusterSpec], connectivity: Connectivity) -> dict[str, dict[str, int]]:
+    """Per region, per quota key, what the mesh uses: for a quota per zone or per gateway, its busiest."""
+    use: dict[str, dict[str, int]] = {}
+    zones: dict[tuple[str, Any], int] = {}
+    regions = list(dict.fromkeys(c.region for c in clusters))
+    for c in clusters:
+        here = use.setdefault(c.region, dict.fromkeys(QUOTAS, 0))
+        here["vpcsPerRegion"] += 1
+        here["internetGatewaysPerRegion"] += 1
+        here["elasticIpsPerRegion"] += c.nat_count + (c.az_count if c.east_west_static_ips else 0)
+        # Zones are picked in order from a count, or named; a single NAT gateway is in the first zone.
+        names = list(c.availability_zones) if isinstance(c.availability_zones, tuple) else list(range(c.az_count))
+        for zone in names[: c.nat_count]:
+            zones[(c.region, zone)] = zones.get((c.region, zone), 0) + 1
+    for (region, _), count in zones.items():
+        use[region]["natGatewaysPerAz"] = max(use[region]["natGatewaysPerAz"], count)
+    if connectivity.private:
+        for region in regions:
+            use[region]["transitGatewaysPerRegion"] = 0 if region in connectivity.transit_gateways else 1
+            use[region]["peeringAttachmentsPerTransitGateway"] = len(regions) - 1
+    return use
