@@ -261,6 +261,18 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
         return {r.urn: r for r in run.resources if (r.custom or r.type.startswith("eks:")) and not r.read}
 
     old, new = managed(before), managed(after)
+    result, changed = _direct_impact(old, new)
+    _follow_replacements(new, result, changed)
+    _refuse_what_aws_refuses(old, new, result, changed)
+    _refuse_taken_identities(old, new, result, after)
+    key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
+    return {key[urn]: what for urn, what in result.items()}
+
+
+def _direct_impact(
+    old: dict[str, Registered], new: dict[str, Registered]
+) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Each resource's fate from its own inputs, and the inputs that changed."""
     renamed = {alias: r.urn for r in new.values() for alias in r.alias_urns if alias in old}
     result: dict[str, str] = {}
     changed: dict[str, set[str]] = {}
@@ -278,8 +290,11 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
     for urn in old:
         if urn not in new and urn not in renamed:
             result[urn] = DELETED
+    return result, changed
 
-    # A replaced resource comes back with new IDs and outputs: inputs that depend on it change too.
+
+def _follow_replacements(new: dict[str, Registered], result: dict[str, str], changed: dict[str, set[str]]) -> None:
+    """A replaced resource comes back with new IDs and outputs: inputs that depend on it change too."""
     grew = True
     while grew:
         grew = False
@@ -292,6 +307,11 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
                 changed[urn] |= moved
                 result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
                 grew = True
+
+
+def _refuse_what_aws_refuses(
+    old: dict[str, Registered], new: dict[str, Registered], result: dict[str, str], changed: dict[str, set[str]]
+) -> None:
     for urn, what in list(result.items()):
         if (
             what == UPDATED
@@ -319,10 +339,15 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
             ):
                 result[urn] = REFUSED
 
-    # Pulumi creates new resources before it deletes the ones gone from the program, and a create-first
-    # replacement's old resource lives until the end: a new route to the destination an old one still
-    # holds in the same table is refused as well. Only a delete-first replacement frees it, for what
-    # waits for that replacement.
+
+def _refuse_taken_identities(
+    old: dict[str, Registered], new: dict[str, Registered], result: dict[str, str], after: Run
+) -> None:
+    """Pulumi creates new resources before it deletes the ones gone from the program, and a
+    create-first replacement's old resource lives until the end: a new route to the destination an
+    old one still holds in the same table is refused as well. Only a delete-first replacement frees
+    it, for what waits for that replacement."""
+
     def identity(r: Registered) -> tuple:
         return (r.type, *(_get(r.inputs, p) for p in CREATE_FIRST_CONFLICTS[r.type]))
 
@@ -338,8 +363,6 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
         freed = result[holder] == REPLACED and new[holder].delete_before_replace and after.depends_on(r, new[holder])
         if not freed:
             result[urn] = REFUSED
-    key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
-    return {key[urn]: what for urn, what in result.items()}
 
 
 def of_kind(impact: dict[tuple[str, str], str], kind: str) -> set[tuple[str, str]]:

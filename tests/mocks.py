@@ -106,90 +106,115 @@ class MeshMocks(mocks.Mocks):
         return f"{args.name}-{digest(args.typ, args.name, length=8)}", {}
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict, list | None]:
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            region = self.region_of(args.provider)
-            excluded = set(args.args.get("excludeZoneIds") or [])
-            zones = [
-                (f"{region}{letter}", f"{region[:2]}{region.split('-')[1][0]}{region[-1]}-az{i + 1}")
-                for i, letter in enumerate("abcdef")
-            ]
-            zones = [z for z in zones if z[1] not in excluded]
-            return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": region}, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            # Like STS: through a provider that assumes roles, the caller is a session of the last.
-            self.monitor.invokes.append((args.token, {}))
-            record = self.monitor.registered.get(args.provider.rsplit("::", 1)[0]) if args.provider else None
-            roles = json.loads(record.inputs.get("assumeRoles") or "[]") if record else []
-            arn = self.caller_arn
-            if roles:
-                partition, account, name = re.fullmatch(
-                    r"arn:([^:]+):iam::(\d+):role/(?:.*/)?([^/]+)", roles[-1]["roleArn"]
-                ).groups()
-                arn = f"arn:{partition}:sts::{account}:assumed-role/{name}/{roles[-1].get('sessionName') or 'session'}"
-            return {"accountId": arn.split(":")[4], "arn": arn, "userId": "AIDA", "id": arn.split(":")[4]}, []
-        if args.token == "pulumi:pulumi:readStackOutputs":
-            # The engine's answer (pkg/resource/deploy/builtins.go): the named stack's outputs.
-            assert args.args["name"] == "organization/istio-eks-mesh/" + self.monitor.stack, args.args
-            if self.backend_unreachable:
-                # As the engine answers a failed read: a failure the SDK raises where it is called.
-                return {}, [("name", "failed to read stack: 503 Service Unavailable\nretry later")]
-            return {"name": args.args["name"], "outputs": self.last_outputs, "secretOutputNames": []}, []
-        if args.token == "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
-            # A network team's gateway: found only if it exists in the provider's region.
-            tgw = args.args["id"]
-            if self.existing_gateways is not None:
-                assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), (
-                    f"InvalidTransitGatewayID.NotFound: {tgw}"
-                )
-            table = f"tgw-rtb-{digest(tgw, length=17)}"
-            found = {
-                "id": tgw,
-                "ownerId": self.caller_arn.split(":")[4],
-                "associationDefaultRouteTableId": table,
-                "propagationDefaultRouteTableId": table,
-                "defaultRouteTableAssociation": "enable",
-                "defaultRouteTablePropagation": "enable",
-                **self.gateway_options.get(tgw, {}),
-            }
-            self.monitor.invokes.append((args.token, found))
-            return found, []
-        if args.token in (ATTACHMENT_READ, ROUTES_READ):
-            return self._network_team(args)
-        if args.token in ("aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs", "aws:ec2/getVpcIpamPool:getVpcIpamPool"):
-            # A pool of the organisation's: {"cidrs": [...], "region": ..., and any attribute otherwise}.
-            pool_id = args.args["ipamPoolId"]
-            if pool_id not in self.ipam_pools:
-                return {}, [("ipamPoolId", f"InvalidIpamPoolId.NotFound: The pool ID '{pool_id}' does not exist")]
-            pool = self.ipam_pools[pool_id]
-            if args.token.endswith("getVpcIpamPoolCidrs"):
-                return {
-                    "id": pool_id,
-                    "ipamPoolId": pool_id,
-                    "ipamPoolCidrs": [{"cidr": c, "state": "provisioned"} for c in pool["cidrs"]],
-                }, []
+        for tokens, handler in self._invokes():
+            if args.token in tokens:
+                return handler(args)
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+    def _invokes(self) -> list[tuple[tuple[str, ...], Any]]:
+        return [
+            (("aws:index/getAvailabilityZones:getAvailabilityZones",), self._zones),
+            (("aws:index/getPartition:getPartition",), self._partition),
+            (("aws:index/getCallerIdentity:getCallerIdentity",), self._caller_identity),
+            (("pulumi:pulumi:readStackOutputs",), self._stack_outputs),
+            (("aws:ec2transitgateway/getTransitGateway:getTransitGateway",), self._transit_gateway),
+            ((ATTACHMENT_READ, ROUTES_READ), self._network_team),
+            (
+                ("aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs", "aws:ec2/getVpcIpamPool:getVpcIpamPool"),
+                self._ipam_pool,
+            ),
+            (("aws:eks/getAddonVersion:getAddonVersion",), self._addon_version),
+            (("aws:index/getRegion:getRegion",), self._region),
+        ]
+
+    def _zones(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        region = self.region_of(args.provider)
+        excluded = set(args.args.get("excludeZoneIds") or [])
+        zones = [
+            (f"{region}{letter}", f"{region[:2]}{region.split('-')[1][0]}{region[-1]}-az{i + 1}")
+            for i, letter in enumerate("abcdef")
+        ]
+        zones = [z for z in zones if z[1] not in excluded]
+        return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": region}, []
+
+    def _partition(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+
+    def _caller_identity(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        # Like STS: through a provider that assumes roles, the caller is a session of the last.
+        self.monitor.invokes.append((args.token, {}))
+        record = self.monitor.registered.get(args.provider.rsplit("::", 1)[0]) if args.provider else None
+        roles = json.loads(record.inputs.get("assumeRoles") or "[]") if record else []
+        arn = self.caller_arn
+        if roles:
+            partition, account, name = re.fullmatch(
+                r"arn:([^:]+):iam::(\d+):role/(?:.*/)?([^/]+)", roles[-1]["roleArn"]
+            ).groups()
+            arn = f"arn:{partition}:sts::{account}:assumed-role/{name}/{roles[-1].get('sessionName') or 'session'}"
+        return {"accountId": arn.split(":")[4], "arn": arn, "userId": "AIDA", "id": arn.split(":")[4]}, []
+
+    def _stack_outputs(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        # The engine's answer (pkg/resource/deploy/builtins.go): the named stack's outputs.
+        assert args.args["name"] == "organization/istio-eks-mesh/" + self.monitor.stack, args.args
+        if self.backend_unreachable:
+            # As the engine answers a failed read: a failure the SDK raises where it is called.
+            return {}, [("name", "failed to read stack: 503 Service Unavailable\nretry later")]
+        return {"name": args.args["name"], "outputs": self.last_outputs, "secretOutputNames": []}, []
+
+    def _transit_gateway(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        # A network team's gateway: found only if it exists in the provider's region.
+        tgw = args.args["id"]
+        if self.existing_gateways is not None:
+            assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), (
+                f"InvalidTransitGatewayID.NotFound: {tgw}"
+            )
+        table = f"tgw-rtb-{digest(tgw, length=17)}"
+        found = {
+            "id": tgw,
+            "ownerId": self.caller_arn.split(":")[4],
+            "associationDefaultRouteTableId": table,
+            "propagationDefaultRouteTableId": table,
+            "defaultRouteTableAssociation": "enable",
+            "defaultRouteTablePropagation": "enable",
+            **self.gateway_options.get(tgw, {}),
+        }
+        self.monitor.invokes.append((args.token, found))
+        return found, []
+
+    def _ipam_pool(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        # A pool of the organisation's: {"cidrs": [...], "region": ..., and any attribute otherwise}.
+        pool_id = args.args["ipamPoolId"]
+        if pool_id not in self.ipam_pools:
+            return {}, [("ipamPoolId", f"InvalidIpamPoolId.NotFound: The pool ID '{pool_id}' does not exist")]
+        pool = self.ipam_pools[pool_id]
+        if args.token.endswith("getVpcIpamPoolCidrs"):
             return {
                 "id": pool_id,
                 "ipamPoolId": pool_id,
-                "locale": pool.get("locale", args.args.get("region")),
-                "addressFamily": pool.get("family", "ipv4"),
-                "allocationMinNetmaskLength": pool.get("min", 0),
-                "allocationMaxNetmaskLength": pool.get("max", 32),
-                "allocationResourceTags": pool.get("tags", {}),
+                "ipamPoolCidrs": [{"cidr": c, "state": "provisioned"} for c in pool["cidrs"]],
             }, []
-        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
-            # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
-            # (mostRecent) is a later build than the default one.
-            addon, kubernetes = args.args["addonName"], args.args["kubernetesVersion"]
-            self.monitor.invokes.append((args.token, dict(args.args)))
-            build = (2 if args.args.get("mostRecent") else 1) + self.builds_published
-            version = f"v1.{kubernetes.split('.')[1]}.{int(digest(addon), 16) % 10}-eksbuild.{build}"
-            return {"addonName": addon, "kubernetesVersion": kubernetes, "version": version, "id": addon}, []
-        if args.token == "aws:index/getRegion:getRegion":
-            region = self.region_of(args.provider)
-            return {"name": region, "region": region, "id": region}, []
-        raise NotImplementedError(f"no mock for invoke {args.token}")
+        return {
+            "id": pool_id,
+            "ipamPoolId": pool_id,
+            "locale": pool.get("locale", args.args.get("region")),
+            "addressFamily": pool.get("family", "ipv4"),
+            "allocationMinNetmaskLength": pool.get("min", 0),
+            "allocationMaxNetmaskLength": pool.get("max", 32),
+            "allocationResourceTags": pool.get("tags", {}),
+        }, []
+
+    def _addon_version(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        # Like EKS: each Kubernetes minor version has its own add-on builds, and the newest
+        # (mostRecent) is a later build than the default one.
+        addon, kubernetes = args.args["addonName"], args.args["kubernetesVersion"]
+        self.monitor.invokes.append((args.token, dict(args.args)))
+        build = (2 if args.args.get("mostRecent") else 1) + self.builds_published
+        version = f"v1.{kubernetes.split('.')[1]}.{int(digest(addon), 16) % 10}-eksbuild.{build}"
+        return {"addonName": addon, "kubernetesVersion": kubernetes, "version": version, "id": addon}, []
+
+    def _region(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
+        region = self.region_of(args.provider)
+        return {"name": region, "region": region, "id": region}, []
 
     def _network_team(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
         """What the network team's gateway says of its attachments and route tables."""

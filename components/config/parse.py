@@ -102,12 +102,7 @@ def parse_mesh_spec(
         east_west if connectivity.private else None,
         problems,
     )
-    deploy_samples = raw.get("deploySamples", False)
-    if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
-        deploy_samples = False
-
     now = now or clock.now()
-    pki = parse_pki(raw, secret_keys, now, problems)
     parse_eks.check_support(clusters, now.date(), problems, last.clusters)
     recorded = {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()}
     parse_eks.check_upgrade_steps(clusters, recorded, problems)
@@ -119,14 +114,9 @@ def parse_mesh_spec(
     _check_static_ips(clusters, topology, problems)
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     check_istiod_fits(clusters, topology, istio_values, problems)
-    access = parse_eks.parse_cluster_access(raw, clusters, problems)
-    # Failover regions are checked against the mesh's only when every cluster parsed.
-    complete = isinstance(raw.get("clusters"), list) and len(clusters) == len(raw["clusters"])
-    traffic = parse_traffic(raw.get("trafficPolicy"), clusters if complete else [], problems)
-    sources = parse_sources(raw, problems)
-    running = _parse_running_mesh(raw, clusters, last, now, problems)
     service_quotas = parse_service_quotas(raw, problems)
     check_quotas(clusters, connectivity, service_quotas, problems)
+    others = _parse_other_keys(raw, clusters, secret_keys, now, last, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -138,28 +128,34 @@ def parse_mesh_spec(
         mesh_cidr=str(mesh_cidr),
         connectivity=connectivity,
         topology=topology,
-        pki=pki,
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
-        deploy_samples=deploy_samples,
         istio_values_secret="istioValues" in secret_keys,
-        access=access,
-        traffic=traffic,
-        sources=sources,
-        **running,
         service_quotas=service_quotas,
+        **others,
     )
 
 
-def _parse_running_mesh(
+def _parse_other_keys(
     raw: Mapping[str, Any],
     clusters: list[ClusterSpec],
-    last: LastDeployment,
+    secret_keys: frozenset[str],
     now: datetime.datetime,
+    last: LastDeployment,
     problems: Problems,
 ) -> dict[str, Any]:
-    """The keys of the mesh's life after `pulumi up`: reader tokens, mTLS, the image cache."""
+    """The keys no check of the clusters' topology needs: MeshSpec fields by name."""
+    deploy_samples = raw.get("deploySamples", False)
+    if not expect(deploy_samples, bool, "deploySamples", problems, "true"):
+        deploy_samples = False
+    # Failover regions are checked against the mesh's only when every cluster parsed.
+    complete = isinstance(raw.get("clusters"), list) and len(clusters) == len(raw["clusters"])
     return {
+        "deploy_samples": deploy_samples,
+        "pki": parse_pki(raw, secret_keys, now, problems),
+        "access": parse_eks.parse_cluster_access(raw, clusters, problems),
+        "traffic": parse_traffic(raw.get("trafficPolicy"), clusters if complete else [], problems),
+        "sources": parse_sources(raw, problems),
         "reader_tokens": parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems),
         "mtls": parse_mtls(raw, last, problems),
         "image_cache": parse_image_cache(raw, clusters, problems),
