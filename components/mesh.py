@@ -35,6 +35,7 @@ from components.model.aws_settings import AwsSettings
 from components.model.deployed import LastDeployment
 from components.model.image_cache import cached
 from components.model.spec import ClusterSpec, MeshSpec
+from components.plan import names
 from components.plan.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
 from components.plan.principals import cluster_creators, new_clusters, same_principal
 
@@ -369,9 +370,9 @@ class IstioMesh(pulumi.ComponentResource):
         for a, b in spec.topology.peerings:
             pair = VpcPeeringArgs(requester=side(spec.cluster(a)), accepter=side(spec.cluster(b)))
             if self._transit:
-                SameNetworkAccess(f"{a}-{b}-same-network", pair, f"{a}-{b}-peering", self, opts=self._child())
+                SameNetworkAccess(names.same_network(a, b), pair, names.peering(a, b), self, opts=self._child())
             else:
-                VpcPeering(f"{a}-{b}-peering", pair, opts=self._child())
+                VpcPeering(names.peering(a, b), pair, opts=self._child())
 
     def _traffic(self, spec: MeshSpec) -> None:
         """The mesh-wide DestinationRule in every primary, whose istiod also serves its remotes."""
@@ -401,7 +402,7 @@ class IstioMesh(pulumi.ComponentResource):
         """The local istiod's credentials for the peer's API server."""
         here, there = self.clusters[local], self.clusters[peer]
         return RemoteSecret(
-            f"{local}-remote-secret-{peer}",
+            names.remote_secret(local, peer),
             RemoteSecretArgs(
                 peer_name=peer,
                 peer_endpoint=there.eks.endpoint,
