@@ -117,6 +117,8 @@ class EksCluster(pulumi.ComponentResource):
     oidc_provider_url: pulumi.Output[str]
     provider: k8s.Provider
     node_group: eks.ManagedNodeGroup
+    # The nodes' IAM role, for what the mesh adds to it (an image cache's pull-through rights).
+    node_role: aws.iam.Role
     # The security group EKS gives the control plane and managed nodes (peers admit it).
     cluster_security_group_id: pulumi.Output[str]
     # The version of each managed add-on, as given to EKS.
@@ -313,4 +315,5 @@ class EksCluster(pulumi.ComponentResource):
             )
             for policy in NODE_POLICIES
         ]
+        self.node_role = role
         return role, attachments

@@ -26,6 +26,7 @@ from components.config.connectivity import (
     parse_ipam_pools,
 )
 from components.config.credentials import parse_reader_tokens
+from components.config.image_cache import parse_image_cache
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.mtls import parse_mtls
@@ -158,6 +159,7 @@ def _parse_other_keys(
         "sources": parse_sources(raw, problems),
         "reader_tokens": parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems),
         "mtls": parse_mtls(raw, last, problems),
+        "image_cache": parse_image_cache(raw, clusters, problems),
     }
 
 
