@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from components import migrations
 from components.aws.cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
+from components.aws.image_cache import DockerHubCache, DockerHubCacheArgs, ImagePullAccess, ImagePullAccessArgs
 from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, SameNetworkAccess, VpcPeering, VpcPeeringArgs
@@ -29,9 +30,12 @@ from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, Remote
 from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
+from components.model import versions
 from components.model.aws_settings import AwsSettings
 from components.model.deployed import LastDeployment
+from components.model.image_cache import cached
 from components.model.spec import ClusterSpec, MeshSpec
+from components.plan import names
 from components.plan.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
 from components.plan.principals import cluster_creators, new_clusters, same_principal
 
@@ -113,6 +117,7 @@ class IstioMesh(pulumi.ComponentResource):
             "istio-eks-mesh/stack": pulumi.get_stack(),
         }
         self._aws = self._aws_providers(spec)
+        self._caches = self._image_caches(spec)
         self.cluster_creators = self._creators(spec, args.last)
         networks = {c.name: self._network(c) for c in spec.clusters}
         self._transit = self._transit_network(spec, networks) if spec.connectivity.private else None
@@ -182,6 +187,38 @@ class IstioMesh(pulumi.ComponentResource):
             )
             for region in dict.fromkeys(c.region for c in spec.clusters)
         }
+
+    def _image_caches(self, spec: MeshSpec) -> dict[str, DockerHubCache]:
+        """`imageCache`: a pull-through cache of Docker Hub in every region of the mesh."""
+        credentials = spec.image_cache.docker_hub_credentials if spec.image_cache else {}
+        return {
+            region: DockerHubCache(
+                f"image-cache-{region}",
+                DockerHubCacheArgs(region=region, credential_arn=arn),
+                opts=self._child(aws=self._aws[region]),
+            )
+            for region, arn in credentials.items()
+        }
+
+    def _cached(self, spec: MeshSpec, c: ClusterSpec, docker_hub_path: str) -> str:
+        """An image (or hub) on Docker Hub, through the cluster's regional cache if there is one."""
+        if spec.image_cache is None:
+            return docker_hub_path
+        return cached(spec.image_cache.account, c.region, docker_hub_path)
+
+    def _image_sources(self, spec: MeshSpec, c: ClusterSpec, eks: EksCluster) -> tuple:
+        """Where the cluster's Istio releases pull from, and what lets its nodes pull there."""
+        cache = self._caches.get(c.region)
+        if cache is None:
+            return spec.sources, None
+        access = ImagePullAccess(
+            f"{c.name}-image-pull",
+            ImagePullAccessArgs(
+                region=c.region, node_role=eks.node_role, cache=cache, partition=spec.image_cache.partition
+            ),
+            opts=self._child(aws=self._aws[c.region]),
+        )
+        return replace(spec.sources, istio_hub=self._cached(spec, c, versions.ISTIO_IMAGE_HUB)), access.policy
 
     def _network(self, c: ClusterSpec) -> Vpc:
         return Vpc(f"{c.name}-network", VpcArgs(cluster=c), opts=self._child(aws=self._aws[c.region]))
@@ -271,6 +308,7 @@ class IstioMesh(pulumi.ComponentResource):
             f"{c.name}-ca", IntermediateCaArgs(cluster_name=c.name, pki=spec.pki, roots=self._roots), opts=self._child()
         )
         in_cluster = self._child(aws=region, kubernetes=eks.provider)
+        sources, image_pull = self._image_sources(spec, c, eks)
         controller = LoadBalancerController(
             f"{c.name}-lb-controller",
             LoadBalancerControllerArgs(
@@ -299,7 +337,8 @@ class IstioMesh(pulumi.ComponentResource):
                 extra_values=spec.istio_values,
                 extra_values_secret=spec.istio_values_secret,
                 traffic=spec.traffic,
-                sources=spec.sources,
+                sources=sources,
+                image_pull=image_pull,
             ),
             opts=in_cluster,
         )
@@ -331,9 +370,9 @@ class IstioMesh(pulumi.ComponentResource):
         for a, b in spec.topology.peerings:
             pair = VpcPeeringArgs(requester=side(spec.cluster(a)), accepter=side(spec.cluster(b)))
             if self._transit:
-                SameNetworkAccess(f"{a}-{b}-same-network", pair, f"{a}-{b}-peering", self, opts=self._child())
+                SameNetworkAccess(names.same_network(a, b), pair, names.peering(a, b), self, opts=self._child())
             else:
-                VpcPeering(f"{a}-{b}-peering", pair, opts=self._child())
+                VpcPeering(names.peering(a, b), pair, opts=self._child())
 
     def _traffic(self, spec: MeshSpec) -> None:
         """The mesh-wide DestinationRule in every primary, whose istiod also serves its remotes."""
@@ -363,7 +402,7 @@ class IstioMesh(pulumi.ComponentResource):
         """The local istiod's credentials for the peer's API server."""
         here, there = self.clusters[local], self.clusters[peer]
         return RemoteSecret(
-            f"{local}-remote-secret-{peer}",
+            names.remote_secret(local, peer),
             RemoteSecretArgs(
                 peer_name=peer,
                 peer_endpoint=there.eks.endpoint,
@@ -389,6 +428,8 @@ class IstioMesh(pulumi.ComponentResource):
                     istiod=injectors,
                     # Istio config is read from a primary's API server only.
                     destination_rule=None if c.is_remote else sample_rule_spec(spec, SAMPLE_HOST),
+                    helloworld_image=self._cached(spec, c, versions.HELLOWORLD_IMAGE),
+                    curl_image=self._cached(spec, c, versions.CURL_IMAGE),
                 ),
                 opts=self._child(kubernetes=self.clusters[c.name].eks.provider),
             )

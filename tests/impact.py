@@ -79,6 +79,13 @@ AWS = {
     "aws:iam/role:Role": {"name", "namePrefix", "path"},
     "aws:iam/policy:Policy": {"name", "namePrefix", "path", "description"},
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role", "policyArn"},
+    # iam/role_policy.go; ecr/pull_through_cache_rule.go (the credentials update in place).
+    "aws:iam/rolePolicy:RolePolicy": {"name", "namePrefix", "role"},
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": {
+        "ecrRepositoryPrefix",
+        "upstreamRegistryUrl",
+        "upstreamRepositoryPrefix",
+    },
     "aws:eks/addon:Addon": {"clusterName", "addonName"},
     "aws:eks/accessEntry:AccessEntry": {"clusterName", "principalArn", "type"},
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {
@@ -125,6 +132,9 @@ KUBERNETES = {
     "kubernetes:networking.istio.io/v1:VirtualService": _K8S_IDENTITY,
     "kubernetes:networking.istio.io/v1:DestinationRule": _K8S_IDENTITY,
     "kubernetes:security.istio.io/v1:PeerAuthentication": _K8S_IDENTITY,
+    # A binding's roleRef cannot change (the API server refuses it), so the provider replaces it.
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": {"metadata.name"},
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": {"metadata.name", "roleRef"},
     "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration": {"metadata.name"},
 }
 # pulumi-tls 5.x: every input but early renewal replaces a key or certificate.

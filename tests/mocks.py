@@ -258,6 +258,10 @@ class MeshMocks(mocks.Mocks):
             outputs["cidrBlock"] = str(block)
         return vpc_id, outputs
 
+    def _aws_ecr_pullThroughCacheRule_PullThroughCacheRule(self, args):
+        # The rule's registry is the account of the provider's credentials; its ID is the prefix.
+        return args.inputs["ecrRepositoryPrefix"], {**args.inputs, "registryId": "123456789012"}
+
     def _aws_ec2_subnet_Subnet(self, args):
         return f"subnet-{digest(args.name, length=17)}", {}
 

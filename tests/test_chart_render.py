@@ -69,7 +69,9 @@ MODELS = {
 # - gateway `labels`: "Labels to apply to all resources" (gateway values.yaml), any key.
 PASS_THROUGH = {
     # istiod's `resources` reach the container whole (templates/deployment.yaml, `istiod.resources`).
-    "istiod": (("meshConfig",), ("profile",), ("resources",)),
+    # `global.enableReaderRBAC` is read with a default (`dig "global" "enableReaderRBAC" true`,
+    # templates/reader-clusterrole*.yaml) and declared only in base's values.yaml.
+    "istiod": (("meshConfig",), ("profile",), ("resources",), ("global", "enableReaderRBAC")),
     "base": (("profile",), ("global", "hub")),
     "gateway": (("profile",), ("global", "hub"), ("labels",)),
 }
@@ -256,6 +258,11 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
         mesh = yaml.load(find(objects, "ConfigMap", f"istio{suffix}")["data"]["mesh"], Loader=LOADER)
         assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
         if clusters[cluster]["role"] == "remote":
+            # Sized as the injector it is (the chart's 2048Mi is for serving xDS).
+            assert container["resources"] == {
+                "requests": {"cpu": "100m", "memory": "512Mi"},
+                "limits": {"memory": "1024Mi"},
+            }
             remote_service = find(objects, "Service", f"istiod{suffix}-remote")
             assert remote_service["spec"]["type"] == "ExternalName"
             assert remote_service["spec"]["externalName"] == clusters[primaries(model)[cluster]]["eastWestAddress"]
@@ -273,8 +280,9 @@ def test_istiod_renders_the_hub_identity_revision_and_ha_the_program_means(model
                 h for entry in mesh["serviceSettings"] if entry["settings"].get("clusterLocal") for h in entry["hosts"]
             ]
             assert sorted(local) == sorted(f"{name}.istio-system.svc.cluster.local" for name in services), cluster
-            serves_remotes = cluster in primaries(model).values()
-            assert (env_of(container).get("EXTERNAL_ISTIOD") == "true") == serves_remotes
+            # No istiod leads another cluster's istio-system: each remote's local istiod is the one
+            # writer of its webhooks' caBundle and its root ConfigMaps.
+            assert "EXTERNAL_ISTIOD" not in env_of(container)
             # The readiness the NLB's health checks mirror: gateway pods are probed on 15021.
             gateway_template = yaml.load(
                 find(objects, "ConfigMap", f"istio-sidecar-injector{suffix}")["data"]["config"], Loader=LOADER
@@ -453,3 +461,143 @@ def test_the_tier_renders_both_supported_minors():
     for minor in sorted(rendered):
         for chart in ISTIO_CHARTS:
             need(f"{minor}.0", chart)
+
+
+# --- the reader's rights -------------------------------------------------------------------------
+
+
+def _grants(rules: list[dict]) -> set[tuple[str, str, str]]:
+    return {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+
+
+def test_a_remotes_reader_keeps_what_istiod_reads_and_loses_the_charts_webhook_writes():
+    run = ok("primary-remote")
+    (remote,) = [r for r in istio_releases(run) if r.name == "r-istio-istiod"]
+    (primary,) = [r for r in istio_releases(run) if r.name == "p-istio-istiod"]
+    # The remote's istiod renders no reader role of the chart's; with the chart's default it would
+    # grant the token's holder writes on the remote's webhooks.
+    assert not [o for o in render(remote, "istiod") if "istio-reader" in o["metadata"]["name"]]
+    charts_default = json.loads(json.dumps(remote.inputs["values"]))
+    del charts_default["global"]["enableReaderRBAC"]
+    chart_role = find(
+        _render(str(need(remote.inputs["version"], "istiod")), "istiod", "istio-system", json.dumps(charts_default)),
+        "ClusterRole",
+        "istio-reader-clusterrole-istio-system",
+    )
+    primary_role = find(render(primary, "istiod"), "ClusterRole", "istio-reader-clusterrole-istio-system")
+    ours = _grants(
+        run.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "r-istio-reader-role").inputs["rules"]
+    )
+    admission = "admissionregistration.k8s.io"
+    assert (admission, "mutatingwebhookconfigurations", "patch") in _grants(chart_role["rules"])
+    # Nothing the chart does not grant a primary's reader; of that, only MCS exports' writes go.
+    assert ours <= _grants(primary_role["rules"])
+    assert _grants(primary_role["rules"]) - ours == {
+        ("multicluster.x-k8s.io", "serviceexports", "create"),
+        ("multicluster.x-k8s.io", "serviceexports", "delete"),
+    }
+    writes = {(g, r, v) for g, r, v in ours if v not in ("get", "list", "watch")}
+    assert writes == {
+        ("authentication.k8s.io", "tokenreviews", "create"),
+        ("authorization.k8s.io", "subjectaccessreviews", "create"),
+    }
+
+
+# --- gateway drains: a rollout model on the rendered objects --------------------------------------
+
+# How long the platform lets a pod's termination run, per procedure of the README: a rollout and an
+# HPA scale-in wait out the grace period; EKS gives a node of a managed node group being deleted
+# 5 minutes to drain before the instance goes anyway (user guide, delete-managed-node-group.html;
+# an update gives 15), the strictest of the node drains.
+PROCEDURES = {
+    "canary step 2 (tag moved, gateways roll)": None,
+    "patch upgrade (gateways roll)": None,
+    "node drain (managed node group update or scale-down)": 300,
+    "scale-in (HPA)": None,
+}
+# Worst case from the endpoint turning terminating to the NLB opening no more connections to it
+# (components/model/drain.py says why it is a margin, not a documented figure).
+REACTION = 15
+# Istio's default terminationDrainDuration (istio pkg/config/mesh/mesh.go, 1.30.3).
+ENVOY_DRAIN = 5
+
+
+def _attributes(service: dict) -> dict[str, str]:
+    raw = service["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"]
+    return dict(item.split("=", 1) for item in raw.split(","))
+
+
+def drain_problems(pre_stop: int, grace: int, attributes: dict[str, str], deadline: int | None) -> list[str]:
+    """What goes wrong when a gateway pod is deleted at second 0. The NLB opens new connections to it
+    until REACTION and forwards existing ones until the deregistration delay ends (300 s unless set),
+    then closes them itself only with connection termination. Envoy serves unchanged through the
+    preStop delay; SIGTERM then starts its drain; the kubelet (or the node's end) kills it after
+    the grace period (or the deadline)."""
+    problems = []
+    sends_until = REACTION + int(attributes.get("deregistration_delay.timeout_seconds", "300"))
+    if attributes.get("deregistration_delay.connection_termination.enabled") != "true":
+        problems.append("connections left open after the delay meet a pod that is gone")
+    if pre_stop < sends_until:
+        problems.append(f"the NLB still sends until {sends_until} s, the pod drains from {pre_stop} s")
+    killed_at = grace if deadline is None else min(grace, deadline)
+    if pre_stop + ENVOY_DRAIN > killed_at:
+        problems.append(f"killed at {killed_at} s, before Envoy's drain ends at {pre_stop + ENVOY_DRAIN} s")
+    return problems
+
+
+@pytest.mark.parametrize("model", ["primary-remote", "two-regions-1.30"])
+def test_no_gateway_target_is_removed_while_the_nlb_still_sends_to_it(model):
+    run = ok(model)
+    gateways = [r for r in istio_releases(run) if r.inputs["chart"] == "gateway"]
+    assert gateways
+    for release in gateways:
+        objects = render(release, "gateway")
+        pod = find(objects, "Deployment", release.inputs["name"])["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        # Kubernetes' own sleep action: no shell needed in the proxy image.
+        pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        service = find(objects, "Service", release.inputs["name"])
+        # Every listener of the NLB (15443, and 15012 on a primary with remotes) is a target group
+        # of this Service and takes these attributes.
+        assert {p["port"] for p in service["spec"]["ports"]} <= {15443, 15012}
+        for procedure, deadline in PROCEDURES.items():
+            grace = pod["terminationGracePeriodSeconds"]
+            assert drain_problems(pre_stop, grace, _attributes(service), deadline) == [], (release.name, procedure)
+        # Rollouts and drains keep a registered, healthy target per NLB while one deregisters: two
+        # replicas at least, one of them available through any voluntary disruption, and new pods
+        # counted Ready only once healthy in the NLB (the controller's readiness gate, istio-system).
+        hpa = find(objects, "HorizontalPodAutoscaler", release.inputs["name"])
+        pdb = find(objects, "PodDisruptionBudget", release.inputs["name"])
+        assert hpa["spec"]["minReplicas"] >= 2 and pdb["spec"]["minAvailable"] == 1
+        cluster = release.name.split("-istio-")[0]
+        labels = run.one("kubernetes:core/v1:Namespace", f"{cluster}-istio-namespace").inputs["metadata"]["labels"]
+        assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
+def test_the_drain_model_refuses_the_charts_defaults_and_a_drain_past_the_nodes_end():
+    # The gateway chart's defaults: no preStop, 30 s grace, the NLB's 300 s delay, no termination.
+    assert len(drain_problems(0, 30, {}, None)) == 2
+    attributes = {
+        "deregistration_delay.timeout_seconds": "300",
+        "deregistration_delay.connection_termination.enabled": "true",
+    }
+    # Covering the default 300 s delay would outlast a managed node group's 5-minute drain.
+    (problem,) = drain_problems(
+        315, 330, attributes, PROCEDURES["node drain (managed node group update or scale-down)"]
+    )
+    assert "killed at 300 s" in problem
+
+
+def test_istio_images_render_from_the_clusters_regional_cache():
+    arn = "arn:aws:secretsmanager:{0}:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+    config = mesh_config(2, imageCache={"dockerHubCredentials": {r: arn.format(r) for r in ("us-east-1", "us-west-2")}})
+    run = cached_run(config)
+    for cluster, region in (("c0", "us-east-1"), ("c1", "us-west-2")):
+        (istiod,) = [r for r in istio_releases(run) if r.name == f"{cluster}-istio-istiod"]
+        objects = render(istiod, "istiod")
+        image = find(objects, "Deployment", "istiod")["spec"]["template"]["spec"]["containers"][0]["image"]
+        hub = f"123456789012.dkr.ecr.{region}.amazonaws.com/docker-hub/istio"
+        assert image.startswith(f"{hub}/pilot:")
+        # What the injector gives every proxy, the gateways' too.
+        injected = json.loads(find(objects, "ConfigMap", "istio-sidecar-injector")["data"]["values"])["global"]
+        assert injected["hub"] == hub

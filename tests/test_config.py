@@ -670,7 +670,7 @@ BAD_CONFIGS = [
     ),
     # The wiring of revisions, remotes and the gateway's NLB is the program's too.
     ({**one_cluster(), "istioValues": {"istiod": {"revision": "x"}}}, "istioValues.istiod.revision", "istioRevisions"),
-    ({**one_cluster(), "istioValues": {"istiod": {"env": None}}}, "istioValues.istiod.env", "EXTERNAL_ISTIOD"),
+    ({**one_cluster(), "istioValues": {"istiod": {"env": None}}}, "istioValues.istiod.env", "ISTIOD_CUSTOM_HOST"),
     ({**one_cluster(), "istioValues": {"gateway": {"name": "gw"}}}, "istioValues.gateway.name", "remove it"),
     (
         {**one_cluster(), "istioValues": {"gateway": {"service": None}}},

@@ -72,10 +72,8 @@ def test_a_primary_with_remotes_names_every_revisions_host_and_serves_them():
         assert values["meshConfig"]["serviceSettings"] == [{"settings": {"clusterLocal": True}, "hosts": hosts}]
     # `default` is the new revision: the unrevisioned release's own webhooks are off.
     assert old["global"]["operatorManageWebhooks"] is True and "revision" not in old
-    assert new["revision"] == "1-31-1" and new["env"] == {
-        "EXTERNAL_ISTIOD": "true",
-        "ISTIOD_CUSTOM_HOST": "istiod-1-31-1-remote.istio-system.svc",
-    }
+    assert new["revision"] == "1-31-1" and new["env"] == {"ISTIOD_CUSTOM_HOST": "istiod-1-31-1-remote.istio-system.svc"}
+    assert "env" not in old
     assert iv.base_values(inputs)["defaultRevision"] == "1-31-1"
 
 
@@ -192,7 +190,8 @@ def test_istiod_is_sized_by_the_clusters_it_watches_and_a_user_value_wins():
         for r in remote.of_type(RELEASE)
         if r.inputs["chart"] == "istiod"
     }
-    assert sizes == {"p-istio-istiod": "2228Mi", "r-istio-istiod": "2048Mi"}
+    # The remote's local istiod only injects, validates and signs: no xDS clients, none of their memory.
+    assert sizes == {"p-istio-istiod": "2228Mi", "r-istio-istiod": "512Mi"}
     override = {"requests": {"cpu": "2", "memory": "16Gi"}}
     tuned = cached_run({**mesh_config(2), "istioValues": {"istiod": {"resources": override}}})
     for release in (r for r in tuned.of_type(RELEASE) if r.inputs["chart"] == "istiod"):

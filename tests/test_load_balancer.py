@@ -41,11 +41,17 @@ def test_east_west_gateway_is_an_nlb_open_only_to_mesh_peers(mesh_run):
                     "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "15021",
                     "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
                     "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz/ready",
+                    # The deregistration the pods' preStop covers (tests/test_chart_render.py, drains).
+                    "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": (
+                        "deregistration_delay.timeout_seconds=120,deregistration_delay.connection_termination.enabled=true"
+                    ),
                 },
                 "loadBalancerSourceRanges": peers,
                 # Multi-primary: cross-network mTLS only, no istiod, no webhook, no status listener.
                 "ports": [{"name": "tls", "port": 15443, "targetPort": 15443, "protocol": "TCP"}],
             },
+            "terminationGracePeriodSeconds": 150,
+            "lifecycle": {"preStop": {"sleep": {"seconds": 135}}},
         }
         gateway = mesh_run.one("kubernetes:networking.istio.io/v1:Gateway", f"c{i}-istio-cross-network-gateway").inputs
         assert gateway["metadata"] == {"name": "cross-network-gateway", "namespace": "istio-system"}

@@ -123,8 +123,8 @@ def test_xds_routes_send_each_revisions_remotes_to_that_revision_and_the_rest_to
 
 def test_tag_webhooks_partition_pods_so_no_pod_meets_two_of_one_tag():
     revision = IstioRevision("1.31.1", "1-31-1")
-    default = tag_webhooks("default", revision, "/inject")
-    canary = tag_webhooks("canary", revision, "/inject")
+    default = tag_webhooks("default", revision, "/inject", "QlVORExF")
+    canary = tag_webhooks("canary", revision, "/inject", "QlVORExF")
     assert {w["name"] for w in default} == {
         "rev.namespace.sidecar-injector.istio.io",
         "rev.object.sidecar-injector.istio.io",

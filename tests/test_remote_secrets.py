@@ -18,7 +18,7 @@ from components.config.validate import ConfigError
 from components.model.credentials import ReaderTokens, TokenRecord
 from components.model.deployed import LastDeployment
 from tests.harness import Run, cached_run, resolve, run_program, unwrap
-from tests.helpers import mesh_config, mocks_with, recorded
+from tests.helpers import PRIMARY_REMOTE, mesh_config, mocks_with, recorded
 from tests.impact import change_impact, of_kind
 from tests.mocks import cluster_ca
 
@@ -258,3 +258,26 @@ def test_a_rotation_on_an_istiod_without_the_rotation_fixes_warns():
     assert "1.31.0 (fixed in 1.31.1)" in rotation_notices(rotated, last, ["1.31.0"])[0]
     assert rotation_notices(rotated, last, ["1.30.4", "1.31.1"]) == []
     assert rotation_notices(kept, last, ["1.30.3"]) == []
+
+
+def test_a_remotes_reader_is_bound_to_the_programs_role_before_its_istiod_drops_the_charts():
+    run = cached_run(PRIMARY_REMOTE)
+    binding = run.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "r-istio-reader-binding")
+    assert owner(run, binding) == "r"
+    assert binding.inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "istio-eks-mesh-reader",
+    }
+    assert binding.inputs["subjects"] == [
+        {"kind": "ServiceAccount", "name": "istio-reader-service-account", "namespace": "istio-system"}
+    ]
+    role = run.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "r-istio-reader-role")
+    assert role.inputs["metadata"]["name"] == "istio-eks-mesh-reader" and run.depends_on(binding, role)
+    # The chart's role goes with the istiod upgrade, so that waits for ours; the token waits too.
+    assert run.depends_on(run.one("kubernetes:helm.sh/v3:Release", "r-istio-istiod"), binding)
+    assert run.depends_on(run.one(SECRET, "r-reader-token-secret"), binding)
+    # Primaries keep the chart's role: their istiod reads nothing their reader cannot.
+    assert not [
+        r for r in run.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") if r.name.startswith("p-")
+    ]

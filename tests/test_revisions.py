@@ -7,6 +7,8 @@ templates/mutatingwebhook.yaml (1.30.3); the tag objects are evaluated from thei
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from components.config.parse import parse_mesh_spec
@@ -181,6 +183,22 @@ def test_the_unrevisioned_release_hands_default_over_only_once_the_tag_serves_it
         assert run.depends_on(run.one(RELEASE, f"{c}-istio-istiod"), run.one(MWC, f"{c}-istio-tag-default"))
         # A tag waits for the istiod its webhooks call.
         assert run.depends_on(run.one(MWC, f"{c}-istio-tag-default"), run.one(RELEASE, f"{c}-istio-istiod-1-31-0"))
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_a_tag_webhook_exists_only_with_the_ca_bundle_its_istiod_would_patch_in(model):
+    """The API server verifies istiod's serving certificate with the webhook's caBundle: a tag made
+    without one refuses every pod it selects until istiod patches it. Each tag carries, from its
+    creation, what istiod writes (the `root-cert.pem` of its `cacerts`), and is made after that istiod."""
+    run = run_of(steps(MODELS[model])["default moved"])
+    for c in clusters(run):
+        roots = run.one("kubernetes:core/v1:Secret", f"{c}-istio-cacerts").inputs["stringData"]["root-cert.pem"]
+        for tag in ("default", "canary"):
+            mwc = run.one(MWC, f"{c}-istio-tag-{tag}")
+            assert run.depends_on(mwc, run.one(RELEASE, f"{c}-istio-istiod-1-31-0"))
+            for hook in mwc.inputs["webhooks"]:
+                assert base64.b64decode(hook["clientConfig"]["caBundle"]).decode() == roots, (c, tag)
+                assert "BEGIN CERTIFICATE" in roots
 
 
 # --- what each step does to a deployed stack --------------------------------------------------
@@ -472,7 +490,7 @@ def test_a_stack_deployed_from_todays_main_sees_no_replacement(model, monkeypatc
     """Today's main is this program without the HA values and the namespace label (the only
     difference for a config without revisions, as the URN snapshot and the other tests show)."""
     with monkeypatch.context() as patch:
-        patch.setattr(istio_values, "istiod_defaults", lambda revision, watched_clusters=0: {})
+        patch.setattr(istio_values, "istiod_defaults", lambda revision, watched_clusters=0, injector_only=False: {})
         patch.setattr(istio_values, "gateway_defaults", lambda: {})
         patch.setattr(revisions, "READINESS_GATE_LABEL", {})
         main = run_program(MODELS[model])

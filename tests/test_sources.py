@@ -8,9 +8,12 @@ import datetime
 import json
 
 import pytest
+import yaml
 
+from check.cli import main
 from components.config.parse import parse_mesh_spec
 from components.config.revisions import support_notices
+from components.config.sources import image_pull_notices
 from components.config.validate import ConfigError
 from components.model import versions
 from components.model.revisions import RevisionPlan
@@ -207,6 +210,8 @@ BAD = [
     ("eksChartRepository", {"repo": "https://aws.github.io/eks-charts"}, "must be a string"),
     ("istioImageHub", "gcr.io/istio-release", "retired"),
     ("istioImageHub", "registry.istio.io/release", "retired"),
+    ("istioImageHub", "registry.istio.io/testing", "retired"),
+    ("istioImageHub", "gcr.io/istio-testing", "retired"),
     ("istioImageHub", "https://docker.io/istio", "is a URL"),
     ("istioImageHub", "docker.io/istio:1.31.1", "tag or digest"),
     ("istioImageHub", "docker.io/istio@sha256:abc", "tag or digest"),
@@ -249,10 +254,15 @@ def test_istio_values_may_not_name_a_retired_source():
     values = {
         "istiod": {"global": {"proxy": {"image": "registry.istio.io/release/proxyv2:1.30.3"}}},
         "gateway": {"env": {"X": "gcr.io/istio-release/x"}},
+        "base": {"global": {"hub2": "REGISTRY.istio.io/Testing/pilot"}},
     }
     with pytest.raises(ConfigError) as caught:
         parse_mesh_spec({"clusters": [{"name": "a"}], "istioValues": values}, default_region="us-east-1", stack="dev")
-    assert set(dict(caught.value.problems)) == {"istioValues.istiod.global.proxy.image", "istioValues.gateway.env.X"}
+    assert set(dict(caught.value.problems)) == {
+        "istioValues.istiod.global.proxy.image",
+        "istioValues.gateway.env.X",
+        "istioValues.base.global.hub2",
+    }
 
 
 def test_support_windows_warn_before_and_after_the_end_of_life(monkeypatch):
@@ -282,6 +292,9 @@ def test_a_release_without_the_2026_006_fixes_is_a_warning():
         notices = support_notices(RevisionPlan.single(f"1.30.{patch}"), today)
         assert any("ISTIO-SECURITY-2026-006" in n and "1.30.4" in n for n in notices), patch
     assert not any("SECURITY" in n for n in support_notices(RevisionPlan.single("1.30.4"), today))
+    (notice,) = support_notices(RevisionPlan.single("1.31.0"), today)
+    assert "Istio 1.31.0 lacks the fixes of GHSA-qm8v-g4f9-qhjx (in 1.31.1 and later)" in notice
+    assert support_notices(RevisionPlan.single("1.31.1"), today) == []
 
 
 def test_a_minor_newer_than_the_checked_charts_is_a_warning():
@@ -294,3 +307,38 @@ def test_the_program_warns_about_an_unpatched_istio_version():
         w.startswith("istio-eks-mesh:istioVersion: Istio 1.30.3 lacks") for w in ok(HTTPS_MIRROR_ON_1_30_3).warnings
     )
     assert not any("Istio" in w for w in ok(MODELS["two-regions"]).warnings)
+
+
+def _nodes(max_size: int, nat: str = "single", **top) -> dict:
+    group = {"minSize": 2, "desiredSize": 2, "maxSize": max_size}
+    return {"clusters": [{"name": "a", "nodeGroup": group, "natGateways": nat}], **top}
+
+
+@pytest.mark.parametrize(
+    "config, warned",
+    [
+        (_nodes(5), False),  # 5 nodes, 2 pulls each: the 10 an hour of one address
+        (_nodes(6), True),
+        # One NAT per zone (3): 15 nodes fit, 16 do not.
+        (_nodes(15, "perAz"), False),
+        (_nodes(16, "perAz"), True),
+        # A mirror, or Docker Hub named by its other host names.
+        (_nodes(50, istioImageHub="123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/istio"), False),
+        (_nodes(6, istioImageHub="index.docker.io/istio"), True),
+        (_nodes(6, istioImageHub="mirror-team"), True),
+    ],
+)
+def test_many_nodes_behind_one_nat_address_pulling_from_docker_hub_warn(config, warned):
+    spec = parse_mesh_spec(config, default_region="us-east-1", stack="dev")
+    notices = image_pull_notices(spec)
+    assert bool(notices) is warned
+    if warned:
+        assert "10 pulls an hour per address" in notices[0] and "a (up to" in notices[0]
+
+
+def test_check_prints_the_pull_warning(capsys, tmp_path):
+    path = tmp_path / "Pulumi.x.yaml"
+    config = {"aws:region": "us-east-1", **{f"istio-eks-mesh:{k}": v for k, v in _nodes(8).items()}}
+    path.write_text(yaml.safe_dump({"config": config}))
+    assert main([str(path)], today=datetime.date(2026, 12, 3)) == 0
+    assert "429 Too Many Requests" in capsys.readouterr().out

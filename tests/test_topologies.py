@@ -101,6 +101,8 @@ def remote_values_served_by(run: Run, remote: str, primary: str, network: str) -
             "network": network,
             # No `configCluster`: with the local injector the chart renders the same without it.
             "omitSidecarInjectorConfigMap": False,
+            # Its reader is bound to the program's narrower role (tests/test_remote_secrets.py).
+            "enableReaderRBAC": False,
             "hub": "docker.io/istio",
         },
         "istiodRemote": {
@@ -130,7 +132,8 @@ def test_primary_remote_on_two_networks():
     assert clusters["p"]["eastWestStaticIps"] == [] and clusters["r"]["role"] == "remote"
 
     # The primary serves remotes and exposes xDS (15012) only on its gateway.
-    assert values(run, "p", "istiod")["env"] == {"EXTERNAL_ISTIOD": "true"}
+    # Without EXTERNAL_ISTIOD: the remote's local istiod alone writes its webhooks and root ConfigMaps.
+    assert "env" not in values(run, "p", "istiod")
     gateway = run.one(CR.format("Gateway"), "p-istio-istiod-gateway").inputs["spec"]
     # Only the primary's own gateway pods: its istiod configures the remote's gateway (network n2)
     # too, which must not pass 15012 to the remote's local istiod.
@@ -201,7 +204,11 @@ def test_adding_the_first_remote_is_one_update_that_leaves_the_primarys_gateway_
     ]
     same = lambda v: {**v, "service": {**v["service"], "loadBalancerSourceRanges": [], "ports": []}}  # noqa: E731
     assert same(old) == same(new)
-    assert impact[(RELEASE, "p-istio-istiod")] == "updated"  # EXTERNAL_ISTIOD
+    # istiod grows by one watched cluster; it gets no EXTERNAL_ISTIOD (the remote's own istiod writes
+    # the remote's webhooks and root ConfigMaps).
+    assert impact[(RELEASE, "p-istio-istiod")] == "updated"
+    assert "env" not in values(after, "p", "istiod")
+    assert values(before, "p", "istiod")["resources"] != values(after, "p", "istiod")["resources"]
     assert {name for (_, name), what in impact.items() if what in ("replaced", "deleted")} == set()
     assert {"p-istio-istiod-gateway", "p-istio-istiod-vs", "r-istio-istiod"} <= {
         n for (_, n), what in impact.items() if what == "created"

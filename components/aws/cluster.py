@@ -114,6 +114,8 @@ class EksCluster(pulumi.ComponentResource):
     # The first of `node_groups`, which later steps wait for (a node to run on).
     node_group: eks.ManagedNodeGroup
     node_groups: list[eks.ManagedNodeGroup]
+    # The nodes' IAM role, for what the mesh adds to it (an image cache's pull-through rights).
+    node_role: aws.iam.Role
     # The security group EKS gives the control plane and managed nodes (peers admit it).
     cluster_security_group_id: pulumi.Output[str]
     # The version of each managed add-on, as given to EKS.
@@ -345,4 +347,5 @@ class EksCluster(pulumi.ComponentResource):
             )
             for policy in NODE_POLICIES
         ]
+        self.node_role = role
         return role, attachments

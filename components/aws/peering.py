@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from components import migrations
 from components.aws.network import Vpc
 from components.model.spec import ClusterSpec
+from components.plan import names
 
 
 @dataclass
@@ -76,7 +77,7 @@ class VpcPeering(pulumi.ComponentResource):
                     opts=on(side, active),
                 )
             # The same rule as under the pair's SameNetworkAccess, for a mesh going back to public.
-            twin = f"{name.removesuffix('-peering')}-same-network"
+            twin = names.same_network(args.requester.cluster.name, args.accepter.cluster.name)
             moved = migrations.rule_moved_from_same_network(twin, side.cluster.name, opts.parent if opts else None)
             admit_peer(
                 f"{name}-{side.cluster.name}-ingress",

@@ -43,7 +43,7 @@ MESH_KEYS = (
             "Istio release of the Helm charts (the default is set in `components/model/versions.py`, "
             "not declared in `Pulumi.yaml`, so the program tells it unset); next to `istioRevisions`, "
             "the version that is the unrevisioned `istiod` release; a warning for a minor near or past "
-            "its end of life, a patch without published security fixes (1.30.0–1.30.3), or a minor "
+            "its end of life, a patch without published security fixes (1.30.0–1.30.3, 1.31.0), or a minor "
             "newer than 1.31 (see [Istio versions and support](../operations/upgrading.md#istio-versions-and-support))"
         ),
     ),
@@ -73,7 +73,9 @@ MESH_KEYS = (
         meaning=(
             "`global.hub` of every Istio release: where istiod, the sidecars and the gateways pull "
             "their images, e.g. an ECR pull-through cache "
-            "`<account>.dkr.ecr.<region>.amazonaws.com/docker-hub/istio`"
+            "`<account>.dkr.ecr.<region>.amazonaws.com/docker-hub/istio` (or `imageCache`); on Docker Hub, a "
+            "warning where more than 5 nodes share a NAT address (anonymous pulls are limited: "
+            "[Image pulls](../operations/image-pulls.md))"
         ),
     ),
     Key(
@@ -360,6 +362,19 @@ MESH_KEYS = (
         meaning=(
             "the mesh-wide PeerAuthentication `istio-system/default` on every primary (see"
             " [mTLS](../operations/mtls.md))"
+        ),
+    ),
+    Key(
+        key="imageCache.dockerHubCredentials",
+        type=(
+            "map of every region of the mesh to a Secrets Manager secret ARN (`…:secret:ecr-pullthroughcache/…`, "
+            "that region, one account); not with `istioImageHub`"
+        ),
+        default="unset: images straight from Docker Hub",
+        meaning=(
+            "an ECR pull-through cache of Docker Hub per region, the nodes' rights to pull through it, and every "
+            "Istio release and sample of a cluster pulling from its region's cache (see "
+            "[Image pulls](../operations/image-pulls.md))"
         ),
     ),
     Key(

@@ -26,6 +26,7 @@ from components.config.connectivity import (
     parse_ipam_pools,
 )
 from components.config.credentials import parse_reader_tokens
+from components.config.image_cache import parse_image_cache
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
 from components.config.mtls import parse_mtls
@@ -54,6 +55,7 @@ from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
 from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology
+from components.plan import names
 from components.plan.addon_versions import RECORD_VERSION_KEY
 from components.plan.topology import plan_topology
 
@@ -157,6 +159,7 @@ def _parse_other_keys(
         "sources": parse_sources(raw, problems),
         "reader_tokens": parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems),
         "mtls": parse_mtls(raw, last, problems),
+        "image_cache": parse_image_cache(raw, clusters, problems),
     }
 
 
@@ -235,8 +238,8 @@ def _check_derived_names(clusters: list[ClusterSpec], topology: MeshTopology, pr
     share a name: clusters `a` + `b-c` and `a-b` + `c` would both make `a-b-c-peering`."""
     index = {c.name: i for i, c in indexed(clusters)}
     named: dict[str, tuple[str, str]] = {}
-    pairs = [(f"{a}-{b}-peering", a, b) for a, b in topology.peerings]
-    pairs += [(f"{a}-remote-secret-{b}", a, b) for a, b in topology.discovery]
+    pairs = [(names.peering(a, b), a, b) for a, b in topology.peerings]
+    pairs += [(names.remote_secret(a, b), a, b) for a, b in topology.discovery]
     for name, a, b in pairs:
         if name in named and named[name] != (a, b):
             first = named[name]

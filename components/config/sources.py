@@ -23,7 +23,7 @@ from typing import Any
 
 from components.config.validate import Problems, expect, shown
 from components.model import versions
-from components.model.spec import ArtifactSources
+from components.model.spec import ArtifactSources, MeshSpec
 
 SOURCE_KEYS = ("istioChartRepository", "eksChartRepository", "istioImageHub")
 # One DNS name (letters, digits, '-', dots) or IPv4 address, with an optional port.
@@ -190,3 +190,41 @@ def _parse_hub(value: Any, default: str, problems: Problems) -> str:
     else:
         return value
     return default
+
+
+# Docker Hub's limit for anonymous pulls: 10 an hour per IPv4 address (docs.docker.com/docker-hub/usage/,
+# since 2025). A node that joins pulls about two images from it: the proxy (every node that runs a
+# gateway or a sidecar) and istiod's or a sample's. Past this many nodes per NAT address, a scale-out
+# or the replacement of a node group (a Kubernetes upgrade) within the hour can meet
+# `429 Too Many Requests` and stall the pods, and `pulumi up` with them.
+DOCKER_HUB_ANONYMOUS_PULLS_PER_HOUR = 10
+PULLS_PER_NEW_NODE = 2
+NODES_PER_NAT_ADDRESS = DOCKER_HUB_ANONYMOUS_PULLS_PER_HOUR // PULLS_PER_NEW_NODE
+
+
+def on_docker_hub(hub: str) -> bool:
+    first, _, rest = hub.partition("/")
+    has_host = "." in first or ":" in first or first == "localhost"
+    return not has_host or (first.lower() in _DOCKER_HUB and bool(rest))
+
+
+def image_pull_notices(spec: MeshSpec) -> list[str]:
+    """Clusters that can grow past NODES_PER_NAT_ADDRESS nodes per NAT address while pulling Istio's
+    images anonymously from Docker Hub."""
+    if spec.image_cache or not on_docker_hub(spec.sources.istio_hub):
+        return []
+    crowded = [
+        f"{c.name} (up to {c.node_group.max_size} nodes behind {c.nat_count} NAT address"
+        f"{'es' if c.nat_count > 1 else ''})"
+        for c in spec.clusters
+        if c.nat_count and c.node_group.max_size > NODES_PER_NAT_ADDRESS * c.nat_count
+    ]
+    if not crowded:
+        return []
+    return [
+        f"istioImageHub: {', '.join(crowded)} pull Istio's images anonymously from Docker Hub, which allows"
+        f" {DOCKER_HUB_ANONYMOUS_PULLS_PER_HOUR} pulls an hour per address: a scale-out or node replacement"
+        f" of more than {NODES_PER_NAT_ADDRESS} nodes per address within the hour can fail with 429 Too Many"
+        " Requests. Point istioImageHub at a mirror or an ECR pull-through cache, or use natGateways: perAz"
+        " (docs/operations/image-pulls.md)"
+    ]

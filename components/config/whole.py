@@ -19,6 +19,7 @@ from components.config.mtls import mtls_notices
 from components.config.node_ami import driverless_warnings
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
+from components.config.sources import image_pull_notices
 from components.config.validate import ConfigError
 from components.model.aws_settings import AwsSettings
 from components.model.credentials import age_notices
@@ -115,6 +116,7 @@ def stack_warnings(
         *(f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)),
         *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
         *(f"{PROJECT}:{n}" for n in mtls_notices(raw, spec.mtls)),
+        *(f"{PROJECT}:{n}" for n in image_pull_notices(spec)),
         *(f"{PROJECT}:{n}" for n in rotation_notices(spec.reader_tokens, last, istio_versions)),
     ]
     if spec.api_open_to_internet:

@@ -18,6 +18,7 @@ here against the charts' values.yaml (1.30 and 1.31).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ import pulumi_kubernetes as k8s
 
 from components.istio import revisions
 from components.istio.trust import IntermediateCa
+from components.model.credentials import READER_ROLE, READER_RULES, READER_SERVICE_ACCOUNT
 from components.model.revisions import DEFAULT_TAG, IstioRevision, RevisionPlan
 from components.model.spec import (
     ISTIO_NAMESPACE,
@@ -73,6 +75,8 @@ class IstioControlPlaneArgs:
     extra_values_secret: bool = False
     traffic: TrafficSpec = TrafficSpec()
     sources: ArtifactSources = ArtifactSources()
+    # What lets the nodes pull Istio's images (an image cache's pull-through rights), if anything.
+    image_pull: pulumi.Resource | None = None
 
 
 class IstioControlPlane(pulumi.ComponentResource):
@@ -103,7 +107,8 @@ class IstioControlPlane(pulumi.ComponentResource):
                 name=NAMESPACE,
                 # Tells istiod which network this cluster's workloads are on.
                 labels={"topology.istio.io/network": spec.network, **revisions.READINESS_GATE_LABEL},
-                # Tells a remote's webhook and the primary which istiod manages this cluster.
+                # Names the primary serving this remote. Only an istiod with EXTERNAL_ISTIOD reads it
+                # (`checkShouldLead`, to write here), and none has it; kept so a deployed namespace stays.
                 annotations={"topology.istio.io/controlPlaneClusters": topology.control_plane}
                 if topology.is_remote
                 else None,
@@ -124,7 +129,11 @@ class IstioControlPlane(pulumi.ComponentResource):
             sources=args.sources,
             extra_values=args.extra_values,
             extra_values_secret=args.extra_values_secret,
-            waits_for=(args.node_group, *(args.primary.ready if args.primary else ())),
+            waits_for=(
+                args.node_group,
+                *([args.image_pull] if args.image_pull else []),
+                *(args.primary.ready if args.primary else ()),
+            ),
         )
         plan = args.revisions
         self.release_inputs = ReleaseInputs(
@@ -141,6 +150,8 @@ class IstioControlPlane(pulumi.ComponentResource):
         base = self._release(
             "base", "base", "istio-base", base_values(self.release_inputs), [namespace], version=plan.newest
         )
+        # A remote's reader gets the program's role, in place before its istiod drops the chart's.
+        reader = self._remote_reader_role(base) if topology.is_remote else None
         self._tags: dict[str, k8s.admissionregistration.v1.MutatingWebhookConfiguration] = {}
         releases: dict[str, k8s.helm.v3.Release] = {}
         # Revisioned first: the unrevisioned release turns its webhooks off only after the tag
@@ -149,13 +160,34 @@ class IstioControlPlane(pulumi.ComponentResource):
             taken_over = (
                 [self._tag(DEFAULT_TAG, releases)] if revision.unrevisioned and plan.default is not revision else []
             )
-            releases[revision.version] = self._istiod_release(revision, [base, cacerts, *taken_over])
+            after = [base, cacerts, *taken_over, *([reader] if reader else [])]
+            releases[revision.version] = self._istiod_release(revision, after)
         for tag in plan.webhook_tags():
             self._tag(tag, releases)
-        self.reader_account = base
+        self.reader_account = reader or base
         self.injector = releases[plan.default.version] if plan.default.unrevisioned else self._tags[DEFAULT_TAG]
         self.crds, self.istiods = base, [*releases.values(), *self._tags.values()]
         self.register_outputs({"namespace": self.namespace})
+
+    def _remote_reader_role(self, base: k8s.helm.v3.Release) -> k8s.rbac.v1.ClusterRoleBinding:
+        """The remote reader's rights (components/model/credentials.py, `READER_RULES`) in place of
+        the chart's, which on a remote also let the token's holder rewrite its webhooks."""
+        role = k8s.rbac.v1.ClusterRole(
+            f"{self._name}-reader-role",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=READER_ROLE, labels={"app": "istio-reader"}),
+            rules=[dict(rule) for rule in READER_RULES],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return k8s.rbac.v1.ClusterRoleBinding(
+            f"{self._name}-reader-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=READER_ROLE, labels={"app": "istio-reader"}),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=READER_ROLE
+            ),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=READER_SERVICE_ACCOUNT, namespace=NAMESPACE)],
+            # The account comes from the base chart.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, base]),
+        )
 
     def _istiod_release(self, revision: IstioRevision, depends_on: list) -> k8s.helm.v3.Release:
         """One revision's istiod. Pods created in istio-system go through the controller's
@@ -169,17 +201,27 @@ class IstioControlPlane(pulumi.ComponentResource):
         self, tag: str, releases: Mapping[str, k8s.helm.v3.Release]
     ) -> k8s.admissionregistration.v1.MutatingWebhookConfiguration:
         """The tag's webhook object. Moving the tag patches it in place; it waits for the release
-        it points at, whose Service its webhooks call (with `failurePolicy: Fail`)."""
+        it points at, whose Service its webhooks call (with `failurePolicy: Fail`).
+
+        It is created with the CA bundle istiod would patch in: istiod's webhook patcher writes its
+        `GetRootCertPem()`, which with a plugged-in CA is `cacerts`' `root-cert.pem`
+        (pilot/pkg/bootstrap/certcontroller.go, pkg/webhooks/webhookpatch.go, 1.30.3), and only
+        rewrites a bundle that differs. Without one, the API server cannot verify istiod's serving
+        certificate and refuses every pod the tag selects until istiod has patched it. Both write the
+        same bytes, so the provider's server-side apply never conflicts with istiod's update of the
+        field (pulumi-kubernetes forces only with `pulumi.com/patchForce`, provider/pkg/await/await.go
+        v4.32.0): on a root rotation the tag is applied after its istiod rolled onto the new bundle."""
         if tag not in self._tags:
             revision = self._args.revisions.target(tag)
             after = pulumi.ResourceOptions(parent=self, depends_on=[self._args.node_group, releases[revision.version]])
+            ca_bundle = self._args.ca.root_cert_pem.apply(lambda pem: base64.b64encode(pem.encode()).decode())
             self._tags[tag] = k8s.admissionregistration.v1.MutatingWebhookConfiguration(
                 f"{self._name}-tag-{tag}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=f"istio-revision-tag-{tag}", labels=revisions.tag_labels(tag, revision)
                 ),
                 webhooks=revisions.tag_webhooks(
-                    tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote)
+                    tag, revision, injection_path(self._args.cluster, self._args.topology.is_remote), ca_bundle
                 ),
                 opts=after,
             )

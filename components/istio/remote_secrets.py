@@ -28,10 +28,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.istio.control_plane import NAMESPACE
-from components.model.credentials import FIRST_GENERATION, token_secret_name
+from components.model.credentials import FIRST_GENERATION, READER_SERVICE_ACCOUNT, token_secret_name
 from components.model.kubeconfig import kubeconfig_document
-
-READER_SERVICE_ACCOUNT = "istio-reader-service-account"
 
 
 def remote_kubeconfig(cluster: str, server: str, ca_data: str, token: str) -> str:

@@ -26,10 +26,10 @@ NAMESPACE = ISTIO_NAMESPACE
 READINESS_GATE_LABEL = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
 
 
-def _webhook(prefix: str, service: dict[str, Any], namespace: list[dict], pod: list[dict]) -> dict[str, Any]:
+def _webhook(prefix: str, client: dict[str, Any], namespace: list[dict], pod: list[dict]) -> dict[str, Any]:
     return {
         "name": f"{prefix}sidecar-injector.istio.io",
-        "clientConfig": {"service": service},
+        "clientConfig": client,
         "sideEffects": "None",
         "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
         "failurePolicy": "Fail",
@@ -48,11 +48,14 @@ def _absent(key: str) -> dict[str, Any]:
     return {"key": key, "operator": "DoesNotExist"}
 
 
-def tag_webhooks(tag: str, revision: IstioRevision, injection_path: str) -> list[dict[str, Any]]:
+def tag_webhooks(tag: str, revision: IstioRevision, injection_path: str, ca_bundle: Any) -> list[dict[str, Any]]:
     """The webhooks of `istio-revision-tag-<tag>`, as the istiod chart's revision-tags-mwc.yaml
-    renders them (1.30). The istiod whose revision the object's `istio.io/rev` label names patches
-    in its CA bundle."""
-    service = {"name": revision.release, "namespace": NAMESPACE, "path": injection_path, "port": 443}
+    renders them (1.30), with `ca_bundle` (base64 PEM): the bundle the istiod whose revision the
+    object's `istio.io/rev` label names would patch in, so the API server trusts istiod from the start."""
+    service = {
+        "service": {"name": revision.release, "namespace": NAMESPACE, "path": injection_path, "port": 443},
+        "caBundle": ca_bundle,
+    }
     not_disabled = {"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}
     hooks = [
         _webhook("rev.namespace.", service, [_is("istio.io/rev", tag), _absent("istio-injection")], [not_disabled]),

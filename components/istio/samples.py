@@ -36,6 +36,9 @@ class SampleWorkloadsArgs:
     # helloworld's DestinationRule (subsets per cluster and network, the mesh's traffic policy), in
     # the clusters whose API server istiod reads config from (primaries); None elsewhere.
     destination_rule: dict[str, Any] | None = None
+    # Where helloworld and curl come from (through an image cache, or Docker Hub).
+    helloworld_image: str = versions.HELLOWORLD_IMAGE
+    curl_image: str = versions.CURL_IMAGE
 
 
 class SampleWorkloads(pulumi.ComponentResource):
@@ -69,7 +72,7 @@ class SampleWorkloads(pulumi.ComponentResource):
                 containers=[
                     k8s.core.v1.ContainerArgs(
                         name="helloworld",
-                        image=versions.HELLOWORLD_IMAGE,
+                        image=args.helloworld_image,
                         # The app answers "Hello version: $SERVICE_VERSION".
                         env=[k8s.core.v1.EnvVarArgs(name="SERVICE_VERSION", value=args.version)],
                         ports=[k8s.core.v1.ContainerPortArgs(container_port=5000)],
@@ -99,9 +102,7 @@ class SampleWorkloads(pulumi.ComponentResource):
                 service_account_name="sleep",
                 termination_grace_period_seconds=0,
                 containers=[
-                    k8s.core.v1.ContainerArgs(
-                        name="sleep", image=versions.CURL_IMAGE, command=["/bin/sleep", "infinity"]
-                    )
+                    k8s.core.v1.ContainerArgs(name="sleep", image=args.curl_image, command=["/bin/sleep", "infinity"])
                 ],
             ),
         )

@@ -25,6 +25,8 @@ MAX_GENERATION = 9999
 # enough that a token copied out of a primary (or out of the Pulumi state) does not stay useful for long.
 MAX_AGE = datetime.timedelta(days=90)
 
+# The account the base chart makes for the other clusters' istiods, and its tokens' Secret.
+READER_SERVICE_ACCOUNT = "istio-reader-service-account"
 TOKEN_SECRET = "istio-reader-service-account-istio-remote-secret-token"
 
 
@@ -85,3 +87,58 @@ def age_notices(tokens: ReaderTokens, now: datetime.datetime) -> list[str]:
         f" set readerTokenGeneration to {tokens.generation + 1} and run `pulumi up` to rotate them"
         " (docs/concepts/credentials-between-clusters.md)"
     ]
+
+
+# What a primary's istiod does with a remote's reader token, and so all the remote's reader may do:
+# the istiod chart's reader ClusterRole (templates/reader-clusterrole.yaml, the same rules in 1.30.3
+# and 1.31) without what only a primary leading the remote would use. Dropped:
+# - `istiodRemote.enabled`'s update/patch of the webhook configurations and create/update of
+#   ConfigMaps: the webhook cert patcher and namespace controller of a primary with EXTERNAL_ISTIOD
+#   (pilot/pkg/serviceregistry/kube/controller/multicluster.go, `checkShouldLead`), which no
+#   primary here has; the remote's local istiod writes both with its own account;
+# - create/delete of MCS `serviceexports`: only with ENABLE_MCS_SERVICE_DISCOVERY (off by default,
+#   pilot/pkg/features/experimental.go; serviceexportcache.go).
+# Kept, all read-only but for the two reviews: discovery, the Secrets the credentials controller
+# watches (docs/concepts/credentials-between-clusters.md says why that cannot go), and the reviews
+# with which the primary authenticates the remote's proxies.
+_READ = ["get", "list", "watch"]
+READER_RULES = (
+    {
+        "apiGroups": [
+            "config.istio.io",
+            "security.istio.io",
+            "networking.istio.io",
+            "authentication.istio.io",
+            "rbac.istio.io",
+            "telemetry.istio.io",
+            "extensions.istio.io",
+        ],
+        "resources": ["*"],
+        "verbs": _READ,
+    },
+    {
+        "apiGroups": [""],
+        "resources": [
+            "endpoints",
+            "pods",
+            "services",
+            "nodes",
+            "replicationcontrollers",
+            "namespaces",
+            "secrets",
+            "configmaps",
+        ],
+        "verbs": _READ,
+    },
+    # Covered by the `*` above; named as the chart names it.
+    {"apiGroups": ["networking.istio.io"], "resources": ["workloadentries"], "verbs": _READ},
+    {"apiGroups": ["networking.x-k8s.io", "gateway.networking.k8s.io"], "resources": ["gateways"], "verbs": _READ},
+    {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": _READ},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": _READ},
+    {"apiGroups": ["multicluster.x-k8s.io"], "resources": ["serviceexports", "serviceimports"], "verbs": _READ},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": _READ},
+    {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+    {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
+)
+# The ClusterRole (and its binding) a remote's reader gets instead of the chart's.
+READER_ROLE = "istio-eks-mesh-reader"

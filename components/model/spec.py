@@ -15,6 +15,7 @@ from typing import Any
 
 from components.model import versions
 from components.model.credentials import ReaderTokens
+from components.model.image_cache import ImageCacheSpec
 from components.model.revisions import RevisionPlan
 
 PROJECT = "istio-eks-mesh"
@@ -350,6 +351,8 @@ class MeshSpec:
     reader_tokens: ReaderTokens = ReaderTokens()
     # The mesh-wide mTLS mode of every primary's PeerAuthentication: STRICT or PERMISSIVE.
     mtls: str = "STRICT"
+    # `imageCache`: a pull-through cache of Docker Hub per region, or None (images from `sources`).
+    image_cache: ImageCacheSpec | None = None
     # Per quota key (components/config/quotas.py), the account's quota: AWS's default or `serviceQuotas`.
     service_quotas: Mapping[str, int] = field(default_factory=dict)
 

@@ -28,6 +28,10 @@ RETIRED_ISTIO_SOURCES = (
     "storage.googleapis.com/istio-release",
     "gcr.io/istio-release",
     "registry.istio.io/release",
+    # Istio's development builds (every commit, unsigned, no support) on the same retired registry;
+    # never a release source, so a hub pointing there is a mistake either way.
+    "gcr.io/istio-testing",
+    "registry.istio.io/testing",
 )
 
 # Istio's support window per minor: release date and end of life. A minor is supported until six
@@ -47,9 +51,12 @@ ISTIO_END_OF_LIFE_NOTICE_DAYS = 42
 ISTIO_UNKNOWN_END_AFTER_DAYS = 240
 # Patch releases with published security fixes, per minor: (first fixed patch, bulletin). A version of
 # that minor below the patch lacks the fixes (istio.io/latest/news/security/istio-security-2026-006/,
-# 2026-08-26: 13 Envoy CVEs and Istio ones, fixed in 1.30.4; 1.31.0 shipped with the fixes).
+# 2026-08-26: 13 Envoy CVEs and Istio ones, fixed in 1.30.4; 1.31.0 shipped with the fixes). 1.31.1
+# ships fixes 1.31.0 lacks, GHSA-qm8v-g4f9-qhjx among them (the advisory on github.com/istio/istio;
+# as the review behind this project's issue 35 lists it, not checked against the advisory text here).
 ISTIO_SECURITY_FIXES = {
     "1.30": (4, "ISTIO-SECURITY-2026-006"),
+    "1.31": (1, "GHSA-qm8v-g4f9-qhjx"),
 }
 
 # EKS versions accepted in `clusters[].kubernetesVersion`: those EKS offers (in standard or extended

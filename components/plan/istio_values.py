@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.model import drain
 from components.model.revisions import IstioRevision, RevisionPlan
 from components.model.spec import (
     CROSS_NETWORK_PORT,
@@ -154,7 +155,9 @@ def base_values(inputs: ReleaseInputs) -> dict[str, Any]:
 
 def istiod_values(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, Any]:
     """One revision's istiod: its defaults with its wiring over them."""
-    return _wired(istiod_defaults(revision, len(inputs.topology.discovers)), istiod_wiring(inputs, revision))
+    topology = inputs.topology
+    defaults = istiod_defaults(revision, len(topology.discovers), injector_only=topology.is_remote)
+    return _wired(defaults, istiod_wiring(inputs, revision))
 
 
 # istiod's size: the chart's request for a small install (istiod values.yaml: 500m, 2048Mi) plus,
@@ -167,25 +170,32 @@ ISTIOD_CPU_MILLICORES, ISTIOD_CPU_MILLICORES_PER_CLUSTER = 500, 10
 ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER = 2048, 180
 
 
-def istiod_resources(watched_clusters: int) -> dict[str, Any]:
-    memory = ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched_clusters
-    return {
-        "requests": {
-            "cpu": f"{ISTIOD_CPU_MILLICORES + ISTIOD_CPU_MILLICORES_PER_CLUSTER * watched_clusters}m",
-            "memory": f"{memory}Mi",
-        },
-        "limits": {"memory": f"{2 * memory}Mi"},
-    }
+# A remote's local istiod serves no xDS: its proxies take their configuration from the primary, so
+# none of the per-proxy push state the chart's 2048Mi is for. It injects sidecars (one webhook call
+# per pod created), signs workload certificates (one CSR per pod a day) and watches its own
+# cluster. Istio's demo profile runs a whole istiod, xDS included, on 10m and 100Mi (istiod chart
+# files/profile-demo.yaml, 1.31); five times that memory, and ten times the CPU, leave the
+# injector room for a large cluster's informer caches and a burst of pod creations.
+INJECTOR_CPU_MILLICORES, INJECTOR_MEMORY_MIB = 100, 512
 
 
-def istiod_defaults(revision: IstioRevision, watched_clusters: int = 0) -> dict[str, Any]:
+def istiod_resources(watched_clusters: int, injector_only: bool = False) -> dict[str, Any]:
+    if injector_only:
+        cpu, memory = INJECTOR_CPU_MILLICORES, INJECTOR_MEMORY_MIB
+    else:
+        cpu = ISTIOD_CPU_MILLICORES + ISTIOD_CPU_MILLICORES_PER_CLUSTER * watched_clusters
+        memory = ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched_clusters
+    return {"requests": {"cpu": f"{cpu}m", "memory": f"{memory}Mi"}, "limits": {"memory": f"{2 * memory}Mi"}}
+
+
+def istiod_defaults(revision: IstioRevision, watched_clusters: int = 0, injector_only: bool = False) -> dict[str, Any]:
     # replicaCount counts only when a user turns autoscaling off; the chart's PDB (minAvailable 1,
     # on by default) renders once the minimum exceeds one.
     return {
         "autoscaleMin": MIN_REPLICAS,
         "replicaCount": MIN_REPLICAS,
         "topologySpreadConstraints": [_zone_spread({"app": "istiod", "istio.io/rev": revision.label})],
-        "resources": istiod_resources(watched_clusters),
+        "resources": istiod_resources(watched_clusters, injector_only),
     }
 
 
@@ -215,11 +225,16 @@ def istiod_wiring(inputs: ReleaseInputs, revision: IstioRevision) -> dict[str, A
         values = merge_values(
             values, {"meshConfig": {"serviceSettings": [{"settings": {"clusterLocal": True}, "hosts": hosts}]}}
         )
-        if topology.exposes_istiod:
-            # Lets istiod serve remote clusters (their injection and discovery) besides its own.
-            # The chart reads istiod's environment from `env` (or `global.externalIstiod`); a
-            # `pilot` section, as older charts had, is ignored without a word.
-            values["env"] = {"EXTERNAL_ISTIOD": "true"}
+        # No EXTERNAL_ISTIOD on a primary with remotes: istiod serves a remote's proxies without it
+        # (discovery needs only the remote secret). All it adds is leading the remote's
+        # istio-system when that is annotated `topology.istio.io/controlPlaneClusters` with this
+        # cluster: the namespace controller writing the remote's `istio-ca-root-cert` ConfigMaps and
+        # a webhook patcher writing the remote's injector `caBundle`, through the reader token
+        # (pilot/pkg/serviceregistry/kube/controller/multicluster.go, `checkShouldLead`; Istio's
+        # tests set it for istiod-less remotes only, pkg/test/framework/components/istio/kube.go,
+        # 1.30.3). Here the remote's local istiod does both for its own cluster (it is its own
+        # config cluster; pilot/pkg/bootstrap/sidecarinjector.go), so the primary would be a
+        # second writer of the same objects.
     # A new intermediate or trust bundle changes this annotation and so rolls istiod: it reloads a
     # new intermediate by itself, but ignores a changed root bundle until it restarts. A remote's
     # local istiod signs with `cacerts` too.
@@ -249,7 +264,14 @@ def _remote_istiod(inputs: ReleaseInputs, identity: dict[str, Any]) -> dict[str,
     return {
         "profile": "remote",
         "configMap": True,
-        "global": {**identity, "remotePilotAddress": inputs.primary_address, "omitSidecarInjectorConfigMap": False},
+        "global": {
+            **identity,
+            "remotePilotAddress": inputs.primary_address,
+            "omitSidecarInjectorConfigMap": False,
+            # The chart's reader role would let the primary (or whoever holds the token) rewrite
+            # this cluster's webhooks; IstioControlPlane binds the reader to a narrower one.
+            "enableReaderRBAC": False,
+        },
         "istiodRemote": {
             "enabledLocalInjectorIstiod": True,
             "injectionPath": injection_path(inputs.cluster, is_remote=True),
@@ -316,6 +338,8 @@ def gateway_defaults() -> dict[str, Any]:
 
 def gateway_wiring(inputs: ReleaseInputs) -> dict[str, Any]:
     annotations: dict[str, Any] = dict(NLB_ANNOTATIONS)
+    # The deregistration the pods' preStop delay covers (components/model/drain.py).
+    annotations[drain.TARGET_GROUP_ATTRIBUTES_ANNOTATION] = drain.TARGET_GROUP_ATTRIBUTES
     if inputs.internal:
         annotations[SCHEME_ANNOTATION] = "internal"
     if inputs.eip_allocations is not None:
@@ -336,6 +360,8 @@ def gateway_wiring(inputs: ReleaseInputs) -> dict[str, Any]:
             # it: the chart's `networkGateway` would always add 15021, 15443, 15012 and 15017.
             "ports": [dict(SERVICE_PORTS[port]) for port in inputs.topology.east_west_ports],
         },
+        # Serve until the NLB has stopped sending, then drain (components/model/drain.py).
+        **drain.gateway_drain_values(),
     }
     # Injection by the revision `default` points at: a move of the tag relabels the pods
     # (`istio.io/rev`), which rolls them onto it. An unrevisioned `default` needs no label.
@@ -396,13 +422,13 @@ SOURCES: dict[str, dict[tuple[str, ...], str]] = {
         ("global", "hub"): "istioImageHub",
         ("global", "remotePilotAddress"): "the primary of a remote",
         ("global", "omitSidecarInjectorConfigMap"): "a remote's local injector",
+        ("global", "enableReaderRBAC"): "a remote's reader role (the program's own)",
         ("global", "operatorManageWebhooks"): "istioRevisionTags.default",
         ("configMap",): "a remote's local injector",
         ("istiodRemote", "enabledLocalInjectorIstiod"): "a remote's local injector",
         ("istiodRemote", "injectionPath"): "a remote's name and network",
         ("profile",): "each cluster's role",
         ("revision",): "istioRevisions",
-        ("env", "EXTERNAL_ISTIOD"): "a primary's remotes",
         ("env", "ISTIOD_CUSTOM_HOST"): "a primary's remotes",
         ("meshConfig", "defaultConfig", "discoveryAddress"): "a remote's primary",
         ("meshConfig", "defaultConfig", "proxyMetadata", "ISTIO_META_DNS_CAPTURE"): "trafficPolicy.dnsProxy",
@@ -422,6 +448,9 @@ SOURCES: dict[str, dict[tuple[str, ...], str]] = {
             ("service", "annotations", f"{HEALTH_CHECK_ANNOTATION}{k}"): "the gateway's health checks"
             for k in ("port", "protocol", "path")
         },
+        ("service", "annotations", drain.TARGET_GROUP_ATTRIBUTES_ANNOTATION): "the gateway's drain",
+        ("lifecycle",): "the gateway's drain",
+        ("terminationGracePeriodSeconds",): "the gateway's drain",
         ("revision",): "istioRevisionTags.default",
         ("global", "hub"): "istioImageHub",
     },
