@@ -28,6 +28,7 @@ from components.config.connectivity import (
 from components.config.credentials import parse_reader_tokens
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
+from components.config.metrics import parse_metrics
 from components.config.mtls import parse_mtls
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
@@ -125,6 +126,7 @@ def parse_mesh_spec(
     sources = parse_sources(raw, problems)
     reader_tokens = parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems)
     mtls = parse_mtls(raw, last, problems)
+    metrics = parse_metrics(raw, clusters, problems)
     service_quotas = parse_service_quotas(raw, problems)
     check_quotas(clusters, connectivity, service_quotas, problems)
     if problems.items:
@@ -149,6 +151,7 @@ def parse_mesh_spec(
         reader_tokens=reader_tokens,
         mtls=mtls,
         service_quotas=service_quotas,
+        metrics=metrics,
     )
 
 
