@@ -51,6 +51,8 @@ AWS = {
     # UpdateWorkspaceAlias changes the alias, a workspace's KMS key is fixed at creation (AMP API reference).
     "aws:amp/scraper:Scraper": {"source"},
     "aws:amp/workspace:Workspace": {"kmsKeyArn"},
+    # PutRuleGroupsNamespace replaces the data in place; the name and workspace identify it.
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace": {"name", "workspaceId"},
     # transitgateway_.go (default route table association or propagation turned back on also
     # replaces, by CustomizeDiff; this program never turns them off), transitgateway_vpc_attachment.go
     # (its subnets update in place), transitgateway_peering_attachment*.go, transitgateway_route.go

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
+from components.plan.alert_rules import rules_document
 from components.plan.scrape_config import scrape_configuration
 from tests.harness import cached_run, resolve
 from tests.helpers import PRIMARY_REMOTE, mesh_config
@@ -205,6 +207,7 @@ def test_a_collector_reaches_only_its_clusters_metrics_ports_and_goes_first_on_d
     made = {r.type for m in metrics for r in run.descendants(m)}
     assert made == {
         WORKSPACE,
+        "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
         SCRAPER,
         "aws:ec2/securityGroup:SecurityGroup",
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
@@ -242,7 +245,7 @@ def test_private_mode_collectors_use_the_private_subnets_and_the_endpoint_stays_
 
 def test_turning_metrics_on_or_off_creates_or_deletes_only_the_metrics_resources():
     before, after = cached_run(mesh_config(2)), cached_run(mesh_config(2, metrics="amp"))
-    metrics_types = {SCRAPER, WORKSPACE}
+    metrics_types = {SCRAPER, WORKSPACE, "aws:amp/ruleGroupNamespace:RuleGroupNamespace"}
     on, off = change_impact(before, after), change_impact(after, before)
     created = {key for key, what in on.items() if what == "created"}
     assert {t for t, _ in created} >= metrics_types
@@ -250,3 +253,33 @@ def test_turning_metrics_on_or_off_creates_or_deletes_only_the_metrics_resources
     assert {what for key, what in on.items() if key not in created} == {"unchanged"}
     assert {key for key, what in off.items() if what == "deleted"} == created
     assert {what for key, what in off.items() if key not in created} == {"unchanged"}
+
+
+def test_every_alert_reads_kept_metrics_and_has_its_runbook():
+    jobs = yaml.safe_load(scrape_configuration("east", "n1"))["scrape_configs"]
+    (group,) = yaml.safe_load(rules_document())["groups"]
+    headings = set(
+        re.findall(r"^### (\S+)$", (Path(__file__).parent.parent / "docs/operations/metrics.md").read_text(), re.M)
+    )
+    assert len(group["rules"]) >= 6
+    for rule in group["rules"]:
+        expr = rule["expr"]
+        names = re.findall(r"([a-z_][a-z0-9_]*)\s*[{\[]", expr) + re.findall(r"(?<!by )\(([a-z_][a-z0-9_]*)\)", expr)
+        assert names, rule["alert"]
+        # A metric the collectors drop would leave the alert silent for ever.
+        for name in names:
+            assert any(_kept(job, name) for job in jobs), (rule["alert"], name)
+        assert re.fullmatch(r"\d+[mh]", rule["for"]), rule["alert"]
+        assert rule["annotations"]["runbook"] == f"docs/operations/metrics.md#{rule['alert'].lower()}"
+        assert rule["alert"] in headings, rule["alert"]
+
+
+def test_each_workspace_gets_the_mesh_alerts_the_named_one_too(run):
+    namespaces = {r.name: r for r in run.of_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")}
+    assert set(namespaces) == {"metrics-us-east-1-alerts", "metrics-us-west-2-alerts"}
+    (workspace,) = run.of_type(WORKSPACE)
+    east, west = namespaces["metrics-us-east-1-alerts"], namespaces["metrics-us-west-2-alerts"]
+    assert east.inputs["workspaceId"] == workspace.id and run.depends_on(east, workspace)
+    assert west.inputs["workspaceId"] == WEST_ARN.rsplit("/", 1)[1]
+    assert east.inputs["name"] == west.inputs["name"] == "mesh1"
+    assert yaml.safe_load(east.inputs["data"]) == yaml.safe_load(rules_document())

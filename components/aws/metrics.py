@@ -2,7 +2,8 @@
 
 Per region a workspace, unless `metricsWorkspaces` names one (never created, changed or deleted
 here); per cluster an agentless managed collector (`aws.amp.Scraper`) in the cluster's private
-subnets, with a security group of its own. Nothing runs in the clusters and nothing listens on a
+subnets, with a security group of its own; and per workspace a rule group namespace with the mesh's
+alerts (components/plan/alert_rules.py). Nothing runs in the clusters and nothing listens on a
 public address: the collector reaches the pods and the API server's private endpoint through its
 network interfaces in the VPC, and writes to the workspace inside AWS
 (docs.aws.amazon.com/prometheus/latest/userguide/AMP-collector.html). The cluster, its collector and
@@ -34,6 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.model.spec import ClusterSpec
+from components.plan.alert_rules import rules_document
 from components.plan.scrape_config import ISTIOD_PORT, MERGED_METRICS_PORT, scrape_configuration
 
 # API server, istiod's monitoring port, every proxy's merged metrics.
@@ -81,10 +83,21 @@ class RegionMetrics(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         if args.workspace_arn:
             workspace_arn: pulumi.Input[str] = args.workspace_arn
+            workspace_id: pulumi.Input[str] = args.workspace_arn.rsplit("/", 1)[1]
             self.endpoint = pulumi.Output.from_input(named_workspace_endpoint(args.workspace_arn))
         else:
             workspace = aws.amp.Workspace(f"{name}-workspace", alias=f"{args.mesh_id}-{args.region}", opts=child)
-            workspace_arn, self.endpoint = workspace.arn, workspace.prometheus_endpoint
+            workspace_arn, workspace_id, self.endpoint = workspace.arn, workspace.id, workspace.prometheus_endpoint
+        # The mesh's alerts, in a namespace named after the mesh (a DNS label, which AMP's namespace names
+        # admit) so a shared workspace keeps other meshes' rules apart; deleted on destroy, the named
+        # workspace itself kept.
+        aws.amp.RuleGroupNamespace(
+            f"{name}-alerts",
+            name=args.mesh_id,
+            workspace_id=workspace_id,
+            data=rules_document(),
+            opts=child,
+        )
         self.collectors = {c.cluster.name: self._collector(c, workspace_arn) for c in args.clusters}
         self.register_outputs({"endpoint": self.endpoint})
 

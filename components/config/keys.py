@@ -369,7 +369,7 @@ MESH_KEYS = (
         meaning=(
             "`amp`: per region an Amazon Managed Service for Prometheus workspace, per cluster a managed collector"
             " in its private subnets scraping istiod, the sidecars, the east-west gateway and the API server every"
-            " 60 s (see [Metrics](../operations/metrics.md))"
+            " 60 s, and the mesh's alerts in each workspace (see [Metrics](../operations/metrics.md))"
         ),
     ),
     Key(
