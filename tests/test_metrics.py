@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from check.cli import main
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.plan.alert_rules import rules_document
@@ -283,3 +285,17 @@ def test_each_workspace_gets_the_mesh_alerts_the_named_one_too(run):
     assert west.inputs["workspaceId"] == WEST_ARN.rsplit("/", 1)[1]
     assert east.inputs["name"] == west.inputs["name"] == "mesh1"
     assert yaml.safe_load(east.inputs["data"]) == yaml.safe_load(rules_document())
+
+
+def test_check_says_where_the_metrics_go_and_that_their_cost_is_not_counted(capsys, tmp_path):
+    stack = tmp_path / "Pulumi.metrics.yaml"
+    stack.write_text(
+        "config:\n  aws:region: us-east-1\n  istio-eks-mesh:apiAccessCidrs: [203.0.113.0/24]\n"
+        "  istio-eks-mesh:clusters: [{name: east}, {name: west, region: us-west-2}]\n"
+        f"  istio-eks-mesh:metrics: amp\n  istio-eks-mesh:metricsWorkspaces: {{us-west-2: {WEST_ARN}}}\n"
+    )
+    # A date inside the support windows of the default Kubernetes version (the check warns past them).
+    assert main([str(stack)], today=datetime.date(2026, 12, 3)) == 0
+    out = capsys.readouterr().out
+    assert f"workspaces: us-east-1: the mesh's own; us-west-2: {WEST_ARN} (yours)" in out
+    assert "not in the cost estimate" in out
