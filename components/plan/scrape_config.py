@@ -40,8 +40,9 @@ MERGED_METRICS_PATH = "/stats/prometheus"
 # The label the program gives its east-west gateway pods.
 EAST_WEST_LABEL = EAST_WEST_SELECTOR["istio"]
 
-# Names from Istio's source (github.com/istio/istio @86c9f01fd735, 2026-08-22): pilot/pkg/xds/monitoring.go,
-# pkg/xds/monitoring.go, pkg/kube/multicluster/secretcontroller.go, security/pkg/server/ca/monitoring.go;
+# Names from Istio's source (github.com/istio/istio, branch release-1.31): pilot/pkg/xds/monitoring.go,
+# pkg/xds/monitoring.go, pkg/kube/multicluster/secretcontroller.go, security/pkg/server/ca/monitoring.go, exported
+# as named (pkg/monitoring/monitoring.go: `WithoutCounterSuffixes`, `WithoutUnits`);
 # the proxies' standard metrics: istio.io/latest/docs/reference/config/metrics/.
 KEPT_METRICS = {
     "istiod": (
