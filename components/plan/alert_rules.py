@@ -8,7 +8,8 @@ label, which the collector's own `cluster` label moves to `exported_cluster`) an
 `remote_cluster_sync_timeouts_total` in pkg/kube/multicluster/{secretcontroller,cluster}.go;
 `pilot_xds_pushes` (type `cds_senderr`, `eds_senderr`, `lds_senderr`, `rds_senderr`) in
 pilot/pkg/xds/monitoring.go; `pilot_total_xds_rejects` in pkg/xds/monitoring.go;
-`citadel_server_cert_chain_expiry_timestamp` (unix seconds) in security/pkg/server/ca/monitoring.go.
+`citadel_server_cert_chain_expiry_timestamp` (unix seconds) in security/pkg/server/ca/monitoring.go, the
+expiry of the CA certificate istiod signs with when it has a chain (server.go), i.e. the plugged-in intermediate.
 The proxies' `istio_requests_total` labels `reporter`, `source_cluster`, `destination_cluster`,
 `response_code`: istio.io/latest/docs/reference/config/metrics/.
 """
