@@ -29,3 +29,5 @@ pulumi.export("vpcIpamPools", mesh.vpc_ipam_pools)
 pulumi.export("sameNetworkPairs", mesh.same_network_pairs)
 pulumi.export("readerTokens", mesh.reader_tokens)
 pulumi.export("mtls", mesh.mtls)
+# Per region, the Prometheus endpoint of its metrics workspace (`metrics: amp`).
+pulumi.export("metricsEndpoints", mesh.metrics_endpoints)

@@ -176,9 +176,24 @@ def mesh_lines(spec: MeshSpec) -> list[str]:
     ]
 
 
+def metrics_lines(spec: MeshSpec) -> list[str]:
+    """`metrics: amp`: where each region's collectors write (their cost is not in the estimate yet)."""
+    if not spec.metrics.enabled:
+        return []
+    regions = dict.fromkeys(c.region for c in spec.clusters)
+    where = [
+        f"{r}: {spec.metrics.workspaces[r]} (yours)" if r in spec.metrics.workspaces else f"{r}: the mesh's own"
+        for r in regions
+    ]
+    return [
+        f"metrics: amp, a collector per cluster every 60 s; workspaces: {'; '.join(where)}"
+        " (not in the cost estimate: docs/operations/metrics.md#cost)"
+    ]
+
+
 def plan_text(spec: MeshSpec, today: datetime.date) -> str:
     sections = [
-        ("mesh", mesh_lines(spec)),
+        ("mesh", mesh_lines(spec) + metrics_lines(spec)),
         ("clusters", cluster_lines(spec)),
         ("limits", headroom_lines(spec)),
         (

@@ -19,6 +19,7 @@ from components import migrations
 from components.aws.cluster import EksCluster, EksClusterArgs, KubeconfigCredentials
 from components.aws.image_cache import DockerHubCache, DockerHubCacheArgs, ImagePullAccess, ImagePullAccessArgs
 from components.aws.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
+from components.aws.metrics import CollectedCluster, RegionMetrics, RegionMetricsArgs
 from components.aws.network import Vpc, VpcArgs
 from components.aws.peering import PeerSide, SameNetworkAccess, VpcPeering, VpcPeeringArgs
 from components.aws.providers import provider_args
@@ -95,6 +96,8 @@ class IstioMesh(pulumi.ComponentResource):
     reader_tokens: dict[str, dict]
     # The mesh-wide mTLS mode (`mtls`), read back so an unset key keeps what the stack runs.
     mtls: str
+    # Per region, its metrics workspace's Prometheus endpoint (`metrics: amp`; empty otherwise).
+    metrics_endpoints: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
@@ -137,6 +140,7 @@ class IstioMesh(pulumi.ComponentResource):
         self._mtls(spec)
         if spec.deploy_samples:
             self._samples(spec)
+        self.metrics_endpoints = self._metrics(spec) if spec.metrics.enabled else {}
         self.cluster_outputs = self._outputs(spec)
         self.vpc_cidrs = {c.name: networks[c.name].cidr_block for c in spec.clusters}
         self.vpc_ipam_pools = {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool}
@@ -159,6 +163,7 @@ class IstioMesh(pulumi.ComponentResource):
                 "sameNetworkPairs": self.same_network_pairs,
                 "readerTokens": self.reader_tokens,
                 "mtls": self.mtls,
+                "metricsEndpoints": self.metrics_endpoints,
             }
         )
 
@@ -397,6 +402,34 @@ class IstioMesh(pulumi.ComponentResource):
                     MeshMtlsArgs(mode=spec.mtls, istiod=here.istio.injector),
                     opts=self._child(kubernetes=here.eks.provider),
                 )
+
+    def _metrics(self, spec: MeshSpec) -> dict[str, pulumi.Output[str]]:
+        """Per region a workspace (or the named one) and a collector per cluster there."""
+        endpoints = {}
+        for region in dict.fromkeys(c.region for c in spec.clusters):
+            collected = [
+                CollectedCluster(
+                    cluster=c,
+                    cluster_arn=self.clusters[c.name].eks.arn,
+                    vpc_id=self.clusters[c.name].network.vpc_id,
+                    private_subnet_ids=self.clusters[c.name].network.private_subnet_ids,
+                    cluster_security_group_id=self.clusters[c.name].eks.cluster_security_group_id,
+                )
+                for c in spec.clusters
+                if c.region == region
+            ]
+            metrics = RegionMetrics(
+                f"metrics-{region}",
+                RegionMetricsArgs(
+                    region=region,
+                    mesh_id=spec.mesh_id,
+                    clusters=collected,
+                    workspace_arn=spec.metrics.workspaces.get(region),
+                ),
+                opts=self._child(aws=self._aws[region]),
+            )
+            endpoints[region] = metrics.endpoint
+        return endpoints
 
     def _remote_secret(self, local: str, peer: str) -> RemoteSecret:
         """The local istiod's credentials for the peer's API server."""

@@ -45,6 +45,14 @@ AWS = {
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {"vpcId", "peerVpcId", "peerOwnerId", "peerRegion"},
     "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": {"vpcPeeringConnectionId"},
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"securityGroupId"},
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {"securityGroupId"},
+    # AMP: UpdateScraper changes alias, destination and scrape configuration in place, not the source
+    # (AMP-collector-how-to.html: "to update the source ... delete the scraper and recreate it");
+    # UpdateWorkspaceAlias changes the alias, a workspace's KMS key is fixed at creation (AMP API reference).
+    "aws:amp/scraper:Scraper": {"source"},
+    "aws:amp/workspace:Workspace": {"kmsKeyArn"},
+    # PutRuleGroupsNamespace replaces the data in place; the name and workspace identify it.
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace": {"name", "workspaceId"},
     # transitgateway_.go (default route table association or propagation turned back on also
     # replaces, by CustomizeDiff; this program never turns them off), transitgateway_vpc_attachment.go
     # (its subnets update in place), transitgateway_peering_attachment*.go, transitgateway_route.go

@@ -297,6 +297,25 @@ class MeshMocks(mocks.Mocks):
         role_name = args.inputs.get("name") or f"{args.name}-{digest(args.name, length=7)}"
         return role_name, {"name": role_name, "arn": f"arn:aws:iam::123456789012:role/{role_name}"}
 
+    def _aws_amp_workspace_Workspace(self, args):
+        region, ws = (
+            self.region_of(args.provider),
+            f"ws-{digest(args.name, length=8)}-0000-4000-8000-{digest(args.name, 'ws')}",
+        )
+        return ws, {
+            "arn": f"arn:aws:aps:{region}:123456789012:workspace/{ws}",
+            "prometheusEndpoint": f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{ws}/",
+        }
+
+    def _aws_amp_scraper_Scraper(self, args):
+        # As AMP names the collector's service-linked role (AMP-collector-how-to.html, describe-scraper).
+        scraper = f"s-{digest(args.name, length=8)}-0000-4000-8000-{digest(args.name, 's')}"
+        role = f"AWSServiceRoleForAmazonPrometheusScraper_{digest(args.name, 'role', length=8)}-0000-4"
+        return scraper, {
+            "arn": f"arn:aws:aps:{self.region_of(args.provider)}:123456789012:scraper/{scraper}",
+            "roleArn": f"arn:aws:iam::123456789012:role/aws-service-role/scraper.aps.amazonaws.com/{role}",
+        }
+
     def _eks_index_Cluster(self, args):
         """The pulumi-eks component: registers the aws.eks.Cluster it would create and returns a
         reference to it, with a distinct endpoint and a real CA per cluster."""

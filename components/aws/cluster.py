@@ -106,6 +106,8 @@ class EksCluster(pulumi.ComponentResource):
     """EKS control plane (pulumi-eks), OIDC provider, its managed node groups in the private subnets."""
 
     endpoint: pulumi.Output[str]
+    # The EKS cluster's ARN, for the metrics collector.
+    arn: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
@@ -150,6 +152,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         admin_access = self._admin_access(name, eks_cluster.name, args.admins)
         self.endpoint = eks_cluster.endpoint
+        self.arn = eks_cluster.arn
         self.certificate_authority = eks_cluster.certificate_authority.data
         # The security group EKS attaches to the control plane and to managed nodes.
         self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id

@@ -378,6 +378,25 @@ MESH_KEYS = (
         ),
     ),
     Key(
+        key="metrics",
+        type="`none` or `amp`",
+        default="`none`",
+        meaning=(
+            "`amp`: per region an Amazon Managed Service for Prometheus workspace, per cluster a managed collector"
+            " in its private subnets scraping istiod, the sidecars, the east-west gateway and the API server every"
+            " 60 s, and the mesh's alerts in each workspace (see [Metrics](../operations/metrics.md))"
+        ),
+    ),
+    Key(
+        key="metricsWorkspaces",
+        type="map of region to workspace ARN (`arn:aws:aps:<region>:<account>:workspace/<id>`)",
+        default="`{}`: the program makes a workspace per region",
+        meaning=(
+            "with `metrics: amp`, the workspace you run in a region, which the collectors there write to; the"
+            " program never creates or deletes it"
+        ),
+    ),
+    Key(
         key="kubeconfigRoleArn",
         type="IAM role ARN",
         default="unset: the last role of `aws:assumeRoles`, else none",
@@ -713,6 +732,13 @@ OUTPUTS = (
         meaning=(
             "per cluster, its reader token's `generation` and `createdAt`; read back by every run, for the"
             " token-age warning"
+        ),
+    ),
+    Output(
+        key="metricsEndpoints",
+        meaning=(
+            "per region, the Prometheus endpoint of its workspace (with `metrics: amp`; empty otherwise), for"
+            " Grafana and queries"
         ),
     ),
 )

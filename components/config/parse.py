@@ -29,6 +29,7 @@ from components.config.credentials import parse_reader_tokens
 from components.config.image_cache import parse_image_cache
 from components.config.istio_values import parse_istio_values
 from components.config.limits import check_access_limits, check_east_west_rules
+from components.config.metrics import parse_metrics
 from components.config.mtls import parse_mtls
 from components.config.node_group import check_istiod_fits
 from components.config.pki import parse_pki
@@ -160,6 +161,7 @@ def _parse_other_keys(
         "reader_tokens": parse_reader_tokens(raw, [c.name for c in clusters], last, now, problems),
         "mtls": parse_mtls(raw, last, problems),
         "image_cache": parse_image_cache(raw, clusters, problems),
+        "metrics": parse_metrics(raw, clusters, problems),
     }
 
 

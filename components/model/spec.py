@@ -16,6 +16,7 @@ from typing import Any
 from components.model import versions
 from components.model.credentials import ReaderTokens
 from components.model.image_cache import ImageCacheSpec
+from components.model.metrics import MetricsSpec
 from components.model.revisions import RevisionPlan
 
 PROJECT = "istio-eks-mesh"
@@ -355,6 +356,8 @@ class MeshSpec:
     image_cache: ImageCacheSpec | None = None
     # Per quota key (components/config/quotas.py), the account's quota: AWS's default or `serviceQuotas`.
     service_quotas: Mapping[str, int] = field(default_factory=dict)
+    # `metrics`: none, or a managed collector per cluster writing to a workspace per region.
+    metrics: MetricsSpec = MetricsSpec()
 
     def __post_init__(self) -> None:
         if self.revisions is None:
