@@ -102,8 +102,14 @@ def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
             1,
             versions.EXTENDED_SUPPORT_PRICE if extended else versions.STANDARD_SUPPORT_PRICE,
         )
-        first = c.node_group.instance_types[0]
-        add(f"{c.name}: nodes, {first} on demand", c.node_group.desired_size, versions.PRICE_INSTANCE_HOUR.get(first))
+        for group in c.node_groups:
+            first = group.instance_types[0]
+            named = "" if group.name == "default" else f" ({group.name})"
+            add(
+                f"{c.name}: nodes{named}, {first} on demand",
+                group.desired_size,
+                versions.PRICE_INSTANCE_HOUR.get(first),
+            )
         add(f"{c.name}: NAT gateways", c.nat_count, versions.PRICE_NAT_GATEWAY_HOUR)
         gateway = spec.topology[c.name].east_west_gateway
         add(f"{c.name}: east-west NLB", int(gateway), versions.PRICE_NLB_HOUR)

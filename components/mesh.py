@@ -477,6 +477,10 @@ class IstioMesh(pulumi.ComponentResource):
                 "vpcId": here.network.vpc_id,
                 # Read back by the next run, which refuses a change of them (EKS keeps its zones).
                 "availabilityZones": here.network.zones,
+                # Read back: a node group keeps its AMI type (changing it replaces the group).
+                "nodeGroupAmiTypes": {g.name: g.ami_type or "" for g in c.node_groups},
+                # Read back too: a Secrets key cannot be removed or changed (config/clusters.py).
+                "secretsKmsKeyArn": c.eks.secrets_kms_key_arn,
                 "endpoint": here.eks.endpoint,
                 "kubeconfig": here.eks.kubeconfig,
                 "role": c.role,

@@ -72,7 +72,7 @@ def recorded(run: Run) -> dict:
         "mtls",
     )
     exports = {key: resolve(run.exports[key])[0] for key in keys}
-    kept = ("region", "availabilityZones")
+    kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "secretsKmsKeyArn")
     return {**exports, "clusters": {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}}
 
 

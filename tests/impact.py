@@ -104,6 +104,8 @@ AWS = {
     },
 }
 # pulumi-eks 4.x components, by the inputs that reach a replace-forcing input of what they create
+# (`deletionProtection`, `enabledClusterLogTypes` and `upgradePolicy` update in place: UpdateClusterConfig
+# in terraform-provider-aws eks/cluster.go and the EKS deletion-protection guide)
 # (nodejs/eks/cluster.ts, nodes/nodegroup.ts): aws.eks.Cluster's name, role ARN and IP family
 # (eks/cluster.go; its `vpc_config.subnet_ids` and `security_group_ids` update in place since
 # terraform-provider-aws 5.25.0, CHANGELOG); aws.eks.NodeGroup's subnets, role, instance types,
@@ -321,6 +323,20 @@ def _refuse_what_aws_refuses(
     old: dict[str, Registered], new: dict[str, Registered], result: dict[str, str], changed: dict[str, set[str]]
 ) -> None:
     for urn, what in list(result.items()):
+        if what == UPDATED and new[urn].type == "eks:index:Cluster" and "encryptionConfigKeyArn" in changed[urn]:
+            # Added: AssociateEncryptionConfig, in place. Removed: replaced (ForceNewIfChange on
+            # `encryption_config` in terraform-provider-aws eks/cluster.go: "You cannot disable envelope
+            # encryption after enabling it"). Another key: no API changes it, the update never completes.
+            before = old[urn].inputs.get("encryptionConfigKeyArn")
+            if before is not None:
+                result[urn] = REPLACED if new[urn].inputs.get("encryptionConfigKeyArn") is None else REFUSED
+            if result[urn] == REPLACED and old[urn].protect:
+                result[urn] = REFUSED
+        if what in (REPLACED, DELETED) and urn in old and old[urn].inputs.get("deletionProtection") is True:
+            # EKS refuses DeleteCluster while deletion protection is on (InvalidRequestException,
+            # docs.aws.amazon.com/eks/latest/userguide/deletion-protection.html): turn it off first.
+            result[urn] = REFUSED
+            continue
         if (
             what == UPDATED
             and new[urn].type == "eks:index:Cluster"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from dataclasses import replace
 
 import pulumi
 import pytest
@@ -985,3 +986,105 @@ def test_the_impact_model_replaces_a_region_move_and_refuses_eks_subnets_in_new_
     assert impact["aws:ec2/vpc:Vpc", "c1-network-vpc"] == REPLACED
     grown = change_impact(before, ok(with_clusters(2, availabilityZones=4)))
     assert grown["eks:index:Cluster", "c0-eks"] == "refused"
+
+
+# --- guard rails -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "on"), [("dev", False), ("dev-alice", False), ("staging", True), ("prod", True), ("devops", True)]
+)
+def test_deletion_protection_is_on_by_default_outside_dev(stack, on):
+    spec = parse_mesh_spec({"clusters": [{"name": "east"}]}, default_region="us-east-1", stack=stack)
+    assert spec.clusters[0].eks.deletion_protection is on
+    off = {"name": "east", "deletionProtection": False}
+    assert parse_mesh_spec({"clusters": [off]}, default_region="us-east-1", stack=stack).clusters[0].eks == replace(
+        spec.clusters[0].eks, deletion_protection=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("cluster", "key"),
+    [
+        ({"deletionProtection": "yes"}, "clusters[0].deletionProtection"),
+        ({"controlPlaneLogs": "audit"}, "clusters[0].controlPlaneLogs"),
+        ({"controlPlaneLogs": ["audit", "kube"]}, "clusters[0].controlPlaneLogs[1]"),
+        ({"controlPlaneLogs": ["audit", "audit"]}, "clusters[0].controlPlaneLogs[1]"),
+        ({"controlPlaneLogs": [1]}, "clusters[0].controlPlaneLogs[0]"),
+        ({"controlPlaneLogs": ["Audit"]}, "clusters[0].controlPlaneLogs[0]"),
+    ],
+)
+def test_bad_guard_rail_settings_are_refused_with_their_key(cluster, key):
+    assert list(problems_of({"clusters": [{"name": "east", **cluster}]})) == [key]
+
+
+def test_log_types_reach_the_cluster_and_change_it_in_place():
+    logged = ok(with_clusters(2, controlPlaneLogs=["audit", "authenticator"]))
+    assert logged.one("eks:index:Cluster", "c0-eks").inputs["enabledClusterLogTypes"] == ["audit", "authenticator"]
+    impact = change_impact(ok(mesh_config(2)), logged)
+    assert {k for k, what in impact.items() if what != "unchanged"} == {
+        ("eks:index:Cluster", "c0-eks"),
+        ("eks:index:Cluster", "c1-eks"),
+    }
+    assert of_kind(impact, UPDATED) == {("eks:index:Cluster", "c0-eks"), ("eks:index:Cluster", "c1-eks")}
+
+
+def test_a_cluster_under_deletion_protection_is_removed_only_after_turning_it_off():
+    guarded = ok(with_clusters(2, deletionProtection=True))
+    one = with_clusters(2, deletionProtection=True)
+    one["clusters"] = one["clusters"][:1]
+    assert change_impact(guarded, ok(one))["eks:index:Cluster", "c1-eks"] == "refused"
+    # First `pulumi up` with it off (in place), then the removal goes through.
+    off = with_clusters(2, deletionProtection=True)
+    off["clusters"][1]["deletionProtection"] = False
+    assert change_impact(guarded, ok(off))["eks:index:Cluster", "c1-eks"] == UPDATED
+    assert change_impact(ok(off), ok(one))["eks:index:Cluster", "c1-eks"] == "deleted"
+
+
+KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+WEST_KEY = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        KEY.replace("key/", "alias/"),
+        WEST_KEY,
+        KEY.replace(":kms:", ":iam:"),
+        KEY + "\n",
+        "arn:aws:kms:us-east-1:1111:key/x",
+        ["x"],
+        42,
+        "a" * 10_000,
+    ],
+)
+def test_a_secrets_key_that_eks_cannot_use_is_refused_with_its_key(value):
+    # The cluster takes its region from aws:region: the key must be there too.
+    assert list(problems_of({"clusters": [{"name": "east", "secretsKmsKeyArn": value}]})) == [
+        "clusters[0].secretsKmsKeyArn"
+    ]
+
+
+def test_a_secrets_key_is_added_in_place_and_kept_for_good():
+    config = mesh_config(2)
+    config["clusters"][0]["secretsKmsKeyArn"] = KEY
+    keyed = ok(config)
+    assert keyed.one("eks:index:Cluster", "c0-eks").inputs["encryptionConfigKeyArn"] == KEY
+    assert resolve(keyed.exports["clusters"]["c0"]["secretsKmsKeyArn"])[0] == KEY
+    added = change_impact(ok(mesh_config(2)), keyed)
+    assert {k for k, what in added.items() if what != "unchanged"} == {("eks:index:Cluster", "c0-eks")}
+    assert added["eks:index:Cluster", "c0-eks"] == UPDATED
+    # What the provider would do with a removal (replace) or another key (no API: never completes)...
+    assert change_impact(keyed, ok(mesh_config(2)))["eks:index:Cluster", "c0-eks"] == REPLACED
+    other = mesh_config(2)
+    other["clusters"][0]["secretsKmsKeyArn"] = KEY.replace("1234abcd-", "9999abcd-")
+    assert change_impact(keyed, ok(other))["eks:index:Cluster", "c0-eks"] == "refused"
+    # ...is refused up front once the stack recorded the key.
+    last = LastDeployment(clusters=frozenset({"east"}), regions={"east": "us-east-1"}, kms_keys={"east": KEY})
+    assert at("2026-12-07", {"name": "east", "secretsKmsKeyArn": KEY}, last=last) == []
+    for changed in ({"name": "east"}, {"name": "east", "secretsKmsKeyArn": other["clusters"][0]["secretsKmsKeyArn"]}):
+        problems = dict(at("2026-12-07", changed, last=last))
+        assert (
+            list(problems) == ["clusters[0].secretsKmsKeyArn"]
+            and "for good" in problems["clusters[0].secretsKmsKeyArn"]
+        )

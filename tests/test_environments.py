@@ -209,3 +209,12 @@ def test_a_stack_name_that_aws_names_cannot_carry_is_warned_about():
     assert run.error is None, run.error
     assert [w for w in run.warnings if "'staging-2'" in w and "must not share this AWS account" in w]
     assert not [w for w in stack_run(ROOT / "Pulumi.staging.yaml").warnings if "must not share" in w]
+
+
+def test_eks_guard_rails_are_on_outside_dev_and_production_keeps_audit_logs():
+    prod = {c.name: c.inputs for c in stack_run(ROOT / "Pulumi.prod.yaml").of_type("eks:index:Cluster")}
+    assert prod and all(c["deletionProtection"] is True for c in prod.values())
+    assert all({"audit", "authenticator"} <= set(c["enabledClusterLogTypes"]) for c in prod.values())
+    dev = stack_run(ROOT / "Pulumi.dev.yaml").of_type("eks:index:Cluster")
+    assert dev and all(c.inputs["deletionProtection"] is False for c in dev)
+    assert all("enabledClusterLogTypes" not in c.inputs for c in dev)

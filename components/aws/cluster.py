@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options, resolve_addon_versions
 from components.aws.transit import cidr_slug
 from components.model.kubeconfig import kubeconfig_document
-from components.model.spec import ClusterSpec
+from components.model.spec import ClusterSpec, NodeGroupSpec
 from components.plan.addon_versions import AskEks
 
 NODE_POLICIES = (
@@ -33,11 +33,6 @@ NODE_POLICIES = (
     "AmazonEC2ContainerRegistryReadOnly",
 )
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
-
-
-# Amazon Linux 2023 for Graviton, the AMI family EKS defaults to for x86 since Kubernetes 1.30
-# (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions-extended.html, Kubernetes 1.30).
-ARM_AMI_TYPE = "AL2023_ARM_64_STANDARD"
 
 
 @dataclass(frozen=True)
@@ -108,7 +103,7 @@ def build_kubeconfig(
 
 
 class EksCluster(pulumi.ComponentResource):
-    """EKS control plane (pulumi-eks), OIDC provider, one managed node group in the private subnets."""
+    """EKS control plane (pulumi-eks), OIDC provider, its managed node groups in the private subnets."""
 
     endpoint: pulumi.Output[str]
     # The EKS cluster's ARN, for the metrics collector.
@@ -118,7 +113,9 @@ class EksCluster(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
     provider: k8s.Provider
+    # The first of `node_groups`, which later steps wait for (a node to run on).
     node_group: eks.ManagedNodeGroup
+    node_groups: list[eks.ManagedNodeGroup]
     # The nodes' IAM role, for what the mesh adds to it (an image cache's pull-through rights).
     node_role: aws.iam.Role
     # The security group EKS gives the control plane and managed nodes (peers admit it).
@@ -136,29 +133,12 @@ class EksCluster(pulumi.ComponentResource):
         node_role, attachments = self._node_role(name)
         network = [args.network] if args.network is not None else []
 
-        ng = spec.node_group
-        self.node_group = eks.ManagedNodeGroup(
-            f"{name}-nodes",
-            cluster=control_plane,
-            node_role=node_role,
-            subnet_ids=args.private_subnet_ids,
-            instance_types=list(ng.instance_types),
-            capacity_type=ng.capacity_type,
-            # EKS picks the x86 AMI when none is named and then refuses Graviton types. x86 groups
-            # keep EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
-            # internal/service/eks/node_group.go), and a deployed group's may be an older one.
-            ami_type=ARM_AMI_TYPE if ng.architecture == "arm64" else None,
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                desired_size=ng.desired_size, min_size=ng.min_size, max_size=ng.max_size
-            ),
-            # Without its policies the node role cannot join nodes, and without NAT routes the
-            # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
-            # the nodes on destroy). The whole control plane component too: its vpc-cni and
-            # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[control_plane, *attachments, *network], protect=spec.eks.protect or None
-            ),
-        )
+        # Every group waits for the same things; the first is the one later steps wait for.
+        waits = [control_plane, *attachments, *network]
+        self.node_groups = [
+            self._node_group(name, group, control_plane, node_role, args, waits) for group in spec.node_groups
+        ]
+        self.node_group = self.node_groups[0]
 
         eks_cluster = control_plane.eks_cluster
         ClusterAddons(
@@ -199,7 +179,7 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[
                     control_plane,
-                    self.node_group,
+                    *self.node_groups,
                     *network,
                     *admin_access,
                     *private_access,
@@ -214,6 +194,48 @@ class EksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "oidcProviderArn": self.oidc_provider_arn,
             }
+        )
+
+    def _node_group(
+        self,
+        name: str,
+        group: NodeGroupSpec,
+        control_plane: eks.Cluster,
+        node_role: aws.iam.Role,
+        args: EksClusterArgs,
+        waits: list[pulumi.Resource],
+    ) -> eks.ManagedNodeGroup:
+        """One managed node group in the private subnets. `default` keeps the name the single group
+        always had (`<cluster>-nodes`), so `nodeGroup` and a `nodeGroups` entry named default are the
+        same resource."""
+        protect = args.cluster.eks.protect if group.protect is None else group.protect
+        return eks.ManagedNodeGroup(
+            f"{name}-nodes" if group.name == "default" else f"{name}-nodes-{group.name}",
+            cluster=control_plane,
+            node_role=node_role,
+            subnet_ids=args.private_subnet_ids,
+            instance_types=list(group.instance_types),
+            capacity_type=group.capacity_type,
+            # EKS picks the x86 standard AMI when none is named and then refuses Graviton types, and
+            # accelerated types need their drivers' AMI (config/node_group.py). Plain x86 groups keep
+            # EKS's default: `amiType` replaces a node group (ForceNew in terraform-provider-aws
+            # internal/service/eks/node_group.go), so a deployed group keeps the one it was given.
+            ami_type=group.ami_type,
+            # ForceNew like the instance types (node_group.go): given only when set, so a deployed
+            # group without it keeps EKS's 20 GiB and is not replaced.
+            disk_size=group.disk_size,
+            # Both update in place (UpdateNodegroupConfig; not ForceNew in node_group.go); given only
+            # when set, so a group without them is unchanged.
+            labels=dict(group.labels) or None,
+            taints=[aws.eks.NodeGroupTaintArgs(key=k, value=v or None, effect=e) for k, v, e in group.taints] or None,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                desired_size=group.desired_size, min_size=group.min_size, max_size=group.max_size
+            ),
+            # Without its policies the node role cannot join nodes, and without NAT routes the
+            # nodes cannot reach the EKS and ECR endpoints: both must exist first (and outlive
+            # the nodes on destroy). The whole control plane component too: its vpc-cni and
+            # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits, protect=protect or None),
         )
 
     def _control_plane(self, name: str, args: EksClusterArgs) -> eks.Cluster:
@@ -235,6 +257,16 @@ class EksCluster(pulumi.ComponentResource):
             node_associate_public_ip_address=False,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks.support_type),
             **cluster_addon_options(self.addon_versions),
+            # Both update in place (UpdateClusterConfig: docs.aws.amazon.com/eks/latest/userguide/
+            # deletion-protection.html; terraform-provider-aws eks/cluster.go, `enabled_cluster_log_types`).
+            # Protection is always explicit, so turning it off reaches EKS; log types only when listed
+            # (an absent list is none, as before).
+            deletion_protection=spec.eks.deletion_protection,
+            **({"enabled_cluster_log_types": list(spec.eks.log_types)} if spec.eks.log_types else {}),
+            # Added to a deployed cluster in place (AssociateEncryptionConfig), for good: removing it
+            # forces replacement (terraform-provider-aws eks/cluster.go, ForceNewIfChange on
+            # `encryption_config`), and config refuses that and a change of key on a deployed cluster.
+            **({"encryption_config_key_arn": spec.eks.secrets_kms_key_arn} if spec.eks.secrets_kms_key_arn else {}),
             # Inherited by what pulumi-eks creates inside: the aws.eks.Cluster, its role and groups.
             # In private mode the endpoint (created, or turned private on a deployed cluster) waits
             # for the Transit Gateway paths, so operators and peer clusters lose the public endpoint

@@ -14,7 +14,9 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
-from components.config.node_group import parse_choice, parse_node_group
+from components.config.deployed_changes import check_deployed
+from components.config.node_ami import keep_deployed_ami_types
+from components.config.node_group import parse_choice, parse_node_groups
 from components.config.validate import (
     Problems,
     expect,
@@ -55,6 +57,7 @@ CLUSTER_FIELDS = (
     "availabilityZones",
     "kubernetesVersion",
     "nodeGroup",
+    "nodeGroups",
     "natGateways",
     "role",
     "primary",
@@ -153,13 +156,18 @@ def parse_clusters(
         return []
     start = len(problems.items)
     slug = stack_slug(stack)
+    deletion_protection = parse_eks.deletion_protection_default(stack)
     region_ok = _check_default_region(items, default_region, problems)
     # The Kubernetes version each deployed cluster was last deployed with (its `addonVersions` record).
     recorded = {name: record.get(RECORD_VERSION_KEY) for name, record in last.addon_versions.items()}
     parsed = [
         entry
         for i, item in enumerate(items)
-        if (entry := _parse_cluster(i, item, default_region if region_ok else "", slug, problems, protect, recorded))
+        if (
+            entry := _parse_cluster(
+                i, item, default_region if region_ok else "", slug, problems, (protect, deletion_protection), recorded
+            )
+        )
         is not None
     ]
     _check_unique(
@@ -167,8 +175,13 @@ def parse_clusters(
     )
     _check_topology(items, parsed, problems)
     _check_one_partition(items, parsed, problems)
-    _check_deployed(parsed, last, problems)
+    check_deployed(parsed, last, problems)
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
+    for entry in parsed:
+        if isinstance(entry["name"], str):
+            entry["node_groups"] = keep_deployed_ami_types(
+                entry["node_groups"], last.node_ami_types.get(entry["name"]), entry["name"] in last.clusters
+            )
     return [
         ClusterSpec(
             name=entry["name"],
@@ -177,7 +190,8 @@ def parse_clusters(
             vpc_cidr=cidrs[entry["index"]],
             availability_zones=entry["availability_zones"],
             kubernetes_version=entry["kubernetes_version"],
-            node_group=entry["node_group"],
+            node_group=entry["node_groups"][0],
+            more_node_groups=entry["node_groups"][1:],
             nat_gateways=entry["nat_gateways"],
             eks_name=entry["eks_name"],
             role=entry["role"],
@@ -250,11 +264,12 @@ def _parse_cluster(
     default_region: str | None,
     slug: str,
     problems: Problems,
-    protect: bool,
+    protect: tuple[bool, bool],
     recorded_version: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """One entry of `clusters`, checked field by field; the checks between clusters come later.
-    `default_region` is `aws:region`, "" if that was refused already, None if unset."""
+    `default_region` is `aws:region`, "" if that was refused already, None if unset; `protect` the
+    mesh's `protect` and the stack's default EKS deletion protection."""
     path = f"clusters[{i}]"
     if not expect(item, dict, path, problems, '{"name": "east"}'):
         return None
@@ -276,12 +291,12 @@ def _parse_cluster(
         "kubernetes_version": _parse_kubernetes_version(
             item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
         ),
-        "node_group": parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems),
+        "node_groups": parse_node_groups(item, path, problems),
         "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
         "primary": item.get("primary"),
         "east_west_static_ips": item.get("eastWestStaticIps"),
-        "eks": parse_eks.parse_cluster_eks(item, path, problems, protect),
+        "eks": parse_eks.parse_cluster_eks(item, path, problems, *protect, region=region),
     }
 
 
@@ -489,63 +504,6 @@ def _allocate_free(
             )
             continue
         cidrs[e["index"]] = free
-
-
-_RECIPE = (
-    "; to get that, add a new cluster beside it (another name) with the new settings, move the workloads"
-    " to it, then remove this one (docs/operations/eks-in-production.md)"
-)
-
-
-def _check_deployed(parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems) -> None:
-    """What a deployed cluster cannot become, from what the stack recorded: another region (every
-    regional resource has a `region` that forces replacement, pulumi-aws 7, so the whole cluster
-    and everything running on it would be rebuilt), another VPC range (a second VPC would be made,
-    and EKS cannot move a cluster to it), another set of zones (EKS takes new subnets only in the
-    zones it was created with: EKS user guide, network requirements; containers-roadmap#2330)."""
-    for e in parsed:
-        name, path = e["name"], f"clusters[{e['index']}]"
-        if not isinstance(name, str) or name not in last.clusters:
-            continue
-        region = last.regions.get(name)
-        if region and e["region"] and e["region"] != region:
-            problems.add(
-                f"{path}.region",
-                f"{e['region']} is not {region}, where {name!r} is deployed: a cluster cannot move to another region"
-                f" (set {region}){_RECIPE}",
-            )
-            continue
-        # A range from an IPAM pool is held to the pool's allocation by _fixed_cidrs, in one message.
-        recorded = None if last.vpc_ipam_pools.get(name) else _recorded_cidr(last.vpc_cidrs.get(name))
-        if e["explicit_cidr"] and e["vpc_cidr"] is not None and recorded is not None and e["vpc_cidr"] != recorded:
-            problems.add(
-                f"{path}.vpcCidr",
-                f"{e['vpc_cidr']} is not {recorded}, the range of {name!r}'s deployed VPC: a VPC's range cannot"
-                f" change and EKS cannot move the cluster to a new VPC (set {recorded}){_RECIPE}",
-            )
-        _check_zones(e, path, last.zones.get(name), problems)
-
-
-def _check_zones(e: dict[str, Any], path: str, recorded: tuple[str, ...] | None, problems: Problems) -> None:
-    zones = e["availability_zones"]
-    if not recorded or zones == recorded or (isinstance(zones, int) and zones == len(recorded)):
-        return
-    if isinstance(zones, int):
-        change = f"{zones} zones, but {e['name']!r} is deployed in {len(recorded)}"
-    else:
-        added, removed = sorted(set(zones) - set(recorded)), sorted(set(recorded) - set(zones))
-        change = (
-            f"adds {', '.join(added)}" * bool(added)
-            + (" and " if added and removed else "")
-            + f"removes {', '.join(removed)}" * bool(removed)
-            or "lists the zones in another order (which would replace every subnet)"
-        )
-        change += f"; {e['name']!r} is deployed in {', '.join(recorded)}"
-    problems.add(
-        f"{path}.availabilityZones",
-        f"{change}: EKS takes subnets only in the zones a cluster was created with, and a subnet in use cannot be"
-        f" removed (set {list(recorded)}){_RECIPE}",
-    )
 
 
 def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:

@@ -17,7 +17,22 @@ from components.model import versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 from components.plan.principals import same_principal
 
-CLUSTER_FIELDS = ("supportType", "addonVersions", "protect")
+CLUSTER_FIELDS = (
+    "supportType",
+    "addonVersions",
+    "protect",
+    "deletionProtection",
+    "controlPlaneLogs",
+    "secretsKmsKeyArn",
+)
+# A KMS key ARN (not an alias: an alias can be pointed at another key, which EKS cannot follow).
+_KMS_KEY = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):kms:(?P<region>[a-z0-9-]{1,30}):[0-9]{12}:key/[A-Za-z0-9-]{1,64}",
+    re.ASCII,
+)
+# The control-plane log types EKS can send to CloudWatch Logs (EKS user guide, control-plane-logs;
+# the `enabled_cluster_log_types` enum, types.LogType, in terraform-provider-aws eks/cluster.go).
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 TOP_LEVEL_KEYS = ("clusterAdmins", "kubeconfigRoleArn", "protect")
 # What `aws eks describe-addon-versions` lists, e.g. v1.20.4-eksbuild.2. Every pattern here is ASCII
 # (re.ASCII: `\d` and `\w` would match other scripts' digits and letters, which AWS refuses later).
@@ -56,8 +71,40 @@ def parse_protect(value: Any, path: str, default: bool, problems: Problems) -> b
     return value
 
 
-def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems, protect: bool = False) -> EksOptions:
-    """`clusters[i].supportType`, `.addonVersions` and `.protect` (defaulting to the mesh's `protect`)."""
+def deletion_protection_default(stack: str) -> bool:
+    """On outside dev: a stack named `dev` or `dev-...` is the one meant to be torn down often."""
+    slug = stack.lower()
+    return not (slug == "dev" or slug.startswith(("dev-", "dev_")))
+
+
+def parse_log_types(value: Any, path: str, problems: Problems) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not expect(value, list, path, problems, '["audit", "authenticator"]'):
+        return ()
+    found: list[str] = []
+    for i, kind in enumerate(value):
+        if kind not in LOG_TYPES:
+            problems.add(
+                f"{path}[{i}]", f"{given(kind)} is not an EKS control-plane log type; use {', '.join(LOG_TYPES)}"
+            )
+        elif kind in found:
+            problems.add(f"{path}[{i}]", f"{kind} is listed twice")
+        else:
+            found.append(kind)
+    return tuple(found)
+
+
+def parse_cluster_eks(
+    item: Mapping[str, Any],
+    path: str,
+    problems: Problems,
+    protect: bool = False,
+    deletion_protection: bool = False,
+    region: str = "",
+) -> EksOptions:
+    """`clusters[i].supportType`, `.addonVersions`, `.protect` (defaulting to the mesh's `protect`),
+    `.deletionProtection` (defaulting to `deletion_protection`) and `.controlPlaneLogs`."""
     defaults = EksOptions()
     support_type = item.get("supportType", defaults.support_type)
     if support_type not in versions.SUPPORT_TYPES:
@@ -87,7 +134,32 @@ def parse_cluster_eks(item: Mapping[str, Any], path: str, problems: Problems, pr
         support_type=support_type,
         addon_versions=pins,
         protect=parse_protect(item.get("protect"), f"{path}.protect", protect, problems),
+        deletion_protection=parse_protect(
+            item.get("deletionProtection"), f"{path}.deletionProtection", deletion_protection, problems
+        ),
+        log_types=parse_log_types(item.get("controlPlaneLogs"), f"{path}.controlPlaneLogs", problems),
+        secrets_kms_key_arn=parse_kms_key(item.get("secretsKmsKeyArn"), region, f"{path}.secretsKmsKeyArn", problems),
     )
+
+
+def parse_kms_key(value: Any, region: str, path: str, problems: Problems) -> str | None:
+    """A symmetric KMS key in the cluster's own region (EKS user guide, enable-kms): checked for shape
+    and region here; that it is symmetric and usable, AWS checks."""
+    if value is None:
+        return None
+    example = '"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"'
+    if not expect(value, str, path, problems, example):
+        return None
+    match = _KMS_KEY.fullmatch(value)
+    if not match:
+        problems.add(path, f"{shown(value)} is not a KMS key ARN (an alias is not accepted), e.g. {example}")
+        return None
+    if region and match["region"] != region:
+        problems.add(
+            path, f"the key is in {match['region']}, the cluster in {region}: EKS needs a key in the cluster's region"
+        )
+        return None
+    return value
 
 
 def parse_cluster_access(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], problems: Problems) -> ClusterAccess:

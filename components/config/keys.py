@@ -483,6 +483,35 @@ CLUSTER_KEYS = (
         meaning="this cluster's protection, e.g. `false` to remove one cluster of a protected stack",
     ),
     Key(
+        key="deletionProtection",
+        type="boolean",
+        default="`true`, except on a stack named `dev` or `dev-…`",
+        meaning=(
+            "EKS deletion protection: DeleteCluster fails while it is on, so removing the cluster or destroying "
+            "the stack needs `false` and a `pulumi up` first; changes in place (see "
+            "[EKS in production](../operations/eks-in-production.md#destroying-a-protected-stack))"
+        ),
+    ),
+    Key(
+        key="controlPlaneLogs",
+        type="list of `api`, `audit`, `authenticator`, `controllerManager`, `scheduler`",
+        default="`[]` (none)",
+        meaning=(
+            "control-plane log types EKS sends to CloudWatch Logs (`/aws/eks/<eks name>/cluster`, ingestion "
+            "billed per GB); changes in place. `Pulumi.prod.yaml` sets `audit` and `authenticator`"
+        ),
+    ),
+    Key(
+        key="secretsKmsKeyArn",
+        type="KMS key ARN in the cluster's region, e.g. `arn:aws:kms:us-east-1:111122223333:key/…`",
+        default="unset (EKS's default encryption)",
+        meaning=(
+            "a customer-managed key for the envelope encryption of Secrets; adding it to a deployed cluster is "
+            "one-way: removing or changing it is refused (see "
+            "[EKS in production](../operations/eks-in-production.md#guard-rails))"
+        ),
+    ),
+    Key(
         key="`addonVersions.vpc-cni` / `.coredns` / `.kube-proxy`",
         type="EKS add-on version, e.g. `v1.12.1-eksbuild.2`",
         default=(
@@ -527,6 +556,48 @@ CLUSTER_KEYS = (
         type="`ON_DEMAND` or `SPOT`",
         default="`ON_DEMAND`",
         meaning="purchase option",
+    ),
+    Key(
+        key="nodeGroup.diskSize",
+        type="integer, GiB, 20–16384",
+        default="unset: EKS's 20 GiB",
+        meaning=(
+            "the nodes' root volume; setting or changing it replaces the group (do it as a new group, see `nodeGroups`)"
+        ),
+    ),
+    Key(
+        key="nodeGroup.labels",
+        type="map of Kubernetes label keys to values",
+        default="`{}`",
+        meaning="labels EKS puts on the group's nodes; change in place",
+    ),
+    Key(
+        key="nodeGroup.taints",
+        type="list of `{key, value, effect}`, effect `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`, at most 50",
+        default="`[]`",
+        meaning=(
+            "taints on the group's nodes; change in place. At least one group of a cluster must repel nothing: "
+            "istiod, the gateways and the load balancer controller tolerate no taint"
+        ),
+    ),
+    Key(
+        key="nodeGroup.protect",
+        type="boolean",
+        default="the cluster's `protect`",
+        meaning="Pulumi's `protect` for this node group only, e.g. `false` to remove one group of a protected cluster",
+    ),
+    Key(
+        key="nodeGroups",
+        type="list of 1–30 node groups, each `{name, ...}` with the fields of `nodeGroup`",
+        default="unset: the one group of `nodeGroup`",
+        meaning=(
+            "named managed node groups; `name` is 1–20 of `a-z0-9-`, unique; the group named `default` is the "
+            "one `nodeGroup` describes (same resource, `<cluster>-nodes`), others are `<cluster>-nodes-<name>`. "
+            "Set `nodeGroup` or `nodeGroups`, not both. Accelerated types get their drivers' AMI "
+            "(`AL2023_x86_64_NVIDIA`, `AL2023_ARM_64_NVIDIA`, `AL2023_x86_64_NEURON`); `g4ad`, `f1`, `f2`, "
+            "`dl1`, `dl2q`, `vt1`, `p2` and groups mixing kinds are refused (see "
+            "[EKS in production](../operations/eks-in-production.md#node-groups))"
+        ),
     ),
     Key(
         key="role",
@@ -583,6 +654,14 @@ OUTPUTS = (
             "the zones of its subnets; read back by every run, so a change of a deployed cluster's zones is refused"
             " before anything is created"
         ),
+    ),
+    Output(
+        key="clusters.<name>.nodeGroupAmiTypes",
+        meaning="each node group's AMI type (`\"\"`: EKS's default); read back by every run, so a group keeps its own",
+    ),
+    Output(
+        key="clusters.<name>.secretsKmsKeyArn",
+        meaning="the KMS key its Secrets are encrypted with (null without one); read back, so it is kept for good",
     ),
     Output(
         key="clusters.<name>.role",

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from components.config import node_ami
+from components.config.node_scheduling import check_untainted_group, parse_labels, parse_taints
 from components.config.validate import (
     Problems,
     expect,
@@ -20,7 +23,25 @@ from components.config.validate import (
 from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
 from components.plan.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
 
-NODE_GROUP_FIELDS = ("instanceTypes", "desiredSize", "minSize", "maxSize", "capacityType")
+NODE_GROUP_FIELDS = (
+    "instanceTypes",
+    "desiredSize",
+    "minSize",
+    "maxSize",
+    "capacityType",
+    "protect",
+    "diskSize",
+    "labels",
+    "taints",
+)
+# Root volume sizes EKS and EBS take, in GiB: the node AMI needs 20 (EKS's default, CreateNodegroup
+# `diskSize`), and a gp2/gp3 volume holds at most 16 TiB (EBS volume types).
+MIN_DISK_GIB, MAX_DISK_GIB = 20, 16_384
+# A group's name in `nodeGroups`: short, so `<cluster>-nodes-<name>` and the name pulumi-eks derives
+# from it stay within EKS's 63 characters for a node group name.
+_GROUP_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?", re.ASCII)
+# Managed node groups per cluster, EKS's default quota (EKS user guide, service-quotas).
+MAX_NODE_GROUPS = 30
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 # <family>.<size>: m6i.large, c7gn.16xlarge, m7i-flex.xlarge, u7i-12tb.224xlarge, m5.metal.
 _INSTANCE_TYPE = re.compile(
@@ -36,6 +57,42 @@ MAX_INSTANCE_TYPES = 20
 MAX_NODES = 450
 
 
+def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) -> tuple[NodeGroupSpec, ...]:
+    """`nodeGroup` (one group, `default`) or `nodeGroups` (named groups, so that a change EKS makes by
+    replacing a group is a new group beside the old one, then the old one removed)."""
+    if "nodeGroups" not in item:
+        group = parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems)
+        check_untainted_group([group], f"{path}.nodeGroup.taints", problems)
+        return (group,)
+    groups_path = f"{path}.nodeGroups"
+    if "nodeGroup" in item:
+        problems.add(groups_path, "set nodeGroup (one group) or nodeGroups (named groups), not both")
+        return (NodeGroupSpec(),)
+    raw = item["nodeGroups"]
+    example = '[{"name": "default", "instanceTypes": ["m6i.large"]}]'
+    if not expect(raw, list, groups_path, problems, example):
+        return (NodeGroupSpec(),)
+    if not 1 <= len(raw) <= MAX_NODE_GROUPS:
+        problems.add(groups_path, f"lists {len(raw)} groups; list 1 to {MAX_NODE_GROUPS} (Istio needs nodes)")
+        return (NodeGroupSpec(),)
+    groups = []
+    for i, entry in enumerate(raw):
+        here = f"{groups_path}[{i}]"
+        if not expect(entry, dict, here, problems, example[1:-1]):
+            continue
+        name = entry.get("name")
+        if not expect_name(name, _GROUP_NAME, 20, f"{here}.name", problems, "a node group name", '"default"'):
+            continue
+        if name in (g.name for g in groups):
+            problems.add(f"{here}.name", f"{name!r} is listed twice; node group names are unique in a cluster")
+            continue
+        group = parse_node_group({k: v for k, v in entry.items() if k != "name"}, here, problems)
+        groups.append(replace(group, name=name))
+    if groups:
+        check_untainted_group(groups, groups_path, problems)
+    return tuple(groups) or (NodeGroupSpec(),)
+
+
 def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec:
     defaults = NodeGroupSpec()
     if value is None:
@@ -43,17 +100,36 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
     if not expect(value, dict, path, problems, '{"instanceTypes": ["m6i.large"], "desiredSize": 2}'):
         return defaults
     unknown_fields(value, NODE_GROUP_FIELDS, path, problems)
+    protect = value.get("protect")
+    if protect is not None and not isinstance(protect, bool):
+        problems.add(f"{path}.protect", f"must be true or false, got {given(protect)}")
+        protect = None
     instance_types = _parse_instance_types(value.get("instanceTypes"), f"{path}.instanceTypes", problems)
     arm = bool(instance_types) and all(_is_arm(t) for t in instance_types)
+    accelerator = node_ami.accelerator(instance_types or (), f"{path}.instanceTypes", problems)
     sizes = _parse_sizes(value, defaults, path, problems)
     capacity_type = parse_choice(value, "capacityType", defaults.capacity_type, CAPACITY_TYPES, path, problems)
+    labels = parse_labels(value.get("labels"), f"{path}.labels", problems)
+    taints = parse_taints(value.get("taints"), f"{path}.taints", problems)
+    disk = value.get("diskSize")
+    if disk is not None and expect(disk, int, f"{path}.diskSize", problems, "50"):
+        if not MIN_DISK_GIB <= disk <= MAX_DISK_GIB:
+            problems.add(f"{path}.diskSize", f"is {shown(disk)} GiB; use {MIN_DISK_GIB} to {MAX_DISK_GIB}")
+            disk = None
+    elif disk is not None:
+        disk = None
     return NodeGroupSpec(
+        labels=labels,
+        taints=taints,
+        disk_size=disk,
         instance_types=instance_types or defaults.instance_types,
         desired_size=sizes.get("desiredSize", defaults.desired_size),
         min_size=sizes.get("minSize", defaults.min_size),
         max_size=sizes.get("maxSize", defaults.max_size),
         capacity_type=capacity_type if capacity_type in CAPACITY_TYPES else defaults.capacity_type,
         architecture="arm64" if arm else "x86_64",
+        protect=protect,
+        ami_type=node_ami.AMI_TYPES.get(("arm64" if arm else "x86_64", accelerator)),
     )
 
 
@@ -196,7 +272,7 @@ def check_istiod_fits(
             continue
         watched = len(topology[c.name].discovers)
         request = override if override is not None else ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched
-        known = [(memory, t) for t in c.node_group.instance_types if (memory := instance_memory_mib(t))]
+        known = [(memory, t) for g in c.node_groups for t in g.instance_types if (memory := instance_memory_mib(t))]
         if not known:
             continue
         smallest, instance_type = min(known)

@@ -134,6 +134,20 @@ def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
         }
         if isinstance(clusters, dict)
         else {},
+        kms_keys={
+            k: v["secretsKmsKeyArn"]
+            for k, v in clusters.items()
+            if isinstance(v, dict) and isinstance(v.get("secretsKmsKeyArn"), str)
+        }
+        if isinstance(clusters, dict)
+        else {},
+        node_ami_types={
+            k: {g: t for g, t in v["nodeGroupAmiTypes"].items() if isinstance(t, str)}
+            for k, v in clusters.items()
+            if isinstance(v, dict) and isinstance(v.get("nodeGroupAmiTypes"), dict)
+        }
+        if isinstance(clusters, dict)
+        else {},
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),

@@ -28,6 +28,11 @@ class LastDeployment:
     # The zones of each cluster's subnets (its `clusters` output's `availabilityZones`; absent for a
     # stack whose last update predates that record).
     zones: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The KMS key each cluster's Secrets are encrypted with (its `clusters` output's `secretsKmsKeyArn`).
+    kms_keys: Mapping[str, str] = field(default_factory=dict)
+    # The AMI type of each node group (its `clusters` output's `nodeGroupAmiTypes`; "" for EKS's
+    # default), absent for a stack deployed before that record.
+    node_ami_types: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Its `vpcCidrs` output: cluster -> the VPC's range.
     vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
     # Its `vpcIpamPools` output: cluster -> the IPAM pool its VPC's range came from.

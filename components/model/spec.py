@@ -36,6 +36,9 @@ EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
 
 @dataclass(frozen=True)
 class NodeGroupSpec:
+    # `default` is the group `nodeGroup` describes (resource `<cluster>-nodes`); a group of
+    # `nodeGroups` with another name is `<cluster>-nodes-<name>`.
+    name: str = "default"
     instance_types: tuple[str, ...] = ("m6i.large",)
     desired_size: int = 2
     min_size: int = 2
@@ -43,11 +46,22 @@ class NodeGroupSpec:
     capacity_type: str = "ON_DEMAND"
     # The CPU architecture of every instance type: "x86_64" or "arm64" (Graviton).
     architecture: str = "x86_64"
+    # Pulumi's `protect` for this group; None: the cluster's.
+    protect: bool | None = None
+    # Root volume size in GiB; None: EKS's default (20 GiB).
+    disk_size: int | None = None
+    # The EKS AMI type; None: EKS's default (Amazon Linux 2023, x86_64). Chosen from the instance
+    # types (config/node_group.py), kept as the stack recorded it (config/clusters.py).
+    ami_type: str | None = None
+    # Kubernetes labels and taints EKS puts on the group's nodes (taints as (key, value, effect)).
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class EksOptions:
-    """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`, `protect`)."""
+    """Per-cluster EKS lifecycle settings (`supportType`, `addonVersions`, `protect`,
+    `deletionProtection`, `controlPlaneLogs`, `secretsKmsKeyArn`)."""
 
     # STANDARD: EKS upgrades the cluster at the end of standard support; EXTENDED: it stays, at the
     # extended-support price.
@@ -58,6 +72,12 @@ class EksOptions:
     # Pulumi's `protect` on the cluster's VPC, subnets, EKS cluster and node group: a change that
     # would replace or delete them stops at preview.
     protect: bool = False
+    # EKS deletion protection: DeleteCluster fails until it is turned off (an in-place update).
+    deletion_protection: bool = False
+    # Control-plane log types sent to CloudWatch Logs (none by default).
+    log_types: tuple[str, ...] = ()
+    # A customer-managed KMS key for envelope encryption of Secrets; None: EKS's default encryption.
+    secrets_kms_key_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,12 @@ class ClusterSpec:
     # Its position in `clusters`, which messages name (`clusters[2].vpcCidr`): checks run on the
     # clusters that parsed, which are not all of them when one was refused.
     config_index: int = 0
+    # The groups of `nodeGroups` after the first (`node_group`).
+    more_node_groups: tuple[NodeGroupSpec, ...] = ()
+
+    @property
+    def node_groups(self) -> tuple[NodeGroupSpec, ...]:
+        return (self.node_group, *self.more_node_groups)
 
     @property
     def az_count(self) -> int:

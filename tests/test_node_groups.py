@@ -1,0 +1,213 @@
+"""Named node groups (`nodeGroups`): `nodeGroup` is the one-group shorthand with the same resource,
+and a change EKS can only make by replacing a group is done as a new group beside the old one."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config.node_ami import driverless_warnings
+from components.config.parse import parse_mesh_spec
+from components.config.validate import ConfigError
+from components.model.deployed import LastDeployment
+from tests.harness import Run, cached_run, resolve, run_program
+from tests.helpers import mesh_config, mocks_with, recorded
+from tests.impact import UNCHANGED, change_impact
+
+GROUP = "eks:index:ManagedNodeGroup"
+OLD = {"instanceTypes": ["m6i.large"], "desiredSize": 2, "minSize": 2, "maxSize": 4}
+NEW = {"instanceTypes": ["m7i.large"], "desiredSize": 2, "minSize": 2, "maxSize": 4}
+
+
+def ok(config: dict) -> Run:
+    run = cached_run(config)
+    assert run.error is None, run.error
+    return run
+
+
+def first_with(**fields) -> dict:
+    config = mesh_config(2)
+    config["clusters"][0] = {**config["clusters"][0], **fields}
+    return config
+
+
+def changes(before: Run, after: Run) -> dict:
+    return {k: what for k, what in change_impact(before, after).items() if what != UNCHANGED}
+
+
+def test_the_shorthand_and_a_list_of_one_default_group_are_the_same_resources():
+    shorthand = ok(first_with(nodeGroup=OLD))
+    listed = ok(first_with(nodeGroups=[{"name": "default", **OLD}]))
+    assert changes(shorthand, listed) == {}
+    assert [g.name for g in listed.of_type(GROUP)] == ["c0-nodes", "c1-nodes"]
+
+
+def test_an_instance_type_change_is_a_new_group_beside_the_old_one_then_its_removal():
+    before = ok(first_with(nodeGroup=OLD))
+    # Step 1: the new group beside the old one: created, nothing else touched.
+    beside = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "m7i", **NEW}]))
+    assert changes(before, beside) == {(GROUP, "c0-nodes-m7i"): "created"}
+    assert beside.one(GROUP, "c0-nodes-m7i").inputs["instanceTypes"] == ["m7i.large"]
+    # Nothing in the cluster may outlive a group on destroy: the Kubernetes provider waits for both.
+    provider = beside.one("pulumi:providers:kubernetes", "c0-k8s")
+    assert all(beside.depends_on(provider, g) for g in beside.of_type(GROUP) if g.name.startswith("c0-"))
+    # Step 2 (after draining it): the old group removed, nothing replaced.
+    after = ok(first_with(nodeGroups=[{"name": "m7i", **NEW}]))
+    assert changes(beside, after) == {(GROUP, "c0-nodes"): "deleted"}
+    # What the shortcut would do: the only group replaced (instanceTypes is ForceNew).
+    assert changes(before, ok(first_with(nodeGroup=NEW)))[GROUP, "c0-nodes"] == "replaced"
+
+
+def test_a_group_can_leave_protection_while_the_cluster_keeps_it():
+    config = first_with(nodeGroups=[{"name": "default", **OLD, "protect": False}, {"name": "m7i", **NEW}])
+    run = ok({**config, "protect": True})
+    assert run.one(GROUP, "c0-nodes").protect is False
+    assert run.one(GROUP, "c0-nodes-m7i").protect is True
+    assert run.one("aws:ec2/vpc:Vpc", "c0-network-vpc").protect is True
+
+
+def problems_of(cluster: dict) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec({"clusters": [{"name": "east", **cluster}]}, default_region="us-east-1", stack="dev")
+    return dict(caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "key"),
+    [
+        ({"nodeGroup": OLD, "nodeGroups": [{"name": "a", **OLD}]}, "clusters[0].nodeGroups"),
+        ({"nodeGroups": []}, "clusters[0].nodeGroups"),
+        ({"nodeGroups": {"name": "a"}}, "clusters[0].nodeGroups"),
+        ({"nodeGroups": [{"name": f"g{i}"} for i in range(31)]}, "clusters[0].nodeGroups"),
+        ({"nodeGroups": ["a"]}, "clusters[0].nodeGroups[0]"),
+        ({"nodeGroups": [OLD]}, "clusters[0].nodeGroups[0].name"),
+        ({"nodeGroups": [{"name": "Default"}]}, "clusters[0].nodeGroups[0].name"),
+        ({"nodeGroups": [{"name": "a" * 21}]}, "clusters[0].nodeGroups[0].name"),
+        ({"nodeGroups": [{"name": "-a"}]}, "clusters[0].nodeGroups[0].name"),
+        ({"nodeGroups": [{"name": 7}]}, "clusters[0].nodeGroups[0].name"),
+        ({"nodeGroups": [{"name": "a"}, {"name": "a"}]}, "clusters[0].nodeGroups[1].name"),
+        (
+            {"nodeGroups": [{"name": "a"}, {"name": "b", "instanceTypes": ["m6i"]}]},
+            "clusters[0].nodeGroups[1].instanceTypes[0]",
+        ),
+        ({"nodeGroups": [{"name": "a", "protect": "no"}]}, "clusters[0].nodeGroups[0].protect"),
+        ({"nodeGroups": [{"name": "a", "size": 3}]}, "clusters[0].nodeGroups[0].size"),
+        ({"nodeGroup": {"diskSize": 19}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": 16_385}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": "50"}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": 50.0}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"diskSize": True}}, "clusters[0].nodeGroup.diskSize"),
+        ({"nodeGroup": {"labels": ["a"]}}, "clusters[0].nodeGroup.labels"),
+        ({"nodeGroup": {"labels": {"-a": "x"}}}, "clusters[0].nodeGroup.labels.-a"),
+        ({"nodeGroup": {"labels": {"a": "x" * 64}}}, "clusters[0].nodeGroup.labels.a"),
+        ({"nodeGroup": {"labels": {"a": 1}}}, "clusters[0].nodeGroup.labels.a"),
+        ({"nodeGroup": {"labels": {"a": "b\n"}}}, "clusters[0].nodeGroup.labels.a"),
+        ({"nodeGroup": {"taints": {"key": "a"}}}, "clusters[0].nodeGroup.taints"),
+        ({"nodeGroup": {"taints": [{"key": "a", "effect": "NoSchedule"}]}}, "clusters[0].nodeGroup.taints[0].effect"),
+        ({"nodeGroup": {"taints": [{"key": "a b", "effect": "NO_SCHEDULE"}]}}, "clusters[0].nodeGroup.taints[0].key"),
+        (
+            {"nodeGroup": {"taints": [{"key": "a", "effect": "NO_SCHEDULE", "x": 1}]}},
+            "clusters[0].nodeGroup.taints[0].x",
+        ),
+        (
+            {"nodeGroup": {"taints": [{"key": f"k{i}", "effect": "NO_SCHEDULE"} for i in range(51)]}},
+            "clusters[0].nodeGroup.taints",
+        ),
+        # Nothing left for istiod and the gateways to run on.
+        ({"nodeGroup": {"taints": [{"key": "a", "effect": "NO_EXECUTE"}]}}, "clusters[0].nodeGroup.taints"),
+        (
+            {"nodeGroups": [{"name": n, "taints": [{"key": "a", "effect": "NO_SCHEDULE"}]} for n in ("x", "y")]},
+            "clusters[0].nodeGroups",
+        ),
+    ],
+)
+def test_bad_node_groups_are_refused_with_their_key(cluster, key):
+    assert key in problems_of(cluster)
+
+
+def test_disk_size_reaches_its_group_and_replaces_it_on_a_deployed_one():
+    run = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "big", **NEW, "diskSize": 100}]))
+    assert run.one(GROUP, "c0-nodes-big").inputs["diskSize"] == 100
+    assert "diskSize" not in run.one(GROUP, "c0-nodes").inputs
+    assert changes(ok(first_with(nodeGroup=OLD)), ok(first_with(nodeGroup={**OLD, "diskSize": 100}))) == {
+        (GROUP, "c0-nodes"): "replaced"
+    }
+
+
+def groups_of(*groups: dict, last: LastDeployment = LastDeployment()):
+    cluster = {"name": "east", "nodeGroups": [{"name": f"g{i}", **g} for i, g in enumerate(groups)]}
+    return parse_mesh_spec({"clusters": [cluster]}, default_region="us-east-1", stack="dev", last=last).clusters
+
+
+@pytest.mark.parametrize(
+    ("types", "ami"),
+    [
+        (["g5.xlarge", "g6.xlarge"], "AL2023_x86_64_NVIDIA"),
+        (["p5.48xlarge"], "AL2023_x86_64_NVIDIA"),
+        (["g5g.xlarge"], "AL2023_ARM_64_NVIDIA"),
+        (["inf2.xlarge", "trn1.2xlarge"], "AL2023_x86_64_NEURON"),
+        (["m7g.large"], "AL2023_ARM_64_STANDARD"),
+        (["m6i.large"], None),
+    ],
+)
+def test_accelerated_families_get_the_ami_type_with_their_drivers(types, ami):
+    [cluster] = groups_of({"instanceTypes": types})
+    assert cluster.node_group.ami_type == ami
+
+
+@pytest.mark.parametrize(
+    ("types", "key"),
+    [
+        (["g4ad.xlarge"], "clusters[0].nodeGroups[0].instanceTypes[0]"),
+        (["m6i.large", "f1.2xlarge"], "clusters[0].nodeGroups[0].instanceTypes[1]"),
+        (["p2.xlarge"], "clusters[0].nodeGroups[0].instanceTypes[0]"),
+        (["g5.xlarge", "m6i.large"], "clusters[0].nodeGroups[0].instanceTypes"),
+        (["g5.xlarge", "inf2.xlarge"], "clusters[0].nodeGroups[0].instanceTypes"),
+    ],
+)
+def test_accelerators_without_an_eks_ami_or_mixed_with_others_are_refused(types, key):
+    assert key in problems_of({"nodeGroups": [{"name": "g0", "instanceTypes": types}]})
+
+
+def test_a_deployed_accelerated_group_keeps_its_ami_and_is_warned_a_new_one_gets_its_drivers():
+    gpu = {"instanceTypes": ["g5.xlarge"]}
+    # Deployed before the record, with the standard AMI: kept (an AMI change replaces the group).
+    before_record = LastDeployment(clusters=frozenset({"east"}))
+    cluster = {"name": "east", "nodeGroup": gpu}
+    [kept] = parse_mesh_spec(
+        {"clusters": [cluster]}, default_region="us-east-1", stack="dev", last=before_record
+    ).clusters
+    assert kept.node_group.ami_type is None
+    [warning] = driverless_warnings([kept])
+    assert "'default'" in warning and "AL2023_x86_64_NVIDIA" in warning and "add a group beside it" in warning
+    # A group recorded with the NVIDIA AMI keeps it; a new group beside the old one gets it.
+    nvidia = LastDeployment(clusters=frozenset({"east"}), node_ami_types={"east": {"g0": "AL2023_x86_64_NVIDIA"}})
+    assert [g.ami_type for g in groups_of(gpu, gpu, last=nvidia)[0].node_groups] == ["AL2023_x86_64_NVIDIA"] * 2
+    plain = LastDeployment(clusters=frozenset({"east"}), node_ami_types={"east": {"g0": ""}})
+    assert [g.ami_type for g in groups_of(gpu, gpu, last=plain)[0].node_groups] == [None, "AL2023_x86_64_NVIDIA"]
+
+
+def test_the_ami_types_are_recorded_and_a_second_run_changes_nothing():
+    config = first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "gpu", **OLD, "instanceTypes": ["g5.xlarge"]}])
+    first = ok(config)
+    assert resolve(first.exports["clusters"]["c0"]["nodeGroupAmiTypes"])[0] == {
+        "default": "",
+        "gpu": "AL2023_x86_64_NVIDIA",
+    }
+    assert first.one(GROUP, "c0-nodes-gpu").inputs["amiType"] == "AL2023_x86_64_NVIDIA"
+    second = run_program(config, mock_factory=mocks_with(last_outputs=recorded(first)))
+    assert second.error is None, second.error
+    assert changes(first, second) == {}
+
+
+def test_labels_and_taints_reach_their_group_and_change_it_in_place():
+    tainted = {"name": "batch", **NEW, "labels": {"example.com/tier": "batch"}}
+    tainted["taints"] = [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
+    before = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "batch", **NEW}]))
+    after = ok(first_with(nodeGroups=[{"name": "default", **OLD}, tainted]))
+    group = after.one(GROUP, "c0-nodes-batch").inputs
+    assert group["labels"] == {"example.com/tier": "batch"}
+    assert group["taints"] == [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
+    assert changes(before, after) == {(GROUP, "c0-nodes-batch"): "updated"}
+    # One tainted group beside an untainted one is fine; PREFER_NO_SCHEDULE alone repels nothing.
+    prefer = {"nodeGroup": {"taints": [{"key": "a", "effect": "PREFER_NO_SCHEDULE"}]}}
+    assert parse_mesh_spec({"clusters": [{"name": "east", **prefer}]}, default_region="us-east-1", stack="dev")
