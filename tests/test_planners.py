@@ -171,3 +171,67 @@ def test_the_controller_policy_scopes_every_other_mutation_to_its_own_cluster():
                 unscoped.add(tuple(actions))
     assert unscoped == UNSCOPED
     assert "west-dev" not in json.dumps(policy)
+
+
+# Property tests: whatever the clusters and their order, and whatever is added or removed later.
+from hypothesis import HealthCheck, given, settings  # noqa: E402 - kept beside the tests that use it
+from hypothesis import strategies as st  # noqa: E402
+
+from components.model.deployed import LastDeployment  # noqa: E402
+
+NAMES = [f"c{i}" for i in range(10)]
+# No example database: nothing is written into the checkout.
+PROPERTY = settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _entries(names: list[str], networks: dict[str, str]) -> list[dict]:
+    # Two regions, so AWS's default quotas (5 VPCs a region) hold for up to 10 clusters.
+    return [{"name": n, "region": ("us-east-1", "us-west-2")[int(n[1:]) % 2], "network": networks[n]} for n in names]
+
+
+def _spec(entries: list[dict], last: LastDeployment = LastDeployment()):
+    return parse_mesh_spec({"clusters": entries}, default_region="us-east-1", stack="dev", last=last)
+
+
+@st.composite
+def deployments(draw):
+    """A first deployment, and a later config: some clusters kept (in any order), some removed, some added."""
+    first = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True))
+    networks = {n: draw(st.sampled_from(["n1", "n2", f"own-{n}"])) for n in NAMES}
+    kept = draw(st.lists(st.sampled_from(first), min_size=1, max_size=len(first), unique=True))
+    added = draw(st.lists(st.sampled_from([n for n in NAMES if n not in first]), max_size=3, unique=True))
+    later = draw(st.permutations(kept + added))
+    return first, later, networks
+
+
+@PROPERTY
+@given(deployments())
+def test_deployed_ranges_never_move_and_no_two_ranges_overlap(case):
+    first, later, networks = case
+    deployed = _spec(_entries(first, networks))
+    recorded = {c.name: str(c.vpc_cidr) for c in deployed.clusters}
+    last = LastDeployment(
+        clusters=frozenset(first), regions={c.name: c.region for c in deployed.clusters}, vpc_cidrs=recorded
+    )
+    spec = _spec(_entries(later, networks), last)
+    ranges = {c.name: c.vpc_cidr for c in spec.clusters}
+    assert all(str(ranges[n]) == recorded[n] for n in later if n in recorded)
+    values = list(ranges.values())
+    assert not any(a.overlaps(b) for i, a in enumerate(values) for b in values[i + 1 :])
+
+
+@PROPERTY
+@given(deployments())
+def test_pairs_follow_the_networks_not_the_order_and_deployed_pairs_keep_their_orientation(case):
+    first, later, networks = case
+    deployed = plan_topology(_spec(_entries(first, networks)).clusters)
+    plan = plan_topology(_spec(_entries(later, networks)).clusters, deployed.peerings)
+    # Exactly the pairs of clusters on one network, each once.
+    expected = {frozenset((a, b)) for a in later for b in later if a < b and networks[a] == networks[b]}
+    assert {frozenset(p) for p in plan.peerings} == expected and len(plan.peerings) == len(expected)
+    # A pair deployed before keeps its requester, however the clusters are reordered.
+    assert all(p in plan.peerings for p in deployed.peerings if set(p) <= set(later))
+    # Every primary discovers every other cluster once; each remote secret comes at one build step.
+    assert sorted(plan.discovery) == sorted((a, b) for a in later for b in later if a != b)
+    made = [pair for step in plan.build_steps for pair in step.remote_secrets]
+    assert sorted(made) == sorted(plan.discovery)
