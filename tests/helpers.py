@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from components.plan.outputs import RECORDED
 from tests.harness import Run, cached_run, resolve
 from verify.checks import ClusterTarget, TimedOut, Unreachable
 
@@ -61,17 +62,7 @@ def mocks_with(**attributes):
 
 def recorded(run: Run) -> dict:
     """The outputs of `run` that the next run reads back (components/config/stack.py)."""
-    keys = (
-        "clusters",
-        "clusterCreators",
-        "addonVersions",
-        "vpcCidrs",
-        "vpcIpamPools",
-        "sameNetworkPairs",
-        "readerTokens",
-        "mtls",
-    )
-    exports = {key: resolve(run.exports[key])[0] for key in keys}
+    exports = {key: resolve(run.exports[key])[0] for key in RECORDED}
     kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "secretsKmsKeyArn")
     return {**exports, "clusters": {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}}
 

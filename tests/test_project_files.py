@@ -59,3 +59,28 @@ def test_the_outputs_reference_names_every_stack_output():
     assert all(
         set(fields) <= per_cluster and per_cluster - set(fields) <= {"sampleVersion"} for fields in clusters.values()
     )
+
+
+def test_every_output_the_next_run_reads_back_is_exported_described_and_read():
+    from components.config import schema
+    from components.config.stack import last_deployment_from_outputs
+    from components.model.deployed import LastDeployment
+    from components.plan.outputs import RECORDED
+    from tests.harness import cached_run
+    from tests.helpers import mesh_config
+
+    described = {o.key.split(".")[0] for o in schema.OUTPUTS}
+    assert set(RECORDED) <= described and set(RECORDED) <= set(cached_run(mesh_config(2)).exports)
+    # Each record alone changes what the next run knows: none is exported for nothing.
+    sample = {
+        "clusters": {"a": {"region": "us-east-1"}},
+        "clusterCreators": {"a": "arn:aws:iam::111122223333:role/x"},
+        "addonVersions": {"a": {"kubernetesVersion": "1.35"}},
+        "vpcCidrs": {"a": "10.0.0.0/16"},
+        "vpcIpamPools": {"a": "ipam-pool-0123456789abcdef0"},
+        "sameNetworkPairs": [["a", "b"]],
+        "readerTokens": {"a": {"generation": 1, "createdAt": "2026-12-01T00:00:00+00:00"}},
+        "mtls": "STRICT",
+    }
+    assert tuple(sample) == RECORDED
+    assert all(last_deployment_from_outputs({key: value}) != LastDeployment() for key, value in sample.items())
