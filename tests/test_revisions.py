@@ -191,14 +191,16 @@ def test_a_tag_webhook_exists_only_with_the_ca_bundle_its_istiod_would_patch_in(
     without one refuses every pod it selects until istiod patches it. Each tag carries, from its
     creation, what istiod writes (the `root-cert.pem` of its `cacerts`), and is made after that istiod."""
     run = run_of(steps(MODELS[model])["default moved"])
+    assert clusters(run)
     for c in clusters(run):
         roots = run.one("kubernetes:core/v1:Secret", f"{c}-istio-cacerts").inputs["stringData"]["root-cert.pem"]
+        assert "BEGIN CERTIFICATE" in roots
         for tag in ("default", "canary"):
             mwc = run.one(MWC, f"{c}-istio-tag-{tag}")
             assert run.depends_on(mwc, run.one(RELEASE, f"{c}-istio-istiod-1-31-0"))
+            assert mwc.inputs["webhooks"], (c, tag)
             for hook in mwc.inputs["webhooks"]:
                 assert base64.b64decode(hook["clientConfig"]["caBundle"]).decode() == roots, (c, tag)
-                assert "BEGIN CERTIFICATE" in roots
 
 
 # --- what each step does to a deployed stack --------------------------------------------------

@@ -1,5 +1,6 @@
 """What the mesh uses of each AWS limit it runs into, counted once from the spec and its topology:
-validation refuses a config over a limit (config/limits.py), `python -m check` prints the headroom,
+validation refuses a config over a limit (config/limits.py; service quotas: config/quotas.py),
+`python -m check` prints the headroom,
 and tests/test_quotas.py holds the counts against what the program registers.
 
 Public mode: every cluster's public EKS endpoint admits `apiAccessCidrs` plus the NAT addresses of
