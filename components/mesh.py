@@ -136,8 +136,7 @@ class IstioMesh(pulumi.ComponentResource):
             if spec.topology[c.name].east_west_gateway:
                 self._gateway(spec, c, access)
         self._peerings(spec)
-        self._traffic(spec)
-        self._mtls(spec)
+        self._mesh_policies(spec)
         if spec.deploy_samples:
             self._samples(spec)
         self.metrics_endpoints = self._metrics(spec) if spec.metrics.enabled else {}
@@ -379,29 +378,17 @@ class IstioMesh(pulumi.ComponentResource):
             else:
                 VpcPeering(names.peering(a, b), pair, opts=self._child())
 
-    def _traffic(self, spec: MeshSpec) -> None:
-        """The mesh-wide DestinationRule in every primary, whose istiod also serves its remotes."""
-        if not spec.traffic.locality_load_balancing:
-            return
-        for c in spec.clusters:
-            if not c.is_remote:
-                here = self.clusters[c.name]
+    def _mesh_policies(self, spec: MeshSpec) -> None:
+        """In every primary (whose istiod also serves its remotes; a remote's serves no xDS): the
+        mesh-wide DestinationRule, with locality load balancing, and the mesh-wide PeerAuthentication."""
+        for c in (c for c in spec.clusters if not c.is_remote):
+            here = self.clusters[c.name]
+            opts = self._child(kubernetes=here.eks.provider)
+            if spec.traffic.locality_load_balancing:
                 MeshTraffic(
-                    f"{c.name}-traffic",
-                    MeshTrafficArgs(traffic=spec.traffic, istiod=here.istio.injector),
-                    opts=self._child(kubernetes=here.eks.provider),
+                    f"{c.name}-traffic", MeshTrafficArgs(traffic=spec.traffic, istiod=here.istio.injector), opts=opts
                 )
-
-    def _mtls(self, spec: MeshSpec) -> None:
-        """The mesh-wide PeerAuthentication in every primary (a remote's istiod serves no xDS)."""
-        for c in spec.clusters:
-            if not c.is_remote:
-                here = self.clusters[c.name]
-                MeshMtls(
-                    f"{c.name}-mtls",
-                    MeshMtlsArgs(mode=spec.mtls, istiod=here.istio.injector),
-                    opts=self._child(kubernetes=here.eks.provider),
-                )
+            MeshMtls(f"{c.name}-mtls", MeshMtlsArgs(mode=spec.mtls, istiod=here.istio.injector), opts=opts)
 
     def _metrics(self, spec: MeshSpec) -> dict[str, pulumi.Output[str]]:
         """Per region a workspace (or the named one) and a collector per cluster there."""
