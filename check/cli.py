@@ -86,5 +86,5 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
         print(f"not checked offline (encrypted): {', '.join(encrypted)}")
     for warning in [*checked.warnings, *checked.aws.notices]:
         print(f"warning: {warning}")
-    print(plan_text(checked.spec, today))
+    print(plan_text(checked.plan, today))
     return 0

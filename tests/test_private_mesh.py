@@ -15,6 +15,7 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
 from components.plan.istio_values import istiod_resources
+from components.plan.mesh_plan import plan_mesh
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import RAISED, mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
@@ -422,7 +423,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
             assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
             assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)
         # istiod is sized by what it watches: 2048Mi + 49 x 180Mi on the primaries (c0 only, with remotes).
-        assert [len(spec.topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
+        assert [len(plan_mesh(spec).topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
             [49] * 50 if role == "primary" else [49]
         )
         assert istiod_resources(49)["requests"] == {"cpu": "990m", "memory": "10868Mi"}

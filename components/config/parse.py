@@ -109,7 +109,7 @@ def parse_mesh_spec(
     recorded = {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()}
     parse_eks.check_upgrade_steps(clusters, recorded, problems)
 
-    # Planned once, here: the checks below and every component read this plan.
+    # The checks below run against the topology the plan makes (plan/mesh_plan.py), of the clusters that parsed.
     topology = plan_topology(tuple(clusters), last.same_network_pairs)
     _check_limits(raw, clusters, topology, connectivity, api_access_cidrs, east_west, mesh_cidr, problems)
     _check_derived_names(clusters, topology, problems)
@@ -129,7 +129,6 @@ def parse_mesh_spec(
         api_access_cidrs=api_access_cidrs,
         mesh_cidr=str(mesh_cidr),
         connectivity=connectivity,
-        topology=topology,
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
         istio_values_secret="istioValues" in secret_keys,
@@ -363,13 +362,13 @@ def stack_name_notices(stack: str) -> list[str]:
     ]
 
 
-def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec) -> list[str]:
+def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec, topology: MeshTopology) -> list[str]:
     """Valid configs that a stack deployed by an earlier release of this program would read
     differently: what changes on the next `pulumi up`, and how to keep what it has."""
     notices = []
     clusters = raw.get("clusters") or []
     for index, cluster in enumerate(spec.clusters):
-        if spec.topology[cluster.name].exposes_istiod and "eastWestStaticIps" not in clusters[index]:
+        if topology[cluster.name].exposes_istiod and "eastWestStaticIps" not in clusters[index]:
             notices.append(
                 f"clusters[{index}].eastWestStaticIps is unset on {cluster.name!r}, a primary with remotes: its"
                 " east-west NLB"

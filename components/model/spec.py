@@ -1,8 +1,9 @@
-"""The mesh as the stack config describes it: frozen, validated values, and the topology derived
-from them once (who runs istiod, who serves whom, who has a gateway, who peers, who discovers whom).
+"""The mesh as the stack config describes it: frozen, validated values, and the shapes of the
+topology the plan derives from them (who runs istiod, who serves whom, who has a gateway, who
+peers, who discovers whom: `plan/topology.py`).
 
 Nothing here touches Pulumi; `config/parse.py` builds these from the raw config and `config/stack.py` reads it
-from the stack. The wiring (`mesh.py`) only reads them.
+from the stack; `plan/mesh_plan.py` plans the mesh from them.
 """
 
 from __future__ import annotations
@@ -328,8 +329,6 @@ class MeshSpec:
     # CIDRs of operators allowed to reach the EKS public endpoints (the NAT addresses of every VPC
     # in the mesh are added to them).
     api_access_cidrs: tuple[str, ...]
-    # Planned from `clusters` (`plan_topology`) by the parser, which validates against it.
-    topology: MeshTopology
     # The address space of every VPC in the mesh (`meshCidr`).
     mesh_cidr: str = "10.0.0.0/8"
     connectivity: Connectivity = Connectivity()

@@ -1,7 +1,7 @@
 """What the mesh uses of each AWS limit it runs into, counted once from the spec and its topology:
-validation refuses a config over a limit (config/limits.py; service quotas: config/quotas.py),
-`python -m check` prints the headroom,
-and tests/test_quotas.py holds the counts against what the program registers.
+the plan holds the counts (plan/mesh_plan.py), validation refuses a config over a limit
+(config/limits.py; service quotas: config/quotas.py), `python -m check` prints the headroom, and
+tests/test_quotas.py holds the counts against what the program registers.
 
 Public mode: every cluster's public EKS endpoint admits `apiAccessCidrs` plus the NAT addresses of
 every VPC of the mesh (each istiod calls the other clusters' API servers from its VPC's NAT); every
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components.model.spec import ClusterSpec, Connectivity, MeshSpec, MeshTopology
+from components.model.spec import ClusterSpec, Connectivity, MeshTopology
 
 # Key -> (what AWS calls it, default, what it counts per).
 QUOTAS: dict[str, tuple[str, int, str]] = {
@@ -39,14 +39,6 @@ def nat_addresses(clusters: Sequence[ClusterSpec]) -> int:
     return sum(c.nat_count for c in clusters)
 
 
-def endpoint_cidrs(spec: MeshSpec) -> dict[str, int]:
-    """Per cluster, the CIDRs on its public EKS endpoint (public mode; none in private mode)."""
-    if spec.connectivity.private:
-        return {}
-    used = len(spec.api_access_cidrs) + nat_addresses(spec.clusters)
-    return {c.name: used for c in spec.clusters}
-
-
 def east_west_sources(clusters: Sequence[ClusterSpec], east_west: Sequence[str] | None, private: bool) -> int:
     """The source CIDRs every east-west NLB admits: `eastWestAllowedCidrs`, else meshCidr in private
     mode, else every VPC's NAT addresses."""
@@ -58,17 +50,6 @@ def east_west_sources(clusters: Sequence[ClusterSpec], east_west: Sequence[str] 
 def gateway_ports(clusters: Sequence[ClusterSpec], topology: MeshTopology) -> dict[str, int]:
     """Per cluster with an east-west gateway, its NLB's listener ports."""
     return {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
-
-
-def east_west_rules(spec: MeshSpec) -> dict[str, int]:
-    """Per cluster with an east-west gateway, the inbound rules of its NLB's security group."""
-    sources = east_west_sources(spec.clusters, spec.east_west_allowed_cidrs, spec.connectivity.private)
-    return {name: sources * ports for name, ports in gateway_ports(spec.clusters, spec.topology).items()}
-
-
-def elastic_ips(spec: MeshSpec) -> dict[str, int]:
-    """Per region, the Elastic IPs the mesh allocates."""
-    return {region: use["elasticIpsPerRegion"] for region, use in quota_use(spec.clusters, spec.connectivity).items()}
 
 
 def quota_use(clusters: Sequence[ClusterSpec], connectivity: Connectivity) -> dict[str, dict[str, int]]:
