@@ -7,18 +7,18 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from components.config.connectivity import (
-    MAX_PEERING_ATTACHMENTS,
-    MAX_ROUTES_PER_TABLE,
-    cluster_group_rules,
-    route_table_routes,
-)
-from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
-from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 from components.config.quotas import default_quotas, quota_lines
 from components.model import versions
 from components.model.spec import MeshSpec
 from components.plan.mesh_plan import EndpointSources, MeshPlan
+from components.plan.quotas import (
+    MAX_PEERING_ATTACHMENTS,
+    MAX_PUBLIC_ACCESS_CIDRS,
+    MAX_ROUTES_PER_TABLE,
+    MAX_SECURITY_GROUP_RULES,
+    cluster_group_rules,
+    route_table_routes,
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def headroom_lines(plan: MeshPlan) -> list[str]:
         return [
             f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
             "security group rules (the cluster group: EKS's, the controller's, same-network VPCs; the control"
-            f" plane's: meshCidr, operatorCidrs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            f" plane's: meshCidr, operatorCidrs): at most {widest} of {MAX_SECURITY_GROUP_RULES}",
             "routes per VPC route table (default, meshCidr, operatorCidrs):"
             f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]

@@ -32,6 +32,14 @@ from components.model.spec import (
     MeshTopology,
     OperatorEntry,
 )
+from components.plan.quotas import (
+    EXISTING_CLUSTER_GROUP_RULES,
+    MAX_PEERING_ATTACHMENTS,
+    MAX_ROUTES_PER_TABLE,
+    MAX_SECURITY_GROUP_RULES,
+    cluster_group_rules,
+    route_table_routes,
+)
 
 TOP_LEVEL_KEYS = (
     "connectivity",
@@ -283,37 +291,6 @@ def _parse_gateways(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], pro
     )
     check_regions_have_clusters(gateways, "transitGateways", clusters, problems)
     return {region: gateway for region, gateway in gateways.items() if region in {c.region for c in clusters}}
-
-
-# Peering attachments per Transit Gateway (Transit Gateway quotas,
-# docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html):
-# every region peers with every other.
-MAX_PEERING_ATTACHMENTS = 50
-# Inbound rules per security group (VPC quotas): the cluster security group (EKS's, on the nodes
-# too) admits each other VPC of its Istio network for pod-to-pod traffic; meshCidr and each operator
-# network on 443 go on the control plane's own group (components/aws/cluster.py), beside pulumi-eks's
-# rule admitting its node security group (nodejs/eks/nodes/securitygroup.ts@v4.3.0).
-# Two more are on the cluster security group already: EKS's own rule admitting the group itself (EKS user guide,
-# sec-group-reqs), and the load balancer controller's one rule for its backend security group
-# (pkg/networking/networking_manager.go@v3.5.0 merges a source group's ports into one range).
-MAX_SECURITY_GROUP_RULES = 60
-EXISTING_CLUSTER_GROUP_RULES = 2
-# Routes per route table (VPC quotas, non-propagated): each route table of a VPC holds its default
-# route (NAT or internet gateway), meshCidr and one route per operatorCidrs entry.
-MAX_ROUTES_PER_TABLE = 50
-
-
-def cluster_group_rules(cluster: ClusterSpec, topology: MeshTopology, connectivity: Connectivity) -> int:
-    """Inbound rules on the busier of a cluster's two security groups in private mode: EKS's cluster
-    security group, or the control plane's own (pulumi-eks's rule, meshCidr, each operator network)."""
-    return max(
-        EXISTING_CLUSTER_GROUP_RULES + len(topology[cluster.name].peered_with), 2 + len(connectivity.operator_cidrs)
-    )
-
-
-def route_table_routes(connectivity: Connectivity) -> int:
-    """Routes in each route table of a VPC in private mode: the default route, meshCidr, each operator network."""
-    return 2 + len(connectivity.operator_cidrs)
 
 
 def check_private_limits(

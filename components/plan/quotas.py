@@ -24,6 +24,30 @@ from typing import Any
 
 from components.model.spec import ClusterSpec, Connectivity, MeshTopology
 
+# EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
+MAX_PUBLIC_ACCESS_CIDRS = 40
+# Inbound rules per security group (VPC quotas, docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html),
+# the one figure for every group the mesh writes into:
+# - each east-west NLB's group, where the load balancer controller writes one rule per source CIDR
+#   (`loadBalancerSourceRanges`) and listener port (aws-load-balancer-controller
+#   pkg/service/model_build_managed_sg.go@v3.5.0); health checks reach the pods from the NLB, not
+#   from those sources;
+# - private mode's cluster security group (EKS's, on the nodes too), which admits each other VPC of
+#   its Istio network, beside the two rules already there: EKS's own rule admitting the group
+#   itself (EKS user guide, sec-group-reqs) and the load balancer controller's one rule for its
+#   backend security group (pkg/networking/networking_manager.go@v3.5.0 merges a source group's
+#   ports into one range);
+# - private mode's control-plane group (components/aws/cluster.py): pulumi-eks's rule admitting its
+#   node security group (nodejs/eks/nodes/securitygroup.ts@v4.3.0), meshCidr and each operator network on 443.
+MAX_SECURITY_GROUP_RULES = 60
+EXISTING_CLUSTER_GROUP_RULES = 2
+# Routes per route table (VPC quotas, non-propagated): each route table of a VPC holds its default
+# route (NAT or internet gateway), meshCidr and one route per operatorCidrs entry.
+MAX_ROUTES_PER_TABLE = 50
+# Peering attachments per Transit Gateway (Transit Gateway quotas,
+# docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html): every region peers with every other.
+MAX_PEERING_ATTACHMENTS = 50
+
 # Key -> (what AWS calls it, default, what it counts per).
 QUOTAS: dict[str, tuple[str, int, str]] = {
     "vpcsPerRegion": ("VPCs per Region", 5, "region"),
@@ -45,6 +69,19 @@ def east_west_sources(clusters: Sequence[ClusterSpec], east_west: Sequence[str] 
     if east_west is not None:
         return len(east_west)
     return 1 if private else nat_addresses(clusters)
+
+
+def cluster_group_rules(cluster: ClusterSpec, topology: MeshTopology, connectivity: Connectivity) -> int:
+    """Inbound rules on the busier of a cluster's two security groups in private mode: EKS's cluster
+    security group, or the control plane's own (pulumi-eks's rule, meshCidr, each operator network)."""
+    return max(
+        EXISTING_CLUSTER_GROUP_RULES + len(topology[cluster.name].peered_with), 2 + len(connectivity.operator_cidrs)
+    )
+
+
+def route_table_routes(connectivity: Connectivity) -> int:
+    """Routes in each route table of a VPC in private mode: the default route, meshCidr, each operator network."""
+    return 2 + len(connectivity.operator_cidrs)
 
 
 def gateway_ports(clusters: Sequence[ClusterSpec], topology: MeshTopology) -> dict[str, int]:
