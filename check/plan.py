@@ -55,6 +55,7 @@ def cluster_lines(plan: MeshPlan) -> list[str]:
             f" nodes {ng.desired_size} ({ng.min_size}-{ng.max_size})"
             f" x {', '.join(ng.instance_types)} {ng.capacity_type} {ng.architecture}",
             f"  {gateway}; {served}",
+            f"  {_subnets(plan[c.name].subnets)}",
         ]
     return lines
 
@@ -190,6 +191,13 @@ def metrics_lines(spec: MeshSpec) -> list[str]:
         f"metrics: amp, a collector per cluster every 60 s; workspaces: {'; '.join(where)}"
         " (not in the cost estimate: docs/operations/metrics.md#cost)"
     ]
+
+
+def _subnets(subnets: tuple[list[str], list[str]] | None) -> str:
+    if subnets is None:
+        return "subnets: carved from the range the IPAM pool allocates, one public and one private per zone"
+    public, private = subnets
+    return f"subnets: private {', '.join(private)}; public {', '.join(public)}"
 
 
 def _sources(sources: EndpointSources) -> str:

@@ -81,6 +81,12 @@ def test_the_planned_quota_use_is_what_the_program_registers(name):
     )
     busiest = {r: max(count for (where, _), count in zones.items() if where == r) for r in use}
     assert busiest == {r: u["natGatewaysPerAz"] for r, u in use.items()}
+    # The subnets `check` prints are the ones built.
+    for c in plan.clusters:
+        public, private = c.subnets
+        assert sorted(s.inputs["cidrBlock"] for s in subnets.values() if s.name.startswith(f"{c.name}-network-")) == (
+            sorted([*public, *private])
+        )
 
 
 # The operators' network is attached to the network team's gateway in us-east-1.

@@ -15,7 +15,7 @@ from typing import Any
 
 from components.config import clock
 from components.config import eks as parse_eks
-from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
+from components.config.clusters import SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import (
     check_ipam_pools,
     check_peers_admitted,
@@ -58,6 +58,7 @@ from components.model.revisions import revision_name
 from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology
 from components.plan import names
 from components.plan.addon_versions import RECORD_VERSION_KEY
+from components.plan.ranges import DEFAULT_MESH_CIDR
 from components.plan.topology import plan_topology
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").

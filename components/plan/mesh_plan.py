@@ -17,6 +17,7 @@ from components.plan import names, outputs
 from components.plan.addon_versions import AskEks, plan_addon_versions
 from components.plan.principals import UNKNOWN, caller_principal, same_principal
 from components.plan.quotas import gateway_ports, quota_use
+from components.plan.ranges import subnet_cidrs
 from components.plan.topology import plan_topology
 
 
@@ -98,6 +99,9 @@ class ClusterPlan:
     remote_secrets: tuple[RemoteSecretPlan, ...]
     # The helloworld version its samples answer with (`deploySamples`), else None.
     sample_version: str | None
+    # (public, private) subnet ranges, one of each per zone (plan/ranges.py); None while its VPC's
+    # range is for its IPAM pool to allocate.
+    subnets: tuple[list[str], list[str]] | None = None
 
     @property
     def name(self) -> str:
@@ -234,6 +238,7 @@ def plan_mesh(spec: MeshSpec, last: LastDeployment = LastDeployment(), legacy_cr
             access_entries=_entries(spec.access.admins, creator),
             remote_secrets=tuple(RemoteSecretPlan(local, peer) for local, peer in steps[c.name]),
             sample_version=sample_version(index[c.name]) if spec.deploy_samples else None,
+            subnets=subnet_cidrs(c.vpc_cidr, c.az_count) if c.vpc_cidr is not None else None,
         )
 
     return MeshPlan(
