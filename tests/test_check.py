@@ -127,6 +127,7 @@ def test_the_private_prod_plan_names_operators_and_gateways(capsys):
         " own group)" in out
     )
     assert "east-west gateways: internal NLBs, from 10.0.0.0/11" in out
+    assert "not checked offline: what AWS says of transitGateways" in out
 
 
 def test_an_encrypted_cluster_list_is_named_not_taken_for_none(capsys, tmp_path):

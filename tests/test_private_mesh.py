@@ -329,6 +329,8 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
 @pytest.mark.parametrize(
     ("mocks", "says"),
     [
+        # Not a gateway of that region.
+        ({"existing_gateways": {"us-west-2": [GATEWAY]}}, "transitGateways.us-east-1: " + GATEWAY + " cannot be read"),
         # Shared through RAM from another account: only the owner writes its tables and accepts peerings.
         ({"gateway_options": {GATEWAY: {"ownerId": "210987654321"}}}, "transitGateways.us-east-1: " + GATEWAY),
         (
@@ -358,6 +360,7 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
         ({"team_routes": {OPERATOR_TABLE: [MESH]}}, "routes " + MESH + " already"),
     ],
     ids=[
+        "not-in-region",
         "ram-shared",
         "operators-elsewhere",
         "other-gateway",
@@ -370,8 +373,8 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
 def test_what_aws_would_refuse_on_the_network_teams_gateway_stops_the_run_first(mocks, says):
     run = run_program(MODELS["multi-primary-three-regions"], mock_factory=mocks_with(**mocks))
     assert run.error is not None and says in str(run.error), run.error
-    # Before anything is attached to the gateway, or made on it.
-    assert not [r for r in run.resources if r.type.startswith(TGW) and r.inputs.get("transitGatewayId") == GATEWAY]
+    # Read and refused with the config's other problems, before any resource (a VPC included) exists.
+    assert "invalid stack configuration" in str(run.error) and run.resources == []
 
 
 def test_wider_routes_and_the_meshs_own_leave_the_operators_table_usable():

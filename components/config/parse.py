@@ -17,6 +17,7 @@ from components.config import clock
 from components.config import eks as parse_eks
 from components.config.clusters import SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import (
+    check_existing_gateways,
     check_ipam_pools,
     check_peers_admitted,
     check_private_limits,
@@ -55,7 +56,7 @@ from components.config.validate import (
 from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
-from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology
+from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology, TransitGatewayFacts
 from components.plan import names
 from components.plan.addon_versions import RECORD_VERSION_KEY
 from components.plan.ranges import DEFAULT_MESH_CIDR
@@ -74,11 +75,14 @@ def parse_mesh_spec(
     now: datetime.datetime | None = None,
     last: LastDeployment = LastDeployment(),
     ipam: Mapping[str, IpamPool] | None = None,
+    gateways: Mapping[str, TransitGatewayFacts] | None = None,
 ) -> MeshSpec:
     """Validates raw stack config (key -> already JSON-decoded value) and returns the MeshSpec.
 
     `ipam`: what AWS said of the pools `ipamPools` names (pool ID -> IpamPool), read before; a
     pool not in it is taken as unread (`python -m check`): its ranges are not avoided or checked.
+    `gateways`: what AWS said of the gateways `transitGateways` names (region -> facts), read before;
+    None (offline): not checked against AWS.
 
     `secret_keys` are the top-level keys stored encrypted; `last` is what the stack last deployed
     (the VPC ranges it keeps). Raises ConfigError listing every problem.
@@ -96,6 +100,9 @@ def parse_mesh_spec(
     if clusters and mesh_cidr is not None and ("meshCidr" in raw or connectivity.private):
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
         _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
+    if mesh_cidr is not None:
+        ranges = [str(c.vpc_cidr) for c in clusters if c.vpc_cidr is not None]
+        check_existing_gateways(connectivity, gateways, str(mesh_cidr), ranges, problems)
 
     east_west = _parse_east_west(raw, connectivity.private, problems)
     check_ipam_pools(

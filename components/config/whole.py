@@ -24,7 +24,7 @@ from components.config.validate import ConfigError
 from components.model.aws_settings import AwsSettings
 from components.model.credentials import age_notices
 from components.model.deployed import LastDeployment
-from components.model.spec import PROJECT, IpamPool, MeshSpec
+from components.model.spec import PROJECT, IpamPool, MeshSpec, TransitGatewayFacts
 from components.plan.mesh_plan import MeshPlan, plan_mesh
 
 T = TypeVar("T")
@@ -50,6 +50,7 @@ def check_stack_config(
     aws_secret_keys: frozenset[str] = frozenset(),
     last: LastDeployment = LastDeployment(),
     ipam: Mapping[str, IpamPool] | None = None,
+    gateways: Mapping[str, TransitGatewayFacts] | None = None,
 ) -> StackConfig:
     """`raw`: the project's keys (decoded); `aws_values`: the `aws:` keys. Raises one ConfigError
     with every problem of either."""
@@ -66,6 +67,7 @@ def check_stack_config(
             now=now,
             last=last,
             ipam=ipam,
+            gateways=gateways,
         ),
     )
     # Role ARNs are checked against the clusters' partition: the parsed clusters', else every region
