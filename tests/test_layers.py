@@ -114,7 +114,7 @@ def test_the_wiring_walks_the_plan_and_plans_nothing_itself():
     planning = {t for t in imports(COMPONENTS / "mesh.py") if t.startswith("components.plan")}
     assert planning == {"components.plan.mesh_plan", "components.plan.addon_versions"}, planning
     source = (COMPONENTS / "mesh.py").read_text()
-    for decision in ("plan_topology", "plan_addon_versions", "cluster_creators", "names.", "connectivity.private"):
+    for decision in ("plan_topology", "plan_addon_versions", "recorded_creator", "names.", "connectivity.private"):
         assert decision not in source, decision
 
 

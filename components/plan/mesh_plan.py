@@ -15,7 +15,7 @@ from components.model.deployed import LastDeployment
 from components.model.spec import ClusterSpec, ClusterTopology, MeshSpec, MeshTopology
 from components.plan import names, outputs
 from components.plan.addon_versions import AskEks, plan_addon_versions
-from components.plan.principals import UNKNOWN, caller_principal, same_principal
+from components.plan.principals import caller_principal, recorded_creator, same_principal
 from components.plan.quotas import gateway_ports, quota_use
 from components.plan.ranges import subnet_cidrs
 from components.plan.topology import plan_topology
@@ -229,7 +229,7 @@ def plan_mesh(spec: MeshSpec, last: LastDeployment = LastDeployment(), legacy_cr
     index = {c.name: i for i, c in enumerate(spec.clusters)}
 
     def cluster_plan(c: ClusterSpec) -> ClusterPlan:
-        creator = _creator(c.name, last, legacy_creator)
+        creator = recorded_creator(c.name, last, legacy_creator)
         return ClusterPlan(
             cluster=c,
             topology=topology[c.name],
@@ -251,16 +251,6 @@ def plan_mesh(spec: MeshSpec, last: LastDeployment = LastDeployment(), legacy_cr
         quota_use=quota_use(spec.clusters, spec.connectivity),
         gateway_ports=gateway_ports(spec.clusters, topology),
     )
-
-
-def _creator(name: str, last: LastDeployment, legacy: str | None) -> str | None:
-    """A recorded creator is kept whoever runs now; a cluster deployed before the record gets the
-    rule of those releases; a new one is created by the caller (plan/principals.py)."""
-    if isinstance(last.creators.get(name), str):
-        return last.creators[name]
-    if name in last.clusters:
-        return legacy or UNKNOWN
-    return None
 
 
 def _entries(admins: tuple[str, ...], creator: str | None) -> tuple[str, ...]:
