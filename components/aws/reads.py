@@ -10,6 +10,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws import _enums as aws_enums
 
 from components.model.spec import (
     IPAM_POOL_ID,
@@ -48,6 +49,10 @@ def read_ipam_pools(value: Any) -> dict[str, IpamPool]:
     return pools
 
 
+# The regions pulumi-aws knows: any other key is refused by validation, and not read.
+_REGIONS = frozenset(r.value for r in aws_enums.Region)
+
+
 def read_transit_gateways(values: dict[str, Any]) -> dict[str, TransitGatewayFacts]:
     """What AWS says of each network team's gateway `transitGateways` names, and of the operators'
     entry there (`transitGatewayRouting`), so that validation can refuse what AWS would before
@@ -60,7 +65,7 @@ def read_transit_gateways(values: dict[str, Any]) -> dict[str, TransitGatewayFac
     caller = None
     facts = {}
     for region, gateway_id in gateways.items():
-        if not (isinstance(region, str) and isinstance(gateway_id, str) and TRANSIT_GATEWAY_ID.fullmatch(gateway_id)):
+        if not (region in _REGIONS and isinstance(gateway_id, str) and TRANSIT_GATEWAY_ID.fullmatch(gateway_id)):
             continue
         caller = caller or aws.get_caller_identity().account_id
         try:
