@@ -191,6 +191,8 @@ def _down(series):
         ("no workspace", ["(workspace)", "no workspace at", "run pulumi up"]),
         ("no AMP", ["(network)", "cannot connect to 127.0.0.1"]),
         ("AMP failing", ["(unavailable)", "HTTP 503"]),
+        ("not Prometheus", ["(unavailable)", "not Prometheus JSON"]),
+        ("query refused", ["(query)", "AMP refused the query: parse error"]),
     ],
 )
 def test_each_failure_is_named_by_its_cause(tmp_path, capsys, case, says):
@@ -222,6 +224,10 @@ def test_each_failure_is_named_by_its_cause(tmp_path, capsys, case, says):
         )
     elif case == "AMP failing":
         mesh.amps["us-east-1"].failure = (503, "ServiceUnavailableException", "try again")
+    elif case == "not Prometheus":
+        mesh.amps["us-east-1"].failure = (200, None, "<html>a proxy's login page</html>")
+    elif case == "query refused":
+        mesh.amps["us-east-1"].failure = (400, None, "parse error")
     elif case == "no workspace":
         edit = lambda endpoints: {**endpoints, "us-east-1": endpoints["us-east-1"].replace("ws-0123", "ws-gone")}  # noqa: E731
     elif case == "no AMP":

@@ -26,11 +26,11 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from components.plan.alert_rules import ERROR_RATIO
 from verify.checks import ClusterTarget, Result
-from verify.sigv4 import Credentials, sign
+from verify.sigv4 import Credentials, canonical_query, sign
 
 SERVICE = "aps"
 # Counted back from now: long enough to hold the samples of an earlier `verify` or drill.
@@ -153,7 +153,8 @@ class AmpClient:
     def query(self, promql: str) -> list[dict]:
         params = [("query", promql)]
         headers = sign("GET", self.url, params, {}, self.credentials, self.region, SERVICE, self.clock())
-        request = urllib.request.Request(f"{self.url}?{urlencode(params)}", headers=headers, method="GET")
+        # Sent encoded exactly as signed (%20, not urlencode's +), so AWS reads back the same query.
+        request = urllib.request.Request(f"{self.url}?{canonical_query(params)}", headers=headers, method="GET")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read()
@@ -167,7 +168,12 @@ class AmpClient:
             answer = json.loads(body)
             if answer["status"] != "success":
                 raise AmpError(f"AMP refused the query: {answer.get('error', answer)}", "query")
-            return list(answer["data"]["result"])
+            result = answer["data"]["result"]
+            if not isinstance(result, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("metric"), dict) for r in result
+            ):
+                raise TypeError(result)
+            return result
         except (ValueError, KeyError, TypeError):
             raise AmpError(
                 f"AMP answered something that is not Prometheus JSON: {body[:100]!r}", "unavailable"
