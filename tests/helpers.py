@@ -208,7 +208,8 @@ def state_run(base: dict, state: str, imported: bool = False) -> Run:
 def loopback_server(handler):
     """An HTTP server on 127.0.0.1 with `handler`, for as long as the block runs; yields its URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for it, once per server and test.
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:

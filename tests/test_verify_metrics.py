@@ -16,7 +16,7 @@ import yaml
 from components.aws.cluster import KubeconfigCredentials, build_kubeconfig
 from components.plan.scrape_config import scrape_configuration
 from tests.helpers import FakeAmp, FakeCluster, loopback_server, mesh_series
-from verify.amp import AmpError, AwsIdentity, cli_connect, cli_credentials, expected_jobs
+from verify.amp import AmpError, AwsIdentity, cli_connect, cli_credentials, expected_jobs, identity_of
 from verify.checks import ClusterTarget
 from verify.cli import main
 from verify.sigv4 import EMPTY_SHA256, Credentials, sign
@@ -290,6 +290,7 @@ def _fake_aws(tmp_path, monkeypatch, script: str) -> None:
     aws.write_text(f'#!/bin/sh\necho "$@ $AWS_CONFIG_FILE" > {tmp_path}/args\n{script}\n')
     aws.chmod(aws.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{aws.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("AWS_CONFIG_FILE", raising=False)
 
 
 def test_credentials_come_from_the_aws_cli_with_the_kubeconfigs_profile(tmp_path, monkeypatch):
@@ -323,3 +324,19 @@ def test_credentials_the_aws_cli_cannot_give_are_named(tmp_path, monkeypatch, sc
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     with pytest.raises(AmpError, match="the AWS CLI is not on PATH"):
         cli_credentials(AwsIdentity("us-east-1", "east-eks"))
+
+
+def test_a_kubeconfig_that_assumes_a_role_queries_amp_as_that_role(tmp_path, monkeypatch):
+    role = "arn:aws:iam::123456789012:role/mesh-operators"
+    kubeconfig = json.loads(
+        build_kubeconfig("east-eks", "us-east-1", "https://e", "Y2E=", KubeconfigCredentials("ops", role))
+    )
+    identity = identity_of(kubeconfig)
+    assert identity == AwsIdentity("us-east-1", "east-eks", "ops", (), role)
+    assumed = {"Credentials": {"AccessKeyId": "ASIAROLE", "SecretAccessKey": "r", "SessionToken": "rt"}}
+    _fake_aws(tmp_path, monkeypatch, f"[ \"$1\" = sts ] && echo '{json.dumps(assumed)}' || echo '{{}}'")
+    assert cli_credentials(identity) == Credentials("ASIAROLE", "r", "rt")
+    args = (tmp_path / "args").read_text().split()
+    assert args[:4] == ["sts", "assume-role", "--role-arn", role] and args[-2:] == ["--profile", "ops"]
+    # A kubeconfig of another kind (a reader token) says nothing of AWS.
+    assert identity_of({"users": [{"name": "x", "user": {"token": "t"}}]}) is None

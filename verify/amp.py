@@ -11,7 +11,9 @@ Credentials are those the kubeconfigs use: `aws configure export-credentials --f
 the kubeconfig's `--profile` and its AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE (AWS CLI
 reference, configure/export-credentials: the `credential_process` JSON, `AccessKeyId`,
 `SecretAccessKey`, `SessionToken`), so the AWS CLI resolves them as it does for `aws eks get-token`
-(environment variables first, then the profile). The region is the kubeconfig's `--region`.
+(environment variables first, then the profile); where the kubeconfig assumes a role
+(`--role-arn`), `aws sts assume-role` of it (AWS CLI reference, sts/assume-role: `Credentials`).
+The region is the kubeconfig's `--region`.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class AwsIdentity:
     profile: str | None = None
     # AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE of the kubeconfig's exec.
     env: tuple[tuple[str, str], ...] = ()
+    # The role the kubeconfig assumes (`--role-arn`), if any.
+    role_arn: str | None = None
 
 
 def _arg(args: list, flag: str) -> str | None:
@@ -76,29 +80,45 @@ def identity_of(kubeconfig: dict) -> AwsIdentity | None:
     region, eks_name = _arg(args, "--region"), _arg(args, "--cluster-name")
     if not region or not eks_name:
         return None
-    return AwsIdentity(region=region, eks_name=eks_name, profile=_arg(args, "--profile"), env=env)
+    return AwsIdentity(region, eks_name, _arg(args, "--profile"), env, _arg(args, "--role-arn"))
 
 
-def cli_credentials(identity: AwsIdentity) -> Credentials:
-    """The AWS CLI's credentials for this profile and files."""
+def _aws_json(identity: AwsIdentity, args: list[str]) -> dict:
+    """The JSON the AWS CLI prints for `args`, run with the kubeconfig's profile and files."""
     if shutil.which("aws") is None:
         raise AmpError("the AWS CLI is not on PATH (the kubeconfigs need it too); install it", "credentials")
-    command = ["aws", "configure", "export-credentials", "--format", "process"]
-    command += ["--profile", identity.profile] if identity.profile else []
+    command = ["aws", *args, *(["--profile", identity.profile] if identity.profile else [])]
+    shown = " ".join(command)
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=60, env={**os.environ, **dict(identity.env)}
         )
     except subprocess.TimeoutExpired:
-        raise AmpError(f"`{' '.join(command)}` took over 60 s (an interactive login?)", "credentials") from None
+        raise AmpError(f"`{shown}` took over 60 s (an interactive login?)", "credentials") from None
     if done.returncode != 0:
         first = (done.stderr.strip() or done.stdout.strip()).splitlines()[:1] or ["no output"]
-        raise AmpError(f"`{' '.join(command)}` failed: {first[0][:300]}", "credentials")
+        raise AmpError(f"`{shown}` failed: {first[0][:300]}", "credentials")
     try:
         answer = json.loads(done.stdout)
-        return Credentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer.get("SessionToken"))
-    except (ValueError, KeyError, TypeError):
-        raise AmpError(f"`{' '.join(command)}` printed no credentials", "credentials") from None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise AmpError(f"`{shown}` printed no credentials", "credentials")
+    return answer
+
+
+def cli_credentials(identity: AwsIdentity) -> Credentials:
+    """The credentials `aws eks get-token` signs with for this kubeconfig: its `--role-arn` assumed
+    (as get-token does, AWS CLI reference eks/get-token), else the profile's own."""
+    if identity.role_arn:
+        args = ["sts", "assume-role", "--role-arn", identity.role_arn, "--role-session-name", "istio-eks-mesh-verify"]
+        found = _aws_json(identity, [*args, "--output", "json"]).get("Credentials")
+    else:
+        found = _aws_json(identity, ["configure", "export-credentials", "--format", "process"])
+    try:
+        return Credentials(found["AccessKeyId"], found["SecretAccessKey"], found.get("SessionToken"))
+    except (KeyError, TypeError):
+        raise AmpError("the AWS CLI printed no credentials", "credentials") from None
 
 
 class PrometheusApi(Protocol):
@@ -345,7 +365,7 @@ def cli_connect(credentials: Callable[[AwsIdentity], Credentials] = cli_credenti
     cache: dict[tuple, Credentials | AmpError] = {}
 
     def connect(identity: AwsIdentity, endpoint: str) -> PrometheusApi:
-        key = (identity.profile, identity.env)
+        key = (identity.profile, identity.env, identity.role_arn)
         if key not in cache:
             try:
                 cache[key] = credentials(identity)
