@@ -292,6 +292,14 @@ def test_every_alert_reads_kept_metrics_and_labels_and_has_its_runbook():
     assert len(group["rules"]) >= 10
     for rule in group["rules"]:
         expr = rule["expr"]
+        # No promtool here: at least every bracket closes, in order, and quotes pair up.
+        stack = []
+        for char in re.sub(r'"[^"]*"', '""', expr):
+            if char in "([{":
+                stack.append(char)
+            elif char in ")]}":
+                assert stack and "([{"[")]}".index(char)] == stack.pop(), rule["alert"]
+        assert not stack and expr.count('"') % 2 == 0, rule["alert"]
         names = re.findall(r"([a-z_][a-z0-9_]*)\s*[{\[]", expr) + re.findall(r"(?<!by )\(([a-z_][a-z0-9_]*)\)", expr)
         assert names, rule["alert"]
         # A metric the collectors drop would leave the alert silent for ever.
