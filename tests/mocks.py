@@ -164,10 +164,10 @@ class MeshMocks(mocks.Mocks):
     def _transit_gateway(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
         # A network team's gateway: found only if it exists in the provider's region.
         tgw = args.args["id"]
-        if self.existing_gateways is not None:
-            assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), (
-                f"InvalidTransitGatewayID.NotFound: {tgw}"
-            )
+        # Read before validation through the default provider, in the region the read names.
+        region = args.args.get("region") or self.region_of(args.provider)
+        if self.existing_gateways is not None and tgw not in self.existing_gateways.get(region, ()):
+            return {}, [("id", f"InvalidTransitGatewayID.NotFound: Transit Gateway {tgw} does not exist")]
         table = f"tgw-rtb-{digest(tgw, length=17)}"
         found = {
             "id": tgw,

@@ -10,11 +10,11 @@ import re
 import pytest
 
 from components.aws.load_balancer import controller_policy
-from components.aws.network import subnet_cidrs
 from components.config.parse import parse_mesh_spec
 from components.istio.revisions import tag_webhooks, xds_routes
 from components.model.revisions import IstioRevision, RevisionPlan
 from components.plan.istio_values import merge_values
+from components.plan.ranges import subnet_cidrs
 from components.plan.topology import plan_topology
 
 

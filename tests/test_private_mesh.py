@@ -15,6 +15,7 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
 from components.plan.istio_values import istiod_resources
+from components.plan.mesh_plan import plan_mesh
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import RAISED, mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
@@ -328,6 +329,8 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
 @pytest.mark.parametrize(
     ("mocks", "says"),
     [
+        # Not a gateway of that region.
+        ({"existing_gateways": {"us-west-2": [GATEWAY]}}, "transitGateways.us-east-1: " + GATEWAY + " cannot be read"),
         # Shared through RAM from another account: only the owner writes its tables and accepts peerings.
         ({"gateway_options": {GATEWAY: {"ownerId": "210987654321"}}}, "transitGateways.us-east-1: " + GATEWAY),
         (
@@ -357,6 +360,7 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
         ({"team_routes": {OPERATOR_TABLE: [MESH]}}, "routes " + MESH + " already"),
     ],
     ids=[
+        "not-in-region",
         "ram-shared",
         "operators-elsewhere",
         "other-gateway",
@@ -369,8 +373,8 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
 def test_what_aws_would_refuse_on_the_network_teams_gateway_stops_the_run_first(mocks, says):
     run = run_program(MODELS["multi-primary-three-regions"], mock_factory=mocks_with(**mocks))
     assert run.error is not None and says in str(run.error), run.error
-    # Before anything is attached to the gateway, or made on it.
-    assert not [r for r in run.resources if r.type.startswith(TGW) and r.inputs.get("transitGatewayId") == GATEWAY]
+    # Read and refused with the config's other problems, before any resource (a VPC included) exists.
+    assert "invalid stack configuration" in str(run.error) and run.resources == []
 
 
 def test_wider_routes_and_the_meshs_own_leave_the_operators_table_usable():
@@ -422,7 +426,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
             assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
             assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)
         # istiod is sized by what it watches: 2048Mi + 49 x 180Mi on the primaries (c0 only, with remotes).
-        assert [len(spec.topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
+        assert [len(plan_mesh(spec).topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
             [49] * 50 if role == "primary" else [49]
         )
         assert istiod_resources(49)["requests"] == {"cpu": "990m", "memory": "10868Mi"}

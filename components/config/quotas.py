@@ -72,12 +72,10 @@ def check_quotas(
         )
 
 
-def quota_lines(
-    clusters: Sequence[ClusterSpec], connectivity: Connectivity, quotas: Mapping[str, int], collectors: bool = False
-) -> list[str]:
-    """For `check`: each quota's use per region."""
+def quota_lines(use: Mapping[str, Mapping[str, int]], quotas: Mapping[str, int]) -> list[str]:
+    """For `check`: each quota's use per region (the plan's `quota_use`)."""
     lines = []
-    for region, counts in quota_use(clusters, connectivity, collectors).items():
+    for region, counts in use.items():
         used = [f"{QUOTAS[key][0]} {counts[key]} of {quotas[key]}" for key in QUOTAS if counts[key]]
         lines.append(f"{region}: {'; '.join(used)}")
     return lines
