@@ -10,7 +10,7 @@ import pytest
 
 from components.config.whole import check_stack_config
 from tests.harness import cached_run, resolve
-from tests.helpers import mesh_config
+from tests.helpers import RAISED, mesh_config
 
 NOW = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
 CONFIGS = {
@@ -136,3 +136,47 @@ def test_the_planned_access_is_what_the_program_registers(config):
             assert service["loadBalancerSourceRanges"] == filled(access.east_west)
             internal = service.get("annotations", {}).get("service.beta.kubernetes.io/aws-load-balancer-scheme")
             assert (internal == "internal") == access.internal_load_balancers
+
+
+def _problems(config: dict) -> dict[str, str]:
+    from components.config.parse import parse_mesh_spec
+    from components.config.validate import ConfigError
+
+    try:
+        parse_mesh_spec(config, default_region="us-east-1", stack="dev", now=NOW)
+    except ConfigError as err:
+        return dict(err.problems)
+    return {}
+
+
+def test_more_collectors_in_a_region_than_amps_quota_are_refused_naming_it():
+    # Eleven clusters in us-east-1 (the network quotas raised): eleven managed collectors, one over AWS's 10.
+    eleven = {
+        "clusters": [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(11)],
+        "metrics": "amp",
+        **RAISED,
+    }
+    problems = _problems(eleven)
+    assert list(problems) == ["serviceQuotas.ampCollectorsPerRegion"], problems
+    message = problems["serviceQuotas.ampCollectorsPerRegion"]
+    assert "needs 11 in us-east-1" in message and "AWS's default 10" in message
+    assert "'Amazon Managed Service for Prometheus scrapers per Region'" in message
+    # Without metrics nothing is collected; with the raised quota declared, the mesh is accepted.
+    assert _problems({**eleven, "metrics": "none"}) == {}
+    raised = {**eleven, "serviceQuotas": {**RAISED["serviceQuotas"], "ampCollectorsPerRegion": 11}}
+    assert _problems(raised) == {}
+    # Ten fit; the other region's collectors do not count against this one's.
+    ten = {**eleven, "clusters": [*eleven["clusters"][:10], {"name": "w", "region": "us-west-2"}]}
+    assert _problems(ten) == {}
+
+
+def test_the_planned_collectors_are_the_collectors_the_program_registers():
+    config = mesh_config(2, metrics="amp")  # the run tests/test_metrics.py makes too
+    run = cached_run(config)
+    assert run.error is None, run.error
+    scrapers = Counter(r.provider.split("::aws-")[1].rsplit("::", 1)[0] for r in run.of_type("aws:amp/scraper:Scraper"))
+    use = plan_of(config).quota_use
+    assert (
+        dict(scrapers) == {r: u["ampCollectorsPerRegion"] for r, u in use.items()} == {"us-east-1": 1, "us-west-2": 1}
+    )
+    assert all(u["ampCollectorsPerRegion"] == 0 for u in plan_of(mesh_config(2)).quota_use.values())

@@ -147,9 +147,10 @@ MESH_KEYS = (
         key="serviceQuotas",
         type=(
             "map of `vpcsPerRegion`, `internetGatewaysPerRegion`, `natGatewaysPerAz`, `elasticIpsPerRegion`,"
-            " `transitGatewaysPerRegion`, `peeringAttachmentsPerTransitGateway` to a whole number, 1 to 1,000,000"
+            " `transitGatewaysPerRegion`, `peeringAttachmentsPerTransitGateway`, `ampCollectorsPerRegion` to a whole"
+            " number, 1 to 1,000,000"
         ),
-        default="AWS's defaults (5, 5, 5, 5, 5, 50)",
+        default="AWS's defaults (5, 5, 5, 5, 5, 50, 10)",
         meaning=(
             "the account's raised quotas; a mesh needing more than these is refused naming the key (see"
             " [mesh size](../concepts/models.md#mesh-size))"

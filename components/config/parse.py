@@ -125,8 +125,8 @@ def parse_mesh_spec(
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     check_istiod_fits(clusters, topology, istio_values, problems)
     service_quotas = parse_service_quotas(raw, problems)
-    check_quotas(clusters, connectivity, service_quotas, problems)
     others = _parse_other_keys(raw, clusters, secret_keys, now, last, problems)
+    check_quotas(clusters, connectivity, service_quotas, problems, collectors=others["metrics"].enabled)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(

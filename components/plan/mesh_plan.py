@@ -248,7 +248,7 @@ def plan_mesh(spec: MeshSpec, last: LastDeployment = LastDeployment(), legacy_cr
         regions=tuple(dict.fromkeys(c.region for c in spec.clusters)),
         access=plan_access(spec),
         peerings=tuple(PeeringPlan(a, b, over_transit=spec.connectivity.private) for a, b in topology.peerings),
-        quota_use=quota_use(spec.clusters, spec.connectivity),
+        quota_use=quota_use(spec.clusters, spec.connectivity, collectors=spec.metrics.enabled),
         gateway_ports=gateway_ports(spec.clusters, topology),
     )
 

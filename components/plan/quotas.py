@@ -14,7 +14,10 @@ Service quotas (per account and region unless said otherwise; `serviceQuotas` de
 config/quotas.py): VPCs per region 5, internet gateways per region 5 (one per VPC; AWS ties the two
 quotas together), NAT gateways per availability zone 5, Elastic IP addresses per region 5
 (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html); Transit Gateways per region 5,
-peering attachments per Transit Gateway 50 (docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html).
+peering attachments per Transit Gateway 50 (docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html);
+Amazon Managed Service for Prometheus managed collectors (scrapers) per region 10, one per cluster
+with `metrics: amp` (docs.aws.amazon.com/prometheus/latest/userguide/AMP-collector-how-to.html,
+"Scraper limitations": "a maximum of 10 ... scrapers per region per account", raised by a quota request).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ QUOTAS: dict[str, tuple[str, int, str]] = {
     "elasticIpsPerRegion": ("EC2-VPC Elastic IPs", 5, "region"),
     "transitGatewaysPerRegion": ("Transit gateways per account", 5, "region"),
     "peeringAttachmentsPerTransitGateway": ("Peering attachments per transit gateway", 50, "gateway"),
+    "ampCollectorsPerRegion": ("Amazon Managed Service for Prometheus scrapers per Region", 10, "region"),
 }
 
 
@@ -89,14 +93,18 @@ def gateway_ports(clusters: Sequence[ClusterSpec], topology: MeshTopology) -> di
     return {c.name: len(topology[c.name].east_west_ports) for c in clusters if topology[c.name].east_west_gateway}
 
 
-def quota_use(clusters: Sequence[ClusterSpec], connectivity: Connectivity) -> dict[str, dict[str, int]]:
-    """Per region, per quota key, what the mesh uses: for a quota per zone or per gateway, its busiest."""
+def quota_use(
+    clusters: Sequence[ClusterSpec], connectivity: Connectivity, collectors: bool = False
+) -> dict[str, dict[str, int]]:
+    """Per region, per quota key, what the mesh uses: for a quota per zone or per gateway, its busiest.
+    `collectors`: every cluster has a managed Prometheus collector (`metrics: amp`)."""
     use: dict[str, dict[str, int]] = {}
     zones: dict[tuple[str, Any], int] = {}
     regions = list(dict.fromkeys(c.region for c in clusters))
     for c in clusters:
         here = use.setdefault(c.region, dict.fromkeys(QUOTAS, 0))
         here["vpcsPerRegion"] += 1
+        here["ampCollectorsPerRegion"] += 1 if collectors else 0
         here["internetGatewaysPerRegion"] += 1
         here["elasticIpsPerRegion"] += c.nat_count + (c.az_count if c.east_west_static_ips else 0)
         # Zones are picked in order from a count, or named; a single NAT gateway is in the first zone.
