@@ -359,6 +359,7 @@ class IstioMesh(pulumi.ComponentResource):
                     mesh_id=plan.spec.mesh_id,
                     clusters=collected,
                     workspace_arn=plan.spec.metrics.workspaces.get(region),
+                    locality_first=plan.spec.traffic.locality_load_balancing,
                 ),
                 opts=self._child(aws=self._aws[region]),
             )

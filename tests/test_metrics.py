@@ -370,6 +370,14 @@ def test_locality_failover_is_alerted_only_where_callers_stay_local():
     assert denominator.endswith("> 0.1") and "leave eu-west-1" in failover["annotations"]["summary"]
 
 
+def test_a_mesh_without_locality_load_balancing_gets_no_failover_alert():
+    # Callers there spread over every cluster by design: requests leaving the region are no failover.
+    run = cached_run(mesh_config(2, metrics="amp", trafficPolicy={"localityLoadBalancing": False}))
+    assert run.error is None, run.error
+    namespaces = run.of_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+    assert namespaces and all(_failover(n.inputs["data"]) is None for n in namespaces)
+
+
 def test_check_says_where_the_metrics_go_and_that_their_cost_is_not_counted(capsys, tmp_path):
     stack = tmp_path / "Pulumi.metrics.yaml"
     stack.write_text(
