@@ -58,16 +58,27 @@ def read_transit_gateways(values: dict[str, Any]) -> dict[str, TransitGatewayFac
     entry there (`transitGatewayRouting`), so that validation can refuse what AWS would before
     anything exists: a gateway of another account (shared through RAM), an operators' attachment
     that is elsewhere or not associated with `returnRouteTable`, a route there inside `meshCidr`.
-    An entry out of shape is left to validation, which names it."""
+    An entry out of shape is left to validation, which names it; a read that fails is a problem
+    too, named with its key (the default provider without a region or credentials among the causes)."""
     gateways, entries = values.get("transitGateways"), values.get("transitGatewayRouting")
     if values.get("connectivity") != "private" or not isinstance(gateways, dict):
         return {}
-    caller = None
+    named = {
+        region: gateway_id
+        for region, gateway_id in gateways.items()
+        if region in _REGIONS and isinstance(gateway_id, str) and TRANSIT_GATEWAY_ID.fullmatch(gateway_id)
+    }
+    if not named:
+        return {}
+    try:
+        caller = aws.get_caller_identity().account_id
+    except Exception as err:  # noqa: BLE001 named with the key by validation
+        why = (
+            f"the stack's default AWS provider cannot say who runs this update: {_first_line(err)}; {_DEFAULT_PROVIDER}"
+        )
+        return {region: TransitGatewayFacts(gateway_id, "", "", unreadable=why) for region, gateway_id in named.items()}
     facts = {}
-    for region, gateway_id in gateways.items():
-        if not (region in _REGIONS and isinstance(gateway_id, str) and TRANSIT_GATEWAY_ID.fullmatch(gateway_id)):
-            continue
-        caller = caller or aws.get_caller_identity().account_id
+    for region, gateway_id in named.items():
         try:
             found = aws.ec2transitgateway.get_transit_gateway(id=gateway_id, region=region)
         except Exception as err:  # noqa: BLE001 named with the key by validation
@@ -76,6 +87,14 @@ def read_transit_gateways(values: dict[str, Any]) -> dict[str, TransitGatewayFac
         entry = entries.get(region) if isinstance(entries, dict) else None
         facts[region] = TransitGatewayFacts(found.id, found.owner_id, caller, **_operator_entry(region, entry))
     return facts
+
+
+# What a failed read needs: the reads before validation go through the default provider.
+_DEFAULT_PROVIDER = (
+    "these reads run before anything else, through the stack's default AWS provider, which takes the stack's aws:"
+    " settings: give it aws:region (any region of the mesh; each read names its own) and the credentials the"
+    " mesh's providers use"
+)
 
 
 def _operator_entry(region: str, entry: Any) -> dict[str, Any]:
@@ -92,12 +111,15 @@ def _operator_entry(region: str, entry: Any) -> dict[str, Any]:
         except Exception as err:  # noqa: BLE001 the provider's answer for an ID it cannot find, named by validation
             read["attachment_unreadable"] = _first_line(err)
     if isinstance(table, str) and TRANSIT_GATEWAY_ROUTE_TABLE_ID.fullmatch(table):
-        routes = aws.ec2transitgateway.get_route_table_routes(
-            transit_gateway_route_table_id=table,
-            filters=[{"name": "type", "values": ["static", "propagated"]}],
-            region=region,
-        )
-        read["return_routes"] = tuple(r.destination_cidr_block for r in routes.routes)
+        try:
+            routes = aws.ec2transitgateway.get_route_table_routes(
+                transit_gateway_route_table_id=table,
+                filters=[{"name": "type", "values": ["static", "propagated"]}],
+                region=region,
+            )
+            read["return_routes"] = tuple(r.destination_cidr_block for r in routes.routes)
+        except Exception as err:  # noqa: BLE001 named with the key by validation
+            read["return_routes_unreadable"] = _first_line(err)
     return read
 
 

@@ -413,7 +413,8 @@ def check_existing_gateways(
     problems: Problems,
 ) -> None:
     """What AWS would refuse on the network team's gateways, from what it said of them before
-    anything exists (`facts`; None: not read, as offline in `python -m check`)."""
+    anything exists (`facts`; None: not read, as offline in `python -m check`). `mesh_ranges`: every
+    VPC range of the mesh, the deployed ones included, whose routes there are the mesh's own."""
     for region, gateway in connectivity.transit_gateways.items():
         found = (facts or {}).get(region)
         if found is None:
@@ -426,8 +427,16 @@ def check_existing_gateways(
             problems.add(key, _shared_gateway(gateway, found))
             continue
         entry = connectivity.operator_entries.get(region)
-        if entry is not None:
-            _check_operator_entry(region, gateway, entry, found, problems)
+        if entry is None:
+            continue
+        _check_operator_entry(region, gateway, entry, found, problems)
+        if found.return_routes_unreadable is not None:
+            problems.add(
+                f"transitGatewayRouting.{region}.returnRouteTable",
+                f"{entry.return_route_table} cannot be read in {region} ({found.return_routes_unreadable}): name the"
+                f" network team's route table of {gateway} that the operators' attachment is associated with",
+            )
+        else:
             _check_return_table(region, entry, mesh_cidr, mesh_ranges, found.return_routes, problems)
 
 

@@ -101,7 +101,9 @@ def parse_mesh_spec(
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
         _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
     if mesh_cidr is not None:
-        ranges = [str(c.vpc_cidr) for c in clusters if c.vpc_cidr is not None]
+        # The mesh's routes in the operators' table, from earlier runs: of the clusters here, and of
+        # those deployed (a cluster being removed, or one whose entry was refused, still has its route).
+        ranges = [*(str(c.vpc_cidr) for c in clusters if c.vpc_cidr is not None), *last.vpc_cidrs.values()]
         check_existing_gateways(connectivity, gateways, str(mesh_cidr), ranges, problems)
 
     east_west = _parse_east_west(raw, connectivity.private, problems)

@@ -328,8 +328,10 @@ class TransitGatewayFacts:
     # `attachment_unreadable` says why).
     attachment: OperatorAttachmentFacts | None = None
     attachment_unreadable: str | None = None
-    # The destinations of the static and propagated routes of the entry's `returnRouteTable`.
+    # The destinations of the static and propagated routes of the entry's `returnRouteTable`, or
+    # why they could not be read.
     return_routes: tuple[str, ...] = ()
+    return_routes_unreadable: str | None = None
 
 
 @dataclass(frozen=True)
