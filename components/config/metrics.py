@@ -63,8 +63,9 @@ def parse_metrics(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], probl
         elif match[2] != region:
             problems.add(
                 path,
-                f"the workspace is in {match[2]}, not {region}: a collector writes only to a workspace of its"
-                " own region",
+                # Quoted, so that a secret map withholds them (validate.Problems).
+                f"the workspace is in {shown(match[2])}, not {shown(region)}: a collector writes only to a"
+                " workspace of its own region",
             )
         else:
             workspaces[region] = arn

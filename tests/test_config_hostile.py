@@ -1,0 +1,101 @@
+"""Hostile-review leftovers of config validation (issue 34): each test failed before its fix."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from components.config.validate import ConfigError
+from components.config.whole import check_stack_config
+
+NOW = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
+
+
+def _error(raw: dict, aws: dict | None = None, **kwargs) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        check_stack_config(raw, {"region": "us-east-1", **(aws or {})}, stack="dev", now=NOW, **kwargs)
+    return caught.value
+
+
+# --- item 1: the keys of a secret map are part of the secret ---------------------------------------
+
+SECRET_NAMES = ("acme-prod-eu-payments", "zz-hidden-region-9", "TeamPhoenixTag", "privateChartKey")
+
+
+@pytest.mark.parametrize(
+    ("raw", "aws", "secret", "aws_secret"),
+    [
+        # A map: the region key of a bad workspace entry, and its ARN's region beside it.
+        (
+            {
+                "clusters": [{"name": "a"}],
+                "metrics": "amp",
+                "metricsWorkspaces": {
+                    "zz-hidden-region-9": "arn:aws:aps:us-east-1:123456789012:workspace/ws-1",
+                    "us-east-1": "arn:aws:aps:eu-west-1:123456789012:workspace/ws-acme-prod-eu-payments",
+                },
+            },
+            {},
+            {"metricsWorkspaces"},
+            set(),
+        ),
+        # Maps at every depth: a typo'd chart key, a typo'd key deep inside, a bad quantity under a user key.
+        (
+            {
+                "clusters": [{"name": "a"}],
+                "istioValues": {
+                    "privateChartKey": {},
+                    "istiod": {"acme-prod-eu-payments": {"x": "registry.istio.io/release"}},
+                    "gateway": {"resources": {"limits": {"memory": "2 GB"}}},
+                },
+            },
+            {},
+            {"istioValues"},
+            set(),
+        ),
+        # A list of maps: an unknown field of a cluster entry.
+        ({"clusters": [{"name": "a", "acme-prod-eu-payments": 1}]}, {}, {"clusters"}, set()),
+        # The provider's tags: a tag key AWS refuses, under an encrypted aws:defaultTags.
+        ({"clusters": [{"name": "a"}]}, {"defaultTags": {"tags": {"TeamPhoenixTag=x": "v"}}}, set(), {"defaultTags"}),
+    ],
+)
+def test_no_key_of_a_secret_map_appears_in_a_problem(raw, aws, secret, aws_secret):
+    error = _error(raw, aws, secret_keys=frozenset(secret), aws_secret_keys=frozenset(aws_secret))
+    text = str(error) + repr(error.problems)
+    assert error.problems, "the config has problems to report"
+    leaked = [name for name in (*SECRET_NAMES, "zz-hidden", "eu-west-1") if name in text]
+    assert not leaked, text
+    # The path still names the key, and says the rest is withheld.
+    (top,) = secret or {f"aws:{k}" for k in aws_secret}
+    paths = [path for path, _ in error.problems]
+    assert all(path.startswith(top) and "(secret entry" in path for path in paths), paths
+
+
+def test_entries_of_a_secret_map_stay_apart_and_collapse_when_alike():
+    workspaces = {f"secret-region-{i}": 5 for i in range(50)}
+    error = _error(
+        {"clusters": [{"name": "a"}], "metrics": "amp", "metricsWorkspaces": workspaces},
+        secret_keys=frozenset({"metricsWorkspaces"}),
+    )
+    # Each entry is its own problem (the user fixes them all in one go), in a few lines.
+    assert len(error.problems) == 50
+    assert "secret-region" not in str(error) and len(str(error).splitlines()) <= 8
+    # A secret list of plain values has no keys: its positions stay.
+    error = _error(
+        {"clusters": [{"name": "a"}], "clusterAdmins": ["arn:aws:iam::111122223333:role/ok", "nope-secret-text"]},
+        secret_keys=frozenset({"clusterAdmins"}),
+    )
+    assert [p for p, _ in error.problems] == ["clusterAdmins[1]"]
+
+
+def test_a_huge_secret_map_of_bad_entries_is_checked_in_seconds():
+    import time
+
+    start = time.monotonic()
+    error = _error(
+        {"clusters": [{"name": "a"}], "metrics": "amp", "metricsWorkspaces": {f"secret-{i}": 5 for i in range(20_000)}},
+        secret_keys=frozenset({"metricsWorkspaces"}),
+    )
+    assert time.monotonic() - start < 5 and len(error.problems) == 20_000
+    assert "secret-" not in str(error)
