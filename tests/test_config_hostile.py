@@ -99,3 +99,43 @@ def test_a_huge_secret_map_of_bad_entries_is_checked_in_seconds():
     )
     assert time.monotonic() - start < 5 and len(error.problems) == 20_000
     assert "secret-" not in str(error)
+
+
+# --- item 2: aws:allowedAccountIds / aws:forbiddenAccountIds -----------------------------------------
+
+ROLE = {"roleArn": "arn:aws:iam::111122223333:role/deployer"}
+
+
+@pytest.mark.parametrize(
+    ("aws", "paths"),
+    [
+        # What the provider compares with the caller's account, as text: 12 digits, nothing else.
+        ({"allowedAccountIds": ["1111-2222-3333"]}, ["aws:allowedAccountIds[0]"]),
+        ({"allowedAccountIds": ["111122223333\n"]}, ["aws:allowedAccountIds[0]"]),
+        ({"allowedAccountIds": [" 111122223333"]}, ["aws:allowedAccountIds[0]"]),
+        ({"forbiddenAccountIds": ["11112222333"]}, ["aws:forbiddenAccountIds[0]"]),
+        ({"forbiddenAccountIds": ["١١١١٢٢٢٢٣٣٣٣"]}, ["aws:forbiddenAccountIds[0]"]),  # digits, not ASCII ones
+        # A YAML number: 012345678901 would reach the provider as 12345678901.
+        ({"allowedAccountIds": [111122223333]}, ["aws:allowedAccountIds[0]"]),
+        ({"allowedAccountIds": "111122223333"}, ["aws:allowedAccountIds"]),
+        ({"allowedAccountIds": [["111122223333"]]}, ["aws:allowedAccountIds[0]"]),
+        # The provider refuses the two together (ConflictsWith): one problem naming both.
+        (
+            {"allowedAccountIds": ["111122223333"], "forbiddenAccountIds": ["444455556666"]},
+            ["aws:allowedAccountIds"],
+        ),
+        # The role the providers assume is the caller: its account must be allowed, and not forbidden.
+        ({"assumeRoles": [ROLE], "forbiddenAccountIds": ["111122223333"]}, ["aws:forbiddenAccountIds[0]"]),
+        ({"assumeRoles": [ROLE], "allowedAccountIds": ["444455556666"]}, ["aws:allowedAccountIds"]),
+    ],
+)
+def test_account_id_lists_are_refused_as_the_provider_would_refuse_them(aws, paths):
+    from components.config.aws_settings import parse_aws_settings
+
+    error = _error({"clusters": [{"name": "a"}]}, aws)
+    assert [p for p, _ in error.problems] == paths
+    if "forbiddenAccountIds" in aws and "allowedAccountIds" in aws:
+        assert "aws:forbiddenAccountIds" in error.problems[0][1]
+    # Lists that fit reach the providers as written, leading zeros kept.
+    settings = parse_aws_settings({"assumeRoles": [ROLE], "allowedAccountIds": ["111122223333", "012345678901"]})
+    assert settings.others["allowed_account_ids"] == ("111122223333", "012345678901")
