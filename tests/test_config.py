@@ -189,12 +189,12 @@ def test_an_explicit_range_may_not_claim_a_deployed_one():
         {"clusters": [{"name": "east"}, {"name": "west", "vpcCidr": str(taken)}]}, last=deployed(first)
     )
     assert set(problems) == {"clusters[1].vpcCidr"}
-    assert f"overlaps clusters[0].vpcCidr ({taken}, as deployed)" in problems["clusters[1].vpcCidr"]
+    assert f"overlaps the deployed VPC of 'east' (clusters[0], {taken}" in problems["clusters[1].vpcCidr"]
     # Listed first, the new explicit range is still the one to change.
     problems = problems_of(
         {"clusters": [{"name": "west", "vpcCidr": str(taken)}, {"name": "east"}]}, last=deployed(first)
     )
-    assert set(problems) == {"clusters[0].vpcCidr"} and "its deployed VPC" in problems["clusters[0].vpcCidr"]
+    assert set(problems) == {"clusters[0].vpcCidr"} and "the deployed VPC of 'east'" in problems["clusters[0].vpcCidr"]
 
 
 @pytest.mark.parametrize(

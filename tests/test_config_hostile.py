@@ -139,3 +139,48 @@ def test_account_id_lists_are_refused_as_the_provider_would_refuse_them(aws, pat
     # Lists that fit reach the providers as written, leading zeros kept.
     settings = parse_aws_settings({"assumeRoles": [ROLE], "allowedAccountIds": ["111122223333", "012345678901"]})
     assert settings.others["allowed_account_ids"] == ("111122223333", "012345678901")
+
+
+# --- item 4: a hint never suggests moving a deployed VPC ---------------------------------------------
+
+
+def _deployed(**ranges: str):
+    from components.model.deployed import LastDeployment
+
+    return LastDeployment(
+        clusters=frozenset(ranges), regions=dict.fromkeys(ranges, "us-east-1"), vpc_cidrs=dict(ranges)
+    )
+
+
+def test_an_overlap_with_a_recorded_vpc_names_the_recorded_range_only():
+    # 'b' was deployed at 10.200.0.0/16 (its `vpcCidrs` record), not where the old name-ordered
+    # defaults would have put it (10.157.0.0/16): the hint names the recorded range, nothing else.
+    error = _error(
+        {"clusters": [{"name": "b"}, {"name": "a", "vpcCidr": "10.200.0.0/16"}]}, last=_deployed(b="10.200.0.0/16")
+    )
+    (problem,) = error.problems
+    assert problem[0] == "clusters[1].vpcCidr"
+    assert "10.200.0.0/16" in problem[1] and "10.157." not in problem[1]
+
+
+def test_an_overlap_between_a_deployed_vpc_and_a_new_one_asks_only_the_new_one_to_move():
+    # 'b' is deployed at the range it lists; 'a', earlier in the list, is new and takes the same range.
+    error = _error(
+        {"clusters": [{"name": "a", "vpcCidr": "10.1.0.0/16"}, {"name": "b", "vpcCidr": "10.1.0.0/16"}]},
+        last=_deployed(b="10.1.0.0/16"),
+    )
+    (problem,) = error.problems
+    assert problem[0] == "clusters[0].vpcCidr", problem
+    assert "'b'" in problem[1] and "deployed" in problem[1]
+
+
+def test_two_vpcs_deployed_before_ranges_were_recorded_are_never_told_to_move_to_a_free_range():
+    from components.model.deployed import LastDeployment
+
+    # c6 and c7 hash to one name-hash default (10.133.0.0/16); the release that made them gave c7
+    # the next slot. The hint asks for the range the VPC has, never for a free one.
+    last = LastDeployment(clusters=frozenset({"c6", "c7"}), regions={"c6": "us-east-1", "c7": "us-east-1"})
+    error = _error({"clusters": [{"name": "c6"}, {"name": "c7"}]}, last=last)
+    (problem,) = error.problems
+    assert problem[0] == "clusters[1].vpcCidr" and "10.134.0.0/16" in problem[1], problem
+    assert "free range" not in problem[1]

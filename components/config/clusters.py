@@ -404,7 +404,14 @@ def _vpc_cidrs(
     nothing deployed is moved to make room. A VPC keeps its pool for good: AWS allocates the range
     at creation, and the pool is an input that replaces the VPC when it changes."""
     cidrs, how, pools = _fixed_cidrs(parsed, last, problems)
-    _check_overlaps(parsed, cidrs, how, mesh_cidr, problems)
+    # The ranges that are VPCs already: recorded by the stack (listed again or not), or the name-hash
+    # default of a cluster deployed before that record. No hint may ask to move one.
+    kept = {
+        i: "recorded" if _recorded_cidr(last.vpc_cidrs.get(str(e["name"]))) == cidrs[i] else "by name"
+        for e in parsed
+        if (i := e["index"]) in cidrs and cidrs[i] is not None and str(e["name"]) in last.clusters
+    }
+    _check_overlaps(parsed, cidrs, how, kept, mesh_cidr, problems)
     _allocate_free(parsed, cidrs, pools, mesh_cidr, ipam_pools, pool_space, problems)
     return cidrs, pools
 
@@ -448,9 +455,13 @@ def _check_overlaps(
     parsed: list[dict[str, Any]],
     cidrs: dict[int, ipaddress.IPv4Network | None],
     how: dict[int, str],
+    kept: dict[int, str],
     mesh_cidr: ipaddress.IPv4Network,
     problems: Problems,
 ) -> None:
+    """Each overlap once, on the cluster that has to move: the later in config order, unless only
+    the earlier is free to (the other is a deployed VPC, `kept`). A hint never suggests moving a
+    deployed VPC, and names a recorded range as the stack recorded it."""
     names = {e["index"]: e["name"] for e in parsed}
     legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])
     ordered = sorted((i, c) for i, c in cidrs.items() if c is not None)
@@ -458,24 +469,46 @@ def _check_overlaps(
         for j, second in ordered[a + 1 :]:
             if not first.overlaps(second):
                 continue
-            other = f"clusters[{i}].vpcCidr ({first}{', as deployed' if how[i] == 'deployed' else ''})"
-            if how[j] == "deployed":
-                message = (
-                    f"{names[j]!r} has no vpcCidr and its deployed VPC {second} overlaps {other};"
-                    f" set clusters[{i}].vpcCidr to a free range"
-                )
-                problems.add(f"clusters[{i}].vpcCidr", message)
+            if j in kept and i not in kept:
+                i, j, first, second = j, i, second, first  # the new one moves, whatever its place
+            if i in kept:
+                recorded = ", as the stack recorded it" if kept[i] == "recorded" else ""
+                other = f"the deployed VPC of {names[i]!r} (clusters[{i}], {first}{recorded})"
+            else:
+                other = f"clusters[{i}].vpcCidr ({first})"
+            if j in kept:
+                problems.add(f"clusters[{j}].vpcCidr", _both_deployed(i, j, names, cidrs, kept, legacy))
                 continue
-            message = f"{second} overlaps {other}; give every cluster a distinct range"
+            message = f"{second} overlaps {other}; give {names[j]!r} a range of its own"
             free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, [c for c in cidrs.values() if c is not None])
             if free:
                 message += f', e.g. "{free}"'
-            # A stack deployed before defaults were pinned may hold a moved default: say which.
-            moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k] and how[k] != "explicit"]
-            message += "".join(
-                f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved
-            )
+            # A stack deployed before defaults were pinned, and before it recorded its ranges, may hold
+            # a moved default: say which. A recorded range is what the VPC has, and is named above.
+            if kept.get(i) == "by name" and i in legacy and legacy[i] != first:
+                message += f"; if {names[i]!r}'s VPC is {legacy[i]} rather, set its vpcCidr to that"
             problems.add(f"clusters[{j}].vpcCidr", message)
+
+
+def _both_deployed(
+    i: int,
+    j: int,
+    names: dict[int, Any],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    kept: dict[int, str],
+    legacy: dict[int, ipaddress.IPv4Network],
+) -> str:
+    """Two deployed VPCs the program takes to overlap: a range it could only guess (a cluster deployed
+    before the stack recorded ranges) is the one to correct; two recorded ones cannot move."""
+    said = f"{names[j]!r}'s deployed VPC {cidrs[j]} overlaps {names[i]!r}'s, {cidrs[i]}"
+    guessed = next((k for k in (j, i) if kept[k] == "by name"), None)
+    if guessed is None:
+        return f"{said}: neither can move (a VPC's range is fixed); remove one of the two clusters"
+    likely = f", likely {legacy[guessed]}" if guessed in legacy and legacy[guessed] != cidrs[guessed] else ""
+    return (
+        f"{said}, both deployed before the stack recorded its ranges: set clusters[{guessed}].vpcCidr to the"
+        f" range {names[guessed]!r}'s VPC has (aws ec2 describe-vpcs){likely}"
+    )
 
 
 def _allocate_free(
