@@ -184,3 +184,47 @@ def test_two_vpcs_deployed_before_ranges_were_recorded_are_never_told_to_move_to
     (problem,) = error.problems
     assert problem[0] == "clusters[1].vpcCidr" and "10.134.0.0/16" in problem[1], problem
     assert "free range" not in problem[1]
+
+
+# --- item 3: istiod's fit, by role, on what a node really gives pods ---------------------------------
+
+
+def _cluster(name: str, types: list[str], **fields) -> dict:
+    return {"name": name, "nodeGroup": {"instanceTypes": types}, **fields}
+
+
+def test_istiod_is_refused_a_node_too_small_for_it_whatever_its_family():
+    # a1.medium has 2 GiB (1 vCPU): 1451Mi allocatable, and a primary's istiod requests 2048Mi.
+    error = _error({"clusters": [_cluster("a", ["a1.medium"])]})
+    assert [p for p, _ in error.problems] == ["clusters[0].nodeGroup.instanceTypes"]
+    assert "a1.medium 1451Mi" in error.problems[0][1] and "a1.large" in error.problems[0][1]
+
+
+def test_a_remote_is_sized_for_its_injector_istiod():
+    from components.config.parse import parse_mesh_spec
+
+    primary = _cluster("p", ["m6i.large"])
+    # A remote's injector istiod requests 512Mi: a t3.small (1451Mi allocatable) holds it.
+    remote = _cluster("r", ["t3.small"], role="remote", primary="p")
+    spec = parse_mesh_spec({"clusters": [primary, remote]}, default_region="us-east-1", stack="dev", now=NOW)
+    assert spec.clusters[1].node_group.instance_types == ("t3.small",)
+    # A t3.nano (74Mi) does not; nor does a t3.small once the user's resources ask for 2Gi everywhere.
+    nano = _cluster("r", ["t3.nano"], role="remote", primary="p")
+    assert [p for p, _ in _error({"clusters": [primary, nano]}).problems] == ["clusters[1].nodeGroup.instanceTypes"]
+    sized = {"istiod": {"resources": {"requests": {"memory": "2Gi"}}}}
+    error = _error({"clusters": [primary, remote], "istioValues": sized})
+    assert [p for p, _ in error.problems] == ["clusters[1].nodeGroup.instanceTypes"]
+
+
+def test_istiod_needs_one_untainted_group_it_fits_on():
+    small = {"name": "small", "instanceTypes": ["t3.small"]}
+    big = {"name": "big", "instanceTypes": ["m6i.large"]}
+    tainted = {**big, "taints": [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]}
+    from components.config.parse import parse_mesh_spec
+
+    assert parse_mesh_spec(
+        {"clusters": [{"name": "a", "nodeGroups": [small, big]}]}, default_region="us-east-1", stack="dev", now=NOW
+    )
+    # Big nodes istiod may not run on do not count: the small group is named.
+    error = _error({"clusters": [{"name": "a", "nodeGroups": [small, tainted]}]})
+    assert [p for p, _ in error.problems] == ["clusters[0].nodeGroups[0].instanceTypes"]

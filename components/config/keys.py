@@ -536,10 +536,12 @@ CLUSTER_KEYS = (
         meaning=(
             "managed node group instance types; all x86 or all Graviton (`m7g`, `c7gn`, `t4g`, …): a "
             "node group has one AMI (Graviton groups get `AL2023_ARM_64_STANDARD`, x86 ones EKS's "
-            "default, Amazon Linux 2023; switching a group between the two replaces it); `.medium` or "
-            "larger (istiod alone requests 2 GiB); on a primary, the smallest type must give istiod its "
-            "request (2048Mi + 180Mi per cluster it watches, or `istioValues.istiod.resources`) within "
-            "75 % of its memory: 22 watched clusters on `m6i.large`, 56 on `m6i.xlarge`"
+            "default, Amazon Linux 2023; switching a group between the two replaces it); every type of "
+            "an untainted group must give istiod its request in allocatable memory and CPU (after the "
+            "EKS AMIs' kubelet reservation): on a primary 2048Mi + 180Mi per cluster it watches, on a "
+            "remote 512Mi (its injector istiod), or `istioValues.istiod.resources`: 26 watched clusters "
+            "on `m6i.large`, 67 on `m6i.xlarge`; a primary needs 4 GiB types (`.medium` of `m`, "
+            "`t3.medium`), a remote holds on a 2 GiB `t3.small`"
         ),
     ),
     Key(
