@@ -228,3 +228,77 @@ def test_istiod_needs_one_untainted_group_it_fits_on():
     # Big nodes istiod may not run on do not count: the small group is named.
     error = _error({"clusters": [{"name": "a", "nodeGroups": [small, tainted]}]})
     assert [p for p, _ in error.problems] == ["clusters[0].nodeGroups[0].instanceTypes"]
+
+
+# --- more of the same classes, in the keys added lately ----------------------------------------------
+
+PRIVATE = {
+    "connectivity": "private",
+    "meshCidr": "10.64.0.0/12",
+    "transitGateways": {"us-east-1": "tgw-0123456789abcdef0"},
+}
+ENTRY = {"operatorAttachment": "tgw-attach-0123456789abcdef0", "returnRouteTable": "tgw-rtb-0123456789abcdef0"}
+
+
+def _group(**fields) -> dict:
+    return {"clusters": [{"name": "a", "nodeGroups": [{"name": "x", **fields}, {"name": "y"}]}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        # A workspace ARN whose partition is not its region's: no collector could write to it.
+        (
+            {
+                "clusters": [{"name": "a"}],
+                "metrics": "amp",
+                "metricsWorkspaces": {"us-east-1": "arn:aws-cn:aps:us-east-1:123456789012:workspace/ws-1"},
+            },
+            "metricsWorkspaces.us-east-1",
+        ),
+        # What EKS takes for a node group's labels and taints (API reference: labels, Taint): keys
+        # of 1-63 characters, label values of 1-63.
+        (_group(labels={"tier": ""}), "clusters[0].nodeGroups[0].labels.tier"),
+        (
+            _group(labels={"a" * 50 + ".example.com/tier": "x"}),
+            "clusters[0].nodeGroups[0].labels." + "a" * 50 + ".example.com/tier",
+        ),
+        (
+            _group(taints=[{"key": "b" * 50 + ".example.com/t", "effect": "NO_SCHEDULE"}]),
+            "clusters[0].nodeGroups[0].taints[0].key",
+        ),
+        # The kubelet refuses node labels in the kubernetes.io and k8s.io namespaces but its own.
+        (
+            _group(labels={"node-role.kubernetes.io/mesh": "true"}),
+            "clusters[0].nodeGroups[0].labels.node-role.kubernetes.io/mesh",
+        ),
+        (_group(labels={"k8s.io/team": "mesh"}), "clusters[0].nodeGroups[0].labels.k8s.io/team"),
+    ],
+)
+def test_values_the_provider_or_aws_would_refuse_later_are_refused_now(raw, path):
+    error = _error(raw)
+    assert [p for p, _ in error.problems] == [path], error.problems
+
+
+def test_node_labels_the_kubelet_keeps_for_itself_may_be_set_where_it_allows():
+    from components.config.parse import parse_mesh_spec
+
+    labels = {"node.kubernetes.io/pool": "mesh", "topology.kubernetes.io/zone": "us-east-1a", "example.com/tier": "x"}
+    spec = parse_mesh_spec(_group(labels=labels), default_region="us-east-1", stack="dev", now=NOW)
+    assert spec.clusters[0].node_group.labels == labels
+    # And a label the kubelet refuses is named once even beside others.
+    error = _error(_group(labels={**labels, "kubernetes.io/role": "mesh"}))
+    assert [p for p, _ in error.problems] == ["clusters[0].nodeGroups[0].labels.kubernetes.io/role"]
+
+
+def test_transit_gateway_routing_is_refused_where_it_routes_nothing():
+    a = {"clusters": [{"name": "a"}], **PRIVATE}
+    # Valid alone, not together: an entry point for operators while no operatorCidrs enter.
+    alone = {**a, "transitGatewayRouting": {"us-east-1": ENTRY}}
+    assert [p for p, _ in _error(alone).problems] == ["transitGatewayRouting"]
+    # An empty map is no entry point: as unset, which operatorCidrs over the gateways need.
+    empty = {**a, "operatorCidrs": ["192.168.0.0/16"], "transitGatewayRouting": {}}
+    assert [p for p, _ in _error(empty).problems] == ["transitGatewayRouting"]
+    # Refused operatorCidrs are not blamed on the routing too.
+    refused = {**a, "operatorCidrs": ["nope"], "transitGatewayRouting": {"us-east-1": ENTRY}}
+    assert [p for p, _ in _error(refused).problems] == ["operatorCidrs[0]"]

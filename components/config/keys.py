@@ -140,7 +140,8 @@ MESH_KEYS = (
             "private mode: where the operators enter: their attachment is propagated into the mesh's table there,"
             " the mesh's VPC ranges go into `returnRouteTable` (the table that attachment is associated with,"
             " checked at run time, holding no route inside `meshCidr`); every other region routes `operatorCidrs`"
-            " over its peering to this one (see [private mode](../operations/private-mode.md))"
+            " over its peering to this one (see [private mode](../operations/private-mode.md)); refused empty or"
+            " without `operatorCidrs`"
         ),
     ),
     Key(
@@ -393,7 +394,7 @@ MESH_KEYS = (
         default="`{}`: the program makes a workspace per region",
         meaning=(
             "with `metrics: amp`, the workspace you run in a region, which the collectors there write to; the"
-            " program never creates or deletes it"
+            " program never creates or deletes it. The ARN names that region and its partition"
         ),
     ),
     Key(
@@ -571,15 +572,20 @@ CLUSTER_KEYS = (
         key="nodeGroup.labels",
         type="map of Kubernetes label keys to values",
         default="`{}`",
-        meaning="labels EKS puts on the group's nodes; change in place",
+        meaning=(
+            "labels EKS puts on the group's nodes; change in place. Keys of at most 63 characters and values"
+            " of 1 to 63 (EKS); none in the `kubernetes.io`/`k8s.io` namespaces but under"
+            " `node.kubernetes.io`/`kubelet.kubernetes.io` and the kubelet's well-known ones, which the"
+            " kubelet refuses"
+        ),
     ),
     Key(
         key="nodeGroup.taints",
         type="list of `{key, value, effect}`, effect `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`, at most 50",
         default="`[]`",
         meaning=(
-            "taints on the group's nodes; change in place. At least one group of a cluster must repel nothing: "
-            "istiod, the gateways and the load balancer controller tolerate no taint"
+            "taints on the group's nodes; change in place; keys of at most 63 characters (EKS). At least one group"
+            " of a cluster must repel nothing: istiod, the gateways and the load balancer controller tolerate no taint"
         ),
     ),
     Key(
