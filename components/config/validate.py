@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from components.config.keys import CLUSTER_KEYS, MESH_KEYS
 from components.model.spec import PROJECT
 
 # A config value is JSON, whose numbers Python reads whole; a message quoting one past 4300 digits
@@ -116,7 +117,8 @@ class Problems:
     """Every problem found in one pass over the config, each once.
 
     `secret_keys`: the top-level keys stored with `--secret`. No message shows their values: under
-    such a key every quoted value is withheld, and their texts are withheld from every message.
+    such a key every quoted value is withheld, and their texts are withheld from every message. Nor
+    the keys of their maps: those are withheld from the paths and messages under the key.
     """
 
     items: list[tuple[str, str]]
@@ -164,8 +166,6 @@ def _field_names() -> frozenset[str]:
     """The schema's own field names (`clusters`, `nodeGroup`, `certPem`, `tags`): no secret, so paths
     and messages under a secret key keep them. The reference's rows name them all (keys.py), and
     these, which only their parsers name."""
-    from components.config.keys import CLUSTER_KEYS, MESH_KEYS
-
     rows = " ".join(k.key for k in (*MESH_KEYS, *CLUSTER_KEYS))
     extra = ("tags", "from", "to", "roleArn", "externalId", "sessionName", "duration", "policyArns")
     return frozenset(re.findall(r"[A-Za-z][A-Za-z0-9-]*", rows)) | frozenset(extra)
@@ -176,8 +176,8 @@ FIELD_NAMES = _field_names()
 
 # Words of a message that may be a map key: one token of name characters (`us-east-1`, `a.b/c`).
 _NAME_TOKEN = re.compile(r"[\w.:/@+=-]+")
-_LEADING_INDICES = re.compile(r"(?:\[[0-9]+\])*")
-# A message's punctuation is no secret: one- and two-character keys are withheld only as whole tokens.
+# Keys of one or two characters say next to nothing, and withholding them would garble the words of
+# every message ("a", "to"): they stay.
 _SHORTEST_PART = 3
 
 
@@ -197,9 +197,9 @@ def _map_keys(value: Any) -> frozenset[str]:
 
 def _hidden_token(token: str, names: frozenset[str]) -> str:
     """`token` with any secret name in it withheld: whole, or as a dotted or slashed part."""
-    if token in names:
+    if token in names and len(token) >= _SHORTEST_PART:
         return "(secret)"
-    if (bare := token.rstrip(".:")) in names:
+    if (bare := token.rstrip(".:")) in names and len(bare) >= _SHORTEST_PART:
         return "(secret)" + token[len(bare) :]
     parts = re.split(r"([.:/])", token)
     if any(p in names and len(p) >= _SHORTEST_PART for p in parts):
@@ -258,8 +258,9 @@ def _cuts(text: str) -> list[int]:
 
 
 def _texts(value: Any) -> list[str]:
-    """Every value in a config value as text: strings and numbers (map keys are names, not secrets,
-    and withholding names such as `memory` would garble every message)."""
+    """Every value in a config value as text: strings and numbers. Not its map keys: withholding
+    names such as `memory` from every message would garble them all; a secret map's keys are withheld
+    from its own paths and messages instead (`Problems._withheld_path`, `_map_keys`)."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, int | float) and not isinstance(value, bool):
