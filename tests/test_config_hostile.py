@@ -94,10 +94,10 @@ def test_a_huge_secret_map_of_bad_entries_is_checked_in_seconds():
 
     start = time.monotonic()
     error = _error(
-        {"clusters": [{"name": "a"}], "metrics": "amp", "metricsWorkspaces": {f"secret-{i}": 5 for i in range(20_000)}},
+        {"clusters": [{"name": "a"}], "metrics": "amp", "metricsWorkspaces": {f"secret-{i}": 5 for i in range(5_000)}},
         secret_keys=frozenset({"metricsWorkspaces"}),
     )
-    assert time.monotonic() - start < 5 and len(error.problems) == 20_000
+    assert time.monotonic() - start < 3 and len(error.problems) == 5_000
     assert "secret-" not in str(error)
 
 
