@@ -302,3 +302,19 @@ def test_transit_gateway_routing_is_refused_where_it_routes_nothing():
     # Refused operatorCidrs are not blamed on the routing too.
     refused = {**a, "operatorCidrs": ["nope"], "transitGatewayRouting": {"us-east-1": ENTRY}}
     assert [p for p, _ in _error(refused).problems] == ["operatorCidrs[0]"]
+
+
+def test_the_node_model_reserves_what_nodeadm_reserves_on_instances_as_ec2_sizes_them():
+    from components.plan.node_capacity import instance_size, kube_reserved
+
+    # nodeadm's own expectation for a 2-vCPU node of 110 pods (amazon-eks-ami@v20260724,
+    # nodeadm/test/e2e/cases/kubelet-config-new-instance-type/expected-kubelet-config.json).
+    assert kube_reserved(2, 110) == (1465, 70)
+    # vCPUs, memory and the VPC CNI's pods as EC2's specifications and eni-max-pods give them.
+    assert instance_size("a1.medium") == (1, 2048, 8)
+    assert instance_size("m5.large") == (2, 8192, 29)
+    assert instance_size("m6g.medium") == (1, 4096, 8)
+    assert instance_size("t3.small")[:2] == (2, 2048) and instance_size("t2.micro")[:2] == (1, 1024)
+    assert instance_size("r6i.xlarge")[:2] == (4, 32768) and instance_size("c7g.4xlarge")[:2] == (16, 32768)
+    # Types whose name does not say their memory are not judged.
+    assert instance_size("c5n.large") is None and instance_size("x2idn.16xlarge") is None

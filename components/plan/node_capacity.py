@@ -82,17 +82,22 @@ class NodeCapacity:
 def node_capacity(instance_type: str) -> NodeCapacity | None:
     """The allocatable memory, CPU and pod slots a node of `instance_type` leaves for the mesh's
     pods, after the kubelet's reservation and the DaemonSets; None for a type not modelled."""
-    size = _instance_size(instance_type)
+    size = instance_size(instance_type)
     if size is None:
         return None
     vcpus, memory_mib, max_pods = size
-    capacity = memory_mib * (1 - VM_MEMORY_OVERHEAD)
-    memory = capacity - (255 + 11 * max_pods) - EVICTION_MIB
-    cpu = vcpus * 1000 - _reserved_cpu(vcpus * 1000) - DAEMONSET_CPU_MILLICORES
+    reserved_memory, reserved_cpu = kube_reserved(vcpus, max_pods)
+    memory = memory_mib * (1 - VM_MEMORY_OVERHEAD) - reserved_memory - EVICTION_MIB
+    cpu = vcpus * 1000 - reserved_cpu - DAEMONSET_CPU_MILLICORES
     return NodeCapacity(instance_type, memory, cpu, max_pods - DAEMONSET_PODS)
 
 
-def _instance_size(instance_type: str) -> tuple[int, int, int] | None:
+def kube_reserved(vcpus: int, max_pods: int) -> tuple[int, float]:
+    """nodeadm's kube-reserved memory (MiB) and CPU (millicores) for a node of `vcpus` and `max_pods`."""
+    return 255 + 11 * max_pods, _reserved_cpu(vcpus * 1000)
+
+
+def instance_size(instance_type: str) -> tuple[int, int, int] | None:
     """(vCPUs, memory MiB, fewest pods) of a type whose name says them."""
     family, _, size = instance_type.partition(".")
     if family in _BURSTABLE_FAMILIES:
@@ -121,7 +126,20 @@ def _reserved_cpu(millicores: int) -> float:
 
 
 # The sizes a hint may suggest, smallest first.
-SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
+SIZES = (
+    "nano",
+    "micro",
+    "small",
+    "medium",
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+)
 
 
 def smallest_fitting(family: str, memory_mib: float, cpu_millicores: float) -> str | None:
