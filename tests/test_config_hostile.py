@@ -318,3 +318,18 @@ def test_the_node_model_reserves_what_nodeadm_reserves_on_instances_as_ec2_sizes
     assert instance_size("r6i.xlarge")[:2] == (4, 32768) and instance_size("c7g.4xlarge")[:2] == (16, 32768)
     # Types whose name does not say their memory are not judged.
     assert instance_size("c5n.large") is None and instance_size("x2idn.16xlarge") is None
+
+
+def test_raising_vpcs_per_region_raises_internet_gateways_with_it():
+    from components.config.parse import parse_mesh_spec
+
+    six = [{"name": f"c{i}", "vpcCidr": f"10.{i}.0.0/16"} for i in range(6)]
+    # AWS raises internet gateways per Region only with VPCs per Region, by the same amount.
+    raised = {"vpcsPerRegion": 6, "natGatewaysPerAz": 6, "elasticIpsPerRegion": 6}
+    spec = parse_mesh_spec({"clusters": six, "serviceQuotas": raised}, default_region="us-east-1", stack="dev", now=NOW)
+    assert spec.service_quotas["internetGatewaysPerRegion"] == 6
+    # Short of them, the hint raises the quota AWS lets you raise.
+    error = _error({"clusters": six, "serviceQuotas": {"natGatewaysPerAz": 6, "elasticIpsPerRegion": 6}})
+    said = dict(error.problems)
+    assert set(said) == {"serviceQuotas.vpcsPerRegion", "serviceQuotas.internetGatewaysPerRegion"}
+    assert "set serviceQuotas.vpcsPerRegion" in said["serviceQuotas.internetGatewaysPerRegion"]

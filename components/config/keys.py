@@ -153,7 +153,8 @@ MESH_KEYS = (
         default="AWS's defaults (5, 5, 5, 5, 5, 50)",
         meaning=(
             "the account's raised quotas; a mesh needing more than these is refused naming the key (see"
-            " [mesh size](../concepts/models.md#mesh-size))"
+            " [mesh size](../concepts/models.md#mesh-size)). `internetGatewaysPerRegion` follows"
+            " `vpcsPerRegion` unless set (AWS raises the two together)"
         ),
     ),
     Key(
