@@ -455,6 +455,40 @@ def test_the_crd_check_finds_a_misspelt_field_and_a_bad_value():
     assert any("selectr" in e for e in errors) and any("PASSTHRU" in e for e in errors)
 
 
+def _requests(deployment: dict) -> tuple[float, float]:
+    from components.config.node_group import cpu_millicores, quantity_mib
+
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "discovery"]
+    requests = container["resources"]["requests"]
+    return quantity_mib(requests["memory"]), cpu_millicores(requests["cpu"])
+
+
+def test_istiods_pod_requests_what_the_fit_check_counts_for_its_role():
+    """The config check sizes nodes for istiod by role (a primary's by the clusters it watches, a
+    remote's injector); the rendered pod must request exactly that, and under a user's `resources`
+    the chart must fill in the request the check assumes (values.yaml: 500m, 2048Mi)."""
+    from components.config.node_group import istiod_request, user_istiod_request
+    from components.config.parse import parse_mesh_spec
+    from components.config.validate import Problems
+    from components.plan.istio_values import merge_user_values
+    from components.plan.mesh_plan import plan_mesh
+
+    run = ok("primary-remote")
+    spec = parse_mesh_spec(MODELS["primary-remote"], default_region="us-east-1", stack="dev")
+    topology = plan_mesh(spec).topology
+    releases = {r.name.removesuffix("-istio-istiod"): r for r in istio_releases(run) if r.inputs["chart"] == "istiod"}
+    assert {topology[n].is_remote for n in releases} == {True, False}
+    for name, release in releases.items():
+        deployment = find(render(release, "istiod"), "Deployment", "istiod")
+        assert _requests(deployment) == istiod_request(topology[name], None)[:2], name
+    user = {"istiod": {"resources": {"requests": {"memory": "3Gi"}}}}
+    primary = next(r for n, r in releases.items() if not topology[n].is_remote)
+    values = merge_user_values(primary.inputs["values"], user["istiod"])
+    inputs = primary.inputs
+    objects = _render(str(need(inputs["version"], "istiod")), inputs["name"], inputs["namespace"], json.dumps(values))
+    assert _requests(find(objects, "Deployment", "istiod")) == user_istiod_request(user, Problems()) == (3072, 500)
+
+
 def test_the_tier_renders_both_supported_minors():
     rendered = {".".join(r.inputs["version"].split(".")[:2]) for model in MODELS for r in istio_releases(ok(model))}
     assert rendered == {"1.30", "1.31"}

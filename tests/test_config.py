@@ -190,12 +190,12 @@ def test_an_explicit_range_may_not_claim_a_deployed_one():
         {"clusters": [{"name": "east"}, {"name": "west", "vpcCidr": str(taken)}]}, last=deployed(first)
     )
     assert set(problems) == {"clusters[1].vpcCidr"}
-    assert f"overlaps clusters[0].vpcCidr ({taken}, as deployed)" in problems["clusters[1].vpcCidr"]
+    assert f"overlaps the deployed VPC of 'east' (clusters[0], {taken}" in problems["clusters[1].vpcCidr"]
     # Listed first, the new explicit range is still the one to change.
     problems = problems_of(
         {"clusters": [{"name": "west", "vpcCidr": str(taken)}, {"name": "east"}]}, last=deployed(first)
     )
-    assert set(problems) == {"clusters[0].vpcCidr"} and "its deployed VPC" in problems["clusters[0].vpcCidr"]
+    assert set(problems) == {"clusters[0].vpcCidr"} and "the deployed VPC of 'east'" in problems["clusters[0].vpcCidr"]
 
 
 @pytest.mark.parametrize(
@@ -261,19 +261,20 @@ def test_instance_types_of_every_shape_aws_names_are_accepted():
 
 
 def test_istiod_must_fit_on_its_smallest_node():
-    # 12 primaries: each istiod watches 11 clusters, 2048Mi + 11 x 180Mi = 4028Mi, which fits in 75 % of
-    # an 8 GiB m6i.large (6144Mi) but not of a 4 GiB c6i.large (3072Mi) nor of a t3.medium (3072Mi).
+    # 12 primaries: each istiod watches 11 clusters, 2048Mi + 11 x 180Mi = 4028Mi, which an 8 GiB
+    # m6i.large node gives a pod (6904Mi allocatable) but not a 4 GiB c6i.large (3115Mi) nor a t3.medium.
     twelve = [{"name": f"c{i}", "network": f"n{i}", "natGateways": "single"} for i in range(12)]
     assert parse({**RAISED, "clusters": twelve})
     small = [{**twelve[0], "nodeGroup": {"instanceTypes": ["m6i.xlarge", "c6i.large"]}}, *twelve[1:]]
     message = problems_of({**RAISED, "clusters": small})["clusters[0].nodeGroup.instanceTypes"]
     assert (
         "4028Mi" in message
-        and "c6i.large" in message
-        and "m6i.large" in message
+        and "c6i.large 3115Mi" in message
+        and "c6i.xlarge" in message
         and "istioValues.istiod.resources" in message
     )
-    # A remote runs no istiod; a family whose memory its name does not say is not judged.
+    # A remote runs only the injector istiod (512Mi), which a t3.medium holds; a family whose memory its
+    # name does not say is not judged.
     remotes = [
         {"name": "p", "nodeGroup": {"instanceTypes": ["x2idn.16xlarge"]}},
         *(
@@ -660,8 +661,8 @@ BAD_CONFIGS = [
     ),
     (
         one_cluster(nodeGroup={"instanceTypes": ["m6i.large", "t3.micro"]}),
-        "clusters[0].nodeGroup.instanceTypes[1]",
-        "use .medium or larger",
+        "clusters[0].nodeGroup.instanceTypes",
+        "than a node of t3.micro gives a pod (t3.micro 548Mi",
     ),
     # Identity keys the program sets, refused with the key path.
     (

@@ -51,7 +51,7 @@ def problems_of(raw: dict) -> list[tuple[str, str]]:
         (
             {"metrics": "amp", "metricsWorkspaces": {"us-east-1": WEST_ARN}},
             "metricsWorkspaces.us-east-1",
-            "the workspace is in us-west-2, not us-east-1",
+            'the workspace is in "us-west-2", not "us-east-1"',
         ),
         (
             {"metrics": "amp", "metricsWorkspaces": {"us-west-2": WEST_ARN.replace("aps", "s3", 1)}},

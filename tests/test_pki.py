@@ -180,7 +180,11 @@ BAD_ROOTS = [
     ({"certPem": 12345, "keyPem": GOOD_KEY}, "rootCa.certPem", "must be a PEM text"),
     ({"certPem": GOOD_CERT, "keyPem": ["x"]}, "rootCa.keyPem", "must be a PEM text"),
     ({"certPem": GOOD_CERT, "keyPem": None}, "rootCa.keyPem", "is missing"),
-    ({"certPem": GOOD_CERT, "keyPem": GOOD_KEY, "chain": "x"}, "rootCa.chain", "unknown field"),
+    (
+        {"certPem": GOOD_CERT, "keyPem": GOOD_KEY, "chain": "x"},
+        "rootCa.(secret entry 3)",
+        "unknown field",
+    ),  # a typo: withheld
     ({"certPem": GOOD_CERT + GOOD_CERT, "keyPem": GOOD_KEY}, "rootCa.certPem", "holds 2 certificates"),
     ({"certPem": GOOD_CERT, "keyPem": ED25519_KEY}, "rootCa.keyPem", "RSA or ECDSA"),
     # Roots that cannot anchor root -> intermediate -> workload chains.

@@ -219,6 +219,8 @@ def test_a_single_root_keeps_the_bundle_and_checksum_of_a_stack_from_before_rota
         assert checksum == hashlib.sha256((files["ca-cert.pem"] + root).encode()).hexdigest()
 
 
+# rootCa and rootCas are secret here: a key of rootCas (its generation) is withheld from paths, and
+# the entry named by its place in the map (validate.Problems).
 BAD_STEPS = [
     # Signing with root 2 alone on a root-1 stack is the one-step jump that breaks every mTLS connection.
     ({"rootGeneration": 2}, {}, "pki.trustedRootGenerations", "must be set next to pki.rootGeneration 2"),
@@ -241,21 +243,26 @@ BAD_STEPS = [
     ({"rootGeneration": 10**40}, {}, "pki.rootGeneration", "out of range"),
     ({"rootGeneration": None}, {}, "pki.rootGeneration", "must be"),
     ({"rootGeneration": [2]}, {}, "pki.rootGeneration", "must be"),
-    ({}, {"rootCas": {"2": {"certPem": IMPORTED[2][0], "keyPem": IMPORTED[2][1]}}}, 'rootCas["2"]', "does not list"),
-    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"1": {}}}, 'rootCas["1"]', "imported as rootCa"),
-    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"two": {}}}, 'rootCas["two"]', "not a root generation"),
-    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"02": {}}}, 'rootCas["02"]', "not a root generation"),
+    (
+        {},
+        {"rootCas": {"2": {"certPem": IMPORTED[2][0], "keyPem": IMPORTED[2][1]}}},
+        "rootCas.(secret entry 1)",
+        "does not list",
+    ),
+    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"1": {}}}, "rootCas.(secret entry 1)", "imported as rootCa"),
+    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"two": {}}}, "rootCas.(secret entry 1)", "not a root generation"),
+    ({"trustedRootGenerations": [1, 2]}, {"rootCas": {"02": {}}}, "rootCas.(secret entry 1)", "not a root generation"),
     ({"trustedRootGenerations": [1, 2]}, {"rootCas": [IMPORTED[2][0]]}, "rootCas", "must be an object"),
     (
         {"trustedRootGenerations": [1, 2]},
         {"rootCas": {"2": "-----BEGIN CERTIFICATE-----"}},
-        'rootCas["2"]',
+        "rootCas.(secret entry 1)",
         "must be an object",
     ),
     (
         {"trustedRootGenerations": [1, 2]},
         {"rootCas": {"2": {"certPem": IMPORTED[2][0]}}},
-        'rootCas["2"].keyPem',
+        "rootCas.(secret entry 1).keyPem",
         "is missing",
     ),
     (
@@ -270,7 +277,7 @@ BAD_STEPS = [
             "rootCa": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]},
             "rootCas": {"2": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]}},
         },
-        'rootCas["2"].certPem',
+        "rootCas.(secret entry 1).certPem",
         "same certificate",
     ),
     (
@@ -279,7 +286,7 @@ BAD_STEPS = [
             "rootCa": {"certPem": IMPORTED[1][0], "keyPem": IMPORTED[1][1]},
             "rootCas": {"2": dict(zip(("certPem", "keyPem"), make_cert(common_name="Vault Root 2025"), strict=False))},
         },
-        'rootCas["2"].certPem',
+        "rootCas.(secret entry 1).certPem",
         "same subject",
     ),
 ]

@@ -55,7 +55,7 @@ _NOT_FOR_KUBECONFIGS = {
 _OBJECTS = {"endpoints": aws.ProviderEndpointArgs, "ignoreTags": aws.ProviderIgnoreTagsArgs}
 _ASSUME_ROLE_FIELDS = _arguments(aws.ProviderAssumeRoleArgs.__init__)
 _ROLE_ARN = re.compile(
-    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}"
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>[0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}"
 )
 # Go durations, as the provider parses them: "1h", "15m", "1h30m".
 _DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+")
@@ -112,6 +112,10 @@ def parse_aws_settings(
                 " get-token`"
                 " with the profile and role); use aws:profile (a profile may hold these) and aws:assumeRoles",
             )
+        elif key in _ACCOUNT_LISTS:
+            checked = _account_ids(key, value, problems)
+            if checked is not None:
+                others[_snake(key)] = checked
         elif key not in PROVIDER_SETTINGS:
             near = difflib.get_close_matches(key, [*PROVIDER_SETTINGS, "assumeRole"], n=1)
             problems.add(
@@ -130,9 +134,8 @@ def parse_aws_settings(
         problems.add(
             "aws:assumeRole", "is set next to aws:assumeRoles; keep one (aws:assumeRoles, a list, is the current form)"
         )
-    roles = values.get("assumeRoles")
-    if roles is None and values.get("assumeRole") is not None:
-        roles = [values["assumeRole"]]
+    roles = assume_roles_of(values)
+    _check_account_ids(values, roles, problems)
     assume_roles = _parse_assume_roles(roles, {region_partition(r) for r in regions}, problems)
     notices = _check_kubeconfigs_can_follow(assume_roles, problems) if kubeconfig_role is None else []
     profile = values.get("profile")
@@ -155,6 +158,66 @@ def parse_aws_settings(
         secrets=frozenset("assume_roles" if k == "assumeRole" else _snake(k) for k in secret_keys),
         notices=tuple(notices),
     )
+
+
+# The provider compares the caller's account ID with these lists as text, exactly
+# (aws-sdk-go-base v2 `Config.VerifyAccountIDAllowed`: slices.Contains), after assuming the role: an
+# ID is 12 ASCII digits, and a YAML number loses its leading zeros. The two are exclusive
+# (terraform-provider-aws internal/provider/sdkv2/provider.go: `ConflictsWith`).
+_ACCOUNT_LISTS = ("allowedAccountIds", "forbiddenAccountIds")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}", re.ASCII)
+
+
+def _account_ids(key: str, value: Any, problems: Problems) -> tuple[str, ...] | None:
+    path = f"aws:{key}"
+    if not isinstance(value, list):
+        problems.add(path, f'must be a list of 12-digit account IDs, e.g. ["111122223333"], got {given(value)}')
+        return None
+    ok = True
+    for i, item in enumerate(value):
+        if isinstance(item, str) and _ACCOUNT_ID.fullmatch(item):
+            continue
+        ok = False
+        quote = " (quote it: a YAML number loses leading zeros)" if isinstance(item, int) else ""
+        problems.add(f"{path}[{i}]", f"must be a 12-digit AWS account ID{quote}, got {given(item)}")
+    return tuple(value) if ok else None
+
+
+def assume_roles_of(values: Mapping[str, Any]) -> Any:
+    """`aws:assumeRoles`, or `aws:assumeRole` as a list of one."""
+    roles = values.get("assumeRoles")
+    return [values["assumeRole"]] if roles is None and values.get("assumeRole") is not None else roles
+
+
+def _check_account_ids(values: Mapping[str, Any], roles: Any, problems: Problems) -> None:
+    """The two lists together, and against the account of the role the providers assume, which is
+    the caller whose account the provider checks: a mismatch fails every call."""
+    allowed, forbidden = values.get("allowedAccountIds"), values.get("forbiddenAccountIds")
+    if allowed is not None and forbidden is not None:
+        problems.add(
+            "aws:allowedAccountIds",
+            "is set next to aws:forbiddenAccountIds; the AWS provider takes one of the two: keep the allowed"
+            " list (it already refuses every other account) and remove aws:forbiddenAccountIds",
+        )
+        return
+    last = roles[-1] if isinstance(roles, list) and roles else None
+    arn = last.get("roleArn") if isinstance(last, dict) else None
+    match = _ROLE_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if match is None:
+        return
+    account = match["account"]
+    if isinstance(forbidden, list) and account in forbidden:
+        problems.add(
+            f"aws:forbiddenAccountIds[{forbidden.index(account)}]",
+            "is the account of the role aws:assumeRoles names, which every AWS call is made as: the"
+            " provider would refuse them all; remove it, or assume a role of another account",
+        )
+    if isinstance(allowed, list) and all(isinstance(a, str) for a in allowed) and account not in allowed:
+        problems.add(
+            "aws:allowedAccountIds",
+            "does not list the account of the role aws:assumeRoles names, which every AWS call is made as:"
+            " the provider would refuse them all; add that account, or assume a role of a listed one",
+        )
 
 
 def _parse_default_tags(value: Any, problems: Problems) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from components.plan.ranges import (
     legacy_default_cidrs,
     lowest_free,
     plan_vpc_ranges,
+    recorded_cidr,
 )
 
 MIN_AZS, MAX_AZS = 2, 6
@@ -384,7 +385,14 @@ def _vpc_cidrs(
             f"{plan.cidrs[index]} is not the range IPAM pool {pool} gave {names[index]!r}'s VPC, {recorded}, which it"
             " keeps for good: remove vpcCidr or set it to that",
         )
-    _report_overlaps(requests, plan, mesh_cidr, problems)
+    # The ranges that are VPCs already: recorded by the stack (listed again or not), or the name-hash
+    # default of a cluster deployed before that record. No hint may ask to move one.
+    kept = {
+        r.index: "recorded" if recorded_cidr(last.vpc_cidrs.get(r.name)) == plan.cidrs[r.index] else "by name"
+        for r in requests
+        if plan.cidrs.get(r.index) is not None and plan.how.get(r.index) != "free" and r.name in last.clusters
+    }
+    _report_overlaps(requests, plan, kept, mesh_cidr, problems)
     for index in plan.exhausted:
         problems.add(
             f"clusters[{index}].vpcCidr",
@@ -395,30 +403,61 @@ def _vpc_cidrs(
 
 
 def _report_overlaps(
-    requests: list[RangeRequest], plan: RangePlan, mesh_cidr: ipaddress.IPv4Network, problems: Problems
+    requests: list[RangeRequest],
+    plan: RangePlan,
+    kept: dict[int, str],
+    mesh_cidr: ipaddress.IPv4Network,
+    problems: Problems,
 ) -> None:
+    """Each overlap once, on the cluster that has to move: the later in config order, unless only
+    the earlier is free to (the other is a deployed VPC, `kept`). A hint never suggests moving a
+    deployed VPC, and names a recorded range as the stack recorded it."""
     cidrs, how = plan.cidrs, plan.how
     names = {r.index: r.name for r in requests}
     fixed = [c for i, c in cidrs.items() if c is not None and how.get(i) != "free"]
     legacy = legacy_default_cidrs(requests, [cidrs[i] for i in cidrs if how.get(i) == "explicit"])
     for i, j in plan.overlaps:
         first, second = cidrs[i], cidrs[j]
-        other = f"clusters[{i}].vpcCidr ({first}{', as deployed' if how[i] == 'deployed' else ''})"
-        if how[j] == "deployed":
-            message = (
-                f"{names[j]!r} has no vpcCidr and its deployed VPC {second} overlaps {other};"
-                f" set clusters[{i}].vpcCidr to a free range"
-            )
-            problems.add(f"clusters[{i}].vpcCidr", message)
+        if j in kept and i not in kept:
+            i, j, first, second = j, i, second, first  # the new one moves, whatever its place
+        if i in kept:
+            recorded = ", as the stack recorded it" if kept[i] == "recorded" else ""
+            other = f"the deployed VPC of {names[i]!r} (clusters[{i}], {first}{recorded})"
+        else:
+            other = f"clusters[{i}].vpcCidr ({first})"
+        if j in kept:
+            problems.add(f"clusters[{j}].vpcCidr", _both_deployed(i, j, names, cidrs, kept, legacy))
             continue
-        message = f"{second} overlaps {other}; give every cluster a distinct range"
+        message = f"{second} overlaps {other}; give {names[j]!r} a range of its own"
         free = lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, fixed)
         if free:
             message += f', e.g. "{free}"'
-        # A stack deployed before defaults were pinned may hold a moved default: say which.
-        moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k] and how[k] != "explicit"]
-        message += "".join(f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved)
+        # A stack deployed before defaults were pinned, and before it recorded its ranges, may hold
+        # a moved default: say which. A recorded range is what the VPC has, and is named above.
+        if kept.get(i) == "by name" and i in legacy and legacy[i] != first:
+            message += f"; if {names[i]!r}'s VPC is {legacy[i]} rather, set its vpcCidr to that"
         problems.add(f"clusters[{j}].vpcCidr", message)
+
+
+def _both_deployed(
+    i: int,
+    j: int,
+    names: dict[int, Any],
+    cidrs: dict[int, ipaddress.IPv4Network | None],
+    kept: dict[int, str],
+    legacy: dict[int, ipaddress.IPv4Network],
+) -> str:
+    """Two deployed VPCs the program takes to overlap: a range it could only guess (a cluster deployed
+    before the stack recorded ranges) is the one to correct; two recorded ones cannot move."""
+    said = f"{names[j]!r}'s deployed VPC {cidrs[j]} overlaps {names[i]!r}'s, {cidrs[i]}"
+    guessed = next((k for k in (j, i) if kept[k] == "by name"), None)
+    if guessed is None:
+        return f"{said}: neither can move (a VPC's range is fixed); remove one of the two clusters"
+    likely = f", likely {legacy[guessed]}" if guessed in legacy and legacy[guessed] != cidrs[guessed] else ""
+    return (
+        f"{said}, both deployed before the stack recorded its ranges: set clusters[{guessed}].vpcCidr to the"
+        f" range {names[guessed]!r}'s VPC has (aws ec2 describe-vpcs){likely}"
+    )
 
 
 def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:

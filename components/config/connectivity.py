@@ -144,6 +144,16 @@ def _parse_entries(
         return {}
     if not expect(value, dict, "transitGatewayRouting", problems, '{"us-east-1": {"operatorAttachment": ...}}'):
         return {}
+    if not value or raw.get("operatorCidrs") is None:
+        # Where the operators enter, for operatorCidrs: empty, or without them, it routes nothing.
+        problems.add(
+            "transitGatewayRouting",
+            "is empty; name the one region where operatorCidrs enter, or remove it"
+            if not value
+            else "names where operatorCidrs enter the mesh, but operatorCidrs is unset: the VPCs would route no"
+            " operator network to it; set operatorCidrs, or remove transitGatewayRouting",
+        )
+        return {}
     if len(value) > 1:
         problems.add(
             "transitGatewayRouting",

@@ -140,7 +140,8 @@ MESH_KEYS = (
             "private mode: where the operators enter: their attachment is propagated into the mesh's table there,"
             " the mesh's VPC ranges go into `returnRouteTable` (the table that attachment is associated with,"
             " checked at run time, holding no route inside `meshCidr`); every other region routes `operatorCidrs`"
-            " over its peering to this one (see [private mode](../operations/private-mode.md))"
+            " over its peering to this one (see [private mode](../operations/private-mode.md)); refused empty or"
+            " without `operatorCidrs`"
         ),
     ),
     Key(
@@ -153,7 +154,8 @@ MESH_KEYS = (
         default="AWS's defaults (5, 5, 5, 5, 5, 50, 10)",
         meaning=(
             "the account's raised quotas; a mesh needing more than these is refused naming the key (see"
-            " [mesh size](../concepts/models.md#mesh-size))"
+            " [mesh size](../concepts/models.md#mesh-size)). `internetGatewaysPerRegion` follows"
+            " `vpcsPerRegion` unless set (AWS raises the two together)"
         ),
     ),
     Key(
@@ -394,7 +396,7 @@ MESH_KEYS = (
         default="`{}`: the program makes a workspace per region",
         meaning=(
             "with `metrics: amp`, the workspace you run in a region, which the collectors there write to; the"
-            " program never creates or deletes it"
+            " program never creates or deletes it. The ARN names that region and its partition"
         ),
     ),
     Key(
@@ -537,10 +539,12 @@ CLUSTER_KEYS = (
         meaning=(
             "managed node group instance types; all x86 or all Graviton (`m7g`, `c7gn`, `t4g`, …): a "
             "node group has one AMI (Graviton groups get `AL2023_ARM_64_STANDARD`, x86 ones EKS's "
-            "default, Amazon Linux 2023; switching a group between the two replaces it); `.medium` or "
-            "larger (istiod alone requests 2 GiB); on a primary, the smallest type must give istiod its "
-            "request (2048Mi + 180Mi per cluster it watches, or `istioValues.istiod.resources`) within "
-            "75 % of its memory: 22 watched clusters on `m6i.large`, 56 on `m6i.xlarge`"
+            "default, Amazon Linux 2023; switching a group between the two replaces it); every type of "
+            "an untainted group must give istiod its request in allocatable memory and CPU (after the "
+            "EKS AMIs' kubelet reservation): on a primary 2048Mi + 180Mi per cluster it watches, on a "
+            "remote 512Mi (its injector istiod), or `istioValues.istiod.resources`: 26 watched clusters "
+            "on `m6i.large`, 67 on `m6i.xlarge`; a primary needs 4 GiB types (`.medium` of `m`, "
+            "`t3.medium`), a remote holds on a 2 GiB `t3.small`"
         ),
     ),
     Key(
@@ -570,15 +574,20 @@ CLUSTER_KEYS = (
         key="nodeGroup.labels",
         type="map of Kubernetes label keys to values",
         default="`{}`",
-        meaning="labels EKS puts on the group's nodes; change in place",
+        meaning=(
+            "labels EKS puts on the group's nodes; change in place. Keys of at most 63 characters and values"
+            " of 1 to 63 (EKS); none in the `kubernetes.io`/`k8s.io` namespaces but under"
+            " `node.kubernetes.io`/`kubelet.kubernetes.io` and the kubelet's well-known ones, which the"
+            " kubelet refuses"
+        ),
     ),
     Key(
         key="nodeGroup.taints",
         type="list of `{key, value, effect}`, effect `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`, at most 50",
         default="`[]`",
         meaning=(
-            "taints on the group's nodes; change in place. At least one group of a cluster must repel nothing: "
-            "istiod, the gateways and the load balancer controller tolerate no taint"
+            "taints on the group's nodes; change in place; keys of at most 63 characters (EKS). At least one group"
+            " of a cluster must repel nothing: istiod, the gateways and the load balancer controller tolerate no taint"
         ),
     ),
     Key(

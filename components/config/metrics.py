@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components.config.eks import region_partition
 from components.config.validate import Problems, expect, given, key_path, shown
 from components.model.metrics import MODES, MetricsSpec
 from components.model.spec import ClusterSpec
@@ -63,8 +64,15 @@ def parse_metrics(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], probl
         elif match[2] != region:
             problems.add(
                 path,
-                f"the workspace is in {match[2]}, not {region}: a collector writes only to a workspace of its"
-                " own region",
+                # Quoted, so that a secret map withholds them (validate.Problems).
+                f"the workspace is in {shown(match[2])}, not {shown(region)}: a collector writes only to a"
+                " workspace of its own region",
+            )
+        elif match[1] != region_partition(region):
+            problems.add(
+                path,
+                f"the workspace's ARN is in partition {shown(match[1])}, but {shown(region)} is in"
+                f" {shown(region_partition(region))}: an ARN names its region's partition (arn:<partition>:aps:...)",
             )
         else:
             workspaces[region] = arn

@@ -20,8 +20,9 @@ from components.config.validate import (
     shown,
     unknown_fields,
 )
-from components.model.spec import ClusterSpec, MeshTopology, NodeGroupSpec
-from components.plan.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER
+from components.model.spec import ClusterSpec, ClusterTopology, MeshTopology, NodeGroupSpec
+from components.plan.istio_values import ISTIOD_MEMORY_MIB, ISTIOD_MEMORY_MIB_PER_CLUSTER, istiod_resources
+from components.plan.node_capacity import node_capacity, smallest_fitting
 
 NODE_GROUP_FIELDS = (
     "instanceTypes",
@@ -47,8 +48,6 @@ CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 _INSTANCE_TYPE = re.compile(
     r"[a-z][a-z0-9-]{0,20}\.(nano|micro|small|medium|large|([1-9]\d{0,2})?xlarge|metal(-[1-9]\d{0,2}xl)?)", re.ASCII
 )
-# istiod's chart requests 2 GiB of memory (pilot.resources); these sizes have 2 GiB or less.
-_TOO_SMALL = ("nano", "micro", "small")
 # Graviton (arm64) families: a1, and a `g` right after the generation (m7g, c7gn, t4g, r8gd, im4gn).
 _ARM_FAMILY = re.compile(r"a1|[a-z]+\d+g[a-z]*", re.ASCII)
 # EKS CreateNodegroup takes 0-20 `instanceTypes` (EKS API reference, CreateNodegroup).
@@ -154,13 +153,6 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
     ]
     if len(valid) != len(raw):
         return None
-    for i, item in enumerate(valid):
-        if item.split(".")[1] in _TOO_SMALL:
-            problems.add(
-                f"{path}[{i}]",
-                f"{item} has at most 2 GiB of memory, and istiod alone requests 2 GiB (its chart's default),"
-                " besides the gateway and the load balancer controller: use .medium or larger",
-            )
     if len(set(valid)) != len(valid):
         problems.add(path, "lists an instance type twice")
     arm = [t for t in valid if _is_arm(t)]
@@ -219,35 +211,6 @@ def parse_choice(item: dict, key: str, default: str, choices: tuple[str, ...], p
     return value
 
 
-# Memory of the instance types whose size says it: from their fifth generation on (t from t3), a
-# .large of the general-purpose (m, t), compute (c) and memory (r) families has 8, 4 and 16 GiB; a
-# .medium half that, an .xlarge twice, a .<N>xlarge 2·N times (EC2 instance types, specifications).
-# Other families (and .metal) are not checked.
-_SIZED_FAMILY = re.compile(r"(?P<kind>[mcrt])(?P<generation>\d+)[a-z]*(-flex)?", re.ASCII)
-_LARGE_GIB = {"m": 8, "t": 8, "c": 4, "r": 16}
-_FIRST_SIZED_GENERATION = {"m": 5, "c": 5, "r": 5, "t": 3}
-# Of a node's memory, the share one pod can count on: the rest is the kubelet's reservation (on the
-# EKS AMIs 255 MiB + 11 MiB per pod the node can hold, and 100 MiB for eviction), the OS, and the
-# node's other pods (VPC CNI, kube-proxy, CoreDNS, the gateways, the load balancer controller).
-POD_SHARE_OF_NODE_MEMORY = 0.75
-
-
-def instance_memory_mib(instance_type: str) -> int | None:
-    family, size = instance_type.split(".", 1)
-    match = _SIZED_FAMILY.fullmatch(family)
-    if not match or int(match["generation"]) < _FIRST_SIZED_GENERATION[match["kind"]]:
-        return None
-    if size == "medium":
-        larges = 0.5
-    elif size == "large":
-        larges = 1
-    elif re.fullmatch(r"\d*xlarge", size):
-        larges = 2 * int(size.removesuffix("xlarge") or 1)
-    else:
-        return None
-    return int(larges * _LARGE_GIB[match["kind"]] * 1024)
-
-
 def quantity_mib(value: Any) -> float | None:
     """A Kubernetes memory quantity (`11Gi`, `900M`, `1e9`, 1073741824) in MiB, or None if it is not one."""
     amount = quantity_value(value)
@@ -257,45 +220,66 @@ def quantity_mib(value: Any) -> float | None:
 def check_istiod_fits(
     clusters: Sequence[ClusterSpec], topology: MeshTopology, istio_values: Mapping[str, Any], problems: Problems
 ) -> None:
-    """istiod's memory request (components/plan/istio_values.py, `istiod_resources`, or the user's
-    `istioValues.istiod.resources`) must fit on the smallest node of its cluster, or istiod stays
-    Pending and the install times out."""
-    # A user's `resources` replaces the program's whole; the chart then fills in its own defaults
-    # (istiod values.yaml: requests 500m and 2048Mi) under what the user leaves out.
+    """Each cluster's istiod must fit on one node of a group it can run on, or it stays Pending and
+    the install times out. What it requests is its role's (components/plan/istio_values.py,
+    `istiod_resources`: a primary's grows with the clusters it watches; a remote runs only the
+    injector istiod), or the user's `istioValues.istiod.resources`, which every cluster's istiod
+    takes. What a node gives is its allocatable memory and CPU (components/plan/node_capacity.py)."""
     override = None
     if _get(istio_values, "istiod", "resources") is not None:
-        override = _user_memory_request(istio_values, problems)
+        override = user_istiod_request(istio_values, problems)
         if override is None:
             return
     for i, c in indexed(clusters):
-        if topology[c.name].is_remote:
+        memory, cpu, why = istiod_request(topology[c.name], override)
+        # istiod tolerates no taint: it runs on the groups whose nodes repel nothing.
+        groups = [(g, n) for n, g in enumerate(c.node_groups) if all(e == "PREFER_NO_SCHEDULE" for *_, e in g.taints)]
+        misfits = {n: [t for t in g.instance_types if _too_small(t, memory, cpu)] for g, n in groups}
+        if not groups or not all(misfits.values()):
             continue
-        watched = len(topology[c.name].discovers)
-        request = override if override is not None else ISTIOD_MEMORY_MIB + ISTIOD_MEMORY_MIB_PER_CLUSTER * watched
-        known = [(memory, t) for g in c.node_groups for t in g.instance_types if (memory := instance_memory_mib(t))]
-        if not known:
-            continue
-        smallest, instance_type = min(known)
-        if request <= smallest * POD_SHARE_OF_NODE_MEMORY:
-            continue
-        why = (
-            "istioValues.istiod.resources"
-            if override
-            else f"{ISTIOD_MEMORY_MIB}Mi + {ISTIOD_MEMORY_MIB_PER_CLUSTER}Mi for each of the {watched} watched clusters"
-        )
-        sizes = ("large", *(f"{n}xlarge" for n in ("", 2, 4, 8, 12, 16, 24)))
-        fits = next(
-            (f"m6i.{s}" for s in sizes if request <= instance_memory_mib(f"m6i.{s}") * POD_SHARE_OF_NODE_MEMORY),
-            "a memory-optimized type",
-        )
-        problems.add(
-            f"clusters[{i}].nodeGroup.instanceTypes",
-            f"istiod on {c.name!r} requests {request:.0f}Mi of memory ({why}), more than one {instance_type}"
-            f" node ({smallest // 1024} GiB)"
-            f" gives a pod (about {POD_SHARE_OF_NODE_MEMORY:.0%}): list larger types (e.g. {fits}), or size"
-            " istiod yourself"
-            " with istioValues.istiod.resources (docs/operations/private-mode.md)",
-        )
+        for group, n in groups:
+            single = len(c.node_groups) == 1 and group.name == "default"
+            path = (
+                f"clusters[{i}].nodeGroup.instanceTypes" if single else f"clusters[{i}].nodeGroups[{n}].instanceTypes"
+            )
+            problems.add(path, _misfit_message(c.name, misfits[n], memory, cpu, why))
+
+
+def istiod_request(role: ClusterTopology, override: tuple[float, float] | None) -> tuple[float, float, str]:
+    """(memory MiB, CPU millicores, where from) of the istiod of a cluster of this role, as its pod
+    requests them (tests/test_chart_render.py renders the chart to check it)."""
+    if override:
+        return *override, "istioValues.istiod.resources"
+    watched = len(role.discovers)
+    wanted = istiod_resources(watched, injector_only=role.is_remote)["requests"]
+    memory, cpu = quantity_mib(wanted["memory"]), cpu_millicores(wanted["cpu"])
+    if role.is_remote:
+        return memory, cpu, "a remote's injector istiod"
+    return (
+        memory,
+        cpu,
+        f"{ISTIOD_MEMORY_MIB}Mi + {ISTIOD_MEMORY_MIB_PER_CLUSTER}Mi for each of the {watched} watched clusters",
+    )
+
+
+def _too_small(instance_type: str, memory: float, cpu: float) -> bool:
+    fit = node_capacity(instance_type)
+    return fit is not None and (fit.memory_mib < memory or fit.cpu_millicores < cpu or fit.pods < 1)
+
+
+def _misfit_message(cluster: str, types: list[str], memory: float, cpu: float, why: str) -> str:
+    fits = [node_capacity(t) for t in types]
+    said = ", ".join(f"{f.instance_type} {f.memory_mib:.0f}Mi and {f.cpu_millicores:.0f}m" for f in fits)
+    family = types[0].split(".")[0]
+    bigger = smallest_fitting(family, memory, cpu) or smallest_fitting(
+        "m7g" if _is_arm(types[0]) else "m6i", memory, cpu
+    )
+    return (
+        f"istiod on {cluster!r} requests {memory:.0f}Mi of memory and {cpu:.0f}m of CPU ({why}), more than a node"
+        f" of {', '.join(types)} gives a pod ({said} allocatable, after the kubelet's reservation and the"
+        f" DaemonSets): list larger types (e.g. {bigger or 'a memory-optimized type'}), or size istiod yourself"
+        " with istioValues.istiod.resources (docs/operations/private-mode.md)"
+    )
 
 
 # The istiod chart's own request (values.yaml `resources.requests`), merged under a user's `resources`.
@@ -307,9 +291,10 @@ def cpu_millicores(value: Any) -> float | None:
     return None if amount is None else amount * 1000
 
 
-def _user_memory_request(istio_values: Mapping[str, Any], problems: Problems) -> float | None:
-    """The memory istiod requests under the user's `istioValues.istiod.resources` (the chart's
-    default where it sets none), after refusing a request above its limit, which Kubernetes refuses."""
+def user_istiod_request(istio_values: Mapping[str, Any], problems: Problems) -> tuple[float, float] | None:
+    """The memory (MiB) and CPU (millicores) istiod requests under the user's
+    `istioValues.istiod.resources` (the chart's default where it sets none), after refusing a request
+    above its limit, which Kubernetes refuses; None when an amount is no quantity (refused already)."""
     path = "istioValues.istiod.resources"
     request = {}
     for kind, parse in (("memory", quantity_mib), ("cpu", cpu_millicores)):
@@ -329,7 +314,9 @@ def _user_memory_request(istio_values: Mapping[str, Any], problems: Problems) ->
                 f" requests.{kind} or raise the limit",
             )
         request[kind] = amount
-    return request["memory"]
+    if request["memory"] is None or request["cpu"] is None:
+        return None
+    return request["memory"], request["cpu"]
 
 
 def _get(value: Any, *keys: str) -> Any:

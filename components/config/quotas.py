@@ -25,6 +25,7 @@ from components.plan.quotas import QUOTAS, quota_use
 
 # Well past any quota AWS grants; a larger number is a typo.
 MAX_QUOTA = 1_000_000
+_VPCS, _GATEWAYS = "vpcsPerRegion", "internetGatewaysPerRegion"
 
 
 def default_quotas() -> dict[str, int]:
@@ -45,6 +46,11 @@ def parse_service_quotas(raw: Mapping[str, Any], problems: Problems) -> dict[str
             problems.add(path, f"must be a whole number from 1 to {MAX_QUOTA:,} (the raised quota), got {shown(item)}")
         else:
             quotas[key] = item
+    declared = value.get(_GATEWAYS)
+    if not (isinstance(declared, int) and not isinstance(declared, bool) and 1 <= declared <= MAX_QUOTA):
+        # Raising VPCs per Region raises internet gateways per Region by the same amount, and only that
+        # raises them (amazon-vpc-limits.html, "VPCs per Region", "Internet gateways per Region").
+        quotas[_GATEWAYS] += max(0, quotas[_VPCS] - QUOTAS[_VPCS][1])
     return quotas
 
 
@@ -62,13 +68,18 @@ def check_quotas(
         if not over:
             continue
         count, region = max(over)
-        declared = "AWS's default" if quotas[key] == default else "serviceQuotas declares"
+        declared = "AWS's default" if quotas[key] == default else "serviceQuotas raises it to"
         where = {"region": region, "zone": f"one zone of {region}", "gateway": f"each gateway of {region}"}[per]
+        how = f"raise it in Service Quotas and set serviceQuotas.{key} to the new quota"
+        if key == _GATEWAYS:
+            how = (
+                f"AWS raises it only with {QUOTAS[_VPCS][0]!r}: raise that and set serviceQuotas.{_VPCS} (which"
+                f" raises this one with it; serviceQuotas.{key} only if your account's differs)"
+            )
         problems.add(
             key_path("serviceQuotas", key),
-            f"the mesh needs {count} in {where} against the quota {name!r}, and {declared} {quotas[key]}: raise"
-            f" it in Service Quotas and set serviceQuotas.{key} to the new quota, or spread the clusters over more"
-            " regions",
+            f"the mesh needs {count} in {where} against the quota {name!r}, and {declared} {quotas[key]}: {how},"
+            " or spread the clusters over more regions",
         )
 
 

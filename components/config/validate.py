@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from components.config.keys import CLUSTER_KEYS, MESH_KEYS
 from components.model.spec import PROJECT
 
 # A config value is JSON, whose numbers Python reads whole; a message quoting one past 4300 digits
@@ -116,7 +117,8 @@ class Problems:
     """Every problem found in one pass over the config, each once.
 
     `secret_keys`: the top-level keys stored with `--secret`. No message shows their values: under
-    such a key every quoted value is withheld, and their texts are withheld from every message.
+    such a key every quoted value is withheld, and their texts are withheld from every message. Nor
+    the keys of their maps: those are withheld from the paths and messages under the key.
     """
 
     items: list[tuple[str, str]]
@@ -127,24 +129,138 @@ class Problems:
         self._secret_keys = secret_keys
         texts = {t for key in secret_keys for t in _texts((raw or {}).get(key)) if len(t) >= _SECRET_MIN}
         self._secret_texts = sorted({form for t in texts for form in _spellings(t)}, key=len, reverse=True)
+        self._raw = raw or {}
+        self._entries: dict[int, dict[str, tuple[int, Any]]] = {}  # per secret map: key text -> place, key
+        # The map keys of each secret value, at every depth, withheld from that key's messages.
+        self._names = {key: names - FIELD_NAMES for key in secret_keys if (names := _map_keys(self._raw.get(key)))}
 
     def add(self, path: str, message: str) -> None:
-        message = self._withheld(path, message)
+        # Alike once withheld is not the same problem: two secret entries each keep their line.
         if (path, message) not in self._seen:
             self._seen.add((path, message))
-            self.items.append((path, message))
+            self.items.append((self._withheld_path(path), self._withheld(path, message)))
 
     def _withheld(self, path: str, message: str) -> str:
         for text in self._secret_texts:
             message = message.replace(text, "(secret)")
-        if _TOP_KEY.match(path)[0] in self._secret_keys:
+        top = _TOP_KEY.match(path)[0]
+        if top in self._secret_keys:
             message = _QUOTED.sub("(secret)", message)
+            names = self._names.get(top)
+            if names:
+                message = _NAME_TOKEN.sub(lambda m: _hidden_token(m[0], names), message)
         return message
+
+    def _withheld_path(self, path: str) -> str:
+        """Under a secret key, each map key the user chose is withheld from the path: the keys of a
+        secret map are part of the secret (a region, a tag key, a typo). The schema's own field names
+        and list positions stay, and a withheld key is named by its place in its map instead
+        (`metricsWorkspaces.(secret entry 2)`), so that problems of two entries stay two."""
+        top = _TOP_KEY.match(path)[0]
+        if top not in self._secret_keys or path == top:
+            return path
+        return top + _withheld_rest(self._raw.get(top), path[len(top) :], self._entries)
+
+
+def _field_names() -> frozenset[str]:
+    """The schema's own field names (`clusters`, `nodeGroup`, `certPem`, `tags`): no secret, so paths
+    and messages under a secret key keep them. The reference's rows name them all (keys.py), and
+    these, which only their parsers name."""
+    rows = " ".join(k.key for k in (*MESH_KEYS, *CLUSTER_KEYS))
+    extra = ("tags", "from", "to", "roleArn", "externalId", "sessionName", "duration", "policyArns")
+    return frozenset(re.findall(r"[A-Za-z][A-Za-z0-9-]*", rows)) | frozenset(extra)
+
+
+FIELD_NAMES = _field_names()
+
+
+# Words of a message that may be a map key: one token of name characters (`us-east-1`, `a.b/c`).
+_NAME_TOKEN = re.compile(r"[\w.:/@+=-]+")
+# Keys of one or two characters say next to nothing, and withholding them would garble the words of
+# every message ("a", "to"): they stay.
+_SHORTEST_PART = 3
+
+
+def _map_keys(value: Any) -> frozenset[str]:
+    """Every map key inside a config value, as text."""
+    found: set[str] = set()
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            found.update(str(k) for k in item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return frozenset(found)
+
+
+def _hidden_token(token: str, names: frozenset[str]) -> str:
+    """`token` with any secret name in it withheld: whole, or as a dotted or slashed part."""
+    if token in names and len(token) >= _SHORTEST_PART:
+        return "(secret)"
+    if (bare := token.rstrip(".:")) in names and len(bare) >= _SHORTEST_PART:
+        return "(secret)" + token[len(bare) :]
+    parts = re.split(r"([.:/])", token)
+    if any(p in names and len(p) >= _SHORTEST_PART for p in parts):
+        return "".join("(secret)" if p in names and len(p) >= _SHORTEST_PART else p for p in parts)
+    return token
+
+
+# One step of a path: `[2]`, `["key"]` or `.key` (a key may hold dots: the longest key of the map wins).
+_INDEX_STEP = re.compile(r"\[([0-9]+)\]")
+_QUOTED_STEP = re.compile(r'\["((?:[^"\\]|\\.)*)"\]')
+
+
+def _withheld_rest(value: Any, rest: str, entries: dict[int, dict[str, tuple[int, Any]]]) -> str:
+    """`rest` (`.key["key"][2].key`, the path under a secret key) with every key that is not a field
+    name of the schema replaced by its place in its map, as far as `value` holds the path; past that
+    (a key the program adds, not the user), what is not a field name is withheld whole."""
+    shown = ""
+    while rest:
+        if m := _INDEX_STEP.match(rest):
+            shown += m[0]
+            value = value[int(m[1])] if isinstance(value, list) and int(m[1]) < len(value) else None
+            rest = rest[m.end() :]
+            continue
+        if m := _QUOTED_STEP.match(rest):
+            text, rest = m[1], rest[m.end() :]
+        elif rest.startswith("."):
+            keys = _entries_of(value, entries)
+            cut = next((c for c in _cuts(rest[1:]) if rest[1 : c + 1] in keys), None)
+            if cut is None:
+                tail = rest[1:]
+                return shown + (
+                    "." + tail if all(w in FIELD_NAMES for w in re.split(r"[.\[\]]+", tail) if w) else ".(withheld)"
+                )
+            text, rest = rest[1 : cut + 1], rest[cut + 1 :]
+        else:
+            return shown + ".(withheld)"
+        number, key = _entries_of(value, entries).get(text, (None, None))
+        shown += f".{text}" if text in FIELD_NAMES else f".(secret entry {number})" if number else ".(withheld)"
+        value = value[key] if number else None
+    return shown
+
+
+def _entries_of(value: Any, entries: dict[int, dict[str, tuple[int, Any]]]) -> dict[str, tuple[int, Any]]:
+    """A map's keys as paths spell them -> (place, key); built once per map, so that a secret map of
+    many bad entries stays quick."""
+    if not isinstance(value, Mapping):
+        return {}
+    if id(value) not in entries:
+        entries[id(value)] = {key_path("", k): (n, k) for n, k in enumerate(value, 1)}
+    return entries[id(value)]
+
+
+def _cuts(text: str) -> list[int]:
+    """Where a key may end in `text`: before each `.` or `[`, and at the end; longest first."""
+    return sorted({i for i, c in enumerate(text) if c in ".["} | {len(text)}, reverse=True)
 
 
 def _texts(value: Any) -> list[str]:
-    """Every value in a config value as text: strings and numbers (map keys are names, not secrets,
-    and withholding names such as `memory` would garble every message)."""
+    """Every value in a config value as text: strings and numbers. Not its map keys: withholding
+    names such as `memory` from every message would garble them all; a secret map's keys are withheld
+    from its own paths and messages instead (`Problems._withheld_path`, `_map_keys`)."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -87,7 +87,7 @@ def _fixed(requests: Sequence[RangeRequest], last: LastDeployment) -> RangePlan:
     """The ranges that are fixed already (explicit, or deployed), and the pools deployed VPCs keep."""
     plan = RangePlan()
     for r in requests:
-        recorded = _recorded_cidr(last.vpc_cidrs.get(r.name))
+        recorded = recorded_cidr(last.vpc_cidrs.get(r.name))
         recorded_pool = last.vpc_ipam_pools.get(r.name) if recorded is not None else None
         rebuilt = bool(recorded_pool) and last.regions.get(r.name, r.region) != r.region
         if rebuilt:
@@ -107,7 +107,7 @@ def _fixed(requests: Sequence[RangeRequest], last: LastDeployment) -> RangePlan:
     return plan
 
 
-def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:
+def recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:
     # A hand-edited record that is not a valid range is taken as no record.
     try:
         return ipaddress.IPv4Network(value) if isinstance(value, str) else None
