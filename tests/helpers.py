@@ -63,8 +63,24 @@ def mocks_with(**attributes):
 def recorded(run: Run) -> dict:
     """The outputs of `run` that the next run reads back (components/config/stack.py)."""
     exports = {key: resolve(run.exports[key])[0] for key in RECORDED}
-    kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "secretsKmsKeyArn")
-    return {**exports, "clusters": {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}}
+    kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "nodeGroupLaunchTemplates", "secretsKmsKeyArn")
+    clusters = {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}
+    for name, c in clusters.items():
+        # Until mesh.py exports components/plan/outputs.py's `node_group_records` (the coordinator's
+        # restructuring; test_node_groups.py has a strict xfail for it), the record as the graph shows it.
+        c.setdefault("nodeGroupLaunchTemplates", deployed_launch_templates(run, name))
+    return {**exports, "clusters": clusters}
+
+
+def deployed_launch_templates(run: Run, cluster: str) -> dict[str, bool]:
+    """Each node group of `cluster` in `run` (`<cluster>-nodes[-<group>]`) and whether it names a launch template."""
+    return {
+        ("default" if g.name == f"{cluster}-nodes" else g.name.removeprefix(f"{cluster}-nodes-")): bool(
+            g.inputs.get("launchTemplate")
+        )
+        for g in run.of_type("eks:index:ManagedNodeGroup")
+        if g.name == f"{cluster}-nodes" or g.name.startswith(f"{cluster}-nodes-")
+    }
 
 
 def mesh_config(count: int, **extra) -> dict:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from components.config.node_ami import driverless_warnings
+from components.config.node_template import launch_template_warnings
 from components.config.parse import parse_mesh_spec
+from components.config.stack import last_deployment_from_outputs
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
 from tests.harness import Run, cached_run, resolve, run_program
@@ -14,6 +16,7 @@ from tests.helpers import mesh_config, mocks_with, recorded
 from tests.impact import UNCHANGED, change_impact
 
 GROUP = "eks:index:ManagedNodeGroup"
+TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 OLD = {"instanceTypes": ["m6i.large"], "desiredSize": 2, "minSize": 2, "maxSize": 4}
 NEW = {"instanceTypes": ["m7i.large"], "desiredSize": 2, "minSize": 2, "maxSize": 4}
 
@@ -45,14 +48,17 @@ def test_an_instance_type_change_is_a_new_group_beside_the_old_one_then_its_remo
     before = ok(first_with(nodeGroup=OLD))
     # Step 1: the new group beside the old one: created, nothing else touched.
     beside = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "m7i", **NEW}]))
-    assert changes(before, beside) == {(GROUP, "c0-nodes-m7i"): "created"}
+    assert changes(before, beside) == {
+        (GROUP, "c0-nodes-m7i"): "created",
+        (TEMPLATE, "c0-nodes-m7i-launch-template"): "created",
+    }
     assert beside.one(GROUP, "c0-nodes-m7i").inputs["instanceTypes"] == ["m7i.large"]
     # Nothing in the cluster may outlive a group on destroy: the Kubernetes provider waits for both.
     provider = beside.one("pulumi:providers:kubernetes", "c0-k8s")
     assert all(beside.depends_on(provider, g) for g in beside.of_type(GROUP) if g.name.startswith("c0-"))
     # Step 2 (after draining it): the old group removed, nothing replaced.
     after = ok(first_with(nodeGroups=[{"name": "m7i", **NEW}]))
-    assert changes(beside, after) == {(GROUP, "c0-nodes"): "deleted"}
+    assert changes(beside, after) == {(GROUP, "c0-nodes"): "deleted", (TEMPLATE, "c0-nodes-launch-template"): "deleted"}
     # What the shortcut would do: the only group replaced (instanceTypes is ForceNew).
     assert changes(before, ok(first_with(nodeGroup=NEW)))[GROUP, "c0-nodes"] == "replaced"
 
@@ -124,13 +130,38 @@ def test_bad_node_groups_are_refused_with_their_key(cluster, key):
     assert key in problems_of(cluster)
 
 
-def test_disk_size_reaches_its_group_and_replaces_it_on_a_deployed_one():
+def deployed(run: Run, **records) -> Run:
+    """`run`'s config run again on the stack `first` left, with these `clusters` records changed
+    (`c0={"nodeGroupLaunchTemplates": {...}}`)."""
+    last = recorded(run)
+    for name, fields in records.items():
+        last["clusters"][name].update(fields)
+    return last
+
+
+def test_disk_size_goes_into_the_launch_template_and_on_a_group_without_one_replaces_it():
     run = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "big", **NEW, "diskSize": 100}]))
-    assert run.one(GROUP, "c0-nodes-big").inputs["diskSize"] == 100
-    assert "diskSize" not in run.one(GROUP, "c0-nodes").inputs
-    assert changes(ok(first_with(nodeGroup=OLD)), ok(first_with(nodeGroup={**OLD, "diskSize": 100}))) == {
-        (GROUP, "c0-nodes"): "replaced"
+    # EKS refuses diskSize beside a launch template (the mocks too): the template's root volume has it.
+    assert "diskSize" not in run.one(GROUP, "c0-nodes-big").inputs
+    [volume] = run.one(TEMPLATE, "c0-nodes-big-launch-template").inputs["blockDeviceMappings"]
+    assert volume == {
+        "deviceName": "/dev/xvda",
+        "ebs": {"volumeSize": 100, "volumeType": "gp3", "deleteOnTermination": "true"},
     }
+    assert "blockDeviceMappings" not in run.one(TEMPLATE, "c0-nodes-launch-template").inputs
+    # With a template a new size is a new template version, rolled onto the nodes in place.
+    bigger = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "big", **NEW, "diskSize": 200}]))
+    assert changes(run, bigger) == {
+        (GROUP, "c0-nodes-big"): "updated",
+        (TEMPLATE, "c0-nodes-big-launch-template"): "updated",
+    }
+    # A group deployed without one takes the size itself, which replaces it (ForceNew).
+    plain = ok(first_with(nodeGroup=OLD))
+    old_stack = deployed(plain, c0={"nodeGroupLaunchTemplates": {}}, c1={"nodeGroupLaunchTemplates": {}})
+    before = run_program(first_with(nodeGroup=OLD), mock_factory=mocks_with(last_outputs=old_stack))
+    after = run_program(first_with(nodeGroup={**OLD, "diskSize": 100}), mock_factory=mocks_with(last_outputs=old_stack))
+    assert after.one(GROUP, "c0-nodes").inputs["diskSize"] == 100
+    assert changes(before, after) == {(GROUP, "c0-nodes"): "replaced"}
 
 
 def groups_of(*groups: dict, last: LastDeployment = LastDeployment()):
@@ -211,3 +242,90 @@ def test_labels_and_taints_reach_their_group_and_change_it_in_place():
     # One tainted group beside an untainted one is fine; PREFER_NO_SCHEDULE alone repels nothing.
     prefer = {"nodeGroup": {"taints": [{"key": "a", "effect": "PREFER_NO_SCHEDULE"}]}}
     assert parse_mesh_spec({"clusters": [{"name": "east", **prefer}]}, default_region="us-east-1", stack="dev")
+
+
+def test_new_groups_get_a_launch_template_with_imdsv2_and_hop_limit_1():
+    run = ok(first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "hops", **NEW, "imdsHopLimit": 2}]))
+    template = run.one(TEMPLATE, "c0-nodes-launch-template")
+    assert template.inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
+    assert run.one(TEMPLATE, "c0-nodes-hops-launch-template").inputs["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    # No AMI, user data or instance type: EKS keeps choosing and bootstrapping them.
+    assert not {"imageId", "userData", "instanceType"} & set(template.inputs)
+    group = run.one(GROUP, "c0-nodes")
+    assert group.inputs["launchTemplate"]["version"] == "1"
+    assert run.depends_on(group, template)
+    # pulumi-eks leaves `version` unset beside a launch template: the nodes must follow the cluster.
+    assert group.inputs["version"] == run.one("eks:index:Cluster", "c0-eks").inputs["version"]
+
+
+def test_a_deployed_group_keeps_having_no_launch_template_is_warned_and_opts_in_by_replacement():
+    plain = ok(first_with(nodeGroup=OLD))
+    # Deployed before the record: no group had a template.
+    old_stack = recorded(plain)
+    for c in old_stack["clusters"].values():
+        del c["nodeGroupLaunchTemplates"]
+    before = run_program(first_with(nodeGroup=OLD), mock_factory=mocks_with(last_outputs=old_stack))
+    assert before.error is None, before.error
+    assert "launchTemplate" not in before.one(GROUP, "c0-nodes").inputs
+    assert not before.of_type(TEMPLATE)
+    deployed_spec = parse_mesh_spec(
+        first_with(nodeGroup=OLD),
+        default_region="us-east-1",
+        stack="dev",
+        last=last_deployment_from_outputs(old_stack),
+    )
+    [warning, _] = launch_template_warnings(deployed_spec.clusters)
+    assert "`clusters[0].nodeGroup.launchTemplate: true`" in warning and "REPLACES" in warning
+    # A group beside it gets one; opting the deployed one in replaces it.
+    beside = run_program(
+        first_with(nodeGroups=[{"name": "default", **OLD}, {"name": "m7i", **NEW}]),
+        mock_factory=mocks_with(last_outputs=old_stack),
+    )
+    assert changes(before, beside) == {
+        (GROUP, "c0-nodes-m7i"): "created",
+        (TEMPLATE, "c0-nodes-m7i-launch-template"): "created",
+    }
+    opted = run_program(
+        first_with(nodeGroup={**OLD, "launchTemplate": True}), mock_factory=mocks_with(last_outputs=old_stack)
+    )
+    assert changes(before, opted) == {
+        (GROUP, "c0-nodes"): "replaced",
+        (TEMPLATE, "c0-nodes-launch-template"): "created",
+    }
+    # `false` keeps it as it is, without the warning.
+    declined = first_with(nodeGroup={**OLD, "launchTemplate": False})
+    spec = parse_mesh_spec(
+        declined, default_region="us-east-1", stack="dev", last=last_deployment_from_outputs(old_stack)
+    )
+    assert len(launch_template_warnings(spec.clusters)) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mesh.py's `_outputs` must export components/plan/outputs.py's node_group_records(c) (coordinator)",
+)
+def test_the_launch_template_record_is_exported():
+    exported = resolve(ok(first_with(nodeGroup=OLD)).exports["clusters"])[0]["c0"]
+    assert exported["nodeGroupLaunchTemplates"] == {"default": True}
+
+
+@pytest.mark.parametrize(
+    ("group", "key"),
+    [
+        ({"launchTemplate": "yes"}, "clusters[0].nodeGroup.launchTemplate"),
+        ({"launchTemplate": 1}, "clusters[0].nodeGroup.launchTemplate"),
+        ({"imdsHopLimit": 0}, "clusters[0].nodeGroup.imdsHopLimit"),
+        ({"imdsHopLimit": 65}, "clusters[0].nodeGroup.imdsHopLimit"),
+        ({"imdsHopLimit": 10**30}, "clusters[0].nodeGroup.imdsHopLimit"),
+        ({"imdsHopLimit": "1"}, "clusters[0].nodeGroup.imdsHopLimit"),
+        ({"imdsHopLimit": 1.0}, "clusters[0].nodeGroup.imdsHopLimit"),
+        ({"imdsHopLimit": True}, "clusters[0].nodeGroup.imdsHopLimit"),
+        ({"imdsHopLimit": 2, "launchTemplate": False}, "clusters[0].nodeGroup.imdsHopLimit"),
+    ],
+)
+def test_bad_launch_template_settings_are_refused_with_their_key(group, key):
+    assert key in problems_of({"nodeGroup": group})

@@ -209,8 +209,10 @@ class EksCluster(pulumi.ComponentResource):
         always had (`<cluster>-nodes`), so `nodeGroup` and a `nodeGroups` entry named default are the
         same resource."""
         protect = args.cluster.eks.protect if group.protect is None else group.protect
+        resource_name = f"{name}-nodes" if group.name == "default" else f"{name}-nodes-{group.name}"
+        template = self._launch_template(resource_name, group) if group.launch_template else None
         return eks.ManagedNodeGroup(
-            f"{name}-nodes" if group.name == "default" else f"{name}-nodes-{group.name}",
+            resource_name,
             cluster=control_plane,
             node_role=node_role,
             subnet_ids=args.private_subnet_ids,
@@ -222,8 +224,19 @@ class EksCluster(pulumi.ComponentResource):
             # internal/service/eks/node_group.go), so a deployed group keeps the one it was given.
             ami_type=group.ami_type,
             # ForceNew like the instance types (node_group.go): given only when set, so a deployed
-            # group without it keeps EKS's 20 GiB and is not replaced.
-            disk_size=group.disk_size,
+            # group without it keeps EKS's 20 GiB and is not replaced. With a launch template the
+            # disk is the template's (EKS refuses both: CreateNodegroup `diskSize`).
+            disk_size=None if template else group.disk_size,
+            # Its latest version: a change of the template is a new version, which EKS rolls onto
+            # the nodes in place (UpdateNodegroupVersion, node_group.go). pulumi-eks sets `version`
+            # to the cluster's only without a launch template (nodejs/eks/nodes/nodegroup.ts,
+            # createManagedNodeGroupInternal), so it is given here: the nodes follow the control plane.
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            )
+            if template
+            else None,
+            version=args.cluster.kubernetes_version if template else None,
             # Both update in place (UpdateNodegroupConfig; not ForceNew in node_group.go); given only
             # when set, so a group without them is unchanged.
             labels=dict(group.labels) or None,
@@ -236,6 +249,36 @@ class EksCluster(pulumi.ComponentResource):
             # the nodes on destroy). The whole control plane component too: its vpc-cni and
             # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits, protect=protect or None),
+        )
+
+    def _launch_template(self, group_name: str, group: NodeGroupSpec) -> aws.ec2.LaunchTemplate:
+        """The group's launch template: IMDSv2 only, with the group's hop limit (1 by default, so
+        only the node itself, and hostNetwork pods such as vpc-cni's aws-node and kube-proxy, reach
+        IMDS; the AL2023 AMI's own default is 2, docs.aws.amazon.com/linux/al2023/ug/imdsv2.html),
+        and the root volume when `diskSize` is set. No AMI, instance type or user data: EKS keeps
+        choosing the AMI by `amiType` and `version` and bootstraps the nodes
+        (docs.aws.amazon.com/eks/latest/userguide/launch-templates.html)."""
+        disk = (
+            [
+                # The AL2023 EKS AMIs' root device (pulumi-eks nodejs/eks/nodes/nodegroup.ts uses the same).
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=group.disk_size, volume_type="gp3", delete_on_termination="true"
+                    ),
+                )
+            ]
+            if group.disk_size
+            else None
+        )
+        return aws.ec2.LaunchTemplate(
+            f"{group_name}-launch-template",
+            description="istio-eks-mesh node group: IMDSv2 only, pods kept off IMDS",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=group.imds_hop_limit
+            ),
+            block_device_mappings=disk,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _control_plane(self, name: str, args: EksClusterArgs) -> eks.Cluster:

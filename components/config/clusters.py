@@ -17,6 +17,7 @@ from components.config import eks as parse_eks
 from components.config.deployed_changes import check_deployed
 from components.config.node_ami import keep_deployed_ami_types
 from components.config.node_group import parse_choice, parse_node_groups
+from components.config.node_template import deployed_groups, keep_deployed_launch_templates
 from components.config.validate import (
     Problems,
     expect,
@@ -179,8 +180,14 @@ def parse_clusters(
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     for entry in parsed:
         if isinstance(entry["name"], str):
+            recorded_ami_types = last.node_ami_types.get(entry["name"])
             entry["node_groups"] = keep_deployed_ami_types(
-                entry["node_groups"], last.node_ami_types.get(entry["name"]), entry["name"] in last.clusters
+                entry["node_groups"], recorded_ami_types, entry["name"] in last.clusters
+            )
+            entry["node_groups"] = keep_deployed_launch_templates(
+                entry["node_groups"],
+                deployed_groups(recorded_ami_types, entry["name"] in last.clusters),
+                last.node_launch_templates.get(entry["name"]),
             )
     return [
         ClusterSpec(

@@ -562,7 +562,29 @@ CLUSTER_KEYS = (
         type="integer, GiB, 20–16384",
         default="unset: EKS's 20 GiB",
         meaning=(
-            "the nodes' root volume; setting or changing it replaces the group (do it as a new group, see `nodeGroups`)"
+            "the nodes' root volume (gp3), in the group's launch template: a change rolls the nodes in place; on a "
+            "group without the launch template setting or changing it replaces the group (do it as a new group, "
+            "see `nodeGroups`)"
+        ),
+    ),
+    Key(
+        key="nodeGroup.launchTemplate",
+        type="boolean",
+        default="unset: on for a new group; a deployed group keeps what it has",
+        meaning=(
+            "the program's own launch template (IMDSv2 only, `imdsHopLimit`, the root volume), so pods cannot take "
+            "the node role's credentials from IMDS. Adding or removing it on a deployed group REPLACES the group; "
+            "`pulumi up` warns about a deployed group without one (see "
+            "[EKS in production](../operations/eks-in-production.md#launch-template-and-imds))"
+        ),
+    ),
+    Key(
+        key="nodeGroup.imdsHopLimit",
+        type="integer, 1–64",
+        default="`1`",
+        meaning=(
+            "IMDS PUT response hop limit on the launch template: 1 lets only the node and hostNetwork pods reach "
+            "IMDS, 2 lets every pod; a change rolls the nodes in place. Not with `launchTemplate: false`"
         ),
     ),
     Key(

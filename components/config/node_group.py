@@ -33,10 +33,15 @@ NODE_GROUP_FIELDS = (
     "diskSize",
     "labels",
     "taints",
+    "launchTemplate",
+    "imdsHopLimit",
 )
 # Root volume sizes EKS and EBS take, in GiB: the node AMI needs 20 (EKS's default, CreateNodegroup
 # `diskSize`), and a gp2/gp3 volume holds at most 16 TiB (EBS volume types).
 MIN_DISK_GIB, MAX_DISK_GIB = 20, 16_384
+# EC2's range for the IMDS PUT response hop limit (LaunchTemplateInstanceMetadataOptionsRequest,
+# HttpPutResponseHopLimit: 1 to 64, EC2 API reference).
+MAX_HOP_LIMIT = 64
 # A group's name in `nodeGroups`: short, so `<cluster>-nodes-<name>` and the name pulumi-eks derives
 # from it stay within EKS's 63 characters for a node group name.
 _GROUP_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?", re.ASCII)
@@ -118,7 +123,10 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
             disk = None
     elif disk is not None:
         disk = None
+    launch_template, hop_limit = _parse_template(value, path, problems)
     return NodeGroupSpec(
+        launch_template=launch_template,
+        imds_hop_limit=hop_limit,
         labels=labels,
         taints=taints,
         disk_size=disk,
@@ -131,6 +139,28 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
         protect=protect,
         ami_type=node_ami.AMI_TYPES.get(("arm64" if arm else "x86_64", accelerator)),
     )
+
+
+def _parse_template(value: dict, path: str, problems: Problems) -> tuple[bool | None, int]:
+    """`launchTemplate` (None when unset: config/node_template.py decides) and `imdsHopLimit`."""
+    template = value.get("launchTemplate")
+    if template is not None and not isinstance(template, bool):
+        problems.add(f"{path}.launchTemplate", f"must be true or false, got {given(template)}")
+        template = None
+    hops = value.get("imdsHopLimit", 1)
+    if not expect(hops, int, f"{path}.imdsHopLimit", problems, "1"):
+        return template, 1
+    if not 1 <= hops <= MAX_HOP_LIMIT:
+        problems.add(
+            f"{path}.imdsHopLimit", f"is {shown(hops)}; EC2 takes 1 to {MAX_HOP_LIMIT} (1: pods cannot reach IMDS)"
+        )
+        return template, 1
+    if template is False and "imdsHopLimit" in value:
+        problems.add(
+            f"{path}.imdsHopLimit",
+            "is set with launchTemplate: false; the hop limit lives in the program's launch template: drop one of them",
+        )
+    return template, hops
 
 
 def _is_arm(instance_type: str) -> bool:

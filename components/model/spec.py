@@ -56,6 +56,13 @@ class NodeGroupSpec:
     # Kubernetes labels and taints EKS puts on the group's nodes (taints as (key, value, effect)).
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[tuple[str, str, str], ...] = ()
+    # The program's own launch template (IMDSv2 only, `imds_hop_limit`, the disk in its block
+    # device mapping): True has one, False the user turned it off, None a deployed group made
+    # without one and kept so (adding one replaces it; config/node_template.py). As parsed, before
+    # the stack's record is applied: the user's `launchTemplate`, None when unset.
+    launch_template: bool | None = None
+    # IMDS PUT response hop limit on the template: 1 keeps pods off the node's IMDS.
+    imds_hop_limit: int = 1
 
 
 @dataclass(frozen=True)

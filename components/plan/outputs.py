@@ -2,6 +2,10 @@
 `last_deployment_from_outputs`), which keep a deployed stack stable: renaming one loses the record
 on every deployed stack, so these names are a contract. docs/reference/config.md describes each."""
 
+from __future__ import annotations
+
+from components.model.spec import ClusterSpec
+
 RECORDED = (
     "clusters",
     "clusterCreators",
@@ -12,3 +16,13 @@ RECORDED = (
     "readerTokens",
     "mtls",
 )
+
+
+def node_group_records(cluster: ClusterSpec) -> dict[str, dict[str, object]]:
+    """What a cluster's entry of the `clusters` output records of its node groups, read back by the
+    next run (components/config/stack.py): each group's AMI type ("" for EKS's default) and whether
+    it has the program's launch template, which a deployed group keeps (changing either replaces it)."""
+    return {
+        "nodeGroupAmiTypes": {g.name: g.ami_type or "" for g in cluster.node_groups},
+        "nodeGroupLaunchTemplates": {g.name: bool(g.launch_template) for g in cluster.node_groups},
+    }
