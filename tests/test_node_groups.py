@@ -3,14 +3,18 @@ and a change EKS can only make by replacing a group is done as a new group besid
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from components.config.node_ami import driverless_warnings
+from components.config.node_release import release_age_warnings
 from components.config.node_template import launch_template_warnings
 from components.config.parse import parse_mesh_spec
 from components.config.stack import last_deployment_from_outputs
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
+from components.plan.outputs import node_group_records
 from tests.harness import Run, cached_run, resolve, run_program
 from tests.helpers import mesh_config, mocks_with, recorded
 from tests.impact import UNCHANGED, change_impact
@@ -311,6 +315,7 @@ def test_a_deployed_group_keeps_having_no_launch_template_is_warned_and_opts_in_
 def test_the_launch_template_record_is_exported():
     exported = resolve(ok(first_with(nodeGroup=OLD)).exports["clusters"])[0]["c0"]
     assert exported["nodeGroupLaunchTemplates"] == {"default": True}
+    assert exported["nodeGroupReleaseVersions"] == {"default": ""}
 
 
 @pytest.mark.parametrize(
@@ -329,3 +334,60 @@ def test_the_launch_template_record_is_exported():
 )
 def test_bad_launch_template_settings_are_refused_with_their_key(group, key):
     assert key in problems_of({"nodeGroup": group})
+
+
+def test_the_ami_release_is_pinned_by_config_and_rolled_in_place():
+    june = ok(first_with(kubernetesVersion="1.35", nodeGroup={**OLD, "releaseVersion": "1.35.3-20260612"}))
+    assert june.one(GROUP, "c0-nodes").inputs["releaseVersion"] == "1.35.3-20260612"
+    assert "releaseVersion" not in june.one(GROUP, "c1-nodes").inputs
+    july = ok(first_with(kubernetesVersion="1.35", nodeGroup={**OLD, "releaseVersion": "1.35.3-20260710"}))
+    assert changes(june, july) == {(GROUP, "c0-nodes"): "updated"}
+    spec = parse_mesh_spec(
+        first_with(kubernetesVersion="1.35", nodeGroup={**OLD, "releaseVersion": "1.35.3-20260612"}),
+        default_region="us-east-1",
+        stack="dev",
+    )
+    assert node_group_records(spec.clusters[0])["nodeGroupReleaseVersions"] == {"default": "1.35.3-20260612"}
+    # A month and a half later the pinned release is warned; before, not.
+    assert release_age_warnings(spec.clusters, datetime.date(2026, 7, 27)) == []
+    [warning] = release_age_warnings(spec.clusters, datetime.date(2026, 7, 28))
+    assert "46 days old" in warning and "/aws/service/eks/optimized-ami/1.35/" in warning
+
+
+@pytest.mark.parametrize(
+    ("cluster", "key"),
+    [
+        ({"nodeGroup": {"releaseVersion": "1.35.3-20260612"}}, "clusters[0].nodeGroup.releaseVersion"),
+        (
+            {"kubernetesVersion": "1.35", "nodeGroups": [{"name": "a", "releaseVersion": "1.34.2-20260612"}]},
+            "clusters[0].nodeGroups[0].releaseVersion",
+        ),
+        (
+            {"kubernetesVersion": "1.35", "nodeGroup": {"releaseVersion": "1.35-20260612"}},
+            "clusters[0].nodeGroup.releaseVersion",
+        ),
+        (
+            {"kubernetesVersion": "1.35", "nodeGroup": {"releaseVersion": "v1.35.3-20260612"}},
+            "clusters[0].nodeGroup.releaseVersion",
+        ),
+        (
+            {"kubernetesVersion": "1.35", "nodeGroup": {"releaseVersion": "1.35.3-20261340"}},
+            "clusters[0].nodeGroup.releaseVersion",
+        ),
+        (
+            {"kubernetesVersion": "1.35", "nodeGroup": {"releaseVersion": "1.35.3-20260612\n"}},
+            "clusters[0].nodeGroup.releaseVersion",
+        ),
+        (
+            {"kubernetesVersion": "1.35", "nodeGroup": {"releaseVersion": "1.35.3-" + "2" * 10**4}},
+            "clusters[0].nodeGroup.releaseVersion",
+        ),
+        ({"kubernetesVersion": "1.35", "nodeGroup": {"releaseVersion": 1.35}}, "clusters[0].nodeGroup.releaseVersion"),
+        (
+            {"kubernetesVersion": "1.35", "nodeGroup": {"releaseVersion": ["1.35.3-20260612"]}},
+            "clusters[0].nodeGroup.releaseVersion",
+        ),
+    ],
+)
+def test_bad_release_versions_are_refused_with_their_key(cluster, key):
+    assert key in problems_of(cluster)

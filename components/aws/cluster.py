@@ -237,6 +237,9 @@ class EksCluster(pulumi.ComponentResource):
             if template
             else None,
             version=args.cluster.kubernetes_version if template else None,
+            # The AMI release (config/node_release.py): in place, UpdateNodegroupVersion rolls the
+            # nodes (release_version is not ForceNew, node_group.go); unset, EKS's is kept.
+            release_version=group.release_version,
             # Both update in place (UpdateNodegroupConfig; not ForceNew in node_group.go); given only
             # when set, so a group without them is unchanged.
             labels=dict(group.labels) or None,

@@ -284,6 +284,9 @@ def _parse_cluster(
     name = _parse_name(item.get("name"), f"{path}.name", slug, problems)
     region = _parse_region(item, default_region, f"{path}.region", problems)
     cidr = _parse_vpc_cidr(item, f"{path}.vpcCidr", problems)
+    kubernetes_version = _parse_kubernetes_version(
+        item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
+    )
     return {
         "index": i,
         "name": name,
@@ -295,10 +298,8 @@ def _parse_cluster(
         "availability_zones": _parse_zones(
             item.get("availabilityZones"), region, f"{path}.availabilityZones", problems
         ),
-        "kubernetes_version": _parse_kubernetes_version(
-            item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
-        ),
-        "node_groups": parse_node_groups(item, path, problems),
+        "kubernetes_version": kubernetes_version,
+        "node_groups": parse_node_groups(item, path, problems, kubernetes_version),
         "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
         "primary": item.get("primary"),

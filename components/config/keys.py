@@ -588,6 +588,16 @@ CLUSTER_KEYS = (
         ),
     ),
     Key(
+        key="nodeGroup.releaseVersion",
+        type="EKS AMI release, `<kubernetes version>-<YYYYMMDD>` of the cluster's minor",
+        default="unset: EKS's latest when the group is created or upgraded, then kept",
+        meaning=(
+            "pins the nodes' AMI release; a change rolls the nodes in place (UpdateNodegroupVersion), a monthly "
+            "roll: a release older than 45 days is warned. Change it with `kubernetesVersion` on an upgrade (see "
+            "[EKS in production](../operations/eks-in-production.md#ami-releases))"
+        ),
+    ),
+    Key(
         key="nodeGroup.labels",
         type="map of Kubernetes label keys to values",
         default="`{}`",

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from components.config import node_ami
+from components.config.node_release import parse_release_version
 from components.config.node_scheduling import check_untainted_group, parse_labels, parse_taints
 from components.config.validate import (
     Problems,
@@ -35,6 +36,7 @@ NODE_GROUP_FIELDS = (
     "taints",
     "launchTemplate",
     "imdsHopLimit",
+    "releaseVersion",
 )
 # Root volume sizes EKS and EBS take, in GiB: the node AMI needs 20 (EKS's default, CreateNodegroup
 # `diskSize`), and a gp2/gp3 volume holds at most 16 TiB (EBS volume types).
@@ -62,11 +64,14 @@ MAX_INSTANCE_TYPES = 20
 MAX_NODES = 450
 
 
-def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) -> tuple[NodeGroupSpec, ...]:
+def parse_node_groups(
+    item: Mapping[str, Any], path: str, problems: Problems, kubernetes_version: Any = None
+) -> tuple[NodeGroupSpec, ...]:
     """`nodeGroup` (one group, `default`) or `nodeGroups` (named groups, so that a change EKS makes by
-    replacing a group is a new group beside the old one, then the old one removed)."""
+    replacing a group is a new group beside the old one, then the old one removed), in a cluster of
+    `kubernetes_version`."""
     if "nodeGroups" not in item:
-        group = parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems)
+        group = parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems, kubernetes_version)
         check_untainted_group([group], f"{path}.nodeGroup.taints", problems)
         return (group,)
     groups_path = f"{path}.nodeGroups"
@@ -91,14 +96,14 @@ def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) ->
         if name in (g.name for g in groups):
             problems.add(f"{here}.name", f"{name!r} is listed twice; node group names are unique in a cluster")
             continue
-        group = parse_node_group({k: v for k, v in entry.items() if k != "name"}, here, problems)
+        group = parse_node_group({k: v for k, v in entry.items() if k != "name"}, here, problems, kubernetes_version)
         groups.append(replace(group, name=name))
     if groups:
         check_untainted_group(groups, groups_path, problems)
     return tuple(groups) or (NodeGroupSpec(),)
 
 
-def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec:
+def parse_node_group(value: Any, path: str, problems: Problems, kubernetes_version: Any = None) -> NodeGroupSpec:
     defaults = NodeGroupSpec()
     if value is None:
         return defaults
@@ -125,6 +130,9 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
         disk = None
     launch_template, hop_limit = _parse_template(value, path, problems)
     return NodeGroupSpec(
+        release_version=parse_release_version(
+            value.get("releaseVersion"), kubernetes_version, f"{path}.releaseVersion", problems
+        ),
         launch_template=launch_template,
         imds_hop_limit=hop_limit,
         labels=labels,

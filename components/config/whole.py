@@ -17,6 +17,7 @@ from components.config.credentials import rotation_notices
 from components.config.eks import region_partition, support_warnings
 from components.config.mtls import mtls_notices
 from components.config.node_ami import driverless_warnings
+from components.config.node_release import release_age_warnings
 from components.config.node_template import launch_template_warnings
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
@@ -115,6 +116,7 @@ def stack_warnings(
         *support_warnings(spec.clusters, today, last.clusters),
         *driverless_warnings(spec.clusters),
         *launch_template_warnings(spec.clusters),
+        *release_age_warnings(spec.clusters, today),
         *(f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)),
         *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
         *(f"{PROJECT}:{n}" for n in mtls_notices(raw, spec.mtls)),

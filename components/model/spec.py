@@ -63,6 +63,9 @@ class NodeGroupSpec:
     launch_template: bool | None = None
     # IMDS PUT response hop limit on the template: 1 keeps pods off the node's IMDS.
     imds_hop_limit: int = 1
+    # The EKS AMI release (`1.35.0-20251120`); None: EKS's latest for the version when the group
+    # is created or its version changes, and kept in between.
+    release_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ RECORDED = (
 def node_group_records(cluster: ClusterSpec) -> dict[str, dict[str, object]]:
     """What a cluster's entry of the `clusters` output records of its node groups, read back by the
     next run (components/config/stack.py): each group's AMI type ("" for EKS's default) and whether
-    it has the program's launch template, which a deployed group keeps (changing either replaces it)."""
+    it has the program's launch template, which a deployed group keeps (changing either replaces it);
+    and, for operators, the AMI release each is pinned to."""
     return {
         "nodeGroupAmiTypes": {g.name: g.ami_type or "" for g in cluster.node_groups},
         "nodeGroupLaunchTemplates": {g.name: bool(g.launch_template) for g in cluster.node_groups},
+        # The AMI release each group is pinned to ("": EKS's latest when it was created or upgraded).
+        "nodeGroupReleaseVersions": {g.name: g.release_version or "" for g in cluster.node_groups},
     }
