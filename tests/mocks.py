@@ -412,6 +412,8 @@ GRAVITON_FAMILIES = frozenset(
         "im4gn",
         "is4gen",
         "g5g",
+        # NVIDIA Grace (arm64) with Blackwell GPUs.
+        "p6e-gb200",
         "hpc7g",
     ]
 )

@@ -7,7 +7,8 @@ import datetime
 
 import pytest
 
-from components.config.node_ami import driverless_warnings
+from components.config.instance_types import EC2_FAMILIES
+from components.config.node_ami import NEURON_FAMILIES, NVIDIA_FAMILIES, UNSUPPORTED_ACCELERATORS, driverless_warnings
 from components.config.node_release import release_age_warnings
 from components.config.node_template import launch_template_warnings
 from components.config.parse import parse_mesh_spec
@@ -391,3 +392,45 @@ def test_the_ami_release_is_pinned_by_config_and_rolled_in_place():
 )
 def test_bad_release_versions_are_refused_with_their_key(cluster, key):
     assert key in problems_of(cluster)
+
+
+@pytest.mark.parametrize(
+    ("types", "key", "says"),
+    [
+        (["m6x.large"], "clusters[0].nodeGroups[0].instanceTypes[0]", "did you mean"),
+        (["m6i.large", "m6i.7xlarge"], "clusters[0].nodeGroups[0].instanceTypes[1]", "comes in"),
+        (["mac2.metal"], "clusters[0].nodeGroups[0].instanceTypes[0]", "macOS"),
+        (["g7.2xlarge"], "clusters[0].nodeGroups[0].instanceTypes[0]", "no EKS AMI type"),
+        (["g3.4xlarge"], "clusters[0].nodeGroups[0].instanceTypes[0]", "no EKS AMI type"),
+    ],
+)
+def test_instance_types_ec2_does_not_sell_or_eks_cannot_run_are_refused(types, key, says):
+    assert says in problems_of({"nodeGroups": [{"name": "g0", "instanceTypes": types}]})[key]
+
+
+def test_every_unknown_instance_type_is_named_in_one_run():
+    problems = problems_of({"nodeGroup": {"instanceTypes": ["zz9.large", "m6i.large", "c7g.9xlarge"]}})
+    assert {"clusters[0].nodeGroup.instanceTypes[0]", "clusters[0].nodeGroup.instanceTypes[2]"} <= set(problems)
+
+
+@pytest.mark.parametrize(
+    ("types", "ami"),
+    [
+        (["p6-b200.48xlarge"], "AL2023_x86_64_NVIDIA"),
+        (["g7e.2xlarge"], "AL2023_x86_64_NVIDIA"),
+        (["p6e-gb200.36xlarge"], "AL2023_ARM_64_NVIDIA"),
+    ],
+)
+def test_the_newest_gpu_families_get_their_drivers(types, ami):
+    [cluster] = groups_of({"instanceTypes": types})
+    assert cluster.node_group.ami_type == ami
+
+
+def test_every_accelerated_family_ec2_sells_has_an_ami_type_or_a_refusal():
+    # GPUs (g, p), Inferentia, Trainium, Gaudi (dl), FPGAs (f), video (vt): a family pulumi-aws adds
+    # must be classified from EKS's table of accelerated AMIs, or it would run without drivers.
+    prefixes = ("g", "p", "inf", "trn", "dl", "f", "vt", "cg")
+    accelerated = {f for f in EC2_FAMILIES if f.startswith(prefixes) and not f.startswith("gr") or f.startswith("gr6")}
+    assert len(accelerated) > 30
+    unclassified = accelerated - NVIDIA_FAMILIES - NEURON_FAMILIES - UNSUPPORTED_ACCELERATORS
+    assert not unclassified, f"classify {sorted(unclassified)} in components/config/node_ami.py"

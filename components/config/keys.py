@@ -534,7 +534,8 @@ CLUSTER_KEYS = (
         type="list of 1–20 EC2 types, one CPU architecture",
         default='`["m6i.large"]`',
         meaning=(
-            "managed node group instance types; all x86 or all Graviton (`m7g`, `c7gn`, `t4g`, …): a "
+            "managed node group instance types, each a family and size EC2 sells (pulumi-aws 7.51.1's list; Mac "
+            "families refused); all x86 or all Graviton (`m7g`, `c7gn`, `t4g`, …): a "
             "node group has one AMI (Graviton groups get `AL2023_ARM_64_STANDARD`, x86 ones EKS's "
             "default, Amazon Linux 2023; switching a group between the two replaces it); `.medium` or "
             "larger (istiod alone requests 2 GiB); on a primary, the smallest type must give istiod its "

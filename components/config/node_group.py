@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from components.config import node_ami
+from components.config.instance_types import check_listed
 from components.config.node_release import parse_release_version
 from components.config.node_scheduling import check_untainted_group, parse_labels, parse_taints
 from components.config.validate import (
@@ -172,7 +173,8 @@ def _parse_template(value: dict, path: str, problems: Problems) -> tuple[bool | 
 
 
 def _is_arm(instance_type: str) -> bool:
-    return bool(_ARM_FAMILY.fullmatch(instance_type.split(".")[0].split("-")[0]))
+    family = instance_type.split(".")[0]
+    return family in node_ami.ARM_NVIDIA_FAMILIES or bool(_ARM_FAMILY.fullmatch(family.split("-")[0]))
 
 
 def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str, ...] | None:
@@ -191,6 +193,10 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
         if expect_name(item, _INSTANCE_TYPE, 52, f"{path}[{i}]", problems, "an EC2 instance type", '"m6i.large"')
     ]
     if len(valid) != len(raw):
+        return None
+    # Every type checked, so one run names all the unknown ones.
+    listed = [check_listed(item, f"{path}[{i}]", problems) for i, item in enumerate(valid)]
+    if not all(listed):
         return None
     for i, item in enumerate(valid):
         if item.split(".")[1] in _TOO_SMALL:
