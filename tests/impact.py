@@ -97,6 +97,9 @@ AWS = {
         "upstreamRepositoryPrefix",
     },
     "aws:eks/addon:Addon": {"clusterName", "addonName"},
+    # pod_identity_association.go: the cluster, namespace and ServiceAccount identify it; the role
+    # updates in place (UpdatePodIdentityAssociation).
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": {"clusterName", "namespace", "serviceAccount"},
     "aws:eks/accessEntry:AccessEntry": {"clusterName", "principalArn", "type"},
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {
         "clusterName",

@@ -22,14 +22,16 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options, resolve_addon_versions
+from components.aws.cni_identity import CNI_POLICY, VpcCniIdentity, VpcCniIdentityArgs
 from components.aws.transit import cidr_slug
 from components.model.kubeconfig import kubeconfig_document
 from components.model.spec import ClusterSpec, NodeGroupSpec
+from components.model.versions import POD_IDENTITY_AGENT_ADDON
 from components.plan.addon_versions import AskEks
 
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
+    CNI_POLICY,
     "AmazonEC2ContainerRegistryReadOnly",
 )
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -130,11 +132,15 @@ class EksCluster(pulumi.ComponentResource):
 
         self.addon_versions = resolve_addon_versions(args.addon_versions, spec.kubernetes_version, parent=self)
         control_plane = self._control_plane(name, args)
-        node_role, attachments = self._node_role(name)
+        # vpc-cni's ENI rights stay on the node role unless vpc-cni has only its own (config/cni_identity.py).
+        node_role, attachments = self._node_role(name, cni=spec.eks.vpc_cni_role != "podIdentity")
         network = [args.network] if args.network is not None else []
+        identity = self._vpc_cni_identity(name, spec, control_plane)
 
-        # Every group waits for the same things; the first is the one later steps wait for.
-        waits = [control_plane, *attachments, *network]
+        # Every group waits for the same things; the first is the one later steps wait for. With
+        # vpc-cni's own role, its association: each aws-node pod is given the role when it is
+        # created, as its node joins.
+        waits = [control_plane, *attachments, *network, *identity]
         self.node_groups = [
             self._node_group(name, group, control_plane, node_role, args, waits) for group in spec.node_groups
         ]
@@ -371,8 +377,25 @@ class EksCluster(pulumi.ComponentResource):
             created.append(entry)
         return created
 
-    def _node_role(self, name: str) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-        """The nodes' IAM role with the AWS-managed policies a node needs to join and pull images."""
+    def _vpc_cni_identity(self, name: str, spec: ClusterSpec, control_plane: eks.Cluster) -> list[VpcCniIdentity]:
+        """vpc-cni's own role (EKS Pod Identity) unless it runs on the node role's; the agent's
+        version recorded with the other add-ons' (`addonVersions`), which tells the next run."""
+        if spec.eks.vpc_cni_role == "nodeRole":
+            return []
+        planned = spec.eks.pod_identity_agent_version or AskEks()
+        agent = resolve_addon_versions({POD_IDENTITY_AGENT_ADDON: planned}, spec.kubernetes_version, parent=self)
+        self.addon_versions.update(agent)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        args = VpcCniIdentityArgs(
+            cluster_name=control_plane.eks_cluster.name,
+            agent_version=agent[POD_IDENTITY_AGENT_ADDON],
+            partition=partition,
+        )
+        return [VpcCniIdentity(f"{name}-vpc-cni", args, opts=pulumi.ResourceOptions(parent=self))]
+
+    def _node_role(self, name: str, cni: bool = True) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        """The nodes' IAM role with the AWS-managed policies a node needs to join and pull images,
+        and vpc-cni's when `cni`."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-node-role",
@@ -395,6 +418,7 @@ class EksCluster(pulumi.ComponentResource):
                 opts=child,
             )
             for policy in NODE_POLICIES
+            if cni or policy != CNI_POLICY
         ]
         self.node_role = role
         return role, attachments

@@ -14,6 +14,7 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
+from components.config.cni_identity import resolve_vpc_cni_role
 from components.config.deployed_changes import check_deployed
 from components.config.node_ami import keep_deployed_ami_types
 from components.config.node_group import parse_choice, parse_node_groups
@@ -180,15 +181,7 @@ def parse_clusters(
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     for entry in parsed:
         if isinstance(entry["name"], str):
-            recorded_ami_types = last.node_ami_types.get(entry["name"])
-            entry["node_groups"] = keep_deployed_ami_types(
-                entry["node_groups"], recorded_ami_types, entry["name"] in last.clusters
-            )
-            entry["node_groups"] = keep_deployed_launch_templates(
-                entry["node_groups"],
-                deployed_groups(recorded_ami_types, entry["name"] in last.clusters),
-                last.node_launch_templates.get(entry["name"]),
-            )
+            _keep_deployed(entry, last, problems)
     return [
         ClusterSpec(
             name=entry["name"],
@@ -263,6 +256,19 @@ def _check_region(region: Any, path: str, problems: Problems) -> bool:
         problems.add(path, f"{shown(region)} is not an AWS region; {hint}")
         return False
     return True
+
+
+def _keep_deployed(entry: dict[str, Any], last: LastDeployment, problems: Problems) -> None:
+    """What a deployed cluster keeps of what it has, where a newer default would replace or break it:
+    its node groups' AMI types and launch templates, and vpc-cni's role."""
+    name, deployed = entry["name"], entry["name"] in last.clusters
+    recorded_ami_types = last.node_ami_types.get(name)
+    groups = keep_deployed_ami_types(entry["node_groups"], recorded_ami_types, deployed)
+    entry["node_groups"] = keep_deployed_launch_templates(
+        groups, deployed_groups(recorded_ami_types, deployed), last.node_launch_templates.get(name)
+    )
+    path = f"clusters[{entry['index']}].vpcCniRole"
+    entry["eks"] = resolve_vpc_cni_role(name, entry["eks"], entry["kubernetes_version"], last, path, problems)
 
 
 def _parse_cluster(

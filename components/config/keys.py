@@ -512,6 +512,16 @@ CLUSTER_KEYS = (
         ),
     ),
     Key(
+        key="vpcCniRole",
+        type="`podIdentity`, `both` or `nodeRole`",
+        default="unset: `podIdentity` for a new cluster (or one that has it), `nodeRole` for one deployed before",
+        meaning=(
+            "vpc-cni's AWS rights: its own role by EKS Pod Identity (the node role then has no ENI rights), both "
+            "(moving a deployed cluster), or the node role's. `nodeRole` is refused once the role is in use (see "
+            "[EKS in production](../operations/eks-in-production.md#vpc-cni-on-its-own-role))"
+        ),
+    ),
+    Key(
         key="`addonVersions.vpc-cni` / `.coredns` / `.kube-proxy`",
         type="EKS add-on version, e.g. `v1.12.1-eksbuild.2`",
         default=(

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from components.config.aws_settings import parse_aws_settings
 from components.config.clusters import REGIONS
+from components.config.cni_identity import vpc_cni_warnings
 from components.config.connectivity import private_notices
 from components.config.credentials import rotation_notices
 from components.config.eks import region_partition, support_warnings
@@ -116,6 +117,7 @@ def stack_warnings(
         *support_warnings(spec.clusters, today, last.clusters),
         *driverless_warnings(spec.clusters),
         *launch_template_warnings(spec.clusters),
+        *vpc_cni_warnings(spec.clusters),
         *release_age_warnings(spec.clusters, today),
         *(f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)),
         *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),

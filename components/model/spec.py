@@ -88,6 +88,12 @@ class EksOptions:
     log_types: tuple[str, ...] = ()
     # A customer-managed KMS key for envelope encryption of Secrets; None: EKS's default encryption.
     secrets_kms_key_arn: str | None = None
+    # vpc-cni's AWS rights: "podIdentity" (its own role; the node role has none), "both" (its own
+    # role, the node role's kept: moving a deployed cluster) or "nodeRole" (the node role's only).
+    # As parsed, None when unset; config/cni_identity.py decides from the stack's record.
+    vpc_cni_role: str | None = "podIdentity"
+    # The EKS Pod Identity Agent add-on's version the stack recorded for this Kubernetes version.
+    pod_identity_agent_version: str | None = None
 
 
 @dataclass(frozen=True)
