@@ -785,3 +785,19 @@ OUTPUTS = (
         ),
     ),
 )
+# Per-cluster records of the node groups (components/plan/outputs.py, `node_group_records`), which
+# the next run reads back. Rows of OUTPUTS once components/mesh.py exports them beside
+# `nodeGroupAmiTypes` (tests/test_node_groups.py, `test_the_launch_template_record_is_exported`).
+NODE_GROUP_OUTPUTS = (
+    Output(
+        key="clusters.<name>.nodeGroupLaunchTemplates",
+        meaning=(
+            "whether each node group has the program's launch template; read back by every run, so a deployed group "
+            "keeps what it has (adding or removing one replaces the group)"
+        ),
+    ),
+    Output(
+        key="clusters.<name>.nodeGroupReleaseVersions",
+        meaning='the AMI release each node group is pinned to (`""`: none, EKS\'s latest when created or upgraded)',
+    ),
+)

@@ -56,6 +56,11 @@ def launch_template_warnings(clusters: Sequence[ClusterSpec]) -> list[str]:
                 f" credentials, vpc-cni's ENI rights included. `{key}: true` adds one and REPLACES the group (all"
                 " nodes at once; refused under protect): instead add a group beside it in nodeGroups (it gets the"
                 " template), drain this one and remove it; or set it false to keep the group as it is"
-                " (docs/operations/eks-in-production.md#node-groups)"
+                + (
+                    f"; its imdsHopLimit ({g.imds_hop_limit}) applies only with the template"
+                    if g.imds_hop_limit != 1
+                    else ""
+                )
+                + " (docs/operations/eks-in-production.md#launch-template-and-imds)"
             )
     return warnings
