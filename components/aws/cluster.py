@@ -262,7 +262,8 @@ class EksCluster(pulumi.ComponentResource):
 
     def _launch_template(self, group_name: str, group: NodeGroupSpec) -> aws.ec2.LaunchTemplate:
         """The group's launch template: IMDSv2 only, with the group's hop limit (1 by default, so
-        only the node itself, and hostNetwork pods such as vpc-cni's aws-node and kube-proxy, reach
+        only the node itself, and hostNetwork pods such as vpc-cni's aws-node (amazon-vpc-cni-k8s
+        config/master/aws-k8s-cni.yaml) and kube-proxy, reach
         IMDS; the AL2023 AMI's own default is 2, docs.aws.amazon.com/linux/al2023/ug/imdsv2.html),
         and the root volume when `diskSize` is set. No AMI, instance type or user data: EKS keeps
         choosing the AMI by `amiType` and `version` and bootstraps the nodes
