@@ -47,7 +47,8 @@ def test_the_shorthand_and_a_list_of_one_default_group_are_the_same_resources():
     shorthand = ok(first_with(nodeGroup=OLD))
     listed = ok(first_with(nodeGroups=[{"name": "default", **OLD}]))
     assert changes(shorthand, listed) == {}
-    assert [g.name for g in listed.of_type(GROUP)] == ["c0-nodes", "c1-nodes"]
+    # Registered in whatever order their launch templates resolve.
+    assert sorted(g.name for g in listed.of_type(GROUP)) == ["c0-nodes", "c1-nodes"]
 
 
 def test_an_instance_type_change_is_a_new_group_beside_the_old_one_then_its_removal():
@@ -438,3 +439,15 @@ def test_every_accelerated_family_ec2_sells_has_an_ami_type_or_a_refusal():
     assert len(accelerated) > 30
     unclassified = accelerated - NVIDIA_FAMILIES - NEURON_FAMILIES - UNSUPPORTED_ACCELERATORS
     assert not unclassified, f"classify {sorted(unclassified)} in components/config/node_ami.py"
+
+
+def test_a_pinned_release_older_than_the_recorded_one_is_refused():
+    config = first_with(kubernetesVersion="1.35", nodeGroup={**OLD, "releaseVersion": "1.35.3-20260612"})
+    last = recorded(ok(first_with(kubernetesVersion="1.35", nodeGroup={**OLD})))
+    last["clusters"]["c0"]["nodeGroupReleaseVersions"] = {"default": "1.35.3-20260710"}
+    with pytest.raises(ConfigError) as caught:
+        parse_mesh_spec(config, default_region="us-east-1", stack="dev", last=last_deployment_from_outputs(last))
+    assert "cannot roll" in dict(caught.value.problems)["clusters[0].nodeGroup.releaseVersion"]
+    # The same or a newer one is fine.
+    last["clusters"]["c0"]["nodeGroupReleaseVersions"] = {"default": "1.35.3-20260612"}
+    assert parse_mesh_spec(config, default_region="us-east-1", stack="dev", last=last_deployment_from_outputs(last))

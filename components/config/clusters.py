@@ -18,6 +18,7 @@ from components.config.cni_identity import resolve_vpc_cni_role
 from components.config.deployed_changes import check_deployed
 from components.config.node_ami import keep_deployed_ami_types
 from components.config.node_group import parse_choice, parse_node_groups
+from components.config.node_release import check_no_rollback
 from components.config.node_template import deployed_groups, keep_deployed_launch_templates
 from components.config.validate import (
     Problems,
@@ -267,6 +268,7 @@ def _keep_deployed(entry: dict[str, Any], last: LastDeployment, problems: Proble
     entry["node_groups"] = keep_deployed_launch_templates(
         groups, deployed_groups(recorded_ami_types, deployed), last.node_launch_templates.get(name)
     )
+    check_no_rollback(entry["index"], entry["node_groups"], last.node_release_versions.get(name), problems)
     path = f"clusters[{entry['index']}].vpcCniRole"
     entry["eks"] = resolve_vpc_cni_role(name, entry["eks"], entry["kubernetes_version"], last, path, problems)
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.config.validate import Problems, expect, shown
-from components.model.spec import ClusterSpec
+from components.model.spec import ClusterSpec, NodeGroupSpec
 
 RELEASE_VERSION = re.compile(r"(?P<minor>[1-9]\d{0,2}\.\d{1,3})\.\d{1,4}-(?P<date>\d{8})", re.ASCII)
 # A pinned release older than this is warned on every run: AWS publishes AMI releases every few
@@ -52,6 +52,29 @@ def parse_release_version(value: Any, kubernetes_version: Any, path: str, proble
         )
         return None
     return value
+
+
+def group_key(cluster_index: int, groups: Sequence[NodeGroupSpec], i: int, field: str) -> str:
+    """The config key of `field` of the i-th group: `nodeGroup.<field>` for a lone default group."""
+    where = "nodeGroup" if len(groups) == 1 and groups[0].name == "default" else f"nodeGroups[{i}]"
+    return f"clusters[{cluster_index}].{where}.{field}"
+
+
+def check_no_rollback(
+    cluster_index: int, groups: Sequence[NodeGroupSpec], recorded: Mapping[str, str] | None, problems: Problems
+) -> None:
+    """A pinned release older than the one the stack recorded for the group: EKS cannot go back ("You
+    cannot roll back a node group to an earlier Kubernetes version or AMI version", EKS API
+    reference, UpdateNodegroupVersion), so the update would fail."""
+    for i, g in enumerate(groups):
+        was = RELEASE_VERSION.fullmatch((recorded or {}).get(g.name) or "")
+        now = RELEASE_VERSION.fullmatch(g.release_version or "")
+        if was and now and was["minor"] == now["minor"] and now["date"] < was["date"]:
+            problems.add(
+                group_key(cluster_index, groups, i, "releaseVersion"),
+                f"{g.release_version} is older than {was.group(0)}, which the group runs: EKS cannot roll a node"
+                " group back to an earlier AMI; keep it, or move to a newer release",
+            )
 
 
 def _date(text: str) -> datetime.date | None:

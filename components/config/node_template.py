@@ -4,7 +4,9 @@ its block device mapping), from the user's `launchTemplate` and what the stack r
 A new group gets one. A deployed group keeps what it has: EKS takes a launch template only when a
 group is created ("When you give your own launch template upon first creating a managed node
 group ... you can iteratively update it with a different version of the same launch template",
-docs.aws.amazon.com/eks/latest/userguide/launch-templates.html), and terraform-provider-aws makes
+docs.aws.amazon.com/eks/latest/userguide/launch-templates.html; "You can update a node group using
+a launch template only if the node group was originally deployed with a launch template", EKS API
+reference, UpdateNodegroupVersion), and terraform-provider-aws makes
 `launch_template.0.id` ForceNew (internal/service/eks/node_group.go), so adding or removing one
 replaces the group, every node at once. A deployed group without one is warned on every run,
 naming the key that opts in.
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from components.config.node_release import group_key
 from components.model.spec import ClusterSpec, NodeGroupSpec
 
 
@@ -48,14 +51,14 @@ def launch_template_warnings(clusters: Sequence[ClusterSpec]) -> list[str]:
         for i, g in enumerate(c.node_groups):
             if g.launch_template is not None:
                 continue
-            key = "nodeGroup.launchTemplate" if len(c.node_groups) == 1 and g.name == "default" else None
-            key = f"clusters[{c.config_index}].{key or f'nodeGroups[{i}].launchTemplate'}"
+            key = group_key(c.config_index, c.node_groups, i, "launchTemplate")
             warnings.append(
                 f"cluster {c.name!r}, node group {g.name!r} was created without the program's launch template, so"
-                " its nodes answer IMDS two hops away (the AL2023 AMI's default): any pod can take the node role's"
-                f" credentials, vpc-cni's ENI rights included. `{key}: true` adds one and REPLACES the group (all"
-                " nodes at once; refused under protect): instead add a group beside it in nodeGroups (it gets the"
-                " template), drain this one and remove it; or set it false to keep the group as it is"
+                " nothing here keeps its pods off IMDS (the AL2023 AMI defaults to a hop limit of 2, which lets any"
+                " pod take the node role's credentials, vpc-cni's ENI rights included)."
+                f" `{key}: true` adds one and REPLACES the group (all nodes at once; refused under protect):"
+                " instead add a group beside it in nodeGroups (it gets the template), drain this one and remove it;"
+                " or set it false to keep the group as it is"
                 + (
                     f"; its imdsHopLimit ({g.imds_hop_limit}) applies only with the template"
                     if g.imds_hop_limit != 1

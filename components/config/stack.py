@@ -143,6 +143,7 @@ def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
         else {},
         node_ami_types=_group_records(clusters, "nodeGroupAmiTypes", str),
         node_launch_templates=_group_records(clusters, "nodeGroupLaunchTemplates", bool),
+        node_release_versions=_group_records(clusters, "nodeGroupReleaseVersions", str),
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),
