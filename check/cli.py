@@ -84,7 +84,12 @@ def main(argv: list[str] | None = None, today: datetime.date | None = None) -> i
         return 2
     if encrypted:
         print(f"not checked offline (encrypted): {', '.join(encrypted)}")
+    if checked.spec.connectivity.transit_gateways:
+        print(
+            "not checked offline: what AWS says of transitGateways (their owner, the operators' attachment, the"
+            " routes in returnRouteTable); `pulumi up` reads them and refuses what AWS would before creating anything"
+        )
     for warning in [*checked.warnings, *checked.aws.notices]:
         print(f"warning: {warning}")
-    print(plan_text(checked.spec, today))
+    print(plan_text(checked.plan, today))
     return 0

@@ -1,24 +1,24 @@
-"""The plan of a validated mesh, as text: per cluster what it gets, the headroom against each limit
-the mesh runs into, and a monthly cost estimate from the price table in `versions.py`. Pure: a
-MeshSpec in, lines out."""
+"""The plan of a validated mesh (plan/mesh_plan.py), as text: per cluster what it gets, who reaches
+what, the pairs between clusters, the headroom against each limit the mesh runs into, and a
+monthly cost estimate from the price table in `versions.py`. Pure: a MeshPlan in, lines out."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
 
-from components.config.connectivity import (
-    MAX_PEERING_ATTACHMENTS,
-    MAX_ROUTES_PER_TABLE,
-    cluster_group_rules,
-    route_table_routes,
-)
-from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SG_RULES
-from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 from components.config.quotas import default_quotas, quota_lines
 from components.model import versions
 from components.model.spec import MeshSpec
-from components.plan import quotas
+from components.plan.mesh_plan import EndpointSources, MeshPlan
+from components.plan.quotas import (
+    MAX_PEERING_ATTACHMENTS,
+    MAX_PUBLIC_ACCESS_CIDRS,
+    MAX_ROUTES_PER_TABLE,
+    MAX_SECURITY_GROUP_RULES,
+    cluster_group_rules,
+    route_table_routes,
+)
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ class Cost:
         return None if self.hourly is None else self.count * self.hourly * versions.HOURS_PER_MONTH
 
 
-def cluster_lines(spec: MeshSpec) -> list[str]:
+def cluster_lines(plan: MeshPlan) -> list[str]:
     lines = []
-    for c in spec.clusters:
-        t = spec.topology[c.name]
+    for c in plan.spec.clusters:
+        t = plan[c.name].topology
         ng = c.node_group
         zones = c.availability_zones if isinstance(c.availability_zones, int) else ", ".join(c.availability_zones)
         gateway = (
@@ -55,29 +55,31 @@ def cluster_lines(spec: MeshSpec) -> list[str]:
             f" nodes {ng.desired_size} ({ng.min_size}-{ng.max_size})"
             f" x {', '.join(ng.instance_types)} {ng.capacity_type} {ng.architecture}",
             f"  {gateway}; {served}",
+            f"  {_subnets(plan[c.name].subnets)}",
         ]
     return lines
 
 
-def headroom_lines(spec: MeshSpec) -> list[str]:
+def headroom_lines(plan: MeshPlan) -> list[str]:
+    spec = plan.spec
     if spec.connectivity.private:
-        regions = len({c.region for c in spec.clusters})
-        widest = max(cluster_group_rules(c, spec.topology, spec.connectivity) for c in spec.clusters)
+        regions = len(plan.regions)
+        widest = max(cluster_group_rules(c, plan.topology, spec.connectivity) for c in spec.clusters)
         return [
             f"Transit Gateway peering attachments per gateway: {regions - 1} of {MAX_PEERING_ATTACHMENTS}",
             "security group rules (the cluster group: EKS's, the controller's, same-network VPCs; the control"
-            f" plane's: meshCidr, operatorCidrs): at most {widest} of {MAX_CLUSTER_SG_RULES}",
+            f" plane's: meshCidr, operatorCidrs): at most {widest} of {MAX_SECURITY_GROUP_RULES}",
             "routes per VPC route table (default, meshCidr, operatorCidrs):"
             f" {route_table_routes(spec.connectivity)} of {MAX_ROUTES_PER_TABLE}",
         ]
-    api = max(quotas.endpoint_cidrs(spec).values(), default=0)
+    api = max(plan.endpoint_cidrs.values(), default=0)
     lines = [
         f"EKS public endpoint CIDRs: {api} of {MAX_PUBLIC_ACCESS_CIDRS} (apiAccessCidrs plus every VPC's NAT address)"
     ]
-    rules = quotas.east_west_rules(spec)
+    rules = plan.east_west_rules
     if rules:
-        sources = quotas.east_west_sources(spec.clusters, spec.east_west_allowed_cidrs, private=False)
-        widest = max(quotas.gateway_ports(spec.clusters, spec.topology).values())
+        sources = plan.access.east_west.count(plan.nat_addresses)
+        widest = max(plan.gateway_ports.values())
         lines.append(
             f"east-west NLB security group rules: {max(rules.values())} of {MAX_SECURITY_GROUP_RULES} ({sources}"
             f" sources x {widest} port{'s' if widest > 1 else ''})"
@@ -85,9 +87,9 @@ def headroom_lines(spec: MeshSpec) -> list[str]:
     return lines
 
 
-def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
+def costs(plan: MeshPlan, today: datetime.date) -> list[Cost]:
     """What runs all month. Traffic-dependent charges are given as rates by `rate_lines`."""
-    items: list[Cost] = []
+    spec, items = plan.spec, []
 
     def add(item: str, count: int, hourly: float | None) -> None:
         if count:
@@ -111,7 +113,7 @@ def costs(spec: MeshSpec, today: datetime.date) -> list[Cost]:
                 versions.PRICE_INSTANCE_HOUR.get(first),
             )
         add(f"{c.name}: NAT gateways", c.nat_count, versions.PRICE_NAT_GATEWAY_HOUR)
-        gateway = spec.topology[c.name].east_west_gateway
+        gateway = plan[c.name].topology.east_west_gateway
         add(f"{c.name}: east-west NLB", int(gateway), versions.PRICE_NLB_HOUR)
         # One public IPv4 address per NAT gateway, and per zone of an internet-facing NLB.
         public_nlb = gateway and not spec.connectivity.private
@@ -139,8 +141,8 @@ def rate_lines() -> list[str]:
     ]
 
 
-def cost_lines(spec: MeshSpec, today: datetime.date) -> list[str]:
-    items = costs(spec, today)
+def cost_lines(plan: MeshPlan, today: datetime.date) -> list[str]:
+    items = costs(plan, today)
     lines = [
         f"{i.item}: {i.count} x "
         + (f"${i.hourly}/h = ${i.monthly:,.2f}" if i.hourly is not None else "price not in the table")
@@ -191,16 +193,58 @@ def metrics_lines(spec: MeshSpec) -> list[str]:
     ]
 
 
-def plan_text(spec: MeshSpec, today: datetime.date) -> str:
+def _subnets(subnets: tuple[list[str], list[str]] | None) -> str:
+    if subnets is None:
+        return "subnets: carved from the range the IPAM pool allocates, one public and one private per zone"
+    public, private = subnets
+    return f"subnets: private {', '.join(private)}; public {', '.join(public)}"
+
+
+def _sources(sources: EndpointSources) -> str:
+    named = [*sources.cidrs, *(["every VPC's NAT addresses"] if sources.nat_addresses else [])]
+    return ", ".join(named) or "nobody"
+
+
+def access_lines(plan: MeshPlan) -> list[str]:
+    """Who reaches which endpoint from where (plan/mesh_plan.py `AccessPlan`)."""
+    a = plan.access
+    api = (
+        f"EKS API endpoints: public, from {_sources(a.public_api)}"
+        if a.public_api is not None
+        else f"EKS API endpoints: private only, 443 from {', '.join(a.private_api)} (the control plane's own group)"
+    )
+    kind = "internal" if a.internal_load_balancers else "internet-facing"
+    return [api, f"east-west gateways: {kind} NLBs, from {_sources(a.east_west)}"]
+
+
+def pair_lines(plan: MeshPlan) -> list[str]:
+    """The resources made per pair of clusters, in the order they are built."""
+    lines = [
+        f"{p.requester} <-> {p.accepter}: "
+        + ("same network over the Transit Gateways (security-group rules)" if p.over_transit else "VPC peering")
+        for p in plan.peerings
+    ]
+    for c in plan.clusters:
+        if c.remote_secrets:
+            lines.append(
+                f"after {c.name}: remote secrets " + ", ".join(f"{s.local} watches {s.peer}" for s in c.remote_secrets)
+            )
+    return lines
+
+
+def plan_text(plan: MeshPlan, today: datetime.date) -> str:
+    spec = plan.spec
     sections = [
         ("mesh", mesh_lines(spec) + metrics_lines(spec)),
-        ("clusters", cluster_lines(spec)),
-        ("limits", headroom_lines(spec)),
+        ("access", access_lines(plan)),
+        ("clusters", cluster_lines(plan)),
+        ("pairs, in build order", pair_lines(plan)),
+        ("limits", headroom_lines(plan)),
         (
             "service quotas per region (AWS's defaults unless serviceQuotas raises them; the account's other resources"
             " count too)",
-            quota_lines(spec.clusters, spec.connectivity, spec.service_quotas or default_quotas()),
+            quota_lines(plan.quota_use, spec.service_quotas or default_quotas()),
         ),
-        ("monthly cost estimate", cost_lines(spec, today)),
+        ("monthly cost estimate", cost_lines(plan, today)),
     ]
     return "\n".join(f"{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in sections)

@@ -1,16 +1,18 @@
-"""The whole mesh, built side by side from one MeshSpec: per cluster its network, EKS cluster, load
+"""The whole mesh, built side by side from one MeshPlan: per cluster its network, EKS cluster, load
 balancer controller, CA and Istio; once, the root CA; per pair, VPC peering (clusters sharing a
 network) and remote secrets (every primary watches every other cluster).
 
 The order between resources lives only in the dependency graph, so `pulumi up` creates clusters
 in parallel and `pulumi destroy` removes everything in reverse, in one command each. Who runs
-istiod, who serves whom, who has a gateway and who peers were decided with the config
-(`spec.topology`, a `MeshTopology`); the steps below only read it, in its build order.
+istiod, who serves whom, who has a gateway, who peers, who reaches what and what the stack exports
+were decided with the config (`plan/mesh_plan.py`, a `MeshPlan`); the steps below walk it, in its
+build order, and decide nothing again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -28,26 +30,22 @@ from components.istio.control_plane import ControlPlaneAccess, IstioControlPlane
 from components.istio.gateway import EastWestGateway, EastWestGatewayArgs
 from components.istio.mtls import MeshMtls, MeshMtlsArgs
 from components.istio.remote_secrets import ReaderToken, ReaderTokenArgs, RemoteSecret, RemoteSecretArgs
-from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs, sample_version
+from components.istio.samples import SAMPLE_HOST, SampleWorkloads, SampleWorkloadsArgs
 from components.istio.traffic import MeshTraffic, MeshTrafficArgs, sample_rule_spec
 from components.istio.trust import IntermediateCa, IntermediateCaArgs, mesh_roots
 from components.model import versions
 from components.model.aws_settings import AwsSettings
-from components.model.deployed import LastDeployment
 from components.model.image_cache import cached
 from components.model.spec import ClusterSpec, MeshSpec
-from components.plan import names
-from components.plan.addon_versions import RECORD_VERSION_KEY, plan_addon_versions
-from components.plan.principals import cluster_creators, new_clusters, same_principal
+from components.plan.addon_versions import RECORD_VERSION_KEY
+from components.plan.mesh_plan import ClusterPlan, EndpointSources, MeshPlan, PeeringPlan, RemoteSecretPlan
 
 
 @dataclass
 class IstioMeshArgs:
-    spec: MeshSpec
+    plan: MeshPlan
     # The stack's `aws:` settings, for every AWS provider and kubeconfig; empty uses the environment's.
     aws: AwsSettings = AwsSettings()
-    # What the stack's last update exported: the clusters it had and who created each.
-    last: LastDeployment = LastDeployment()
 
 
 @dataclass
@@ -65,45 +63,27 @@ class MeshCluster:
 
 @dataclass
 class MeshAccess:
-    """Who may reach what, mesh-wide."""
+    """The plan's endpoint sources, with the VPCs' NAT addresses filled in once they exist."""
 
-    # EKS public endpoints: the operators' CIDRs plus every VPC's NAT addresses (the other istiods).
+    # EKS public endpoints (public mode; empty in private mode, which has none).
     api: pulumi.Input[list[str]]
-    # East-west gateways: `eastWestAllowedCidrs`, or by default the mesh's NAT addresses.
+    # East-west gateways.
     east_west: pulumi.Input[list[str]]
 
 
 class IstioMesh(pulumi.ComponentResource):
     """The mesh; what `__main__` exports."""
 
-    # Per cluster: region, network, endpoint, kubeconfig (secret), role, east-west address, ...
-    cluster_outputs: dict[str, dict]
-    # Every root the clusters trust (one, or two during a rotation), and the one that signs.
-    root_bundle_pem: pulumi.Output[str]
-    signing_root_pem: pulumi.Output[str]
+    # The stack outputs by name (plan/outputs.py `EXPORTED`, in that order).
+    outputs: dict[str, Any]
     # Each cluster's components, by name, for the steps after it is built.
     clusters: dict[str, MeshCluster]
-    # Per cluster, the identity EKS made its admin when it created it ("" if unknown).
-    cluster_creators: dict[str, str]
-    # Per cluster, its managed add-ons' versions and the Kubernetes version they were chosen for.
-    addon_versions: dict[str, dict[str, pulumi.Input[str]]]
-    # Per cluster, its VPC's range, and the IPAM pool it came from (if it did).
-    vpc_cidrs: dict[str, pulumi.Input[str]]
-    vpc_ipam_pools: dict[str, str]
-    # Each same-network pair as oriented (requester first).
-    same_network_pairs: list[list[str]]
-    # Per cluster, its reader token's generation and when it was made (`readerTokens`).
-    reader_tokens: dict[str, dict]
-    # The mesh-wide mTLS mode (`mtls`), read back so an unset key keeps what the stack runs.
-    mtls: str
-    # Per region, its metrics workspace's Prometheus endpoint (`metrics: amp`; empty otherwise).
-    metrics_endpoints: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
         # Every resource of the mesh picks up the aliases of its earlier names (migrations.py).
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transforms=[migrations.add_aliases]))
         super().__init__("istio-eks-mesh:mesh:IstioMesh", name, None, opts)
-        spec, self._settings, self._last = args.spec, args.aws, args.last
+        plan, spec, self._settings = args.plan, args.plan.spec, args.aws
         # The kubeconfigs authenticate as the configured role, else as the role the AWS providers
         # assume (the clusters' creator, already admin), through the same profile.
         self._credentials = KubeconfigCredentials(
@@ -112,74 +92,48 @@ class IstioMesh(pulumi.ComponentResource):
             config_file=args.aws.shared_file("config"),
             credentials_file=args.aws.shared_file("credentials"),
         )
-
         # Every AWS resource of the mesh carries these, the controller's load balancers too.
         self._tags = {
             **args.aws.default_tags,
             "istio-eks-mesh/mesh": spec.mesh_id,
             "istio-eks-mesh/stack": pulumi.get_stack(),
         }
-        self._aws = self._aws_providers(spec)
+        self._aws = self._aws_providers(plan)
+        self._plan = plan = self._with_creators(plan)
         self._caches = self._image_caches(spec)
-        self.cluster_creators = self._creators(spec, args.last)
         networks = {c.name: self._network(c) for c in spec.clusters}
-        self._transit = self._transit_network(spec, networks) if spec.connectivity.private else None
-        access = self._access(spec, networks)
+        self._transit = self._transit_network(spec, networks) if plan.access.private_api is not None else None
+        access = self._access(plan.access.public_api, plan.access.east_west, networks)
         self._roots = mesh_roots(spec.pki, self)
         self.clusters = {}
         self._remote_secrets: dict[tuple[str, str], RemoteSecret] = {}
-        for step in spec.topology.build_steps:
-            c = spec.cluster(step.cluster)
+        for c in plan.clusters:
             self.clusters[c.name] = self._cluster(spec, c, networks[c.name], access)
-            for local, peer in step.remote_secrets:
-                self._remote_secrets[local, peer] = self._remote_secret(local, peer)
-            if spec.topology[c.name].east_west_gateway:
+            for secret in c.remote_secrets:
+                self._remote_secrets[secret.local, secret.peer] = self._remote_secret(secret)
+            if c.topology.east_west_gateway:
                 self._gateway(spec, c, access)
-        self._peerings(spec)
-        self._mesh_policies(spec)
+        for peering in plan.peerings:
+            self._peering(spec, peering)
+        self._mesh_policies(plan)
         if spec.deploy_samples:
-            self._samples(spec)
-        self.metrics_endpoints = self._metrics(spec) if spec.metrics.enabled else {}
-        self.cluster_outputs = self._outputs(spec)
-        self.vpc_cidrs = {c.name: networks[c.name].cidr_block for c in spec.clusters}
-        self.vpc_ipam_pools = {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool}
-        self.same_network_pairs = [list(pair) for pair in spec.topology.peerings]
-        self.reader_tokens = spec.reader_tokens.output()
-        self.mtls = spec.mtls
-        self.addon_versions = {
-            c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions}
-            for c in spec.clusters
-        }
-        self.root_bundle_pem, self.signing_root_pem = self._roots.bundle_pem, self._roots.signer.cert_pem
-        self.register_outputs(
-            {
-                "clusters": self.cluster_outputs,
-                "rootCertPem": self.root_bundle_pem,
-                "clusterCreators": self.cluster_creators,
-                "addonVersions": self.addon_versions,
-                "vpcCidrs": self.vpc_cidrs,
-                "vpcIpamPools": self.vpc_ipam_pools,
-                "sameNetworkPairs": self.same_network_pairs,
-                "readerTokens": self.reader_tokens,
-                "mtls": self.mtls,
-                "metricsEndpoints": self.metrics_endpoints,
-            }
-        )
+            self._samples(plan)
+        metrics_endpoints = self._metrics(plan) if spec.metrics.enabled else {}
+        self.outputs = self._stack_outputs(plan, networks, metrics_endpoints)
+        self.register_outputs(self.outputs)
 
-    def _creators(self, spec: MeshSpec, last: LastDeployment) -> dict[str, str]:
-        """Who created each cluster (components/plan/principals.py). The caller is asked only when
-        a cluster is new: the identity of the AWS providers, the same in every region."""
-        names = [c.name for c in spec.clusters]
-        caller = None
-        if new_clusters(names, last):
-            provider = self._aws[spec.clusters[0].region]
-            caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).arn
-        return cluster_creators(names, last, legacy=self._settings.assumed_role_arn, caller=caller)
+    def _with_creators(self, plan: MeshPlan) -> MeshPlan:
+        """The plan with its new clusters' creator: the identity of the AWS providers, the same in
+        every region, asked only when a cluster is new (components/plan/principals.py)."""
+        if not plan.new_clusters:
+            return plan
+        provider = self._aws[plan.regions[0]]
+        return plan.with_caller(aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).arn)
 
     def _child(self, **providers: pulumi.ProviderResource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers=providers or None)
 
-    def _aws_providers(self, spec: MeshSpec) -> dict[str, aws.Provider]:
+    def _aws_providers(self, plan: MeshPlan) -> dict[str, aws.Provider]:
         """One AWS provider per region, shared by the clusters there, with the stack's AWS settings."""
         return {
             region: aws.Provider(
@@ -189,7 +143,7 @@ class IstioMesh(pulumi.ComponentResource):
                 **provider_args(self._settings),
                 opts=self._child(),
             )
-            for region in dict.fromkeys(c.region for c in spec.clusters)
+            for region in plan.regions
         }
 
     def _image_caches(self, spec: MeshSpec) -> dict[str, DockerHubCache]:
@@ -244,33 +198,29 @@ class IstioMesh(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _access(spec: MeshSpec, networks: dict[str, Vpc]) -> MeshAccess:
-        # Every istiod talks to every other cluster's API server, and cross-cluster traffic leaves
-        # each VPC, through its NAT gateways.
+    def _access(api: EndpointSources | None, east_west: EndpointSources, networks: dict[str, Vpc]) -> MeshAccess:
         nat_cidrs = pulumi.Output.all(*[n.nat_public_ips for n in networks.values()]).apply(
             lambda per_vpc: sorted({f"{ip}/32" for ips in per_vpc for ip in ips})
         )
-        if spec.connectivity.private:
-            # Peers come over the Transit Gateways from their VPC addresses: no NAT address anywhere.
-            mesh = [spec.mesh_cidr]
-            return MeshAccess(
-                api=mesh,
-                east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else mesh,
-            )
-        return MeshAccess(
-            api=nat_cidrs.apply(lambda nats: [*spec.api_access_cidrs, *nats]),
-            east_west=list(spec.east_west_allowed_cidrs) if spec.east_west_allowed_cidrs is not None else nat_cidrs,
-        )
 
-    def _gateway(self, spec: MeshSpec, c: ClusterSpec, access: MeshAccess) -> None:
-        here, topology = self.clusters[c.name], spec.topology[c.name]
+        def filled(sources: EndpointSources | None) -> pulumi.Input[list[str]]:
+            if sources is None:
+                return []
+            if not sources.nat_addresses:
+                return list(sources.cidrs)
+            return nat_cidrs.apply(lambda nats: [*sources.cidrs, *nats])
+
+        return MeshAccess(api=filled(api), east_west=filled(east_west))
+
+    def _gateway(self, spec: MeshSpec, c: ClusterPlan, access: MeshAccess) -> None:
+        here, topology = self.clusters[c.name], c.topology
         # A remote's gateway pods take their configuration from the primary's istiod, which must
         # know this cluster (its remote secret) to authenticate them.
         served_by = [self._remote_secrets[topology.control_plane, c.name]] if topology.is_remote else []
         gateway = EastWestGateway(
             f"{c.name}-istio-gateway",
             EastWestGatewayArgs(
-                cluster=c,
+                cluster=c.cluster,
                 topology=topology,
                 revisions=spec.revisions,
                 control_plane=here.istio,
@@ -278,17 +228,17 @@ class IstioMesh(pulumi.ComponentResource):
                 allowed_cidrs=access.east_west,
                 child_prefix=f"{c.name}-istio",
                 addresses=here.network.gateway_addresses,
-                internal=spec.connectivity.private,
+                internal=self._plan.access.internal_load_balancers,
                 after=served_by,
             ),
-            opts=self._child(aws=self._aws[c.region], kubernetes=here.eks.provider),
+            opts=self._child(aws=self._aws[c.cluster.region], kubernetes=here.eks.provider),
         )
         self.clusters[c.name] = replace(here, gateway=gateway)
 
-    def _cluster(self, spec: MeshSpec, c: ClusterSpec, network: Vpc, access: MeshAccess) -> MeshCluster:
+    def _cluster(self, spec: MeshSpec, plan: ClusterPlan, network: Vpc, access: MeshAccess) -> MeshCluster:
         """One cluster: EKS, its intermediate CA, the load balancer controller, Istio, a reader token."""
+        c, topology = plan.cluster, plan.topology
         region = self._aws[c.region]
-        topology = spec.topology[c.name]
         eks = EksCluster(
             c.name,
             EksClusterArgs(
@@ -299,11 +249,9 @@ class IstioMesh(pulumi.ComponentResource):
                 public_access_cidrs=access.api,
                 network=network,
                 credentials=self._credentials,
-                # EKS makes the identity that creates a cluster its admin itself; a second access
-                # entry for it would fail.
-                admins=tuple(a for a in spec.access.admins if not same_principal(a, self.cluster_creators[c.name])),
-                addon_versions=plan_addon_versions(c.name, c.kubernetes_version, c.eks.addon_versions, self._last),
-                private_api_sources=(spec.mesh_cidr, *spec.connectivity.operator_cidrs) if self._transit else None,
+                admins=plan.access_entries,
+                addon_versions=plan.addon_versions,
+                private_api_sources=self._plan.access.private_api,
                 private_paths=self._transit.paths[c.name] if self._transit else [],
             ),
             opts=self._child(aws=region),
@@ -363,25 +311,25 @@ class IstioMesh(pulumi.ComponentResource):
         )
         return gateway.remote_access
 
-    def _peerings(self, spec: MeshSpec) -> None:
+    def _peering(self, spec: MeshSpec, peering: PeeringPlan) -> None:
         """Clusters on one network reach each other's pods directly: their VPCs are peered (in
         private mode the Transit Gateways route between them already)."""
 
-        def side(c: ClusterSpec) -> PeerSide:
-            here = self.clusters[c.name]
+        def side(name: str) -> PeerSide:
+            c, here = spec.cluster(name), self.clusters[name]
             return PeerSide(c, here.network, here.eks.cluster_security_group_id, self._aws[c.region])
 
-        for a, b in spec.topology.peerings:
-            pair = VpcPeeringArgs(requester=side(spec.cluster(a)), accepter=side(spec.cluster(b)))
-            if self._transit:
-                SameNetworkAccess(names.same_network(a, b), pair, names.peering(a, b), self, opts=self._child())
-            else:
-                VpcPeering(names.peering(a, b), pair, opts=self._child())
+        pair = VpcPeeringArgs(requester=side(peering.requester), accepter=side(peering.accepter))
+        if peering.over_transit:
+            SameNetworkAccess(peering.name, pair, peering.peering_name, self, opts=self._child())
+        else:
+            VpcPeering(peering.name, pair, opts=self._child())
 
-    def _mesh_policies(self, spec: MeshSpec) -> None:
+    def _mesh_policies(self, plan: MeshPlan) -> None:
         """In every primary (whose istiod also serves its remotes; a remote's serves no xDS): the
         mesh-wide DestinationRule, with locality load balancing, and the mesh-wide PeerAuthentication."""
-        for c in (c for c in spec.clusters if not c.is_remote):
+        spec = plan.spec
+        for c in (c for c in plan.in_config_order if not c.topology.is_remote):
             here = self.clusters[c.name]
             opts = self._child(kubernetes=here.eks.provider)
             if spec.traffic.locality_load_balancing:
@@ -390,10 +338,10 @@ class IstioMesh(pulumi.ComponentResource):
                 )
             MeshMtls(f"{c.name}-mtls", MeshMtlsArgs(mode=spec.mtls, istiod=here.istio.injector), opts=opts)
 
-    def _metrics(self, spec: MeshSpec) -> dict[str, pulumi.Output[str]]:
+    def _metrics(self, plan: MeshPlan) -> dict[str, pulumi.Output[str]]:
         """Per region a workspace (or the named one) and a collector per cluster there."""
         endpoints = {}
-        for region in dict.fromkeys(c.region for c in spec.clusters):
+        for region in plan.regions:
             collected = [
                 CollectedCluster(
                     cluster=c,
@@ -402,29 +350,29 @@ class IstioMesh(pulumi.ComponentResource):
                     private_subnet_ids=self.clusters[c.name].network.private_subnet_ids,
                     cluster_security_group_id=self.clusters[c.name].eks.cluster_security_group_id,
                 )
-                for c in spec.clusters
-                if c.region == region
+                for c in plan.in_region(region)
             ]
             metrics = RegionMetrics(
                 f"metrics-{region}",
                 RegionMetricsArgs(
                     region=region,
-                    mesh_id=spec.mesh_id,
+                    mesh_id=plan.spec.mesh_id,
                     clusters=collected,
-                    workspace_arn=spec.metrics.workspaces.get(region),
+                    workspace_arn=plan.spec.metrics.workspaces.get(region),
+                    locality_first=plan.spec.traffic.locality_load_balancing,
                 ),
                 opts=self._child(aws=self._aws[region]),
             )
             endpoints[region] = metrics.endpoint
         return endpoints
 
-    def _remote_secret(self, local: str, peer: str) -> RemoteSecret:
+    def _remote_secret(self, secret: RemoteSecretPlan) -> RemoteSecret:
         """The local istiod's credentials for the peer's API server."""
-        here, there = self.clusters[local], self.clusters[peer]
+        here, there = self.clusters[secret.local], self.clusters[secret.peer]
         return RemoteSecret(
-            names.remote_secret(local, peer),
+            secret.name,
             RemoteSecretArgs(
-                peer_name=peer,
+                peer_name=secret.peer,
                 peer_endpoint=there.eks.endpoint,
                 peer_certificate_authority=there.eks.certificate_authority,
                 peer_token=there.reader_token.token,
@@ -433,52 +381,63 @@ class IstioMesh(pulumi.ComponentResource):
             opts=self._child(kubernetes=here.eks.provider),
         )
 
-    def _samples(self, spec: MeshSpec) -> None:
-        for index, c in enumerate(spec.clusters):
+    def _samples(self, plan: MeshPlan) -> None:
+        spec = plan.spec
+        for c in plan.in_config_order:
             # A remote's pods get their configuration from the primary's istiod, which needs its
             # remote secret for the remote to serve (and authenticate) them.
-            control_plane = spec.topology[c.name].control_plane
+            control_plane = c.topology.control_plane
             injectors: list[pulumi.Resource] = [self.clusters[c.name].istio.injector]
             if control_plane != c.name:
                 injectors += [self.clusters[control_plane].istio.injector, self._remote_secrets[control_plane, c.name]]
             SampleWorkloads(
                 f"{c.name}-samples",
                 SampleWorkloadsArgs(
-                    version=sample_version(index),
+                    version=c.sample_version,
                     istiod=injectors,
                     # Istio config is read from a primary's API server only.
-                    destination_rule=None if c.is_remote else sample_rule_spec(spec, SAMPLE_HOST),
-                    helloworld_image=self._cached(spec, c, versions.HELLOWORLD_IMAGE),
-                    curl_image=self._cached(spec, c, versions.CURL_IMAGE),
+                    destination_rule=None if c.topology.is_remote else sample_rule_spec(spec, SAMPLE_HOST),
+                    helloworld_image=self._cached(spec, c.cluster, versions.HELLOWORLD_IMAGE),
+                    curl_image=self._cached(spec, c.cluster, versions.CURL_IMAGE),
                 ),
                 opts=self._child(kubernetes=self.clusters[c.name].eks.provider),
             )
 
-    def _outputs(self, spec: MeshSpec) -> dict[str, dict]:
-        def of(index: int, c: ClusterSpec) -> dict:
-            here = self.clusters[c.name]
-            addresses = here.network.gateway_addresses
-            return {
-                "region": c.region,
-                "network": c.network,
-                "vpcId": here.network.vpc_id,
-                # Read back by the next run, which refuses a change of them (EKS keeps its zones).
-                "availabilityZones": here.network.zones,
-                # Read back: a node group keeps its AMI type (changing it replaces the group).
-                "nodeGroupAmiTypes": {g.name: g.ami_type or "" for g in c.node_groups},
-                # Read back too: a Secrets key cannot be removed or changed (config/clusters.py).
-                "secretsKmsKeyArn": c.eks.secrets_kms_key_arn,
-                "endpoint": here.eks.endpoint,
-                "kubeconfig": here.eks.kubeconfig,
-                "role": c.role,
-                "eastWestAddress": here.gateway.address if here.gateway else None,
-                "eastWestStaticIps": addresses.public_ips if addresses else [],
-                # The istiod Deployments of the installed revisions, for `verify`.
-                "istiodDeployments": [r.release for r in spec.revisions.revisions],
-                # What `verify` expects helloworld in this cluster to answer; absent without samples.
-                **({"sampleVersion": sample_version(index)} if spec.deploy_samples else {}),
-                # Tells `verify` that callers stay local, so not every version answers every cluster.
-                "localityLoadBalancing": spec.traffic.locality_load_balancing,
-            }
+    def _cluster_record(self, plan: ClusterPlan) -> dict[str, Any]:
+        """Its entry of the `clusters` output: the plan's part, and what exists once it is built."""
+        here = self.clusters[plan.name]
+        addresses = here.network.gateway_addresses
+        return {
+            **plan.record(self._plan.spec),
+            "vpcId": here.network.vpc_id,
+            # Read back by the next run, which refuses a change of them (EKS keeps its zones).
+            "availabilityZones": here.network.zones,
+            "endpoint": here.eks.endpoint,
+            "kubeconfig": here.eks.kubeconfig,
+            "eastWestAddress": here.gateway.address if here.gateway else None,
+            "eastWestStaticIps": addresses.public_ips if addresses else [],
+        }
 
-        return {c.name: of(index, c) for index, c in enumerate(spec.clusters)}
+    def _stack_outputs(
+        self, plan: MeshPlan, networks: dict[str, Vpc], metrics_endpoints: dict[str, pulumi.Output[str]]
+    ) -> dict[str, Any]:
+        """Every stack output, by the names the plan gives them."""
+        spec = plan.spec
+        values = {
+            "clusters": {c.name: self._cluster_record(c) for c in plan.in_config_order},
+            "rootCertPem": self._roots.bundle_pem,
+            "signingRootCertPem": self._roots.signer.cert_pem,
+            "clusterCreators": plan.creators,
+            "addonVersions": {
+                c.name: {RECORD_VERSION_KEY: c.kubernetes_version, **self.clusters[c.name].eks.addon_versions}
+                for c in spec.clusters
+            },
+            "vpcCidrs": {c.name: networks[c.name].cidr_block for c in spec.clusters},
+            "vpcIpamPools": {c.name: c.ipam_pool for c in spec.clusters if c.ipam_pool},
+            "sameNetworkPairs": [[p.requester, p.accepter] for p in plan.peerings],
+            "readerTokens": spec.reader_tokens.output(),
+            "mtls": spec.mtls,
+            "metricsEndpoints": metrics_endpoints,
+        }
+        assert tuple(values) == plan.outputs, "every output the plan names, and only those"
+        return values

@@ -63,24 +63,16 @@ def mocks_with(**attributes):
 def recorded(run: Run) -> dict:
     """The outputs of `run` that the next run reads back (components/config/stack.py)."""
     exports = {key: resolve(run.exports[key])[0] for key in RECORDED}
-    kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "nodeGroupLaunchTemplates", "secretsKmsKeyArn")
+    kept = (
+        "region",
+        "availabilityZones",
+        "nodeGroupAmiTypes",
+        "nodeGroupLaunchTemplates",
+        "nodeGroupReleaseVersions",
+        "secretsKmsKeyArn",
+    )
     clusters = {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}
-    for name, c in clusters.items():
-        # Until mesh.py exports components/plan/outputs.py's `node_group_records` (the coordinator's
-        # restructuring; test_node_groups.py has a strict xfail for it), the record as the graph shows it.
-        c.setdefault("nodeGroupLaunchTemplates", deployed_launch_templates(run, name))
     return {**exports, "clusters": clusters}
-
-
-def deployed_launch_templates(run: Run, cluster: str) -> dict[str, bool]:
-    """Each node group of `cluster` in `run` (`<cluster>-nodes[-<group>]`) and whether it names a launch template."""
-    return {
-        ("default" if g.name == f"{cluster}-nodes" else g.name.removeprefix(f"{cluster}-nodes-")): bool(
-            g.inputs.get("launchTemplate")
-        )
-        for g in run.of_type("eks:index:ManagedNodeGroup")
-        if g.name == f"{cluster}-nodes" or g.name.startswith(f"{cluster}-nodes-")
-    }
 
 
 def mesh_config(count: int, **extra) -> dict:
@@ -224,7 +216,8 @@ def state_run(base: dict, state: str, imported: bool = False) -> Run:
 def loopback_server(handler):
     """An HTTP server on 127.0.0.1 with `handler`, for as long as the block runs; yields its URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for it, once per server and test.
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
@@ -380,3 +373,135 @@ class FakeCluster:
         return "".join(
             f"Hello version: {self.random.choice(self.reaches)}, instance: helloworld-{i}\n" for i in range(count)
         )
+
+
+# --- a fake Amazon Managed Service for Prometheus workspace, for verify's metrics checks ----------
+
+_SIGV4 = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9]+)"
+    r"/aws4_request, SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})"
+)
+# The two query shapes verify sends: a selector, and a sum by labels of a selector's increase.
+_QUERY = re.compile(
+    r"(?:sum by \((?P<by>[a-z_, ]*)\) \(increase\()?(?P<name>[a-z_]+)\{(?P<matchers>[^}]*)\}(?:\[1h\]\)\))?"
+)
+
+
+class FakeAmp:
+    """One workspace's query API (`/workspaces/<id>/api/v1/query`) in `region`: it refuses a request
+    that is not SigV4 for service aps in its region signed with `credentials` (as AWS words it), and
+    answers from `series` ((metric name, labels, value) each; for `increase`, the value is the
+    increase). `failure` = (status, x-amzn-ErrorType, message) answers every request instead."""
+
+    def __init__(self, region: str, credentials, series=(), workspace: str = "ws-0123"):
+        self.region, self.credentials, self.series = region, credentials, list(series)
+        self.workspace, self.failure, self.queries = workspace, None, []
+
+    def _refusal(self, method: str, url: str, params: list, headers: dict):
+        from verify.sigv4 import sign
+
+        match = _SIGV4.fullmatch(headers.get("authorization", ""))
+        if match is None or match["service"] != "aps" or match["region"] != self.region:
+            return 403, "IncompleteSignatureException", "Authorization header requires SigV4 for aps in " + self.region
+        signed = match["signed"].split(";")
+        if not {"host", "x-amz-date"} <= set(signed) or match["date"] != headers.get("x-amz-date", "")[:8]:
+            return 403, "IncompleteSignatureException", "the signature must cover host and x-amz-date"
+        if match["key"] != self.credentials.access_key:
+            return 403, "UnrecognizedClientException", "The security token included in the request is invalid."
+        if self.credentials.token and headers.get("x-amz-security-token") != self.credentials.token:
+            return 403, "UnrecognizedClientException", "The security token included in the request is invalid."
+        when = datetime.datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+        others = {k: headers[k] for k in signed if k not in ("host", "x-amz-date", "x-amz-security-token")}
+        expected = sign(method, url, params, others, self.credentials, self.region, "aps", when)["Authorization"]
+        if expected != headers["authorization"]:
+            return (
+                403,
+                "InvalidSignatureException",
+                (
+                    "The request signature we calculated does not match the signature you provided. Check your AWS"
+                    " Secret Access Key and signing method."
+                ),
+            )
+        return None
+
+    def evaluate(self, promql: str):
+        match = _QUERY.fullmatch(promql)
+        if match is None:
+            return None
+        wanted = dict(re.findall(r'([a-z_]+)="([^"]*)"', match["matchers"]))
+        found = [
+            (labels, value)
+            for name, labels, value in self.series
+            if name == match["name"] and all(labels.get(k) == v for k, v in wanted.items())
+        ]
+        if match["by"] is None:
+            return [
+                {"metric": {"__name__": match["name"], **labels}, "value": [1.0, str(value)]} for labels, value in found
+            ]
+        by = [b.strip() for b in match["by"].split(",")]
+        sums: dict = {}
+        for labels, value in found:
+            key = tuple(labels.get(b, "") for b in by)
+            sums[key] = sums.get(key, 0) + value
+        return [{"metric": dict(zip(by, key, strict=True)), "value": [1.0, str(v)]} for key, v in sums.items()]
+
+    def handler(self):
+        amp = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: dict, error_type: str | None = None):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if error_type:
+                    self.send_header("x-amzn-ErrorType", f"{error_type}:http://internal.amazon.com/coral/")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                parsed = urlparse(self.path)
+                params = [(k, v) for k, values in parse_qs(parsed.query).items() for v in values]
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                refusal = amp._refusal("GET", f"http://{headers['host']}{parsed.path}", params, headers)
+                if refusal is None and amp.failure is not None:
+                    refusal = amp.failure
+                if refusal is not None:
+                    status, error_type, message = refusal
+                    return self._send(status, {"message": message}, error_type)
+                if parsed.path != f"/workspaces/{amp.workspace}/api/v1/query":
+                    return self._send(404, {"message": "Workspace not found"}, "ResourceNotFoundException")
+                query = dict(params).get("query", "")
+                amp.queries.append(query)
+                result = amp.evaluate(query)
+                if result is None:
+                    return self._send(400, {"status": "error", "errorType": "bad_data", "error": "parse error"})
+                return self._send(200, {"status": "success", "data": {"resultType": "vector", "result": result}})
+
+        return Handler
+
+
+def mesh_series(clusters: dict[str, str], requests: int = 30, failed: dict | None = None) -> dict[str, list]:
+    """Per region, what a healthy mesh's collectors wrote: every target up, and each cluster's callers'
+    requests of the last hour spread over every cluster (`failed`: (source, destination) -> 5xx count).
+    `clusters` is cluster name -> region."""
+    failed = failed or {}
+    series: dict[str, list] = {region: [] for region in clusters.values()}
+    for name, region in clusters.items():
+        for job, pods in (("istiod", 2), ("kubernetes-apiservers", 2), ("eastwest-gateway", 1), ("istio-proxies", 3)):
+            for pod in range(pods):
+                series[region].append(("up", {"cluster": name, "job": job, "pod": f"{job}-{pod}"}, 1))
+        for destination in clusters:
+            labels = {"reporter": "source", "source_cluster": name, "destination_cluster": destination}
+            bad = failed.get((name, destination), 0)
+            series[region].append(("istio_requests_total", {**labels, "response_code": "200"}, requests - bad))
+            if bad:
+                series[region].append(("istio_requests_total", {**labels, "response_code": "503"}, bad))
+            # The destination's sidecar reports the same requests: verify must not count them twice.
+            series[region].append(
+                ("istio_requests_total", {**labels, "reporter": "destination", "response_code": "200"}, requests)
+            )
+    return series

@@ -86,6 +86,9 @@ class MeshMocks(mocks.Mocks):
     attachments: dict = {}
     # Per route table ID of the network team's, the destinations of the routes in it (none by default).
     team_routes: dict = {}
+    # Route table IDs that do not exist; and whether STS cannot be asked who runs (no region, say).
+    missing_tables: frozenset = frozenset()
+    caller_unknown = False
     # IPAM pool ID -> {"cidrs": its provisioned CIDRs, and "locale", "family", "min", "max", "tags" where not the
     # defaults}.
     ipam_pools: dict = {}
@@ -143,6 +146,8 @@ class MeshMocks(mocks.Mocks):
     def _caller_identity(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
         # Like STS: through a provider that assumes roles, the caller is a session of the last.
         self.monitor.invokes.append((args.token, {}))
+        if self.caller_unknown:
+            return {}, [("", "operation error STS: GetCallerIdentity, failed to resolve service endpoint")]
         record = self.monitor.registered.get(args.provider.rsplit("::", 1)[0]) if args.provider else None
         roles = json.loads(record.inputs.get("assumeRoles") or "[]") if record else []
         arn = self.caller_arn
@@ -164,10 +169,10 @@ class MeshMocks(mocks.Mocks):
     def _transit_gateway(self, args: mocks.MockCallArgs) -> tuple[dict, list]:
         # A network team's gateway: found only if it exists in the provider's region.
         tgw = args.args["id"]
-        if self.existing_gateways is not None:
-            assert tgw in self.existing_gateways.get(self.region_of(args.provider), ()), (
-                f"InvalidTransitGatewayID.NotFound: {tgw}"
-            )
+        # Read before validation through the default provider, in the region the read names.
+        region = args.args.get("region") or self.region_of(args.provider)
+        if self.existing_gateways is not None and tgw not in self.existing_gateways.get(region, ()):
+            return {}, [("id", f"InvalidTransitGatewayID.NotFound: Transit Gateway {tgw} does not exist")]
         table = f"tgw-rtb-{digest(tgw, length=17)}"
         found = {
             "id": tgw,
@@ -235,6 +240,8 @@ class MeshMocks(mocks.Mocks):
             self.monitor.invokes.append((args.token, found))
             return found, []
         table = args.args["transitGatewayRouteTableId"]
+        if table in self.missing_tables:
+            return {}, [("transitGatewayRouteTableId", f"InvalidRouteTableID.NotFound: {table} does not exist")]
         routes = [
             {"destinationCidrBlock": cidr, "state": "active", "type": "static", "prefixListId": ""}
             for cidr in self.team_routes.get(table, [])

@@ -92,12 +92,42 @@ def test_the_plan_shows_how_the_mesh_is_reached_and_the_warnings_pulumi_up_print
     assert "connectivity: public" in out and "meshCidr: 10.0.0.0/8" in out
     # The endpoint open to the internet is said here as `pulumi up` says it.
     assert "warning: istio-eks-mesh:apiAccessCidrs is not set" in out
+    # Who reaches what: the other istiods and cross-network traffic come from the VPCs' NAT addresses.
+    assert "EKS API endpoints: public, from 0.0.0.0/0, every VPC's NAT addresses" in out
+    assert "east-west gateways: internet-facing NLBs, from every VPC's NAT addresses" in out
+
+
+def test_the_plan_lists_the_pairs_in_build_order(capsys, tmp_path):
+    # p1 and r1 share a network (peered); every primary watches every other cluster, each secret
+    # made once both its clusters exist: primaries first, then remotes.
+    stack = tmp_path / "Pulumi.pairs.yaml"
+    stack.write_text(
+        "config:\n  aws:region: us-east-1\n  istio-eks-mesh:apiAccessCidrs: [203.0.113.0/24]\n"
+        "  istio-eks-mesh:clusters:\n"
+        "    - {name: p1, network: n1}\n"
+        "    - {name: r1, network: n1, role: remote, primary: p1}\n"
+        "    - {name: p2, network: n2}\n"
+    )
+    code, out, _ = run_check(capsys, str(stack))
+    assert code == 0
+    pairs = out.split("pairs, in build order:\n")[1].split("limits:")[0].splitlines()
+    assert [line.strip() for line in pairs] == [
+        "p1 <-> r1: VPC peering",
+        "after p2: remote secrets p1 watches p2, p2 watches p1",
+        "after r1: remote secrets p1 watches r1, p2 watches r1",
+    ]
 
 
 def test_the_private_prod_plan_names_operators_and_gateways(capsys):
     code, out, _ = run_check(capsys, "Pulumi.prod.yaml")
     assert code == 0 and "connectivity: private" in out
     assert "operatorCidrs: " in out and "Transit Gateways: " in out and "(yours)" in out
+    assert (
+        "EKS API endpoints: private only, 443 from 10.0.0.0/11, 198.18.0.0/24, 198.18.1.0/24 (the control plane's"
+        " own group)" in out
+    )
+    assert "east-west gateways: internal NLBs, from 10.0.0.0/11" in out
+    assert "not checked offline: what AWS says of transitGateways" in out
 
 
 def test_an_encrypted_cluster_list_is_named_not_taken_for_none(capsys, tmp_path):

@@ -13,6 +13,7 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model import versions
 from components.model.deployed import LastDeployment
+from components.plan.mesh_plan import plan_mesh
 from tests.helpers import RAISED
 
 
@@ -77,7 +78,7 @@ def test_topology_is_decided_once_from_roles_and_networks():
             t.peered_with,
             t.discovers,
         )
-        for name, t in spec.topology.items()
+        for name, t in plan_mesh(spec).topology.items()
     }
     everyone = ("p1", "r1", "p2", "p3", "r2")
     others = lambda me: tuple(n for n in everyone if n != me)  # noqa: E731
@@ -91,8 +92,8 @@ def test_topology_is_decided_once_from_roles_and_networks():
         # On a network of its own: its own gateway for traffic from the others.
         "r2": ("remote", "p2", (), True, True, False, (), ()),
     }
-    assert spec.topology.peerings == (("p1", "r1"), ("p2", "p3"))
-    assert [step.cluster for step in spec.topology.build_steps] == ["p1", "p2", "p3", "r1", "r2"]
+    assert plan_mesh(spec).topology.peerings == (("p1", "r1"), ("p2", "p3"))
+    assert [step.cluster for step in plan_mesh(spec).topology.build_steps] == ["p1", "p2", "p3", "r1", "r2"]
 
 
 def test_one_network_needs_no_gateway_unless_a_primary_serves_remotes():
@@ -105,13 +106,13 @@ def test_one_network_needs_no_gateway_unless_a_primary_serves_remotes():
             ]
         }
     )
-    assert {n: (t.east_west_gateway, t.cross_network) for n, t in spec.topology.items()} == {
+    assert {n: (t.east_west_gateway, t.cross_network) for n, t in plan_mesh(spec).topology.items()} == {
         "a": (True, False),
         "b": (False, False),
         "r": (False, False),
     }
     # A lone cluster keeps its cross-network gateway, ready for the clusters added next.
-    lone = parse({"clusters": [{"name": "a"}]}).topology["a"]
+    lone = plan_mesh(parse({"clusters": [{"name": "a"}]})).topology["a"]
     assert (lone.east_west_gateway, lone.cross_network) == (True, True)
 
 
@@ -758,7 +759,8 @@ def test_limits_count_what_the_topology_creates():
 
     # One network, no remotes: no east-west gateway, so no source rule at all.
     assert not any(
-        t.east_west_gateway for t in parse({**RAISED, "clusters": clusters(16, network="n")}).topology.values()
+        t.east_west_gateway
+        for t in plan_mesh(parse({**RAISED, "clusters": clusters(16, network="n")})).topology.values()
     )
     assert parse(
         {
@@ -774,20 +776,22 @@ def test_limits_count_what_the_topology_creates():
     # Primary-remote, one network: the primary's gateway listens on 15012 alone.
     assert [
         n
-        for n, t in parse(
-            {
-                **RAISED,
-                "clusters": [
-                    {"name": "p", "network": "n", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}},
-                    *remotes(38, network="n"),
-                ],
-            }
+        for n, t in plan_mesh(
+            parse(
+                {
+                    **RAISED,
+                    "clusters": [
+                        {"name": "p", "network": "n", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}},
+                        *remotes(38, network="n"),
+                    ],
+                }
+            )
         ).topology.items()
         if t.east_west_gateway
     ] == ["p"]
     # Primary-remote, multi-network: the primary listens on 15443 and 15012, two rules per source.
     spread = [{"name": "p", "vpcCidr": "10.0.0.0/16", "nodeGroup": {"instanceTypes": ["m6i.xlarge"]}}, *remotes(29)]
-    assert parse({**RAISED, "clusters": spread}).topology["p"].east_west_ports == (15443, 15012)
+    assert plan_mesh(parse({**RAISED, "clusters": spread})).topology["p"].east_west_ports == (15443, 15012)
     message = problems_of({**RAISED, "clusters": [*spread, *remotes(30)[29:]]})["clusters"]
     assert (
         "31 source CIDRs" in message

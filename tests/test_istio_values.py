@@ -9,6 +9,7 @@ from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.revisions import IstioRevision, RevisionPlan
 from components.plan import istio_values as iv
+from components.plan.mesh_plan import plan_mesh
 from tests.harness import cached_run
 from tests.helpers import MIXED, PRIMARY_REMOTE, mesh_config
 
@@ -34,7 +35,7 @@ def inputs_for(config: dict, cluster: str, **deploy_time) -> iv.ReleaseInputs:
     spec = parse(config)
     [c] = [c for c in spec.clusters if c.name == cluster]
     return iv.ReleaseInputs(
-        spec.mesh_id, c, spec.topology[cluster], spec.revisions, spec.traffic, spec.sources, **deploy_time
+        spec.mesh_id, c, plan_mesh(spec).topology[cluster], spec.revisions, spec.traffic, spec.sources, **deploy_time
     )
 
 

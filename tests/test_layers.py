@@ -108,6 +108,16 @@ def test_the_config_reads_nothing_from_aws_and_the_wiring_no_config_internals(tm
     assert not any(t.startswith("components.config") for t in wiring), wiring
 
 
+def test_the_wiring_walks_the_plan_and_plans_nothing_itself():
+    # The planners (topology, add-on versions, creators, pair names, quotas) are the plan's: the
+    # wiring reads what plan_mesh decided, so `check` prints what `pulumi up` builds.
+    planning = {t for t in imports(COMPONENTS / "mesh.py") if t.startswith("components.plan")}
+    assert planning == {"components.plan.mesh_plan", "components.plan.addon_versions"}, planning
+    source = (COMPONENTS / "mesh.py").read_text()
+    for decision in ("plan_topology", "plan_addon_versions", "recorded_creator", "names.", "connectivity.private"):
+        assert decision not in source, decision
+
+
 # --- tests: no test module imports another ----------------------------------------------------------
 
 TESTS = ROOT / "tests"

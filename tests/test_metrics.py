@@ -257,23 +257,88 @@ def test_turning_metrics_on_or_off_creates_or_deletes_only_the_metrics_resources
     assert {what for key, what in off.items() if key not in created} == {"unchanged"}
 
 
-def test_every_alert_reads_kept_metrics_and_has_its_runbook():
-    jobs = yaml.safe_load(scrape_configuration("east", "n1"))["scrape_configs"]
-    (group,) = yaml.safe_load(rules_document())["groups"]
+# Labels of Istio's standard metrics (istio.io/latest/docs/reference/config/metrics/, "Labels"), and
+# those the collectors add (components/plan/scrape_config.py) or Prometheus gives every target.
+ISTIO_LABELS = {
+    "reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app", "source_version",
+    "source_cluster", "source_canonical_service", "source_canonical_revision", "destination_workload",
+    "destination_workload_namespace", "destination_principal", "destination_app", "destination_version",
+    "destination_service", "destination_service_name", "destination_service_namespace", "destination_cluster",
+    "destination_canonical_service", "destination_canonical_revision", "request_protocol", "response_code",
+    "grpc_response_status", "response_flags", "connection_security_policy",
+}  # fmt: skip
+TARGET_LABELS = {"cluster", "network", "namespace", "pod", "job", "instance"}
+
+
+def _labels(expr: str, metric: str) -> set[str]:
+    """Label names an expression reads of `metric`: its matchers, and the `by` of a sum over it."""
+    found = set()
+    for match in re.finditer(rf"(?:sum by \(([a-z_, ]+)\) \(\w+\()?{metric}\{{([^}}]*)\}}", expr):
+        found |= {b.strip() for b in (match[1] or "").split(",") if b.strip()}
+        found |= set(re.findall(r"([a-z_]+)\s*(?:=~|!~|!=|=)", match[2]))
+    return found
+
+
+def test_every_alert_reads_kept_metrics_and_labels_and_has_its_runbook():
+    config = yaml.safe_load(scrape_configuration("east", "n1"))
+    jobs = config["scrape_configs"]
+    # Every label survives the collectors: they only keep or drop whole series by name.
+    assert {r["action"] for j in jobs for r in j["metric_relabel_configs"]} == {"keep"}
+    assert all(r["source_labels"] == ["__name__"] for j in jobs for r in j["metric_relabel_configs"])
+    (group,) = yaml.safe_load(rules_document("us-east-1", ["east", "west"], locality_first=True))["groups"]
     headings = set(
         re.findall(r"^### (\S+)$", (Path(__file__).parent.parent / "docs/operations/metrics.md").read_text(), re.M)
     )
-    assert len(group["rules"]) >= 6
+    assert len(group["rules"]) >= 10
     for rule in group["rules"]:
         expr = rule["expr"]
+        # No promtool here: at least every bracket closes, in order, and quotes pair up.
+        stack = []
+        for char in re.sub(r'"[^"]*"', '""', expr):
+            if char in "([{":
+                stack.append(char)
+            elif char in ")]}":
+                assert stack and "([{"[")]}".index(char)] == stack.pop(), rule["alert"]
+        assert not stack and expr.count('"') % 2 == 0, rule["alert"]
         names = re.findall(r"([a-z_][a-z0-9_]*)\s*[{\[]", expr) + re.findall(r"(?<!by )\(([a-z_][a-z0-9_]*)\)", expr)
         assert names, rule["alert"]
         # A metric the collectors drop would leave the alert silent for ever.
         for name in names:
             assert any(_kept(job, name) for job in jobs), (rule["alert"], name)
+            if name.startswith("istio_"):
+                # A misspelt label matches nothing: the alert would never fire.
+                assert _labels(expr, name) <= ISTIO_LABELS | TARGET_LABELS, (rule["alert"], _labels(expr, name))
+        # Jobs named in a rule are jobs the collectors run.
+        for job in re.findall(r'job="([^"]+)"', expr):
+            assert job in {j["job_name"] for j in jobs}, (rule["alert"], job)
         assert re.fullmatch(r"\d+[mh]", rule["for"]), rule["alert"]
         assert rule["annotations"]["runbook"] == f"docs/operations/metrics.md#{rule['alert'].lower()}"
         assert rule["alert"] in headings, rule["alert"]
+    # The label reader itself finds what the alerts read.
+    unhealthy = next(r["expr"] for r in group["rules"] if r["alert"] == "MeshUpstreamUnhealthy")
+    assert _labels(unhealthy, "istio_requests_total") == {
+        "source_cluster", "destination_service", "reporter", "response_flags",
+    }  # fmt: skip
+
+
+def _failover(document: str) -> dict | None:
+    (group,) = yaml.safe_load(document)["groups"]
+    return next((r for r in group["rules"] if r["alert"] == "MeshLocalityFailover"), None)
+
+
+def test_unhealthy_upstreams_read_envoys_no_healthy_host_and_connect_failure_flags():
+    (group,) = yaml.safe_load(rules_document())["groups"]
+    rules = {r["alert"]: r["expr"] for r in group["rules"]}
+    flags = re.compile(r'response_flags=~"([^"]+)"')
+    for name in ("MeshUpstreamUnhealthy", "EastWestGatewayUpstreamUnhealthy"):
+        (regex,) = flags.findall(rules[name])
+        # Envoy joins several flags with commas; "-" is none (envoyproxy.io access log, response flags).
+        for value in ("UH", "UF", "UF,URX", "URX", "DC,UH"):
+            assert re.fullmatch(regex, value), (name, value)
+        for value in ("-", "NR", "DC", "UT", "RL"):
+            assert not re.fullmatch(regex, value), (name, value)
+    assert 'job="eastwest-gateway"' in rules["EastWestGatewayUpstreamUnhealthy"]
+    assert "istio_tcp_connections_closed_total" in rules["EastWestGatewayUpstreamUnhealthy"]
 
 
 def test_each_workspace_gets_the_mesh_alerts_the_named_one_too(run):
@@ -284,7 +349,33 @@ def test_each_workspace_gets_the_mesh_alerts_the_named_one_too(run):
     assert east.inputs["workspaceId"] == workspace.id and run.depends_on(east, workspace)
     assert west.inputs["workspaceId"] == WEST_ARN.rsplit("/", 1)[1]
     assert east.inputs["name"] == west.inputs["name"] == "mesh1"
-    assert yaml.safe_load(east.inputs["data"]) == yaml.safe_load(rules_document())
+    # The same alerts in both, but failover reads each region's own callers (p in us-east-1, r in
+    # us-west-2) leaving for any cluster not in the region.
+    (common,) = yaml.safe_load(rules_document())["groups"]
+    for namespace, here in ((east, "p"), (west, "r")):
+        (group,) = yaml.safe_load(namespace.inputs["data"])["groups"]
+        assert [r for r in group["rules"] if r["alert"] != "MeshLocalityFailover"] == common["rules"]
+        failover = _failover(namespace.inputs["data"])
+        assert f'source_cluster=~"{here}"' in failover["expr"]
+        assert f'destination_cluster!~"{here}|unknown"' in failover["expr"]
+
+
+def test_locality_failover_is_alerted_only_where_callers_stay_local():
+    assert _failover(rules_document("eu-west-1", ["a", "b"], locality_first=False)) is None
+    failover = _failover(rules_document("eu-west-1", ["a", "b"], locality_first=True))
+    # Requests from a or b to any cluster but a and b, over 10 % of all their requests.
+    numerator, denominator = failover["expr"].split(" / ")
+    assert 'source_cluster=~"a|b",destination_cluster!~"a|b|unknown"' in numerator
+    assert 'source_cluster=~"a|b"}' in denominator and "destination_cluster" not in denominator
+    assert denominator.endswith("> 0.1") and "leave eu-west-1" in failover["annotations"]["summary"]
+
+
+def test_a_mesh_without_locality_load_balancing_gets_no_failover_alert():
+    # Callers there spread over every cluster by design: requests leaving the region are no failover.
+    run = cached_run(mesh_config(2, metrics="amp", trafficPolicy={"localityLoadBalancing": False}))
+    assert run.error is None, run.error
+    namespaces = run.of_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+    assert namespaces and all(_failover(n.inputs["data"]) is None for n in namespaces)
 
 
 def test_check_says_where_the_metrics_go_and_that_their_cost_is_not_counted(capsys, tmp_path):

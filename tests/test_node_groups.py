@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from components.config.instance_types import EC2_FAMILIES
-from components.config.keys import NODE_GROUP_OUTPUTS, OUTPUTS
+from components.config.keys import OUTPUTS
 from components.config.node_ami import NEURON_FAMILIES, NVIDIA_FAMILIES, UNSUPPORTED_ACCELERATORS, driverless_warnings
 from components.config.node_release import release_age_warnings
 from components.config.node_template import launch_template_warnings
@@ -312,16 +312,12 @@ def test_a_deployed_group_keeps_having_no_launch_template_is_warned_and_opts_in_
     assert "cluster 'c1'" in only
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mesh.py's `_outputs` must export components/plan/outputs.py's node_group_records(c) (coordinator)",
-)
-def test_the_launch_template_record_is_exported():
+def test_the_node_group_records_are_exported_and_described():
     exported = resolve(ok(first_with(nodeGroup=OLD)).exports["clusters"])[0]["c0"]
     assert exported["nodeGroupLaunchTemplates"] == {"default": True}
     assert exported["nodeGroupReleaseVersions"] == {"default": ""}
-    # And described: NODE_GROUP_OUTPUTS joins OUTPUTS.
-    assert set(NODE_GROUP_OUTPUTS) <= set(OUTPUTS)
+    described = {o.key for o in OUTPUTS}
+    assert {"clusters.<name>.nodeGroupLaunchTemplates", "clusters.<name>.nodeGroupReleaseVersions"} <= described
 
 
 @pytest.mark.parametrize(

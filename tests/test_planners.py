@@ -10,11 +10,12 @@ import re
 import pytest
 
 from components.aws.load_balancer import controller_policy
-from components.aws.network import subnet_cidrs
 from components.config.parse import parse_mesh_spec
 from components.istio.revisions import tag_webhooks, xds_routes
 from components.model.revisions import IstioRevision, RevisionPlan
 from components.plan.istio_values import merge_values
+from components.plan.mesh_plan import AccessPlan, EndpointSources, plan_access
+from components.plan.ranges import subnet_cidrs
 from components.plan.topology import plan_topology
 
 
@@ -235,3 +236,30 @@ def test_pairs_follow_the_networks_not_the_order_and_deployed_pairs_keep_their_o
     assert sorted(plan.discovery) == sorted((a, b) for a in later for b in later if a != b)
     made = [pair for step in plan.build_steps for pair in step.remote_secrets]
     assert sorted(made) == sorted(plan.discovery)
+
+
+def test_access_is_planned_from_the_keys_that_open_endpoints():
+    def access(**keys):
+        raw = {"clusters": [{"name": "a"}, {"name": "b", "region": "us-west-2"}], **keys}
+        return plan_access(parse_mesh_spec(raw, default_region="us-east-1", stack="dev"))
+
+    nat = EndpointSources((), nat_addresses=True)
+    public = access(apiAccessCidrs=["203.0.113.0/24"])
+    # The other istiods call each API server, and cross-network traffic arrives, from the VPCs' NAT addresses.
+    assert public == AccessPlan(
+        public_api=EndpointSources(("203.0.113.0/24",), nat_addresses=True),
+        private_api=None,
+        east_west=nat,
+        internal_load_balancers=False,
+    )
+    # eastWestAllowedCidrs replaces the NAT addresses on the gateways, never adds to them.
+    assert access(eastWestAllowedCidrs=["198.51.100.0/24"]).east_west == EndpointSources(("198.51.100.0/24",))
+    private = access(
+        connectivity="private", meshCidr="10.64.0.0/12", transitGateways={"us-east-1": "tgw-0123456789abcdef0"}
+    )
+    assert private == AccessPlan(
+        public_api=None,
+        private_api=("10.64.0.0/12",),
+        east_west=EndpointSources(("10.64.0.0/12",)),
+        internal_load_balancers=True,
+    )

@@ -14,7 +14,9 @@ from components.config.connectivity import private_notices
 from components.config.parse import parse_mesh_spec
 from components.config.validate import ConfigError
 from components.model.deployed import LastDeployment
+from components.model.spec import OperatorAttachmentFacts, TransitGatewayFacts
 from components.plan.istio_values import istiod_resources
+from components.plan.mesh_plan import plan_mesh
 from tests.harness import Run, cached_run, run_program
 from tests.helpers import RAISED, mocks_with, recorded
 from tests.impact import CREATED, DELETED, REPLACED, change_impact, of_kind
@@ -328,6 +330,8 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
 @pytest.mark.parametrize(
     ("mocks", "says"),
     [
+        # Not a gateway of that region.
+        ({"existing_gateways": {"us-west-2": [GATEWAY]}}, "transitGateways.us-east-1: " + GATEWAY + " cannot be read"),
         # Shared through RAM from another account: only the owner writes its tables and accepts peerings.
         ({"gateway_options": {GATEWAY: {"ownerId": "210987654321"}}}, "transitGateways.us-east-1: " + GATEWAY),
         (
@@ -355,8 +359,15 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
             "returnRouteTable: " + OPERATOR_TABLE + " routes 10.66.4.0/24",
         ),
         ({"team_routes": {OPERATOR_TABLE: [MESH]}}, "routes " + MESH + " already"),
+        (
+            {"missing_tables": frozenset({OPERATOR_TABLE})},
+            "returnRouteTable: " + OPERATOR_TABLE + " cannot be read in us-east-1 (",
+        ),
+        # The reads run before anything, through the default provider: without a region it cannot ask.
+        ({"caller_unknown": True}, "give it aws:region"),
     ],
     ids=[
+        "not-in-region",
         "ram-shared",
         "operators-elsewhere",
         "other-gateway",
@@ -364,13 +375,47 @@ def test_a_network_teams_gateway_with_defaults_off_or_split_serves_the_mesh():
         "not-found",
         "route-inside-mesh",
         "route-to-mesh",
+        "no-return-table",
+        "no-caller",
     ],
 )
 def test_what_aws_would_refuse_on_the_network_teams_gateway_stops_the_run_first(mocks, says):
     run = run_program(MODELS["multi-primary-three-regions"], mock_factory=mocks_with(**mocks))
     assert run.error is not None and says in str(run.error), run.error
-    # Before anything is attached to the gateway, or made on it.
-    assert not [r for r in run.resources if r.type.startswith(TGW) and r.inputs.get("transitGatewayId") == GATEWAY]
+    # Read and refused with the config's other problems, before any resource (a VPC included) exists.
+    assert "invalid stack configuration" in str(run.error) and run.resources == []
+
+
+def test_each_network_team_gateway_is_read_in_its_own_region():
+    # Read before validation through the default provider: each read names its region.
+    there = run_program(
+        TEAM_IN_WEST, mock_factory=mocks_with(existing_gateways={"us-east-1": [GATEWAY], "us-west-2": [TEAM_WEST]})
+    )
+    assert there.error is None, there.error
+    elsewhere = run_program(
+        TEAM_IN_WEST, mock_factory=mocks_with(existing_gateways={"us-east-1": [GATEWAY, TEAM_WEST]})
+    )
+    assert f"transitGateways.us-west-2: {TEAM_WEST} cannot be read in us-west-2" in str(elsewhere.error)
+
+
+def test_the_meshs_deployed_routes_in_the_operators_table_are_its_own():
+    # A cluster being removed (or whose entry is refused this run) still has its range routed in the
+    # operators' table from the last run: that route is the mesh's own, no conflict.
+    facts = {
+        "us-east-1": TransitGatewayFacts(
+            GATEWAY,
+            "123456789012",
+            "123456789012",
+            attachment=OperatorAttachmentFacts(GATEWAY, "available", OPERATOR_TABLE),
+            return_routes=("10.0.0.0/8", "10.70.0.0/16"),
+        )
+    }
+    last = LastDeployment(clusters=frozenset({"a", "b", "c", "gone"}), vpc_cidrs={"gone": "10.70.0.0/16"})
+    config = {**OWN_WEST, **RAISED}
+    assert parse_mesh_spec(config, default_region="us-east-1", stack="dev", gateways=facts, last=last)
+    with pytest.raises(ConfigError) as refused:
+        parse_mesh_spec(config, default_region="us-east-1", stack="dev", gateways=facts)
+    assert "routes 10.70.0.0/16 already" in str(refused.value)
 
 
 def test_wider_routes_and_the_meshs_own_leave_the_operators_table_usable():
@@ -422,7 +467,7 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
             assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
             assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)
         # istiod is sized by what it watches: 2048Mi + 49 x 180Mi on the primaries (c0 only, with remotes).
-        assert [len(spec.topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
+        assert [len(plan_mesh(spec).topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
             [49] * 50 if role == "primary" else [49]
         )
         assert istiod_resources(49)["requests"] == {"cpu": "990m", "memory": "10868Mi"}

@@ -13,7 +13,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+from verify.amp import Connect, check_metrics, cli_connect
 from verify.checks import ClusterApi, ClusterTarget, Result, default_requests, verify_mesh
 from verify.drill import drill_failover
 from verify.trust import TrustOutputError, check_trust, trust_from_outputs
@@ -150,6 +152,30 @@ def targets_from_outputs(outputs: Any) -> list[ClusterTarget]:
     return [_target(name, entry) for name, entry in cluster_entries(outputs).items()]
 
 
+def metrics_endpoints(outputs: Any) -> dict[str, str] | None:
+    """`metricsEndpoints` (region -> workspace endpoint): None if the outputs do not hold it (the
+    `clusters` output alone, a stack from before the key), empty with `metrics: none`."""
+    if not isinstance(outputs, dict) or "metricsEndpoints" not in outputs:
+        return None
+    value = outputs["metricsEndpoints"] or {}
+
+    def usable(url: Any) -> bool:
+        return isinstance(url, str) and urlsplit(url).scheme in ("https", "http") and bool(urlsplit(url).netloc)
+
+    if not isinstance(value, dict) or not all(isinstance(k, str) and usable(v) for k, v in value.items()):
+        raise UsageError(
+            f"the output metricsEndpoints must be an object of region: workspace endpoint URL, got {_kind(value)}"
+            f" {_shown(value)}; write the outputs again with {_HOW}"
+        )
+    return value
+
+
+METRICS_SKIPPED = {
+    None: "metrics: the outputs hold no metricsEndpoints (the clusters output alone?): AMP checks skipped",
+    "off": "metrics: not on (metrics is none, metricsEndpoints is empty): AMP checks skipped",
+}
+
+
 def format_table(results: list[Result]) -> str:
     rows = [("CLUSTER", "CHECK", "RESULT", "DETAIL")] + [
         (r.cluster, r.check, "pass" if r.passed else "FAIL", r.detail) for r in results
@@ -197,7 +223,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], ClusterApi] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    connect: Callable[[ClusterTarget], ClusterApi] | None = None,
+    amp: Connect | None = None,
+) -> int:
     args = _parser().parse_args(argv)  # a bad argument: usage, the reason, exit code 2
     if args.stack is not None and args.outputs is not None:
         _parser().error("--stack and --outputs exclude each other: the outputs file already names its stack")
@@ -205,11 +235,15 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
         outputs = read_stack_outputs(args.stack, args.outputs)
         targets = targets_from_outputs(outputs)
         trust = trust_from_outputs(outputs)
+        endpoints = metrics_endpoints(outputs)
     except (UsageError, TrustOutputError) as err:
         print(f"verify: {err}", file=sys.stderr)
         return 2
     if connect is None:
         from verify.kube import KubernetesClusterApi as connect  # noqa: N813 - a factory
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
     more = (lambda target, api: check_trust(target, api, trust, args.timeout)) if trust is not None else None
     try:
@@ -218,14 +252,14 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
             connect,
             args.requests,
             args.timeout,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            progress=progress,
             more=more,
         )
         if args.drill == "failover":
             requests = args.requests or default_requests(len(targets))
-            results += drill_failover(
-                targets, connect, requests, args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True)
-            )
+            results += drill_failover(targets, connect, requests, args.timeout, progress=progress)
+        if endpoints:
+            results += check_metrics(targets, endpoints, amp or cli_connect(timeout=min(args.timeout, 60)), progress)
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 2
@@ -233,6 +267,8 @@ def main(argv: list[str] | None = None, connect: Callable[[ClusterTarget], Clust
         print(f"verify: stopped by an unexpected {type(err).__name__}: {str(err)[:300]}", file=sys.stderr)
         return 2
     print(format_table(results))
+    if not endpoints:
+        print(METRICS_SKIPPED[None if endpoints is None else "off"])
     failed = [r for r in results if not r.passed]
     print(
         f"\nmesh NOT OK: {len(failed)} of {len(results)} checks failed"

@@ -61,6 +61,9 @@ class RegionMetricsArgs:
     clusters: list[CollectedCluster] = field(default_factory=list)
     # A workspace the user runs in the region (`metricsWorkspaces`), by ARN; None makes one.
     workspace_arn: str | None = None
+    # The mesh keeps callers local first (`trafficPolicy.localityLoadBalancing`, default on): then
+    # requests leaving the region mean locality failover, and the workspace gets that alert.
+    locality_first: bool = True
 
 
 def named_workspace_endpoint(arn: str) -> str:
@@ -95,7 +98,7 @@ class RegionMetrics(pulumi.ComponentResource):
             f"{name}-alerts",
             name=args.mesh_id,
             workspace_id=workspace_id,
-            data=rules_document(),
+            data=rules_document(args.region, [c.cluster.name for c in args.clusters], args.locality_first),
             opts=child,
         )
         self.collectors = {c.cluster.name: self._collector(c, workspace_arn) for c in args.clusters}

@@ -19,13 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.model.spec import EKS_UNSUPPORTED_ZONE_IDS, IPAM_NETMASK_LENGTH, ClusterSpec
-
-
-def subnet_cidrs(vpc_cidr: ipaddress.IPv4Network, az_count: int) -> tuple[list[str], list[str]]:
-    """Returns (public, private) subnet CIDRs, one of each per zone."""
-    blocks = list(vpc_cidr.subnets(prefixlen_diff=3))
-    public_blocks = list(blocks[-1].subnets(prefixlen_diff=3))
-    return [str(b) for b in public_blocks[:az_count]], [str(b) for b in blocks[:az_count]]
+from components.plan.ranges import subnet_cidrs
 
 
 @dataclass

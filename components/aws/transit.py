@@ -18,7 +18,7 @@ Gateways, one per region, instead of the internet (docs/operations/private-mode.
 - The operators' networks enter at the one region `transitGatewayRouting` names: their attachment
   propagates into the mesh's table there, and the mesh's VPC ranges go into the network team's table
   that attachment is associated with (the region's VPCs propagated, the other regions' as static
-  routes over the peerings), after reading that table: a route there inside `meshCidr` stops the run.
+  routes over the peerings); validation read that table first: a route there inside `meshCidr` stops the run.
   Every other region has a static route per operator network over its peering to that one.
 
 Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB processed.
@@ -26,7 +26,6 @@ Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB process
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -249,100 +248,20 @@ class TransitNetwork(pulumi.ComponentResource):
                 opts=self._on(region),
             )
             return gateway.id, gateway.association_default_route_table_id
-        # Read before anything is attached to it: a gateway that cannot serve stops the run in one line.
-        invoke = pulumi.InvokeOptions(parent=self, provider=self._providers[region])
-        found = aws.ec2transitgateway.get_transit_gateway(id=args.existing[region], opts=invoke)
-        caller = aws.get_caller_identity(opts=invoke).account_id
-        check_owner(region, found, caller)
-        if region in args.entries:
-            entry = args.entries[region]
-            try:
-                attachment = aws.ec2transitgateway.get_attachment(
-                    transit_gateway_attachment_id=entry.operator_attachment, opts=invoke
-                )
-            except Exception as error:  # the provider's answer for an ID it cannot find, as it words it
-                raise pulumi.RunError(
-                    f"transitGatewayRouting.{region}.operatorAttachment: {entry.operator_attachment} cannot be read in"
-                    f" {region} ({str(error).splitlines()[0]}): name the operators' attachment to {found.id}"
-                ) from None
-            check_operator_attachment(region, found.id, entry, attachment)
-            routes = aws.ec2transitgateway.get_route_table_routes(
-                transit_gateway_route_table_id=entry.return_route_table,
-                filters=[{"name": "type", "values": ["static", "propagated"]}],
-                opts=invoke,
-            )
-            mesh = [str(m.cluster.vpc_cidr) for m in args.members if m.cluster.vpc_cidr is not None]
-            check_return_table(region, entry, args.mesh_cidr, mesh, [r.destination_cidr_block for r in routes.routes])
+        # Read before validation (components/aws/reads.py): what AWS would refuse of it stopped the run then.
+        found_id = args.existing[region]
         table = aws.ec2transitgateway.RouteTable(
             f"tgw-rtb-{region}",
-            transit_gateway_id=found.id,
+            transit_gateway_id=found_id,
             tags={"Name": f"{args.mesh_id}-{region}"},
             opts=self._on(region),
         )
         if region in args.entries:
             # The operators' networks, as their attachment propagates them, into the mesh's table.
             self._propagate(f"tgw-rtb-{region}-operators", region, args.entries[region].operator_attachment, table.id)
-        return pulumi.Output.from_input(found.id), table.id
+        return pulumi.Output.from_input(found_id), table.id
 
 
 def cidr_slug(cidr: str) -> str:
     """A CIDR as a resource-name part: 10.0.0.0/8 -> 10-0-0-0-8."""
     return cidr.replace(".", "-").replace("/", "-")
-
-
-# Only the owner of a gateway may change its route tables (terraform-provider-aws
-# internal/service/ec2/transitgateway_vpc_attachment.go: "We cannot modify Transit Gateway Route Tables
-# for Resource Access Manager shared Transit Gateways"), and a gateway shared with the caller is not
-# available for peering (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering-create.html: "Transit gateways
-# that are shared with you are not available for peering"). AWS offers no flow for it but the owner's
-# own: the stack must run in the gateway's account.
-def check_owner(region: str, gateway: aws.ec2transitgateway.GetTransitGatewayResult, caller: str) -> None:
-    if gateway.owner_id != caller:
-        raise pulumi.RunError(
-            f"transitGateways.{region}: {gateway.id} belongs to account {gateway.owner_id}, not to {caller} that runs"
-            " `pulumi up` (shared with it through RAM): only its owner can accept the mesh's peerings and write its"
-            " route tables. Run the stack in the gateway's account, or leave transitGateways unset for this region"
-            " to get a gateway of the mesh's own"
-        )
-
-
-def check_operator_attachment(
-    region: str, gateway: str, entry: OperatorEntry, found: aws.ec2transitgateway.GetAttachmentResult
-) -> None:
-    """The operators' attachment is on that gateway, available, and associated with the table the
-    mesh writes its ranges into: their traffic is routed by the table it is associated with."""
-    key = f"transitGatewayRouting.{region}"
-    if found.transit_gateway_id != gateway:
-        problem = f"is an attachment of {found.transit_gateway_id}, not of {gateway} (transitGateways.{region})"
-    elif found.state != "available":
-        problem = f"is {found.state}, not available"
-    elif found.association_transit_gateway_route_table_id != entry.return_route_table:
-        where = found.association_transit_gateway_route_table_id or "no route table"
-        problem = (
-            f"is associated with {where}, not with returnRouteTable {entry.return_route_table}: the operators'"
-            f" traffic is routed by {where}; name it as returnRouteTable"
-        )
-    else:
-        return
-    raise pulumi.RunError(f"{key}.operatorAttachment: {entry.operator_attachment} {problem}")
-
-
-def check_return_table(
-    region: str, entry: OperatorEntry, mesh_cidr: str, mesh_ranges: Sequence[str], destinations: Sequence[str]
-) -> None:
-    """The mesh's VPC ranges go into the network team's table: a route already there inside `meshCidr`
-    (or overlapping it, but for a wider one holding all of it, of which the mesh's routes carve out
-    their ranges) would lose to or shadow them; static routes win over propagated ones
-    (docs.aws.amazon.com/vpc/latest/tgw/how-transit-gateways-work.html, route evaluation order).
-    A route to exactly a mesh VPC's range is the mesh's own, from an earlier run."""
-    mesh = ipaddress.IPv4Network(mesh_cidr)
-    for text in destinations:
-        if not text:
-            continue  # a prefix-list route
-        cidr = ipaddress.IPv4Network(text)
-        if cidr.overlaps(mesh) and not (mesh.subnet_of(cidr) and cidr != mesh) and text not in mesh_ranges:
-            raise pulumi.RunError(
-                f"transitGatewayRouting.{region}.returnRouteTable: {entry.return_route_table} routes {text} already,"
-                f" which overlaps meshCidr {mesh_cidr}: the mesh would route its VPC ranges there too. Free that"
-                " range (ask the network team) or choose a meshCidr outside it"
-            )

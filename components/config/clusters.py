@@ -5,7 +5,6 @@ never collide and never move)."""
 from __future__ import annotations
 
 import difflib
-import hashlib
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,15 @@ from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.spec import DNS_LABEL, ROLES, ClusterSpec
 from components.plan.addon_versions import RECORD_VERSION_KEY
+from components.plan.ranges import (
+    DEFAULT_MESH_CIDR,
+    DEFAULT_VPC_PREFIX,
+    RangePlan,
+    RangeRequest,
+    legacy_default_cidrs,
+    lowest_free,
+    plan_vpc_ranges,
+)
 
 MIN_AZS, MAX_AZS = 2, 6
 # Zones EKS can use per region, where that is not 3: the region's zones less those EKS refuses
@@ -103,38 +111,6 @@ def _parse_zones(value: Any, region: str, path: str, problems: Problems) -> int 
 
 def stack_slug(stack: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
-
-
-# The mesh's address space when `meshCidr` is not set, and the size of a VPC allocated from it.
-DEFAULT_MESH_CIDR = ipaddress.IPv4Network("10.0.0.0/8")
-DEFAULT_VPC_PREFIX = 16
-
-
-def name_hash_vpc_cidr(name: str) -> ipaddress.IPv4Network:
-    """The 10.x.0.0/16 that releases before 2026-12-05 gave a cluster without `vpcCidr`, from its
-    name alone: what a cluster they deployed has, until the stack records its range."""
-    return ipaddress.IPv4Network(f"10.{_name_slot(name)}.0.0/16")
-
-
-def _name_slot(name: str) -> int:
-    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 256
-
-
-def _legacy_default_cidrs(
-    parsed: list[dict[str, Any]], explicit: list[ipaddress.IPv4Network]
-) -> dict[int, ipaddress.IPv4Network]:
-    """What releases before defaults were pinned gave each defaulted cluster: in name order, the
-    first free slot from its own. Only used to tell the owner of such a stack what it has."""
-    taken, found = list(explicit), {}
-    for entry in sorted((e for e in parsed if not e["explicit_cidr"]), key=lambda e: str(e["name"])):
-        start = _name_slot(str(entry["name"]))
-        for step in range(256):
-            candidate = ipaddress.IPv4Network(f"10.{(start + step) % 256}.0.0/16")
-            if not any(candidate.overlaps(t) for t in taken):
-                found[entry["index"]] = candidate
-                taken.append(candidate)
-                break
-    return found
 
 
 def parse_clusters(
@@ -411,142 +387,54 @@ def _vpc_cidrs(
     ipam_pools: Mapping[str, str],
     pool_space: Sequence[ipaddress.IPv4Network] = (),
 ) -> tuple[dict[int, ipaddress.IPv4Network | None], dict[int, str]]:
-    """Every cluster's VPC range, and the IPAM pool of those whose range comes from one: explicit;
-    else the one the stack recorded for it (`vpcCidrs`, with its pool from `vpcIpamPools`); else,
-    for a cluster deployed before that record, the name-hash default it got then; else, in a region
-    of `ipamPools`, whatever its pool allocates (None until then); else the lowest free /16 of
-    `meshCidr`, in config order, around every range fixed so far. Fixed ranges must not overlap (a
-    clash is reported on the later cluster in config order, the one most likely just added), and
-    nothing deployed is moved to make room. A VPC keeps its pool for good: AWS allocates the range
-    at creation, and the pool is an input that replaces the VPC when it changes."""
-    cidrs, how, pools = _fixed_cidrs(parsed, last, problems)
-    _check_overlaps(parsed, cidrs, how, mesh_cidr, problems)
-    _allocate_free(parsed, cidrs, pools, mesh_cidr, ipam_pools, pool_space, problems)
-    return cidrs, pools
+    """Every cluster's VPC range, and the IPAM pool of those whose range comes from one, as the
+    plan places them (plan/ranges.py); what it could not place is a problem here."""
+    requests = [
+        RangeRequest(e["index"], str(e["name"]), e["region"], e["explicit_cidr"], e["vpc_cidr"]) for e in parsed
+    ]
+    plan = plan_vpc_ranges(requests, last, mesh_cidr, ipam_pools, pool_space)
+    names = {r.index: r.name for r in requests}
+    for index, recorded, pool in plan.pool_mismatches:
+        problems.add(
+            f"clusters[{index}].vpcCidr",
+            f"{plan.cidrs[index]} is not the range IPAM pool {pool} gave {names[index]!r}'s VPC, {recorded}, which it"
+            " keeps for good: remove vpcCidr or set it to that",
+        )
+    _report_overlaps(requests, plan, mesh_cidr, problems)
+    for index in plan.exhausted:
+        problems.add(
+            f"clusters[{index}].vpcCidr",
+            f"{names[index]!r} has no vpcCidr and meshCidr {mesh_cidr} has no free /{DEFAULT_VPC_PREFIX} left;"
+            " set a larger meshCidr, or a smaller vpcCidr (up to /20) on some clusters",
+        )
+    return plan.cidrs, plan.pools
 
 
-def _fixed_cidrs(
-    parsed: list[dict[str, Any]], last: LastDeployment, problems: Problems
-) -> tuple[dict[int, ipaddress.IPv4Network | None], dict[int, str], dict[int, str]]:
-    """The ranges that are fixed already (explicit, or deployed), how each was fixed, and the pools
-    deployed VPCs keep."""
-    cidrs: dict[int, ipaddress.IPv4Network | None] = {}
-    how: dict[int, str] = {}
-    pools: dict[int, str] = {}
-    for e in parsed:
-        name = str(e["name"])
-        recorded = _recorded_cidr(last.vpc_cidrs.get(name))
-        recorded_pool = last.vpc_ipam_pools.get(name) if recorded is not None else None
-        rebuilt = bool(recorded_pool) and last.regions.get(name, e["region"]) != e["region"]
-        if rebuilt:
-            # Moved to another region, the cluster is rebuilt: its old pool cannot serve there.
-            recorded = recorded_pool = None
-        if recorded_pool:
-            pools[e["index"]] = recorded_pool
-        if e["explicit_cidr"]:
-            if e["vpc_cidr"] is not None:
-                cidrs[e["index"]], how[e["index"]] = e["vpc_cidr"], "explicit"
-                if recorded_pool and e["vpc_cidr"] != recorded:
-                    problems.add(
-                        f"clusters[{e['index']}].vpcCidr",
-                        f"{e['vpc_cidr']} is not the range IPAM pool {recorded_pool} gave {name!r}'s VPC,"
-                        f" {recorded}, which it keeps"
-                        " for good: remove vpcCidr or set it to that",
-                    )
-        elif recorded is not None:
-            cidrs[e["index"]], how[e["index"]] = recorded, "deployed"
-        elif name in last.clusters and not rebuilt:
-            cidrs[e["index"]], how[e["index"]] = name_hash_vpc_cidr(str(e["name"])), "deployed"
-    return cidrs, how, pools
-
-
-def _check_overlaps(
-    parsed: list[dict[str, Any]],
-    cidrs: dict[int, ipaddress.IPv4Network | None],
-    how: dict[int, str],
-    mesh_cidr: ipaddress.IPv4Network,
-    problems: Problems,
+def _report_overlaps(
+    requests: list[RangeRequest], plan: RangePlan, mesh_cidr: ipaddress.IPv4Network, problems: Problems
 ) -> None:
-    names = {e["index"]: e["name"] for e in parsed}
-    legacy = _legacy_default_cidrs(parsed, [cidrs[i] for i in cidrs if how[i] == "explicit"])
-    ordered = sorted((i, c) for i, c in cidrs.items() if c is not None)
-    for a, (i, first) in enumerate(ordered):
-        for j, second in ordered[a + 1 :]:
-            if not first.overlaps(second):
-                continue
-            other = f"clusters[{i}].vpcCidr ({first}{', as deployed' if how[i] == 'deployed' else ''})"
-            if how[j] == "deployed":
-                message = (
-                    f"{names[j]!r} has no vpcCidr and its deployed VPC {second} overlaps {other};"
-                    f" set clusters[{i}].vpcCidr to a free range"
-                )
-                problems.add(f"clusters[{i}].vpcCidr", message)
-                continue
-            message = f"{second} overlaps {other}; give every cluster a distinct range"
-            free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, [c for c in cidrs.values() if c is not None])
-            if free:
-                message += f', e.g. "{free}"'
-            # A stack deployed before defaults were pinned may hold a moved default: say which.
-            moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k] and how[k] != "explicit"]
-            message += "".join(
-                f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved
+    cidrs, how = plan.cidrs, plan.how
+    names = {r.index: r.name for r in requests}
+    fixed = [c for i, c in cidrs.items() if c is not None and how.get(i) != "free"]
+    legacy = legacy_default_cidrs(requests, [cidrs[i] for i in cidrs if how.get(i) == "explicit"])
+    for i, j in plan.overlaps:
+        first, second = cidrs[i], cidrs[j]
+        other = f"clusters[{i}].vpcCidr ({first}{', as deployed' if how[i] == 'deployed' else ''})"
+        if how[j] == "deployed":
+            message = (
+                f"{names[j]!r} has no vpcCidr and its deployed VPC {second} overlaps {other};"
+                f" set clusters[{i}].vpcCidr to a free range"
             )
-            problems.add(f"clusters[{j}].vpcCidr", message)
-
-
-def _allocate_free(
-    parsed: list[dict[str, Any]],
-    cidrs: dict[int, ipaddress.IPv4Network | None],
-    pools: dict[int, str],
-    mesh_cidr: ipaddress.IPv4Network,
-    ipam_pools: Mapping[str, str],
-    pool_space: Sequence[ipaddress.IPv4Network],
-    problems: Problems,
-) -> None:
-    """The clusters without a range yet: their region's IPAM pool, else the lowest free /16."""
-    names = {e["index"]: e["name"] for e in parsed}
-    for e in parsed:
-        if e["index"] in cidrs or e["explicit_cidr"]:
+            problems.add(f"clusters[{i}].vpcCidr", message)
             continue
-        if e["region"] in ipam_pools:
-            cidrs[e["index"]], pools[e["index"]] = None, ipam_pools[e["region"]]
-            continue
-        free = _lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, [*(c for c in cidrs.values() if c is not None), *pool_space])
-        if free is None:
-            problems.add(
-                f"clusters[{e['index']}].vpcCidr",
-                f"{names[e['index']]!r} has no vpcCidr and meshCidr {mesh_cidr} has no free /{DEFAULT_VPC_PREFIX} left;"
-                " set a larger meshCidr, or a smaller vpcCidr (up to /20) on some clusters",
-            )
-            continue
-        cidrs[e["index"]] = free
-
-
-def _recorded_cidr(value: Any) -> ipaddress.IPv4Network | None:
-    # A hand-edited record that is not a valid range is taken as no record.
-    try:
-        return ipaddress.IPv4Network(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _lowest_free(
-    space: ipaddress.IPv4Network, prefix: int, taken: list[ipaddress.IPv4Network]
-) -> ipaddress.IPv4Network | None:
-    """The lowest /prefix of `space` that overlaps nothing in `taken`, stepping over each range it
-    meets (so a 50-cluster mesh takes at most about 100 steps)."""
-    if space.prefixlen > prefix:
-        return None
-    size = 1 << (32 - prefix)
-    address, end = int(space.network_address), int(space.broadcast_address)
-    while address + size - 1 <= end:
-        candidate = ipaddress.IPv4Network((address, prefix))
-        clash = next((t for t in taken if t.overlaps(candidate)), None)
-        if clash is None:
-            return candidate
-        # Past the clash, aligned to the block size.
-        address = max(address + size, (int(clash.broadcast_address) + 1 + size - 1) // size * size)
-    return None
+        message = f"{second} overlaps {other}; give every cluster a distinct range"
+        free = lowest_free(mesh_cidr, DEFAULT_VPC_PREFIX, fixed)
+        if free:
+            message += f', e.g. "{free}"'
+        # A stack deployed before defaults were pinned may hold a moved default: say which.
+        moved = [k for k in (i, j) if k in legacy and legacy[k] != cidrs[k] and how[k] != "explicit"]
+        message += "".join(f"; if {names[k]!r} is deployed already, its VPC is {legacy[k]}: set that" for k in moved)
+        problems.add(f"clusters[{j}].vpcCidr", message)
 
 
 def _check_topology(items: list, parsed: list[dict[str, Any]], problems: Problems) -> None:

@@ -26,11 +26,23 @@ from components.config.validate import (
 from components.model.spec import (
     IPAM_NETMASK_LENGTH,
     IPAM_POOL_ID,
+    TRANSIT_GATEWAY_ATTACHMENT_ID,
+    TRANSIT_GATEWAY_ID,
+    TRANSIT_GATEWAY_ROUTE_TABLE_ID,
     ClusterSpec,
     Connectivity,
     IpamPool,
     MeshTopology,
     OperatorEntry,
+    TransitGatewayFacts,
+)
+from components.plan.quotas import (
+    EXISTING_CLUSTER_GROUP_RULES,
+    MAX_PEERING_ATTACHMENTS,
+    MAX_ROUTES_PER_TABLE,
+    MAX_SECURITY_GROUP_RULES,
+    cluster_group_rules,
+    route_table_routes,
 )
 
 TOP_LEVEL_KEYS = (
@@ -42,9 +54,11 @@ TOP_LEVEL_KEYS = (
     "serviceQuotas",
 )
 MODES = ("public", "private")
-_TGW_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
-_ATTACHMENT_ID = re.compile(r"tgw-attach-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
-_ROUTE_TABLE_ID = re.compile(r"tgw-rtb-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+_TGW_ID, _ATTACHMENT_ID, _ROUTE_TABLE_ID = (
+    TRANSIT_GATEWAY_ID,
+    TRANSIT_GATEWAY_ATTACHMENT_ID,
+    TRANSIT_GATEWAY_ROUTE_TABLE_ID,
+)
 ENTRY_KEYS = {"operatorAttachment": (_ATTACHMENT_ID, "tgw-attach-"), "returnRouteTable": (_ROUTE_TABLE_ID, "tgw-rtb-")}
 
 
@@ -285,37 +299,6 @@ def _parse_gateways(raw: Mapping[str, Any], clusters: Sequence[ClusterSpec], pro
     return {region: gateway for region, gateway in gateways.items() if region in {c.region for c in clusters}}
 
 
-# Peering attachments per Transit Gateway (Transit Gateway quotas,
-# docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html):
-# every region peers with every other.
-MAX_PEERING_ATTACHMENTS = 50
-# Inbound rules per security group (VPC quotas): the cluster security group (EKS's, on the nodes
-# too) admits each other VPC of its Istio network for pod-to-pod traffic; meshCidr and each operator
-# network on 443 go on the control plane's own group (components/aws/cluster.py), beside pulumi-eks's
-# rule admitting its node security group (nodejs/eks/nodes/securitygroup.ts@v4.3.0).
-# Two more are on the cluster security group already: EKS's own rule admitting the group itself (EKS user guide,
-# sec-group-reqs), and the load balancer controller's one rule for its backend security group
-# (pkg/networking/networking_manager.go@v3.5.0 merges a source group's ports into one range).
-MAX_SECURITY_GROUP_RULES = 60
-EXISTING_CLUSTER_GROUP_RULES = 2
-# Routes per route table (VPC quotas, non-propagated): each route table of a VPC holds its default
-# route (NAT or internet gateway), meshCidr and one route per operatorCidrs entry.
-MAX_ROUTES_PER_TABLE = 50
-
-
-def cluster_group_rules(cluster: ClusterSpec, topology: MeshTopology, connectivity: Connectivity) -> int:
-    """Inbound rules on the busier of a cluster's two security groups in private mode: EKS's cluster
-    security group, or the control plane's own (pulumi-eks's rule, meshCidr, each operator network)."""
-    return max(
-        EXISTING_CLUSTER_GROUP_RULES + len(topology[cluster.name].peered_with), 2 + len(connectivity.operator_cidrs)
-    )
-
-
-def route_table_routes(connectivity: Connectivity) -> int:
-    """Routes in each route table of a VPC in private mode: the default route, meshCidr, each operator network."""
-    return 2 + len(connectivity.operator_cidrs)
-
-
 def check_private_limits(
     clusters: Sequence[ClusterSpec], topology: MeshTopology, connectivity: Connectivity, problems: Problems
 ) -> None:
@@ -420,3 +403,106 @@ def _pool_problem(cluster: ClusterSpec, pool: IpamPool, netmask: int) -> str | N
             " which the mesh's VPCs do not; use a pool without"
         )
     return None
+
+
+def check_existing_gateways(
+    connectivity: Connectivity,
+    facts: Mapping[str, TransitGatewayFacts] | None,
+    mesh_cidr: str,
+    mesh_ranges: Sequence[str],
+    problems: Problems,
+) -> None:
+    """What AWS would refuse on the network team's gateways, from what it said of them before
+    anything exists (`facts`; None: not read, as offline in `python -m check`). `mesh_ranges`: every
+    VPC range of the mesh, the deployed ones included, whose routes there are the mesh's own."""
+    for region, gateway in connectivity.transit_gateways.items():
+        found = (facts or {}).get(region)
+        if found is None:
+            continue
+        key = f"transitGateways.{region}"
+        if found.unreadable is not None:
+            problems.add(key, f"{gateway} cannot be read in {region} ({found.unreadable}): name a gateway there")
+            continue
+        if found.owner_id != found.caller_account:
+            problems.add(key, _shared_gateway(gateway, found))
+            continue
+        entry = connectivity.operator_entries.get(region)
+        if entry is None:
+            continue
+        _check_operator_entry(region, gateway, entry, found, problems)
+        if found.return_routes_unreadable is not None:
+            problems.add(
+                f"transitGatewayRouting.{region}.returnRouteTable",
+                f"{entry.return_route_table} cannot be read in {region} ({found.return_routes_unreadable}): name the"
+                f" network team's route table of {gateway} that the operators' attachment is associated with",
+            )
+        else:
+            _check_return_table(region, entry, mesh_cidr, mesh_ranges, found.return_routes, problems)
+
+
+# Only the owner of a gateway may change its route tables (terraform-provider-aws
+# internal/service/ec2/transitgateway_vpc_attachment.go: "We cannot modify Transit Gateway Route Tables
+# for Resource Access Manager shared Transit Gateways"), and a gateway shared with the caller is not
+# available for peering (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering-create.html: "Transit gateways
+# that are shared with you are not available for peering"). AWS offers no flow for it but the owner's
+# own: the stack must run in the gateway's account.
+def _shared_gateway(gateway: str, found: TransitGatewayFacts) -> str:
+    return (
+        f"{gateway} belongs to account {found.owner_id}, not to {found.caller_account} that runs `pulumi up` (shared"
+        " with it through RAM): only its owner can accept the mesh's peerings and write its route tables. Run the"
+        " stack in the gateway's account, or leave transitGateways unset for this region to get a gateway of the"
+        " mesh's own"
+    )
+
+
+def _check_operator_entry(
+    region: str, gateway: str, entry: OperatorEntry, found: TransitGatewayFacts, problems: Problems
+) -> None:
+    """The operators' attachment is on that gateway, available, and associated with the table the
+    mesh writes its ranges into: their traffic is routed by the table it is associated with."""
+    attachment = found.attachment
+    if attachment is None:
+        problem = (
+            f"cannot be read in {region} ({found.attachment_unreadable}): name the operators' attachment to {gateway}"
+        )
+    elif attachment.transit_gateway_id != gateway:
+        problem = f"is an attachment of {attachment.transit_gateway_id}, not of {gateway} (transitGateways.{region})"
+    elif attachment.state != "available":
+        problem = f"is {attachment.state}, not available"
+    elif attachment.associated_table != entry.return_route_table:
+        where = attachment.associated_table or "no route table"
+        problem = (
+            f"is associated with {where}, not with returnRouteTable {entry.return_route_table}: the operators'"
+            f" traffic is routed by {where}; name it as returnRouteTable"
+        )
+    else:
+        return
+    problems.add(f"transitGatewayRouting.{region}.operatorAttachment", f"{entry.operator_attachment} {problem}")
+
+
+def _check_return_table(
+    region: str,
+    entry: OperatorEntry,
+    mesh_cidr: str,
+    mesh_ranges: Sequence[str],
+    destinations: Sequence[str],
+    problems: Problems,
+) -> None:
+    """The mesh's VPC ranges go into the network team's table: a route already there inside `meshCidr`
+    (or overlapping it, but for a wider one holding all of it, of which the mesh's routes carve out
+    their ranges) would lose to or shadow them; static routes win over propagated ones
+    (docs.aws.amazon.com/vpc/latest/tgw/how-transit-gateways-work.html, route evaluation order).
+    A route to exactly a mesh VPC's range is the mesh's own, from an earlier run."""
+    mesh = ipaddress.IPv4Network(mesh_cidr)
+    for text in destinations:
+        if not text:
+            continue  # a prefix-list route
+        cidr = ipaddress.IPv4Network(text)
+        if cidr.overlaps(mesh) and not (mesh.subnet_of(cidr) and cidr != mesh) and text not in mesh_ranges:
+            problems.add(
+                f"transitGatewayRouting.{region}.returnRouteTable",
+                f"{entry.return_route_table} routes {text} already, which overlaps meshCidr {mesh_cidr}: the mesh would"
+                " route its VPC ranges there too. Free that range (ask the network team) or choose a meshCidr"
+                " outside it",
+            )
+            return

@@ -147,9 +147,10 @@ MESH_KEYS = (
         key="serviceQuotas",
         type=(
             "map of `vpcsPerRegion`, `internetGatewaysPerRegion`, `natGatewaysPerAz`, `elasticIpsPerRegion`,"
-            " `transitGatewaysPerRegion`, `peeringAttachmentsPerTransitGateway` to a whole number, 1 to 1,000,000"
+            " `transitGatewaysPerRegion`, `peeringAttachmentsPerTransitGateway`, `ampCollectorsPerRegion` to a whole"
+            " number, 1 to 1,000,000"
         ),
-        default="AWS's defaults (5, 5, 5, 5, 5, 50)",
+        default="AWS's defaults (5, 5, 5, 5, 5, 50, 10)",
         meaning=(
             "the account's raised quotas; a mesh needing more than these is refused naming the key (see"
             " [mesh size](../concepts/models.md#mesh-size))"
@@ -703,6 +704,17 @@ OUTPUTS = (
         meaning="each node group's AMI type (`\"\"`: EKS's default); read back by every run, so a group keeps its own",
     ),
     Output(
+        key="clusters.<name>.nodeGroupLaunchTemplates",
+        meaning=(
+            "whether each node group has the program's launch template; read back by every run, so a deployed group "
+            "keeps what it has (adding or removing one replaces the group)"
+        ),
+    ),
+    Output(
+        key="clusters.<name>.nodeGroupReleaseVersions",
+        meaning='the AMI release each node group is pinned to (`""`: none, EKS\'s latest when created or upgraded)',
+    ),
+    Output(
         key="clusters.<name>.secretsKmsKeyArn",
         meaning="the KMS key its Secrets are encrypted with (null without one); read back, so it is kept for good",
     ),
@@ -783,21 +795,5 @@ OUTPUTS = (
             "per region, the Prometheus endpoint of its workspace (with `metrics: amp`; empty otherwise), for"
             " Grafana and queries"
         ),
-    ),
-)
-# Per-cluster records of the node groups (components/plan/outputs.py, `node_group_records`), which
-# the next run reads back. Rows of OUTPUTS once components/mesh.py exports them beside
-# `nodeGroupAmiTypes` (tests/test_node_groups.py, `test_the_launch_template_record_is_exported`).
-NODE_GROUP_OUTPUTS = (
-    Output(
-        key="clusters.<name>.nodeGroupLaunchTemplates",
-        meaning=(
-            "whether each node group has the program's launch template; read back by every run, so a deployed group "
-            "keeps what it has (adding or removing one replaces the group)"
-        ),
-    ),
-    Output(
-        key="clusters.<name>.nodeGroupReleaseVersions",
-        meaning='the AMI release each node group is pinned to (`""`: none, EKS\'s latest when created or upgraded)',
     ),
 )

@@ -11,15 +11,8 @@ from __future__ import annotations
 from components.config.validate import Problems, indexed
 from components.model.spec import ClusterSpec, MeshTopology
 from components.plan import quotas
+from components.plan.quotas import MAX_PUBLIC_ACCESS_CIDRS, MAX_SECURITY_GROUP_RULES
 
-# EKS accepts at most this many CIDR blocks in a cluster's publicAccessCidrs.
-MAX_PUBLIC_ACCESS_CIDRS = 40
-# The load balancer controller writes one inbound rule per source CIDR (`loadBalancerSourceRanges`)
-# and listener port into each east-west NLB's security group (aws-load-balancer-controller
-# pkg/service/model_build_managed_sg.go@v3.5.0), which holds 60 by default. A gateway listens on
-# 15443 between networks and 15012 on a primary with remotes; health checks reach the pods from
-# the NLB, not from those sources.
-MAX_SECURITY_GROUP_RULES = 60
 PRIVATE_CONNECTIVITY = (
     "for more, set connectivity: private (docs/operations/private-mode.md), where a handful of rules admit the"
     " whole mesh"

@@ -15,8 +15,9 @@ from typing import Any
 
 from components.config import clock
 from components.config import eks as parse_eks
-from components.config.clusters import DEFAULT_MESH_CIDR, SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
+from components.config.clusters import SMALLEST_VPC_PREFIX, parse_clusters, stack_slug
 from components.config.connectivity import (
+    check_existing_gateways,
     check_ipam_pools,
     check_peers_admitted,
     check_private_limits,
@@ -55,9 +56,10 @@ from components.config.validate import (
 from components.model import versions
 from components.model.deployed import LastDeployment
 from components.model.revisions import revision_name
-from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology
+from components.model.spec import DNS_LABEL, ClusterSpec, IpamPool, MeshSpec, MeshTopology, TransitGatewayFacts
 from components.plan import names
 from components.plan.addon_versions import RECORD_VERSION_KEY
+from components.plan.ranges import DEFAULT_MESH_CIDR
 from components.plan.topology import plan_topology
 
 # Released versions only: no prefix, no suffix, no leading zeros (Helm would not find "1.030.3").
@@ -73,11 +75,14 @@ def parse_mesh_spec(
     now: datetime.datetime | None = None,
     last: LastDeployment = LastDeployment(),
     ipam: Mapping[str, IpamPool] | None = None,
+    gateways: Mapping[str, TransitGatewayFacts] | None = None,
 ) -> MeshSpec:
     """Validates raw stack config (key -> already JSON-decoded value) and returns the MeshSpec.
 
     `ipam`: what AWS said of the pools `ipamPools` names (pool ID -> IpamPool), read before; a
     pool not in it is taken as unread (`python -m check`): its ranges are not avoided or checked.
+    `gateways`: what AWS said of the gateways `transitGateways` names (region -> facts), read before;
+    None (offline): not checked against AWS.
 
     `secret_keys` are the top-level keys stored encrypted; `last` is what the stack last deployed
     (the VPC ranges it keeps). Raises ConfigError listing every problem.
@@ -95,6 +100,11 @@ def parse_mesh_spec(
     if clusters and mesh_cidr is not None and ("meshCidr" in raw or connectivity.private):
         # In private mode the VPCs route meshCidr to the Transit Gateway: a VPC outside it is unreachable.
         _check_inside_mesh_cidr(clusters, mesh_cidr, problems)
+    if mesh_cidr is not None:
+        # The mesh's routes in the operators' table, from earlier runs: of the clusters here, and of
+        # those deployed (a cluster being removed, or one whose entry was refused, still has its route).
+        ranges = [*(str(c.vpc_cidr) for c in clusters if c.vpc_cidr is not None), *last.vpc_cidrs.values()]
+        check_existing_gateways(connectivity, gateways, str(mesh_cidr), ranges, problems)
 
     east_west = _parse_east_west(raw, connectivity.private, problems)
     check_ipam_pools(
@@ -109,7 +119,7 @@ def parse_mesh_spec(
     recorded = {name: v.get(RECORD_VERSION_KEY) for name, v in last.addon_versions.items()}
     parse_eks.check_upgrade_steps(clusters, recorded, problems)
 
-    # Planned once, here: the checks below and every component read this plan.
+    # The checks below run against the topology the plan makes (plan/mesh_plan.py), of the clusters that parsed.
     topology = plan_topology(tuple(clusters), last.same_network_pairs)
     _check_limits(raw, clusters, topology, connectivity, api_access_cidrs, east_west, mesh_cidr, problems)
     _check_derived_names(clusters, topology, problems)
@@ -117,8 +127,8 @@ def parse_mesh_spec(
     istio_values = parse_istio_values(raw.get("istioValues"), problems)
     check_istiod_fits(clusters, topology, istio_values, problems)
     service_quotas = parse_service_quotas(raw, problems)
-    check_quotas(clusters, connectivity, service_quotas, problems)
     others = _parse_other_keys(raw, clusters, secret_keys, now, last, problems)
+    check_quotas(clusters, connectivity, service_quotas, problems, collectors=others["metrics"].enabled)
     if problems.items:
         raise ConfigError(problems.items)
     return MeshSpec(
@@ -129,7 +139,6 @@ def parse_mesh_spec(
         api_access_cidrs=api_access_cidrs,
         mesh_cidr=str(mesh_cidr),
         connectivity=connectivity,
-        topology=topology,
         east_west_allowed_cidrs=east_west,
         istio_values=istio_values,
         istio_values_secret="istioValues" in secret_keys,
@@ -363,13 +372,13 @@ def stack_name_notices(stack: str) -> list[str]:
     ]
 
 
-def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec) -> list[str]:
+def upgrade_notices(raw: Mapping[str, Any], spec: MeshSpec, topology: MeshTopology) -> list[str]:
     """Valid configs that a stack deployed by an earlier release of this program would read
     differently: what changes on the next `pulumi up`, and how to keep what it has."""
     notices = []
     clusters = raw.get("clusters") or []
     for index, cluster in enumerate(spec.clusters):
-        if spec.topology[cluster.name].exposes_istiod and "eastWestStaticIps" not in clusters[index]:
+        if topology[cluster.name].exposes_istiod and "eastWestStaticIps" not in clusters[index]:
             notices.append(
                 f"clusters[{index}].eastWestStaticIps is unset on {cluster.name!r}, a primary with remotes: its"
                 " east-west NLB"

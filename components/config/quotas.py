@@ -7,6 +7,8 @@ Defaults (per account and region unless said otherwise):
   (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html).
 - Transit Gateways per region 5, peering attachments per Transit Gateway 50
   (docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.html).
+- Amazon Managed Service for Prometheus scrapers (managed collectors) per region 10, with
+  `metrics: amp` one per cluster (AMP user guide, AMP-collector-how-to.html, "Scraper limitations").
 
 What else the account holds counts too (its default VPC, other stacks), which the program cannot see:
 the counts are what this mesh needs.
@@ -47,10 +49,14 @@ def parse_service_quotas(raw: Mapping[str, Any], problems: Problems) -> dict[str
 
 
 def check_quotas(
-    clusters: Sequence[ClusterSpec], connectivity: Connectivity, quotas: Mapping[str, int], problems: Problems
+    clusters: Sequence[ClusterSpec],
+    connectivity: Connectivity,
+    quotas: Mapping[str, int],
+    problems: Problems,
+    collectors: bool = False,
 ) -> None:
     """One problem per quota the mesh would exceed, in its busiest region."""
-    use = quota_use(clusters, connectivity)
+    use = quota_use(clusters, connectivity, collectors)
     for key, (name, default, per) in QUOTAS.items():
         over = [(count, region) for region, counts in use.items() if (count := counts[key]) > quotas[key]]
         if not over:
@@ -66,10 +72,10 @@ def check_quotas(
         )
 
 
-def quota_lines(clusters: Sequence[ClusterSpec], connectivity: Connectivity, quotas: Mapping[str, int]) -> list[str]:
-    """For `check`: each quota's use per region."""
+def quota_lines(use: Mapping[str, Mapping[str, int]], quotas: Mapping[str, int]) -> list[str]:
+    """For `check`: each quota's use per region (the plan's `quota_use`)."""
     lines = []
-    for region, counts in quota_use(clusters, connectivity).items():
+    for region, counts in use.items():
         used = [f"{QUOTAS[key][0]} {counts[key]} of {quotas[key]}" for key in QUOTAS if counts[key]]
         lines.append(f"{region}: {'; '.join(used)}")
     return lines

@@ -18,13 +18,15 @@ import re
 from pathlib import Path
 
 from components.config.clusters import MAX_CLUSTERS, MAX_EKS_NAME
-from components.config.connectivity import MAX_PEERING_ATTACHMENTS, MAX_ROUTES_PER_TABLE
-from components.config.connectivity import MAX_SECURITY_GROUP_RULES as MAX_CLUSTER_SECURITY_GROUP_RULES
 from components.config.keys import CLUSTER_KEYS, MESH_KEYS, OUTPUTS, Key
-from components.config.limits import MAX_PUBLIC_ACCESS_CIDRS
-from components.config.limits import MAX_SECURITY_GROUP_RULES as MAX_NLB_SECURITY_GROUP_RULES
 from components.config.node_group import MAX_INSTANCE_TYPES, MAX_NODES
-from components.plan.quotas import QUOTAS
+from components.plan.quotas import (
+    MAX_PEERING_ATTACHMENTS,
+    MAX_PUBLIC_ACCESS_CIDRS,
+    MAX_ROUTES_PER_TABLE,
+    MAX_SECURITY_GROUP_RULES,
+    QUOTAS,
+)
 
 # Keys Pulumi.yaml declares with a type and a default: those whose default the program does not
 # need to tell from "unset" (the CLI fills it in for every stack that omits the key).
@@ -41,12 +43,12 @@ LIMITS = (
     ),
     (
         "inbound rules of an east-west NLB's security group",
-        MAX_NLB_SECURITY_GROUP_RULES,
+        MAX_SECURITY_GROUP_RULES,
         "VPC quota; one per source CIDR and port",
     ),
     (
         "inbound rules of a cluster security group",
-        MAX_CLUSTER_SECURITY_GROUP_RULES,
+        MAX_SECURITY_GROUP_RULES,
         "VPC quota, rules per security group",
     ),
     ("routes per VPC route table", MAX_ROUTES_PER_TABLE, "VPC quota"),

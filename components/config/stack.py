@@ -19,7 +19,7 @@ from components.config.parse import TOP_LEVEL_KEYS
 from components.config.whole import StackConfig, check_stack_config
 from components.model.credentials import TokenRecord
 from components.model.deployed import LastDeployment
-from components.model.spec import IPAM_POOL_ID, PROJECT, IpamPool
+from components.model.spec import IPAM_POOL_ID, PROJECT, IpamPool, TransitGatewayFacts
 
 
 def _decode(value: str) -> Any:
@@ -67,11 +67,14 @@ def read_stack_values() -> StackValues:
 
 
 def load_stack_config(
-    values: StackValues, last: LastDeployment = LastDeployment(), ipam: Mapping[str, IpamPool] | None = None
+    values: StackValues,
+    last: LastDeployment = LastDeployment(),
+    ipam: Mapping[str, IpamPool] | None = None,
+    gateways: Mapping[str, TransitGatewayFacts] | None = None,
 ) -> StackConfig:
     """Validates the stack's config (`values`), against what the stack last deployed (`last`) and
-    what AWS says of the IPAM pools it names (`ipam`, read before): one error with every problem,
-    or the config, its warnings logged. Call before creating any resource."""
+    what AWS says of the IPAM pools and Transit Gateways it names (`ipam`, `gateways`, read before):
+    one error with every problem, or the config, its warnings logged. Call before creating any resource."""
     loaded = check_stack_config(
         values.project,
         values.aws,
@@ -81,6 +84,7 @@ def load_stack_config(
         aws_secret_keys=values.aws_secret_keys,
         last=last,
         ipam=ipam,
+        gateways=gateways,
     )
     for warning in [*loaded.warnings, *loaded.aws.notices]:
         pulumi.log.warn(warning)

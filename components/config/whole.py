@@ -27,7 +27,8 @@ from components.config.validate import ConfigError
 from components.model.aws_settings import AwsSettings
 from components.model.credentials import age_notices
 from components.model.deployed import LastDeployment
-from components.model.spec import PROJECT, IpamPool, MeshSpec
+from components.model.spec import PROJECT, IpamPool, MeshSpec, TransitGatewayFacts
+from components.plan.mesh_plan import MeshPlan, plan_mesh
 
 T = TypeVar("T")
 
@@ -38,6 +39,8 @@ class StackConfig:
     aws: AwsSettings
     # What is valid but worth a second look, as `pulumi up` warns of it (key first).
     warnings: tuple[str, ...]
+    # What the program builds of it: planned once, here, for `pulumi up` and `python -m check` alike.
+    plan: MeshPlan
 
 
 def check_stack_config(
@@ -50,6 +53,7 @@ def check_stack_config(
     aws_secret_keys: frozenset[str] = frozenset(),
     last: LastDeployment = LastDeployment(),
     ipam: Mapping[str, IpamPool] | None = None,
+    gateways: Mapping[str, TransitGatewayFacts] | None = None,
 ) -> StackConfig:
     """`raw`: the project's keys (decoded); `aws_values`: the `aws:` keys. Raises one ConfigError
     with every problem of either."""
@@ -66,6 +70,7 @@ def check_stack_config(
             now=now,
             last=last,
             ipam=ipam,
+            gateways=gateways,
         ),
     )
     # Role ARNs are checked against the clusters' partition: the parsed clusters', else every region
@@ -85,7 +90,8 @@ def check_stack_config(
     )
     if found:
         raise ConfigError(found)
-    return StackConfig(spec=spec, aws=settings, warnings=tuple(stack_warnings(raw, spec, stack, now, last)))
+    plan = plan_mesh(spec, last, legacy_creator=settings.assumed_role_arn)
+    return StackConfig(spec=spec, aws=settings, warnings=tuple(stack_warnings(raw, plan, stack, now, last)), plan=plan)
 
 
 def _collected(found: list[tuple[str, str]], check: Callable[[], T]) -> T | None:
@@ -104,14 +110,14 @@ def _regions_named(raw: Mapping[str, Any], default_region: str | None) -> list[s
 
 
 def stack_warnings(
-    raw: Mapping[str, Any], spec: MeshSpec, stack: str, now: datetime.datetime, last: LastDeployment
+    raw: Mapping[str, Any], plan: MeshPlan, stack: str, now: datetime.datetime, last: LastDeployment
 ) -> list[str]:
     """Every warning of a valid config, as `pulumi up` prints them and `python -m check` lists them."""
-    today = now.date()
+    spec, today = plan.spec, now.date()
     istio_versions = [r.version for r in spec.revisions.revisions]
     version_key = "istioRevisions" if "istioRevisions" in raw else "istioVersion"
     warnings = [
-        *(f"{PROJECT}:{n}" for n in upgrade_notices(raw, spec)),
+        *(f"{PROJECT}:{n}" for n in upgrade_notices(raw, spec, plan.topology)),
         *stack_name_notices(stack),
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
         *support_warnings(spec.clusters, today, last.clusters),

@@ -23,10 +23,6 @@ NAMESPACE = "sample"
 SAMPLE_HOST = f"helloworld.{NAMESPACE}.svc.cluster.local"
 
 
-def sample_version(index: int) -> str:
-    return f"v{index + 1}"
-
-
 @dataclass
 class SampleWorkloadsArgs:
     version: str

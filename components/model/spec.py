@@ -1,8 +1,9 @@
-"""The mesh as the stack config describes it: frozen, validated values, and the topology derived
-from them once (who runs istiod, who serves whom, who has a gateway, who peers, who discovers whom).
+"""The mesh as the stack config describes it: frozen, validated values, and the shapes of the
+topology the plan derives from them (who runs istiod, who serves whom, who has a gateway, who
+peers, who discovers whom: `plan/topology.py`).
 
 Nothing here touches Pulumi; `config/parse.py` builds these from the raw config and `config/stack.py` reads it
-from the stack. The wiring (`mesh.py`) only reads them.
+from the stack; `plan/mesh_plan.py` plans the mesh from them.
 """
 
 from __future__ import annotations
@@ -297,6 +298,12 @@ IPAM_NETMASK_LENGTH = 16
 IPAM_POOL_ID = re.compile(r"ipam-pool-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
 
 
+# Transit Gateway, attachment and route table IDs as AWS spells them (a prefix and 8 or 17 hex digits).
+TRANSIT_GATEWAY_ID = re.compile(r"tgw-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+TRANSIT_GATEWAY_ATTACHMENT_ID = re.compile(r"tgw-attach-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+TRANSIT_GATEWAY_ROUTE_TABLE_ID = re.compile(r"tgw-rtb-[0-9a-f]{8}([0-9a-f]{9})?", re.ASCII)
+
+
 @dataclass(frozen=True)
 class IpamPool:
     """What AWS says of an IPAM pool (`ipamPools`), read before validation."""
@@ -309,6 +316,38 @@ class IpamPool:
     # Tags an allocation's resource must carry.
     required_tags: Mapping[str, str]
     provisioned: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OperatorAttachmentFacts:
+    """What AWS says of the operators' attachment `transitGatewayRouting` names, read before validation."""
+
+    transit_gateway_id: str
+    state: str
+    # The route table it is associated with (None: none).
+    associated_table: str | None
+
+
+@dataclass(frozen=True)
+class TransitGatewayFacts:
+    """What AWS says of a network team's gateway (`transitGateways`) and of the operators' entry
+    there, read before validation (components/aws/reads.py) so that what AWS would refuse stops the
+    run before anything exists."""
+
+    gateway_id: str
+    # Its owner, and the account that runs `pulumi up`.
+    owner_id: str
+    caller_account: str
+    # Why the gateway could not be read (None: it was).
+    unreadable: str | None = None
+    # The operators' attachment in this region (None: no entry here, or it could not be read:
+    # `attachment_unreadable` says why).
+    attachment: OperatorAttachmentFacts | None = None
+    attachment_unreadable: str | None = None
+    # The destinations of the static and propagated routes of the entry's `returnRouteTable`, or
+    # why they could not be read.
+    return_routes: tuple[str, ...] = ()
+    return_routes_unreadable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -344,8 +383,6 @@ class MeshSpec:
     # CIDRs of operators allowed to reach the EKS public endpoints (the NAT addresses of every VPC
     # in the mesh are added to them).
     api_access_cidrs: tuple[str, ...]
-    # Planned from `clusters` (`plan_topology`) by the parser, which validates against it.
-    topology: MeshTopology
     # The address space of every VPC in the mesh (`meshCidr`).
     mesh_cidr: str = "10.0.0.0/8"
     connectivity: Connectivity = Connectivity()

@@ -20,7 +20,6 @@ ARN, and IAM names are unique per account whatever their path.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from components.model.deployed import LastDeployment
 
@@ -56,21 +55,12 @@ def same_principal(a: str, b: str) -> bool:
     return key is not None and key == principal_key(b)
 
 
-def cluster_creators(
-    clusters: Iterable[str], last: LastDeployment, legacy: str | None, caller: str | None
-) -> dict[str, str]:
-    """Each cluster's creator (see the module docstring); `caller` is needed only for new clusters."""
-    creators = {}
-    for name in clusters:
-        if isinstance(last.creators.get(name), str):
-            creators[name] = last.creators[name]
-        elif name in last.clusters:
-            creators[name] = legacy or UNKNOWN
-        else:
-            assert caller is not None, f"{name} is new: the caller is needed"
-            creators[name] = caller_principal(caller)
-    return creators
-
-
-def new_clusters(clusters: Iterable[str], last: LastDeployment) -> list[str]:
-    return [name for name in clusters if name not in last.clusters and not isinstance(last.creators.get(name), str)]
+def recorded_creator(cluster: str, last: LastDeployment, legacy: str | None) -> str | None:
+    """A cluster's creator as far as the stack knows it (see the module docstring): the recorded one,
+    else for a cluster deployed before the record the rule of those releases; None for a new
+    cluster, whose creator is whoever runs now (`caller_principal` of the caller)."""
+    if isinstance(last.creators.get(cluster), str):
+        return last.creators[cluster]
+    if cluster in last.clusters:
+        return legacy or UNKNOWN
+    return None
