@@ -63,8 +63,16 @@ def mocks_with(**attributes):
 def recorded(run: Run) -> dict:
     """The outputs of `run` that the next run reads back (components/config/stack.py)."""
     exports = {key: resolve(run.exports[key])[0] for key in RECORDED}
-    kept = ("region", "availabilityZones", "nodeGroupAmiTypes", "secretsKmsKeyArn")
-    return {**exports, "clusters": {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}}
+    kept = (
+        "region",
+        "availabilityZones",
+        "nodeGroupAmiTypes",
+        "nodeGroupLaunchTemplates",
+        "nodeGroupReleaseVersions",
+        "secretsKmsKeyArn",
+    )
+    clusters = {name: {k: c[k] for k in kept if k in c} for name, c in exports["clusters"].items()}
+    return {**exports, "clusters": clusters}
 
 
 def mesh_config(count: int, **extra) -> dict:

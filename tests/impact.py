@@ -44,6 +44,8 @@ AWS = {
     "aws:ec2/securityGroup:SecurityGroup": {"name", "namePrefix", "description", "vpcId"},
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {"vpcId", "peerVpcId", "peerOwnerId", "peerRegion"},
     "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": {"vpcPeeringConnectionId"},
+    # ec2_launch_template.go: only the name is ForceNew; any other change is a new version.
+    "aws:ec2/launchTemplate:LaunchTemplate": {"name", "namePrefix"},
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"securityGroupId"},
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {"securityGroupId"},
     # AMP: UpdateScraper changes alias, destination and scrape configuration in place, not the source
@@ -95,6 +97,9 @@ AWS = {
         "upstreamRepositoryPrefix",
     },
     "aws:eks/addon:Addon": {"clusterName", "addonName"},
+    # pod_identity_association.go: the cluster, namespace and ServiceAccount identify it; the role
+    # updates in place (UpdatePodIdentityAssociation).
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": {"clusterName", "namespace", "serviceAccount"},
     "aws:eks/accessEntry:AccessEntry": {"clusterName", "principalArn", "type"},
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {
         "clusterName",
@@ -109,7 +114,8 @@ AWS = {
 # (nodejs/eks/cluster.ts, nodes/nodegroup.ts): aws.eks.Cluster's name, role ARN and IP family
 # (eks/cluster.go; its `vpc_config.subnet_ids` and `security_group_ids` update in place since
 # terraform-provider-aws 5.25.0, CHANGELOG); aws.eks.NodeGroup's subnets, role, instance types,
-# capacity type, AMI type, disk size and name (eks/node_group.go).
+# capacity type, AMI type, disk size, remote access, launch template ID or name (so adding or removing
+# a launch template replaces a group; its `version` updates in place) and name (eks/node_group.go).
 EKS = {
     "eks:index:Cluster": {"name", "serviceRole", "ipFamily"},
     "eks:index:ManagedNodeGroup": {
@@ -122,6 +128,9 @@ EKS = {
         "capacityType",
         "amiType",
         "diskSize",
+        "remoteAccess",
+        "launchTemplate.id",
+        "launchTemplate.name",
         "nodeGroupName",
         "nodeGroupNamePrefix",
     },
@@ -273,6 +282,7 @@ def change_impact(before: Run, after: Run) -> dict[tuple[str, str], str]:
     old, new = managed(before), managed(after)
     result, changed = _direct_impact(old, new)
     _follow_replacements(new, result, changed)
+    _follow_new_versions(new, result, changed)
     _refuse_what_aws_refuses(old, new, result, changed)
     _refuse_taken_identities(old, new, result, after)
     key = {r.urn: (r.type, r.name) for r in [*old.values(), *new.values()]}
@@ -317,6 +327,16 @@ def _follow_replacements(new: dict[str, Registered], result: dict[str, str], cha
                 changed[urn] |= moved
                 result[urn] = REPLACED if _forces_replacement(r.type, changed[urn]) else UPDATED
                 grew = True
+
+
+def _follow_new_versions(new: dict[str, Registered], result: dict[str, str], changed: dict[str, set[str]]) -> None:
+    """An updated launch template is a new version, and a node group naming its latest version
+    moves to it in place: EKS replaces the nodes one by one (UpdateNodegroupVersion, eks/node_group.go)."""
+    updated = {u for u, what in result.items() if what == UPDATED and new.get(u) and "launchTemplate:" in new[u].type}
+    for urn, r in new.items():
+        if result[urn] == UNCHANGED and updated & set(r.property_dependencies.get("launchTemplate", [])):
+            changed[urn].add("launchTemplate")
+            result[urn] = UPDATED
 
 
 def _refuse_what_aws_refuses(

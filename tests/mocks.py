@@ -358,9 +358,16 @@ class MeshMocks(mocks.Mocks):
             "nodeSecurityGroupId": f"sg-{digest(eks_name, 'node', length=17)}",
         }
 
+    def _aws_ec2_launchTemplate_LaunchTemplate(self, args):
+        return f"lt-{digest(args.name, length=17)}", {"latestVersion": 1}
+
     def _eks_index_ManagedNodeGroup(self, args):
         """Like EKS's CreateNodegroup: without an `amiType` it picks the x86 AMI and refuses arm64
-        instance types; an AMI of the other architecture is refused too."""
+        instance types; an AMI of the other architecture is refused too. With a launch template it
+        refuses `diskSize` (CreateNodegroup: "If you specify launchTemplate, then don't specify
+        diskSize, or the node group deployment will fail")."""
+        if args.inputs.get("launchTemplate") and args.inputs.get("diskSize") is not None:
+            raise ValueError("InvalidParameterException: Disk size must be specified within the launch template.")
         arm = [t for t in args.inputs.get("instanceTypes") or [] if t.split(".")[0] in GRAVITON_FAMILIES]
         ami = args.inputs.get("amiType") or "AL2023_x86_64_STANDARD"
         if arm and "ARM_64" not in ami or not arm and "ARM_64" in ami:
@@ -412,6 +419,8 @@ GRAVITON_FAMILIES = frozenset(
         "im4gn",
         "is4gen",
         "g5g",
+        # NVIDIA Grace (arm64) with Blackwell GPUs.
+        "p6e-gb200",
         "hpc7g",
     ]
 )

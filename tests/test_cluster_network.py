@@ -162,8 +162,15 @@ def test_node_group_in_private_subnets_sized_from_config_after_nat():
     node_policies = [
         a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.name.startswith("c0-node-")
     ]
-    assert len(node_policies) == 3
-    for attachment in node_policies:
+    # vpc-cni's policy is on its own role (components/aws/cni_identity.py), which the nodes wait for too.
+    assert sorted(a.name.removeprefix("c0-node-") for a in node_policies) == [
+        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEKSWorkerNodePolicy",
+    ]
+    for attachment in [
+        *node_policies,
+        run.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "c0-vpc-cni-association"),
+    ]:
         assert run.depends_on(ng, attachment)
 
 

@@ -67,7 +67,7 @@ def exec_args(run: Run, cluster: str) -> list[str]:
 
 def test_coredns_is_a_managed_addon_after_the_nodes_in_every_cluster(mesh_run):
     clusters = mesh_run.of_type("eks:index:Cluster")
-    addons = mesh_run.of_type(ADDON)
+    addons = [a for a in mesh_run.of_type(ADDON) if a.inputs["addonName"] == "coredns"]
     assert len(addons) == len(clusters)
     for cluster in clusters:
         name = cluster.name.removesuffix("-eks")
@@ -105,6 +105,9 @@ def test_a_kubernetes_bump_updates_control_plane_nodes_and_addons_in_place():
         ("eks:index:Cluster", "c1-eks"),
         (ADDON, "c0-addons-coredns"),
         (ADDON, "c1-addons-coredns"),
+        # The EKS Pod Identity Agent moves to EKS's default for the new version too.
+        (ADDON, "c0-vpc-cni-agent"),
+        (ADDON, "c1-vpc-cni-agent"),
     }
     old, new = (run.one(ADDON, "c0-addons-coredns").inputs["addonVersion"] for run in (before, after))
     assert old.startswith(f"v1.{int(minor) - 1}.") and new.startswith(f"v1.{minor}.")

@@ -22,14 +22,16 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.aws.addons import ClusterAddons, ClusterAddonsArgs, cluster_addon_options, resolve_addon_versions
+from components.aws.cni_identity import CNI_POLICY, VpcCniIdentity, VpcCniIdentityArgs
 from components.aws.transit import cidr_slug
 from components.model.kubeconfig import kubeconfig_document
 from components.model.spec import ClusterSpec, NodeGroupSpec
+from components.model.versions import POD_IDENTITY_AGENT_ADDON
 from components.plan.addon_versions import AskEks
 
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
+    CNI_POLICY,
     "AmazonEC2ContainerRegistryReadOnly",
 )
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -130,11 +132,15 @@ class EksCluster(pulumi.ComponentResource):
 
         self.addon_versions = resolve_addon_versions(args.addon_versions, spec.kubernetes_version, parent=self)
         control_plane = self._control_plane(name, args)
-        node_role, attachments = self._node_role(name)
+        # vpc-cni's ENI rights stay on the node role unless vpc-cni has only its own (config/cni_identity.py).
+        node_role, attachments = self._node_role(name, cni=spec.eks.vpc_cni_role != "podIdentity")
         network = [args.network] if args.network is not None else []
+        identity = self._vpc_cni_identity(name, spec, control_plane)
 
-        # Every group waits for the same things; the first is the one later steps wait for.
-        waits = [control_plane, *attachments, *network]
+        # Every group waits for the same things; the first is the one later steps wait for. With
+        # vpc-cni's own role, its association: each aws-node pod is given the role when it is
+        # created, as its node joins.
+        waits = [control_plane, *attachments, *network, *identity]
         self.node_groups = [
             self._node_group(name, group, control_plane, node_role, args, waits) for group in spec.node_groups
         ]
@@ -209,8 +215,10 @@ class EksCluster(pulumi.ComponentResource):
         always had (`<cluster>-nodes`), so `nodeGroup` and a `nodeGroups` entry named default are the
         same resource."""
         protect = args.cluster.eks.protect if group.protect is None else group.protect
+        resource_name = f"{name}-nodes" if group.name == "default" else f"{name}-nodes-{group.name}"
+        template = self._launch_template(resource_name, group) if group.launch_template else None
         return eks.ManagedNodeGroup(
-            f"{name}-nodes" if group.name == "default" else f"{name}-nodes-{group.name}",
+            resource_name,
             cluster=control_plane,
             node_role=node_role,
             subnet_ids=args.private_subnet_ids,
@@ -222,8 +230,22 @@ class EksCluster(pulumi.ComponentResource):
             # internal/service/eks/node_group.go), so a deployed group keeps the one it was given.
             ami_type=group.ami_type,
             # ForceNew like the instance types (node_group.go): given only when set, so a deployed
-            # group without it keeps EKS's 20 GiB and is not replaced.
-            disk_size=group.disk_size,
+            # group without it keeps EKS's 20 GiB and is not replaced. With a launch template the
+            # disk is the template's (EKS refuses both: CreateNodegroup `diskSize`).
+            disk_size=None if template else group.disk_size,
+            # Its latest version: a change of the template is a new version, which EKS rolls onto
+            # the nodes in place (UpdateNodegroupVersion, node_group.go). pulumi-eks sets `version`
+            # to the cluster's only without a launch template (nodejs/eks/nodes/nodegroup.ts,
+            # createManagedNodeGroupInternal), so it is given here: the nodes follow the control plane.
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            )
+            if template
+            else None,
+            version=args.cluster.kubernetes_version if template else None,
+            # The AMI release (config/node_release.py): in place, UpdateNodegroupVersion rolls the
+            # nodes (release_version is not ForceNew, node_group.go); unset, EKS's is kept.
+            release_version=group.release_version,
             # Both update in place (UpdateNodegroupConfig; not ForceNew in node_group.go); given only
             # when set, so a group without them is unchanged.
             labels=dict(group.labels) or None,
@@ -236,6 +258,37 @@ class EksCluster(pulumi.ComponentResource):
             # the nodes on destroy). The whole control plane component too: its vpc-cni and
             # kube-proxy add-ons, which pulumi-eks's managed node groups do not wait for.
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits, protect=protect or None),
+        )
+
+    def _launch_template(self, group_name: str, group: NodeGroupSpec) -> aws.ec2.LaunchTemplate:
+        """The group's launch template: IMDSv2 only, with the group's hop limit (1 by default, so
+        only the node itself, and hostNetwork pods such as vpc-cni's aws-node (amazon-vpc-cni-k8s
+        config/master/aws-k8s-cni.yaml) and kube-proxy, reach
+        IMDS; the AL2023 AMI's own default is 2, docs.aws.amazon.com/linux/al2023/ug/imdsv2.html),
+        and the root volume when `diskSize` is set. No AMI, instance type or user data: EKS keeps
+        choosing the AMI by `amiType` and `version` and bootstraps the nodes
+        (docs.aws.amazon.com/eks/latest/userguide/launch-templates.html)."""
+        disk = (
+            [
+                # The AL2023 EKS AMIs' root device (pulumi-eks nodejs/eks/nodes/nodegroup.ts uses the same).
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=group.disk_size, volume_type="gp3", delete_on_termination="true"
+                    ),
+                )
+            ]
+            if group.disk_size
+            else None
+        )
+        return aws.ec2.LaunchTemplate(
+            f"{group_name}-launch-template",
+            description="istio-eks-mesh node group: IMDSv2 only, pods kept off IMDS",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=group.imds_hop_limit
+            ),
+            block_device_mappings=disk,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _control_plane(self, name: str, args: EksClusterArgs) -> eks.Cluster:
@@ -325,8 +378,25 @@ class EksCluster(pulumi.ComponentResource):
             created.append(entry)
         return created
 
-    def _node_role(self, name: str) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-        """The nodes' IAM role with the AWS-managed policies a node needs to join and pull images."""
+    def _vpc_cni_identity(self, name: str, spec: ClusterSpec, control_plane: eks.Cluster) -> list[VpcCniIdentity]:
+        """vpc-cni's own role (EKS Pod Identity) unless it runs on the node role's; the agent's
+        version recorded with the other add-ons' (`addonVersions`), which tells the next run."""
+        if spec.eks.vpc_cni_role == "nodeRole":
+            return []
+        planned = spec.eks.pod_identity_agent_version or AskEks()
+        agent = resolve_addon_versions({POD_IDENTITY_AGENT_ADDON: planned}, spec.kubernetes_version, parent=self)
+        self.addon_versions.update(agent)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        args = VpcCniIdentityArgs(
+            cluster_name=control_plane.eks_cluster.name,
+            agent_version=agent[POD_IDENTITY_AGENT_ADDON],
+            partition=partition,
+        )
+        return [VpcCniIdentity(f"{name}-vpc-cni", args, opts=pulumi.ResourceOptions(parent=self))]
+
+    def _node_role(self, name: str, cni: bool = True) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        """The nodes' IAM role with the AWS-managed policies a node needs to join and pull images,
+        and vpc-cni's when `cni`."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-node-role",
@@ -349,6 +419,7 @@ class EksCluster(pulumi.ComponentResource):
                 opts=child,
             )
             for policy in NODE_POLICIES
+            if cni or policy != CNI_POLICY
         ]
         self.node_role = role
         return role, attachments

@@ -13,9 +13,12 @@ from typing import Any
 from pulumi_aws import _enums as aws_enums
 
 from components.config import eks as parse_eks
+from components.config.cni_identity import resolve_vpc_cni_role
 from components.config.deployed_changes import check_deployed
 from components.config.node_ami import keep_deployed_ami_types
 from components.config.node_group import parse_choice, parse_node_groups
+from components.config.node_release import check_no_rollback
+from components.config.node_template import deployed_groups, keep_deployed_launch_templates
 from components.config.validate import (
     Problems,
     expect,
@@ -156,9 +159,7 @@ def parse_clusters(
     cidrs, pools = _vpc_cidrs(parsed, mesh_cidr, last, problems, ipam_pools or {}, pool_space)
     for entry in parsed:
         if isinstance(entry["name"], str):
-            entry["node_groups"] = keep_deployed_ami_types(
-                entry["node_groups"], last.node_ami_types.get(entry["name"]), entry["name"] in last.clusters
-            )
+            _keep_deployed(entry, last, problems)
     return [
         ClusterSpec(
             name=entry["name"],
@@ -235,6 +236,20 @@ def _check_region(region: Any, path: str, problems: Problems) -> bool:
     return True
 
 
+def _keep_deployed(entry: dict[str, Any], last: LastDeployment, problems: Problems) -> None:
+    """What a deployed cluster keeps of what it has, where a newer default would replace or break it:
+    its node groups' AMI types and launch templates, and vpc-cni's role."""
+    name, deployed = entry["name"], entry["name"] in last.clusters
+    recorded_ami_types = last.node_ami_types.get(name)
+    groups = keep_deployed_ami_types(entry["node_groups"], recorded_ami_types, deployed)
+    entry["node_groups"] = keep_deployed_launch_templates(
+        groups, deployed_groups(recorded_ami_types, deployed), last.node_launch_templates.get(name)
+    )
+    check_no_rollback(entry["index"], entry["node_groups"], last.node_release_versions.get(name), problems)
+    path = f"clusters[{entry['index']}].vpcCniRole"
+    entry["eks"] = resolve_vpc_cni_role(name, entry["eks"], entry["kubernetes_version"], last, path, problems)
+
+
 def _parse_cluster(
     i: int,
     item: Any,
@@ -254,6 +269,9 @@ def _parse_cluster(
     name = _parse_name(item.get("name"), f"{path}.name", slug, problems)
     region = _parse_region(item, default_region, f"{path}.region", problems)
     cidr = _parse_vpc_cidr(item, f"{path}.vpcCidr", problems)
+    kubernetes_version = _parse_kubernetes_version(
+        item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
+    )
     return {
         "index": i,
         "name": name,
@@ -265,10 +283,8 @@ def _parse_cluster(
         "availability_zones": _parse_zones(
             item.get("availabilityZones"), region, f"{path}.availabilityZones", problems
         ),
-        "kubernetes_version": _parse_kubernetes_version(
-            item, f"{path}.kubernetesVersion", recorded_version.get(name) if isinstance(name, str) else None, problems
-        ),
-        "node_groups": parse_node_groups(item, path, problems),
+        "kubernetes_version": kubernetes_version,
+        "node_groups": parse_node_groups(item, path, problems, kubernetes_version),
         "nat_gateways": parse_choice(item, "natGateways", "single", NAT_GATEWAY_MODES, path, problems),
         "role": parse_choice(item, "role", "primary", ROLES, path, problems),
         "primary": item.get("primary"),

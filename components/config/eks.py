@@ -24,7 +24,10 @@ CLUSTER_FIELDS = (
     "deletionProtection",
     "controlPlaneLogs",
     "secretsKmsKeyArn",
+    "vpcCniRole",
 )
+# vpc-cni's AWS rights (model/spec.py EksOptions.vpc_cni_role).
+VPC_CNI_ROLES = ("podIdentity", "both", "nodeRole")
 # A KMS key ARN (not an alias: an alias can be pointed at another key, which EKS cannot follow).
 _KMS_KEY = re.compile(
     r"arn:(?P<partition>aws|aws-cn|aws-us-gov):kms:(?P<region>[a-z0-9-]{1,30}):[0-9]{12}:key/[A-Za-z0-9-]{1,64}",
@@ -139,7 +142,15 @@ def parse_cluster_eks(
         ),
         log_types=parse_log_types(item.get("controlPlaneLogs"), f"{path}.controlPlaneLogs", problems),
         secrets_kms_key_arn=parse_kms_key(item.get("secretsKmsKeyArn"), region, f"{path}.secretsKmsKeyArn", problems),
+        vpc_cni_role=_parse_vpc_cni_role(item.get("vpcCniRole"), f"{path}.vpcCniRole", problems),
     )
+
+
+def _parse_vpc_cni_role(value: Any, path: str, problems: Problems) -> str | None:
+    if value is None or value in VPC_CNI_ROLES:
+        return value
+    problems.add(path, f"{shown(value)} is not one of {', '.join(VPC_CNI_ROLES)}")
+    return None
 
 
 def parse_kms_key(value: Any, region: str, path: str, problems: Problems) -> str | None:

@@ -515,6 +515,16 @@ CLUSTER_KEYS = (
         ),
     ),
     Key(
+        key="vpcCniRole",
+        type="`podIdentity`, `both` or `nodeRole`",
+        default="unset: `podIdentity` for a new cluster (or one that has it), `nodeRole` for one deployed before",
+        meaning=(
+            "vpc-cni's AWS rights: its own role by EKS Pod Identity (the node role then has no ENI rights), both "
+            "(moving a deployed cluster), or the node role's. `nodeRole` is refused once the role is in use (see "
+            "[EKS in production](../operations/eks-in-production.md#vpc-cni-on-its-own-role))"
+        ),
+    ),
+    Key(
         key="`addonVersions.vpc-cni` / `.coredns` / `.kube-proxy`",
         type="EKS add-on version, e.g. `v1.12.1-eksbuild.2`",
         default=(
@@ -537,7 +547,8 @@ CLUSTER_KEYS = (
         type="list of 1–20 EC2 types, one CPU architecture",
         default='`["m6i.large"]`',
         meaning=(
-            "managed node group instance types; all x86 or all Graviton (`m7g`, `c7gn`, `t4g`, …): a "
+            "managed node group instance types, each a family and size EC2 sells (pulumi-aws 7.51.1's list; Mac "
+            "families refused); all x86 or all Graviton (`m7g`, `c7gn`, `t4g`, …): a "
             "node group has one AMI (Graviton groups get `AL2023_ARM_64_STANDARD`, x86 ones EKS's "
             "default, Amazon Linux 2023; switching a group between the two replaces it); every type of "
             "an untainted group must give istiod its request in allocatable memory and CPU (after the "
@@ -567,7 +578,39 @@ CLUSTER_KEYS = (
         type="integer, GiB, 20–16384",
         default="unset: EKS's 20 GiB",
         meaning=(
-            "the nodes' root volume; setting or changing it replaces the group (do it as a new group, see `nodeGroups`)"
+            "the nodes' root volume (gp3), in the group's launch template: a change rolls the nodes in place; on a "
+            "group without the launch template setting or changing it replaces the group (do it as a new group, "
+            "see `nodeGroups`)"
+        ),
+    ),
+    Key(
+        key="nodeGroup.launchTemplate",
+        type="boolean",
+        default="unset: on for a new group; a deployed group keeps what it has",
+        meaning=(
+            "the program's own launch template (IMDSv2 only, `imdsHopLimit`, the root volume), so pods cannot take "
+            "the node role's credentials from IMDS. Adding or removing it on a deployed group REPLACES the group; "
+            "`pulumi up` warns about a deployed group without one (see "
+            "[EKS in production](../operations/eks-in-production.md#launch-template-and-imds))"
+        ),
+    ),
+    Key(
+        key="nodeGroup.imdsHopLimit",
+        type="integer, 1–64",
+        default="`1`",
+        meaning=(
+            "IMDS PUT response hop limit on the launch template: 1 lets only the node and hostNetwork pods reach "
+            "IMDS, 2 lets every pod; a change rolls the nodes in place. Not with `launchTemplate: false`"
+        ),
+    ),
+    Key(
+        key="nodeGroup.releaseVersion",
+        type="EKS AMI release, `<kubernetes version>-<YYYYMMDD>` of the cluster's minor",
+        default="unset: EKS's latest when the group is created or upgraded, then kept",
+        meaning=(
+            "pins the nodes' AMI release; a change rolls the nodes in place (UpdateNodegroupVersion), a monthly "
+            "roll: a release older than 45 days is warned. Change it with `kubernetesVersion` on an upgrade (see "
+            "[EKS in production](../operations/eks-in-production.md#ami-releases))"
         ),
     ),
     Key(
@@ -668,6 +711,17 @@ OUTPUTS = (
     Output(
         key="clusters.<name>.nodeGroupAmiTypes",
         meaning="each node group's AMI type (`\"\"`: EKS's default); read back by every run, so a group keeps its own",
+    ),
+    Output(
+        key="clusters.<name>.nodeGroupLaunchTemplates",
+        meaning=(
+            "whether each node group has the program's launch template; read back by every run, so a deployed group "
+            "keeps what it has (adding or removing one replaces the group)"
+        ),
+    ),
+    Output(
+        key="clusters.<name>.nodeGroupReleaseVersions",
+        meaning='the AMI release each node group is pinned to (`""`: none, EKS\'s latest when created or upgraded)',
     ),
     Output(
         key="clusters.<name>.secretsKmsKeyArn",

@@ -9,17 +9,23 @@ from dataclasses import replace
 from components.config.validate import Problems
 from components.model.spec import ClusterSpec, NodeGroupSpec
 
-# Accelerated families and the EKS AMI type with their drivers (EKS user guide, eks-optimized-ami:
-# "accelerated" AMIs with NVIDIA or AWS Neuron drivers; the AMI types AL2023_x86_64_NVIDIA,
+# Accelerated families and the EKS AMI type with their drivers, as the EKS user guide's table of
+# accelerated AMI variants lists them (docs.aws.amazon.com/eks/latest/userguide/ml-eks-optimized-ami.html:
+# AL2023 x86_64 NVIDIA, AL2023 ARM NVIDIA, AL2023 x86_64 Neuron; the AMI types AL2023_x86_64_NVIDIA,
 # AL2023_ARM_64_NVIDIA, AL2023_x86_64_NEURON of CreateNodegroup `amiType`). On the standard AMI these
-# run without their drivers.
-NVIDIA_FAMILIES = frozenset(
-    {"g4dn", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
+# run without their drivers. tests/test_node_groups.py checks every GPU-like family of the EC2 list
+# (config/instance_types.py) is in one of these sets.
+ARM_NVIDIA_FAMILIES = frozenset({"g5g", "p6e-gb200", "p6e-gb300"})
+NVIDIA_FAMILIES = ARM_NVIDIA_FAMILIES | frozenset(
+    {"g4dn", "g5", "g6", "g6e", "g6f", "g7e", "gr6", "gr6f", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
+    | {"p6-b200", "p6-b300"}
 )
+# trn1n: the network-optimized trn1 (same Trainium chips, EC2 accelerated computing instances).
 NEURON_FAMILIES = frozenset({"inf1", "inf2", "trn1", "trn1n", "trn2"})
 # Accelerators with no EKS AMI type: AMD GPUs (g4ad), FPGAs (f1, f2), Gaudi (dl1, dl2q), video (vt1);
-# P2 needs an NVIDIA driver older than the AMIs ship ("P2 instances aren't supported on Amazon EKS").
-UNSUPPORTED_ACCELERATORS = frozenset({"g4ad", "f1", "f2", "dl1", "dl2q", "vt1", "p2"})
+# P2 needs an NVIDIA driver older than the AMIs ship ("P2 instances aren't supported on Amazon EKS");
+# GPU families the table does not list: the previous generation (cg1, g2, g3, g3s) and g7.
+UNSUPPORTED_ACCELERATORS = frozenset({"g4ad", "f1", "f2", "dl1", "dl2q", "vt1", "p2", "cg1", "g2", "g3", "g3s", "g7"})
 AMI_TYPES = {
     ("arm64", None): "AL2023_ARM_64_STANDARD",
     ("arm64", "nvidia"): "AL2023_ARM_64_NVIDIA",

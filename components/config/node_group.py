@@ -9,6 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from components.config import node_ami
+from components.config.instance_types import check_listed
+from components.config.node_release import parse_release_version
 from components.config.node_scheduling import check_untainted_group, parse_labels, parse_taints
 from components.config.validate import (
     Problems,
@@ -34,10 +36,16 @@ NODE_GROUP_FIELDS = (
     "diskSize",
     "labels",
     "taints",
+    "launchTemplate",
+    "imdsHopLimit",
+    "releaseVersion",
 )
 # Root volume sizes EKS and EBS take, in GiB: the node AMI needs 20 (EKS's default, CreateNodegroup
 # `diskSize`), and a gp2/gp3 volume holds at most 16 TiB (EBS volume types).
 MIN_DISK_GIB, MAX_DISK_GIB = 20, 16_384
+# EC2's range for the IMDS PUT response hop limit (LaunchTemplateInstanceMetadataOptionsRequest,
+# HttpPutResponseHopLimit: 1 to 64, EC2 API reference).
+MAX_HOP_LIMIT = 64
 # A group's name in `nodeGroups`: short, so `<cluster>-nodes-<name>` and the name pulumi-eks derives
 # from it stay within EKS's 63 characters for a node group name.
 _GROUP_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?", re.ASCII)
@@ -56,11 +64,14 @@ MAX_INSTANCE_TYPES = 20
 MAX_NODES = 450
 
 
-def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) -> tuple[NodeGroupSpec, ...]:
+def parse_node_groups(
+    item: Mapping[str, Any], path: str, problems: Problems, kubernetes_version: Any = None
+) -> tuple[NodeGroupSpec, ...]:
     """`nodeGroup` (one group, `default`) or `nodeGroups` (named groups, so that a change EKS makes by
-    replacing a group is a new group beside the old one, then the old one removed)."""
+    replacing a group is a new group beside the old one, then the old one removed), in a cluster of
+    `kubernetes_version`."""
     if "nodeGroups" not in item:
-        group = parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems)
+        group = parse_node_group(item.get("nodeGroup"), f"{path}.nodeGroup", problems, kubernetes_version)
         check_untainted_group([group], f"{path}.nodeGroup.taints", problems)
         return (group,)
     groups_path = f"{path}.nodeGroups"
@@ -85,14 +96,14 @@ def parse_node_groups(item: Mapping[str, Any], path: str, problems: Problems) ->
         if name in (g.name for g in groups):
             problems.add(f"{here}.name", f"{name!r} is listed twice; node group names are unique in a cluster")
             continue
-        group = parse_node_group({k: v for k, v in entry.items() if k != "name"}, here, problems)
+        group = parse_node_group({k: v for k, v in entry.items() if k != "name"}, here, problems, kubernetes_version)
         groups.append(replace(group, name=name))
     if groups:
         check_untainted_group(groups, groups_path, problems)
     return tuple(groups) or (NodeGroupSpec(),)
 
 
-def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec:
+def parse_node_group(value: Any, path: str, problems: Problems, kubernetes_version: Any = None) -> NodeGroupSpec:
     defaults = NodeGroupSpec()
     if value is None:
         return defaults
@@ -117,7 +128,13 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
             disk = None
     elif disk is not None:
         disk = None
+    launch_template, hop_limit = _parse_template(value, path, problems)
     return NodeGroupSpec(
+        release_version=parse_release_version(
+            value.get("releaseVersion"), kubernetes_version, f"{path}.releaseVersion", problems
+        ),
+        launch_template=launch_template,
+        imds_hop_limit=hop_limit,
         labels=labels,
         taints=taints,
         disk_size=disk,
@@ -132,8 +149,31 @@ def parse_node_group(value: Any, path: str, problems: Problems) -> NodeGroupSpec
     )
 
 
+def _parse_template(value: dict, path: str, problems: Problems) -> tuple[bool | None, int]:
+    """`launchTemplate` (None when unset: config/node_template.py decides) and `imdsHopLimit`."""
+    template = value.get("launchTemplate")
+    if template is not None and not isinstance(template, bool):
+        problems.add(f"{path}.launchTemplate", f"must be true or false, got {given(template)}")
+        template = None
+    hops = value.get("imdsHopLimit", 1)
+    if not expect(hops, int, f"{path}.imdsHopLimit", problems, "1"):
+        return template, 1
+    if not 1 <= hops <= MAX_HOP_LIMIT:
+        problems.add(
+            f"{path}.imdsHopLimit", f"is {shown(hops)}; EC2 takes 1 to {MAX_HOP_LIMIT} (1: pods cannot reach IMDS)"
+        )
+        return template, 1
+    if template is False and "imdsHopLimit" in value:
+        problems.add(
+            f"{path}.imdsHopLimit",
+            "is set with launchTemplate: false; the hop limit lives in the program's launch template: drop one of them",
+        )
+    return template, hops
+
+
 def _is_arm(instance_type: str) -> bool:
-    return bool(_ARM_FAMILY.fullmatch(instance_type.split(".")[0].split("-")[0]))
+    family = instance_type.split(".")[0]
+    return family in node_ami.ARM_NVIDIA_FAMILIES or bool(_ARM_FAMILY.fullmatch(family.split("-")[0]))
 
 
 def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str, ...] | None:
@@ -152,6 +192,10 @@ def _parse_instance_types(raw: Any, path: str, problems: Problems) -> tuple[str,
         if expect_name(item, _INSTANCE_TYPE, 52, f"{path}[{i}]", problems, "an EC2 instance type", '"m6i.large"')
     ]
     if len(valid) != len(raw):
+        return None
+    # Every type checked, so one run names all the unknown ones; whether istiod fits is check_istiod_fits's.
+    listed = [check_listed(item, f"{path}[{i}]", problems) for i, item in enumerate(valid)]
+    if not all(listed):
         return None
     if len(set(valid)) != len(valid):
         problems.add(path, "lists an instance type twice")

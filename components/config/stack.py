@@ -145,13 +145,9 @@ def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
         }
         if isinstance(clusters, dict)
         else {},
-        node_ami_types={
-            k: {g: t for g, t in v["nodeGroupAmiTypes"].items() if isinstance(t, str)}
-            for k, v in clusters.items()
-            if isinstance(v, dict) and isinstance(v.get("nodeGroupAmiTypes"), dict)
-        }
-        if isinstance(clusters, dict)
-        else {},
+        node_ami_types=_group_records(clusters, "nodeGroupAmiTypes", str),
+        node_launch_templates=_group_records(clusters, "nodeGroupLaunchTemplates", bool),
+        node_release_versions=_group_records(clusters, "nodeGroupReleaseVersions", str),
         creators=_of_type(creators, str),
         addon_versions=_of_type(addons, dict),
         vpc_cidrs=_of_type(cidrs, str),
@@ -160,6 +156,17 @@ def last_deployment_from_outputs(outputs: dict[str, Any]) -> LastDeployment:
         reader_tokens=_token_records(outputs.get("readerTokens")),
         mtls=outputs.get("mtls") if isinstance(outputs.get("mtls"), str) else None,
     )
+
+
+def _group_records(clusters: Any, key: str, kind: type) -> dict[str, dict[str, Any]]:
+    """cluster -> group -> value of each cluster's `key` record (`nodeGroupAmiTypes`, ...)."""
+    if not isinstance(clusters, dict):
+        return {}
+    return {
+        name: {g: value for g, value in v[key].items() if isinstance(value, kind)}
+        for name, v in clusters.items()
+        if isinstance(v, dict) and isinstance(v.get(key), dict)
+    }
 
 
 def _token_records(value: Any) -> dict[str, TokenRecord]:

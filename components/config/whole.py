@@ -12,11 +12,14 @@ from typing import Any, TypeVar
 
 from components.config.aws_settings import parse_aws_settings
 from components.config.clusters import REGIONS
+from components.config.cni_identity import vpc_cni_warnings
 from components.config.connectivity import private_notices
 from components.config.credentials import rotation_notices
 from components.config.eks import region_partition, support_warnings
 from components.config.mtls import mtls_notices
 from components.config.node_ami import driverless_warnings
+from components.config.node_release import release_age_warnings
+from components.config.node_template import launch_template_warnings
 from components.config.parse import parse_mesh_spec, stack_name_notices, upgrade_notices
 from components.config.revisions import support_notices
 from components.config.sources import image_pull_notices
@@ -119,6 +122,9 @@ def stack_warnings(
         *(f"{PROJECT}:{n}" for n in private_notices(spec.connectivity)),
         *support_warnings(spec.clusters, today, last.clusters),
         *driverless_warnings(spec.clusters),
+        *launch_template_warnings(spec.clusters),
+        *vpc_cni_warnings(spec.clusters),
+        *release_age_warnings(spec.clusters, today),
         *(f"{PROJECT}:{version_key}: {n}" for n in support_notices(spec.revisions, today)),
         *(f"{PROJECT}:{n}" for n in age_notices(spec.reader_tokens, now)),
         *(f"{PROJECT}:{n}" for n in mtls_notices(raw, spec.mtls)),

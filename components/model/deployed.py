@@ -33,6 +33,11 @@ class LastDeployment:
     # The AMI type of each node group (its `clusters` output's `nodeGroupAmiTypes`; "" for EKS's
     # default), absent for a stack deployed before that record.
     node_ami_types: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Whether each node group has the program's launch template (its `clusters` output's
+    # `nodeGroupLaunchTemplates`), absent for a stack deployed before that record (no group had one).
+    node_launch_templates: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+    # The AMI release each node group was pinned to (`nodeGroupReleaseVersions`; "" for none).
+    node_release_versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Its `vpcCidrs` output: cluster -> the VPC's range.
     vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
     # Its `vpcIpamPools` output: cluster -> the IPAM pool its VPC's range came from.

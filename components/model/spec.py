@@ -57,6 +57,16 @@ class NodeGroupSpec:
     # Kubernetes labels and taints EKS puts on the group's nodes (taints as (key, value, effect)).
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[tuple[str, str, str], ...] = ()
+    # The program's own launch template (IMDSv2 only, `imds_hop_limit`, the disk in its block
+    # device mapping): True has one, False the user turned it off, None a deployed group made
+    # without one and kept so (adding one replaces it; config/node_template.py). As parsed, before
+    # the stack's record is applied: the user's `launchTemplate`, None when unset.
+    launch_template: bool | None = None
+    # IMDS PUT response hop limit on the template: 1 keeps pods off the node's IMDS.
+    imds_hop_limit: int = 1
+    # The EKS AMI release (`1.35.0-20251120`); None: EKS's latest for the version when the group
+    # is created or its version changes, and kept in between.
+    release_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,12 @@ class EksOptions:
     log_types: tuple[str, ...] = ()
     # A customer-managed KMS key for envelope encryption of Secrets; None: EKS's default encryption.
     secrets_kms_key_arn: str | None = None
+    # vpc-cni's AWS rights: "podIdentity" (its own role; the node role has none), "both" (its own
+    # role, the node role's kept: moving a deployed cluster) or "nodeRole" (the node role's only).
+    # As parsed, None when unset; config/cni_identity.py decides from the stack's record.
+    vpc_cni_role: str | None = "podIdentity"
+    # The EKS Pod Identity Agent add-on's version the stack recorded for this Kubernetes version.
+    pod_identity_agent_version: str | None = None
 
 
 @dataclass(frozen=True)

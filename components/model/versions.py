@@ -136,6 +136,9 @@ HOURS_PER_MONTH = 730
 # EKS add-ons this program manages per cluster. vpc-cni and kube-proxy are created by pulumi-eks
 # inside eks.Cluster (before any node joins); coredns by this program, after the node group.
 MANAGED_ADDONS = ("vpc-cni", "coredns", "kube-proxy")
+# Made where vpc-cni has its own role (components/aws/cni_identity.py), its version recorded with
+# the others: the record tells the next run the cluster has it.
+POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
 
 # AWS Load Balancer Controller chart (eks-charts); since v3 the chart version equals the app's.
 EKS_CHART_REPOSITORY = "https://aws.github.io/eks-charts"

@@ -114,8 +114,9 @@ class ClusterPlan:
             "region": self.cluster.region,
             "network": self.cluster.network,
             "role": self.cluster.role,
-            # Read back by the next run: a node group keeps its AMI type (changing it replaces the group).
-            "nodeGroupAmiTypes": {g.name: g.ami_type or "" for g in self.cluster.node_groups},
+            # Read back by the next run: a node group keeps its AMI type and launch template (changing
+            # either replaces the group) and never goes below its AMI release (plan/outputs.py).
+            **outputs.node_group_records(self.cluster),
             # Read back too: a Secrets key cannot be removed or changed (config/clusters.py).
             "secretsKmsKeyArn": self.cluster.eks.secrets_kms_key_arn,
             # The istiod Deployments of the installed revisions, for `verify`.

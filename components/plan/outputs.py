@@ -3,6 +3,10 @@ docs/reference/config.md describes each. The ones in `RECORDED` the next `pulumi
 (components/config/stack.py, `last_deployment_from_outputs`), which keep a deployed stack stable:
 renaming one loses the record on every deployed stack, so these names are a contract."""
 
+from __future__ import annotations
+
+from components.model.spec import ClusterSpec
+
 EXPORTED = (
     # Per cluster: region, network, endpoint, kubeconfig (secret), role, east-west address, ...
     "clusters",
@@ -26,6 +30,7 @@ EXPORTED = (
     "metricsEndpoints",
 )
 
+
 RECORDED = (
     "clusters",
     "clusterCreators",
@@ -36,3 +41,16 @@ RECORDED = (
     "readerTokens",
     "mtls",
 )
+
+
+def node_group_records(cluster: ClusterSpec) -> dict[str, dict[str, object]]:
+    """What a cluster's entry of the `clusters` output records of its node groups, read back by the
+    next run (components/config/stack.py): each group's AMI type ("" for EKS's default) and whether
+    it has the program's launch template, which a deployed group keeps (changing either replaces it);
+    and, for operators, the AMI release each is pinned to."""
+    return {
+        "nodeGroupAmiTypes": {g.name: g.ami_type or "" for g in cluster.node_groups},
+        "nodeGroupLaunchTemplates": {g.name: bool(g.launch_template) for g in cluster.node_groups},
+        # The AMI release each group is pinned to ("": EKS's latest when it was created or upgraded).
+        "nodeGroupReleaseVersions": {g.name: g.release_version or "" for g in cluster.node_groups},
+    }
