@@ -1,15 +1,15 @@
 """The plan of a validated mesh (plan/mesh_plan.py), as text: per cluster what it gets, who reaches
 what, the pairs between clusters, the headroom against each limit the mesh runs into, and a
-monthly cost estimate from the price table in `versions.py`. Pure: a MeshPlan in, lines out."""
+monthly cost estimate at each region's prices (components/plan/cost.py). Pure: a MeshPlan in, lines
+out."""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 
 from components.config.quotas import default_quotas, quota_lines
-from components.model import versions
 from components.model.spec import MeshSpec
+from components.plan.cost import cost_lines
 from components.plan.mesh_plan import EndpointSources, MeshPlan
 from components.plan.quotas import (
     MAX_PEERING_ATTACHMENTS,
@@ -19,19 +19,6 @@ from components.plan.quotas import (
     cluster_group_rules,
     route_table_routes,
 )
-
-
-@dataclass(frozen=True)
-class Cost:
-    """A line of the estimate: what, how many, at what hourly price (None: not in the table)."""
-
-    item: str
-    count: int
-    hourly: float | None
-
-    @property
-    def monthly(self) -> float | None:
-        return None if self.hourly is None else self.count * self.hourly * versions.HOURS_PER_MONTH
 
 
 def cluster_lines(plan: MeshPlan) -> list[str]:
@@ -87,76 +74,6 @@ def headroom_lines(plan: MeshPlan) -> list[str]:
     return lines
 
 
-def costs(plan: MeshPlan, today: datetime.date) -> list[Cost]:
-    """What runs all month. Traffic-dependent charges are given as rates by `rate_lines`."""
-    spec, items = plan.spec, []
-
-    def add(item: str, count: int, hourly: float | None) -> None:
-        if count:
-            items.append(Cost(item, count, hourly))
-
-    for c in spec.clusters:
-        # A version newer than the table (one EKS upgraded a deployed cluster to) is in standard support.
-        ends = versions.STANDARD_SUPPORT_ENDS.get(c.kubernetes_version)
-        extended = ends is not None and today >= datetime.date.fromisoformat(ends)
-        add(
-            f"{c.name}: EKS control plane ({'extended' if extended else 'standard'} support)",
-            1,
-            versions.EXTENDED_SUPPORT_PRICE if extended else versions.STANDARD_SUPPORT_PRICE,
-        )
-        for group in c.node_groups:
-            first = group.instance_types[0]
-            named = "" if group.name == "default" else f" ({group.name})"
-            add(
-                f"{c.name}: nodes{named}, {first} on demand",
-                group.desired_size,
-                versions.PRICE_INSTANCE_HOUR.get(first),
-            )
-        add(f"{c.name}: NAT gateways", c.nat_count, versions.PRICE_NAT_GATEWAY_HOUR)
-        gateway = plan[c.name].topology.east_west_gateway
-        add(f"{c.name}: east-west NLB", int(gateway), versions.PRICE_NLB_HOUR)
-        # One public IPv4 address per NAT gateway, and per zone of an internet-facing NLB.
-        public_nlb = gateway and not spec.connectivity.private
-        add(
-            f"{c.name}: public IPv4 addresses",
-            c.nat_count + (c.az_count if public_nlb else 0),
-            versions.PRICE_PUBLIC_IPV4_HOUR,
-        )
-    if spec.connectivity.private:
-        regions = len({c.region for c in spec.clusters})
-        add(
-            "Transit Gateway attachments (one per VPC, one per region pair)",
-            len(spec.clusters) + regions * (regions - 1) // 2,
-            versions.PRICE_TGW_ATTACHMENT_HOUR,
-        )
-    return items
-
-
-def rate_lines() -> list[str]:
-    return [
-        f"plus traffic: NAT ${versions.PRICE_NAT_GATEWAY_GB}/GB processed, Transit Gateway"
-        f" ${versions.PRICE_TGW_GB}/GB (private mode),"
-        f" between regions ${versions.PRICE_INTER_REGION_GB}/GB,"
-        f" NLB ${versions.PRICE_NLB_LCU_HOUR} per NLCU-hour; EBS volumes and spot discounts not included",
-    ]
-
-
-def cost_lines(plan: MeshPlan, today: datetime.date) -> list[str]:
-    items = costs(plan, today)
-    lines = [
-        f"{i.item}: {i.count} x "
-        + (f"${i.hourly}/h = ${i.monthly:,.2f}" if i.hourly is not None else "price not in the table")
-        for i in items
-    ]
-    total = sum(i.monthly for i in items if i.monthly is not None)
-    unknown = [i.item for i in items if i.monthly is None]
-    lines.append(
-        f"total: ${total:,.2f} a month (us-east-1 list prices, {versions.HOURS_PER_MONTH} hours)"
-        + (f", without {len(unknown)} item(s) not in the price table" if unknown else "")
-    )
-    return lines + rate_lines()
-
-
 def mesh_lines(spec: MeshSpec) -> list[str]:
     """What holds for the whole mesh: how it is reached, its address space, who operates it."""
     c = spec.connectivity
@@ -179,7 +96,7 @@ def mesh_lines(spec: MeshSpec) -> list[str]:
 
 
 def metrics_lines(spec: MeshSpec) -> list[str]:
-    """`metrics: amp`: where each region's collectors write (their cost is not in the estimate yet)."""
+    """`metrics: amp`: where each region's collectors write."""
     if not spec.metrics.enabled:
         return []
     regions = dict.fromkeys(c.region for c in spec.clusters)
@@ -189,7 +106,7 @@ def metrics_lines(spec: MeshSpec) -> list[str]:
     ]
     return [
         f"metrics: amp, a collector per cluster every 60 s; workspaces: {'; '.join(where)}"
-        " (not in the cost estimate: docs/operations/metrics.md#cost)"
+        " (its cost: in the estimate below)"
     ]
 
 

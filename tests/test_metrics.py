@@ -378,7 +378,7 @@ def test_a_mesh_without_locality_load_balancing_gets_no_failover_alert():
     assert namespaces and all(_failover(n.inputs["data"]) is None for n in namespaces)
 
 
-def test_check_says_where_the_metrics_go_and_that_their_cost_is_not_counted(capsys, tmp_path):
+def test_check_says_where_the_metrics_go_and_counts_their_cost(capsys, tmp_path):
     stack = tmp_path / "Pulumi.metrics.yaml"
     stack.write_text(
         "config:\n  aws:region: us-east-1\n  istio-eks-mesh:apiAccessCidrs: [203.0.113.0/24]\n"
@@ -389,4 +389,5 @@ def test_check_says_where_the_metrics_go_and_that_their_cost_is_not_counted(caps
     assert main([str(stack)], today=datetime.date(2026, 12, 3)) == 0
     out = capsys.readouterr().out
     assert f"workspaces: us-east-1: the mesh's own; us-west-2: {WEST_ARN} (yours)" in out
-    assert "not in the cost estimate" in out
+    # Their cost, per cluster: tests/test_cost.py.
+    assert "its cost: in the estimate below" in out and "west: AMP collector: 1 x" in out

@@ -21,7 +21,8 @@ Gateways, one per region, instead of the internet (docs/operations/private-mode.
   routes over the peerings); validation read that table first: a route there inside `meshCidr` stops the run.
   Every other region has a static route per operator network over its peering to that one.
 
-Cost: about $0.05 per attachment-hour (VPC and peering) and $0.02 per GB processed.
+Cost: about $0.05 per attachment-hour, for each VPC attachment and each side of each peering (AWS
+bills a peering to both gateways' owners), and $0.02 per GB processed (docs/operations/cost.md).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.config.validate import Problems, expect, given, indexed, shown, unknown_fields
-from components.model import versions
+from components.model import prices, versions
 from components.model.spec import ClusterAccess, ClusterSpec, EksOptions
 from components.plan.principals import same_principal
 
@@ -237,10 +237,10 @@ def _check_principal(
 
 
 def _extra_cost() -> str:
-    extra = versions.EXTENDED_SUPPORT_PRICE - versions.STANDARD_SUPPORT_PRICE
+    standard, extended = prices.EKS_STANDARD.usd, prices.EKS_EXTENDED.usd
     return (
-        f"${versions.EXTENDED_SUPPORT_PRICE:.2f} instead of ${versions.STANDARD_SUPPORT_PRICE:.2f} per cluster-hour,"
-        f" about ${extra * 730:.0f} more a month"
+        f"${extended:.2f} instead of ${standard:.2f} per cluster-hour,"
+        f" about ${(extended - standard) * prices.HOURS_PER_MONTH:.0f} more a month"
     )
 
 

@@ -102,37 +102,8 @@ EXTENDED_SUPPORT_ENDS = {
 # offers the next one (a minor about every four months), and new clusters should get it. A test
 # fails from that day (tests/test_eks_versions_and_access.py), so the table is refreshed in time.
 VERSION_TABLE_NOTICE_DAYS = 90
-# EKS control plane price per cluster-hour, in USD (aws.amazon.com/eks/pricing).
-STANDARD_SUPPORT_PRICE = 0.10
-EXTENDED_SUPPORT_PRICE = 0.60
+# EKS's prices per cluster-hour (standard and extended): components/model/prices.py.
 SUPPORT_TYPES = ("STANDARD", "EXTENDED")
-# List prices for the cost estimate of `python -m check`, in USD per hour, us-east-1, on-demand
-# (other regions cost up to about a third more). Sources: aws.amazon.com/vpc/pricing (NAT gateway
-# hour and GB, public IPv4 address hour), aws.amazon.com/elasticloadbalancing/pricing (NLB hour and
-# NLCU-hour), aws.amazon.com/ec2/pricing/on-demand (Linux instances), as of 2026-12-03.
-PRICE_NAT_GATEWAY_HOUR = 0.045
-PRICE_NAT_GATEWAY_GB = 0.045
-PRICE_NLB_HOUR = 0.0225
-PRICE_NLB_LCU_HOUR = 0.006
-PRICE_PUBLIC_IPV4_HOUR = 0.005
-PRICE_INTER_REGION_GB = 0.02
-# Transit Gateway, per attachment-hour (VPC or peering) and per GB processed
-# (aws.amazon.com/transit-gateway/pricing).
-PRICE_TGW_ATTACHMENT_HOUR = 0.05
-PRICE_TGW_GB = 0.02
-PRICE_INSTANCE_HOUR = {
-    "m6i.large": 0.096,
-    "m6i.xlarge": 0.192,
-    "m6i.2xlarge": 0.384,
-    "m7i.large": 0.1008,
-    "m7i.xlarge": 0.2016,
-    "m6g.large": 0.077,
-    "m7g.large": 0.0816,
-    "m7g.xlarge": 0.1632,
-    "c6i.large": 0.085,
-    "r6i.large": 0.126,
-}
-HOURS_PER_MONTH = 730
 # EKS add-ons this program manages per cluster. vpc-cni and kube-proxy are created by pulumi-eks
 # inside eks.Cluster (before any node joins); coredns by this program, after the node group.
 MANAGED_ADDONS = ("vpc-cni", "coredns", "kube-proxy")
