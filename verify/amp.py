@@ -96,7 +96,8 @@ def _aws_json(identity: AwsIdentity, args: list[str]) -> dict:
     except subprocess.TimeoutExpired:
         raise AmpError(f"`{shown}` took over 60 s (an interactive login?)", "credentials") from None
     if done.returncode != 0:
-        first = (done.stderr.strip() or done.stdout.strip()).splitlines()[:1] or ["no output"]
+        # stderr only: what it prints on stdout may be credentials.
+        first = done.stderr.strip().splitlines()[:1] or [f"exit status {done.returncode}"]
         raise AmpError(f"`{shown}` failed: {first[0][:300]}", "credentials")
     try:
         answer = json.loads(done.stdout)
