@@ -14,4 +14,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# Bytecode, pytest's rewritten test modules among it, is kept under venv/ (outside the tree), so a
+# warm run compiles nothing; some shells turn bytecode caching off, which costs every worker seconds.
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX="$PWD/venv/pycache"
 exec venv/bin/python -m pytest "$@"
