@@ -42,9 +42,10 @@ PROJECT = "istio-eks-mesh"
 
 # Every property of every resource is an Output the SDK makes of four futures (value, known, secret,
 # dependencies) and a task that waits on them in turn; with some thirty properties a resource, that
-# is a third of a program run. The same Output, made of the one `_OutputData` future the SDK itself
-# resolves to, resolves to the same value, knownness, secrecy and dependencies, or fails with the
-# same error. `test_harness.py` runs the reference mesh both ways and compares everything it captures.
+# is a third of a program run. Made of the one `_OutputData` future, as the SDK makes a resource's
+# own `urn` and `id` (`resource_output`, pulumi/runtime/resource.py@3.272.0), each resolves to the same
+# value, knownness, secrecy and dependencies, or fails with the same error. `test_harness.py` runs
+# reference meshes both ways (an update, a preview, a failure) and compares everything captured.
 STOCK_TRANSFER_PROPERTIES = rpc.transfer_properties
 
 
