@@ -18,7 +18,7 @@ from tests.helpers import MIXED, PRIMARY_REMOTE, mocks_with
 
 @contextlib.contextmanager
 def sdk_resolver():
-    """Runs inside use the SDK's own `transfer_properties`; yields how often it was called."""
+    """Within, runs use the SDK's own `transfer_properties`; yields the resources it was called for."""
     calls = []
 
     def stock(*args):
@@ -68,16 +68,16 @@ PREVIEW_CREATING = {"r-network-vpc", "r-node-role", "r-reader-token-secret", "r-
 
 
 CASES = {
-    "update": lambda: {"config": MIXED},
-    "preview": lambda: {"config": PRIMARY_REMOTE, "preview_creating": PREVIEW_CREATING},
+    "update": {"config": MIXED},
+    "preview": {"config": PRIMARY_REMOTE, "preview_creating": PREVIEW_CREATING},
     # The east-west gateway's Service has no NLB: the program fails in an apply of a read's outputs.
-    "failure": lambda: {"config": PRIMARY_REMOTE, "mock_factory": mocks_with(unaddressed=frozenset({"p"}))},
+    "failure": {"config": PRIMARY_REMOTE, "mock_factory": mocks_with(unaddressed=frozenset({"p"}))},
 }
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_lean_resolver_gives_what_the_sdks_own_gives(case):
-    kwargs = CASES[case]()
+    kwargs = CASES[case]
     lean = run_program(**kwargs)
     with sdk_resolver() as calls:
         stock = run_program(**kwargs)
