@@ -467,7 +467,8 @@ def test_fifty_private_clusters_in_four_regions_with_defaulted_ranges_are_accept
             assert all(kept[c.name] == c.vpc_cidr for c in after.clusters if c.name in kept)
             assert len({c.vpc_cidr for c in after.clusters}) == len(after.clusters)
         # istiod is sized by what it watches: 2048Mi + 49 x 180Mi on the primaries (c0 only, with remotes).
-        assert [len(plan_mesh(spec).topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
+        topology = plan_mesh(spec).topology
+        assert [len(topology[c.name].discovers) for c in spec.clusters if not c.is_remote] == (
             [49] * 50 if role == "primary" else [49]
         )
         assert istiod_resources(49)["requests"] == {"cpu": "990m", "memory": "10868Mi"}

@@ -245,7 +245,7 @@ def plan_mesh(spec: MeshSpec, last: LastDeployment = LastDeployment(), legacy_cr
     return MeshPlan(
         spec=spec,
         topology=topology,
-        clusters=tuple(cluster_plan(spec.cluster(step.cluster)) for step in topology.build_steps),
+        clusters=tuple(cluster_plan(spec.clusters[index[step.cluster]]) for step in topology.build_steps),
         regions=tuple(dict.fromkeys(c.region for c in spec.clusters)),
         access=plan_access(spec),
         peerings=tuple(PeeringPlan(a, b, over_transit=spec.connectivity.private) for a, b in topology.peerings),

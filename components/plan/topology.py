@@ -39,14 +39,16 @@ def plan_topology(clusters: tuple[ClusterSpec, ...], deployed_pairs: Collection[
         )
     names = [c.name for c in clusters]
     deployed = set(deployed_pairs)
-    discovery = tuple((local, peer) for local in names for peer in names if peer in plan[local].discovers)
+    watched = {name: set(plan[name].discovers) for name in names}
+    peers = {name: set(plan[name].peered_with) for name in names}
+    discovery = tuple((local, peer) for local in names for peer in names if peer in watched[local])
     return MeshTopology(
         clusters=plan,
         peerings=tuple(
             (b, a) if (b, a) in deployed else (a, b)
             for i, a in enumerate(names)
             for b in names[i + 1 :]
-            if b in plan[a].peered_with
+            if b in peers[a]
         ),
         discovery=discovery,
         build_steps=_build_steps([c.name for c in sorted(clusters, key=lambda c: c.is_remote)], discovery),
@@ -57,10 +59,8 @@ def _build_steps(order: list[str], discovery: tuple[tuple[str, str], ...]) -> tu
     """Each remote secret is made at the step of the later of its two clusters, so a remote's
     gateway finds its primary's secret for it (istiod authenticates the gateway's pods with it)."""
     position = {name: i for i, name in enumerate(order)}
-    return tuple(
-        BuildStep(
-            cluster=name,
-            remote_secrets=tuple(pair for pair in discovery if max(position[pair[0]], position[pair[1]]) == i),
-        )
-        for i, name in enumerate(order)
-    )
+    # One pass over the pairs, in their order: a mesh of fifty clusters has 2,450 of them.
+    at_step: list[list[tuple[str, str]]] = [[] for _ in order]
+    for pair in discovery:
+        at_step[max(position[pair[0]], position[pair[1]])].append(pair)
+    return tuple(BuildStep(cluster=name, remote_secrets=tuple(at_step[i])) for i, name in enumerate(order))
