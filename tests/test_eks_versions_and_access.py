@@ -96,18 +96,15 @@ def test_a_kubernetes_bump_updates_control_plane_nodes_and_addons_in_place():
     major, minor = versions.DEFAULT_KUBERNETES_VERSION.split(".")
     previous = f"{major}.{int(minor) - 1}"
     # Past standard support now, so kept with EXTENDED until the upgrade (then STANDARD again).
-    before = ok(with_clusters(2, kubernetesVersion=previous, supportType="EXTENDED"))
-    after = ok(mesh_config(2))
+    before = ok(with_clusters(1, kubernetesVersion=previous, supportType="EXTENDED"))
+    after = ok(mesh_config(1))
     impact = change_impact(before, after)
     assert of_kind(impact, REPLACED) == set()
     assert {k for k in of_kind(impact, UPDATED) if k[0] in ("eks:index:Cluster", ADDON)} == {
         ("eks:index:Cluster", "c0-eks"),
-        ("eks:index:Cluster", "c1-eks"),
         (ADDON, "c0-addons-coredns"),
-        (ADDON, "c1-addons-coredns"),
         # The EKS Pod Identity Agent moves to EKS's default for the new version too.
         (ADDON, "c0-vpc-cni-agent"),
-        (ADDON, "c1-vpc-cni-agent"),
     }
     old, new = (run.one(ADDON, "c0-addons-coredns").inputs["addonVersion"] for run in (before, after))
     assert old.startswith(f"v1.{int(minor) - 1}.") and new.startswith(f"v1.{minor}.")
@@ -411,9 +408,9 @@ def test_clusters_are_warned_before_their_version_leaves_standard_support():
 
 
 def test_an_old_version_deploys_with_a_warning():
-    run = ok(with_clusters(2, kubernetesVersion="1.32", supportType="EXTENDED"))
+    run = ok(with_clusters(1, kubernetesVersion="1.32", supportType="EXTENDED"))
     warned = [w for w in run.warnings if "1.32 left EKS standard support on 2026-03-23" in w]
-    assert len(warned) == 2
+    assert len(warned) == 1
 
 
 def test_upgrade_policy_on_every_cluster_follows_support_type(mesh_run):
@@ -1022,14 +1019,11 @@ def test_bad_guard_rail_settings_are_refused_with_their_key(cluster, key):
 
 
 def test_log_types_reach_the_cluster_and_change_it_in_place():
-    logged = ok(with_clusters(2, controlPlaneLogs=["audit", "authenticator"]))
+    logged = ok(with_clusters(1, controlPlaneLogs=["audit", "authenticator"]))
     assert logged.one("eks:index:Cluster", "c0-eks").inputs["enabledClusterLogTypes"] == ["audit", "authenticator"]
-    impact = change_impact(ok(mesh_config(2)), logged)
-    assert {k for k, what in impact.items() if what != "unchanged"} == {
-        ("eks:index:Cluster", "c0-eks"),
-        ("eks:index:Cluster", "c1-eks"),
-    }
-    assert of_kind(impact, UPDATED) == {("eks:index:Cluster", "c0-eks"), ("eks:index:Cluster", "c1-eks")}
+    impact = change_impact(ok(mesh_config(1)), logged)
+    assert {k for k, what in impact.items() if what != "unchanged"} == {("eks:index:Cluster", "c0-eks")}
+    assert of_kind(impact, UPDATED) == {("eks:index:Cluster", "c0-eks")}
 
 
 def test_a_cluster_under_deletion_protection_is_removed_only_after_turning_it_off():
@@ -1069,17 +1063,17 @@ def test_a_secrets_key_that_eks_cannot_use_is_refused_with_its_key(value):
 
 
 def test_a_secrets_key_is_added_in_place_and_kept_for_good():
-    config = mesh_config(2)
+    config = mesh_config(1)
     config["clusters"][0]["secretsKmsKeyArn"] = KEY
     keyed = ok(config)
     assert keyed.one("eks:index:Cluster", "c0-eks").inputs["encryptionConfigKeyArn"] == KEY
     assert resolve(keyed.exports["clusters"]["c0"]["secretsKmsKeyArn"])[0] == KEY
-    added = change_impact(ok(mesh_config(2)), keyed)
+    added = change_impact(ok(mesh_config(1)), keyed)
     assert {k for k, what in added.items() if what != "unchanged"} == {("eks:index:Cluster", "c0-eks")}
     assert added["eks:index:Cluster", "c0-eks"] == UPDATED
     # What the provider would do with a removal (replace) or another key (no API: never completes)...
-    assert change_impact(keyed, ok(mesh_config(2)))["eks:index:Cluster", "c0-eks"] == REPLACED
-    other = mesh_config(2)
+    assert change_impact(keyed, ok(mesh_config(1)))["eks:index:Cluster", "c0-eks"] == REPLACED
+    other = mesh_config(1)
     other["clusters"][0]["secretsKmsKeyArn"] = KEY.replace("1234abcd-", "9999abcd-")
     assert change_impact(keyed, ok(other))["eks:index:Cluster", "c0-eks"] == "refused"
     # ...is refused up front once the stack recorded the key.
