@@ -34,8 +34,9 @@ def ok(config: dict) -> Run:
 
 
 def first_with(**fields) -> dict:
-    # One cluster: what a group setting does shows in its own cluster; that a cluster's settings
-    # leave the others alone is tests/test_lifecycle.py's.
+    # One cluster: what a group setting does shows in its own cluster. That one cluster's settings
+    # leave the others alone is checked where both are compared (test_eks_versions_and_access.py:
+    # upgrade policy and pinned add-ons).
     config = mesh_config(1)
     config["clusters"][0] = {**config["clusters"][0], **fields}
     return config
@@ -49,8 +50,7 @@ def test_the_shorthand_and_a_list_of_one_default_group_are_the_same_resources():
     shorthand = ok(first_with(nodeGroup=OLD))
     listed = ok(first_with(nodeGroups=[{"name": "default", **OLD}]))
     assert changes(shorthand, listed) == {}
-    # Registered in whatever order their launch templates resolve.
-    assert sorted(g.name for g in listed.of_type(GROUP)) == ["c0-nodes"]
+    assert [g.name for g in listed.of_type(GROUP)] == ["c0-nodes"]
 
 
 def test_an_instance_type_change_is_a_new_group_beside_the_old_one_then_its_removal():
