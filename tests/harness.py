@@ -22,33 +22,32 @@ from typing import Any
 import pulumi
 import yaml
 from google.protobuf import struct_pb2
+from pulumi import _types
+from pulumi._utils import ContextProperty
 from pulumi.output import _OutputData
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc, settings
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "istio-eks-mesh"
+
 
 # The SDK walks the whole Python stack at every registration to report the resource's source
 # position to the engine; under pytest that stack is deep and the walk is a tenth of the suite's
 # time. Nothing here reads source positions, so the harness reports none.
-from pulumi.runtime import resource as _sdk_resource  # noqa: E402
-from pulumi.runtime.proto import source_pb2  # noqa: E402
+def no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
 
-_sdk_resource._get_stack_trace = lambda: source_pb2.StackTrace()
-PROJECT = "istio-eks-mesh"
 
 # Every property of every resource is an Output the SDK makes of four futures (value, known, secret,
 # dependencies) and a task that waits on them in turn; with some thirty properties a resource, that
 # is a third of a program run. Made of the one `_OutputData` future, as the SDK makes a resource's
 # own `urn` and `id` (`resource_output`, pulumi/runtime/resource.py@3.272.0), each resolves to the same
-# value, knownness, secrecy and dependencies, or fails with the same error. `test_harness.py` runs
-# reference meshes both ways (an update, a preview, a failure) and compares everything captured.
-STOCK_TRANSFER_PROPERTIES = rpc.transfer_properties
-
-
+# value, knownness, secrecy and dependencies, or fails with the same error.
 def lean_transfer_properties(res: pulumi.Resource, props: dict, custom: bool) -> dict:
     def resolve(future: asyncio.Future, value, is_known: bool, is_secret: bool, deps, failed) -> None:
         if failed is not None:
@@ -68,7 +67,101 @@ def lean_transfer_properties(res: pulumi.Resource, props: dict, custom: bool) ->
     return resolvers
 
 
-rpc.transfer_properties = lean_transfer_properties
+# The SDK's per-Output bookkeeping, the rest of a run's cost, done with fewer steps and the same
+# result (pulumi@3.272.0): every new Output asks whether its value holds an unknown (a walk with a
+# closure and a set, even for a string); every property's type is unwrapped anew at each
+# serialization; each read of a setting looks its context variable up twice; each Output looks up
+# the settings' lock and set of pending outputs when made and again when done, always the same two
+# objects within a run. `test_harness.py` runs reference meshes with the lean and the stock
+# functions (an update, a preview, a failure) and compares everything captured.
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes})
+_stock_contains_unknowns = rpc.contains_unknowns
+_stock_unwrap_type = _types.unwrap_type
+_unwrapped: dict[Any, Any] = {}
+_stock_create_urn = sdk_resource.create_urn
+_stock_resource_types = _types.resource_types
+_resource_types: dict[type, dict[str, type]] = {}
+
+
+def lean_contains_unknowns(value: Any) -> bool:
+    return False if type(value) in _PLAIN else _stock_contains_unknowns(value)
+
+
+def lean_unwrap_type(typ: Any) -> Any:
+    try:
+        return _unwrapped[typ]
+    except KeyError:
+        unwrapped = _unwrapped[typ] = _stock_unwrap_type(typ)
+        return unwrapped
+    except TypeError:  # an unhashable annotation
+        return _stock_unwrap_type(typ)
+
+
+def lean_context_get(self: ContextProperty, obj: Any, _owner: Any) -> Any:
+    value = self._data.get(self._ContextProperty__default)
+    return self if obj is None or isinstance(value, dict) else value
+
+
+def _forget_done_output(lock, outputs: set, future: asyncio.Future) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return  # left for the end of the program to report, as the SDK does
+    with lock:
+        outputs.discard(future)
+
+
+def lean_track(self: pulumi.Output) -> None:
+    lock, outputs = settings.SETTINGS.lock, settings.SETTINGS.outputs
+    with lock:
+        outputs.add(self._data)
+    self._data.add_done_callback(functools.partial(_forget_done_output, lock, outputs))
+
+
+def lean_create_urn(name, type_, parent=None, project=None, stack=None) -> pulumi.Output:
+    """Each registration computes its URN as a mock engine would use it, through some ten Outputs,
+    even though a monitor answers and the value is dropped; of plain strings, the same string at once."""
+    if not (isinstance(name, str) and isinstance(type_, str) and (parent is None or isinstance(parent, str))):
+        return _stock_create_urn(name, type_, parent, project, stack)
+    if parent is not None:
+        prefix = parent[0 : parent.rfind("::")] + "$"
+    else:
+        prefix = f"urn:pulumi:{settings.get_stack() if stack is None else stack}::"
+        prefix += f"{settings.get_project() if project is None else project}::"
+    return pulumi.Output.from_input(prefix + type_ + "::" + name)
+
+
+def lean_resource_types(resource_class: type) -> dict[str, type]:
+    try:
+        types = _resource_types[resource_class]
+    except KeyError:
+        types = _resource_types[resource_class] = _stock_resource_types(resource_class)
+    return dict(types)
+
+
+def no_debug_log(*_args, **_kwargs) -> None:
+    """The engine's debug channel, which the mock engine hands to a logger that drops it."""
+
+
+LEAN_SDK = {
+    (sdk_resource, "_get_stack_trace"): no_stack_trace,
+    (rpc, "transfer_properties"): lean_transfer_properties,
+    (rpc, "contains_unknowns"): lean_contains_unknowns,
+    (_types, "unwrap_type"): lean_unwrap_type,
+    (ContextProperty, "__get__"): lean_context_get,
+    (pulumi.Output, "_track"): lean_track,
+    (sdk_resource, "create_urn"): lean_create_urn,
+    (_types, "resource_types"): lean_resource_types,
+    (pulumi.log, "debug"): no_debug_log,
+}
+STOCK_SDK = {(owner, name): vars(owner)[name] for owner, name in LEAN_SDK}
+
+
+def use_sdk(functions: dict) -> None:
+    """Installs `LEAN_SDK` or `STOCK_SDK`."""
+    for (owner, name), function in functions.items():
+        setattr(owner, name, function)
+
+
+use_sdk(LEAN_SDK)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

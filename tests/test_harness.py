@@ -1,15 +1,17 @@
-"""The harness's lean output resolver (tests/harness.py) against the SDK's own: the same program
+"""The harness's lean SDK functions (tests/harness.py) against the SDK's own: the same program
 gives the same graph, the same stack outputs and the same failure either way."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import gc
 
 import pytest
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
+from pulumi.output import Output, Unknown, _OutputData
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.sync_await import _sync_await
 
 from tests import harness
 from tests.harness import Run, resolve, run_program
@@ -17,19 +19,20 @@ from tests.helpers import MIXED, PRIMARY_REMOTE, mocks_with
 
 
 @contextlib.contextmanager
-def sdk_resolver():
-    """Within, runs use the SDK's own `transfer_properties`; yields the resources it was called for."""
+def stock_sdk():
+    """Within, runs use the SDK's own functions; yields the resources its `transfer_properties` was called for."""
     calls = []
+    transfer = harness.STOCK_SDK[rpc, "transfer_properties"]
 
-    def stock(*args):
+    def stock_transfer(*args):
         calls.append(args[0]._name)
-        return harness.STOCK_TRANSFER_PROPERTIES(*args)
+        return transfer(*args)
 
-    rpc.transfer_properties = stock
+    harness.use_sdk({**harness.STOCK_SDK, (rpc, "transfer_properties"): stock_transfer})
     try:
         yield calls
     finally:
-        rpc.transfer_properties = harness.lean_transfer_properties
+        harness.use_sdk(harness.LEAN_SDK)
 
 
 def canonical(value):
@@ -76,10 +79,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_lean_resolver_gives_what_the_sdks_own_gives(case):
+def test_the_lean_sdk_functions_give_what_the_sdks_own_give(case):
     kwargs = CASES[case]
     lean = run_program(**kwargs)
-    with sdk_resolver() as calls:
+    with stock_sdk() as calls:
         stock = run_program(**kwargs)
     assert len(calls) >= len(stock.resources), "the SDK's resolver did not run"
     assert (lean.error is None) == (case != "failure"), lean.error
@@ -91,3 +94,53 @@ def test_the_lean_resolver_gives_what_the_sdks_own_gives(case):
     assert captured(lean) == expected
     if case == "preview":
         assert "<unknown>" in repr(expected["resources"]), "the preview made nothing unknown"
+
+
+def pending_outputs_seen(functions: dict) -> list[list[bool]]:
+    """Whether the SDK's set of pending outputs, which the end of a program awaits and reports the
+    failures of, holds an Output that will succeed and one that will fail: while pending, then done."""
+    harness.use_sdk(functions)
+    try:
+        loop = asyncio.get_event_loop()
+        succeeding, failing = loop.create_future(), loop.create_future()
+        outputs = [Output._from_data(succeeding), Output._from_data(failing)]
+        seen = [[o._data in settings.SETTINGS.outputs for o in outputs]]
+        succeeding.set_result(_OutputData(resources=set(), value="v", is_known=True, is_secret=False))
+        failing.set_exception(ValueError("failed"))
+        loop.run_until_complete(asyncio.sleep(0))  # the done callbacks
+        seen.append([o._data in settings.SETTINGS.outputs for o in outputs])
+    finally:
+        harness.use_sdk(harness.LEAN_SDK)
+        settings.SETTINGS.outputs.discard(failing)
+        failing.exception()
+    return seen
+
+
+def test_lean_outputs_stay_pending_as_the_sdks_own_do():
+    expected = [[True, True], [False, True]]  # a failed output stays, for the program's end to report
+    assert pending_outputs_seen(harness.STOCK_SDK) == expected
+    assert pending_outputs_seen(harness.LEAN_SDK) == expected
+
+
+URN_CASES = {
+    "top level": (("vpc", "aws:ec2/vpc:Vpc", None, None, None), "urn:pulumi:<stack>::<project>::aws:ec2/vpc:Vpc::vpc"),
+    "another project and stack": (
+        ("vpc", "aws:ec2/vpc:Vpc", None, "other", "prod"),
+        "urn:pulumi:prod::other::aws:ec2/vpc:Vpc::vpc",
+    ),
+    "a child": (
+        ("east-eks", "eks:index:Cluster", "urn:pulumi:dev::istio-eks-mesh::mesh:Cluster::east", None, None),
+        "urn:pulumi:dev::istio-eks-mesh::mesh:Cluster$eks:index:Cluster::east-eks",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", URN_CASES)
+def test_lean_urns_are_the_sdks_own(case):
+    """A registration's URN is computed but, with a monitor, dropped: no run shows it, so compare here."""
+    args, urn = URN_CASES[case]
+    # Unset, the project and stack are the settings' (those of the worker's last run, or the SDK's default).
+    urn = urn.replace("<stack>", settings.get_stack()).replace("<project>", settings.get_project())
+    stock, lean = harness.STOCK_SDK[harness.sdk_resource, "create_urn"](*args), harness.lean_create_urn(*args)
+    assert resolve(stock) == resolve(lean) == (urn, False)
+    assert _sync_await(lean.resources()) == _sync_await(stock.resources()) == set()
