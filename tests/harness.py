@@ -70,10 +70,11 @@ def lean_transfer_properties(res: pulumi.Resource, props: dict, custom: bool) ->
 # The SDK's per-Output bookkeeping, the rest of a run's cost, done with fewer steps and the same
 # result (pulumi@3.272.0): every new Output asks whether its value holds an unknown (a walk with a
 # closure and a set, even for a string); every property's type is unwrapped anew at each
-# serialization; each read of a setting looks its context variable up twice; each Output looks up
-# the settings' lock and set of pending outputs when made and again when done, always the same two
-# objects within a run. `test_harness.py` runs reference meshes with the lean and the stock
-# functions (an update, a preview, a failure) and compares everything captured.
+# serialization, and a resource class's property types are worked out anew for each resource; each
+# read of a setting looks its context variable up twice; each Output looks up the settings' lock and
+# set of pending outputs when made and again when done, always the same two objects within a run.
+# `test_harness.py` runs reference meshes with the lean and the stock functions (an update, a
+# preview, a failure) and compares everything captured.
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes})
 _stock_contains_unknowns = rpc.contains_unknowns
 _stock_unwrap_type = _types.unwrap_type
