@@ -1,5 +1,6 @@
 """The harness's lean SDK functions (tests/harness.py) against the SDK's own: the same program
-gives the same graph, the same stack outputs and the same failure either way."""
+gives the same graph, the same stack outputs and the same failure either way; what no run shows (the
+URN the SDK computes and drops, the pending outputs) is compared directly."""
 
 from __future__ import annotations
 
